@@ -1,0 +1,1 @@
+"""Pure-Python money rules of PayPlan: no Django, no I/O."""

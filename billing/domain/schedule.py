@@ -1,0 +1,245 @@
+"""The schedule engine: a plan request in, dated installments that add up to the debt out."""
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from typing import Literal
+
+from billing.domain.calendar import DueDay, Period, regular_due_dates
+from billing.domain.money import CENT, MAX_AMOUNT, ZERO, floor_to_unit, money
+
+PlanKind = Literal["equal", "full", "custom"]
+InstallmentKind = Literal["down_payment", "regular", "extra", "fee"]
+
+MAX_INSTALLMENTS = 120
+MAX_EXTRA_CHARGES = 24
+ROUNDING_UNITS = (Decimal("0.01"), Decimal("1"), Decimal("100"))
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+# On one date: the down payment first, then the regular line, then extra charges.
+KIND_ORDER = {"down_payment": 0, "regular": 1, "extra": 2, "fee": 3}
+DEFAULT_LABELS = {"down_payment": "Down payment", "regular": "Installment", "extra": "Extra charge"}
+
+
+class PlanError(ValueError):
+    """A plan request that cannot be planned; `field` names the request field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DownPayment:
+    amount: Decimal
+    due_date: date | None = None
+
+
+@dataclass(frozen=True)
+class ExtraCharge:
+    label: str
+    amount: Decimal
+    due_date: date | None = None
+
+
+@dataclass(frozen=True)
+class CustomItem:
+    due_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    plan: PlanKind
+    total: Decimal
+    first_due_date: date | None = None
+    already_paid: Decimal = ZERO
+    down_payment: DownPayment | None = None
+    installments_count: int | None = None
+    installment_amount: Decimal | None = None
+    period: Period = "month"
+    due_day: DueDay = None
+    rounding: Decimal = CENT
+    extra_charges: tuple[ExtraCharge, ...] = ()
+    items: tuple[CustomItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlannedInstallment:
+    seq: int
+    due_date: date
+    amount: Decimal
+    kind: InstallmentKind
+    label: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    total: Decimal  # the deal budget plus extra charges
+    already_paid: Decimal
+    debt: Decimal  # what the installments add up to
+    installments: tuple[PlannedInstallment, ...] = field(default_factory=tuple)
+
+    @property
+    def regular_amount(self) -> Decimal | None:
+        regular = [line.amount for line in self.installments if line.kind == "regular"]
+        return regular[0] if regular else None
+
+    @property
+    def last_due_date(self) -> date | None:
+        return max((line.due_date for line in self.installments), default=None)
+
+
+def plan_build(request: PlanRequest) -> Plan:
+    """Build the installments of a plan, or raise PlanError naming the field at fault."""
+    _check_dates(request)
+    total = _positive(request.total, "total")
+    already_paid = money(request.already_paid)
+    if already_paid < ZERO:
+        raise PlanError("already_paid", "Already paid cannot be negative.")
+    if already_paid >= total:
+        raise PlanError("already_paid", "Already paid must be less than the total: nothing is left to plan.")
+    down = _down_payment_line(request, total - already_paid)
+    regular_part = total - already_paid - (down.amount if down else ZERO)
+    regular = _regular_lines(request, regular_part)
+    extras = _extra_lines(request)
+    lines = ([down] if down else []) + regular + extras
+    _check_order(lines, down)
+    ordered = sorted(lines, key=lambda line: (line.due_date, KIND_ORDER[line.kind]))
+    installments = tuple(
+        PlannedInstallment(seq=index, due_date=line.due_date, amount=line.amount, kind=line.kind,
+                           label=line.label)
+        for index, line in enumerate(ordered, start=1)
+    )
+    extras_total = sum((line.amount for line in extras), ZERO)
+    plan = Plan(total=total + extras_total, already_paid=already_paid,
+                debt=total - already_paid + extras_total, installments=installments)
+    if plan.total > MAX_AMOUNT:
+        raise PlanError("total", "The total with extra charges is too large.")
+    return plan
+
+
+@dataclass(frozen=True)
+class _Line:
+    due_date: date
+    amount: Decimal
+    kind: InstallmentKind
+    label: str
+
+
+def _positive(value: Decimal, field_name: str) -> Decimal:
+    amount = money(value)
+    if amount <= ZERO:
+        raise PlanError(field_name, "Must be greater than zero.")
+    if amount > MAX_AMOUNT:
+        raise PlanError(field_name, "Is too large.")
+    return amount
+
+
+def _check_date(value: date | None, field_name: str) -> None:
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise PlanError(field_name, f"Must be between {EARLIEST_DATE} and {LATEST_DATE}.")
+
+
+def _check_dates(request: PlanRequest) -> None:
+    _check_date(request.first_due_date, "first_due_date")
+    if request.down_payment:
+        _check_date(request.down_payment.due_date, "down_payment")
+    for charge in request.extra_charges:
+        _check_date(charge.due_date, "extra_charges")
+    for item in request.items:
+        _check_date(item.due_date, "items")
+
+
+def _first_date(request: PlanRequest) -> date:
+    if request.first_due_date is None:
+        raise PlanError("first_due_date", "The first due date is required.")
+    return request.first_due_date
+
+
+def _down_payment_line(request: PlanRequest, plannable: Decimal) -> _Line | None:
+    if request.down_payment is None:
+        return None
+    amount = _positive(request.down_payment.amount, "down_payment")
+    if amount >= plannable:
+        raise PlanError("down_payment", "The down payment must be less than the debt; use the full plan.")
+    due_date = request.down_payment.due_date or _first_date(request)
+    return _Line(due_date, amount, "down_payment", DEFAULT_LABELS["down_payment"])
+
+
+def _regular_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
+    if request.plan == "custom":
+        return _custom_lines(request, regular_part)
+    first = _first_date(request)
+    if request.plan == "full":
+        return [_Line(first, regular_part, "regular", DEFAULT_LABELS["regular"])]
+    if request.plan == "equal":
+        amounts = _equal_amounts(request, regular_part)
+        _check_period(request)
+        dates = regular_due_dates(first, len(amounts), request.period, request.due_day)
+        if dates[-1] > LATEST_DATE:
+            raise PlanError("installments_count", "The plan would end after 2100.")
+        return [_Line(day, amount, "regular", DEFAULT_LABELS["regular"]) for day, amount in zip(dates, amounts, strict=True)]
+    raise PlanError("plan", "Plan must be one of: equal, full, custom.")
+
+
+def _check_period(request: PlanRequest) -> None:
+    if request.period not in ("month", "2weeks", "week", "quarter"):
+        raise PlanError("period", "Period must be one of: month, 2weeks, week, quarter.")
+    if request.due_day is None:
+        return
+    if request.period not in ("month", "quarter"):
+        raise PlanError("due_day", "A day of the month applies only to monthly and quarterly plans.")
+    if request.due_day != "last" and not (isinstance(request.due_day, int) and 1 <= request.due_day <= 31):
+        raise PlanError("due_day", 'Day of month must be 1..31 or "last".')
+
+
+def _equal_amounts(request: PlanRequest, regular_part: Decimal) -> list[Decimal]:
+    count, amount = request.installments_count, request.installment_amount
+    if (count is None) == (amount is None):
+        raise PlanError("installments_count", "Give either installments_count or installment_amount, not both.")
+    if request.rounding not in ROUNDING_UNITS:
+        raise PlanError("rounding", 'Rounding must be one of "0.01", "1", "100".')
+    if amount is not None:
+        step = _positive(amount, "installment_amount")
+        count = int((regular_part / step).to_integral_value(rounding=ROUND_CEILING))
+        if count > MAX_INSTALLMENTS:
+            raise PlanError("installment_amount", f"This amount would need more than {MAX_INSTALLMENTS} payments.")
+        return [step] * (count - 1) + [regular_part - step * (count - 1)]
+    if not 1 <= count <= MAX_INSTALLMENTS:
+        raise PlanError("installments_count", f"Number of payments must be 1..{MAX_INSTALLMENTS}.")
+    base = floor_to_unit(regular_part / count, request.rounding)
+    if base <= ZERO:
+        raise PlanError("installments_count", "Too many payments for this amount and rounding unit.")
+    return [base] * (count - 1) + [regular_part - base * (count - 1)]
+
+
+def _custom_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
+    if not request.items:
+        raise PlanError("items", "A custom plan needs at least one item.")
+    if len(request.items) > MAX_INSTALLMENTS:
+        raise PlanError("items", f"A plan has at most {MAX_INSTALLMENTS} regular payments.")
+    lines = [_Line(item.due_date, _positive(item.amount, "items"), "regular", DEFAULT_LABELS["regular"])
+             for item in request.items]
+    if any(later.due_date <= earlier.due_date for earlier, later in zip(lines, lines[1:], strict=False)):
+        raise PlanError("items", "Item dates must strictly increase.")
+    items_sum = sum((line.amount for line in lines), ZERO)
+    if items_sum != regular_part:
+        raise PlanError("items", f"Items add up to {items_sum}, but {regular_part} is left to plan.")
+    return lines
+
+
+def _extra_lines(request: PlanRequest) -> list[_Line]:
+    if len(request.extra_charges) > MAX_EXTRA_CHARGES:
+        raise PlanError("extra_charges", f"A plan has at most {MAX_EXTRA_CHARGES} extra charges.")
+    return [
+        _Line(charge.due_date or _first_date(request), _positive(charge.amount, "extra_charges"), "extra",
+              (charge.label or "").strip() or DEFAULT_LABELS["extra"])
+        for charge in request.extra_charges
+    ]
+
+
+def _check_order(lines: list[_Line], down: _Line | None) -> None:
+    regular = [line for line in lines if line.kind == "regular"]
+    if down is not None and regular and down.due_date > regular[0].due_date:
+        raise PlanError("down_payment", "The down payment cannot be due after the first regular payment.")

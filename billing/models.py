@@ -1,0 +1,272 @@
+"""The money core's data: tenants, deals, versioned schedules, payments, allocations, invoices."""
+import secrets
+
+from django.db import models
+from django.db.models import F, Q
+
+from billing.encryption import EncryptedTextField
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+def _new_account_key() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class Direction(models.TextChoices):
+    INCOMING = "incoming", "Client pays us"
+    OUTGOING = "outgoing", "We pay the client"
+
+
+class Account(models.Model):
+    """One amoCRM account (tenant) with its own CloudPayments terminal and settings."""
+
+    amocrm_account_id = models.BigIntegerField(unique=True)
+    subdomain = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255, help_text="e.g. example.amocrm.ru")
+    name = models.CharField(max_length=255, blank=True)
+    webhook_key = models.CharField(max_length=64, unique=True, default=_new_account_key)
+    cloudpayments_public_id = models.CharField(max_length=128, blank=True)
+    cloudpayments_api_secret = EncryptedTextField(blank=True)
+    time_zone = models.CharField(max_length=64, default="Europe/Moscow")
+    currency = models.CharField(max_length=3, default="RUB")
+    completed_status_id = models.BigIntegerField(default=142)
+    completed_pipeline_id = models.BigIntegerField(null=True, blank=True)
+    settings = models.JSONField(default=dict, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.subdomain} ({self.amocrm_account_id})"
+
+
+class Deal(models.Model):
+    """An amoCRM lead as PayPlan knows it; its status is derived from the plan and payments."""
+
+    class Status(models.TextChoices):
+        NO_PLAN = "no_plan"
+        ACTIVE = "active"
+        OVERDUE = "overdue"
+        PAID = "paid"
+        CANCELLED = "cancelled"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
+    lead_id = models.BigIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    contact_name = models.CharField(max_length=255, blank=True)
+    contact_phone = models.CharField(max_length=64, blank=True)
+    contact_email = models.CharField(max_length=254, blank=True)
+    responsible_user_id = models.BigIntegerField(null=True, blank=True)
+    group = models.CharField(max_length=255, blank=True)
+    education_direction = models.CharField(max_length=255, blank=True)
+    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCOMING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NO_PLAN)
+    total = models.DecimalField(**MONEY, default=0)
+    paid = models.DecimalField(**MONEY, default=0)
+    debt = models.DecimalField(**MONEY, default=0)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "lead_id"], name="deal_lead_unique_per_account"),
+            models.CheckConstraint(condition=Q(lead_id__gt=0), name="deal_lead_id_positive"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="deal_total_not_negative"),
+        ]
+        indexes = [models.Index(fields=["account", "status"])]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}"
+
+
+class Schedule(models.Model):
+    """One version of a deal's plan. Versions are never edited; exactly one is active."""
+
+    class Plan(models.TextChoices):
+        EQUAL = "equal"
+        FULL = "full"
+        CUSTOM = "custom"
+
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="schedules")
+    version = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=True)
+    plan = models.CharField(max_length=8, choices=Plan.choices)
+    direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCOMING)
+    total = models.DecimalField(**MONEY)
+    already_paid = models.DecimalField(**MONEY, default=0)
+    debt = models.DecimalField(**MONEY)
+    request = models.JSONField(default=dict, help_text="The plan request as received, for re-building.")
+    autopay = models.BooleanField(default=False)
+    manager_id = models.BigIntegerField(null=True, blank=True)
+    created_by = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["deal", "version"], name="schedule_version_unique"),
+            models.UniqueConstraint(fields=["deal"], condition=Q(is_active=True),
+                                    name="schedule_one_active_per_deal"),
+            models.CheckConstraint(condition=Q(total__gt=0), name="schedule_total_positive"),
+            models.CheckConstraint(condition=Q(already_paid__gte=0) & Q(already_paid__lt=F("total")),
+                                   name="schedule_already_paid_below_total"),
+            models.CheckConstraint(condition=Q(debt=F("total") - F("already_paid")),
+                                   name="schedule_debt_is_total_less_paid"),
+        ]
+
+
+class Installment(models.Model):
+    class Kind(models.TextChoices):
+        DOWN_PAYMENT = "down_payment"
+        REGULAR = "regular"
+        EXTRA = "extra"
+        FEE = "fee"
+
+    schedule = models.ForeignKey(Schedule, on_delete=models.PROTECT, related_name="installments")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    label = models.CharField(max_length=255, blank=True)
+    due_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    paid = models.DecimalField(**MONEY, default=0, help_text="Sum of allocations, kept by the allocator.")
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "seq"], name="installment_seq_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="installment_amount_positive"),
+            models.CheckConstraint(condition=Q(paid__gte=0) & Q(paid__lte=F("amount")),
+                                   name="installment_paid_within_amount"),
+        ]
+        indexes = [models.Index(fields=["due_date"])]
+
+
+class Payment(models.Model):
+    """A fact: money that moved. Never edited or deleted; a refund is its own negative entry."""
+
+    class Method(models.TextChoices):
+        CLOUDPAYMENTS = "cloudpayments"
+        CASH = "cash"
+        BANK_TRANSFER = "bank_transfer"
+        CARD_TERMINAL = "card_terminal"
+        CARD_TOKEN = "card_token"
+        OPENING_BALANCE = "opening_balance"
+        OTHER = "other"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="payments")
+    amount = models.DecimalField(**MONEY)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    paid_at = models.DateField(help_text="The day the money arrived, in the account's time zone.")
+    transaction_id = models.CharField(max_length=64, null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    refund_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="refunds")
+    comment = models.TextField(blank=True)
+    recorded_by = models.BigIntegerField(null=True, blank=True)
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["paid_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="payment_amount_not_zero"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0) | Q(refund_of__isnull=False) | Q(method="opening_balance"),
+                name="payment_negative_only_refund_or_opening"),
+            models.UniqueConstraint(fields=["account", "transaction_id"],
+                                    condition=Q(transaction_id__isnull=False),
+                                    name="payment_transaction_unique_per_account"),
+            models.UniqueConstraint(fields=["account", "idempotency_key"],
+                                    condition=Q(idempotency_key__isnull=False),
+                                    name="payment_idempotency_key_unique_per_account"),
+        ]
+
+
+class Allocation(models.Model):
+    """The part of a payment that covers an installment of the active schedule."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="allocations")
+    amount = models.DecimalField(**MONEY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "installment"], name="allocation_unique"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+        ]
+
+
+class InvoiceCounter(models.Model):
+    """Gapless invoice numbering: one row per account and year, incremented under a row lock."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoice_counters")
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "year"], name="invoice_counter_unique")]
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        CREATING = "creating"  # row written, gateway order not confirmed yet
+        ISSUED = "issued"
+        PAID = "paid"
+        CANCELLED = "cancelled"
+        EXPIRED = "expired"
+
+    LIVE_STATUSES = (Status.CREATING, Status.ISSUED)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="invoices")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="invoices")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="invoices")
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=32)
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
+    gateway_request_id = models.CharField(max_length=128, blank=True)
+    gateway_order_id = models.CharField(max_length=128, blank=True)
+    payment_url = models.URLField(max_length=500, blank=True)
+    last_failure_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "year", "sequence"], name="invoice_number_unique"),
+            models.UniqueConstraint(fields=["account", "number"], name="invoice_number_text_unique"),
+            models.UniqueConstraint(fields=["installment"], condition=Q(status__in=["creating", "issued"]),
+                                    name="invoice_one_live_per_installment"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
+            models.CheckConstraint(condition=Q(sequence__gt=0), name="invoice_sequence_positive"),
+        ]
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with an Idempotency-Key, replayed for repeats."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="idempotency_records")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="idempotency_key_unique")]
+
+
+class DomainEvent(models.Model):
+    """What happened in the money core (payment_recorded, deal_paid, ...), written in the same transaction."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events")
+    name = models.CharField(max_length=64)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["account", "name"])]
