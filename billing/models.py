@@ -1,6 +1,7 @@
 """The money core's data: tenants, deals, versioned schedules, payments, allocations, invoices."""
 import secrets
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
 
@@ -96,7 +97,7 @@ class Schedule(models.Model):
     total = models.DecimalField(**MONEY)
     already_paid = models.DecimalField(**MONEY, default=0)
     debt = models.DecimalField(**MONEY)
-    request = models.JSONField(default=dict, help_text="The plan request as received, for re-building.")
+    request = models.JSONField(default=dict, encoder=DjangoJSONEncoder, help_text="The plan request as received, for re-building.")
     autopay = models.BooleanField(default=False)
     manager_id = models.BigIntegerField(null=True, blank=True)
     created_by = models.BigIntegerField(null=True, blank=True)
@@ -252,7 +253,7 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField()
+    response_body = models.JSONField(encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -264,7 +265,7 @@ class DomainEvent(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="events")
     name = models.CharField(max_length=64)
-    payload = models.JSONField(default=dict)
+    payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -16,4 +16,4 @@ PAYPLAN_FERNET_KEYS = ["bXZsS0ZrR3l0a0Q0cEJ0cGN0d2tTZ3BhRk1uZ1hqQ2E="]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PAYPLAN_PUBLIC_ORIGIN = "https://payplan.test"
 AMOCRM_CLIENT_ID = "b3a1c2d4-5e6f-4a1b-9c8d-7e6f5a4b3c2d"
-AMOCRM_CLIENT_SECRET = "test-amocrm-client-secret"
+AMOCRM_CLIENT_SECRET = "test-amocrm-client-secret-of-32-bytes-or-more"

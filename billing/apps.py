@@ -1,0 +1,7 @@
+"""Django app config of the money core."""
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "billing"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,1 @@
+"""Payment gateway: the interface services use, the CloudPayments adapter and its loopback sandbox."""

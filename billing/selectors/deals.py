@@ -1,0 +1,185 @@
+"""The deal card's picture: plan, installments with paid amounts and statuses, payments, invoices."""
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import Prefetch
+
+from billing.domain.money import ZERO
+from billing.domain.schedule import Plan
+from billing.domain.status import InstallmentState, deal_status, installment_status
+from billing.errors import NotFound
+from billing.models import Account, Deal, Installment, Invoice, Payment, Schedule
+from billing.time import account_today
+
+
+@dataclass(frozen=True)
+class InvoiceRef:
+    id: int
+    number: str
+    status: str
+    payment_url: str
+
+
+@dataclass(frozen=True)
+class InstallmentRow:
+    seq: int
+    kind: str
+    label: str
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+    status: str
+    invoice: InvoiceRef | None = None
+
+
+@dataclass(frozen=True)
+class ScheduleState:
+    lead_id: int
+    version: int | None
+    currency: str
+    direction: str
+    total: Decimal
+    already_paid: Decimal
+    debt: Decimal
+    installments_count: int
+    monthly_payment: Decimal | None
+    last_due_date: date | None
+    installments: list[InstallmentRow]
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    id: int
+    amount: Decimal
+    method: str
+    paid_at: date
+    transaction_id: str | None
+    comment: str
+    recorded_by: int | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceRow:
+    id: int
+    number: str
+    installment_seq: int
+    amount: Decimal
+    status: str
+    payment_url: str
+    pdf_url: str
+    issued_at: datetime | None
+    paid_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NextDue:
+    seq: int
+    due_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class DealState:
+    lead_id: int
+    status: str
+    currency: str
+    total: Decimal
+    paid: Decimal
+    debt: Decimal
+    overdue_amount: Decimal
+    next_due: NextDue | None
+    group: str
+    education_direction: str
+    direction: str
+    name: str
+    schedule: ScheduleState | None
+    payments: list[PaymentRow] = field(default_factory=list)
+    invoices: list[InvoiceRow] = field(default_factory=list)
+
+
+def deal_find(*, account: Account, lead_id: int) -> Deal:
+    deal = Deal.objects.filter(account=account, lead_id=lead_id).select_related("account").first()
+    if deal is None:
+        raise NotFound("deal_not_found", f"Deal {lead_id} is not known for this account.")
+    return deal
+
+
+def schedule_state_from_plan(*, plan: Plan, lead_id: int, currency: str, direction: str) -> ScheduleState:
+    """A preview: the same shape as a stored schedule, nothing paid, nothing invoiced."""
+    lines = [
+        InstallmentRow(seq=line.seq, kind=line.kind, label=line.label, due_date=line.due_date,
+                          amount=line.amount, paid=ZERO, status="planned")
+        for line in plan.installments
+    ]
+    return ScheduleState(
+        lead_id=lead_id, version=None, currency=currency, direction=direction, total=plan.total,
+        already_paid=plan.already_paid, debt=plan.debt, installments_count=len(lines),
+        monthly_payment=plan.regular_amount, last_due_date=plan.last_due_date, installments=lines,
+    )
+
+
+def deal_state_get(*, deal: Deal) -> DealState:
+    account = deal.account
+    today = account_today(account)
+    schedule = (
+        Schedule.objects.filter(deal=deal, is_active=True)
+        .prefetch_related(Prefetch("installments", queryset=Installment.objects.order_by("seq")))
+        .first()
+    )
+    invoices = list(Invoice.objects.filter(deal=deal).select_related("installment").order_by("id"))
+    live_by_installment = {
+        invoice.installment_id: invoice for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES
+    }
+    schedule_state = _schedule_state(deal, schedule, live_by_installment, today) if schedule else None
+    lines = schedule_state.installments if schedule_state else []
+    overdue = sum((line.amount - line.paid for line in lines if line.status == "overdue"), ZERO)
+    upcoming = next((line for line in lines if line.status not in ("paid", "overdue", "cancelled")), None)
+    payments_sum = sum((payment.amount for payment in deal.payments.all()), ZERO)
+    total = schedule.total if schedule else ZERO
+    return DealState(
+        lead_id=deal.lead_id,
+        status=deal_status(has_plan=schedule is not None, cancelled=deal.cancelled_at is not None,
+                           debt=total - payments_sum, overdue_amount=overdue),
+        currency=account.currency, total=total, paid=payments_sum, debt=total - payments_sum,
+        overdue_amount=overdue,
+        next_due=NextDue(upcoming.seq, upcoming.due_date, upcoming.amount - upcoming.paid) if upcoming else None,
+        group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
+        name=deal.name, schedule=schedule_state,
+        payments=[_payment_row(payment) for payment in deal.payments.order_by("paid_at", "id")],
+        invoices=[_invoice_row(invoice) for invoice in invoices],
+    )
+
+
+def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Invoice], today: date) -> ScheduleState:
+    lines = []
+    for line in schedule.installments.all():
+        invoice = live_invoices.get(line.pk)
+        state = InstallmentState(due_date=line.due_date, amount=line.amount, paid=line.paid,
+                                 has_live_invoice=invoice is not None)
+        lines.append(InstallmentRow(
+            seq=line.seq, kind=line.kind, label=line.label, due_date=line.due_date, amount=line.amount,
+            paid=line.paid, status=installment_status(state, today),
+            invoice=InvoiceRef(invoice.pk, invoice.number, invoice.status, invoice.payment_url) if invoice else None,
+        ))
+    regular = [line.amount for line in lines if line.kind == "regular"]
+    return ScheduleState(
+        lead_id=deal.lead_id, version=schedule.version, currency=deal.account.currency,
+        direction=schedule.direction, total=schedule.total, already_paid=schedule.already_paid,
+        debt=schedule.debt, installments_count=len(lines), monthly_payment=regular[0] if regular else None,
+        last_due_date=max((line.due_date for line in lines), default=None), installments=lines,
+    )
+
+
+def _payment_row(payment: Payment) -> PaymentRow:
+    return PaymentRow(id=payment.pk, amount=payment.amount, method=payment.method, paid_at=payment.paid_at,
+                      transaction_id=payment.transaction_id, comment=payment.comment,
+                      recorded_by=payment.recorded_by, recorded_at=payment.recorded_at)
+
+
+def _invoice_row(invoice: Invoice) -> InvoiceRow:
+    return InvoiceRow(id=invoice.pk, number=invoice.number, installment_seq=invoice.installment.seq,
+                      amount=invoice.amount, status=invoice.status, payment_url=invoice.payment_url,
+                      pdf_url=f"/api/v1/invoices/{invoice.pk}/pdf", issued_at=invoice.issued_at,
+                      paid_at=invoice.paid_at)

@@ -1,0 +1,93 @@
+"""Recording money that arrived: offline entries by a manager, gateway payments, full payments."""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.domain.money import MAX_AMOUNT, ZERO
+from billing.errors import ApplicationError
+from billing.events import PAYMENT_RECORDED, publish
+from billing.models import Deal, Payment
+from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
+from billing.time import account_today
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    method: str
+    paid_at: date
+    recorded_by: int | None = None
+    comment: str = ""
+    transaction_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@transaction.atomic
+def payment_record(*, deal: Deal, amount: Decimal, payment: PaymentInput, allow_credit: bool = False) -> Payment:
+    """Record a payment against the deal's active plan. Overpayment is refused unless `allow_credit`
+    (money that already arrived through the gateway is kept as credit, never lost)."""
+    deal = deal_lock(deal=deal)
+    existing = _already_recorded(deal, payment)
+    if existing is not None:
+        return existing
+    _check_payable(deal, amount, payment)
+    if amount > deal.debt and not allow_credit:
+        message = f"The amount {amount} is more than the debt of {deal.debt}."
+        raise ApplicationError("overpayment", message, {"amount": [message]})
+    return _payment_create(deal=deal, amount=amount, payment=payment)
+
+
+@transaction.atomic
+def payment_record_full(*, deal: Deal, payment: PaymentInput) -> Payment:
+    """Record the exact remaining debt as paid; the deal becomes `paid`."""
+    deal = deal_lock(deal=deal)
+    existing = _already_recorded(deal, payment)
+    if existing is not None:
+        return existing
+    if active_schedule(deal) is not None and deal.debt <= ZERO:
+        raise ApplicationError("nothing_to_pay", "The deal has no debt left to pay.")
+    _check_payable(deal, deal.debt, payment)
+    return _payment_create(deal=deal, amount=deal.debt, payment=payment)
+
+
+def _already_recorded(deal: Deal, payment: PaymentInput) -> Payment | None:
+    """The same gateway transaction or idempotency key seen again is the same payment, not a new one."""
+    lookups = []
+    if payment.transaction_id:
+        lookups.append({"transaction_id": payment.transaction_id})
+    if payment.idempotency_key:
+        lookups.append({"idempotency_key": payment.idempotency_key})
+    for lookup in lookups:
+        found = Payment.objects.filter(account=deal.account, **lookup).first()
+        if found is not None:
+            return found
+    return None
+
+
+def _check_payable(deal: Deal, amount: Decimal, payment: PaymentInput) -> None:
+    if deal.cancelled_at is not None:
+        raise ApplicationError("deal_cancelled", "The deal is cancelled; payments cannot be recorded.")
+    if active_schedule(deal) is None:
+        raise ApplicationError("no_plan", "The deal has no payment plan yet.")
+    if not ZERO < amount <= MAX_AMOUNT:
+        raise ApplicationError("invalid_amount", "The amount must be greater than zero.",
+                               {"amount": ["Must be greater than zero."]})
+    if payment.paid_at > account_today(deal.account):
+        raise ApplicationError("paid_at_in_future", "The payment date cannot be in the future.",
+                               {"paid_at": ["Cannot be in the future."]})
+
+
+def _payment_create(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> Payment:
+    recorded = Payment.objects.create(
+        account=deal.account, deal=deal, amount=amount, method=payment.method, paid_at=payment.paid_at,
+        transaction_id=payment.transaction_id, idempotency_key=payment.idempotency_key,
+        comment=payment.comment, recorded_by=payment.recorded_by,
+    )
+    deal_reallocate(deal=deal)
+    deal_recompute(deal=deal)
+    publish(account=deal.account, name=PAYMENT_RECORDED, payload={
+        "payment_id": recorded.pk, "deal_id": deal.pk, "lead_id": deal.lead_id, "amount": str(amount),
+        "method": recorded.method, "debt": str(deal.debt), "status": deal.status,
+    })
+    return recorded

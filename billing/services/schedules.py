@@ -1,0 +1,81 @@
+"""Making a plan the deal's active schedule: a new version, payments re-allocated onto it."""
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Max, Sum
+
+from billing.domain.money import ZERO
+from billing.domain.schedule import PlanError, PlanRequest, plan_build
+from billing.errors import ApplicationError
+from billing.events import SCHEDULE_CHANGED, publish
+from billing.models import Deal, Direction, Installment, Payment, Schedule
+from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
+
+
+@dataclass(frozen=True)
+class ScheduleOptions:
+    direction: str = Direction.INCOMING
+    group: str = ""
+    education_direction: str = ""
+    autopay: bool = False
+    manager_id: int | None = None
+
+
+def plan_preview(*, plan_request: PlanRequest):
+    """Compute a plan without storing anything; PlanError becomes the contract's 422."""
+    try:
+        return plan_build(plan_request)
+    except PlanError as exc:
+        raise ApplicationError("invalid_plan", exc.message, {exc.field: [exc.message]}) from exc
+
+
+@transaction.atomic
+def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: ScheduleOptions,
+                     request_data: dict, created_by: int | None, today: date) -> Schedule:
+    """Make `plan_request` the deal's active plan as a new version; the old version is kept as history."""
+    plan = plan_preview(plan_request=plan_request)
+    deal = deal_lock(deal=deal)
+    if deal.cancelled_at is not None:
+        raise ApplicationError("deal_cancelled", "The deal is cancelled; its plan cannot change.")
+    recorded = deal.payments.exclude(method=Payment.Method.OPENING_BALANCE).aggregate(s=Sum("amount"))["s"] or ZERO
+    if recorded > plan.debt:
+        message = f"Payments of {recorded} are already recorded, more than this plan's debt of {plan.debt}."
+        raise ApplicationError("plan_below_paid", message, {"total": [message]})
+    previous = active_schedule(deal)
+    if previous is not None:
+        Schedule.objects.filter(pk=previous.pk).update(is_active=False)
+    version = (deal.schedules.aggregate(v=Max("version"))["v"] or 0) + 1
+    schedule = Schedule.objects.create(
+        deal=deal, version=version, is_active=True, plan=plan_request.plan, direction=options.direction,
+        total=plan.total, already_paid=plan.already_paid, debt=plan.debt, request=request_data,
+        autopay=options.autopay, manager_id=options.manager_id, created_by=created_by,
+    )
+    Installment.objects.bulk_create(
+        Installment(schedule=schedule, seq=line.seq, kind=line.kind, label=line.label,
+                    due_date=line.due_date, amount=line.amount)
+        for line in plan.installments
+    )
+    _opening_balance_sync(deal=deal, already_paid=plan.already_paid, recorded_by=created_by, today=today)
+    deal.direction, deal.group, deal.education_direction = (
+        options.direction, options.group, options.education_direction)
+    deal.save(update_fields=["direction", "group", "education_direction", "updated_at"])
+    deal_reallocate(deal=deal)
+    deal_recompute(deal=deal)
+    publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
+        "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": schedule.pk, "version": version,
+        "previous_schedule_id": previous.pk if previous else None,
+    })
+    return schedule
+
+
+def _opening_balance_sync(*, deal: Deal, already_paid, recorded_by: int | None, today: date) -> None:
+    """Record what was received before PayPlan once; a later plan with another figure adds the difference."""
+    opening = deal.payments.filter(method=Payment.Method.OPENING_BALANCE).aggregate(s=Sum("amount"))["s"] or ZERO
+    difference = already_paid - opening
+    if difference != ZERO:
+        Payment.objects.create(
+            account=deal.account, deal=deal, amount=difference, method=Payment.Method.OPENING_BALANCE,
+            paid_at=today, recorded_by=recorded_by,
+            comment="Received before the plan" if opening == ZERO else "Opening balance corrected",
+        )

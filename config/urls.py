@@ -1,0 +1,16 @@
+"""Top-level routes: widget API, OpenAPI, health, demo."""
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from widget_api.health import healthz
+
+urlpatterns = [
+    path("api/v1/", include("widget_api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", healthz, name="healthz"),
+    path("demo/", include("widget_api.demo.urls")),
+]
+
+handler404 = "widget_api.errors.json_not_found"
+handler500 = "widget_api.errors.json_server_error"

@@ -1,0 +1,91 @@
+"""Shared fixtures: accounts, tokens and an API client that speaks as an amoCRM user."""
+import json
+
+import pytest
+
+# Django-side imports stay inside the fixtures: the gateway and sandbox suites run without Django.
+
+
+@pytest.fixture
+def account(db):
+    from billing.services import account_create
+
+    return account_create(amocrm_account_id=31234567, subdomain="school", cloudpayments_public_id="pk_school",
+                          cloudpayments_api_secret="school-api-secret")
+
+
+@pytest.fixture
+def other_account(db):
+    from billing.services import account_create
+
+    return account_create(amocrm_account_id=7654321, subdomain="lawyers", cloudpayments_public_id="pk_law",
+                          cloudpayments_api_secret="lawyers-api-secret")
+
+
+class WidgetClient:
+    """Calls the widget API with a fresh disposable token, the way $authorizedAjax does."""
+
+    def __init__(self, account, user_id: int = 8765432) -> None:
+        from rest_framework.test import APIClient
+
+        self.account = account
+        self.user_id = user_id
+        self.client = APIClient()
+
+    def headers(self, idempotency_key: str | None = None) -> dict:
+        from widget_api.tokens import token_mint
+
+        token = token_mint(account_id=self.account.amocrm_account_id, subdomain=self.account.subdomain,
+                           user_id=self.user_id)
+        headers = {"HTTP_X_AUTH_TOKEN": token}
+        if idempotency_key:
+            headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
+        return headers
+
+    def get(self, path: str, **params):
+        return self.client.get(path, params, **self.headers())
+
+    def send(self, method: str, path: str, body, idempotency_key: str | None = None):
+        payload = body if isinstance(body, str) else json.dumps(body)
+        return getattr(self.client, method)(path, payload, content_type="application/json",
+                                            **self.headers(idempotency_key))
+
+    def post(self, path: str, body, idempotency_key: str | None = None):
+        return self.send("post", path, body, idempotency_key)
+
+    def put(self, path: str, body, idempotency_key: str | None = None):
+        return self.send("put", path, body, idempotency_key)
+
+
+@pytest.fixture
+def widget(account):
+    return WidgetClient(account)
+
+
+@pytest.fixture
+def other_widget(other_account):
+    return WidgetClient(other_account)
+
+
+SCHOOL_PLAN = {
+    "plan": "equal", "total": "160000.00", "installments_count": 6,
+    "first_due_date": "2027-01-05", "due_day": 5,
+}
+
+
+@pytest.fixture
+def school_plan():
+    return dict(SCHOOL_PLAN)
+
+
+def assert_error(response, status: int, code: str | None = None, field: str | None = None) -> dict:
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "fields"}, body
+    assert body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    if field is not None:
+        assert field in body["error"]["fields"], body
+    return body["error"]

@@ -1,0 +1,71 @@
+"""Deal endpoints: the card's state, offline partial payments, full payment."""
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.models import Payment
+from billing.selectors import deal_state_get
+from billing.services import PaymentInput, payment_record, payment_record_full
+from billing.time import account_today
+from widget_api.api.base import WidgetView
+from widget_api.api.fields import PositiveMoneyField
+from widget_api.api.outputs import DealOutput
+from widget_api.api.schedule import IDEMPOTENCY_HEADER
+from widget_api.idempotency import idempotent
+
+OFFLINE_METHODS = [Payment.Method.CASH, Payment.Method.BANK_TRANSFER, Payment.Method.CARD_TERMINAL,
+                   Payment.Method.OTHER]
+
+
+class DealView(WidgetView):
+    @extend_schema(operation_id="deal_get", responses={200: DealOutput}, summary="The deal card's state")
+    def get(self, request, lead_id: int):
+        return Response(DealOutput(deal_state_get(deal=self.deal(lead_id))).data)
+
+
+class OfflinePaymentInput(serializers.Serializer):
+    amount = PositiveMoneyField()
+    method = serializers.ChoiceField(choices=OFFLINE_METHODS)
+    paid_at = serializers.DateField()
+    comment = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+class FullPaymentInput(serializers.Serializer):
+    method = serializers.ChoiceField(choices=OFFLINE_METHODS)
+    paid_at = serializers.DateField(required=False)
+    comment = serializers.CharField(max_length=2000, allow_blank=True, default="")
+
+
+def _payment_input(view: WidgetView, data: dict) -> PaymentInput:
+    key = view.request.headers.get("Idempotency-Key", "").strip() or None
+    return PaymentInput(method=data["method"], paid_at=data.get("paid_at") or account_today(view.account),
+                        recorded_by=view.amo_user_id, comment=data["comment"], idempotency_key=key)
+
+
+class OfflinePaymentView(WidgetView):
+    @extend_schema(operation_id="payment_record", request=OfflinePaymentInput, responses={201: DealOutput},
+                   parameters=[IDEMPOTENCY_HEADER], summary="Record an offline (partial) payment")
+    def post(self, request, lead_id: int):
+        return idempotent(request, account=self.account, handler=lambda: self._record(request, lead_id))
+
+    def _record(self, request, lead_id: int) -> Response:
+        serializer = OfflinePaymentInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deal = self.deal(lead_id)
+        payment_record(deal=deal, amount=serializer.validated_data["amount"],
+                       payment=_payment_input(self, serializer.validated_data))
+        return Response(DealOutput(deal_state_get(deal=deal)).data, status=201)
+
+
+class FullPaymentView(WidgetView):
+    @extend_schema(operation_id="payment_record_full", request=FullPaymentInput, responses={201: DealOutput},
+                   parameters=[IDEMPOTENCY_HEADER], summary="The client paid the whole remaining debt offline")
+    def post(self, request, lead_id: int):
+        return idempotent(request, account=self.account, handler=lambda: self._record(request, lead_id))
+
+    def _record(self, request, lead_id: int) -> Response:
+        serializer = FullPaymentInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deal = self.deal(lead_id)
+        payment_record_full(deal=deal, payment=_payment_input(self, serializer.validated_data))
+        return Response(DealOutput(deal_state_get(deal=deal)).data, status=201)

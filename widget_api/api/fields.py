@@ -1,0 +1,68 @@
+"""Serializer fields for the contract's value types: money strings, day of month, rounding unit."""
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from billing.domain.money import MAX_AMOUNT
+
+
+class MoneyField(serializers.DecimalField):
+    """Money in as a string or JSON number, out always as a string with two decimals."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("max_value", MAX_AMOUNT)
+        super().__init__(coerce_to_string=True, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def PositiveMoneyField(**kwargs) -> MoneyField:  # noqa: N802 - reads like a field class
+    return MoneyField(min_value=Decimal("0.01"), **kwargs)
+
+
+@extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1, "maximum": 31},
+                                {"type": "string", "enum": ["last"]}]})
+class DueDayField(serializers.Field):
+    default_error_messages = {"invalid": 'Day of month must be 1..31 or "last".'}
+
+    def to_internal_value(self, data):
+        if data == "last":
+            return "last"
+        if isinstance(data, bool):
+            self.fail("invalid")
+        try:
+            day = int(str(data))
+        except ValueError:
+            self.fail("invalid")
+        if not 1 <= day <= 31:
+            self.fail("invalid")
+        return day
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field({"type": "string", "enum": ["0.01", "1", "100"]})
+class RoundingField(serializers.Field):
+    UNITS = {Decimal("0.01"): Decimal("0.01"), Decimal("1"): Decimal("1"), Decimal("100"): Decimal("100")}
+    default_error_messages = {"invalid": 'Rounding must be "0.01", "1" or "100".'}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        try:
+            unit = Decimal(str(data))
+        except ArithmeticError:
+            self.fail("invalid")
+        if unit not in self.UNITS:
+            self.fail("invalid")
+        return self.UNITS[unit]
+
+    def to_representation(self, value):
+        return str(value)

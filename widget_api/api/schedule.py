@@ -1,0 +1,107 @@
+"""Schedule endpoints: preview a plan, or make it the deal's active plan."""
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.domain.schedule import CustomItem, DownPayment, ExtraCharge, PlanRequest
+from billing.models import Direction
+from billing.selectors import deal_state_get, schedule_state_from_plan
+from billing.services import ScheduleOptions, plan_preview, schedule_replace
+from billing.time import account_today
+from widget_api.api.base import WidgetView
+from widget_api.api.fields import DueDayField, MoneyField, PositiveMoneyField, RoundingField
+from widget_api.api.outputs import ScheduleOutput
+from widget_api.idempotency import idempotent
+
+IDEMPOTENCY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+
+
+class DownPaymentInput(serializers.Serializer):
+    amount = PositiveMoneyField()
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class ExtraChargeInput(serializers.Serializer):
+    label = serializers.CharField(max_length=255, allow_blank=True, default="")
+    amount = PositiveMoneyField()
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class CustomItemInput(serializers.Serializer):
+    due_date = serializers.DateField()
+    amount = PositiveMoneyField()
+
+
+class PlanInput(serializers.Serializer):
+    plan = serializers.ChoiceField(choices=["equal", "full", "custom"])
+    total = PositiveMoneyField()
+    already_paid = MoneyField(min_value=Decimal("0"), default=Decimal("0.00"))
+    down_payment = DownPaymentInput(required=False, allow_null=True)
+    installments_count = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=120)
+    installment_amount = PositiveMoneyField(required=False, allow_null=True)
+    first_due_date = serializers.DateField(required=False, allow_null=True)
+    period = serializers.ChoiceField(choices=["month", "2weeks", "week", "quarter"], default="month")
+    due_day = DueDayField(required=False, allow_null=True)
+    rounding = RoundingField(required=False, default=Decimal("0.01"))
+    extra_charges = ExtraChargeInput(many=True, required=False, default=list)
+    items = CustomItemInput(many=True, required=False, default=list)
+    direction = serializers.ChoiceField(choices=Direction.values, default=Direction.INCOMING)
+    group = serializers.CharField(max_length=255, allow_blank=True, default="")
+    education_direction = serializers.CharField(max_length=255, allow_blank=True, default="")
+    autopay = serializers.BooleanField(default=False)
+    manager_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
+
+    def to_plan_request(self) -> PlanRequest:
+        data = self.validated_data
+        down = data.get("down_payment")
+        return PlanRequest(
+            plan=data["plan"], total=data["total"], already_paid=data["already_paid"],
+            first_due_date=data.get("first_due_date"),
+            down_payment=DownPayment(down["amount"], down.get("due_date")) if down else None,
+            installments_count=data.get("installments_count"),
+            installment_amount=data.get("installment_amount"),
+            period=data["period"], due_day=data.get("due_day"), rounding=data["rounding"],
+            extra_charges=tuple(ExtraCharge(c["label"], c["amount"], c.get("due_date"))
+                                for c in data["extra_charges"]),
+            items=tuple(CustomItem(i["due_date"], i["amount"]) for i in data["items"]),
+        )
+
+    def to_options(self) -> ScheduleOptions:
+        data = self.validated_data
+        return ScheduleOptions(direction=data["direction"], group=data["group"].strip(),
+                               education_direction=data["education_direction"].strip(),
+                               autopay=data["autopay"], manager_id=data.get("manager_id"))
+
+
+def _parsed(request) -> PlanInput:
+    serializer = PlanInput(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+class SchedulePreviewView(WidgetView):
+    @extend_schema(operation_id="schedule_preview", request=PlanInput, responses={200: ScheduleOutput},
+                   summary="Compute a plan; nothing is stored")
+    def post(self, request, lead_id: int):
+        serializer = _parsed(request)
+        plan = plan_preview(plan_request=serializer.to_plan_request())
+        state = schedule_state_from_plan(plan=plan, lead_id=lead_id, currency=self.account.currency,
+                                         direction=serializer.validated_data["direction"])
+        return Response(ScheduleOutput(state).data)
+
+
+class ScheduleView(WidgetView):
+    @extend_schema(operation_id="schedule_replace", request=PlanInput, responses={200: ScheduleOutput},
+                   parameters=[IDEMPOTENCY_HEADER], summary="Make this plan the active one (a new version)")
+    def put(self, request, lead_id: int):
+        return idempotent(request, account=self.account, handler=lambda: self._replace(request, lead_id))
+
+    def _replace(self, request, lead_id: int) -> Response:
+        serializer = _parsed(request)
+        deal = self.deal(lead_id)
+        schedule_replace(deal=deal, plan_request=serializer.to_plan_request(), options=serializer.to_options(),
+                         request_data=request.data, created_by=self.amo_user_id,
+                         today=account_today(self.account))
+        return Response(ScheduleOutput(deal_state_get(deal=deal).schedule).data)

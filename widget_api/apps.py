@@ -1,0 +1,7 @@
+"""Django app config of the widget API and the amoCRM side."""
+from django.apps import AppConfig
+
+
+class WidgetApiConfig(AppConfig):
+    name = "widget_api"
+    default_auto_field = "django.db.models.BigAutoField"

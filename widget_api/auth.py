@@ -1,0 +1,59 @@
+"""DRF authentication by amoCRM's disposable token; the account always comes from the token."""
+from dataclasses import dataclass
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+
+from billing.models import Account
+from widget_api.tokens import TokenInvalid, token_verify
+
+
+@dataclass(frozen=True)
+class WidgetUser:
+    """The amoCRM user behind a widget call, bound to one account."""
+
+    account: Account
+    user_id: int
+    is_admin: bool
+
+    is_authenticated = True
+
+
+class AccountNotInstalled(exceptions.PermissionDenied):
+    default_detail = "PayPlan is not installed for this amoCRM account."
+    default_code = "account_not_installed"
+
+
+class AmoDisposableTokenAuthentication(BaseAuthentication):
+    header = "HTTP_X_AUTH_TOKEN"
+
+    def authenticate(self, request):
+        raw = request.META.get(self.header, "").strip()
+        if not raw:
+            raise exceptions.NotAuthenticated("The X-Auth-Token header is missing.")
+        try:
+            claims = token_verify(raw)
+        except TokenInvalid as exc:
+            raise exceptions.AuthenticationFailed(str(exc)) from exc
+        account = Account.objects.filter(amocrm_account_id=claims.account_id, is_active=True).first()
+        if account is None or account.subdomain != claims.subdomain:
+            raise AccountNotInstalled()
+        return WidgetUser(account=account, user_id=claims.user_id, is_admin=claims.is_admin), claims
+
+    def authenticate_header(self, request) -> str:
+        return "X-Auth-Token"
+
+
+class IsWidgetUser(BasePermission):
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.user, WidgetUser)
+
+
+class AmoTokenScheme(OpenApiAuthenticationExtension):
+    target_class = AmoDisposableTokenAuthentication
+    name = "amoDisposableToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}

@@ -1,0 +1,16 @@
+"""Widget API routes (/api/v1/...)."""
+from django.urls import path, register_converter
+
+from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView
+from widget_api.api.schedule import SchedulePreviewView, ScheduleView
+from widget_api.converters import BigIdConverter
+
+register_converter(BigIdConverter, "bigid")
+
+urlpatterns = [
+    path("deals/<bigid:lead_id>", DealView.as_view(), name="deal"),
+    path("deals/<bigid:lead_id>/schedule/preview", SchedulePreviewView.as_view(), name="schedule-preview"),
+    path("deals/<bigid:lead_id>/schedule", ScheduleView.as_view(), name="schedule"),
+    path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
+    path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
+]
