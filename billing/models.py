@@ -253,7 +253,7 @@ class IdempotencyRecord(models.Model):
     key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     response_status = models.PositiveSmallIntegerField()
-    response_body = models.JSONField(encoder=DjangoJSONEncoder)
+    response_body = models.TextField(help_text="The rendered JSON, replayed byte for byte.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

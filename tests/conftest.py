@@ -46,7 +46,7 @@ class WidgetClient:
         return self.client.get(path, params, **self.headers())
 
     def send(self, method: str, path: str, body, idempotency_key: str | None = None):
-        payload = body if isinstance(body, str) else json.dumps(body)
+        payload = body if isinstance(body, str | bytes) else json.dumps(body)
         return getattr(self.client, method)(path, payload, content_type="application/json",
                                             **self.headers(idempotency_key))
 

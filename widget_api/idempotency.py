@@ -9,6 +9,8 @@ from collections.abc import Callable
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -44,21 +46,23 @@ def idempotent(request: Request, *, account: Account, handler: Callable[[], Resp
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(
                     account=account, key=key, request_fingerprint=fingerprint, response_status=0,
-                    response_body={})
+                    response_body="")
         except IntegrityError:
             return _replay(account=account, key=key, fingerprint=fingerprint)
         response = _answer(handler)
-        record.response_status, record.response_body = response.status_code, response.data
+        record.response_status = response.status_code
+        record.response_body = JSONRenderer().render(response.data).decode()
         record.save(update_fields=["response_status", "response_body"])
         return response
 
 
-def _replay(*, account: Account, key: str, fingerprint: str) -> Response:
+def _replay(*, account: Account, key: str, fingerprint: str) -> HttpResponse:
     record = IdempotencyRecord.objects.get(account=account, key=key)
     if record.request_fingerprint != fingerprint:
         raise ApplicationError("idempotency_key_reused",
                                "This Idempotency-Key was already used with another request body.",
                                status=409)
-    response = Response(record.response_body, status=record.response_status)
+    response = HttpResponse(record.response_body, status=record.response_status,
+                            content_type="application/json")
     response["Idempotent-Replayed"] = "true"
     return response

@@ -37,7 +37,9 @@ class Request:
     @property
     def bearer(self) -> str | None:
         scheme, _, token = self.headers.get("authorization", "").partition(" ")
-        return token.strip() or None if scheme.lower() == "bearer" else None
+        if scheme.lower() != "bearer":
+            return None
+        return token.strip() or None
 
     def payload(self) -> object:
         """The body as JSON, or a form as a flat dict; raises BadRequest when neither parses."""
@@ -48,7 +50,7 @@ class Request:
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError) as error:
-            raise HttpError(problem(400, "Bad Request", "Body is not valid JSON")) from error
+            raise bad_request("Body is not valid JSON") from error
 
 
 @dataclass
@@ -94,17 +96,20 @@ def redirect(location: str) -> Response:
     return Response(302, headers={"Location": location})
 
 
-def validation_error(request_id: str, code: str, path: str, detail: str) -> dict:
-    return {"request_id": request_id, "errors": [{"code": code, "path": path, "detail": detail}]}
+class FieldErrors(list):
+    """Errors of one request item, in the `validation-errors[].errors` shape."""
+
+    def add(self, code: str, path: str, detail: str) -> None:
+        self.append({"code": code, "path": path, "detail": detail})
 
 
-def validation_problem(errors: list[dict]) -> HttpError:
-    """400 with `validation-errors`, one entry per request item, as amoCRM answers bad writes."""
-    merged: dict[str, list[dict]] = {}
-    for item in errors:
-        merged.setdefault(item["request_id"], []).extend(item["errors"])
-    rows = [{"request_id": request_id, "errors": found} for request_id, found in merged.items()]
+def validation_problem(rows: list[dict]) -> HttpError:
+    """400 with `validation-errors` (`[{request_id, errors}]`), as amoCRM answers bad writes."""
     return HttpError(problem(400, "Bad Request", "Request validation failed", **{"validation-errors": rows}))
+
+
+def bad_request(detail: str) -> HttpError:
+    return HttpError(problem(400, "Bad Request", detail))
 
 
 def not_found(detail: str = "Not Found") -> HttpError:

@@ -1,0 +1,42 @@
+"""Test cards and decline reasons the sandbox plays by (contract §1 test cards, §3.3 reason codes)."""
+from cloudpayments.enums import ERROR_MESSAGES, ReasonCode
+
+DEFAULT_CARD = "4242424242424242"
+# These pay fine on the page but their tokens decline 5051 on a token charge.
+TOKEN_DECLINE_CARDS = frozenset({"4111111111111111", "5200828282828210", "2200000022222222"})
+INSUFFICIENT_FUNDS_CARDS = frozenset({
+    "4012888888881881", "5105105105105100", "2202202202202200",
+    "4000056655665556", "5404000000000043", "2203000000000043",
+})
+INSUFFICIENT_FUNDS = ReasonCode.INSUFFICIENT_FUNDS
+DECLINE_TOKEN_PREFIX = "decline_"
+
+# ReasonCode.INSUFFICIENT_FUNDS -> "InsufficientFunds", the spelling of the API's Reason field.
+REASONS = {code: name.title().replace("_", "") for name, code in vars(ReasonCode).items() if name.isupper()}
+
+# What the cabinet logs for a Check answer (contract §3.2); used as the Fail's ReasonCode.
+CHECK_DECLINE_CODES = {10: 3001, 11: 3002, 12: 3003, 20: 3004, 13: 3008}
+CHECK_UNEXPECTED_CODE = 3005
+CHECK_NO_ANSWER = 3007
+
+
+def normalize_card(number: str) -> str:
+    return "".join(ch for ch in number if ch.isdigit())
+
+
+def card_type(card: str) -> str:
+    return {"2": "МИР", "4": "Visa", "5": "Mastercard", "6": "Maestro"}.get(card[:1], "Unknown")
+
+
+def reason_for(code: int) -> str:
+    return REASONS.get(code, "Declined")
+
+
+def cardholder_message(code: int) -> str | None:
+    return ERROR_MESSAGES[code][1] if code in ERROR_MESSAGES else None
+
+
+def check_decline_code(answer_code: int | None) -> int:
+    if answer_code is None:
+        return CHECK_NO_ANSWER
+    return CHECK_DECLINE_CODES.get(answer_code, CHECK_UNEXPECTED_CODE)

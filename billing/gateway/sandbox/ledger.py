@@ -1,0 +1,126 @@
+"""The sandbox's memory: accounts, orders, transactions, tokens and receipts, with counters and a clock."""
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from billing.domain.money import ZERO
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Account:
+    public_id: str
+    api_secret: str
+    account_key: str
+
+
+@dataclass
+class Order:
+    id: str
+    number: int
+    internal_id: int
+    public_id: str
+    amount: Decimal
+    currency: str
+    description: str
+    invoice_id: str | None
+    account_id: str | None
+    email: str | None
+    phone: str | None
+    require_confirmation: bool
+    culture_name: str
+    json_data: Any
+    success_redirect_url: str | None
+    fail_redirect_url: str | None
+    created_at: datetime
+    url: str
+    status: str = "Created"
+    paid_at: datetime | None = None
+
+
+@dataclass
+class Transaction:
+    id: int
+    public_id: str
+    operation: str  # Payment or Refund
+    amount: Decimal
+    currency: str
+    status: str
+    created_at: datetime
+    invoice_id: str | None = None
+    account_id: str | None = None
+    email: str | None = None
+    description: str | None = None
+    json_data: str = ""  # the API and notifications carry JsonData as a JSON string
+    card: str | None = None
+    token: str | None = None
+    reason_code: int = 0
+    reason: str = "Approved"
+    auth_date: datetime | None = None
+    confirm_date: datetime | None = None
+    refunded: Decimal = ZERO
+    original_transaction_id: int | None = None
+    fallback_declined_id: int | None = None
+    auth_code: str = ""
+    rrn: str = ""
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.refunded
+
+
+@dataclass
+class Receipt:
+    id: str
+    public_id: str
+    inn: str
+    type: str
+    customer_receipt: dict[str, Any]
+    invoice_id: str | None
+    account_id: str | None
+    amount: Decimal
+    created_at: datetime
+
+
+class Ledger:
+    """Everything the sandbox knows; callers hold `lock` while they read or change it."""
+
+    def __init__(self, accounts: list[Account], clock: Clock = utc_now,
+                 first_transaction_id: int = 100001) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        self.accounts = {account.public_id: account for account in accounts}
+        self.accounts_by_key = {account.account_key: account for account in accounts}
+        self.orders: dict[str, Order] = {}
+        self.transactions: dict[int, Transaction] = {}
+        self.receipts: dict[str, Receipt] = {}
+        self.tokens: dict[str, tuple[str, str]] = {}  # token -> (public id that issued it, card number)
+        self._transaction_ids = itertools.count(first_transaction_id)
+        self._serials = itertools.count(1)
+
+    def next_transaction_id(self) -> int:
+        return next(self._transaction_ids)
+
+    def next_serial(self) -> int:
+        """Order numbers, receipt ids, tokens, auth codes: one counter keeps them all deterministic."""
+        return next(self._serials)
+
+    def mint_token(self, public_id: str, card: str) -> str:
+        token = f"tk_sbx_{self.next_serial():06d}_{card[-4:]}"
+        self.tokens[token] = (public_id, card)
+        return token
+
+    def latest_for_invoice(self, public_id: str, invoice_id: str, *, with_refunds: bool) -> Transaction | None:
+        found = [txn for txn in self.transactions.values()
+                 if txn.public_id == public_id and txn.invoice_id == invoice_id
+                 and (with_refunds or txn.operation == "Payment")]
+        return max(found, key=lambda txn: txn.id, default=None)

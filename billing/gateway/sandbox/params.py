@@ -1,0 +1,66 @@
+"""Request parameters read the way the API binds them: keys case-insensitive, amounts exact."""
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from billing.domain.money import CENT
+
+
+class RequestError(Exception):
+    """A bad request: answered {Success: false, Message: <message>}."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Params:
+    """The body of one API call; the docs' own examples mix key casing, so lookups ignore case."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self._values = {str(key).lower(): value for key, value in body.items()}
+
+    def text(self, name: str) -> str | None:
+        value = self._values.get(name.lower())
+        return None if value in (None, "") else str(value)
+
+    def required_text(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise RequestError(f"{name} is required")
+        return value
+
+    def raw(self, name: str) -> Any:
+        return self._values.get(name.lower())
+
+    def flag(self, name: str) -> bool:
+        value = self._values.get(name.lower())
+        return str(value).lower() in {"true", "1"}
+
+    def integer(self, name: str) -> int | None:
+        value = self.text(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise RequestError(f"{name} must be an integer") from exc
+
+    def amount(self, name: str = "Amount") -> Decimal:
+        """An amount ≥ 0.01 with at most two decimals, as the API demands of every money field."""
+        return parse_amount(self.raw(name), name)
+
+
+def parse_amount(value: Any, name: str, *, minimum: Decimal = CENT) -> Decimal:
+    if value in (None, ""):
+        raise RequestError(f"{name} is required")
+    if isinstance(value, bool):
+        raise RequestError(f"{name} must be a number")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise RequestError(f"{name} must be a number") from exc
+    if not amount.is_finite() or amount != amount.quantize(CENT):
+        raise RequestError(f"{name} must have at most 2 decimals")
+    if amount < minimum:
+        raise RequestError(f"{name} must be at least {minimum}")
+    return amount.quantize(CENT)
