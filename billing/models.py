@@ -97,7 +97,8 @@ class Schedule(models.Model):
     total = models.DecimalField(**MONEY)
     already_paid = models.DecimalField(**MONEY, default=0)
     debt = models.DecimalField(**MONEY)
-    request = models.JSONField(default=dict, encoder=DjangoJSONEncoder, help_text="The plan request as received, for re-building.")
+    request = models.JSONField(default=dict, encoder=DjangoJSONEncoder,
+                               help_text="The plan request as received, for re-building.")
     autopay = models.BooleanField(default=False)
     manager_id = models.BigIntegerField(null=True, blank=True)
     created_by = models.BigIntegerField(null=True, blank=True)
@@ -159,8 +160,9 @@ class Payment(models.Model):
     amount = models.DecimalField(**MONEY)
     method = models.CharField(max_length=16, choices=Method.choices)
     paid_at = models.DateField(help_text="The day the money arrived, in the account's time zone.")
-    transaction_id = models.CharField(max_length=64, null=True, blank=True)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", for "none": the partial unique constraints below must ignore absent keys.
+    transaction_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     refund_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="refunds")
     comment = models.TextField(blank=True)

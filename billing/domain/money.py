@@ -12,7 +12,7 @@ class MoneyError(ValueError):
 
 def money(value: Decimal | int | str) -> Decimal:
     """Quantize to kopecks, half up. Floats are refused: they are not money."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, float | bool):
         raise MoneyError("Amounts must be decimal strings, not floats.")
     try:
         amount = Decimal(value)

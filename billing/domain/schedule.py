@@ -2,6 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
+from itertools import pairwise
 from typing import Literal
 
 from billing.domain.calendar import DueDay, Period, regular_due_dates
@@ -179,7 +180,8 @@ def _regular_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
         dates = regular_due_dates(first, len(amounts), request.period, request.due_day)
         if dates[-1] > LATEST_DATE:
             raise PlanError("installments_count", "The plan would end after 2100.")
-        return [_Line(day, amount, "regular", DEFAULT_LABELS["regular"]) for day, amount in zip(dates, amounts, strict=True)]
+        return [_Line(day, amount, "regular", DEFAULT_LABELS["regular"])
+                for day, amount in zip(dates, amounts, strict=True)]
     raise PlanError("plan", "Plan must be one of: equal, full, custom.")
 
 
@@ -221,7 +223,7 @@ def _custom_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
         raise PlanError("items", f"A plan has at most {MAX_INSTALLMENTS} regular payments.")
     lines = [_Line(item.due_date, _positive(item.amount, "items"), "regular", DEFAULT_LABELS["regular"])
              for item in request.items]
-    if any(later.due_date <= earlier.due_date for earlier, later in zip(lines, lines[1:], strict=False)):
+    if any(later.due_date <= earlier.due_date for earlier, later in pairwise(lines)):
         raise PlanError("items", "Item dates must strictly increase.")
     items_sum = sum((line.amount for line in lines), ZERO)
     if items_sum != regular_part:

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "billing",
     "widget_api",
     "documents",
@@ -27,6 +28,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -60,6 +62,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 MEDIA_ROOT = env.path("PAYPLAN_MEDIA_ROOT", default=VAR_DIR / "media")
 
 # --- Redis, Celery -------------------------------------------------------------------------------
@@ -82,7 +88,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "purge-idempotency-records": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+}
 
 CACHES = {
     "default": (
@@ -108,6 +116,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The HTTP contract of PayPlan (shared/contracts/widget-api.md).",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
@@ -134,6 +145,7 @@ AMOCRM_CLIENT_ID = env("AMOCRM_CLIENT_ID", default="00000000-0000-4000-8000-0000
 AMOCRM_CLIENT_SECRET = env("AMOCRM_CLIENT_SECRET", default="payplan-local-amocrm-client-secret")
 AMOCRM_TOKEN_LEEWAY_SECONDS = env.int("AMOCRM_TOKEN_LEEWAY_SECONDS", default=30)
 CLOUDPAYMENTS_API_URL = env("CLOUDPAYMENTS_API_URL", default="https://api.cloudpayments.ru/")
+PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=True)  # the /demo/ page; production switches it off
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("PAYPLAN_IDEMPOTENCY_TTL_HOURS", default=72)
 
 LOGGING = {

@@ -3,6 +3,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = False
+PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=False)
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 PAYPLAN_FERNET_KEYS = env.list("PAYPLAN_FERNET_KEYS")
 AMOCRM_CLIENT_ID = env("AMOCRM_CLIENT_ID")

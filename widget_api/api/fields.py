@@ -22,7 +22,7 @@ class MoneyField(serializers.DecimalField):
         return super().to_internal_value(data)
 
 
-def PositiveMoneyField(**kwargs) -> MoneyField:  # noqa: N802 - reads like a field class
+def PositiveMoneyField(**kwargs) -> MoneyField:
     return MoneyField(min_value=Decimal("0.01"), **kwargs)
 
 

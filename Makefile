@@ -1,0 +1,48 @@
+# PayPlan: the verbs people expect. `make run` for the demo, `make test` for the whole suite.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint bench widget migrate demo-data services clean lock
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	rm -f $(VENV)/.installed-* && touch $@
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
+	  -o requirements.lock pyproject.toml
+
+migrate: install
+	mkdir -p var/broker/queue var/broker/processed
+	$(BIN)/python manage.py migrate --no-input -v 0
+	$(BIN)/python manage.py collectstatic --no-input -v 0
+
+demo-data: migrate
+	$(BIN)/python manage.py payplan_demo_load
+
+run: demo-data  ## the demo: web, worker with beat, sandboxes; Ctrl-C stops all
+	$(BIN)/honcho --procfile Procfile.demo start
+
+services:
+	scripts/ensure_services.sh
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+test: install services lint  ## the whole suite against this machine's PostgreSQL and Redis
+	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+bench: install services
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var dist

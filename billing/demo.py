@@ -1,0 +1,97 @@
+"""The demo account: one business per user story, deals in every state, dates relative to today."""
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+
+from billing.domain.schedule import CustomItem, DownPayment, ExtraCharge, PlanRequest
+from billing.models import Account, Deal
+from billing.services import PaymentInput, ScheduleOptions, account_create, payment_record, schedule_replace
+from billing.services.deals import deal_get_or_create
+from billing.time import account_today
+
+DEMO_ACCOUNT_ID = 31234567
+DEMO_SUBDOMAIN = "demo"
+DEMO_MANAGER_ID = 8765432
+DEMO_CP_PUBLIC_ID = "pk_demo_sandbox"
+DEMO_CP_SECRET = "demo_api_secret"  # the CloudPayments sandbox's key for this terminal
+
+
+@dataclass(frozen=True)
+class DemoDeal:
+    lead_id: int
+    name: str
+    contact: str
+    plan: PlanRequest | None
+    options: ScheduleOptions = field(default_factory=ScheduleOptions)
+    payments: tuple[tuple[int, Decimal, str], ...] = ()  # (days ago, amount, method)
+
+
+def _month_start(today: date, months_ago: int) -> date:
+    index = today.year * 12 + today.month - 1 - months_ago
+    return date(index // 12, index % 12 + 1, 5)
+
+
+def demo_deals(today: date) -> list[DemoDeal]:
+    school = ScheduleOptions(group="Поток 2026-11", education_direction="Косметология", manager_id=DEMO_MANAGER_ID)
+    return [
+        DemoDeal(1001, "Курс косметологии — Иванова", "Мария Иванова",
+                 PlanRequest(plan="equal", total=Decimal("160000"), already_paid=Decimal("10000"),
+                             installments_count=6, first_due_date=today + timedelta(days=5), due_day=5),
+                 school, payments=((2, Decimal("15000"), "cash"),)),
+        DemoDeal(1002, "Курс массажа — Петров (просрочка)", "Пётр Петров",
+                 PlanRequest(plan="equal", total=Decimal("90000"), installments_count=3,
+                             first_due_date=_month_start(today, 2), due_day=5),
+                 ScheduleOptions(group="Поток 2026-09", education_direction="Массаж"),
+                 payments=((50, Decimal("30000"), "bank_transfer"),)),
+        DemoDeal(1003, "Банкротство — Сидорова", "Анна Сидорова",
+                 PlanRequest(plan="equal", total=Decimal("120000"), installments_count=12,
+                             first_due_date=today + timedelta(days=10), rounding=Decimal("1"),
+                             extra_charges=(ExtraCharge("Госпошлина", Decimal("300"), today + timedelta(days=10)),)),
+                 ScheduleOptions(group="Банкротство 2026", education_direction="Юр. услуги")),
+        DemoDeal(1004, "Претензия — выплата дольщику Кузнецову", "Олег Кузнецов",
+                 PlanRequest(plan="equal", total=Decimal("450000"), installments_count=3,
+                             first_due_date=today + timedelta(days=20), due_day="last"),
+                 ScheduleOptions(direction="outgoing", group="Претензии")),
+        DemoDeal(1005, "Курс визажа — Смирнова (оплачено)", "Елена Смирнова",
+                 PlanRequest(plan="full", total=Decimal("45000"), first_due_date=today),
+                 school, payments=((0, Decimal("45000"), "card_terminal"),)),
+        DemoDeal(1006, "Подписка — ООО Ромашка", "ООО Ромашка",
+                 PlanRequest(plan="equal", total=Decimal("60000"), installments_count=4, period="2weeks",
+                             first_due_date=today + timedelta(days=3),
+                             down_payment=DownPayment(Decimal("12000"), today + timedelta(days=1))),
+                 ScheduleOptions(group="Подписки", education_direction="B2B")),
+        DemoDeal(1007, "Управляющая компания — долг Фёдорова", "Иван Фёдоров",
+                 PlanRequest(plan="custom", total=Decimal("36000"),
+                             items=(CustomItem(_month_start(today, 1), Decimal("12000")),
+                                    CustomItem(today + timedelta(days=7), Decimal("12000")),
+                                    CustomItem(today + timedelta(days=37), Decimal("12000")))),
+                 ScheduleOptions(group="Дебиторка", education_direction="ЖКХ")),
+        DemoDeal(1008, "Новая заявка — без графика", "Светлана Орлова", None),
+    ]
+
+
+@transaction.atomic
+def demo_account_load() -> tuple[Account, int]:
+    """Create the demo account and its deals; deals that already exist are left as they are."""
+    account = account_create(amocrm_account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SUBDOMAIN, name="PayPlan demo",
+                             cloudpayments_public_id=DEMO_CP_PUBLIC_ID, cloudpayments_api_secret=DEMO_CP_SECRET)
+    today = account_today(account)
+    created = 0
+    for spec in demo_deals(today):
+        if Deal.objects.filter(account=account, lead_id=spec.lead_id).exists():
+            continue
+        deal = deal_get_or_create(account=account, lead_id=spec.lead_id)
+        deal.name, deal.contact_name, deal.responsible_user_id = spec.name, spec.contact, DEMO_MANAGER_ID
+        deal.save(update_fields=["name", "contact_name", "responsible_user_id"])
+        created += 1
+        if spec.plan is None:
+            continue
+        schedule_replace(deal=deal, plan_request=spec.plan, options=spec.options, request_data={"demo": True},
+                         created_by=DEMO_MANAGER_ID, today=today)
+        for days_ago, amount, method in spec.payments:
+            payment_record(deal=deal, amount=amount, payment=PaymentInput(
+                method=method, paid_at=today - timedelta(days=days_ago), recorded_by=DEMO_MANAGER_ID,
+                comment="демо"))
+    return account, created
