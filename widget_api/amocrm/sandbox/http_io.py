@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode
 HAL_JSON = "application/hal+json"
 PROBLEM_JSON = "application/problem+json"
 HTML = "text/html; charset=utf-8"
+JSON = "application/json"
 
 
 @dataclass
@@ -69,8 +70,8 @@ class HttpError(Exception):
         self.response = response
 
 
-def hal(payload: object, status: int = 200) -> Response:
-    return Response(status, json.dumps(payload, ensure_ascii=False).encode(), HAL_JSON)
+def hal(payload: object, status: int = 200, content_type: str = HAL_JSON) -> Response:
+    return Response(status, json.dumps(payload, ensure_ascii=False).encode(), content_type)
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 WON_STATUS_ID = 142
@@ -22,6 +23,11 @@ TASK_TYPES = [
     {"id": 1, "name": "Связаться", "color": None, "icon_id": None, "code": "FOLLOW_UP"},
     {"id": 2, "name": "Встреча", "color": None, "icon_id": None, "code": "MEETING"},
 ]
+
+
+def by_id(mapping: dict, key: object):
+    """mapping[key] for a real integer key (JSON may send anything), else None."""
+    return mapping.get(key) if isinstance(key, int) and not isinstance(key, bool) else None
 
 
 @dataclass
@@ -216,8 +222,8 @@ class Account:
         self.lead_fields[field_id] = custom_field
         return custom_field
 
-    def add_contact(self, name: str, *, contact_id: int | None = None, phones: list[tuple[str, str]] = (),
-                    emails: list[tuple[str, str]] = (), responsible_user_id: int | None = None) -> Contact:
+    def add_contact(self, name: str, *, contact_id: int | None = None, phones: Sequence[tuple[str, str]] = (),
+                    emails: Sequence[tuple[str, str]] = (), responsible_user_id: int | None = None) -> Contact:
         first_name, _, last_name = name.partition(" ")
         contact = Contact(contact_id or self.next_id("contact"), name, first_name, last_name,
                           responsible_user_id or self.first_admin_id, self.created_at,
@@ -227,7 +233,7 @@ class Account:
 
     def add_lead(self, name: str, *, lead_id: int | None = None, price: int = 0,
                  pipeline_id: int | None = None, status_id: int | None = None,
-                 responsible_user_id: int | None = None, contact_ids: list[int] = (),
+                 responsible_user_id: int | None = None, contact_ids: Sequence[int] = (),
                  custom_fields: dict[int, list[dict]] | None = None, created_at: int | None = None) -> Lead:
         """Add a lead; custom field values are stored as given (shape of the API's `values`)."""
         pipeline = self.pipelines[pipeline_id] if pipeline_id else self.main_pipeline

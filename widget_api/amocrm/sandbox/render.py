@@ -82,9 +82,9 @@ def custom_field_json(account: Account, field: CustomField, base_url: str) -> di
 
 
 def status_json(account: Account, status: Status, base_url: str) -> dict:
-    return {"id": status.id, "name": status.name, "sort": status.sort, "is_editable": status.id not in CLOSING_STATUS_IDS,
-            "pipeline_id": status.pipeline_id, "color": status.color, "type": status.type,
-            "account_id": account.id,
+    return {"id": status.id, "name": status.name, "sort": status.sort,
+            "is_editable": status.id not in CLOSING_STATUS_IDS, "pipeline_id": status.pipeline_id,
+            "color": status.color, "type": status.type, "account_id": account.id,
             "_links": self_link(base_url, f"/api/v4/leads/pipelines/{status.pipeline_id}/statuses/{status.id}")}
 
 
