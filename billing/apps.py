@@ -5,3 +5,9 @@ from django.apps import AppConfig
 class BillingConfig(AppConfig):
     name = "billing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from billing.services import invoice_sync, receipts
+
+        invoice_sync.register()
+        receipts.register()

@@ -165,9 +165,15 @@ class Payment(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     refund_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="refunds")
+    invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
+    card_token = EncryptedTextField(blank=True, help_text="CloudPayments card token, for autopay")
     comment = models.TextField(blank=True)
     recorded_by = models.BigIntegerField(null=True, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    receipt_status = models.CharField(max_length=16, blank=True, help_text="'', pending, queued, failed")
+    receipt_id = models.CharField(max_length=64, blank=True)
+    receipt_attempts = models.PositiveSmallIntegerField(default=0)
+    receipt_error = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["paid_at", "id"]
@@ -217,6 +223,7 @@ class Invoice(models.Model):
         PAID = "paid"
         CANCELLED = "cancelled"
         EXPIRED = "expired"
+        FAILED = "failed"  # the gateway refused to create the order; the reason is kept
 
     LIVE_STATUSES = (Status.CREATING, Status.ISSUED)
 
@@ -229,9 +236,14 @@ class Invoice(models.Model):
     amount = models.DecimalField(**MONEY)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
     gateway_request_id = models.CharField(max_length=128, blank=True)
+    gateway_attempt = models.PositiveSmallIntegerField(default=1)
     gateway_order_id = models.CharField(max_length=128, blank=True)
+    gateway_cancel_pending = models.BooleanField(default=False)
     payment_url = models.URLField(max_length=500, blank=True)
+    paid_amount = models.DecimalField(**MONEY, default=0)
     last_failure_reason = models.CharField(max_length=255, blank=True)
+    last_failure_code = models.IntegerField(null=True, blank=True)
+    failed_attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     issued_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -246,6 +258,7 @@ class Invoice(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
             models.CheckConstraint(condition=Q(sequence__gt=0), name="invoice_sequence_positive"),
         ]
+        indexes = [models.Index(fields=["status", "created_at"])]
 
 
 class IdempotencyRecord(models.Model):
@@ -273,3 +286,41 @@ class DomainEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["account", "name"])]
+
+
+class GatewayEvent(models.Model):
+    """A CloudPayments notification exactly as it arrived, stored before anything is done with it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received"
+        PROCESSED = "processed"
+        REJECTED = "rejected"  # bad signature: never processed
+        INVALID = "invalid"  # signed, but the fields make no sense: nothing recorded
+        UNMATCHED = "unmatched"  # signed and sound, but names no invoice of ours: for operators
+        FAILED = "failed"  # processing raised; replay with payplan_webhook_replay
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="gateway_events")
+    kind = models.CharField(max_length=16)
+    transaction_id = models.CharField(max_length=64, blank=True)
+    signature_valid = models.BooleanField(default=False)
+    content_type = models.CharField(max_length=100, blank=True)
+    raw_body = models.BinaryField()
+    headers = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    answer_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="gateway_events")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    replays = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # Check is validated afresh every time; every other kind happens once per transaction.
+            models.UniqueConstraint(fields=["account", "kind", "transaction_id"],
+                                    condition=Q(signature_valid=True) & ~Q(transaction_id="") & ~Q(kind="check"),
+                                    name="gateway_event_once_per_transaction"),
+        ]
+        indexes = [models.Index(fields=["account", "status"])]

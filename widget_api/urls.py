@@ -2,6 +2,7 @@
 from django.urls import path, register_converter
 
 from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView
+from widget_api.api.invoices import DealInvoicesView
 from widget_api.api.schedule import SchedulePreviewView, ScheduleView
 from widget_api.converters import BigIdConverter
 
@@ -13,4 +14,5 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/schedule", ScheduleView.as_view(), name="schedule"),
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
+    path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
 ]

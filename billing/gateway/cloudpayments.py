@@ -103,6 +103,9 @@ class CloudPaymentsGateway:
             if exc.message.strip().lower() == NOT_FOUND:
                 return None
             raise
+        except PaymentDeclined as exc:
+            # Should the latest attempt, a declined one, come back as Success:false, it is still the answer.
+            envelope = exc.raw or {}
         model = _model(envelope)
         return FoundPayment(transaction_id=model["TransactionId"], status=model.get("Status"),
                             amount=money(model["Amount"]), invoice_id=_text(model.get("InvoiceId")),

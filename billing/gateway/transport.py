@@ -59,9 +59,10 @@ class JsonTransport:
             except TRANSIENT_ERRORS as exc:
                 failure = GatewayUnavailable(f"{path}: {type(exc).__name__}")
             else:
-                failure = self._failure(path, response)
-                if failure is None:
+                retryable = self._failure(path, response)
+                if retryable is None:
                     return self._parse(path, response)
+                failure = retryable
             logger.warning("gateway %s attempt %d failed (request id %s): %s",
                            path, attempt + 1, request_id, failure.message)
         raise failure

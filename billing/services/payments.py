@@ -7,7 +7,7 @@ from django.db import transaction
 
 from billing.domain.money import MAX_AMOUNT, ZERO
 from billing.errors import ApplicationError
-from billing.events import PAYMENT_RECORDED, publish
+from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, publish
 from billing.models import Deal, Payment
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
 from billing.time import account_today
@@ -21,6 +21,8 @@ class PaymentInput:
     comment: str = ""
     transaction_id: str | None = None
     idempotency_key: str | None = None
+    invoice_id: int | None = None
+    card_token: str = ""
 
 
 @transaction.atomic
@@ -36,6 +38,44 @@ def payment_record(*, deal: Deal, amount: Decimal, payment: PaymentInput, allow_
         message = f"The amount {amount} is more than the debt of {deal.debt}."
         raise ApplicationError("overpayment", message, {"amount": [message]})
     return _payment_create(deal=deal, amount=amount, payment=payment)
+
+
+@transaction.atomic
+def payment_record_from_gateway(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> tuple[Payment, bool]:
+    """Money that already moved through the gateway: always recorded (excess kept as credit), once per
+    transaction id. Returns the payment and whether it is new."""
+    deal = deal_lock(deal=deal)
+    existing = _already_recorded(deal, payment)
+    if existing is not None:
+        return existing, False
+    if not ZERO < amount <= MAX_AMOUNT:
+        raise ApplicationError("invalid_amount", "The amount must be greater than zero.",
+                               {"amount": ["Must be greater than zero."]})
+    return _payment_create(deal=deal, amount=amount, payment=payment), True
+
+
+@transaction.atomic
+def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id: str, paid_at: date) -> Payment:
+    """A refund is its own negative payment linked to the original; the debt re-opens."""
+    deal = deal_lock(deal=original.deal)
+    existing = Payment.objects.filter(account=deal.account, transaction_id=transaction_id).first()
+    if existing is not None:
+        return existing
+    refunded = -sum((refund.amount for refund in original.refunds.all()), ZERO)
+    if not ZERO < amount <= original.amount - refunded:
+        message = f"A refund of {amount} exceeds the {original.amount - refunded} left of payment {original.pk}."
+        raise ApplicationError("refund_exceeds_payment", message, {"amount": [message]})
+    refund = Payment.objects.create(
+        account=deal.account, deal=deal, amount=-amount, method=original.method, paid_at=paid_at,
+        transaction_id=transaction_id, refund_of=original, comment=f"Refund of payment {original.pk}",
+    )
+    deal_reallocate(deal=deal)
+    deal_recompute(deal=deal)
+    publish(account=deal.account, name=PAYMENT_REFUNDED, payload={
+        "payment_id": refund.pk, "refund_of": original.pk, "deal_id": deal.pk, "lead_id": deal.lead_id,
+        "amount": str(amount), "debt": str(deal.debt), "status": deal.status,
+    })
+    return refund
 
 
 @transaction.atomic
@@ -82,7 +122,8 @@ def _payment_create(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> Pa
     recorded = Payment.objects.create(
         account=deal.account, deal=deal, amount=amount, method=payment.method, paid_at=payment.paid_at,
         transaction_id=payment.transaction_id, idempotency_key=payment.idempotency_key,
-        comment=payment.comment, recorded_by=payment.recorded_by,
+        comment=payment.comment, recorded_by=payment.recorded_by, invoice_id=payment.invoice_id,
+        card_token=payment.card_token,
     )
     deal_reallocate(deal=deal)
     deal_recompute(deal=deal)

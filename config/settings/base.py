@@ -89,6 +89,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
+    "billing-tick": {"task": "billing.tick", "schedule": env.float("PAYPLAN_BILLING_TICK_SECONDS", default=300.0)},
     "purge-idempotency-records": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
 }
 
@@ -145,6 +146,12 @@ AMOCRM_CLIENT_ID = env("AMOCRM_CLIENT_ID", default="00000000-0000-4000-8000-0000
 AMOCRM_CLIENT_SECRET = env("AMOCRM_CLIENT_SECRET", default="payplan-local-amocrm-client-secret")
 AMOCRM_TOKEN_LEEWAY_SECONDS = env.int("AMOCRM_TOKEN_LEEWAY_SECONDS", default=30)
 CLOUDPAYMENTS_API_URL = env("CLOUDPAYMENTS_API_URL", default="https://api.cloudpayments.ru/")
+CLOUDPAYMENTS_CONNECT_TIMEOUT = env.float("CLOUDPAYMENTS_CONNECT_TIMEOUT", default=10.0)
+CLOUDPAYMENTS_READ_TIMEOUT = env.float("CLOUDPAYMENTS_READ_TIMEOUT", default=60.0)
+CLOUDPAYMENTS_RETRIES = env.int("CLOUDPAYMENTS_RETRIES", default=3)
+CLOUDPAYMENTS_BACKOFF = env.float("CLOUDPAYMENTS_BACKOFF", default=0.5)
+# CloudPayments remembers an X-Request-ID for one hour; past that a "creating" invoice is reconciled.
+CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES = env.int("CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES", default=55)
 PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=True)  # the /demo/ page; production switches it off
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("PAYPLAN_IDEMPOTENCY_TTL_HOURS", default=72)
 

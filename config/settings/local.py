@@ -4,3 +4,5 @@ from config.settings.base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# The demo talks to the loopback CloudPayments sandbox that `make run` starts.
+CLOUDPAYMENTS_API_URL = env("CLOUDPAYMENTS_API_URL", default="http://127.0.0.1:8101/")

@@ -96,7 +96,7 @@ def test_demo_page_lists_the_demo_deals(db):
     call_command("payplan_demo_load", stdout=StringIO())
     response = APIClient().get("/demo/")
     assert response.status_code == 200
-    assert "1001" in response.content.decode()
+    assert "17651" in response.content.decode()
 
 
 def test_demo_page_is_off_when_switched_off(db, settings):

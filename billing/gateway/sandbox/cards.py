@@ -1,4 +1,6 @@
 """Test cards and decline reasons the sandbox plays by (contract §1 test cards, §3.3 reason codes)."""
+from typing import Any
+
 from cloudpayments.enums import ERROR_MESSAGES, ReasonCode
 
 DEFAULT_CARD = "4242424242424242"
@@ -40,3 +42,24 @@ def check_decline_code(answer_code: int | None) -> int:
     if answer_code is None:
         return CHECK_NO_ANSWER
     return CHECK_DECLINE_CODES.get(answer_code, CHECK_UNEXPECTED_CODE)
+
+
+def payer_details(card: str | None) -> dict[str, Any]:
+    """Card and payer fields shared by the Transaction model and notifications (None when no card)."""
+    card = card or ""
+    return {
+        "CardFirstSix": card[:6] or None,
+        "CardLastFour": card[-4:] or None,
+        "CardExpDate": "12/30" if card else None,
+        "CardType": card_type(card) if card else None,
+        "Issuer": "Sandbox Bank" if card else None,
+        "IssuerBankCountry": "RU" if card else None,
+        "Name": "CARD HOLDER" if card else None,
+        "IpAddress": "127.0.0.1",
+        "IpCountry": "RU",
+        "IpCity": None,
+        "IpRegion": None,
+        "IpDistrict": None,
+        "IpLatitude": None,
+        "IpLongitude": None,
+    }

@@ -5,9 +5,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from billing.domain.money import ZERO
+from billing.gateway.sandbox.cards import reason_for
 
 Clock = Callable[[], datetime]
 
@@ -21,6 +22,18 @@ class Account:
     public_id: str
     api_secret: str
     account_key: str
+
+
+class _Owned(Protocol):
+    public_id: str
+
+
+Record = TypeVar("Record", bound=_Owned)
+
+
+def owned(record: Record | None, account: Account) -> Record | None:
+    """The record when it belongs to the account's terminal: one site never sees another's data."""
+    return record if record is not None and record.public_id == account.public_id else None
 
 
 @dataclass
@@ -38,7 +51,7 @@ class Order:
     phone: str | None
     require_confirmation: bool
     culture_name: str
-    json_data: Any
+    json_data: str  # JSON text, "" when none
     success_redirect_url: str | None
     fail_redirect_url: str | None
     created_at: datetime
@@ -98,6 +111,7 @@ class Ledger:
                  first_transaction_id: int = 100001) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        self.public_url = ""  # the sandbox's own address, known once it listens; order Urls point there
         self.accounts = {account.public_id: account for account in accounts}
         self.accounts_by_key = {account.account_key: account for account in accounts}
         self.orders: dict[str, Order] = {}
@@ -124,3 +138,23 @@ class Ledger:
                  if txn.public_id == public_id and txn.invoice_id == invoice_id
                  and (with_refunds or txn.operation == "Payment")]
         return max(found, key=lambda txn: txn.id, default=None)
+
+    def add_transaction(self, **details: Any) -> Transaction:
+        txn = Transaction(id=self.next_transaction_id(), created_at=self.clock(), **details)
+        self.transactions[txn.id] = txn
+        return txn
+
+    def approve(self, txn: Transaction, status: str) -> None:
+        """Authorized (two-stage hold) or Completed, with an auth code and RRN like a bank's."""
+        serial = self.next_serial()
+        now = self.clock()
+        txn.status = status
+        txn.reason_code, txn.reason = 0, reason_for(0)
+        txn.auth_date = now
+        txn.confirm_date = now if status == "Completed" else None
+        txn.auth_code = f"A{serial:05d}"
+        txn.rrn = f"{serial:012d}"
+
+    def decline(self, txn: Transaction, reason_code: int) -> None:
+        txn.status = "Declined"
+        txn.reason_code, txn.reason = reason_code, reason_for(reason_code)

@@ -2,7 +2,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from billing.gateway.sandbox.cards import card_type, cardholder_message
+from billing.gateway.sandbox.cards import cardholder_message, payer_details
 from billing.gateway.sandbox.ledger import Order, Receipt, Transaction
 
 # The real orders/create example gives CreatedDateIso in Moscow time, transactions in UTC (contract §1):
@@ -46,7 +46,6 @@ def order_model(order: Order) -> dict[str, Any]:
 
 
 def transaction_model(txn: Transaction, public_id: str) -> dict[str, Any]:
-    card = txn.card or ""
     return {
         "TransactionId": txn.id,
         "ReasonCode": txn.reason_code,
@@ -73,22 +72,10 @@ def transaction_model(txn: Transaction, public_id: str) -> dict[str, Any]:
         "Rrn": txn.rrn or None,
         "OriginalTransactionId": txn.original_transaction_id,
         "FallBackScenarioDeclinedTransactionId": txn.fallback_declined_id,
-        "IpAddress": "127.0.0.1",
-        "IpCountry": "RU",
-        "IpCity": None,
-        "IpRegion": None,
-        "IpDistrict": None,
-        "IpLatitude": None,
-        "IpLongitude": None,
-        "CardFirstSix": card[:6] or None,
-        "CardLastFour": card[-4:] or None,
-        "CardExpDate": "12/30" if card else None,
-        "CardType": card_type(card) if card else None,
+        **payer_details(txn.card),
         "CardTypeCode": None,
         "CardProduct": None,
         "CardCategory": None,
-        "Issuer": "Sandbox Bank" if card else None,
-        "IssuerBankCountry": "RU" if card else None,
         "Status": txn.status,
         "StatusCode": STATUS_CODES.get(txn.status),
         "CultureName": "ru-RU",
@@ -96,7 +83,6 @@ def transaction_model(txn: Transaction, public_id: str) -> dict[str, Any]:
         "CardHolderMessage": cardholder_message(txn.reason_code) or "Оплата успешно проведена",
         "Type": 0 if txn.operation == "Payment" else 2,
         "Refunded": txn.operation == "Payment" and txn.refunded > 0 and txn.remaining == 0,
-        "Name": "CARD HOLDER" if card else None,
         "Token": txn.token,
         "SubscriptionId": None,
         "GatewayName": "Test",

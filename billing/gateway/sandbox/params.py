@@ -1,8 +1,11 @@
-"""Request parameters read the way the API binds them: keys case-insensitive, amounts exact."""
+"""Requests and answers of sandbox API methods: keys read case-insensitively, amounts exact."""
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from billing.domain.money import CENT
+from billing.gateway import jsonwire
+from billing.gateway.sandbox.ledger import Account
 
 
 class RequestError(Exception):
@@ -11,6 +14,21 @@ class RequestError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+@dataclass
+class Outcome:
+    """An API method's answer envelope and the notifications it triggers, sent after the answer."""
+
+    envelope: dict[str, Any]
+    notifications: list[tuple[Account, str, dict[str, str]]] = field(default_factory=list)
+
+
+def answer(model: Any = None, *, success: bool = True, message: str | None = None) -> dict[str, Any]:
+    envelope: dict[str, Any] = {"Success": success, "Message": message}
+    if model is not None:
+        envelope["Model"] = model
+    return envelope
 
 
 class Params:
@@ -31,6 +49,13 @@ class Params:
 
     def raw(self, name: str) -> Any:
         return self._values.get(name.lower())
+
+    def json_text(self, name: str) -> str:
+        """JsonData as the JSON string transactions and notifications carry ("" when absent)."""
+        value = self.raw(name)
+        if value is None or isinstance(value, str):
+            return value or ""
+        return jsonwire.dumps(value)
 
     def flag(self, name: str) -> bool:
         value = self._values.get(name.lower())
@@ -57,9 +82,10 @@ def parse_amount(value: Any, name: str, *, minimum: Decimal = CENT) -> Decimal:
         raise RequestError(f"{name} must be a number")
     try:
         amount = Decimal(str(value))
+        exact = amount.is_finite() and amount == amount.quantize(CENT)
     except InvalidOperation as exc:
         raise RequestError(f"{name} must be a number") from exc
-    if not amount.is_finite() or amount != amount.quantize(CENT):
+    if not exact:
         raise RequestError(f"{name} must have at most 2 decimals")
     if amount < minimum:
         raise RequestError(f"{name} must be at least {minimum}")

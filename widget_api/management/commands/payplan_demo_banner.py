@@ -30,7 +30,7 @@ class Command(BaseCommand):
             f"  Health:                  {base}/healthz",
             "  A widget token for the demo manager (valid 12 h):",
             f"    export TOKEN={token}",
-            f'    curl -H "X-Auth-Token: $TOKEN" {base}/api/v1/deals/1001',
+            f'    curl -H "X-Auth-Token: $TOKEN" {base}/api/v1/deals/17651',
             "Ctrl-C stops everything.", "=" * 72, "",
         ]))
         self.stdout.flush()

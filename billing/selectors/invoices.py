@@ -1,0 +1,17 @@
+"""Reads about invoices."""
+from django.db.models import F
+
+from billing.errors import ApplicationError
+from billing.models import Deal, Installment
+
+
+def installment_for_invoice(*, deal: Deal, seq: int | None) -> Installment | None:
+    """The active plan's line `seq`, or the oldest unpaid line when no seq is given."""
+    lines = Installment.objects.filter(schedule__deal=deal, schedule__is_active=True)
+    if seq is None:
+        return lines.filter(paid__lt=F("amount")).order_by("due_date", "seq").first()
+    line = lines.filter(seq=seq).first()
+    if line is None:
+        raise ApplicationError("installment_not_found", f"The active plan has no line {seq}.",
+                               {"installment_seq": ["No such line."]})
+    return line

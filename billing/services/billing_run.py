@@ -1,0 +1,51 @@
+"""The billing tick: what is due now? Idempotent, so a missed or doubled beat loses nothing."""
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+from billing.errors import ApplicationError
+from billing.gateway.interface import Gateway
+from billing.models import Account
+from billing.services.invoicing import (
+    installments_due_for_invoice,
+    invoice_issue,
+    invoices_retry_creating,
+    invoices_stuck_creating,
+)
+from billing.time import account_today
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BillingRunReport:
+    issued: list[str] = field(default_factory=list)
+    pending: int = 0  # rows left `creating` because the gateway did not answer
+    stuck: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def billing_run(*, today: date | None = None, gateway: Gateway | None = None) -> BillingRunReport:
+    """Issue every invoice that is due, account by account, each in its own time zone."""
+    report = BillingRunReport()
+    for account in Account.objects.filter(is_active=True).order_by("pk"):
+        account_run(account=account, today=today or account_today(account), gateway=gateway, report=report)
+    return report
+
+
+def account_run(*, account: Account, today: date, gateway: Gateway | None, report: BillingRunReport) -> None:
+    invoices_retry_creating(account=account, gateway=gateway)
+    for installment_id in installments_due_for_invoice(account=account, today=today):
+        try:
+            issued = invoice_issue(installment_id=installment_id, gateway=gateway)
+        except ApplicationError as exc:
+            report.refused.append(f"{account.subdomain}/{installment_id}: {exc.message}")
+            continue
+        if issued.invoice.status == issued.invoice.Status.CREATING:
+            report.pending += 1
+        elif issued.created:
+            report.issued.append(issued.invoice.number)
+    for invoice in invoices_stuck_creating(account=account):
+        logger.error("invoice %s of %s is stuck in 'creating' past the gateway's request-id memory; "
+                     "reconcile with `payplan_invoice_reconcile %s`", invoice.number, account.subdomain, invoice.pk)
+        report.stuck.append(invoice.number)

@@ -1,0 +1,239 @@
+"""Invoices: reserve a gapless number and a row, call the gateway outside any lock, record the order.
+
+A crash between the steps never makes two orders: the row (state `creating`) and its X-Request-ID
+exist before the call, a retry within the gateway's one-hour memory gets the same order back, and a
+row stuck longer than that is reconciled by an operator, never re-created silently.
+"""
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.errors import ApplicationError, NotFound
+from billing.events import INVOICE_ISSUED, publish
+from billing.gateway.errors import GatewayError, GatewayUnavailable
+from billing.gateway.interface import CreateOrder, Gateway
+from billing.models import Account, Deal, Direction, Installment, Invoice, InvoiceCounter
+from billing.services.deals import deal_lock
+from billing.services.gateways import gateway_for
+from billing.time import account_today
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InvoiceIssued:
+    invoice: Invoice
+    created: bool  # False when the live invoice of the installment was returned
+
+
+def invoice_number_next(*, account: Account, year: int) -> tuple[int, str]:
+    """The next number of the account's year under a row lock: a rolled-back invoice gives its number back."""
+    try:
+        with transaction.atomic():
+            InvoiceCounter.objects.get_or_create(account=account, year=year)
+    except IntegrityError:
+        pass  # another transaction created the counter first; the lock below waits for it
+    counter = InvoiceCounter.objects.select_for_update().get(account=account, year=year)
+    counter.last_number = F("last_number") + 1
+    counter.save(update_fields=["last_number"])
+    counter.refresh_from_db(fields=["last_number"])
+    return counter.last_number, f"{year}-{counter.last_number:06d}"
+
+
+@transaction.atomic
+def invoice_reserve(*, installment_id: int) -> InvoiceIssued:
+    """Write the invoice row (state `creating`) for an installment, or return its live invoice."""
+    installment = Installment.objects.select_related("schedule__deal__account").filter(pk=installment_id).first()
+    if installment is None:
+        raise NotFound("installment_not_found", "No such installment.")
+    deal = deal_lock(deal=installment.schedule.deal)
+    installment = Installment.objects.select_for_update().select_related("schedule").get(pk=installment_id)
+    live = Invoice.objects.filter(installment=installment, status__in=Invoice.LIVE_STATUSES).first()
+    if live is not None:
+        return InvoiceIssued(live, created=False)
+    _check_invoiceable(deal, installment)
+    account = deal.account
+    year = account_today(account).year
+    sequence, number = invoice_number_next(account=account, year=year)
+    invoice = Invoice.objects.create(
+        account=account, deal=deal, installment=installment, year=year, sequence=sequence, number=number,
+        amount=installment.amount - installment.paid, status=Invoice.Status.CREATING,
+        gateway_request_id=f"order:{account.pk}:{number}:1",
+    )
+    return InvoiceIssued(invoice, created=True)
+
+
+def _check_invoiceable(deal: Deal, installment: Installment) -> None:
+    if not installment.schedule.is_active:
+        raise ApplicationError("installment_replaced", "This line belongs to a plan that was replaced.")
+    if installment.schedule.direction == Direction.OUTGOING:
+        raise ApplicationError("outgoing_plan", "Outgoing plans are paid by us: they have no invoices.")
+    if deal.cancelled_at is not None:
+        raise ApplicationError("deal_cancelled", "The deal is cancelled.")
+    if installment.paid >= installment.amount:
+        raise ApplicationError("installment_paid", f"Installment {installment.seq} is already paid.",
+                               {"installment_seq": ["Already paid."]})
+
+
+def invoice_issue(*, installment_id: int, gateway: Gateway | None = None) -> InvoiceIssued:
+    """Reserve, then create the gateway order. The gateway being down leaves the row `creating` for the tick."""
+    issued = invoice_reserve(installment_id=installment_id)
+    if issued.invoice.status != Invoice.Status.CREATING:
+        return issued
+    invoice = invoice_order_create(invoice=issued.invoice, gateway=gateway)
+    return InvoiceIssued(invoice, created=issued.created)
+
+
+def _order_for(invoice: Invoice) -> CreateOrder:
+    deal = invoice.deal
+    title = deal.name or f"сделка {deal.lead_id}"
+    return CreateOrder(
+        amount=invoice.amount, currency=invoice.account.currency,
+        description=f"Оплата по счёту № {invoice.number} ({title})", invoice_id=invoice.number,
+        account_id=str(deal.lead_id), email=deal.contact_email or None, phone=deal.contact_phone or None,
+        json_data={"payplan": {"invoice": invoice.number, "installment_seq": invoice.installment.seq}},
+    )
+
+
+def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) -> Invoice:
+    """Call orders/create for a `creating` invoice (no lock held), then record the answer."""
+    gateway = gateway or gateway_for(invoice.account)
+    try:
+        order = gateway.create_order(_order_for(invoice), request_id=invoice.gateway_request_id)
+    except GatewayUnavailable as exc:
+        logger.warning("invoice %s: gateway unavailable, left creating: %s", invoice.number, exc.message)
+        return invoice
+    except GatewayError as exc:
+        return _invoice_mark_failed(invoice_id=invoice.pk, reason=exc.message)
+    return _invoice_record_order(invoice_id=invoice.pk, order_id=order.order_id, url=order.url)
+
+
+@transaction.atomic
+def _invoice_record_order(*, invoice_id: int, order_id: str, url: str) -> Invoice:
+    invoice = Invoice.objects.select_for_update().select_related("deal", "installment").get(pk=invoice_id)
+    invoice.gateway_order_id, invoice.payment_url = order_id, url
+    if invoice.status == Invoice.Status.CREATING:
+        invoice.status, invoice.issued_at = Invoice.Status.ISSUED, timezone.now()
+        invoice.save()
+        publish(account=invoice.account, name=INVOICE_ISSUED, payload={
+            "invoice_id": invoice.pk, "number": invoice.number, "deal_id": invoice.deal_id,
+            "lead_id": invoice.deal.lead_id, "amount": str(invoice.amount), "payment_url": url,
+            "due_date": invoice.installment.due_date.isoformat(),
+        })
+    else:
+        # Cancelled while the order was being made: the order exists now and must be cancelled too.
+        invoice.gateway_cancel_pending = True
+        invoice.save()
+        transaction.on_commit(lambda: _enqueue_gateway_cancels([invoice_id]), robust=True)
+    return invoice
+
+
+@transaction.atomic
+def _invoice_mark_failed(*, invoice_id: int, reason: str) -> Invoice:
+    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    if invoice.status == Invoice.Status.CREATING:
+        invoice.status = Invoice.Status.FAILED
+        invoice.last_failure_reason = reason[:255]
+        invoice.save(update_fields=["status", "last_failure_reason"])
+        logger.error("invoice %s: the gateway refused the order: %s", invoice.number, reason)
+    return invoice
+
+
+def invoices_cancel(*, invoices: list[Invoice], reason: str) -> None:
+    """Cancel live invoices in the caller's transaction; their gateway orders are cancelled after commit."""
+    ids = [invoice.pk for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES]
+    if not ids:
+        return
+    Invoice.objects.filter(pk__in=ids).update(status=Invoice.Status.CANCELLED, last_failure_reason=reason[:255])
+    Invoice.objects.filter(pk__in=ids).exclude(gateway_order_id="").update(gateway_cancel_pending=True)
+    transaction.on_commit(lambda: _enqueue_gateway_cancels(ids), robust=True)
+
+
+def _enqueue_gateway_cancels(invoice_ids: list[int]) -> None:
+    from billing.tasks import cancel_gateway_order
+
+    for invoice_id in invoice_ids:
+        cancel_gateway_order.delay(invoice_id)
+
+
+def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -> None:
+    """orders/cancel for a cancelled invoice whose order exists; safe to run twice."""
+    invoice = Invoice.objects.select_related("account").get(pk=invoice_id)
+    if not invoice.gateway_cancel_pending or not invoice.gateway_order_id:
+        return
+    gateway = gateway or gateway_for(invoice.account)
+    gateway.cancel_order(invoice.gateway_order_id, request_id=f"cancel:{invoice.account_id}:{invoice.number}")
+    Invoice.objects.filter(pk=invoice_id).update(gateway_cancel_pending=False)
+
+
+def installments_due_for_invoice(*, account: Account, today: date) -> list[int]:
+    """Unpaid lines of active incoming plans whose invoice date (due date − lead days) has come and
+    that have no live, paid or refused invoice: a line is never billed twice automatically."""
+    lead_days = int(account.settings.get("invoice_lead_days", 0) or 0)
+    return list(
+        Installment.objects.filter(
+            schedule__deal__account=account, schedule__is_active=True, schedule__direction=Direction.INCOMING,
+            schedule__deal__cancelled_at__isnull=True, due_date__lte=today + timedelta(days=lead_days),
+            paid__lt=F("amount"),
+        )
+        .exclude(invoices__status__in=[*Invoice.LIVE_STATUSES, Invoice.Status.PAID, Invoice.Status.FAILED])
+        .order_by("due_date", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def invoices_stuck_creating(*, account: Account) -> list[Invoice]:
+    """`creating` rows older than the gateway's request-id memory: an operator must reconcile them."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES)
+    return list(Invoice.objects.filter(account=account, status=Invoice.Status.CREATING, created_at__lt=cutoff))
+
+
+def invoices_retry_creating(*, account: Account, gateway: Gateway | None = None) -> int:
+    """Retry `creating` rows still inside the request-id memory: the same X-Request-ID, so one order."""
+    cutoff = timezone.now() - timedelta(minutes=settings.CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES)
+    pending = Invoice.objects.filter(account=account, status=Invoice.Status.CREATING, created_at__gte=cutoff)
+    for invoice in pending.select_related("deal", "installment", "account"):
+        invoice_order_create(invoice=invoice, gateway=gateway)
+    return len(pending)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    invoice: Invoice
+    outcome: str  # "paid", "recreated", "not_found", "not_stuck"
+
+
+def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gateway | None = None) -> Reconciliation:
+    """Settle a `creating` invoice the gateway no longer remembers: find its payment by InvoiceId, or,
+    only when an operator says so, create the order again under a new request id."""
+    from billing.services.payments import PaymentInput, payment_record_from_gateway
+
+    invoice = Invoice.objects.select_related("account", "deal", "installment").get(pk=invoice_id)
+    if invoice.status != Invoice.Status.CREATING:
+        return Reconciliation(invoice, "not_stuck")
+    gateway = gateway or gateway_for(invoice.account)
+    found = gateway.find_payment(invoice.number)
+    if found is not None and found.status in ("Completed", "Authorized"):
+        with transaction.atomic():
+            deal_lock(deal=invoice.deal)
+            Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PAID, paid_at=timezone.now(),
+                                                         paid_amount=found.amount)
+            payment_record_from_gateway(deal=invoice.deal, amount=found.amount, payment=PaymentInput(
+                method="cloudpayments", paid_at=account_today(invoice.account),
+                transaction_id=str(found.transaction_id), invoice_id=invoice.pk,
+                comment=f"CloudPayments, invoice {invoice.number} (reconciled)"))
+        invoice.refresh_from_db()
+        return Reconciliation(invoice, "paid")
+    if not recreate:
+        return Reconciliation(invoice, "not_found")
+    attempt = invoice.gateway_attempt + 1
+    Invoice.objects.filter(pk=invoice.pk).update(
+        gateway_attempt=attempt, gateway_request_id=f"order:{invoice.account_id}:{invoice.number}:{attempt}",
+        created_at=timezone.now())
+    invoice.refresh_from_db()
+    return Reconciliation(invoice_order_create(invoice=invoice, gateway=gateway), "recreated")

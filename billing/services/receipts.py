@@ -1,0 +1,102 @@
+"""Fiscal receipts (54-FZ, CloudKassir kkt/receipt) for recorded payments: optional per account,
+retried on failure, never in the way of the payment itself."""
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F
+
+from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, subscribe
+from billing.gateway.errors import GatewayError
+from billing.gateway.interface import FiscalReceipt, Gateway
+from billing.models import Account, DomainEvent, Payment
+from billing.services.gateways import gateway_for
+
+logger = logging.getLogger(__name__)
+
+CASH_METHODS = {Payment.Method.CASH}
+SERVICE_OBJECT, FULL_PAYMENT_METHOD = 4, 4
+
+
+@dataclass(frozen=True)
+class ReceiptSettings:
+    enabled: bool
+    inn: str
+    taxation_system: int
+    vat: int | None
+    item_label: str
+    method: int
+    object: int
+
+
+def receipt_settings(account: Account) -> ReceiptSettings:
+    raw = account.settings.get("receipts") or {}
+    return ReceiptSettings(
+        enabled=bool(raw.get("enabled")), inn=str(raw.get("inn") or ""),
+        taxation_system=int(raw.get("taxation_system", 1)), vat=raw.get("vat"),
+        item_label=str(raw.get("item_label") or "Оплата по договору"),
+        method=int(raw.get("method", FULL_PAYMENT_METHOD)),
+        object=int(raw.get("object", SERVICE_OBJECT)),
+    )
+
+
+def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:
+    amount = abs(payment.amount)
+    deal = payment.deal
+    item = {"Label": f"{settings.item_label} (сделка {deal.lead_id})"[:128], "Price": amount, "Quantity": 1,
+            "Amount": amount, "Vat": settings.vat, "Method": settings.method, "Object": settings.object}
+    customer: dict = {"Items": [item], "TaxationSystem": settings.taxation_system,
+                      "Email": deal.contact_email or None, "Phone": deal.contact_phone or None}
+    if payment.method not in CASH_METHODS:
+        customer["Amounts"] = {"Electronic": amount}
+    return FiscalReceipt(
+        inn=settings.inn, receipt_type="IncomeReturn" if payment.amount < 0 else "Income",
+        customer_receipt={key: value for key, value in customer.items() if value is not None},
+        invoice_id=payment.invoice.number if payment.invoice_id else None, account_id=str(deal.lead_id),
+    )
+
+
+def _mark_pending(event: DomainEvent) -> None:
+    """In the payment's own transaction: flag the receipt, and send it once the payment is committed."""
+    payment = Payment.objects.select_related("account").get(pk=event.payload["payment_id"])
+    if payment.method == Payment.Method.OPENING_BALANCE or not receipt_settings(payment.account).enabled:
+        return
+    Payment.objects.filter(pk=payment.pk).update(receipt_status="pending")
+    transaction.on_commit(lambda: _enqueue(payment.pk), robust=True)
+
+
+def _enqueue(payment_id: int) -> None:
+    from billing.tasks import send_fiscal_receipt
+
+    send_fiscal_receipt.delay(payment_id)
+
+
+def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> Payment:
+    """Send the payment's receipt unless it was sent; a failure is recorded and raised for a retry."""
+    payment = Payment.objects.select_related("account", "deal", "invoice").get(pk=payment_id)
+    if payment.receipt_status == "queued":
+        return payment
+    settings = receipt_settings(payment.account)
+    if not settings.inn:
+        Payment.objects.filter(pk=payment_id).update(receipt_status="failed",
+                                                     receipt_error="The account's INN is not set.")
+        return payment
+    gateway = gateway or gateway_for(payment.account)
+    try:
+        queued = gateway.create_receipt(receipt_for(payment, settings),
+                                        request_id=f"receipt:{payment.account_id}:{payment.pk}")
+    except GatewayError as exc:
+        Payment.objects.filter(pk=payment_id).update(receipt_status="failed", receipt_error=exc.message[:255],
+                                                     receipt_attempts=F("receipt_attempts") + 1)
+        raise
+    Payment.objects.filter(pk=payment_id).update(receipt_status="queued", receipt_id=queued.receipt_id,
+                                                 receipt_error="", receipt_attempts=F("receipt_attempts") + 1)
+    payment.refresh_from_db()
+    return payment
+
+
+def register() -> None:
+    subscribe(PAYMENT_RECORDED, _mark_pending)
+    subscribe(PAYMENT_REFUNDED, _mark_pending)
+
+

@@ -1,0 +1,143 @@
+"""CloudPayments notification bodies (form or JSON) turned into checked, typed values; no Django."""
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl
+
+KINDS = ("check", "pay", "fail", "confirm", "refund", "cancel", "recurrent")
+AMOUNT_PATTERN = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
+ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
+CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+KINDS_WITH_AMOUNT = {"check", "pay", "fail", "confirm", "refund", "cancel"}
+
+
+class NotificationInvalid(ValueError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Notification:
+    kind: str
+    transaction_id: str
+    amount: Decimal | None
+    currency: str | None
+    invoice_id: str | None
+    account_id: str | None
+    occurred_at: datetime | None
+    status: str | None
+    reason: str | None
+    reason_code: int | None
+    token: str | None
+    payment_transaction_id: str | None
+    test_mode: bool
+    card_last_four: str | None
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def body_fields(raw_body: bytes, content_type: str) -> dict[str, str]:
+    """The notification's fields; absent optionals arrive as "" and are kept as such here."""
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise NotificationInvalid("body", "The body is not UTF-8.") from exc
+    if "json" in content_type.lower():
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except ValueError as exc:
+            raise NotificationInvalid("body", "The body is not valid JSON.") from exc
+        if not isinstance(data, dict):
+            raise NotificationInvalid("body", "The JSON body must be an object.")
+        return {str(key): _as_text(value) for key, value in data.items()}
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _optional(fields: dict[str, str], name: str) -> str | None:
+    value = fields.get(name, "").strip()
+    return value or None
+
+
+def _identifier(fields: dict[str, str], name: str, required: bool) -> str | None:
+    value = _optional(fields, name)
+    if value is None:
+        if required:
+            raise NotificationInvalid(name, f"{name} is required.")
+        return None
+    if not ID_PATTERN.match(value):
+        raise NotificationInvalid(name, f"{name} must be a whole number.")
+    return value
+
+
+def _amount(fields: dict[str, str], kind: str) -> Decimal | None:
+    value = _optional(fields, "Amount")
+    if value is None:
+        if kind in KINDS_WITH_AMOUNT:
+            raise NotificationInvalid("Amount", "Amount is required.")
+        return None
+    if not AMOUNT_PATTERN.match(value):
+        raise NotificationInvalid("Amount", f"Amount {value!r} is not a number with a dot and at most 2 decimals.")
+    return Decimal(value)
+
+
+def _occurred_at(fields: dict[str, str]) -> datetime | None:
+    value = _optional(fields, "DateTime")
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise NotificationInvalid("DateTime", "DateTime must be 'yyyy-MM-dd HH:mm:ss' (UTC).") from exc
+
+
+def _currency(fields: dict[str, str]) -> str | None:
+    value = _optional(fields, "Currency")
+    if value is not None and not CURRENCY_PATTERN.match(value):
+        raise NotificationInvalid("Currency", "Currency must be a three-letter code.")
+    return value
+
+
+def _reason_code(fields: dict[str, str]) -> int | None:
+    value = _optional(fields, "ReasonCode")
+    if value is None:
+        return None
+    if not re.match(r"^-?[0-9]{1,9}$", value):
+        raise NotificationInvalid("ReasonCode", "ReasonCode must be a number.")
+    return int(value)
+
+
+def notification_parse(kind: str, fields: dict[str, str]) -> Notification:
+    """Check and type the fields of one notification kind; raise NotificationInvalid naming the field."""
+    if kind not in KINDS:
+        raise NotificationInvalid("kind", f"Unknown notification kind {kind!r}.")
+    id_field = "Id" if kind == "recurrent" else "TransactionId"
+    transaction_id = (_optional(fields, "Id") or "") if kind == "recurrent" else _identifier(fields, id_field, True)
+    last_four = _optional(fields, "CardLastFour")
+    return Notification(
+        kind=kind, transaction_id=transaction_id or "", amount=_amount(fields, kind), currency=_currency(fields),
+        invoice_id=_optional(fields, "InvoiceId"), account_id=_optional(fields, "AccountId"),
+        occurred_at=_occurred_at(fields), status=_optional(fields, "Status"), reason=_optional(fields, "Reason"),
+        reason_code=_reason_code(fields), token=_optional(fields, "Token"),
+        payment_transaction_id=_identifier(fields, "PaymentTransactionId", kind == "refund"),
+        test_mode=fields.get("TestMode", "").strip().lower() in ("1", "true"),
+        card_last_four=last_four if last_four and last_four.isdigit() and len(last_four) == 4 else None,
+        fields=fields,
+    )
+
+
+def transaction_id_of(kind: str, fields: dict[str, str]) -> str:
+    """The dedupe key, read leniently: a notification is stored before it is judged."""
+    value = fields.get("Id" if kind == "recurrent" else "TransactionId", "").strip()
+    return value[:64]

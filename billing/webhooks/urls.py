@@ -1,0 +1,8 @@
+"""Routes for gateway notifications."""
+from django.urls import path
+
+from billing.webhooks.views import cloudpayments_notification
+
+urlpatterns = [
+    path("cloudpayments/<str:account_key>/<str:kind>", cloudpayments_notification, name="cloudpayments-webhook"),
+]
