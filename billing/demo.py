@@ -14,8 +14,10 @@ from billing.time import account_today
 DEMO_ACCOUNT_ID = 31234567
 DEMO_SUBDOMAIN = "demo"
 DEMO_MANAGER_ID = 8765432
-DEMO_CP_PUBLIC_ID = "pk_demo_sandbox"
-DEMO_CP_SECRET = "demo_api_secret"  # the CloudPayments sandbox's key for this terminal
+# The loopback CloudPayments sandbox's demo terminal (billing.gateway.sandbox's default account).
+DEMO_CP_PUBLIC_ID = "test_api_00000000000000000000001"
+DEMO_CP_SECRET = "sandbox_api_secret"
+DEMO_WEBHOOK_KEY = "demo"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ def demo_account_load() -> tuple[Account, int]:
     """Create the demo account and its deals; deals that already exist are left as they are."""
     account = account_create(amocrm_account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SUBDOMAIN, name="PayPlan demo",
                              cloudpayments_public_id=DEMO_CP_PUBLIC_ID, cloudpayments_api_secret=DEMO_CP_SECRET)
+    if account.webhook_key != DEMO_WEBHOOK_KEY:
+        Account.objects.filter(pk=account.pk).update(webhook_key=DEMO_WEBHOOK_KEY)
+        account.webhook_key = DEMO_WEBHOOK_KEY
     today = account_today(account)
     created = 0
     for spec in demo_deals(today):

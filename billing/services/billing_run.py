@@ -37,7 +37,7 @@ def account_run(*, account: Account, today: date, gateway: Gateway | None, repor
     invoices_retry_creating(account=account, gateway=gateway)
     for installment_id in installments_due_for_invoice(account=account, today=today):
         try:
-            issued = invoice_issue(installment_id=installment_id, gateway=gateway)
+            issued = invoice_issue(installment_id=installment_id, gateway=gateway, today=today)
         except ApplicationError as exc:
             report.refused.append(f"{account.subdomain}/{installment_id}: {exc.message}")
             continue

@@ -32,7 +32,8 @@ def deal_get_or_create(*, account: Account, lead_id: int) -> Deal:
 
 def deal_lock(*, deal: Deal) -> Deal:
     """Lock the deal row: every write to a deal's money takes this lock first."""
-    return Deal.objects.select_for_update().get(pk=deal.pk)
+    # NO KEY UPDATE: writers of one deal exclude each other, yet rows referencing the deal can still be inserted.
+    return Deal.objects.select_for_update(no_key=True).get(pk=deal.pk)
 
 
 def active_schedule(deal: Deal) -> Schedule | None:
@@ -52,7 +53,7 @@ def deal_reallocate(*, deal: Deal) -> None:
     schedule = active_schedule(deal)
     if schedule is None:
         return
-    installments = list(Installment.objects.select_for_update().filter(schedule=schedule).order_by("seq"))
+    installments = list(Installment.objects.select_for_update(no_key=True).filter(schedule=schedule).order_by("seq"))
     payments = deal.payments.exclude(method=Payment.Method.OPENING_BALANCE).order_by("paid_at", "id")
     result = allocate(
         [InstallmentDue(line.pk, line.amount) for line in sorted(installments, key=lambda i: (i.due_date, i.seq))],

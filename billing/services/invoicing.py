@@ -38,7 +38,7 @@ def invoice_number_next(*, account: Account, year: int) -> tuple[int, str]:
             InvoiceCounter.objects.get_or_create(account=account, year=year)
     except IntegrityError:
         pass  # another transaction created the counter first; the lock below waits for it
-    counter = InvoiceCounter.objects.select_for_update().get(account=account, year=year)
+    counter = InvoiceCounter.objects.select_for_update(no_key=True).get(account=account, year=year)
     counter.last_number = F("last_number") + 1
     counter.save(update_fields=["last_number"])
     counter.refresh_from_db(fields=["last_number"])
@@ -46,19 +46,19 @@ def invoice_number_next(*, account: Account, year: int) -> tuple[int, str]:
 
 
 @transaction.atomic
-def invoice_reserve(*, installment_id: int) -> InvoiceIssued:
+def invoice_reserve(*, installment_id: int, today: date | None = None) -> InvoiceIssued:
     """Write the invoice row (state `creating`) for an installment, or return its live invoice."""
     installment = Installment.objects.select_related("schedule__deal__account").filter(pk=installment_id).first()
     if installment is None:
         raise NotFound("installment_not_found", "No such installment.")
     deal = deal_lock(deal=installment.schedule.deal)
-    installment = Installment.objects.select_for_update().select_related("schedule").get(pk=installment_id)
+    installment = Installment.objects.select_for_update(no_key=True, of=("self",)).select_related("schedule").get(pk=installment_id)
     live = Invoice.objects.filter(installment=installment, status__in=Invoice.LIVE_STATUSES).first()
     if live is not None:
         return InvoiceIssued(live, created=False)
     _check_invoiceable(deal, installment)
     account = deal.account
-    year = account_today(account).year
+    year = (today or account_today(account)).year
     sequence, number = invoice_number_next(account=account, year=year)
     invoice = Invoice.objects.create(
         account=account, deal=deal, installment=installment, year=year, sequence=sequence, number=number,
@@ -80,9 +80,9 @@ def _check_invoiceable(deal: Deal, installment: Installment) -> None:
                                {"installment_seq": ["Already paid."]})
 
 
-def invoice_issue(*, installment_id: int, gateway: Gateway | None = None) -> InvoiceIssued:
+def invoice_issue(*, installment_id: int, gateway: Gateway | None = None, today: date | None = None) -> InvoiceIssued:
     """Reserve, then create the gateway order. The gateway being down leaves the row `creating` for the tick."""
-    issued = invoice_reserve(installment_id=installment_id)
+    issued = invoice_reserve(installment_id=installment_id, today=today)
     if issued.invoice.status != Invoice.Status.CREATING:
         return issued
     invoice = invoice_order_create(invoice=issued.invoice, gateway=gateway)
@@ -115,7 +115,7 @@ def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) ->
 
 @transaction.atomic
 def _invoice_record_order(*, invoice_id: int, order_id: str, url: str) -> Invoice:
-    invoice = Invoice.objects.select_for_update().select_related("deal", "installment").get(pk=invoice_id)
+    invoice = Invoice.objects.select_for_update(no_key=True, of=("self",)).select_related("deal", "installment").get(pk=invoice_id)
     invoice.gateway_order_id, invoice.payment_url = order_id, url
     if invoice.status == Invoice.Status.CREATING:
         invoice.status, invoice.issued_at = Invoice.Status.ISSUED, timezone.now()
@@ -135,7 +135,7 @@ def _invoice_record_order(*, invoice_id: int, order_id: str, url: str) -> Invoic
 
 @transaction.atomic
 def _invoice_mark_failed(*, invoice_id: int, reason: str) -> Invoice:
-    invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+    invoice = Invoice.objects.select_for_update(no_key=True).get(pk=invoice_id)
     if invoice.status == Invoice.Status.CREATING:
         invoice.status = Invoice.Status.FAILED
         invoice.last_failure_reason = reason[:255]

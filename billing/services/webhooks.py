@@ -88,7 +88,7 @@ def _event_store(*, account: Account, kind: str, raw_body: bytes, content_type: 
 @transaction.atomic
 def gateway_event_process(*, event_id: int, force: bool = False) -> WebhookAnswer:
     """Process a stored, signed event under its row lock; a processed one answers again without changes."""
-    event = GatewayEvent.objects.select_for_update().select_related("account").get(pk=event_id)
+    event = GatewayEvent.objects.select_for_update(no_key=True, of=("self",)).select_related("account").get(pk=event_id)
     if not event.signature_valid:
         raise ApplicationError("invalid_signature", "A notification with a bad signature is never processed.")
     if event.status in FINAL_STATUSES and not force:
@@ -174,7 +174,7 @@ def _record_gateway_payment(event: GatewayEvent, note: Notification) -> WebhookA
     if invoice is None:
         return _unmatched(event, f"No invoice {note.invoice_id!r} in this account.")
     deal_lock(deal=invoice.deal)
-    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    invoice = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
     if not Payment.objects.filter(account=event.account, transaction_id=note.transaction_id).exists():
         # Marked paid before the payment is recorded, so the payment does not cancel its own invoice.
         invoice.status, invoice.paid_at = Invoice.Status.PAID, note.occurred_at or timezone.now()
