@@ -21,7 +21,7 @@ lock:  ## re-resolve requirements.lock from pyproject.toml
 	  -o requirements.lock pyproject.toml
 
 migrate: install
-	mkdir -p var/broker/queue var/broker/processed
+	mkdir -p var/broker/queue var/broker/processed var/broker/control
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py collectstatic --no-input -v 0
 

@@ -3,13 +3,14 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from billing.domain.allocation import InstallmentDue, PaymentFact, allocate
 from billing.domain.money import ZERO
 from billing.domain.status import deal_status
 from billing.errors import ApplicationError, NotFound
 from billing.events import DEAL_PAID, publish
-from billing.models import Account, Allocation, Deal, Installment, Payment, Schedule
+from billing.models import Account, Allocation, Deal, Installment, Invoice, Payment, Schedule
 from billing.time import account_today
 
 MAX_LEAD_ID = 2**62
@@ -33,7 +34,7 @@ def deal_get_or_create(*, account: Account, lead_id: int) -> Deal:
 def deal_lock(*, deal: Deal) -> Deal:
     """Lock the deal row: every write to a deal's money takes this lock first."""
     # NO KEY UPDATE: writers of one deal exclude each other, yet rows referencing the deal can still be inserted.
-    return Deal.objects.select_for_update(no_key=True).get(pk=deal.pk)
+    return Deal.objects.select_for_update(no_key=True, of=("self",)).select_related("account").get(pk=deal.pk)
 
 
 def active_schedule(deal: Deal) -> Schedule | None:
@@ -44,42 +45,66 @@ def payments_total(deal: Deal) -> Decimal:
     return deal.payments.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
-def deal_reallocate(*, deal: Deal) -> None:
-    """Rebuild the allocations of the deal's payments over its active schedule (caller holds the lock).
+def deal_reallocate(*, deal: Deal, schedule: Schedule | None, new_payment: Payment | None = None
+                    ) -> list[Installment]:
+    """Allocate the deal's payments over its active schedule (caller holds the deal lock); returns the
+    locked installments with their new `paid`.
 
-    Allocations are derived data: the payments are the facts, so they are recomputed from scratch.
+    `schedule` is the deal's active schedule (None: no plan). Allocations are derived data, recomputed
+    from the payments. A new positive payment that sorts last
+    (the usual case) only fills what is still unpaid: exactly what the full recomputation would give,
+    without rewriting every allocation of the deal.
     """
-    Allocation.objects.filter(payment__deal=deal).delete()
-    schedule = active_schedule(deal)
     if schedule is None:
-        return
+        Allocation.objects.filter(payment__deal=deal).delete()
+        return []
     installments = list(Installment.objects.select_for_update(no_key=True).filter(schedule=schedule).order_by("seq"))
-    payments = deal.payments.exclude(method=Payment.Method.OPENING_BALANCE).order_by("paid_at", "id")
-    result = allocate(
-        [InstallmentDue(line.pk, line.amount) for line in sorted(installments, key=lambda i: (i.due_date, i.seq))],
-        [PaymentFact(payment.pk, payment.amount) for payment in payments],
-    )
+    oldest_first = sorted(installments, key=lambda line: (line.due_date, line.seq))
+    if new_payment is not None and _sorts_last(deal, new_payment):
+        result = allocate([InstallmentDue(line.pk, line.amount - line.paid) for line in oldest_first],
+                          [PaymentFact(new_payment.pk, new_payment.amount)])
+        changed = _apply(result, installments, add=True)
+    else:
+        Allocation.objects.filter(payment__deal=deal).delete()
+        payments = deal.payments.exclude(method=Payment.Method.OPENING_BALANCE).order_by("paid_at", "id")
+        result = allocate([InstallmentDue(line.pk, line.amount) for line in oldest_first],
+                          [PaymentFact(payment.pk, payment.amount) for payment in payments])
+        changed = _apply(result, installments, add=False)
     Allocation.objects.bulk_create(
         Allocation(payment_id=piece.payment_id, installment_id=piece.installment_id, amount=piece.amount)
         for piece in result.slices
     )
+    if changed:
+        Installment.objects.bulk_update(changed, ["paid"])
+    return installments
+
+
+def _sorts_last(deal: Deal, payment: Payment) -> bool:
+    if payment.amount <= ZERO or payment.method == Payment.Method.OPENING_BALANCE:
+        return False
+    return not deal.payments.filter(paid_at__gt=payment.paid_at).exclude(
+        method=Payment.Method.OPENING_BALANCE).exists()
+
+
+def _apply(result, installments: list[Installment], *, add: bool) -> list[Installment]:
     paid = result.paid_by_installment()
+    changed = []
     for line in installments:
-        line.paid = paid.get(line.pk, ZERO)
-    Installment.objects.bulk_update(installments, ["paid"])
+        new_paid = line.paid + paid.get(line.pk, ZERO) if add else paid.get(line.pk, ZERO)
+        if new_paid != line.paid:
+            line.paid = new_paid
+            changed.append(line)
+    return changed
 
 
-def deal_recompute(*, deal: Deal) -> Deal:
-    """Refresh the deal's cached totals and derived status (caller holds the lock); announce `deal_paid`."""
-    schedule = active_schedule(deal)
+def deal_recompute(*, deal: Deal, schedule: Schedule | None, installments: list[Installment]) -> Deal:
+    """Refresh the deal's cached totals and derived status from its active `schedule` and that schedule's
+    `installments` (caller holds the lock, usually fresh from deal_reallocate); announce `deal_paid`."""
     previous_status = deal.status
     today = account_today(deal.account)
     total = schedule.total if schedule else ZERO
     paid = payments_total(deal)
-    overdue = ZERO
-    if schedule is not None:
-        for line in schedule.installments.filter(due_date__lt=today):
-            overdue += max(line.amount - line.paid, ZERO)
+    overdue = sum((max(line.amount - line.paid, ZERO) for line in installments if line.due_date < today), ZERO)
     deal.total, deal.paid, deal.debt = total, paid, total - paid
     deal.status = deal_status(has_plan=schedule is not None, cancelled=deal.cancelled_at is not None,
                               debt=deal.debt, overdue_amount=overdue)
@@ -88,3 +113,31 @@ def deal_recompute(*, deal: Deal) -> Deal:
         publish(account=deal.account, name=DEAL_PAID,
                 payload={"deal_id": deal.pk, "lead_id": deal.lead_id, "total": str(deal.total)})
     return deal
+
+
+@transaction.atomic
+def deal_update_crm_data(*, deal: Deal, name: str, contact_name: str, contact_phone: str, contact_email: str,
+                         responsible_user_id: int | None) -> Deal:
+    """What the CRM says about the lead and its main contact (names, phone, email, responsible user)."""
+    deal = deal_lock(deal=deal)
+    deal.name, deal.contact_name = name[:255], contact_name[:255]
+    deal.contact_phone, deal.contact_email = contact_phone[:64], contact_email[:254]
+    deal.responsible_user_id = responsible_user_id
+    deal.save(update_fields=["name", "contact_name", "contact_phone", "contact_email", "responsible_user_id",
+                             "updated_at"])
+    return deal
+
+
+@transaction.atomic
+def deal_cancel(*, deal: Deal, reason: str) -> Deal:
+    """The lead is gone: the deal becomes `cancelled`, its payment links die; payments stay as facts."""
+    # Imported here: invoicing builds on this module (deal_lock), so a top-level import would be circular.
+    from billing.services.invoicing import invoices_cancel
+
+    deal = deal_lock(deal=deal)
+    if deal.cancelled_at is not None:
+        return deal
+    deal.cancelled_at = timezone.now()
+    deal.save(update_fields=["cancelled_at", "updated_at"])
+    invoices_cancel(invoices=list(deal.invoices.filter(status__in=Invoice.LIVE_STATUSES)), reason=reason)
+    return deal_recompute(deal=deal)

@@ -26,11 +26,12 @@ def on_schedule_changed(event: DomainEvent) -> None:
 
 
 def on_payment_recorded(event: DomainEvent) -> None:
-    """An installment paid by other means no longer needs its open payment link."""
+    """An installment paid by other means no longer needs its open payment link (the invoice the money
+    came through is marked paid by its own webhook)."""
     paid_lines = Invoice.objects.filter(
         deal_id=event.payload["deal_id"], status__in=Invoice.LIVE_STATUSES,
         installment__schedule__is_active=True,
-    ).select_related("installment")
+    ).exclude(pk=event.payload.get("invoice_id")).select_related("installment")
     covered = [invoice for invoice in paid_lines if invoice.installment.paid >= invoice.installment.amount]
     invoices_cancel(invoices=covered, reason="The installment was paid by other means.")
 

@@ -69,10 +69,12 @@ def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id:
         account=deal.account, deal=deal, amount=-amount, method=original.method, paid_at=paid_at,
         transaction_id=transaction_id, refund_of=original, comment=f"Refund of payment {original.pk}",
     )
-    deal_reallocate(deal=deal)
-    deal_recompute(deal=deal)
+    schedule = active_schedule(deal)
+    installments = deal_reallocate(deal=deal, schedule=schedule)
+    deal_recompute(deal=deal, schedule=schedule, installments=installments)
     publish(account=deal.account, name=PAYMENT_REFUNDED, payload={
         "payment_id": refund.pk, "refund_of": original.pk, "deal_id": deal.pk, "lead_id": deal.lead_id,
+        "method": refund.method,
         "amount": str(amount), "debt": str(deal.debt), "status": deal.status,
     })
     return refund
@@ -125,10 +127,12 @@ def _payment_create(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> Pa
         comment=payment.comment, recorded_by=payment.recorded_by, invoice_id=payment.invoice_id,
         card_token=payment.card_token,
     )
-    deal_reallocate(deal=deal)
-    deal_recompute(deal=deal)
+    schedule = active_schedule(deal)
+    installments = deal_reallocate(deal=deal, new_payment=recorded, schedule=schedule)
+    deal_recompute(deal=deal, installments=installments, schedule=schedule)
     publish(account=deal.account, name=PAYMENT_RECORDED, payload={
         "payment_id": recorded.pk, "deal_id": deal.pk, "lead_id": deal.lead_id, "amount": str(amount),
         "method": recorded.method, "debt": str(deal.debt), "status": deal.status,
+        "invoice_id": recorded.invoice_id,
     })
     return recorded

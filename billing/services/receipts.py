@@ -58,11 +58,11 @@ def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:
 
 def _mark_pending(event: DomainEvent) -> None:
     """In the payment's own transaction: flag the receipt, and send it once the payment is committed."""
-    payment = Payment.objects.select_related("account").get(pk=event.payload["payment_id"])
-    if payment.method == Payment.Method.OPENING_BALANCE or not receipt_settings(payment.account).enabled:
+    if event.payload.get("method") == Payment.Method.OPENING_BALANCE or not receipt_settings(event.account).enabled:
         return
-    Payment.objects.filter(pk=payment.pk).update(receipt_status="pending")
-    transaction.on_commit(lambda: _enqueue(payment.pk), robust=True)
+    payment_id = event.payload["payment_id"]
+    Payment.objects.filter(pk=payment_id).update(receipt_status="pending")
+    transaction.on_commit(lambda: _enqueue(payment_id), robust=True)
 
 
 def _enqueue(payment_id: int) -> None:

@@ -12,7 +12,6 @@ from billing.errors import ApplicationError
 from billing.events import PAYMENT_FAILED, publish
 from billing.gateway.signature import verify_notification
 from billing.models import Account, GatewayEvent, Invoice, Payment
-from billing.services.deals import deal_lock
 from billing.services.payments import PaymentInput, payment_record_from_gateway, payment_refund_record
 from billing.webhooks.parsing import (
     Notification,
@@ -47,42 +46,47 @@ def _invalid(field_name: str, message: str) -> WebhookAnswer:
 
 def gateway_notification_receive(*, account: Account, kind: str, raw_body: bytes, content_type: str,
                                  content_hmac: str | None, x_content_hmac: str | None) -> WebhookAnswer:
-    """Store the notification, verify its HMAC on the exact bytes, then process it once."""
+    """Store the notification and verify its HMAC on the exact bytes; a signed one is processed in the
+    same transaction as it is stored (one commit), inside a savepoint so a failure still keeps the event."""
     signature_valid = verify_notification(account.cloudpayments_api_secret, raw_body, content_hmac, x_content_hmac)
     try:
         fields = body_fields(raw_body, content_type)
     except NotificationInvalid:
         fields = {}
-    event = _event_store(account=account, kind=kind, raw_body=raw_body, content_type=content_type,
-                         headers={"Content-HMAC": content_hmac, "X-Content-HMAC": x_content_hmac},
-                         transaction_id=transaction_id_of(kind, fields), signature_valid=signature_valid)
+    values = {"account": account, "kind": kind, "transaction_id": transaction_id_of(kind, fields),
+              "raw_body": raw_body, "content_type": content_type[:100], "signature_valid": signature_valid,
+              "headers": {"Content-HMAC": content_hmac, "X-Content-HMAC": x_content_hmac}}
     if not signature_valid:
+        event = GatewayEvent.objects.create(status=GatewayEvent.Status.REJECTED, **values)
         logger.warning("CloudPayments %s for %s: bad signature, event %s rejected", kind, account.subdomain, event.pk)
         return WebhookAnswer(401, {"code": CHECK_NOT_PAYABLE, "error": {
             "code": "invalid_signature", "message": "The HMAC signature does not match.", "fields": {}}})
-    try:
-        return gateway_event_process(event_id=event.pk)
-    except Exception as exc:  # a bug, not bad input: keep the event, let CloudPayments deliver again
-        logger.exception("CloudPayments event %s failed", event.pk)
-        GatewayEvent.objects.filter(pk=event.pk).update(status=GatewayEvent.Status.FAILED, error=repr(exc)[:2000])
-        return WebhookAnswer(503, {"code": CHECK_NOT_PAYABLE, "error": {
-            "code": "processing_failed", "message": "Stored; processing failed and will be retried.", "fields": {}}})
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = GatewayEvent.objects.create(**values)
+        except IntegrityError:
+            # The same signed notification again (a CloudPayments retry, or a concurrent duplicate that
+            # waited on the unique index until the first one committed).
+            return _duplicate(account=account, kind=kind, transaction_id=values["transaction_id"])
+        try:
+            with transaction.atomic():
+                return _process(event)
+        except Exception as exc:  # a bug, not bad input: keep the event, let CloudPayments deliver again
+            logger.exception("CloudPayments event %s failed", event.pk)
+            GatewayEvent.objects.filter(pk=event.pk).update(status=GatewayEvent.Status.FAILED, error=repr(exc)[:2000])
+            return WebhookAnswer(503, {"code": CHECK_NOT_PAYABLE, "error": {
+                "code": "processing_failed", "message": "Stored; processing failed and will be retried.",
+                "fields": {}}})
 
 
-def _event_store(*, account: Account, kind: str, raw_body: bytes, content_type: str, headers: dict,
-                 transaction_id: str, signature_valid: bool) -> GatewayEvent:
-    values = {"account": account, "kind": kind, "transaction_id": transaction_id, "raw_body": raw_body,
-              "content_type": content_type[:100], "headers": headers, "signature_valid": signature_valid,
-              "status": GatewayEvent.Status.RECEIVED if signature_valid else GatewayEvent.Status.REJECTED}
-    try:
-        with transaction.atomic():
-            return GatewayEvent.objects.create(**values)
-    except IntegrityError:
-        # The same signed notification again (CloudPayments retries, or a concurrent duplicate).
-        existing = GatewayEvent.objects.get(account=account, kind=kind, transaction_id=transaction_id,
-                                            signature_valid=True)
-        GatewayEvent.objects.filter(pk=existing.pk).update(replays=existing.replays + 1)
-        return existing
+def _duplicate(*, account: Account, kind: str, transaction_id: str) -> WebhookAnswer:
+    existing = GatewayEvent.objects.get(account=account, kind=kind, transaction_id=transaction_id,
+                                        signature_valid=True)
+    GatewayEvent.objects.filter(pk=existing.pk).update(replays=F("replays") + 1)
+    if existing.status in FINAL_STATUSES:
+        return _stored_answer(existing)
+    return gateway_event_process(event_id=existing.pk)
 
 
 @transaction.atomic
@@ -93,9 +97,14 @@ def gateway_event_process(*, event_id: int, force: bool = False) -> WebhookAnswe
         raise ApplicationError("invalid_signature", "A notification with a bad signature is never processed.")
     if event.status in FINAL_STATUSES and not force:
         return _stored_answer(event)
+    return _process(event)
+
+
+def _process(event: GatewayEvent) -> WebhookAnswer:
     try:
         note = notification_parse(event.kind, body_fields(bytes(event.raw_body), event.content_type))
-        answer = PROCESSORS[event.kind](event, note)
+        with transaction.atomic():  # a refused notification leaves no half-written rows behind
+            answer = PROCESSORS[event.kind](event, note)
     except NotificationInvalid as exc:
         event.status, event.error = GatewayEvent.Status.INVALID, f"{exc.field}: {exc.message}"
         answer = _invalid(exc.field, exc.message)
@@ -173,19 +182,16 @@ def _record_gateway_payment(event: GatewayEvent, note: Notification) -> WebhookA
     invoice = _invoice_of(event, note)
     if invoice is None:
         return _unmatched(event, f"No invoice {note.invoice_id!r} in this account.")
-    deal_lock(deal=invoice.deal)
-    invoice = Invoice.objects.select_for_update(no_key=True).get(pk=invoice.pk)
-    if not Payment.objects.filter(account=event.account, transaction_id=note.transaction_id).exists():
-        # Marked paid before the payment is recorded, so the payment does not cancel its own invoice.
-        invoice.status, invoice.paid_at = Invoice.Status.PAID, note.occurred_at or timezone.now()
-        invoice.paid_amount += note.amount
-        invoice.save(update_fields=["status", "paid_at", "paid_amount"])
     card = f", card *{note.card_last_four}" if note.card_last_four else ""
-    payment, _ = payment_record_from_gateway(deal=invoice.deal, amount=note.amount, payment=PaymentInput(
+    payment, created = payment_record_from_gateway(deal=invoice.deal, amount=note.amount, payment=PaymentInput(
         method=Payment.Method.CLOUDPAYMENTS, paid_at=_local_date(event.account, note),
         transaction_id=note.transaction_id, invoice_id=invoice.pk, card_token=note.token or "",
         comment=f"CloudPayments, invoice {invoice.number}{card}" + (" (test mode)" if note.test_mode else ""),
     ))
+    if created:  # the deal is still locked by the service's transaction
+        Invoice.objects.filter(pk=invoice.pk).update(
+            status=Invoice.Status.PAID, paid_at=note.occurred_at or timezone.now(),
+            paid_amount=F("paid_amount") + note.amount)
     return _processed(event, payment)
 
 

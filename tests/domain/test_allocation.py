@@ -54,3 +54,23 @@ def test_allocations_never_exceed_installments_and_conserve_money(dues, movement
     for index in range(1, len(installments)):
         if started[index]:
             assert all(filled[:index])
+
+
+@given(st.lists(amounts, min_size=1, max_size=15),
+       st.lists(st.tuples(amounts, st.booleans()), max_size=20), amounts)
+def test_allocating_only_a_new_last_payment_equals_allocating_everything_again(dues, earlier, new_amount):
+    """Why the services may allocate a new payment incrementally instead of recomputing the deal."""
+    installments = [InstallmentDue(index, amount) for index, amount in enumerate(dues)]
+    payments = [PaymentFact(100 + index, -amount if is_refund else amount)
+                for index, (amount, is_refund) in enumerate(earlier)]
+    before = allocate(installments, payments)
+    paid_before = before.paid_by_installment()
+    remaining = [InstallmentDue(line.installment_id, line.amount - paid_before.get(line.installment_id, 0))
+                 for line in installments]
+    step = allocate(remaining, [PaymentFact(999, new_amount)])
+    full = allocate(installments, [*payments, PaymentFact(999, new_amount)])
+    incremental = {key: paid_before.get(key, 0) + step.paid_by_installment().get(key, 0)
+                   for key in {line.installment_id for line in installments}}
+    assert {key: value for key, value in incremental.items() if value} == full.paid_by_installment()
+    if before.credit >= 0:
+        assert before.credit + step.credit == full.credit
