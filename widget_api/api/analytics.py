@@ -1,0 +1,182 @@
+"""Analytics endpoints: totals, rows with paging, Excel export, filter values."""
+from django.core.paginator import EmptyPage, Paginator
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.models import Direction
+from billing.selectors.analytics import (
+    MAX_DAYS,
+    AnalyticsFilter,
+    analytics_filters,
+    analytics_row,
+    analytics_rows,
+    analytics_summary,
+)
+from billing.time import account_today
+from widget_api.api.base import WidgetView
+from widget_api.api.fields import MoneyField
+from widget_api.exports import rows_workbook
+
+KINDS = ["received", "upcoming", "overdue"]
+EXPORT_ROW_LIMIT = 100_000
+
+
+class FilterInput(serializers.Serializer):
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+    direction = serializers.ChoiceField(choices=Direction.values, default=Direction.INCOMING)
+    group = serializers.CharField(required=False, max_length=255)
+    education_direction = serializers.CharField(required=False, max_length=255)
+    manager_id = serializers.IntegerField(required=False, min_value=1, max_value=2**62)
+
+    def validate(self, attrs):
+        start, end = attrs.get("date_from"), attrs.get("date_to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+        if start and end and (end - start).days >= MAX_DAYS * 5:
+            raise serializers.ValidationError({"date_to": ["The range is limited to five years."]})
+        return attrs
+
+    def to_filter(self) -> AnalyticsFilter:
+        return AnalyticsFilter(**self.validated_data)
+
+
+class RowsInput(FilterInput):
+    kind = serializers.ChoiceField(choices=KINDS)
+    page = serializers.IntegerField(default=1, min_value=1, max_value=1_000_000)
+    page_size = serializers.IntegerField(default=50, min_value=1, max_value=500)
+
+    def to_filter(self) -> AnalyticsFilter:
+        data = {key: value for key, value in self.validated_data.items() if key not in ("kind", "page", "page_size")}
+        return AnalyticsFilter(**data)
+
+
+class ExportInput(FilterInput):
+    kind = serializers.ChoiceField(choices=KINDS, required=False)
+
+    def to_filter(self) -> AnalyticsFilter:
+        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items() if key != "kind"})
+
+
+class TotalOutput(serializers.Serializer):
+    amount = MoneyField()
+    count = serializers.IntegerField()
+
+
+class DayOutput(serializers.Serializer):
+    date = serializers.DateField()
+    received = MoneyField()
+    due = MoneyField()
+
+
+class AgingOutput(serializers.Serializer):
+    bucket = serializers.CharField()
+    amount = MoneyField()
+    count = serializers.IntegerField()
+
+
+class SummaryOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    received = TotalOutput()
+    upcoming = TotalOutput()
+    overdue = TotalOutput()
+    by_day = DayOutput(many=True)
+    aging = AgingOutput(many=True)
+
+
+class RowOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    lead_id = serializers.IntegerField()
+    deal_name = serializers.CharField(allow_blank=True)
+    client = serializers.CharField(allow_blank=True)
+    group = serializers.CharField(allow_blank=True)
+    education_direction = serializers.CharField(allow_blank=True)
+    direction = serializers.CharField()
+    date = serializers.DateField(help_text="payment date (received) or due date")
+    due_date = serializers.DateField(source="date", help_text="same as date; the contract's name")
+    seq = serializers.IntegerField(allow_null=True)
+    amount = MoneyField()
+    paid = MoneyField()
+    remaining = MoneyField()
+    days_overdue = serializers.IntegerField()
+    manager_id = serializers.IntegerField(allow_null=True)
+    method = serializers.CharField(allow_null=True)
+
+
+class RowsPageOutput(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = RowOutput(many=True)
+
+
+class FiltersOutput(serializers.Serializer):
+    groups = serializers.ListField(child=serializers.CharField())
+    education_directions = serializers.ListField(child=serializers.CharField())
+    managers = serializers.ListField(child=serializers.IntegerField())
+    directions = serializers.ListField(child=serializers.CharField())
+
+
+def _parsed(serializer_class, request):
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer
+
+
+class AnalyticsSummaryView(WidgetView):
+    @extend_schema(operation_id="analytics_summary", parameters=[FilterInput], responses={200: SummaryOutput},
+                   summary="Received, upcoming and overdue totals, by day, with aging buckets")
+    def get(self, request):
+        flt = _parsed(FilterInput, request).to_filter()
+        return Response(SummaryOutput(analytics_summary(account=self.account, flt=flt)).data)
+
+
+class AnalyticsRowsView(WidgetView):
+    @extend_schema(operation_id="analytics_rows", parameters=[RowsInput], responses={200: RowsPageOutput},
+                   summary="The rows behind a total, paged")
+    def get(self, request):
+        serializer = _parsed(RowsInput, request)
+        kind = serializer.validated_data["kind"]
+        paginator = Paginator(analytics_rows(account=self.account, flt=serializer.to_filter(), kind=kind),
+                              serializer.validated_data["page_size"])
+        try:
+            page = paginator.page(serializer.validated_data["page"])
+            items = list(page.object_list)
+        except EmptyPage:
+            items = []
+        today = account_today(self.account)
+        return Response(RowsPageOutput({
+            "count": paginator.count, "page": serializer.validated_data["page"],
+            "page_size": serializer.validated_data["page_size"], "pages": paginator.num_pages,
+            "results": [analytics_row(item, kind, today) for item in items],
+        }).data)
+
+
+class AnalyticsExportView(WidgetView):
+    @extend_schema(operation_id="analytics_export", parameters=[ExportInput],
+                   responses={(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"):
+                              OpenApiResponse(OpenApiTypes.BINARY)},
+                   summary="The rows as an Excel workbook (one sheet per kind)")
+    def get(self, request):
+        serializer = _parsed(ExportInput, request)
+        flt = serializer.to_filter()
+        kinds = [serializer.validated_data["kind"]] if serializer.validated_data.get("kind") else KINDS
+        today = account_today(self.account)
+        sheets = {kind: [analytics_row(item, kind, today) for item in
+                         analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT]]
+                  for kind in kinds}
+        response = HttpResponse(rows_workbook(sheets),
+                                content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response["Content-Disposition"] = f'attachment; filename="payplan-{today.isoformat()}.xlsx"'
+        return response
+
+
+class AnalyticsFiltersView(WidgetView):
+    @extend_schema(operation_id="analytics_filters", responses={200: FiltersOutput},
+                   summary="The account's distinct groups, education directions and managers")
+    def get(self, request):
+        return Response(FiltersOutput(analytics_filters(account=self.account)).data)
