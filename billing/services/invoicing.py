@@ -52,7 +52,8 @@ def invoice_reserve(*, installment_id: int, today: date | None = None) -> Invoic
     if installment is None:
         raise NotFound("installment_not_found", "No such installment.")
     deal = deal_lock(deal=installment.schedule.deal)
-    installment = Installment.objects.select_for_update(no_key=True, of=("self",)).select_related("schedule").get(pk=installment_id)
+    installment = (Installment.objects.select_for_update(no_key=True, of=("self",)).select_related("schedule")
+                   .get(pk=installment_id))
     live = Invoice.objects.filter(installment=installment, status__in=Invoice.LIVE_STATUSES).first()
     if live is not None:
         return InvoiceIssued(live, created=False)
@@ -115,7 +116,8 @@ def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) ->
 
 @transaction.atomic
 def _invoice_record_order(*, invoice_id: int, order_id: str, url: str) -> Invoice:
-    invoice = Invoice.objects.select_for_update(no_key=True, of=("self",)).select_related("deal", "installment").get(pk=invoice_id)
+    invoice = (Invoice.objects.select_for_update(no_key=True, of=("self",)).select_related("deal", "installment")
+               .get(pk=invoice_id))
     invoice.gateway_order_id, invoice.payment_url = order_id, url
     if invoice.status == Invoice.Status.CREATING:
         invoice.status, invoice.issued_at = Invoice.Status.ISSUED, timezone.now()
