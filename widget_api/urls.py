@@ -1,6 +1,12 @@
 """Widget API routes (/api/v1/...)."""
 from django.urls import path, register_converter
 
+from widget_api.api.analytics import (
+    AnalyticsExportView,
+    AnalyticsFiltersView,
+    AnalyticsRowsView,
+    AnalyticsSummaryView,
+)
 from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView
 from widget_api.api.invoices import DealInvoicesView
 from widget_api.api.schedule import SchedulePreviewView, ScheduleView
@@ -9,6 +15,10 @@ from widget_api.converters import BigIdConverter
 register_converter(BigIdConverter, "bigid")
 
 urlpatterns = [
+    path("analytics/summary", AnalyticsSummaryView.as_view(), name="analytics-summary"),
+    path("analytics/rows", AnalyticsRowsView.as_view(), name="analytics-rows"),
+    path("analytics/export.xlsx", AnalyticsExportView.as_view(), name="analytics-export"),
+    path("analytics/filters", AnalyticsFiltersView.as_view(), name="analytics-filters"),
     path("deals/<bigid:lead_id>", DealView.as_view(), name="deal"),
     path("deals/<bigid:lead_id>/schedule/preview", SchedulePreviewView.as_view(), name="schedule-preview"),
     path("deals/<bigid:lead_id>/schedule", ScheduleView.as_view(), name="schedule"),
