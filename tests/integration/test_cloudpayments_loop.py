@@ -1,5 +1,4 @@
 """The CloudPayments loop over real HTTP: our server (live_server), the loopback sandbox, real PostgreSQL."""
-import threading
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -7,12 +6,12 @@ from decimal import Decimal
 import pytest
 import requests
 import time_machine
-from django.db import connection
 
 from billing.gateway.sandbox import SandboxServer
 from billing.models import Deal, GatewayEvent, Invoice, Payment
 from billing.services.billing_run import billing_run
 from tests.conftest import WidgetClient
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -123,25 +122,6 @@ def _signed_pay(sandbox, invoice, amount: str, transaction_id: int) -> tuple[byt
     body = urlencode(fields).encode()
     return body, {"Content-HMAC": sign(invoice.account.cloudpayments_api_secret, body),
                   "Content-Type": "application/x-www-form-urlencoded"}
-
-
-def run_together(calls) -> list:
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_twenty_concurrent_deliveries_of_one_pay_record_exactly_one_payment(account, sandbox, live_server):

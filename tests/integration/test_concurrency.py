@@ -1,35 +1,14 @@
 """Concurrency on real PostgreSQL: row locks and unique keys keep money from doubling."""
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from billing.models import Deal, Payment, Schedule
 from tests.conftest import WidgetClient
+from tests.threads import run_together
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 LEAD = 31337
-
-
-def run_together(calls) -> list:
-    """Start every call at the same instant, each on its own thread and database connection."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.fixture
