@@ -98,6 +98,8 @@ def main() -> None:
     try:
         bare = post_all(f"http://127.0.0.1:{PORT}", [("/bench/bare/bench/pay", body, headers)
                                                      for body, headers in pays], threads=args.threads)
+        store = post_all(f"http://127.0.0.1:{PORT}", [("/bench/store/bench/pay", body, headers)
+                                                      for body, headers in pays], threads=args.threads)
         real = post_all(f"http://127.0.0.1:{PORT}", [("/webhooks/cloudpayments/bench/pay", body, headers)
                                                      for body, headers in pays], threads=args.threads)
     finally:
@@ -112,6 +114,7 @@ def main() -> None:
     refused = sum(1 for status, body in real.answers if status != 200 or json.loads(body) != {"code": 0})
     print(f"notifications: {len(pays)}, gunicorn workers: {args.workers}, client threads: {args.threads}")
     print(f"bare Django view:      {bare.per_second:8.1f} req/s")
+    print(f"store-only view:       {store.per_second:8.1f} req/s  (account lookup + one INSERT, the floor)")
     print(f"Pay webhook (end2end): {real.per_second:8.1f} req/s")
     print(f"ratio: {real.per_second / bare.per_second:.2f}x (goal >= 0.5x)")
     print(f"lost: {lost}, doubled: {doubled}, non-zero answers: {refused}")
