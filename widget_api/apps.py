@@ -5,3 +5,8 @@ from django.apps import AppConfig
 class WidgetApiConfig(AppConfig):
     name = "widget_api"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from widget_api.amocrm import events
+
+        events.register()

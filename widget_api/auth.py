@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from billing.models import Account
 from widget_api.tokens import TokenInvalid, token_verify
@@ -49,6 +49,20 @@ class AmoDisposableTokenAuthentication(BaseAuthentication):
 class IsWidgetUser(BasePermission):
     def has_permission(self, request, view) -> bool:
         return isinstance(request.user, WidgetUser)
+
+
+class AdminRequired(exceptions.PermissionDenied):
+    default_detail = "Only an amoCRM administrator can change this."
+    default_code = "admin_required"
+
+
+class WritesByAdmins(BasePermission):
+    """Anyone of the account may read; only its amoCRM administrators may write."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS or request.user.is_admin:
+            return True
+        raise AdminRequired()
 
 
 class AmoTokenScheme(OpenApiAuthenticationExtension):

@@ -140,4 +140,6 @@ def deal_cancel(*, deal: Deal, reason: str) -> Deal:
     deal.cancelled_at = timezone.now()
     deal.save(update_fields=["cancelled_at", "updated_at"])
     invoices_cancel(invoices=list(deal.invoices.filter(status__in=Invoice.LIVE_STATUSES)), reason=reason)
-    return deal_recompute(deal=deal)
+    schedule = active_schedule(deal)
+    installments = list(schedule.installments.order_by("seq")) if schedule else []
+    return deal_recompute(deal=deal, schedule=schedule, installments=installments)

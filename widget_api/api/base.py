@@ -3,6 +3,7 @@ from rest_framework.views import APIView
 
 from billing.models import Account, Deal
 from billing.services import deal_get_or_create
+from widget_api.amocrm.outbox import crm_lead_fetch_ensure
 
 
 class WidgetView(APIView):
@@ -15,4 +16,7 @@ class WidgetView(APIView):
         return self.request.user.user_id
 
     def deal(self, lead_id: int) -> Deal:
-        return deal_get_or_create(account=self.account, lead_id=lead_id)
+        deal = deal_get_or_create(account=self.account, lead_id=lead_id)
+        # A lead the widget opens for the first time gets its name and contact from amoCRM.
+        crm_lead_fetch_ensure(deal=deal)
+        return deal

@@ -1,0 +1,142 @@
+"""Installation over OAuth: the callback connects the account; a bad code or referer stores nothing."""
+import hashlib
+import hmac
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.db import connection as db
+from rest_framework.test import APIClient
+
+from billing.models import Account
+from billing.services import account_create
+from tests.crm.conftest import calls, install
+from widget_api.amocrm.install import crm_install_finish
+from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
+from widget_api.models import CrmConnection
+
+pytestmark = pytest.mark.django_db
+
+
+def test_callback_creates_the_account_and_stores_tokens_encrypted(sandbox):
+    response = install(sandbox)
+
+    assert response.status_code == 200
+    assert "PayPlan подключён" in response.content.decode()
+    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    assert (account.subdomain, account.host, account.time_zone) == ("demo", sandbox.host, "Europe/Moscow")
+    connection = account.crm_connection
+    assert (connection.status, connection.base_url, connection.token_version) == ("connected", sandbox.url, 1)
+    assert connection.access_token
+    assert connection.refresh_token
+    with db.cursor() as cursor:
+        cursor.execute("SELECT access_token, refresh_token FROM widget_api_crmconnection")
+        stored = cursor.fetchone()
+    assert connection.access_token not in stored[0]
+    assert connection.refresh_token not in stored[1]
+    token_calls = calls(sandbox, "POST", "/oauth2/access_token")
+    assert [entry.body["grant_type"] for entry in token_calls] == ["authorization_code"]
+
+
+def test_reinstall_keeps_the_gateway_credentials_and_settings(sandbox):
+    account_create(amocrm_account_id=DEMO_ACCOUNT_ID, subdomain="demo", cloudpayments_public_id="pk_demo",
+                   cloudpayments_api_secret="demo-secret", time_zone="Asia/Yekaterinburg")
+    Account.objects.filter(amocrm_account_id=DEMO_ACCOUNT_ID).update(settings={"invoice_lead_days": 3})
+    first = install(sandbox)
+    second = install(sandbox)
+
+    assert first.status_code == second.status_code == 200
+    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    assert (account.cloudpayments_public_id, account.cloudpayments_api_secret) == ("pk_demo", "demo-secret")
+    assert (account.time_zone, account.settings, account.host) == ("Asia/Yekaterinburg", {"invoice_lead_days": 3},
+                                                                    sandbox.host)
+    assert account.crm_connection.token_version == 2
+    assert Account.objects.count() == CrmConnection.objects.count() == 1
+
+
+@pytest.mark.parametrize("code", ["forged", ""])
+def test_a_bad_code_shows_an_error_page_and_creates_nothing(sandbox, code):
+    response = install(sandbox, code=code)
+
+    assert response.status_code == 400
+    assert "PayPlan не подключён" in response.content.decode()
+    assert Account.objects.count() == 0
+
+
+def test_a_reused_code_is_refused_and_changes_nothing(sandbox):
+    code = sandbox.issue_code()
+    assert install(sandbox, code=code).status_code == 200
+
+    response = install(sandbox, code=code)
+
+    assert response.status_code == 400
+    assert "already used" in response.content.decode()
+    assert Account.objects.count() == 1
+    assert CrmConnection.objects.get().token_version == 1
+
+
+def test_a_foreign_referer_is_refused_before_our_secret_goes_anywhere(sandbox):
+    response = install(sandbox, referer="evil.example.com")
+
+    assert response.status_code == 400
+    assert "is not the address of an amoCRM account" in response.content.decode()
+    assert Account.objects.count() == 0
+    assert sandbox.journal == []
+
+
+def test_a_loopback_referer_is_refused_unless_allowed(sandbox, settings):
+    settings.AMOCRM_ALLOW_LOOPBACK = False
+    assert install(sandbox).status_code == 400
+    assert Account.objects.count() == 0
+
+
+def test_a_button_install_must_bring_back_our_state_if_it_brings_one(sandbox, settings):
+    settings.AMOCRM_OAUTH_URL = f"{sandbox.url}/oauth"
+    start = APIClient().get("/amocrm/install")
+    assert start.status_code == 302
+    query = parse_qs(urlsplit(start["Location"]).query)
+    assert query["client_id"] == [settings.AMOCRM_CLIENT_ID]
+
+    forged_state = install(sandbox, from_widget="", state="forged")
+    assert forged_state.status_code == 400
+    assert "installation link has expired" in forged_state.content.decode()
+    assert Account.objects.count() == 0
+
+    assert install(sandbox, from_widget="", state=query["state"][0]).status_code == 200
+    assert install(sandbox, from_widget="").status_code == 200  # amoCRM's own install screen sends none
+
+
+def test_the_access_revoked_hook_disconnects_and_keeps_everything(sandbox, settings):
+    install(sandbox)
+    signature = hmac.new(settings.AMOCRM_CLIENT_SECRET.encode(),
+                         f"{settings.AMOCRM_CLIENT_ID}|{DEMO_ACCOUNT_ID}".encode(), hashlib.sha256).hexdigest()
+    client = APIClient()
+    forged = client.get("/amocrm/oauth/revoked", {"account_id": DEMO_ACCOUNT_ID,
+                                                  "client_uuid": settings.AMOCRM_CLIENT_ID, "signature": "0" * 64})
+    assert forged.status_code == 403
+    assert CrmConnection.objects.get().status == "connected"
+
+    response = client.post("/amocrm/oauth/revoked", {"account_id": DEMO_ACCOUNT_ID,
+                                                     "client_uuid": settings.AMOCRM_CLIENT_ID, "signature": signature},
+                           format="json")
+
+    assert response.status_code == 200
+    connection = CrmConnection.objects.get()
+    assert (connection.status, connection.access_token, connection.refresh_token) == ("disconnected", "", "")
+    assert Account.objects.filter(amocrm_account_id=DEMO_ACCOUNT_ID, is_active=True).exists()
+
+
+def test_after_install_lead_hooks_are_subscribed_and_fields_mapped_by_name(sandbox, settings):
+    settings.AMOCRM_REDIRECT_URI = sandbox.redirect_uri
+    settings.PAYPLAN_PUBLIC_ORIGIN = "http://127.0.0.1:8000"  # the sandbox only calls loopback destinations
+    install(sandbox)
+    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+
+    crm_install_finish(account_id=account.pk)
+
+    hooks = list(sandbox.account().webhooks.values())
+    assert [hook.destination for hook in hooks] == [f"http://127.0.0.1:8000/amocrm/webhooks/{account.webhook_key}"]
+    assert {"update_lead", "status_lead", "delete_lead"} <= set(hooks[0].settings)
+    account.refresh_from_db()
+    assert account.settings["custom_fields"] == {
+        "total": 512341, "received": 512342, "debt": 512343, "payments_count": 512344, "monthly_payment": 512345,
+        "last_payment_day": 512346, "group": 512347, "education_direction": 512348}

@@ -1,0 +1,169 @@
+"""amoCRM OAuth 2.0: where an account lives, the token endpoint, and refreshing under one lock.
+
+Refresh tokens are single-use and rotate: two workers refreshing with the same one leave the loser
+with a revoked token and the account without access. So a refresh happens under a lock shared by every
+worker, re-reads the stored pair inside it, and a worker that finds a newer pair simply uses it.
+"""
+import ipaddress
+import logging
+import re
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+
+from widget_api.amocrm import coordination
+from widget_api.amocrm.connections import TokenPair, crm_connection_status_set, crm_connection_tokens_store
+from widget_api.amocrm.errors import (
+    CrmBlocked,
+    CrmError,
+    CrmNotSent,
+    CrmReinstallNeeded,
+    CrmRejected,
+    CrmTransient,
+    InstallError,
+)
+from widget_api.amocrm.http import USER_AGENT, problem_message, timeouts
+from widget_api.models import CrmConnection
+
+logger = logging.getLogger(__name__)
+
+AMOCRM_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:amocrm\.ru|amocrm\.com|kommo\.com)$")
+STATE_SALT = "payplan.amocrm.install-state"
+STATE_MAX_AGE_SECONDS = 3600
+# Longer than one token call may take (connect + read timeouts), so the lock never expires mid-call.
+REFRESH_LOCK_HOLD_SECONDS = 90
+REFRESH_LOCK_WAIT_SECONDS = 45
+
+
+def redirect_uri() -> str:
+    return settings.AMOCRM_REDIRECT_URI or f"{settings.PAYPLAN_PUBLIC_ORIGIN.rstrip('/')}/amocrm/oauth/callback"
+
+
+def loopback_allowed() -> bool:
+    allowed = settings.AMOCRM_ALLOW_LOOPBACK
+    return settings.PAYPLAN_DEMO if allowed is None else allowed
+
+
+def base_url_for_referer(referer: str) -> str:
+    """The account's base URL from the callback's `referer`; anything but an amoCRM host is refused,
+    because the code exchange sends our client secret there."""
+    raw = (referer or "").strip().lower()
+    host = urlsplit(raw).netloc if "//" in raw else raw
+    if AMOCRM_HOST.match(host):
+        return f"https://{host}"
+    if loopback_allowed() and _is_loopback(host):
+        return f"http://{host}"
+    raise InstallError(f"{referer!r} is not the address of an amoCRM account.")
+
+
+def _is_loopback(host: str) -> bool:
+    name, _, port = host.rpartition(":") if host.count(":") == 1 else (host, "", "")
+    if port and not port.isdigit():
+        return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def state_make() -> str:
+    return signing.dumps({"for": "install"}, salt=STATE_SALT)
+
+
+def state_check(state: str | None) -> None:
+    """The state a button install brings back must be one we handed out, and recent."""
+    try:
+        signing.loads(state or "", salt=STATE_SALT, max_age=STATE_MAX_AGE_SECONDS)
+    except signing.BadSignature as exc:
+        raise InstallError("The installation link has expired or was not made by PayPlan; start again.") from exc
+
+
+def install_url() -> str:
+    return f"{settings.AMOCRM_OAUTH_URL}?{urlencode({'client_id': settings.AMOCRM_CLIENT_ID, 'state': state_make()})}"
+
+
+def code_exchange(*, base_url: str, code: str) -> TokenPair:
+    if not code:
+        raise InstallError("amoCRM sent no authorization code.")
+    try:
+        return token_call(base_url, {"grant_type": "authorization_code", "code": code})
+    except CrmRejected as exc:
+        raise InstallError(f"amoCRM refused the authorization code ({exc.message}): it is wrong, expired "
+                           "or was already used. Install the integration again.") from exc
+    except (CrmTransient, CrmBlocked) as exc:
+        raise InstallError(f"amoCRM could not be reached ({exc.message}); try installing again.") from exc
+
+
+def token_call(base_url: str, grant: dict) -> TokenPair:
+    """POST /oauth2/access_token for either grant; raises CrmRejected, CrmBlocked or CrmTransient."""
+    body = {"client_id": settings.AMOCRM_CLIENT_ID, "client_secret": settings.AMOCRM_CLIENT_SECRET,
+            "redirect_uri": redirect_uri(), **grant}
+    try:
+        response = requests.post(f"{base_url}/oauth2/access_token", json=body, timeout=timeouts(),
+                                 allow_redirects=False, headers={"User-Agent": USER_AGENT})
+    except requests.ConnectTimeout as exc:
+        raise CrmTransient("token endpoint: connect timeout") from exc
+    except requests.RequestException as exc:
+        raise CrmTransient(f"token endpoint: {type(exc).__name__}", maybe_applied=True) from exc
+    if response.status_code == 200:
+        try:
+            answer = response.json()
+            return TokenPair(str(answer["access_token"]), str(answer["refresh_token"]),
+                             int(answer.get("expires_in") or 86400))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CrmTransient("token endpoint: unreadable answer", status=200) from exc
+    message = f"{response.status_code} {problem_message(response)}"
+    if response.status_code in (400, 401) or (response.status_code == 403 and _is_json(response)):
+        raise CrmRejected(message, status=response.status_code)
+    if response.status_code in (402, 403):
+        raise CrmBlocked(message, status=response.status_code)
+    raise CrmTransient(f"token endpoint: {message}", status=response.status_code)
+
+
+def _is_json(response: requests.Response) -> bool:
+    return "json" in response.headers.get("Content-Type", "")
+
+
+def connection_refresh(*, account_id: int, seen_version: int) -> CrmConnection:
+    """A fresh token pair for the account, made by exactly one worker; the others use what it stored."""
+    try:
+        with coordination.exclusive(f"refresh:{account_id}", hold_seconds=REFRESH_LOCK_HOLD_SECONDS,
+                                    wait_seconds=REFRESH_LOCK_WAIT_SECONDS):
+            connection = CrmConnection.objects.get(account_id=account_id)
+            if not connection.is_connected:
+                raise CrmReinstallNeeded(connection.status_reason or f"The connection is {connection.status}.")
+            if connection.token_version != seen_version:
+                return connection  # another worker refreshed while we waited for the lock
+            try:
+                tokens = token_call(connection.base_url, {"grant_type": "refresh_token",
+                                                          "refresh_token": connection.refresh_token})
+            except CrmRejected as exc:
+                reason = f"amoCRM refused the refresh token ({exc.message}); install the integration again."
+                crm_connection_status_set(account_id=account_id, status=CrmConnection.Status.NEEDS_REINSTALL,
+                                          reason=reason, token_version=connection.token_version)
+                logger.error("amoCRM account %s needs re-installation: %s", account_id, exc.message)
+                raise CrmReinstallNeeded(reason) from exc
+            return crm_connection_tokens_store(connection_id=connection.pk, tokens=tokens)
+    except coordination.LockTimeout as exc:
+        raise CrmNotSent("another worker is refreshing the token", retry_after=5) from exc
+
+
+def crm_tokens_refresh_due() -> int:
+    """Refresh every connected account whose access token expires soon (the beat runs this hourly), so
+    even an idle account's refresh chain never reaches amoCRM's three-month limit."""
+    horizon = timezone.now() + timedelta(seconds=settings.AMOCRM_TOKEN_REFRESH_AHEAD_SECONDS)
+    refreshed = 0
+    due = CrmConnection.objects.filter(status=CrmConnection.Status.CONNECTED, expires_at__lt=horizon)
+    for account_id, version in due.values_list("account_id", "token_version"):
+        try:
+            connection_refresh(account_id=account_id, seen_version=version)
+            refreshed += 1
+        except CrmError as exc:
+            logger.warning("amoCRM token refresh of account %s failed: %s", account_id, exc.message)
+    return refreshed

@@ -1,0 +1,72 @@
+"""amoCRM-facing endpoints: the OAuth callback, the install link, the access-revoked hook, lead hooks.
+No widget token here: amoCRM calls them, so each checks what amoCRM can prove (code, signature, key)."""
+import json
+import logging
+
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from billing.models import Account
+from widget_api.amocrm import oauth
+from widget_api.amocrm.errors import InstallError
+from widget_api.amocrm.hooks import HookRefused, lead_hooks_accept
+from widget_api.amocrm.install import crm_install, crm_uninstall
+from widget_api.errors import error_body
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+def oauth_callback(request):
+    params = request.GET
+    try:
+        account = crm_install(code=params.get("code", ""), referer=params.get("referer", ""),
+                              state=params.get("state"), from_widget=bool(params.get("from_widget")))
+    except InstallError as exc:
+        logger.warning("amoCRM installation refused: %s", exc.message)
+        return render(request, "amocrm/install_failed.html", {"reason": exc.message}, status=400)
+    return render(request, "amocrm/installed.html", {"account": account})
+
+
+@require_GET
+def install_start(request):
+    """The "install" button: off to amoCRM's consent screen with a state we can check on return."""
+    return HttpResponseRedirect(oauth.install_url())
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def access_revoked(request):
+    params = _hook_params(request)
+    if not crm_uninstall(account_id=params.get("account_id", ""), client_uuid=params.get("client_uuid", ""),
+                         signature=params.get("signature", "")):
+        return JsonResponse(error_body("bad_signature", "The hook is not signed by amoCRM."), status=403)
+    return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+@require_POST
+def lead_hooks(request, account_key: str):
+    account = Account.objects.filter(webhook_key=account_key).first()
+    if account is None:
+        raise Http404
+    try:
+        queued = lead_hooks_accept(account=account, form=request.POST)
+    except HookRefused as exc:
+        return JsonResponse(error_body("wrong_account", str(exc)), status=400)
+    return JsonResponse({"ok": True, "queued": queued})
+
+
+def _hook_params(request) -> dict:
+    """The revoke hook's fields, sent (by accounts seen so far) as a query, a form or JSON."""
+    if request.method == "GET":
+        return request.GET.dict()
+    if "json" in request.content_type:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            body = {}
+        return {key: str(value) for key, value in body.items()} if isinstance(body, dict) else {}
+    return request.POST.dict()

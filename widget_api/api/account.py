@@ -1,0 +1,175 @@
+"""The widget's settings page: the account's settings, and the amoCRM lists to pick them from."""
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+
+from billing.services.accounts import account_settings_update
+from widget_api.account_settings import FIELD_KEYS, REMINDER_ACTIONS, REQUISITE_KEYS, account_settings_get
+from widget_api.amocrm.options import crm_options_get
+from widget_api.api.base import WidgetView
+from widget_api.auth import IsWidgetUser, WritesByAdmins
+from widget_api.models import CrmConnection
+
+AMO_ID = {"min_value": 1, "max_value": 2**62}
+# CloudKassir's VAT codes (contracts/cloudpayments.md); null means "no VAT", which is not 0.
+VAT_CODES = [0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122]
+DIGITS = {"inn": r"^(\d{10}|\d{12})$", "kpp": r"^\d{9}$", "ogrn": r"^(\d{13}|\d{15})$", "bik": r"^\d{9}$",
+          "bank_account": r"^\d{20}$", "correspondent_account": r"^\d{20}$"}
+
+
+class CompletedStageSerializer(serializers.Serializer):
+    status_id = serializers.IntegerField(**AMO_ID, help_text="142 = won; it exists in every pipeline")
+    pipeline_id = serializers.IntegerField(**AMO_ID, allow_null=True, default=None,
+                                           help_text="null: the lead's own pipeline")
+
+
+CustomFieldsSerializer = type("CustomFieldsSerializer", (serializers.Serializer,), {
+    key: serializers.IntegerField(**AMO_ID, allow_null=True, default=None) for key in FIELD_KEYS})
+
+
+def _requisite(key: str) -> serializers.Field:
+    if key == "email":
+        return serializers.EmailField(allow_blank=True, default="")
+    if key in DIGITS:
+        return serializers.RegexField(DIGITS[key], allow_blank=True, default="",
+                                      error_messages={"invalid": "Digits only, of the legal length."})
+    return serializers.CharField(max_length=500, allow_blank=True, default="")
+
+
+RequisitesSerializer = type("RequisitesSerializer", (serializers.Serializer,),
+                            {key: _requisite(key) for key in REQUISITE_KEYS})
+
+
+class ReminderSerializer(serializers.Serializer):
+    day = serializers.IntegerField(min_value=-60, max_value=365, help_text="negative = before the due date")
+    action = serializers.ChoiceField(choices=REMINDER_ACTIONS)
+
+
+class ReceiptsSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(default=False)
+    inn = serializers.RegexField(DIGITS["inn"], allow_blank=True, default="")
+    taxation_system = serializers.IntegerField(min_value=0, max_value=5, default=1)
+    vat = serializers.ChoiceField(choices=VAT_CODES, allow_null=True, default=None)
+    item_label = serializers.CharField(max_length=128, allow_blank=True, default="")
+    method = serializers.IntegerField(min_value=1, max_value=7, default=4)
+    object = serializers.IntegerField(min_value=1, max_value=27, default=4)
+
+
+class AccountSettingsInput(serializers.Serializer):
+    """Every section is optional; a section sent replaces the stored one, the others are kept."""
+
+    completed_stage = CompletedStageSerializer(required=False)
+    custom_fields = CustomFieldsSerializer(required=False)
+    task_user_id = serializers.IntegerField(**AMO_ID, required=False, allow_null=True,
+                                            help_text="who gets tasks; null: the lead's responsible user")
+    invoice_lead_days = serializers.IntegerField(min_value=0, max_value=60, required=False)
+    time_zone = serializers.CharField(max_length=64, required=False)
+    requisites = RequisitesSerializer(required=False)
+    reminders = ReminderSerializer(many=True, required=False, max_length=20)
+    receipts = ReceiptsSerializer(required=False)
+
+    def validate_time_zone(self, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise serializers.ValidationError("Unknown time zone.") from exc
+        return value
+
+
+class CrmStatusOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[*CrmConnection.Status.values, "not_installed"])
+    reason = serializers.CharField(allow_blank=True)
+
+
+class AccountSettingsOutput(AccountSettingsInput):
+    crm = CrmStatusOutput()
+
+
+class AccountSettingsView(WidgetView):
+    permission_classes = [IsWidgetUser, WritesByAdmins]
+
+    @extend_schema(operation_id="account_settings_get", responses={200: AccountSettingsOutput},
+                   summary="The account's settings")
+    def get(self, request):
+        return Response(self._body())
+
+    @extend_schema(operation_id="account_settings_put", request=AccountSettingsInput,
+                   responses={200: AccountSettingsOutput}, summary="Change the account's settings (admins)")
+    def put(self, request):
+        serializer = AccountSettingsInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        stage = data.pop("completed_stage", None)
+        time_zone = data.pop("time_zone", None)
+        account_settings_update(account=self.account, settings=_plain(data), time_zone=time_zone,
+                                completed_status_id=stage["status_id"] if stage else None,
+                                completed_pipeline_id=stage["pipeline_id"] if stage else None)
+        return Response(self._body())
+
+    def _body(self) -> dict:
+        self.account.refresh_from_db()
+        connection = CrmConnection.objects.filter(account=self.account).first()
+        crm = ({"status": connection.status, "reason": connection.status_reason} if connection
+               else {"status": "not_installed", "reason": "PayPlan is not installed in this amoCRM account yet."})
+        return AccountSettingsOutput({**account_settings_get(account=self.account), "crm": crm}).data
+
+
+def _plain(value):
+    """Validated data (OrderedDicts) as plain JSON for the settings column."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+class PipelineStatusOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    sort = serializers.IntegerField()
+    color = serializers.CharField(allow_blank=True)
+
+
+class PipelineOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_main = serializers.BooleanField()
+    statuses = PipelineStatusOutput(many=True)
+
+
+class UserOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.CharField(allow_blank=True)
+    is_admin = serializers.BooleanField()
+    is_active = serializers.BooleanField()
+
+
+class FieldEnumOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    value = serializers.CharField()
+
+
+class LeadFieldOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    type = serializers.CharField()
+    code = serializers.CharField(allow_blank=True)
+    enums = FieldEnumOutput(many=True)
+
+
+class CrmOptionsOutput(serializers.Serializer):
+    pipelines = PipelineOutput(many=True)
+    users = UserOutput(many=True)
+    lead_fields = LeadFieldOutput(many=True)
+    suggested_custom_fields = CustomFieldsSerializer()
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class CrmOptionsView(WidgetView):
+    @extend_schema(operation_id="account_crm_options", responses={200: CrmOptionsOutput},
+                   summary="Pipelines with stages, users and lead fields of the account's amoCRM")
+    def get(self, request):
+        return Response(CrmOptionsOutput(crm_options_get(account=self.account)).data)

@@ -1,0 +1,96 @@
+"""The amoCRM side's data: one OAuth connection per account, and the outbox of actions the CRM must see."""
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from billing.encryption import EncryptedTextField
+from billing.models import Account, Deal
+
+
+class CrmConnection(models.Model):
+    """How PayPlan reaches one amoCRM account: its base URL and the current (rotating) token pair."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected"
+        NEEDS_REINSTALL = "needs_reinstall"  # the refresh token is dead: an admin must install again
+        DISCONNECTED = "disconnected"  # the account switched the integration off
+
+    account = models.OneToOneField(Account, on_delete=models.PROTECT, related_name="crm_connection")
+    base_url = models.CharField(max_length=255, help_text="scheme://host of the account, e.g. https://x.amocrm.ru")
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every new pair, so a worker can tell "someone refreshed already" without comparing secrets.
+    token_version = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
+    status_reason = models.CharField(max_length=255, blank=True)
+    connected_at = models.DateTimeField(null=True, blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.base_url} ({self.status})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+
+class CrmAction(models.Model):
+    """One thing amoCRM must be told, written in the transaction of the change that causes it.
+
+    Delivered in id order per deal; a note or task whose amoCRM id is known is never sent again.
+    """
+
+    class Kind(models.TextChoices):
+        UPDATE_FIELDS = "update_fields"
+        ADD_NOTE = "add_note"
+        CREATE_TASK = "create_task"
+        MOVE_TO_COMPLETED = "move_to_completed"
+        FETCH_LEAD = "fetch_lead"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"  # claimed by a worker until lease_expires_at
+        DONE = "done"
+        DEAD = "dead"  # given up; last_error says why; payplan_crm_retry re-queues
+
+    OPEN_STATES = (State.PENDING, State.SENDING)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="crm_actions")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="crm_actions")
+    lead_id = models.BigIntegerField()
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    source = models.CharField(max_length=64, blank=True, help_text="The event or caller that asked for it.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # An earlier attempt may have reached amoCRM (timeout, 5xx, killed worker): look before creating again.
+    maybe_sent = models.BooleanField(default=False)
+    send_alone = models.BooleanField(default=False, help_text="Refused inside a batch: sent by itself next.")
+    last_error = models.TextField(blank=True)
+    crm_entity_id = models.BigIntegerField(null=True, blank=True, help_text="The note or task id amoCRM gave.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["deal_id", "id"]
+        constraints = [
+            # One waiting lead fetch per deal is enough: later hooks for the same lead add nothing to it.
+            # (One being sent may have read the lead already, so another may wait behind it.)
+            models.UniqueConstraint(fields=["deal"], condition=Q(kind="fetch_lead", state="pending"),
+                                    name="crm_action_one_waiting_fetch_per_deal"),
+        ]
+        # Partial: done and dead rows pile up over the years, the open ones stay few.
+        indexes = [
+            models.Index(fields=["account", "next_attempt_at"], condition=Q(state__in=["pending", "sending"]),
+                         name="crm_action_open_by_account"),
+            models.Index(fields=["deal", "id"], condition=Q(state__in=["pending", "sending"]),
+                         name="crm_action_open_by_deal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} lead {self.lead_id} ({self.state})"

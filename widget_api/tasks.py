@@ -1,0 +1,39 @@
+"""Celery tasks of the amoCRM side: thin, id-based, safe to run twice."""
+import logging
+
+from celery import shared_task
+
+from widget_api.amocrm.drain import outbox_drain_account
+from widget_api.amocrm.errors import CrmTransient
+from widget_api.amocrm.install import crm_install_finish
+from widget_api.amocrm.oauth import crm_tokens_refresh_due
+from widget_api.amocrm.outbox import accounts_with_due_actions
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="widget_api.crm_outbox_drain", ignore_result=True)
+def crm_outbox_drain(account_id: int | None = None) -> None:
+    """Deliver an account's due CRM actions; without an account (the beat), start one drain per account."""
+    if account_id is None:
+        for due_account_id in accounts_with_due_actions():
+            crm_outbox_drain.delay(account_id=due_account_id)
+        return
+    report = outbox_drain_account(account_id=account_id)
+    if report.rounds:
+        logger.info("CRM outbox of account %s: %d done, %d retried, %d dead, %d waiting%s", account_id,
+                    report.done, report.retried, report.dead, report.released,
+                    f" (stopped: {report.stopped})" if report.stopped else "")
+
+
+@shared_task(name="widget_api.crm_tokens_refresh", ignore_result=True)
+def crm_tokens_refresh() -> int:
+    return crm_tokens_refresh_due()
+
+
+@shared_task(name="widget_api.crm_install_finish", ignore_result=True, bind=True, max_retries=5)
+def crm_install_finish_task(self, account_id: int) -> None:
+    try:
+        crm_install_finish(account_id=account_id)
+    except CrmTransient as exc:
+        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
