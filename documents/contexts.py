@@ -1,0 +1,181 @@
+"""The documented variables of each document, read from billing as plain data (dicts, Decimal, date).
+
+Templates see these dicts and nothing else: no model instance, no queryset, no settings object.
+"""
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from billing.domain.money import ZERO, money
+from billing.domain.schedule import DEFAULT_LABELS
+from billing.models import Account, Deal, Installment, Invoice, Payment, Schedule
+from billing.selectors import deal_state_get
+from billing.selectors.deals import DealState
+from billing.time import account_today
+from documents import formatting
+from documents.kinds import Kind
+
+# The key names the widget's settings page stores under Account.settings["requisites"]
+# (widget_api/account_settings.py); director and accountant sign documents when present.
+REQUISITE_LABELS = {
+    "company_name": "Наименование организации", "inn": "ИНН", "kpp": "КПП", "ogrn": "ОГРН",
+    "address": "Адрес", "bank_name": "Банк", "bik": "БИК", "correspondent_account": "Корр. счёт",
+    "bank_account": "Расчётный счёт", "email": "Эл. почта", "phone": "Телефон",
+    "director": "Руководитель", "accountant": "Бухгалтер",
+}
+# What an invoice cannot be paid by bank transfer without; KPP only for organisations (10-digit INN).
+REQUIRED_REQUISITES = ("company_name", "inn", "address", "bank_name", "bik", "correspondent_account",
+                       "bank_account")
+KIND_LABELS = {"down_payment": "Первоначальный взнос", "regular": "Платёж по графику",
+               "extra": "Доп. платёж", "fee": "Пени"}
+STATUS_LABELS = {"planned": "Запланирован", "invoiced": "Выставлен счёт", "partially_paid": "Оплачен частично",
+                 "paid": "Оплачен", "overdue": "Просрочен", "cancelled": "Отменён"}
+METHOD_LABELS = {"cloudpayments": "Онлайн-оплата картой (CloudPayments)", "cash": "Наличными",
+                 "bank_transfer": "Банковским переводом", "card_terminal": "Картой через терминал",
+                 "card_token": "Автоплатёж с сохранённой карты", "opening_balance": "Получено до графика",
+                 "other": "Иным способом"}
+PLAN_LABELS = {"equal": "равными платежами", "full": "единовременно", "custom": "по индивидуальному графику"}
+# CloudKassir VAT codes (Account.settings["receipts"]["vat"]) → the rate the invoice shows.
+VAT_RATES = {0: 0, 5: 5, 7: 7, 10: 10, 20: 20, 22: 22, 105: 5, 107: 7, 110: 10, 120: 20, 122: 22}
+
+
+def requisites_missing(account: Account) -> list[str]:
+    """The requisite keys an invoice needs that the account has not filled in."""
+    stored = account.settings.get("requisites") or {}
+    required = list(REQUIRED_REQUISITES)
+    if len(str(stored.get("inn") or "").strip()) != 12:  # an organisation, not a sole trader: it has a KPP
+        required.insert(2, "kpp")
+    return [key for key in required if not str(stored.get(key) or "").strip()]
+
+
+def company_variables(account: Account) -> dict:
+    stored = account.settings.get("requisites") or {}
+    company = {key: str(stored.get(key) or "").strip() for key in REQUISITE_LABELS}
+    company["name"] = company.pop("company_name")
+    return company
+
+
+def common_variables(deal: Deal) -> dict:
+    account = deal.account
+    return {
+        "company": company_variables(account),
+        "missing_requisites": [REQUISITE_LABELS[key] for key in requisites_missing(account)],
+        "client": {"name": deal.contact_name, "email": deal.contact_email, "phone": deal.contact_phone},
+        "deal": {"lead_id": deal.lead_id, "name": deal.name, "group": deal.group,
+                 "education_direction": deal.education_direction, "total": deal.total, "paid": deal.paid,
+                 "debt": deal.debt},
+        "currency": account.currency,
+        "today": account_today(account),
+    }
+
+
+def _local_date(account: Account, moment) -> date | None:
+    return moment.astimezone(ZoneInfo(account.time_zone)).date() if moment else None
+
+
+def _vat(account: Account, amount: Decimal) -> tuple[str, Decimal | None]:
+    code = (account.settings.get("receipts") or {}).get("vat")
+    rate = VAT_RATES.get(code) if code is not None else None
+    if not rate:
+        return ("Без налога (НДС)" if rate is None else "НДС 0%"), None
+    return f"В том числе НДС {rate}%", money(amount * rate / (100 + rate))
+
+
+def line_label(kind: str, label: str) -> str:
+    """The line's own label (a state fee, say) unless it is the schedule engine's English default."""
+    return label if label and label not in DEFAULT_LABELS.values() else KIND_LABELS.get(kind, label)
+
+
+def invoice_line_title(*, deal_name: str, lead_id: int, kind: str, label: str, seq: int, count: int) -> str:
+    """"Оплата услуг по договору № 17651 (Курс косметологии): платёж 2 из 6 по графику"."""
+    subject = f"Оплата услуг по договору № {lead_id}" + (f" ({deal_name})" if deal_name else "")
+    if kind == "regular":
+        return f"{subject}: платёж {seq} из {count} по графику"
+    return f"{subject}: {line_label(kind, label)[:1].lower()}{line_label(kind, label)[1:]}"
+
+
+def invoice_variables(invoice: Invoice) -> dict:
+    deal, installment, account = invoice.deal, invoice.installment, invoice.account
+    count = Installment.objects.filter(schedule_id=installment.schedule_id).count()
+    title = invoice_line_title(deal_name=deal.name, lead_id=deal.lead_id, kind=installment.kind,
+                               label=installment.label, seq=installment.seq, count=count)
+    vat_label, vat_amount = _vat(account, invoice.amount)
+    return {
+        **common_variables(deal),
+        "invoice": {
+            "number": invoice.number, "status": invoice.status,
+            "date": _local_date(account, invoice.issued_at or invoice.created_at),
+            "due_date": installment.due_date, "amount": invoice.amount,
+            "amount_words": formatting.amount_in_words(invoice.amount, account.currency),
+            "payment_url": invoice.payment_url, "vat_label": vat_label, "vat_amount": vat_amount,
+            "installment_seq": installment.seq, "installments_count": count,
+            "lines": [{"n": 1, "title": title, "quantity": 1, "unit": "усл.", "price": invoice.amount,
+                       "amount": invoice.amount}],
+        },
+    }
+
+
+def receipt_variables(payment: Payment) -> dict:
+    deal, account = payment.deal, payment.account
+    schedule = Schedule.objects.filter(deal=deal, is_active=True).first()
+    paid_total = sum(Payment.objects.filter(deal=deal, pk__lte=payment.pk).values_list("amount", flat=True), ZERO)
+    plan_total = schedule.total if schedule else deal.total
+    return {
+        **common_variables(deal),
+        "payment": {
+            "number": f"{payment.paid_at:%Y}-{payment.pk:06d}", "date": payment.paid_at, "amount": payment.amount,
+            "amount_words": formatting.amount_in_words(payment.amount, account.currency),
+            "method": payment.method, "method_label": METHOD_LABELS.get(payment.method, payment.method),
+            "transaction_id": payment.transaction_id or "",
+            "invoice_number": payment.invoice.number if payment.invoice_id else "",
+            "comment": payment.comment, "paid_total": paid_total,
+            "debt_after": max(plan_total - paid_total, ZERO),
+        },
+    }
+
+
+def schedule_variables(deal_state: DealState, plan: str = "") -> dict | None:
+    """The active plan's lines; paid and debt are the deal's (payments, credit included)."""
+    state = deal_state.schedule
+    if state is None:
+        return None
+    rows = [{
+        "seq": line.seq, "due_date": line.due_date, "kind": line.kind,
+        "kind_label": KIND_LABELS.get(line.kind, line.kind), "label": line_label(line.kind, line.label),
+        "amount": line.amount, "paid": line.paid, "remaining": line.amount - line.paid,
+        "status": line.status, "status_label": STATUS_LABELS.get(line.status, line.status),
+    } for line in state.installments]
+    return {
+        "version": state.version, "plan": plan, "plan_label": PLAN_LABELS.get(plan, ""),
+        "direction": state.direction, "total": state.total, "already_paid": state.already_paid,
+        "paid": deal_state.paid, "debt": deal_state.debt,
+        "installments_count": state.installments_count, "monthly_payment": state.monthly_payment,
+        "last_due_date": state.last_due_date, "installments": rows,
+    }
+
+
+def deal_document_variables(deal: Deal, kind: str) -> dict:
+    """The schedule printout, contract and commercial offer: the deal with its active plan."""
+    state = deal_state_get(deal=deal)
+    schedule = Schedule.objects.filter(deal=deal, is_active=True).only("plan", "created_at").first()
+    variables = {**common_variables(deal),
+                 "schedule": schedule_variables(state, schedule.plan if schedule else "")}
+    variables["deal"] |= {"total": state.total, "paid": state.paid, "debt": state.debt}
+    today = variables["today"]
+    if kind == Kind.CONTRACT:
+        signed = _local_date(deal.account, schedule.created_at) if schedule else today
+        address = variables["company"]["address"]
+        variables["contract"] = {"number": str(deal.lead_id), "date": signed, "city": city_from_address(address)}
+    elif kind == Kind.OFFER:
+        variables["offer"] = {"number": f"{deal.lead_id}-{today:%y%m%d}", "date": today,
+                              "valid_until": today + timedelta(days=14)}
+    return variables
+
+
+def city_from_address(address: str) -> str:
+    """"г. Москва, ул. ..." → "г. Москва": the city line of a contract's heading."""
+    for part in address.split(","):
+        part = part.strip()
+        if part.startswith(("г.", "г ", "город ")):
+            return part
+    return ""
