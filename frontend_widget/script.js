@@ -1,0 +1,1374 @@
+/**
+ * PayPlan for amoCRM: the deal card panel (lcard-1), the account settings (settings) and the analytics
+ * page (advanced_settings). Every call to the PayPlan server goes through self.$authorizedAjax, so the
+ * server gets amoCRM's disposable token and takes the account from it.
+ * Money travels as strings ("25000.00") and is added up in integer kopecks here, never in floats.
+ */
+define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function ($, _, Twig, Modal) {
+  'use strict';
+
+  var NS = '.payplan';
+  var REQUEST_TIMEOUT_MS = 20000;
+  var DOWNLOAD_TIMEOUT_MS = 120000;
+  var PREVIEW_DELAY_MS = 350;
+  var FLASH_MS = 7000;
+  var ROWS_PAGE_SIZE = 20;
+  var WEEKLY_CHART_AFTER_DAYS = 62;
+  var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
+  var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
+    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account'];
+  var CURRENCY_SIGNS = {RUB: '₽', USD: '$', EUR: '€', KZT: '₸', UAH: '₴', BYN: 'Br'};
+  var OFFLINE_METHODS = ['cash', 'bank_transfer', 'card_terminal', 'other'];
+  var PAYABLE = ['active', 'overdue'];
+  var OPEN_LINES = ['planned', 'invoiced', 'partially_paid', 'overdue'];
+  var ROW_KINDS = ['received', 'upcoming', 'overdue'];
+  var FIELD_KEYS = ['total', 'received', 'debt', 'payments_count', 'monthly_payment', 'last_payment_day', 'group',
+    'education_direction'];
+  var REQUISITE_KEYS = ['company_name', 'inn', 'kpp', 'ogrn', 'address', 'bank_name', 'bik', 'bank_account',
+    'correspondent_account', 'email', 'phone'];
+  var REMINDER_ACTIONS = ['client_email', 'client_reminder', 'manager_task', 'escalate'];
+  var VAT_CODES = [0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122];
+  var TAXATION_SYSTEMS = [0, 1, 2, 3, 4, 5];
+  var ROUNDING_KEYS = {'0.01': 'kopecks', '1': 'roubles', '100': 'hundreds'};
+
+  // ---- money and dates: pure helpers ----------------------------------------------------------
+
+  function kopecks(value) {
+    var text = String(value === null || value === undefined ? '' : value)
+      .replace(/[\s\u00a0\u202f]/g, '').replace(',', '.');
+    var match = /^(-?)(\d{1,15})(?:\.(\d{0,2}))?$/.exec(text);
+    if (!match) {
+      return null;
+    }
+    var cents = parseInt(match[2], 10) * 100 + parseInt(((match[3] || '') + '00').slice(0, 2), 10);
+    return match[1] ? -cents : cents;
+  }
+
+  function amountString(cents) {
+    var abs = Math.abs(cents);
+    return (cents < 0 ? '-' : '') + Math.floor(abs / 100) + '.' + ('0' + (abs % 100)).slice(-2);
+  }
+
+  function normalizedAmount(text) {
+    var cents = kopecks(text);
+    return cents === null ? String(text).trim() : amountString(cents);
+  }
+
+  function pad(number) {
+    return ('0' + number).slice(-2);
+  }
+
+  function isoDate(date) {
+    return date.getFullYear() + '-' + pad(date.getMonth() + 1) + '-' + pad(date.getDate());
+  }
+
+  function addMonths(date, months) {
+    var result = new Date(date.getFullYear(), date.getMonth() + months, 1);
+    var lastDay = new Date(result.getFullYear(), result.getMonth() + 1, 0).getDate();
+    result.setDate(Math.min(date.getDate(), lastDay));
+    return result;
+  }
+
+  function parseIso(text) {
+    var match = /^(\d{4})-(\d{2})-(\d{2})/.exec(text || '');
+    return match ? new Date(+match[1], +match[2] - 1, +match[3]) : null;
+  }
+
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) {
+      return window.crypto.randomUUID();
+    }
+    var bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return _.map(bytes, function (byte) { return ('0' + byte.toString(16)).slice(-2); }).join('');
+  }
+
+  function escapeHtml(text) {
+    return _.escape(text === null || text === undefined ? '' : String(text));
+  }
+
+  function saveBlob(blob, filename) {
+    var url = URL.createObjectURL(blob);
+    var link = document.createElement('a');
+    link.href = url;
+    link.download = filename;
+    document.body.appendChild(link);
+    link.click();
+    link.parentNode.removeChild(link);
+    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+  }
+
+  function filenameFrom(xhr, fallback) {
+    var header = xhr && xhr.getResponseHeader && xhr.getResponseHeader('Content-Disposition');
+    var match = header && /filename="?([^";]+)"?/.exec(header);
+    return match ? match[1] : fallback;
+  }
+
+  return function () {
+    var self = this;
+    var templates = {};
+    var timers = {};
+    var panel = {deal: null, seq: 0, error: null, open: {lines: true, invoices: true, payments: false}};
+    var dialog = null;
+    var modal = null;
+    var analytics = {filters: null, kind: 'received', page: 1, seq: 0, chart: null, options: null};
+
+    // ---- platform glue --------------------------------------------------------------------------
+
+    function lang() {
+      var amo = window.AMOCRM || {};
+      return (amo.lang_id || (self.system() || {}).lang || 'ru') === 'ru' ? 'ru' : 'en';
+    }
+
+    function t(path) {
+      var parts = path.split('.');
+      var node = self.i18n(parts[0]);
+      for (var index = 1; node && index < parts.length; index += 1) {
+        node = node[parts[index]];
+      }
+      return typeof node === 'string' ? node : path;
+    }
+
+    function tf(path, values) {
+      return t(path).replace(/\{(\w+)\}/g, function (whole, name) {
+        return values[name] === undefined ? whole : values[name];
+      });
+    }
+
+    function texts() {
+      var all = {};
+      _.each(SECTIONS, function (section) { all[section] = self.i18n(section) || {}; });
+      return all;
+    }
+
+    function money(value, currency) {
+      var cents = kopecks(value);
+      if (cents === null) {
+        return '';
+      }
+      var abs = Math.abs(cents);
+      var whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, lang() === 'ru' ? '\u00a0' : ',');
+      var fraction = abs % 100 ? (lang() === 'ru' ? ',' : '.') + pad(abs % 100) : '';
+      var code = currency || (panel.deal && panel.deal.currency) || 'RUB';
+      return (cents < 0 ? '−' : '') + whole + fraction + '\u00a0' + (CURRENCY_SIGNS[code] || code);
+    }
+
+    function day(text) {
+      var date = parseIso(text);
+      if (!date) {
+        return text || '';
+      }
+      if (lang() === 'ru') {
+        return pad(date.getDate()) + '.' + pad(date.getMonth() + 1) + '.' + date.getFullYear();
+      }
+      return date.toLocaleDateString('en-GB', {day: '2-digit', month: 'short', year: 'numeric'});
+    }
+
+    function timestamp(text) {
+      return text ? day(isoDate(new Date(text))) : '';
+    }
+
+    function settings() {
+      return self.get_settings() || {};
+    }
+
+    function backendUrl() {
+      return String(settings().backend_url || '').trim().replace(/\/+$/, '');
+    }
+
+    function currentLeadId() {
+      var app = window.AMOCRM || window.APP || {};
+      var card = app.data && app.data.current_card;
+      return card && card.id ? parseInt(card.id, 10) : 0;
+    }
+
+    function managers() {
+      var amo = window.AMOCRM;
+      var list = (amo && amo.constant && amo.constant('managers')) || {};
+      return _.map(list, function (manager, id) {
+        return {id: parseInt(manager.id || id, 10), name: manager.title || manager.name || String(id),
+          active: manager.active !== false};
+      });
+    }
+
+    function managerName(id) {
+      var found = _.findWhere(managers(), {id: id});
+      return found ? found.name : (id ? '#' + id : '');
+    }
+
+    function template(name) {
+      if (!templates[name]) {
+        var loading = $.Deferred();
+        templates[name] = loading.promise();
+        self.render({href: '/templates/' + name + '.twig', base_path: self.params.path, v: settings().version,
+          load: function (compiled) { loading.resolve(compiled); }}, {});
+        // The platform reports no failure to load a template: give up after a while instead of waiting forever.
+        setTimeout(function () {
+          if (loading.state() === 'pending') {
+            delete templates[name];
+            loading.reject({status: 0, code: 'template', message: t('errors.template'), fields: {}});
+          }
+        }, REQUEST_TIMEOUT_MS);
+      }
+      return templates[name];
+    }
+
+    // ---- the PayPlan API ------------------------------------------------------------------------
+
+    function fallbackMessage(status, textStatus) {
+      if (!status) {
+        return t(textStatus === 'timeout' ? 'errors.timeout' : 'errors.unreachable');
+      }
+      if (status === 404) {
+        return t('errors.not_available');
+      }
+      return status >= 500 ? t('errors.server') : tf('errors.http', {status: status});
+    }
+
+    function problem(xhr, textStatus) {
+      var status = (xhr && xhr.status) || 0;
+      var body = xhr && xhr.responseJSON;
+      if (!body && xhr && typeof xhr.responseText === 'string') {
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch (ignored) {
+          body = null;
+        }
+      }
+      var error = (body && body.error) || {};
+      var known = status && error.message;
+      return {
+        status: status,
+        code: error.code || (status ? 'http_' + status : textStatus || 'unreachable'),
+        message: known ? error.message : fallbackMessage(status, textStatus),
+        fields: (known && error.fields) || {},
+        // The server has answered: nothing was written, and a corrected request is a new request.
+        definitive: status >= 400 && status < 500
+      };
+    }
+
+    function unconfigured() {
+      return $.Deferred().reject({status: 0, code: 'no_backend_url', message: t('errors.no_backend_url'),
+        fields: {}, definitive: true}).promise();
+    }
+
+    function call(options) {
+      var result = $.Deferred();
+      try {
+        self.$authorizedAjax(options)
+          .done(function (data, textStatus, xhr) { result.resolve(data, xhr); })
+          .fail(function (xhr, textStatus) { result.reject(xhr, textStatus); });
+      } catch (error) {
+        result.reject(null, 'error');
+      }
+      return result.promise();
+    }
+
+    function api(method, path, payload, idempotencyKey) {
+      if (!backendUrl()) {
+        return unconfigured();
+      }
+      var options = {url: backendUrl() + '/api/v1' + path, type: method, dataType: 'json',
+        timeout: REQUEST_TIMEOUT_MS, headers: {}};
+      if (method === 'GET') {
+        options.data = payload;
+      } else {
+        options.data = JSON.stringify(payload || {});
+        options.contentType = 'application/json';
+      }
+      if (idempotencyKey) {
+        options.headers['Idempotency-Key'] = idempotencyKey;
+      }
+      return call(options).then(function (data) { return data; }, function (xhr, textStatus) {
+        return $.Deferred().reject(problem(xhr, textStatus)).promise();
+      });
+    }
+
+    // jQuery keeps no binary body on its jqXHR: an error's JSON is read from the native request.
+    function blobProblem(native, xhr, textStatus) {
+      var reply = $.Deferred();
+      var blob = native && native.response;
+      if (!(blob instanceof Blob) || !xhr || !xhr.status) {
+        return reply.resolve(problem(xhr, textStatus)).promise();
+      }
+      blob.text().then(function (text) {
+        reply.resolve(problem({status: xhr.status, responseText: text}, textStatus));
+      }, function () { reply.resolve(problem({status: xhr.status}, textStatus)); });
+      return reply.promise();
+    }
+
+    // Documents and exports need the token too, so they are fetched as blobs rather than opened as links.
+    function download(url, params, filename) {
+      if (!backendUrl()) {
+        return unconfigured();
+      }
+      var native = null;
+      var options = {url: backendUrl() + url, type: 'GET', data: params, timeout: DOWNLOAD_TIMEOUT_MS,
+        xhrFields: {responseType: 'blob'},
+        xhr: function () {
+          native = new window.XMLHttpRequest();
+          return native;
+        }};
+      return call(options).then(function (blob, xhr) {
+        saveBlob(blob, filenameFrom(xhr, filename));
+        return filename;
+      }, function (xhr, textStatus) {
+        return blobProblem(native, xhr, textStatus).then(function (error) {
+          return $.Deferred().reject(error).promise();
+        });
+      });
+    }
+
+    // ---- dialogs ------------------------------------------------------------------------------
+
+    function openDialog(kind, html) {
+      closeDialog();
+      dialog = {kind: kind, key: newKey(), busy: false, touched: {}, previewSeq: 0};
+      modal = new Modal({
+        class_name: 'modal-window payplan-modal-window payplan-modal-' + kind,
+        init: function ($body) {
+          $body.trigger('modal:loaded').html(html).trigger('modal:centrify')
+            .append('<span class="modal-body__close"><span class="icon icon-modal-close"></span></span>');
+        },
+        destroy: function () {
+          clearTimeout(timers.preview);
+          dialog = null;
+          modal = null;
+          return true;
+        }
+      });
+      return dialogRoot();
+    }
+
+    function closeDialog() {
+      if (modal) {
+        modal.destroy();
+      }
+      modal = null;
+      dialog = null;
+    }
+
+    function dialogRoot() {
+      return dialog ? $('.payplan-dialog[data-dialog="' + dialog.kind + '"]') : $();
+    }
+
+    function clearErrors($root) {
+      $root.find('.payplan-field-error').text('').hide();
+      $root.find('.has-error').removeClass('has-error');
+      $root.find('.payplan-alert').text('').hide();
+    }
+
+    function errorSlot($root, key) {
+      var parts = key.split('.');
+      while (parts.length) {
+        var $slot = $root.find('[data-error-for="' + parts.join('.') + '"]');
+        if ($slot.length) {
+          return $slot.first();
+        }
+        parts.pop();
+      }
+      return null;
+    }
+
+    function showErrors($root, error, onlyKeys) {
+      clearErrors($root);
+      var unplaced = [];
+      _.each(error.fields || {}, function (messages, key) {
+        if (onlyKeys && !onlyKeys(key)) {
+          return;
+        }
+        var text = [].concat(messages).join(' ');
+        var $slot = key === 'non_field_errors' ? null : errorSlot($root, key);
+        if ($slot) {
+          $slot.text(text).show().closest('.payplan-field').addClass('has-error');
+        } else {
+          unplaced.push(text);
+        }
+      });
+      if (!onlyKeys && (unplaced.length || !_.size(error.fields))) {
+        $root.find('.payplan-alert').first().text(unplaced.length ? unplaced.join(' ') : error.message).show();
+      }
+    }
+
+    function setBusy($root, busy) {
+      $root.find('[data-payplan-submit]').prop('disabled', busy).toggleClass('is-busy', busy);
+    }
+
+    // One Idempotency-Key per dialog: a repeated click or a retry after a lost answer is the same request.
+    function submit(method, path, body, onDone) {
+      var current = dialog;
+      if (!current || current.busy) {
+        return;
+      }
+      var $root = dialogRoot();
+      current.busy = true;
+      setBusy($root, true);
+      clearErrors($root);
+      api(method, path, body, current.key).then(function (data) {
+        current.busy = false;
+        closeDialog();
+        onDone(data);
+      }, function (error) {
+        current.busy = false;
+        if (error.definitive) {
+          current.key = newKey();
+        }
+        setBusy($root, false);
+        showErrors($root, error.status ? error : _.extend({}, error, {
+          message: error.message + ' ' + t('errors.retry_safe')}));
+      });
+    }
+
+    function fieldValue($root, name) {
+      return String($root.find('[name="' + name + '"]').val() || '').trim();
+    }
+
+    function putMoney(body, key, text) {
+      if (text !== '') {
+        body[key] = normalizedAmount(text);
+      }
+    }
+
+    function rowsOf($root, list, names) {
+      return _.map($root.find('[data-row-of="' + list + '"]'), function (row) {
+        var values = {};
+        _.each(names, function (name) {
+          values[name] = String($(row).find('[data-name="' + name + '"]').val() || '').trim();
+        });
+        return values;
+      });
+    }
+
+    function renumberRows($root, list) {
+      $root.find('[data-row-of="' + list + '"]').each(function (index, row) {
+        $(row).find('[data-name]').each(function () {
+          var name = list + '.' + index + '.' + $(this).attr('data-name');
+          $(this).attr('name', name);
+          $(this).siblings('.payplan-field-error').attr('data-error-for', name);
+        });
+      });
+    }
+
+    function addRow($root, list) {
+      var html = $root.find('script[data-row-template="' + list + '"]').html() || '';
+      $root.find('[data-rows="' + list + '"]').append(html);
+      renumberRows($root, list);
+    }
+
+    // ---- the deal card panel ------------------------------------------------------------------
+
+    function panelRoot() {
+      return $('#payplan-panel');
+    }
+
+    function loadingHtml() {
+      return '<div class="payplan-state"><span class="payplan-spinner"></span>' + escapeHtml(t('panel.loading')) +
+        '</div>';
+    }
+
+    function errorHtml(error) {
+      var headline = {401: 'errors.token', 403: 'errors.forbidden'}[error.status] ||
+        (error.status ? 'errors.panel' : 'errors.offline');
+      return '<div class="payplan-state payplan-state--error" role="alert">' +
+        '<div class="payplan-state__title">' + escapeHtml(t(headline)) + '</div>' +
+        '<div class="payplan-state__text">' + escapeHtml(error.message) + '</div>' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="retry">' +
+        escapeHtml(t('common.retry')) + '</button></div>';
+    }
+
+    function loadDeal(quiet) {
+      var leadId = currentLeadId();
+      var seq = panel.seq += 1;
+      if (!quiet) {
+        panelRoot().html(loadingHtml());
+      }
+      return $.when(template('panel'), api('GET', '/deals/' + leadId)).then(function (compiled, deal) {
+        if (seq === panel.seq) {
+          panel.deal = deal;
+          panel.error = null;
+          renderPanel(compiled);
+        }
+      }, function (error) {
+        if (seq === panel.seq) {
+          panel.error = error;
+          panelRoot().html(errorHtml(error));
+        }
+      });
+    }
+
+    function lineModel(line, currency) {
+      var paidCents = kopecks(line.paid) || 0;
+      return {
+        seq: line.seq, date: day(line.due_date), amount: money(line.amount, currency),
+        paid: paidCents ? money(line.paid, currency) : '', status: line.status,
+        status_label: t('line_status.' + line.status),
+        note: line.kind === 'regular' ? '' : (line.label || t('kind.' + line.kind)),
+        invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : ''
+      };
+    }
+
+    function panelModel(deal) {
+      var currency = deal.currency;
+      var schedule = deal.schedule;
+      var totalCents = kopecks(deal.total) || 0;
+      var paidCents = kopecks(deal.paid) || 0;
+      var outgoing = deal.direction === 'outgoing';
+      var lines = schedule ? schedule.installments : [];
+      return {
+        t: texts(),
+        lead_id: deal.lead_id,
+        status: deal.status,
+        status_label: t('status.' + deal.status),
+        direction_label: outgoing ? t('panel.outgoing') : '',
+        outgoing: outgoing,
+        has_plan: deal.status !== 'no_plan' && !!schedule,
+        open: panel.open,
+        labels: [deal.group, deal.education_direction].filter(Boolean).join(' · '),
+        total: money(deal.total, currency),
+        paid: money(deal.paid, currency),
+        debt: money(deal.debt, currency),
+        debt_zero: (kopecks(deal.debt) || 0) === 0,
+        overdue: (kopecks(deal.overdue_amount) || 0) > 0 ? money(deal.overdue_amount, currency) : '',
+        progress: totalCents > 0 ? Math.min(100, Math.round(paidCents * 100 / totalCents)) : 0,
+        next_due: deal.next_due ? tf('panel.next_due_value', {date: day(deal.next_due.due_date),
+          amount: money(deal.next_due.amount, currency)}) : '',
+        version: schedule && schedule.version ? tf('panel.version', {version: schedule.version}) : '',
+        can_pay: _.contains(PAYABLE, deal.status) && (kopecks(deal.debt) || 0) > 0,
+        can_invoice: !outgoing && _.some(lines, function (line) { return _.contains(OPEN_LINES, line.status); }),
+        lines: _.map(lines, function (line) { return lineModel(line, currency); }),
+        lines_paid: _.where(lines, {status: 'paid'}).length,
+        invoices: _.map(deal.invoices.slice().reverse(), function (invoice) {
+          return {id: invoice.id, number: invoice.number, amount: money(invoice.amount, currency),
+            status: invoice.status, status_label: t('invoice_status.' + invoice.status),
+            date: timestamp(invoice.issued_at), seq: invoice.installment_seq,
+            payment_url: invoice.status === 'issued' ? invoice.payment_url : '', pdf: !!invoice.pdf_url};
+        }),
+        payments: _.map(deal.payments.slice().reverse(), function (payment) {
+          var positive = (kopecks(payment.amount) || 0) > 0;
+          return {id: payment.id, amount: money(payment.amount, currency), date: day(payment.paid_at),
+            method: t('method.' + payment.method), comment: payment.comment,
+            receipt: positive && payment.method !== 'opening_balance'};
+        })
+      };
+    }
+
+    function renderPanel(compiled) {
+      panelRoot().html(compiled.render(panelModel(panel.deal)));
+    }
+
+    function refreshPanel() {
+      template('panel').then(function (compiled) {
+        if (panel.deal) {
+          renderPanel(compiled);
+        }
+      });
+    }
+
+    function flash(message, tone) {
+      var $flash = panelRoot().find('.payplan-flash');
+      if (!$flash.length) {
+        $flash = $('<div class="payplan-flash" role="status"></div>').prependTo(panelRoot());
+      }
+      $flash.attr('data-tone', tone || 'ok').text(message).show();
+      clearTimeout(timers.flash);
+      timers.flash = setTimeout(function () { $flash.fadeOut(200); }, FLASH_MS);
+    }
+
+    function afterDeal(deal, message) {
+      panel.deal = deal;
+      refreshPanel();
+      setTimeout(function () { flash(message); }, 0);
+    }
+
+    function dialogFailed(error) {
+      flash(error.message, 'error');
+    }
+
+    // ---- the schedule dialog -------------------------------------------------------------------
+
+    function regularLines(schedule) {
+      return _.filter(schedule ? schedule.installments : [], function (line) { return line.kind === 'regular'; });
+    }
+
+    function scheduleDefaults(deal) {
+      var schedule = deal.schedule;
+      var today = new Date();
+      var regular = regularLines(schedule);
+      var extras = _.filter(schedule ? schedule.installments : [], function (line) { return line.kind === 'extra'; });
+      var down = _.findWhere(schedule ? schedule.installments : [], {kind: 'down_payment'});
+      var extraCents = _.reduce(extras, function (sum, line) { return sum + (kopecks(line.amount) || 0); }, 0);
+      var first = regular.length ? regular[0].due_date : isoDate(addMonths(today, 1));
+      var plan = !schedule ? 'equal' : (regular.length === 1 && !down ? 'full' : 'equal');
+      var sent = (schedule && schedule.request) || {};  // the request of the active version, as sent
+      return {
+        plan: (schedule && schedule.plan) || plan,
+        period: sent.period || 'month',
+        rounding: sent.rounding ? String(sent.rounding) : '0.01',
+        total: schedule ? amountString((kopecks(schedule.total) || 0) - extraCents) : '',
+        already_paid: schedule && (kopecks(schedule.already_paid) || 0) ? schedule.already_paid : '',
+        installments_count: regular.length || 6,
+        first_due_date: first,
+        due_day: sent.due_day === undefined || sent.due_day === null ? '' : String(sent.due_day),
+        down_payment: down ? {amount: down.amount, due_date: down.due_date} : null,
+        extra_charges: _.map(extras, function (line) {
+          return {label: line.label, amount: line.amount, due_date: line.due_date};
+        }),
+        items: _.map(regular, function (line) { return {due_date: line.due_date, amount: line.amount}; }),
+        direction: deal.direction || 'incoming',
+        group: deal.group || '',
+        education_direction: deal.education_direction || ''
+      };
+    }
+
+    function choices(codes, labelOf, selected) {
+      return _.map(codes, function (code) {
+        return {code: code, label: labelOf(code), selected: String(code) === String(selected)};
+      });
+    }
+
+    function scheduleModel(deal) {
+      var values = scheduleDefaults(deal);
+      var label = function (prefix) { return function (code) { return t(prefix + code); }; };
+      return {
+        t: texts(), values: values, rebuild: !!deal.schedule,
+        plans: choices(['equal', 'full', 'custom'], label('schedule.plan_'), values.plan),
+        periods: choices(['month', '2weeks', 'week', 'quarter'], label('period.'), values.period),
+        roundings: choices(['0.01', '1', '100'], function (code) { return t('schedule.rounding_' + ROUNDING_KEYS[code]); },
+          values.rounding),
+        days: choices([''].concat(['last'], _.range(1, 32)), function (code) {
+          return code === '' ? t('schedule.due_day_same') : (code === 'last' ? t('schedule.due_day_last') : String(code));
+        }, values.due_day),
+        directions: choices(['incoming', 'outgoing'], label('schedule.direction_'), values.direction),
+        managers: _.where(managers(), {active: true}),
+        groups: analytics.options ? analytics.options.groups : [],
+        education_directions: analytics.options ? analytics.options.education_directions : []
+      };
+    }
+
+    function scheduleBody($root) {
+      var plan = $root.find('[name="plan"]:checked').val() || 'equal';
+      var body = {plan: plan, direction: fieldValue($root, 'direction') || 'incoming',
+        group: fieldValue($root, 'group'), education_direction: fieldValue($root, 'education_direction'),
+        autopay: $root.find('[name="autopay"]').is(':checked')};
+      putMoney(body, 'total', fieldValue($root, 'total'));
+      putMoney(body, 'already_paid', fieldValue($root, 'already_paid'));
+      if (plan !== 'custom' && fieldValue($root, 'first_due_date')) {
+        body.first_due_date = fieldValue($root, 'first_due_date');
+      }
+      if (plan === 'equal') {
+        if ($root.find('[name="equal_by"]:checked').val() === 'amount') {
+          putMoney(body, 'installment_amount', fieldValue($root, 'installment_amount'));
+        } else {
+          var count = fieldValue($root, 'installments_count');
+          body.installments_count = /^\d+$/.test(count) ? parseInt(count, 10) : count || null;
+        }
+        body.period = fieldValue($root, 'period') || 'month';
+        if (fieldValue($root, 'due_day') && _.contains(['month', 'quarter'], body.period)) {
+          body.due_day = fieldValue($root, 'due_day') === 'last' ? 'last' : parseInt(fieldValue($root, 'due_day'), 10);
+        }
+        body.rounding = fieldValue($root, 'rounding') || '0.01';
+      }
+      if (plan === 'custom') {
+        body.items = _.map(rowsOf($root, 'items', ['due_date', 'amount']), function (row) {
+          return {due_date: row.due_date || null, amount: row.amount === '' ? null : normalizedAmount(row.amount)};
+        });
+      }
+      if (plan !== 'full' && $root.find('[name="has_down_payment"]').is(':checked')) {
+        body.down_payment = {amount: normalizedAmount(fieldValue($root, 'down_payment.amount')),
+          due_date: fieldValue($root, 'down_payment.due_date') || null};
+      }
+      body.extra_charges = _.map(rowsOf($root, 'extra_charges', ['label', 'amount', 'due_date']), function (row) {
+        return {label: row.label, amount: row.amount === '' ? null : normalizedAmount(row.amount),
+          due_date: row.due_date || null};
+      });
+      if (fieldValue($root, 'manager_id')) {
+        body.manager_id = parseInt(fieldValue($root, 'manager_id'), 10);
+      }
+      return body;
+    }
+
+    function syncScheduleForm($root) {
+      var plan = $root.find('[name="plan"]:checked').val() || 'equal';
+      var by = $root.find('[name="equal_by"]:checked').val() || 'count';
+      var monthly = _.contains(['month', 'quarter'], fieldValue($root, 'period') || 'month');
+      var down = $root.find('[name="has_down_payment"]').is(':checked');
+      $root.find('[data-plans], [data-equal-by], [data-monthly-only], [data-down-payment]').each(function () {
+        var $part = $(this);
+        var plans = $part.attr('data-plans');
+        $part.toggle((!plans || _.contains(plans.split(' '), plan)) &&
+          (!$part.is('[data-equal-by]') || $part.attr('data-equal-by') === by) &&
+          (!$part.is('[data-monthly-only]') || monthly) && (!$part.is('[data-down-payment]') || down));
+      });
+      $root.find('[data-first-date-label]').each(function () {
+        $(this).toggle($(this).attr('data-first-date-label') === (plan === 'full' ? 'full' : 'equal'));
+      });
+    }
+
+    function openSchedule() {
+      var deal = panel.deal;
+      $.when(template('schedule'), template('preview')).then(function (compiled) {
+        var $root = openDialog('schedule', compiled.render(scheduleModel(deal)));
+        if (!deal.schedule) {
+          addRow($root, 'items');
+        } else {
+          renumberRows($root, 'items');
+        }
+        renumberRows($root, 'extra_charges');
+        syncScheduleForm($root);
+        previewSoon(0);
+        suggestLabels($root);
+      }, dialogFailed);
+    }
+
+    // The account's known groups and directions as suggestions; the dialog works without them.
+    function suggestLabels($root) {
+      api('GET', '/analytics/filters').then(function (options) {
+        analytics.options = options;
+        _.each({'#payplan-groups': options.groups, '#payplan-education-directions': options.education_directions},
+          function (values, selector) {
+            $root.find(selector).html(_.map(values, function (value) {
+              return '<option value="' + escapeHtml(value) + '">';
+            }).join(''));
+          });
+      });
+    }
+
+    function previewSoon(delay) {
+      clearTimeout(timers.preview);
+      timers.preview = setTimeout(preview, delay);
+    }
+
+    function touchedKey(key) {
+      if (!dialog) {
+        return false;
+      }
+      return _.some(_.keys(dialog.touched), function (name) {
+        return name === key || name.indexOf(key + '.') === 0 || key.indexOf(name + '.') === 0;
+      });
+    }
+
+    function preview() {
+      var $root = dialogRoot();
+      if (!dialog || dialog.kind !== 'schedule' || !$root.length) {
+        return;
+      }
+      var current = dialog;
+      var seq = current.previewSeq += 1;
+      var $preview = $root.find('.payplan-preview');
+      $preview.addClass('is-updating');
+      $.when(template('preview'), api('POST', '/deals/' + currentLeadId() + '/schedule/preview',
+        scheduleBody($root))).then(function (compiled, plan) {
+        if (current !== dialog || seq !== current.previewSeq) {
+          return;
+        }
+        clearErrors($root);
+        $preview.removeClass('is-updating').html(compiled.render(previewModel(plan)));
+      }, function (error) {
+        if (current !== dialog || seq !== current.previewSeq) {
+          return;
+        }
+        showErrors($root, error, touchedKey);
+        $preview.removeClass('is-updating').html('<div class="payplan-preview__hint">' +
+          escapeHtml(error.status === 422 ? t('schedule.preview_incomplete') : error.message) + '</div>' +
+          (error.status === 422 ? '<div class="payplan-preview__reason">' + escapeHtml(error.message) + '</div>' : ''));
+      });
+    }
+
+    function previewModel(plan) {
+      var currency = plan.currency;
+      return {
+        t: texts(),
+        total: money(plan.total, currency), debt: money(plan.debt, currency),
+        already_paid: (kopecks(plan.already_paid) || 0) ? money(plan.already_paid, currency) : '',
+        count: plan.installments_count,
+        monthly: plan.monthly_payment ? money(plan.monthly_payment, currency) : '',
+        last: day(plan.last_due_date),
+        lines: _.map(plan.installments, function (line) { return lineModel(line, currency); })
+      };
+    }
+
+    function saveSchedule() {
+      var $root = dialogRoot();
+      submit('PUT', '/deals/' + currentLeadId() + '/schedule', scheduleBody($root), function () {
+        loadDeal(true).then(function () { flash(t('schedule.saved')); });
+      });
+    }
+
+    // ---- payments and invoices -----------------------------------------------------------------
+
+    function paymentModel(deal, kind) {
+      return {t: texts(), debt: money(deal.debt, deal.currency), today: isoDate(new Date()),
+        methods: _.map(OFFLINE_METHODS, function (code) { return {code: code, label: t('method.' + code)}; }),
+        default_method: kind === 'full' ? 'bank_transfer' : 'cash'};
+    }
+
+    function openPayment(kind) {
+      var deal = panel.deal;
+      template(kind === 'full' ? 'full_payment' : 'payment').then(function (compiled) {
+        openDialog(kind, compiled.render(paymentModel(deal, kind)));
+        updateNewDebt();
+      }, dialogFailed);
+    }
+
+    // The dialog shows what the debt becomes before the manager confirms; the server still decides.
+    function updateNewDebt() {
+      var $root = dialogRoot();
+      if (!panel.deal || !$root.length) {
+        return;
+      }
+      var debt = kopecks(panel.deal.debt) || 0;
+      var amount = kopecks(fieldValue($root, 'amount'));
+      var $after = $root.find('[data-new-debt]');
+      if (amount === null || amount <= 0) {
+        $after.text('—').removeClass('is-warning');
+        return;
+      }
+      var after = debt - amount;
+      $after.text(after < 0 ? tf('payment.over_debt', {amount: money(amountString(-after))})
+        : money(amountString(after))).toggleClass('is-warning', after < 0);
+      $root.find('[data-will-close]').toggle(after === 0);
+    }
+
+    function savePayment() {
+      var $root = dialogRoot();
+      var body = {amount: normalizedAmount(fieldValue($root, 'amount')), method: fieldValue($root, 'method'),
+        paid_at: fieldValue($root, 'paid_at'), comment: fieldValue($root, 'comment')};
+      if (!fieldValue($root, 'amount')) {
+        delete body.amount;
+      }
+      submit('POST', '/deals/' + currentLeadId() + '/payments', body, function (deal) {
+        afterDeal(deal, tf('payment.saved', {debt: money(deal.debt, deal.currency)}));
+      });
+    }
+
+    function saveFullPayment() {
+      var $root = dialogRoot();
+      var body = {method: fieldValue($root, 'method'), paid_at: fieldValue($root, 'paid_at'),
+        comment: fieldValue($root, 'comment')};
+      submit('POST', '/deals/' + currentLeadId() + '/full-payment', body, function (deal) {
+        afterDeal(deal, t('full_payment.saved'));
+      });
+    }
+
+    function openInvoice() {
+      var deal = panel.deal;
+      template('invoice').then(function (compiled) {
+        var lines = _.filter(deal.schedule.installments, function (line) {
+          return _.contains(OPEN_LINES, line.status);
+        });
+        openDialog('invoice', compiled.render({t: texts(), lines: _.map(lines, function (line) {
+          var model = lineModel(line, deal.currency);
+          model.has_invoice = !!(line.invoice && line.invoice.status === 'issued');
+          return model;
+        })}));
+      }, dialogFailed);
+    }
+
+    function saveInvoice() {
+      var $root = dialogRoot();
+      var seq = fieldValue($root, 'installment_seq');
+      submit('POST', '/deals/' + currentLeadId() + '/invoices', seq ? {installment_seq: parseInt(seq, 10)} : {},
+        function (invoice) {
+          loadDeal(true).then(function () {
+            flash(tf('invoice.saved', {number: invoice.number, amount: money(invoice.amount)}));
+          });
+        });
+    }
+
+    function downloadDocument(kind, id) {
+      var deal = panel.deal || {};
+      var invoice = _.findWhere(deal.invoices || [], {id: id});
+      var request = kind === 'receipt'
+        ? download('/api/v1/payments/' + id + '/receipt.pdf', null, 'receipt-' + id + '.pdf')
+        : download(invoice && invoice.pdf_url ? invoice.pdf_url : '/api/v1/invoices/' + id + '/pdf', null,
+          'invoice-' + (invoice ? invoice.number : id) + '.pdf');
+      request.fail(function (error) {
+        flash(error.status === 404 ? t('errors.document_missing') : error.message, 'error');
+      });
+    }
+
+    // ---- analytics (the advanced settings page) --------------------------------------------------
+
+    function monthRange(offset) {
+      var now = new Date();
+      var start = new Date(now.getFullYear(), now.getMonth() + offset, 1);
+      var end = new Date(start.getFullYear(), start.getMonth() + 1, 0);
+      return {date_from: isoDate(start), date_to: isoDate(end)};
+    }
+
+    function presetRange(preset) {
+      var now = new Date();
+      if (preset === 'next_30') {
+        return {date_from: isoDate(now), date_to: isoDate(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 29))};
+      }
+      if (preset === 'year') {
+        return {date_from: now.getFullYear() + '-01-01', date_to: now.getFullYear() + '-12-31'};
+      }
+      return monthRange(preset === 'previous_month' ? -1 : 0);
+    }
+
+    function analyticsPage() {
+      return $('#work-area-' + settings().widget_code + ' .payplan-analytics');
+    }
+
+    function analyticsFilters() {
+      var $page = analyticsPage();
+      var filters = {};
+      _.each(['date_from', 'date_to', 'direction', 'group', 'education_direction', 'manager_id'], function (name) {
+        var value = fieldValue($page, name);
+        if (value) {
+          filters[name] = value;
+        }
+      });
+      return filters;
+    }
+
+    function openAnalytics() {
+      var $area = $('#work-area-' + settings().widget_code);
+      $area.html('<div class="payplan payplan-analytics">' + loadingHtml() + '</div>');
+      $.when(template('analytics'), template('analytics_body'), template('rows')).then(function (compiled) {
+        api('GET', '/analytics/filters').then(function (options) {
+          analytics.options = options;
+          renderAnalyticsShell(compiled, options);
+        }, function (error) {
+          if (error.status === 404 || error.status === 0) {
+            $area.find('.payplan-analytics').html(errorHtml(error.status === 404
+              ? {status: 404, message: t('analytics.missing')} : error));
+            return;
+          }
+          analytics.options = {groups: [], education_directions: [], managers: [], directions: []};
+          renderAnalyticsShell(compiled, analytics.options);
+        });
+      }, function (error) { $area.find('.payplan-analytics').html(errorHtml(error)); });
+    }
+
+    function renderAnalyticsShell(compiled, options) {
+      var range = monthRange(0);
+      analytics.page = 1;
+      analytics.kind = 'received';
+      analyticsPage().html(compiled.render({
+        t: texts(), range: range,
+        groups: options.groups, education_directions: options.education_directions,
+        directions: choices(options.directions.length ? options.directions : ['incoming', 'outgoing'], function (code) {
+          return t('schedule.direction_' + code);
+        }, 'incoming'),
+        managers: _.map(options.managers, function (id) { return {id: id, name: managerName(id)}; })
+      }));
+      refreshAnalytics();
+    }
+
+    function refreshAnalytics() {
+      var $page = analyticsPage();
+      var filters = analyticsFilters();
+      var seq = analytics.seq += 1;
+      $page.find('.payplan-analytics__body').addClass('is-updating');
+      $page.find('.payplan-alert').hide();
+      $.when(template('analytics_body'), api('GET', '/analytics/summary', filters)).then(function (compiled, summary) {
+        if (seq !== analytics.seq) {
+          return;
+        }
+        $page.find('.payplan-analytics__body').removeClass('is-updating')
+          .html(compiled.render(summaryModel(summary)));
+        drawChart(summary);
+        loadRows();
+      }, function (error) {
+        if (seq !== analytics.seq) {
+          return;
+        }
+        $page.find('.payplan-analytics__body').removeClass('is-updating');
+        showErrors($page, error.status === 404 ? {status: 404, message: t('analytics.missing'), fields: {}} : error);
+      });
+    }
+
+    function summaryModel(summary) {
+      var currency = summary.currency;
+      var aging = summary.aging || [];
+      var top = _.max(_.map(aging, function (bucket) { return kopecks(bucket.amount) || 0; }).concat([1]));
+      return {
+        t: texts(), kind: analytics.kind,
+        totals: _.map(ROW_KINDS, function (kind) {
+          return {kind: kind, label: t('analytics.' + kind), amount: money(summary[kind].amount, currency),
+            count: tf('analytics.count', {count: summary[kind].count}), active: kind === analytics.kind};
+        }),
+        aging: _.map(aging, function (bucket) {
+          return {label: t('aging.' + bucket.bucket), amount: money(bucket.amount, currency),
+            count: bucket.count, share: Math.round((kopecks(bucket.amount) || 0) * 100 / top),
+            overdue: bucket.bucket.indexOf('overdue') === 0};
+        })
+      };
+    }
+
+    function chartSeries(byDay) {
+      var weekly = byDay.length > WEEKLY_CHART_AFTER_DAYS;
+      var buckets = [];
+      _.each(byDay, function (row) {
+        var date = parseIso(row.date);
+        var last = buckets[buckets.length - 1];
+        if (!last || !weekly || date.getDay() === 1) {
+          last = {label: day(row.date).slice(0, lang() === 'ru' ? 5 : 6), received: 0, due: 0};
+          buckets.push(last);
+        }
+        last.received += kopecks(row.received) || 0;
+        last.due += kopecks(row.due) || 0;
+      });
+      return {weekly: weekly, buckets: buckets};
+    }
+
+    function drawChart(summary) {
+      var $chart = analyticsPage().find('.payplan-chart__canvas');
+      var series = chartSeries(summary.by_day || []);
+      analyticsPage().find('.payplan-chart__title').text(t(series.weekly ? 'analytics.chart_weekly' : 'analytics.chart_daily'));
+      if (!$chart.length || !series.buckets.length) {
+        return;
+      }
+      window.require([self.params.path + CHART_LIBRARY], function (frappe) {
+        var charts = frappe || window.frappe;
+        if (!charts || !$.contains(document, $chart[0])) {
+          return;
+        }
+        $chart.empty();
+        // Floats here only place bars on screen; every amount shown as text is formatted from kopecks.
+        analytics.chart = new charts.Chart($chart[0], {
+          type: 'bar', height: 240, colors: ['#27ae60', '#4c8bf5'],
+          data: {labels: _.pluck(series.buckets, 'label'), datasets: [
+            {name: t('analytics.received'), values: _.map(series.buckets, function (b) { return b.received / 100; })},
+            {name: t('analytics.due'), values: _.map(series.buckets, function (b) { return b.due / 100; })}
+          ]},
+          barOptions: {spaceRatio: 0.35},
+          axisOptions: {xIsSeries: true, xAxisMode: 'tick', yAxisMode: 'span', shortenYAxisNumbers: 1},
+          tooltipOptions: {formatTooltipY: function (value) {
+            return money(amountString(Math.round(value * 100)), summary.currency);
+          }}
+        });
+      }, function () {
+        $chart.html('<div class="payplan-muted">' + escapeHtml(t('analytics.chart_failed')) + '</div>');
+      });
+    }
+
+    function loadRows() {
+      var $page = analyticsPage();
+      var seq = analytics.seq;
+      var params = _.extend(analyticsFilters(), {kind: analytics.kind, page: analytics.page,
+        page_size: ROWS_PAGE_SIZE});
+      $page.find('.payplan-rows').addClass('is-updating');
+      $.when(template('rows'), api('GET', '/analytics/rows', params)).then(function (compiled, rows) {
+        if (seq !== analytics.seq) {
+          return;
+        }
+        $page.find('.payplan-rows').removeClass('is-updating').html(compiled.render(rowsModel(rows)));
+      }, function (error) {
+        $page.find('.payplan-rows').removeClass('is-updating')
+          .html('<div class="payplan-muted">' + escapeHtml(error.message) + '</div>');
+      });
+    }
+
+    function rowsModel(rows) {
+      var first = rows.count ? (rows.page - 1) * rows.page_size + 1 : 0;
+      return {
+        t: texts(), kind: analytics.kind, title: t('analytics.rows_' + analytics.kind),
+        overdue: analytics.kind === 'overdue',
+        received: analytics.kind === 'received',
+        rows: _.map(rows.results, function (row) {
+          return {lead_id: row.lead_id, lead_url: '/leads/detail/' + row.lead_id, deal: row.deal_name, client: row.client,
+            group: [row.group, row.education_direction].filter(Boolean).join(' · '), date: day(row.date),
+            amount: money(row.amount), paid: money(row.paid), remaining: money(row.remaining),
+            days_overdue: row.days_overdue, manager: managerName(row.manager_id),
+            method: row.method ? t('method.' + row.method) : ''};
+        }),
+        range: tf('analytics.range', {first: first, last: first ? first + rows.results.length - 1 : 0,
+          count: rows.count}),
+        has_prev: rows.page > 1, has_next: rows.page < rows.pages, empty: !rows.count
+      };
+    }
+
+    function exportAnalytics($button) {
+      $button.prop('disabled', true).addClass('is-busy');
+      download('/api/v1/analytics/export.xlsx', analyticsFilters(), 'payplan-' + isoDate(new Date()) + '.xlsx')
+        .fail(function (error) {
+          showErrors(analyticsPage(), error.status === 404 ? {status: 404, message: t('analytics.missing'),
+            fields: {}} : error);
+        })
+        .always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
+    }
+
+    // ---- account settings (inside the integration's settings modal) -----------------------------
+
+    function accountModel(values, options) {
+      var pipelines = options ? options.pipelines : [];
+      var stage = values.completed_stage || {};
+      var suggested = (options && options.suggested_custom_fields) || {};
+      var receipts = values.receipts || {};
+      return {
+        t: texts(), values: values, has_options: !!options, warnings: options ? options.warnings : [],
+        crm_status: values.crm ? t('account.crm_' + values.crm.status) : '', crm_reason: values.crm ? values.crm.reason : '',
+        crm_ok: values.crm && values.crm.status === 'connected',
+        stages: [{value: ':142', label: t('account.stage_any_won'), selected: !stage.pipeline_id}].concat(
+          _.flatten(_.map(pipelines, function (pipeline) {
+            return _.map(pipeline.statuses, function (status) {
+              return {value: pipeline.id + ':' + status.id, label: pipeline.name + ' → ' + status.name,
+                selected: stage.pipeline_id === pipeline.id && stage.status_id === status.id};
+            });
+          }))),
+        fields: _.map(FIELD_KEYS, function (key) {
+          var current = values.custom_fields ? values.custom_fields[key] : null;
+          return {key: key, label: t('account.field_' + key), value: current || '',
+            suggested: !current && suggested[key] ? suggested[key] : ''};
+        }),
+        lead_fields: options ? options.lead_fields : [],
+        users: options && options.users.length ? _.where(options.users, {is_active: true}) : managers(),
+        requisites: _.map(REQUISITE_KEYS, function (key) {
+          return {key: key, label: t('account.requisite_' + key), value: (values.requisites || {})[key] || ''};
+        }),
+        reminders: values.reminders || [],
+        actions: _.map(REMINDER_ACTIONS, function (code) { return {code: code, label: t('account.action_' + code)}; }),
+        receipts: receipts,
+        vat_codes: _.map(VAT_CODES, String), vat: receipts.vat === null || receipts.vat === undefined ? '' : String(receipts.vat),
+        taxation_systems: _.map(TAXATION_SYSTEMS, function (code) {
+          return {code: code, label: t('account.taxation_' + code)};
+        }),
+        time_zones: window.Intl && Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : []
+      };
+    }
+
+    function openAccountSettings($modal) {
+      var $block = $('<div class="payplan payplan-account"></div>');
+      var $fields = $modal.find('.widget_settings_block__fields');
+      ($fields.length ? $fields.last() : $modal).after($block);
+      if (!backendUrl()) {
+        $block.html('<div class="payplan-state">' + escapeHtml(t('account.save_url_first')) + '</div>');
+        return;
+      }
+      $block.html(loadingHtml());
+      // Without amoCRM's lists (not connected, not an admin) the ids can still be typed in.
+      var options = api('GET', '/account/crm-options').then(null, function () {
+        return $.Deferred().resolve(null).promise();
+      });
+      $.when(template('account'), api('GET', '/account/settings'), options)
+        .then(function (compiled, values, crmOptions) {
+          var model = accountModel(values, crmOptions);
+          $block.html(compiled.render(model));
+          $block.data('payplan-receipts', values.receipts || {});
+          renumberRows($block, 'reminders');
+        }, function (error) {
+          $block.html(errorHtml(error.status === 404 ? {status: 404, message: t('account.missing')} : error));
+        });
+    }
+
+    function accountBody($block) {
+      var number = function (name) {
+        var value = fieldValue($block, name);
+        return /^\d+$/.test(value) ? parseInt(value, 10) : (value || null);
+      };
+      var picked = $block.find('select[name="completed_stage"]').length;
+      var stage = picked ? fieldValue($block, 'completed_stage').split(':')
+        : [fieldValue($block, 'completed_stage.pipeline_id'), fieldValue($block, 'completed_stage.status_id')];
+      var receipts = _.extend({}, $block.data('payplan-receipts') || {}, {
+        enabled: $block.find('[name="receipts.enabled"]').is(':checked'),
+        inn: fieldValue($block, 'receipts.inn'),
+        taxation_system: number('receipts.taxation_system'),
+        vat: fieldValue($block, 'receipts.vat') === '' ? null : parseInt(fieldValue($block, 'receipts.vat'), 10),
+        item_label: fieldValue($block, 'receipts.item_label')
+      });
+      var body = {
+        completed_stage: {pipeline_id: /^\d+$/.test(stage[0]) ? parseInt(stage[0], 10) : (stage[0] || null),
+          status_id: /^\d+$/.test(stage[1]) ? parseInt(stage[1], 10) : (stage[1] || null)},
+        custom_fields: {}, requisites: {},
+        task_user_id: number('task_user_id'),
+        invoice_lead_days: number('invoice_lead_days'),
+        time_zone: fieldValue($block, 'time_zone'),
+        reminders: _.map(rowsOf($block, 'reminders', ['day', 'action']), function (row) {
+          return {day: /^-?\d+$/.test(row.day) ? parseInt(row.day, 10) : row.day, action: row.action};
+        }),
+        receipts: receipts
+      };
+      _.each(FIELD_KEYS, function (key) { body.custom_fields[key] = number('custom_fields.' + key); });
+      _.each(REQUISITE_KEYS, function (key) { body.requisites[key] = fieldValue($block, 'requisites.' + key); });
+      return body;
+    }
+
+    function saveAccountSettings($button) {
+      var $block = $button.closest('.payplan-account');
+      if ($block.data('busy')) {
+        return;
+      }
+      $block.data('busy', true);
+      setBusy($block, true);
+      clearErrors($block);
+      $block.find('.payplan-account__saved').hide();
+      api('PUT', '/account/settings', accountBody($block)).then(function (values) {
+        $block.data('payplan-receipts', values.receipts || {});
+        $block.find('.payplan-account__saved').show();
+      }, function (error) {
+        showErrors($block, error);
+      }).always(function () {
+        $block.data('busy', false);
+        setBusy($block, false);
+      });
+    }
+
+    // ---- events ---------------------------------------------------------------------------------
+
+    function on(events, selector, handler) {
+      $(document).off(events.split(' ').join(NS + ' ') + NS, selector)
+        .on(events.split(' ').join(NS + ' ') + NS, selector, handler);
+    }
+
+    function action(name) {
+      return '[data-payplan-action="' + name + '"]';
+    }
+
+    function bindEvents() {
+      on('click', '#payplan-panel ' + action('retry'), function () { loadDeal(); });
+      on('click', '#payplan-panel ' + action('schedule'), openSchedule);
+      on('click', '#payplan-panel ' + action('payment'), function () { openPayment('payment'); });
+      on('click', '#payplan-panel ' + action('full'), function () { openPayment('full'); });
+      on('click', '#payplan-panel ' + action('invoice'), openInvoice);
+      on('click', '#payplan-panel ' + action('toggle'), function () {
+        var $section = $(this).closest('[data-payplan-section]').toggleClass('is-open');
+        panel.open[$section.attr('data-payplan-section')] = $section.hasClass('is-open');
+      });
+      on('click', '#payplan-panel ' + action('pdf'), function (event) {
+        event.preventDefault();
+        downloadDocument('invoice', parseInt($(this).attr('data-id'), 10));
+      });
+      on('click', '#payplan-panel ' + action('receipt'), function (event) {
+        event.preventDefault();
+        downloadDocument('receipt', parseInt($(this).attr('data-id'), 10));
+      });
+
+      on('click', '.payplan-dialog ' + action('cancel'), closeDialog);
+      on('click', '.payplan-dialog[data-dialog="schedule"] ' + action('save'), saveSchedule);
+      on('click', '.payplan-dialog[data-dialog="payment"] ' + action('save'), savePayment);
+      on('click', '.payplan-dialog[data-dialog="full"] ' + action('save'), saveFullPayment);
+      on('click', '.payplan-dialog[data-dialog="invoice"] ' + action('save'), saveInvoice);
+      on('input change', '.payplan-dialog[data-dialog="payment"] [name="amount"]', updateNewDebt);
+      on('input change', '.payplan-dialog[data-dialog="schedule"] :input', function () {
+        var $root = dialogRoot();
+        if (dialog && this.name) {
+          dialog.touched[this.name] = true;
+        }
+        syncScheduleForm($root);
+        previewSoon(PREVIEW_DELAY_MS);
+      });
+      on('click', '.payplan-dialog ' + action('add-row'), function () {
+        var $root = $(this).closest('.payplan-dialog');
+        addRow($root, $(this).attr('data-list'));
+        syncScheduleForm($root);
+      });
+      on('click', '.payplan-dialog ' + action('remove-row'), function () {
+        var $root = $(this).closest('.payplan-dialog');
+        var list = $(this).closest('[data-row-of]').attr('data-row-of');
+        $(this).closest('[data-row-of]').remove();
+        renumberRows($root, list);
+        previewSoon(0);
+      });
+      on('keydown', '.payplan-dialog :input', function (event) {
+        if (event.key === 'Enter' && this.tagName !== 'TEXTAREA') {
+          event.preventDefault();
+          $(this).closest('.payplan-dialog').find(action('save')).trigger('click');
+        }
+      });
+
+      on('change', '.payplan-analytics .payplan-filters :input', function () {
+        analytics.page = 1;
+        refreshAnalytics();
+      });
+      on('click', '.payplan-analytics ' + action('preset'), function () {
+        var range = presetRange($(this).attr('data-preset'));
+        analyticsPage().find('[name="date_from"]').val(range.date_from);
+        analyticsPage().find('[name="date_to"]').val(range.date_to);
+        analytics.page = 1;
+        refreshAnalytics();
+      });
+      on('click', '.payplan-analytics ' + action('kind'), function () {
+        analytics.kind = $(this).attr('data-kind');
+        analytics.page = 1;
+        analyticsPage().find(action('kind')).each(function () {
+          $(this).toggleClass('is-active', $(this).attr('data-kind') === analytics.kind);
+        });
+        loadRows();
+      });
+      on('click', '.payplan-analytics ' + action('page'), function () {
+        analytics.page = Math.max(1, analytics.page + parseInt($(this).attr('data-step'), 10));
+        loadRows();
+      });
+      on('click', '.payplan-analytics ' + action('export'), function () { exportAnalytics($(this)); });
+
+      on('click', '.payplan-account ' + action('save-account'), function () { saveAccountSettings($(this)); });
+      on('click', '.payplan-account ' + action('add-row'), function () {
+        addRow($(this).closest('.payplan-account'), $(this).attr('data-list'));
+      });
+      on('click', '.payplan-account ' + action('remove-row'), function () {
+        var $block = $(this).closest('.payplan-account');
+        $(this).closest('[data-row-of]').remove();
+        renumberRows($block, 'reminders');
+      });
+    }
+
+    function unbindEvents() {
+      $(document).off(NS);
+      _.each(timers, function (timer) { clearTimeout(timer); });
+      timers = {};
+    }
+
+    // The platform does not load a widget's stylesheet by itself.
+    function ensureStyles() {
+      if (!document.getElementById('payplan-style')) {
+        $('head').append('<link id="payplan-style" rel="stylesheet" href="' + escapeHtml(self.params.path) +
+          '/style.css?v=' + escapeHtml(settings().version || '') + '">');
+      }
+    }
+
+    // ---- the platform's callbacks ---------------------------------------------------------------
+
+    this.callbacks = {
+      render: function () {
+        var system = self.system() || {};
+        ensureStyles();
+        if (system.area === 'lcard' && currentLeadId() > 0) {
+          self.render_template({
+            caption: {class_name: 'payplan-caption'},
+            body: '',
+            render: '<div class="payplan payplan-panel" id="payplan-panel">' + loadingHtml() + '</div>'
+          });
+          loadDeal();
+        }
+        return true;
+      },
+      init: function () {
+        return true;
+      },
+      bind_actions: function () {
+        bindEvents();
+        return true;
+      },
+      settings: function ($modal) {
+        openAccountSettings($modal);
+        return true;
+      },
+      onSave: function () {
+        return true;
+      },
+      destroy: function () {
+        unbindEvents();
+        closeDialog();
+        panel.seq += 1;
+        analytics.seq += 1;
+        if (analytics.chart && analytics.chart.destroy) {
+          analytics.chart.destroy();
+        }
+        analytics.chart = null;
+      },
+      advancedSettings: function () {
+        bindEvents();
+        openAnalytics();
+        return true;
+      },
+      dpSettings: function () {},
+      contacts: {selected: function () {}},
+      leads: {selected: function () {}},
+      tasks: {selected: function () {}}
+    };
+    return this;
+  };
+});
