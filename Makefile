@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench widget migrate demo-data services clean lock
+.PHONY: install run test lint bench widget e2e-deps migrate demo-data services clean lock
 
 install: $(STAMP)
 
@@ -38,11 +38,22 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: install services lint  ## the whole suite against this machine's PostgreSQL and Redis
+test: install services lint e2e-deps  ## the whole suite against this machine's PostgreSQL and Redis
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+e2e-deps:  ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+widget:  ## dist/widget.zip: the amoCRM widget archive, manifest.json at its root
+	$(PYTHON) frontend_widget/tools/build_zip.py --out dist/widget.zip
 
 bench: install services
 	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) var dist
+
+.PHONY: documents-samples
+documents-samples: install  ## one of each document with sample data: var/documents-samples/*.pdf and *.png
+	command -v pdftoppm >/dev/null || (apt-get update -qq && apt-get install -y -qq poppler-utils)
+	$(BIN)/python manage.py payplan_documents_samples --out var/documents-samples --png

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from billing.domain.calendar import add_months
 from billing.domain.schedule import CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.models import Account, Deal
 from billing.services import PaymentInput, ScheduleOptions, account_create, payment_record, schedule_replace
@@ -18,6 +19,16 @@ DEMO_MANAGER_ID = 8765432
 DEMO_CP_PUBLIC_ID = "test_api_00000000000000000000001"
 DEMO_CP_SECRET = "sandbox_api_secret"
 DEMO_WEBHOOK_KEY = "demo"
+# Made-up but well-formed requisites, so demo invoices look like the real thing.
+DEMO_REQUISITES = {
+    "company_name": "ООО «Школа ПэйПлан»", "inn": "7701234567", "kpp": "770101001", "ogrn": "1207700123456",
+    "address": "125009, г. Москва, ул. Тверская, д. 7, офис 12", "bank_name": "АО «Демо Банк», г. Москва",
+    "bik": "044525999", "bank_account": "40702810900000012345", "correspondent_account": "30101810400000000999",
+    "email": "billing@payplan.example", "phone": "+7 495 000-00-00", "director": "Смирнова А. В.",
+    "accountant": "Борисова Е. Н.",
+}
+DEMO_RECEIPTS = {"enabled": True, "inn": "7701234567", "taxation_system": 1, "vat": None,
+                 "item_label": "Оплата обучения"}
 
 
 @dataclass(frozen=True)
@@ -30,11 +41,6 @@ class DemoDeal:
     payments: tuple[tuple[int, Decimal, str], ...] = ()  # (days ago, amount, method)
 
 
-def _month_start(today: date, months_ago: int) -> date:
-    index = today.year * 12 + today.month - 1 - months_ago
-    return date(index // 12, index % 12 + 1, 5)
-
-
 def demo_deals(today: date) -> list[DemoDeal]:
     school = ScheduleOptions(group="Поток 2026-11", education_direction="Косметология", manager_id=DEMO_MANAGER_ID)
     return [
@@ -44,7 +50,7 @@ def demo_deals(today: date) -> list[DemoDeal]:
                  school, payments=((2, Decimal("15000"), "cash"),)),
         DemoDeal(17652, "Курс массажа — Петров (просрочка)", "Пётр Петров",
                  PlanRequest(plan="equal", total=Decimal("90000"), installments_count=3,
-                             first_due_date=_month_start(today, 2), due_day=5),
+                             first_due_date=add_months(today, -2, 5), due_day=5),
                  ScheduleOptions(group="Поток 2026-09", education_direction="Массаж"),
                  payments=((50, Decimal("30000"), "bank_transfer"),)),
         DemoDeal(17653, "Банкротство — Сидорова", "Анна Сидорова",
@@ -54,7 +60,7 @@ def demo_deals(today: date) -> list[DemoDeal]:
                  ScheduleOptions(group="Банкротство 2026", education_direction="Юр. услуги")),
         DemoDeal(17654, "Претензия — выплата дольщику Кузнецову", "Олег Кузнецов",
                  PlanRequest(plan="equal", total=Decimal("450000"), installments_count=3,
-                             first_due_date=today + timedelta(days=20), due_day="last"),
+                             first_due_date=add_months(today, 1, "last"), due_day="last"),
                  ScheduleOptions(direction="outgoing", group="Претензии")),
         DemoDeal(17655, "Курс визажа — Смирнова (оплачено)", "Елена Смирнова",
                  PlanRequest(plan="full", total=Decimal("45000"), first_due_date=today),
@@ -66,7 +72,7 @@ def demo_deals(today: date) -> list[DemoDeal]:
                  ScheduleOptions(group="Подписки", education_direction="B2B")),
         DemoDeal(17657, "Управляющая компания — долг Фёдорова", "Иван Фёдоров",
                  PlanRequest(plan="custom", total=Decimal("36000"),
-                             items=(CustomItem(_month_start(today, 1), Decimal("12000")),
+                             items=(CustomItem(add_months(today, -1, 5), Decimal("12000")),
                                     CustomItem(today + timedelta(days=7), Decimal("12000")),
                                     CustomItem(today + timedelta(days=37), Decimal("12000")))),
                  ScheduleOptions(group="Дебиторка", education_direction="ЖКХ")),
@@ -79,9 +85,10 @@ def demo_account_load() -> tuple[Account, int]:
     """Create the demo account and its deals; deals that already exist are left as they are."""
     account = account_create(amocrm_account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SUBDOMAIN, name="PayPlan demo",
                              cloudpayments_public_id=DEMO_CP_PUBLIC_ID, cloudpayments_api_secret=DEMO_CP_SECRET)
-    if account.webhook_key != DEMO_WEBHOOK_KEY:
-        Account.objects.filter(pk=account.pk).update(webhook_key=DEMO_WEBHOOK_KEY)
-        account.webhook_key = DEMO_WEBHOOK_KEY
+    account.webhook_key = DEMO_WEBHOOK_KEY
+    account.settings = {**account.settings, "requisites": account.settings.get("requisites") or DEMO_REQUISITES,
+                        "receipts": account.settings.get("receipts") or DEMO_RECEIPTS}
+    account.save(update_fields=["webhook_key", "settings"])
     today = account_today(account)
     created = 0
     for spec in demo_deals(today):

@@ -5,7 +5,6 @@ anything that talks to the outside world listens to `event_committed`, which fir
 """
 from collections import defaultdict
 from collections.abc import Callable
-from functools import partial
 
 from django.db import transaction
 from django.dispatch import Signal
@@ -34,5 +33,9 @@ def publish(*, account: Account, name: str, payload: dict) -> DomainEvent:
     event = DomainEvent.objects.create(account=account, name=name, payload=payload)
     for handler in _in_transaction_subscribers[name]:
         handler(event)
-    transaction.on_commit(partial(event_committed.send, sender=name, event=event), robust=True)
+    def announce() -> None:
+        event_committed.send(sender=name, event=event)
+
+    # robust: a failing listener is logged, never surfaced to a caller whose transaction already committed.
+    transaction.on_commit(announce, robust=True)
     return event

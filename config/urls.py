@@ -10,7 +10,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", healthz, name="healthz"),
     path("webhooks/", include("billing.webhooks.urls")),
+    path("amocrm/", include("widget_api.amocrm.urls")),
     path("demo/", include("widget_api.demo.urls")),
+    path("documents/", include("documents.urls")),
 ]
 
 handler404 = "widget_api.errors.json_not_found"

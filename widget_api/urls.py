@@ -1,6 +1,7 @@
 """Widget API routes (/api/v1/...)."""
 from django.urls import path, register_converter
 
+from widget_api.api.account import AccountSettingsView, CrmOptionsView
 from widget_api.api.analytics import (
     AnalyticsExportView,
     AnalyticsFiltersView,
@@ -8,6 +9,13 @@ from widget_api.api.analytics import (
     AnalyticsSummaryView,
 )
 from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView
+from widget_api.api.documents import (
+    DealDocumentView,
+    InvoicePdfView,
+    PaymentReceiptView,
+    TemplatePreviewView,
+    TemplateView,
+)
 from widget_api.api.invoices import DealInvoicesView
 from widget_api.api.schedule import SchedulePreviewView, ScheduleView
 from widget_api.converters import BigIdConverter
@@ -25,4 +33,11 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
     path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
+    path("account/settings", AccountSettingsView.as_view(), name="account-settings"),
+    path("account/crm-options", CrmOptionsView.as_view(), name="account-crm-options"),
+    path("invoices/<bigid:invoice_id>/pdf", InvoicePdfView.as_view(), name="invoice-pdf"),
+    path("payments/<bigid:payment_id>/receipt.pdf", PaymentReceiptView.as_view(), name="payment-receipt-pdf"),
+    path("deals/<bigid:lead_id>/documents/<str:kind>.pdf", DealDocumentView.as_view(), name="deal-document-pdf"),
+    path("account/templates/<str:kind>", TemplateView.as_view(), name="document-template"),
+    path("account/templates/<str:kind>/preview", TemplatePreviewView.as_view(), name="document-template-preview"),
 ]

@@ -46,6 +46,8 @@ class ScheduleState:
     monthly_payment: Decimal | None
     last_due_date: date | None
     installments: list[InstallmentRow]
+    plan: str | None = None
+    request: dict | None = None  # the plan request as the manager sent it, to pre-fill a re-build
 
 
 @dataclass(frozen=True)
@@ -169,6 +171,7 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
         direction=schedule.direction, total=schedule.total, already_paid=schedule.already_paid,
         debt=schedule.debt, installments_count=len(lines), monthly_payment=regular[0] if regular else None,
         last_due_date=max((line.due_date for line in lines), default=None), installments=lines,
+        plan=schedule.plan, request=schedule.request or None,
     )
 
 

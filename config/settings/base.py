@@ -79,6 +79,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 )
@@ -137,6 +138,8 @@ CORS_ALLOWED_ORIGIN_REGEXES = [
 ]
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ["x-auth-token", "idempotency-key", "content-type", "accept"]
+# The widget downloads PDFs and Excel files cross-origin and names them from this header.
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Idempotent-Replayed"]
 
 # --- PayPlan ------------------------------------------------------------------------------------
 PAYPLAN_PUBLIC_ORIGIN = env("PAYPLAN_PUBLIC_ORIGIN", default="http://127.0.0.1:8000")
@@ -155,6 +158,30 @@ CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES = env.int("CLOUDPAYMENTS_REQUEST_ID_TTL_MIN
 PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=True)  # the /demo/ page; production switches it off
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("PAYPLAN_IDEMPOTENCY_TTL_HOURS", default=72)
 
+# --- amoCRM (widget_api) -------------------------------------------------------------------------
+# The redirect_uri registered with the integration; empty means PAYPLAN_PUBLIC_ORIGIN/amocrm/oauth/callback.
+AMOCRM_REDIRECT_URI = env("AMOCRM_REDIRECT_URI", default="")
+# Where /amocrm/install sends an admin to grant access (Kommo: https://www.kommo.com/oauth).
+AMOCRM_OAUTH_URL = env("AMOCRM_OAUTH_URL", default="https://www.amocrm.ru/oauth")
+# Accept a loopback referer (the sandbox) over plain http; unset means "only while PAYPLAN_DEMO is on".
+AMOCRM_ALLOW_LOOPBACK = env.bool("AMOCRM_ALLOW_LOOPBACK", default=None)
+# amoCRM allows 7 calls in any sliding second; pacing at 6.8 leaves ~30 ms a second for network jitter.
+AMOCRM_RATE_LIMIT_RPS = env.float("AMOCRM_RATE_LIMIT_RPS", default=6.8)
+AMOCRM_CONNECT_TIMEOUT = env.float("AMOCRM_CONNECT_TIMEOUT", default=5.0)
+AMOCRM_READ_TIMEOUT = env.float("AMOCRM_READ_TIMEOUT", default=30.0)
+AMOCRM_BATCH_SIZE = env.int("AMOCRM_BATCH_SIZE", default=50)  # entities per write; amoCRM takes up to 250
+AMOCRM_OUTBOX_MAX_ATTEMPTS = env.int("AMOCRM_OUTBOX_MAX_ATTEMPTS", default=12)
+AMOCRM_OUTBOX_BACKOFF_SECONDS = env.float("AMOCRM_OUTBOX_BACKOFF_SECONDS", default=10.0)
+AMOCRM_OUTBOX_LEASE_SECONDS = env.int("AMOCRM_OUTBOX_LEASE_SECONDS", default=300)
+AMOCRM_OUTBOX_DRAIN_SECONDS = env.float("AMOCRM_OUTBOX_DRAIN_SECONDS", default=30.0)
+# Access tokens live 24 h; refreshing this far ahead keeps idle accounts' 3-month refresh chain alive.
+AMOCRM_TOKEN_REFRESH_AHEAD_SECONDS = env.int("AMOCRM_TOKEN_REFRESH_AHEAD_SECONDS", default=6 * 3600)
+AMOCRM_REDIS_PREFIX = env("AMOCRM_REDIS_PREFIX", default="payplan:amocrm")
+CELERY_BEAT_SCHEDULE |= {
+    "crm-outbox-drain": {"task": "widget_api.crm_outbox_drain", "schedule": AMOCRM_OUTBOX_DRAIN_SECONDS},
+    "crm-tokens-refresh": {"task": "widget_api.crm_tokens_refresh", "schedule": 3600.0},
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -162,3 +189,35 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# --- Documents -----------------------------------------------------------------------------------
+# Rendered PDFs go to the "documents" storage: the local filesystem by default, or any S3-compatible
+# bucket (AWS, Yandex Object Storage, MinIO, ...) with DOCUMENTS_STORAGE=s3. Never publicly readable:
+# clients download through signed /documents/<token> links that PayPlan serves.
+DOCUMENTS_STORAGE = env("DOCUMENTS_STORAGE", default="local")
+if DOCUMENTS_STORAGE == "s3":
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("DOCUMENTS_S3_BUCKET"),
+            "endpoint_url": env("DOCUMENTS_S3_ENDPOINT_URL", default=None),
+            "region_name": env("DOCUMENTS_S3_REGION", default=None),
+            "access_key": env("DOCUMENTS_S3_ACCESS_KEY", default=None),
+            "secret_key": env("DOCUMENTS_S3_SECRET_KEY", default=None),
+            "location": env("DOCUMENTS_S3_PREFIX", default="documents"),
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": True,
+        },
+    }
+else:
+    STORAGES["documents"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env("DOCUMENTS_ROOT", default=str(MEDIA_ROOT) + "/documents"), "base_url": None},
+    }
+DOCUMENTS_EMAIL_FROM = env("DOCUMENTS_EMAIL_FROM", default="PayPlan <noreply@payplan.local>")
+DOCUMENTS_LINK_MAX_AGE_DAYS = env.int("DOCUMENTS_LINK_MAX_AGE_DAYS", default=365)
+# Documents with more schedule lines than this are rendered by a worker; the request answers 202.
+DOCUMENTS_SYNC_MAX_ROWS = env.int("DOCUMENTS_SYNC_MAX_ROWS", default=400)
+LOGGING["loggers"] = {**LOGGING.get("loggers", {}), "weasyprint": {"level": "WARNING"},
+                      "fontTools": {"level": "WARNING"}}

@@ -95,3 +95,10 @@ def test_outgoing_plan_is_kept_with_its_direction(widget):
     assert response.status_code == 200, response.content
     assert response.json()["direction"] == "outgoing"
     assert widget.get(f"/api/v1/deals/{LEAD}").json()["direction"] == "outgoing"
+
+
+def test_the_active_plan_carries_its_request_to_pre_fill_a_rebuild(widget, school_plan):
+    widget.put(f"/api/v1/deals/{LEAD}/schedule", {**school_plan, "rounding": "100", "period": "quarter"})
+    schedule = widget.get(f"/api/v1/deals/{LEAD}").json()["schedule"]
+    assert schedule["plan"] == "equal"
+    assert (schedule["request"]["rounding"], schedule["request"]["period"]) == ("100", "quarter")

@@ -35,6 +35,8 @@ class ScheduleOutput(serializers.Serializer):
     monthly_payment = MoneyField(allow_null=True)
     last_due_date = serializers.DateField(allow_null=True)
     installments = InstallmentOutput(many=True)
+    plan = serializers.ChoiceField(choices=["equal", "full", "custom"], allow_null=True)
+    request = serializers.DictField(allow_null=True, help_text="the plan request of this version, as sent")
 
 
 class NextDueOutput(serializers.Serializer):

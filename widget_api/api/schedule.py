@@ -1,4 +1,5 @@
 """Schedule endpoints: preview a plan, or make it the deal's active plan."""
+from dataclasses import replace
 from decimal import Decimal
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -90,6 +91,7 @@ class SchedulePreviewView(WidgetView):
         plan = plan_preview(plan_request=serializer.to_plan_request())
         state = schedule_state_from_plan(plan=plan, lead_id=lead_id, currency=self.account.currency,
                                          direction=serializer.validated_data["direction"])
+        state = replace(state, plan=serializer.validated_data["plan"], request=request.data)
         return Response(ScheduleOutput(state).data)
 
 
