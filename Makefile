@@ -42,7 +42,7 @@ test: install services lint e2e-deps  ## the whole suite against this machine's 
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 e2e-deps:  ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
-	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 widget:  ## dist/widget.zip: the amoCRM widget archive, manifest.json at its root
 	$(PYTHON) frontend_widget/tools/build_zip.py --out dist/widget.zip
