@@ -28,6 +28,8 @@ class Command(BaseCommand):
             f"  Demo page (the widget):  {base}/demo/",
             f"  API docs:                {base}/api/docs/",
             f"  Health:                  {base}/healthz",
+            f"  Connect amoCRM (sandbox): {base}/amocrm/install",
+            "  CloudPayments sandbox:   http://127.0.0.1:8101  amoCRM sandbox: http://127.0.0.1:8102",
             "  A widget token for the demo manager (valid 12 h):",
             f"    export TOKEN={token}",
             f'    curl -H "X-Auth-Token: $TOKEN" {base}/api/v1/deals/17651',
