@@ -19,20 +19,11 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 
 def prepare_invoice():
     """A fresh bench database with one account (full requisites), a 6-line plan and its first invoice."""
-    import django
-    import psycopg
-    from django.conf import settings
+    from bench.database import fresh_database
 
-    name = settings.DATABASES["default"]["NAME"]
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    django.setup()
+    fresh_database()
     from datetime import date
 
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     from billing.domain.schedule import PlanRequest
     from billing.models import Deal, Invoice
     from billing.services import ScheduleOptions, account_create, deal_get_or_create, schedule_replace

@@ -22,18 +22,9 @@ PORT = 8765
 
 def prepare_database(deals: int, lines: int) -> list[tuple[str, str, str]]:
     """A fresh bench database with `deals` × `lines` issued invoices; returns (number, lead, amount)."""
-    import django
-    import psycopg
-    from django.conf import settings
+    from bench.database import fresh_database
 
-    name = settings.DATABASES["default"]["NAME"]
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    fresh_database()
     from datetime import date
 
     from billing.domain.schedule import PlanRequest
