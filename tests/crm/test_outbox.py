@@ -279,3 +279,19 @@ def test_an_ip_block_pauses_the_whole_account_and_costs_no_attempt(installed, sa
     assert set(CrmAction.objects.values_list("state", "attempts")) == {("pending", 0)}
     assert drain(installed).stopped == "paused"  # nobody knocks again while the pause lasts
     assert len([entry for entry in sandbox.journal if entry.status == 403]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_outage_after_commit_never_reaches_the_caller(account, monkeypatch):
+    """The write is committed; the drain request failing (broker down) is logged, not raised."""
+    from django.db import transaction
+
+    from widget_api.amocrm import outbox
+
+    def broker_down(account_id):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(outbox, "_drain_enqueue", broker_down)
+    with transaction.atomic():
+        outbox.drain_after_commit(account.pk)
+    # reaching this line is the assertion: the robust on-commit hook swallowed and logged the error

@@ -10,7 +10,6 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -68,7 +67,10 @@ def drain_after_commit(account_id: int) -> None:
     pending = transaction.get_connection().run_on_commit
     if any(getattr(entry[1], "crm_drain_account", None) == account_id for entry in pending):
         return
-    callback = partial(_drain_enqueue, account_id)
+    def callback() -> None:
+        _drain_enqueue(account_id)
+
+    # A named function, not a partial: a robust on_commit logs a failing callback by its __qualname__.
     callback.crm_drain_account = account_id
     transaction.on_commit(callback, robust=True)
 
