@@ -101,3 +101,10 @@ def test_form_body_is_415(widget):
     response = widget.client.put(f"/api/v1/deals/{LEAD}/schedule", "plan=full",
                                  content_type="application/x-www-form-urlencoded", **widget.headers())
     assert_error(response, 415)
+
+
+def test_field_messages_follow_the_managers_language(widget):
+    response = widget.client.post(f"/api/v1/deals/{LEAD}/schedule/preview", {**VALID, "total": "abc"},
+                                  format="json", HTTP_ACCEPT_LANGUAGE="ru", **widget.headers())
+    error = assert_error(response, 422, "validation_error", "total")
+    assert error["fields"]["total"] == ["Требуется численное значение."]
