@@ -1,9 +1,45 @@
 """Shared fixtures: accounts, tokens and an API client that speaks as an amoCRM user."""
+import ipaddress
 import json
+import socket
 
 import pytest
 
 # Django-side imports stay inside the fixtures: the gateway and sandbox suites run without Django.
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _loopback_only(sock: socket.socket, address) -> None:
+    """Tests talk to this machine only: a connection to any other address fails before it is made."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    host = str(address[0])
+    try:
+        loopback = ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ConnectionRefusedError(f"tests may only connect to loopback addresses, not {host}")
+
+
+def _guarded_connect(self, address):
+    _loopback_only(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _loopback_only(self, address)
+    return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_traffic_beyond_loopback():
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    yield
+    socket.socket.connect, socket.socket.connect_ex = _real_connect, _real_connect_ex
 
 
 @pytest.fixture

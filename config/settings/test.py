@@ -17,3 +17,10 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PAYPLAN_PUBLIC_ORIGIN = "https://payplan.test"
 AMOCRM_CLIENT_ID = "b3a1c2d4-5e6f-4a1b-9c8d-7e6f5a4b3c2d"
 AMOCRM_CLIENT_SECRET = "test-amocrm-client-secret-of-32-bytes-or-more"
+# Nothing in a test may reach past this machine: gateways default to a closed loopback port, and a
+# test that needs one starts a sandbox and points the setting at it.
+CLOUDPAYMENTS_API_URL = "http://127.0.0.1:9/"
+CLOUDPAYMENTS_RETRIES = 0
+CLOUDPAYMENTS_CONNECT_TIMEOUT = 2.0
+CLOUDPAYMENTS_READ_TIMEOUT = 5.0
+AMOCRM_OAUTH_URL = "http://127.0.0.1:9/oauth"

@@ -102,3 +102,4 @@ def test_demo_page_lists_the_demo_deals(db):
 def test_demo_page_is_off_when_switched_off(db, settings):
     settings.PAYPLAN_DEMO = False
     assert APIClient().get("/demo/").status_code == 404
+

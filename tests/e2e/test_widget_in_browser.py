@@ -68,7 +68,8 @@ def test_bad_input_shows_the_api_message_beside_the_field_and_saves_nothing(open
     form = dialog(page, "schedule")
     form.locator('[name="total"]').fill("abc")
     form.locator('[data-payplan-action="save"]').click()
-    expect(form.locator('[data-error-for="total"]')).to_have_text("A valid number is required.")
+    # The browser speaks Russian, so DRF answers in Russian (LocaleMiddleware).
+    expect(form.locator('[data-error-for="total"]')).to_have_text("Требуется численное значение.")
 
     form.locator('[name="total"]').fill("100")
     form.locator('[name="already_paid"]').fill("200")

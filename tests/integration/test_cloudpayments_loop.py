@@ -25,6 +25,7 @@ def sandbox(account, live_server, settings):
     ).start()
     settings.CLOUDPAYMENTS_API_URL = server.url + "/"
     settings.CLOUDPAYMENTS_READ_TIMEOUT = 2
+    settings.CLOUDPAYMENTS_RETRIES = 3
     settings.CLOUDPAYMENTS_BACKOFF = 0.01
     yield server
     server.stop()
