@@ -86,14 +86,19 @@ def _deal_filters(prefix: str, flt: AnalyticsFilter) -> Q:
     return query
 
 
-def _installments(account: Account, flt: AnalyticsFilter) -> QuerySet[Installment]:
+def _plan_lines(account: Account, flt: AnalyticsFilter) -> QuerySet[Installment]:
+    """Lines of the account's active plans that pass the filter, each with its manager."""
     lines = Installment.objects.filter(
         _deal_filters("schedule__deal__", flt), schedule__deal__account=account, schedule__is_active=True,
-        schedule__direction=flt.direction, paid__lt=F("amount"),
+        schedule__direction=flt.direction,
     ).annotate(manager=Coalesce("schedule__manager_id", "schedule__deal__responsible_user_id"))
     if flt.manager_id:
         lines = lines.filter(manager=flt.manager_id)
     return lines
+
+
+def _installments(account: Account, flt: AnalyticsFilter) -> QuerySet[Installment]:
+    return _plan_lines(account, flt).filter(paid__lt=F("amount"))
 
 
 def _in_range(lines: QuerySet, field_name: str, flt: AnalyticsFilter) -> QuerySet:
@@ -147,12 +152,7 @@ def _by_day(account: Account, flt: AnalyticsFilter, today: date) -> list[DayRow]
         end = start + timedelta(days=MAX_DAYS - 1)
     bounded = AnalyticsFilter(**{**flt.__dict__, "date_from": start, "date_to": end})
     received = dict(_payments(account, bounded).values_list("paid_at").annotate(total=Sum("amount")))
-    due_lines = Installment.objects.filter(
-        _deal_filters("schedule__deal__", flt), schedule__deal__account=account, schedule__is_active=True,
-        schedule__direction=flt.direction, due_date__range=(start, end))
-    if flt.manager_id:
-        due_lines = due_lines.annotate(manager=Coalesce("schedule__manager_id", "schedule__deal__responsible_user_id")
-                                       ).filter(manager=flt.manager_id)
+    due_lines = _plan_lines(account, flt).filter(due_date__range=(start, end))
     due = dict(due_lines.values_list("due_date").annotate(total=Sum("amount")))
     return [DayRow(date=day, received=received.get(day, ZERO), due=due.get(day, ZERO))
             for day in (start + timedelta(days=offset) for offset in range((end - start).days + 1))]
