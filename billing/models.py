@@ -72,6 +72,9 @@ class Deal(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["account", "lead_id"], name="deal_lead_unique_per_account"),
+            # The target of CrmAction's (deal, account, lead) foreign key: an action can only name the
+            # account and lead of its own deal (widget_api migration 0002).
+            models.UniqueConstraint(fields=["id", "account", "lead_id"], name="deal_identity_for_crm_actions"),
             models.CheckConstraint(condition=Q(lead_id__gt=0), name="deal_lead_id_positive"),
             models.CheckConstraint(condition=Q(total__gte=0), name="deal_total_not_negative"),
         ]

@@ -25,6 +25,9 @@ class CrmConnection(models.Model):
     token_version = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
     status_reason = models.CharField(max_length=255, blank=True)
+    # Bumped on every (re-)installation: a revoke hook is acted on only for the installation it was
+    # checked against, so a stale or replayed one cannot disconnect a later install.
+    install_generation = models.PositiveIntegerField(default=0)
     connected_at = models.DateTimeField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -35,6 +38,16 @@ class CrmConnection(models.Model):
     @property
     def is_connected(self) -> bool:
         return self.status == self.Status.CONNECTED
+
+
+class InstallStateUse(models.Model):
+    """An OAuth `state` that has come back once: a second callback with it is refused."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    used_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"state {self.nonce} used {self.used_at:%Y-%m-%d %H:%M}"
 
 
 class CrmAction(models.Model):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from billing.domain.allocation import InstallmentDue, PaymentFact, allocate
 from billing.domain.money import ZERO
 from billing.domain.status import deal_status
-from billing.errors import ApplicationError, NotFound
+from billing.errors import ApplicationError
 from billing.events import DEAL_PAID, publish
 from billing.models import Account, Allocation, Deal, Installment, Invoice, Payment, Schedule
 from billing.time import account_today
@@ -17,13 +17,13 @@ MAX_LEAD_ID = 2**62
 
 
 def deal_get_or_create(*, account: Account, lead_id: int) -> Deal:
-    """The deal of an amoCRM lead, created on first sight; safe when two requests race."""
+    """The account's deal for an amoCRM lead, created on first sight; safe when two requests race.
+
+    A lead id means something only inside its account: whatever another account holds under the same
+    id is never looked at, so no tenant can claim an id for itself or learn that another one uses it."""
     if not 0 < lead_id < MAX_LEAD_ID:
         raise ApplicationError("invalid_lead_id", "Lead id must be a positive integer.",
                                {"lead_id": ["Must be a positive integer."]}, status=404)
-    if Deal.objects.filter(lead_id=lead_id).exclude(account=account).exists():
-        # amoCRM lead ids are global: a lead another account owns is not this account's to see.
-        raise NotFound("deal_not_found", f"Deal {lead_id} is not known for this account.")
     try:
         with transaction.atomic():
             return Deal.objects.get_or_create(account=account, lead_id=lead_id)[0]

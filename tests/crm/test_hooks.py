@@ -74,3 +74,24 @@ def test_an_unknown_key_is_404_and_another_accounts_hook_is_refused(installed, o
     foreign = [("leads[update][0][id]", 17652), ("account[id]", other_account.amocrm_account_id)]
     assert hook(installed, foreign).status_code == 400
     assert not CrmAction.objects.exists()
+
+
+def test_a_hook_of_one_account_never_touches_another_accounts_deal_on_the_same_lead_id(
+        installed, sandbox, other_account):
+    ours = Deal.objects.create(account=installed, lead_id=17653)
+    theirs = Deal.objects.create(account=other_account, lead_id=17653, name="their deal")
+    only_theirs = Deal.objects.create(account=other_account, lead_id=17654, name="only theirs")
+    del sandbox.account().leads[17653]
+
+    response = hook(installed, [*lead_pairs("delete", 17653), *lead_pairs("update", 17654)[:2]])
+
+    assert response.json() == {"ok": True, "queued": 1}
+    assert not CrmAction.objects.filter(account=other_account).exists()
+    assert set(CrmAction.objects.values_list("deal_id", flat=True)) == {ours.pk}
+    drain(installed)
+    ours.refresh_from_db()
+    theirs.refresh_from_db()
+    only_theirs.refresh_from_db()
+    assert ours.status == "cancelled"
+    assert (theirs.status, theirs.cancelled_at, theirs.name) == ("no_plan", None, "their deal")
+    assert (only_theirs.status, only_theirs.name) == ("no_plan", "only theirs")

@@ -156,10 +156,13 @@ def test_a_deal_with_nothing_unpaid_has_nothing_to_invoice(account, gateway, wid
     assert_error(widget.post(f"/api/v1/deals/{deal.lead_id}/invoices", {}), 422, "nothing_to_invoice")
 
 
-def test_invoice_endpoints_are_404_for_another_accounts_deal(account, other_account, gateway, widget):
+def test_invoice_endpoints_on_another_accounts_lead_id_answer_as_for_an_unused_one(
+        account, other_account, gateway, widget):
     make_plan(other_account, lead_id=6100)
-    assert_error(widget.post("/api/v1/deals/6100/invoices", {}), 404, "deal_not_found")
-    assert_error(widget.get("/api/v1/deals/6100/invoices"), 404, "deal_not_found")
+    unused = widget.post("/api/v1/deals/6101/invoices", {})
+    assert_error(widget.post("/api/v1/deals/6100/invoices", {}), unused.status_code, unused.json()["error"]["code"])
+    assert widget.get("/api/v1/deals/6100/invoices").json() == widget.get("/api/v1/deals/6101/invoices").json() == []
+    assert Invoice.objects.filter(account=account).count() == 0
 
 
 def test_issuing_twice_directly_returns_the_live_invoice(account, gateway):

@@ -87,7 +87,7 @@ class SchedulePreviewView(WidgetView):
                    summary="Compute a plan; nothing is stored")
     def post(self, request, lead_id: int):
         serializer = _parsed(request)
-        self.deal(lead_id)  # a lead of another account is a 404 here too
+        self.deal(lead_id)  # the same lead id checks as every deal route; the account's own deal only
         plan = plan_preview(plan_request=serializer.to_plan_request())
         state = schedule_state_from_plan(plan=plan, lead_id=lead_id, currency=self.account.currency,
                                          direction=serializer.validated_data["direction"])
