@@ -9,6 +9,7 @@ from django.conf import settings
 
 AMOCRM_HOST_SUFFIXES = (".amocrm.ru", ".amocrm.com", ".kommo.com")
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "jti", "aud", "iss"]
+MAX_CRM_ID = 2**63 - 1  # PostgreSQL bigint
 
 
 class TokenInvalid(Exception):
@@ -38,16 +39,39 @@ def token_verify(raw_token: str) -> TokenClaims:
         raise TokenInvalid("The token is not valid.") from exc
     if claims.get("client_uuid") != settings.AMOCRM_CLIENT_ID:
         raise TokenInvalid("The token was issued for another integration.")
-    try:
-        account_id, user_id = int(claims["account_id"]), int(claims["user_id"])
-        subdomain = str(claims["subdomain"]).lower()
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TokenInvalid("The token lacks account_id, user_id or subdomain.") from exc
+    _lifetime_check(claims)
+    account_id, user_id = _crm_id(claims.get("account_id")), _crm_id(claims.get("user_id"))
+    subdomain = claims.get("subdomain")
+    if account_id is None or user_id is None or not isinstance(subdomain, str) or not subdomain:
+        raise TokenInvalid("The token lacks a valid account_id, user_id or subdomain.")
+    subdomain = subdomain.lower()
     host = (urlsplit(str(claims["iss"])).hostname or str(claims["iss"])).lower()
     if host not in {subdomain + suffix for suffix in AMOCRM_HOST_SUFFIXES}:
         raise TokenInvalid("The token's issuer does not match its subdomain.")
+    # Only a JSON `true` grants admin rights: "true", 1 or "1" are a malformed claim, not a yes.
     return TokenClaims(account_id=account_id, subdomain=subdomain, user_id=user_id,
-                       is_admin=bool(claims.get("is_admin", False)), jti=str(claims["jti"]))
+                       is_admin=claims.get("is_admin") is True, jti=str(claims["jti"]))
+
+
+def _lifetime_check(claims: dict) -> None:
+    """amoCRM issues 30-minute tokens: a longer-lived one was not made by amoCRM (the demo mints its own)."""
+    if settings.PAYPLAN_DEMO:
+        return
+    cap = settings.AMOCRM_TOKEN_MAX_LIFETIME_SECONDS + settings.AMOCRM_TOKEN_LEEWAY_SECONDS
+    exp, iat = claims["exp"], claims["iat"]
+    if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in (exp, iat)):
+        raise TokenInvalid("The token's time claims are not numbers.")
+    if exp - iat > cap or exp - time.time() > cap:
+        raise TokenInvalid("The token lives longer than amoCRM's tokens do.")
+
+
+def _crm_id(raw: object) -> int | None:
+    """An amoCRM id: a positive integer that fits a bigint (a digit string is read as one, as libraries do)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 19:
+        raw = int(raw)
+    return raw if isinstance(raw, int) and 0 < raw <= MAX_CRM_ID else None
 
 
 def token_mint(*, account_id: int, subdomain: str, user_id: int, ttl_seconds: int = 1800,

@@ -151,6 +151,8 @@ PAYPLAN_FERNET_KEYS = env.list("PAYPLAN_FERNET_KEYS", default=[])
 AMOCRM_CLIENT_ID = env("AMOCRM_CLIENT_ID", default="00000000-0000-4000-8000-000000000001")
 AMOCRM_CLIENT_SECRET = env("AMOCRM_CLIENT_SECRET", default="payplan-local-amocrm-client-secret")
 AMOCRM_TOKEN_LEEWAY_SECONDS = env.int("AMOCRM_TOKEN_LEEWAY_SECONDS", default=30)
+# amoCRM's disposable tokens live 30 minutes; a longer-lived one is refused (accepted only in demo mode).
+AMOCRM_TOKEN_MAX_LIFETIME_SECONDS = env.int("AMOCRM_TOKEN_MAX_LIFETIME_SECONDS", default=1800)
 CLOUDPAYMENTS_API_URL = env("CLOUDPAYMENTS_API_URL", default="https://api.cloudpayments.ru/")
 CLOUDPAYMENTS_CONNECT_TIMEOUT = env.float("CLOUDPAYMENTS_CONNECT_TIMEOUT", default=10.0)
 CLOUDPAYMENTS_READ_TIMEOUT = env.float("CLOUDPAYMENTS_READ_TIMEOUT", default=60.0)
@@ -158,7 +160,9 @@ CLOUDPAYMENTS_RETRIES = env.int("CLOUDPAYMENTS_RETRIES", default=3)
 CLOUDPAYMENTS_BACKOFF = env.float("CLOUDPAYMENTS_BACKOFF", default=0.5)
 # CloudPayments remembers an X-Request-ID for one hour; past that a "creating" invoice is reconciled.
 CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES = env.int("CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES", default=55)
-PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=True)  # the /demo/ page; production switches it off
+# Demo mode: the /demo/ page and its token minter, loopback referers at install, long-lived tokens.
+# Off unless asked for: `make run` (Procfile.demo) or an explicit PAYPLAN_DEMO=1 turns it on.
+PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=False)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("PAYPLAN_IDEMPOTENCY_TTL_HOURS", default=72)
 
 # --- amoCRM (widget_api) -------------------------------------------------------------------------

@@ -87,3 +87,63 @@ def test_cors_refuses_foreign_origins(account):
     response = APIClient().options(PATH, HTTP_ORIGIN="https://evil.example",
                                    HTTP_ACCESS_CONTROL_REQUEST_METHOD="PUT")
     assert "Access-Control-Allow-Origin" not in response
+
+
+def is_admin(token: str) -> bool:
+    """What the widget API's permission check sees (WritesByAdmins reads request.user.is_admin)."""
+    from rest_framework.test import APIRequestFactory
+
+    from widget_api.auth import AmoDisposableTokenAuthentication
+
+    request = APIRequestFactory().get(PATH, HTTP_X_AUTH_TOKEN=token)
+    user, _ = AmoDisposableTokenAuthentication().authenticate(request)
+    return user.is_admin
+
+
+def test_is_admin_true_grants_admin_rights(account):
+    assert is_admin(sign(claims(account, is_admin=True))) is True
+
+
+@pytest.mark.parametrize("claim", ["true", 1, "1", "True", [True], {"a": True}, None])
+def test_is_admin_other_than_json_true_is_not_admin(account, claim):
+    assert is_admin(sign(claims(account, is_admin=claim))) is False
+
+
+@pytest.mark.parametrize("overrides", [
+    pytest.param(lambda now: {"exp": now + 3 * 3600}, id="three-hours"),
+    pytest.param(lambda now: {"exp": now + 1800 + 31 + 60}, id="just-past-cap"),
+    pytest.param(lambda now: {"iat": now - 600, "nbf": now - 600, "exp": now + 1800}, id="exp-minus-iat-too-long"),
+    pytest.param(lambda now: {"iat": now + 20, "nbf": now, "exp": now + 3 * 3600}, id="future-iat-long-exp"),
+])
+def test_tokens_living_longer_than_amocrms_are_401(account, overrides):
+    now = int(time.time())
+    assert_error(call(sign(claims(account, **overrides(now)))), 401, "invalid_token")
+
+
+def test_a_thirty_minute_token_with_leeway_is_accepted(account):
+    now = int(time.time())
+    assert call(sign(claims(account, iat=now - 10, nbf=now - 10, exp=now + 1800 + 20))).status_code == 200
+
+
+def test_long_lived_tokens_are_accepted_in_demo_mode_only(account, settings):
+    token = sign(claims(account, exp=int(time.time()) + 12 * 3600))
+    settings.PAYPLAN_DEMO = True
+    assert call(token).status_code == 200
+    settings.PAYPLAN_DEMO = False
+    assert_error(call(token), 401)
+
+
+@pytest.mark.parametrize("user_id", [2**63, 10**30, -5, 0, "12a", 1.5, True, None, "9" * 40, "８７"])
+def test_user_id_out_of_range_or_not_an_integer_is_401_with_the_contract_body(account, user_id):
+    payload = claims(account)
+    payload["user_id"] = user_id
+    assert_error(call(sign(payload)), 401, "invalid_token")
+
+
+@pytest.mark.parametrize("account_id", [2**63, -1, True, 1.0])
+def test_account_id_out_of_range_is_401(account, account_id):
+    assert_error(call(sign(claims(account, account_id=account_id))), 401)
+
+
+def test_a_digit_string_user_id_is_read_as_the_number(account):
+    assert call(sign(claims(account, user_id="8765432"))).status_code == 200

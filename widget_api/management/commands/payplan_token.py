@@ -11,7 +11,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--account", required=True, help="subdomain or amoCRM account id")
         parser.add_argument("--user", type=int, required=True, help="amoCRM user id")
-        parser.add_argument("--ttl", type=int, default=1800, help="seconds the token lives (amoCRM: 1800)")
+        parser.add_argument("--ttl", type=int, default=1800,
+                            help="seconds the token lives (amoCRM: 1800; longer ones work only in demo mode)")
         parser.add_argument("--admin", action="store_true")
 
     def handle(self, *args, **options):
