@@ -4,8 +4,8 @@ import logging
 from celery import shared_task
 
 from widget_api.amocrm.drain import outbox_drain_account
-from widget_api.amocrm.errors import CrmTransient
-from widget_api.amocrm.install import crm_install_finish
+from widget_api.amocrm.errors import CrmNotSent, CrmTransient
+from widget_api.amocrm.install import crm_install_finish, crm_revoke_confirm
 from widget_api.amocrm.oauth import crm_tokens_refresh_due
 from widget_api.amocrm.outbox import accounts_with_due_actions
 
@@ -37,3 +37,11 @@ def crm_install_finish_task(self, account_id: int) -> None:
         crm_install_finish(account_id=account_id)
     except CrmTransient as exc:
         raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+
+
+@shared_task(name="widget_api.crm_revoke_confirm", ignore_result=True, bind=True, max_retries=8)
+def crm_revoke_confirm_task(self, account_id: int, install_generation: int) -> None:
+    try:
+        crm_revoke_confirm(account_id=account_id, install_generation=install_generation)
+    except (CrmTransient, CrmNotSent) as exc:
+        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600)) from exc

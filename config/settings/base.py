@@ -34,6 +34,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "widget_api.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -145,6 +146,14 @@ CORS_ALLOW_HEADERS = ["x-auth-token", "idempotency-key", "content-type", "accept
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Idempotent-Replayed"]
 
 # --- PayPlan ------------------------------------------------------------------------------------
+# The Content-Security-Policy of our HTML pages (install results, demo, document links, /api/docs).
+# Scripts only from our origin (the demo's vendored libraries; Swagger UI from drf-spectacular-sidecar,
+# its init script a file too); inline styles allowed: the install pages carry a <style> block and
+# Swagger UI sets style attributes.
+PAYPLAN_CONTENT_SECURITY_POLICY = env("PAYPLAN_CONTENT_SECURITY_POLICY", default=(
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"))
 PAYPLAN_PUBLIC_ORIGIN = env("PAYPLAN_PUBLIC_ORIGIN", default="http://127.0.0.1:8000")
 # Fernet keys (comma-separated, newest first) that encrypt secrets at rest; rotate by prepending.
 PAYPLAN_FERNET_KEYS = env.list("PAYPLAN_FERNET_KEYS", default=[])

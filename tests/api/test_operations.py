@@ -92,7 +92,8 @@ def test_demo_load_is_idempotent_and_covers_every_state(db):
     assert Deal.objects.filter(direction="outgoing").exists()
 
 
-def test_demo_page_lists_the_demo_deals(db):
+def test_demo_page_lists_the_demo_deals(db, settings):
+    settings.PAYPLAN_DEMO = True
     call_command("payplan_demo_load", stdout=StringIO())
     response = APIClient().get("/demo/")
     assert response.status_code == 200

@@ -17,6 +17,8 @@ def crm_settings(settings):
     """Own Redis keys per test (buckets, locks and caches of parallel tests never meet), loopback
     referers allowed, short timeouts, and a budget so high it is never the point unless a test says so."""
     settings.AMOCRM_REDIS_PREFIX = f"payplan-test:{uuid.uuid4().hex}"
+    # The sandbox CRM lives on a loopback referer, which only demo mode accepts.
+    settings.PAYPLAN_DEMO = True
     settings.AMOCRM_ALLOW_LOOPBACK = True
     settings.AMOCRM_RATE_LIMIT_RPS = 1000.0
     settings.AMOCRM_CONNECT_TIMEOUT = 2.0
@@ -46,9 +48,13 @@ def sandbox(settings):
 
 
 def install(sandbox: CrmSandbox, account_id: int | None = None, **params):
-    """Run our OAuth callback the way amoCRM calls it after a widget install."""
-    query = {"code": sandbox.issue_code(account_id), "referer": sandbox.host, "from_widget": "1", **params}
-    return APIClient().get("/amocrm/oauth/callback", query)
+    """Run our OAuth callback the way amoCRM calls it after an install started at our link (a fresh
+    state of ours; pass `state=None` to leave it out)."""
+    from widget_api.amocrm.oauth import state_make
+
+    query = {"code": sandbox.issue_code(account_id), "referer": sandbox.host, "from_widget": "1",
+             "state": state_make(), **params}
+    return APIClient().get("/amocrm/oauth/callback", {key: value for key, value in query.items() if value is not None})
 
 
 @pytest.fixture

@@ -1,16 +1,21 @@
 """Installation over OAuth: the callback connects the account; a bad code or referer stores nothing."""
 import hashlib
 import hmac
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
+from django.core import signing
 from django.db import connection as db
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from billing.models import Account
 from billing.services import account_create
 from tests.crm.conftest import calls, install
-from widget_api.amocrm.install import crm_install_finish
+from widget_api.amocrm import oauth
+from widget_api.amocrm.install import crm_install_finish, crm_revoke_confirm
 from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
 from widget_api.models import CrmConnection
 
@@ -89,40 +94,136 @@ def test_a_loopback_referer_is_refused_unless_allowed(sandbox, settings):
     assert Account.objects.count() == 0
 
 
-def test_a_button_install_must_bring_back_our_state_if_it_brings_one(sandbox, settings):
+def test_a_loopback_referer_is_refused_outside_demo_mode_whatever_else_says_so(sandbox, settings):
+    settings.PAYPLAN_DEMO = False
+    settings.AMOCRM_ALLOW_LOOPBACK = True
+
+    response = install(sandbox)
+
+    assert response.status_code == 400
+    assert "is not the address of an amoCRM account" in response.content.decode()
+    assert Account.objects.count() == 0
+    assert sandbox.journal == []
+
+
+def test_the_install_link_carries_a_state_that_the_callback_accepts_once(sandbox, settings):
     settings.AMOCRM_OAUTH_URL = f"{sandbox.url}/oauth"
     start = APIClient().get("/amocrm/install")
     assert start.status_code == 302
     query = parse_qs(urlsplit(start["Location"]).query)
     assert query["client_id"] == [settings.AMOCRM_CLIENT_ID]
+    state = query["state"][0]
 
-    forged_state = install(sandbox, from_widget="", state="forged")
-    assert forged_state.status_code == 400
-    assert "installation link has expired" in forged_state.content.decode()
+    assert install(sandbox, from_widget=None, state=state).status_code == 200
+    replayed = install(sandbox, from_widget=None, state=state)
+
+    assert replayed.status_code == 400
+    assert "Эта ссылка установки уже использована" in replayed.content.decode()
+    assert CrmConnection.objects.get().install_generation == 1
+    assert len(calls(sandbox, "POST", "/oauth2/access_token")) == 1  # the replay's code was never exchanged
+
+
+@pytest.mark.parametrize("from_widget", ["1", None], ids=["widget-install", "button-install"])
+def test_a_callback_without_state_is_refused_and_its_code_never_exchanged(sandbox, from_widget):
+    response = install(sandbox, from_widget=from_widget, state=None)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "PayPlan не подключён" in page
+    assert "amoCRM не передал подтверждение установки PayPlan" in page
+    assert 'href="/amocrm/install"' in page
+    assert Account.objects.count() == 0
+    assert sandbox.journal == []
+
+
+@pytest.mark.parametrize("state", [
+    pytest.param(lambda: "forged", id="forged"),
+    pytest.param(lambda: signing.dumps({"for": "install", "nonce": "x" * 32}, salt="another-salt"), id="other-salt"),
+    pytest.param(lambda: signing.dumps({"for": "install"}, salt=oauth.STATE_SALT), id="no-nonce"),
+    pytest.param(lambda: signing.dumps(["nonce"], salt=oauth.STATE_SALT), id="not-an-object"),
+])
+def test_a_forged_state_is_refused(sandbox, state):
+    response = install(sandbox, state=state())
+
+    assert response.status_code == 400
+    assert "Ссылка установки устарела или создана не PayPlan" in response.content.decode()
+    assert Account.objects.count() == 0
+    assert sandbox.journal == []
+
+
+def test_an_expired_state_is_refused(sandbox):
+    state = oauth.state_make()
+    with time_machine.travel(timezone.now() + timedelta(seconds=oauth.STATE_MAX_AGE_SECONDS + 5)):
+        response = install(sandbox, state=state)
+
+    assert response.status_code == 400
+    assert "Ссылка установки устарела" in response.content.decode()
     assert Account.objects.count() == 0
 
-    assert install(sandbox, from_widget="", state=query["state"][0]).status_code == 200
-    assert install(sandbox, from_widget="").status_code == 200  # amoCRM's own install screen sends none
+
+def _revoke_hook(settings, account_id=DEMO_ACCOUNT_ID, signature: str | None = None):
+    signature = signature or hmac.new(settings.AMOCRM_CLIENT_SECRET.encode(),
+                                      f"{settings.AMOCRM_CLIENT_ID}|{account_id}".encode(),
+                                      hashlib.sha256).hexdigest()
+    return APIClient().get("/amocrm/oauth/revoked", {"account_id": account_id, "client_uuid": settings.AMOCRM_CLIENT_ID,
+                                                     "signature": signature})
 
 
-def test_the_access_revoked_hook_disconnects_and_keeps_everything(sandbox, settings):
+def test_a_forged_revoke_hook_is_403_and_changes_nothing(sandbox, settings, django_capture_on_commit_callbacks):
     install(sandbox)
-    signature = hmac.new(settings.AMOCRM_CLIENT_SECRET.encode(),
-                         f"{settings.AMOCRM_CLIENT_ID}|{DEMO_ACCOUNT_ID}".encode(), hashlib.sha256).hexdigest()
-    client = APIClient()
-    forged = client.get("/amocrm/oauth/revoked", {"account_id": DEMO_ACCOUNT_ID,
-                                                  "client_uuid": settings.AMOCRM_CLIENT_ID, "signature": "0" * 64})
+    with django_capture_on_commit_callbacks(execute=True):
+        forged = _revoke_hook(settings, signature="0" * 64)
     assert forged.status_code == 403
     assert CrmConnection.objects.get().status == "connected"
 
-    response = client.post("/amocrm/oauth/revoked", {"account_id": DEMO_ACCOUNT_ID,
-                                                     "client_uuid": settings.AMOCRM_CLIENT_ID, "signature": signature},
-                           format="json")
+
+def test_the_access_revoked_hook_disconnects_once_amocrm_confirms_and_keeps_everything(
+        sandbox, settings, django_capture_on_commit_callbacks):
+    install(sandbox)
+    with sandbox.lock:
+        sandbox.oauth.revoke_account(DEMO_ACCOUNT_ID)  # what switching the integration off does at amoCRM
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = APIClient().post("/amocrm/oauth/revoked", {
+            "account_id": DEMO_ACCOUNT_ID, "client_uuid": settings.AMOCRM_CLIENT_ID,
+            "signature": hmac.new(settings.AMOCRM_CLIENT_SECRET.encode(),
+                                  f"{settings.AMOCRM_CLIENT_ID}|{DEMO_ACCOUNT_ID}".encode(),
+                                  hashlib.sha256).hexdigest()}, format="json")
 
     assert response.status_code == 200
     connection = CrmConnection.objects.get()
     assert (connection.status, connection.access_token, connection.refresh_token) == ("disconnected", "", "")
     assert Account.objects.filter(amocrm_account_id=DEMO_ACCOUNT_ID, is_active=True).exists()
+
+
+def test_a_revoke_hook_replayed_after_a_reinstall_does_nothing(sandbox, settings, django_capture_on_commit_callbacks):
+    install(sandbox)
+    with sandbox.lock:
+        sandbox.oauth.revoke_account(DEMO_ACCOUNT_ID)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _revoke_hook(settings).status_code == 200
+    assert CrmConnection.objects.get().status == "disconnected"
+    assert install(sandbox).status_code == 200  # the admin installs PayPlan again
+    reinstalled = CrmConnection.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        replayed = _revoke_hook(settings)  # the very same request, captured earlier
+
+    assert replayed.status_code == 200  # amoCRM's hook gets its 2xx either way
+    connection = CrmConnection.objects.get()
+    assert (connection.status, connection.install_generation) == ("connected", reinstalled.install_generation)
+    assert connection.access_token == reinstalled.access_token
+
+
+def test_a_revoke_confirmation_for_an_earlier_installation_is_stale(sandbox):
+    install(sandbox)
+    first = CrmConnection.objects.get().install_generation
+    install(sandbox)
+    with sandbox.lock:
+        sandbox.oauth.revoke_account(DEMO_ACCOUNT_ID)
+
+    assert crm_revoke_confirm(account_id=CrmConnection.objects.get().account_id, install_generation=first) == "stale"
+    assert CrmConnection.objects.get().status == "connected"
 
 
 def test_after_install_lead_hooks_are_subscribed_and_fields_mapped_by_name(sandbox, settings):

@@ -30,9 +30,12 @@ def browser():
 
 
 @pytest.fixture
-def demo(transactional_db):
-    """The demo account and its deals (a transactional test starts from an empty database)."""
+def demo(transactional_db, settings):
+    """The demo account and its deals (a transactional test starts from an empty database), with demo
+    mode on as `make run` turns it on: the /demo/ routes exist only then."""
     from billing.demo import demo_account_load
+
+    settings.PAYPLAN_DEMO = True
 
     account, _ = demo_account_load()
     return account

@@ -8,9 +8,18 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo_account():
+def demo_account(settings):
+    settings.PAYPLAN_DEMO = True  # what `make run` sets
     account, _ = demo_account_load()
     return account
+
+
+@pytest.mark.parametrize("path", ["/demo/", "/demo/token", "/demo/widget/script.js"])
+def test_the_demo_is_off_unless_switched_on(client, path):
+    demo_account_load()
+    response = client.post(path) if path.endswith("token") else client.get(path)
+    assert response.status_code == 404
+    assert b'"token"' not in response.content
 
 
 def test_the_token_endpoint_mints_a_real_token_of_the_demo_manager(client, demo_account):

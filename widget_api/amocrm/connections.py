@@ -26,6 +26,7 @@ def crm_connection_connect(*, account: Account, base_url: str, tokens: TokenPair
     now = timezone.now()
     connection.base_url = base_url
     connection.status, connection.status_reason, connection.connected_at = CrmConnection.Status.CONNECTED, "", now
+    connection.install_generation = F("install_generation") + 1
     _apply(connection, tokens, now)
     connection.save()
     connection.refresh_from_db()
@@ -52,7 +53,7 @@ def _apply(connection: CrmConnection, tokens: TokenPair, now) -> None:
 
 @transaction.atomic
 def crm_connection_status_set(*, account_id: int, status: str, reason: str = "", drop_tokens: bool = False,
-                              token_version: int | None = None) -> None:
+                              token_version: int | None = None, install_generation: int | None = None) -> None:
     """needs_reinstall / disconnected: the actions of the account wait, nothing is deleted.
 
     With `token_version`, only while that pair is still the stored one: a re-install that landed
@@ -64,4 +65,6 @@ def crm_connection_status_set(*, account_id: int, status: str, reason: str = "",
     connections = CrmConnection.objects.filter(account_id=account_id)
     if token_version is not None:
         connections = connections.filter(token_version=token_version)
+    if install_generation is not None:
+        connections = connections.filter(install_generation=install_generation)
     connections.update(**changes)

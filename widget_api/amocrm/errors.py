@@ -54,4 +54,9 @@ class CrmReinstallNeeded(CrmError):
 
 
 class InstallError(CrmError):
-    """The OAuth callback cannot connect the account; the message is shown on the error page."""
+    """The OAuth callback cannot connect the account; the message is shown on the error page, with
+    `user_message` (Russian, for the admin) above it when there is one."""
+
+    def __init__(self, message: str, *, user_message: str = "", **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.user_message = user_message

@@ -18,7 +18,7 @@ from billing.services.accounts import account_install, account_settings_update
 from widget_api.amocrm import oauth
 from widget_api.amocrm.client import AmoCrmClient
 from widget_api.amocrm.connections import TokenPair, crm_connection_connect, crm_connection_status_set
-from widget_api.amocrm.errors import CrmRejected, InstallError
+from widget_api.amocrm.errors import CrmReinstallNeeded, CrmRejected, InstallError
 from widget_api.amocrm.fields import lead_fields, suggested_field_ids
 from widget_api.amocrm.http import USER_AGENT, problem_message, timeouts
 from widget_api.amocrm.outbox import drain_after_commit
@@ -35,10 +35,10 @@ def crm_install(*, code: str, referer: str, state: str | None, from_widget: bool
     """Exchange the authorization code and connect the account it belongs to; raises InstallError,
     in which case nothing was stored."""
     base_url = oauth.base_url_for_referer(referer)
-    if state and not from_widget:
-        # A button install brings back the state of our link. Without one (amoCRM's own install screen)
-        # the code alone proves an admin granted access, and it binds only the account that granted it.
-        oauth.state_check(state)
+    # Widget-started installs included: a callback without our state (or with a used, expired or forged
+    # one) could be anyone's code planted in an admin's browser, so the code is not even exchanged.
+    # `from_widget` is kept for the log only.
+    oauth.state_consume(state)
     tokens = oauth.code_exchange(base_url=base_url, code=code)
     info = _account_info(base_url, tokens.access_token)
     host = urlsplit(base_url).netloc
@@ -113,15 +113,48 @@ def crm_install_finish(*, account_id: int) -> None:
 
 
 def crm_uninstall(*, account_id: str, client_uuid: str, signature: str) -> bool:
-    """amoCRM's access-revoked hook: the account is marked disconnected and its dead tokens dropped;
-    nothing else is deleted. False when the hook is not signed with our secret."""
+    """amoCRM's access-revoked hook. False when it is not signed with our secret.
+
+    The signature (HMAC of `client_uuid|account_id`) is the same for every installation of the account
+    and carries no time, so a captured hook could be replayed after a re-install. It is therefore only
+    a hint: the installation current now is noted, and a task asks amoCRM whether that installation's
+    tokens are really dead before disconnecting it (crm_revoke_confirm)."""
     expected = hmac.new(settings.AMOCRM_CLIENT_SECRET.encode(), f"{client_uuid}|{account_id}".encode(),
                         hashlib.sha256).hexdigest()
     if client_uuid != settings.AMOCRM_CLIENT_ID or not hmac.compare_digest(expected, signature or ""):
         return False
-    account = Account.objects.filter(amocrm_account_id=int(account_id) if account_id.isdigit() else -1).first()
-    if account is not None:
-        crm_connection_status_set(account_id=account.pk, status=CrmConnection.Status.DISCONNECTED,
-                                  reason="The integration was switched off in amoCRM.", drop_tokens=True)
-        logger.info("amoCRM account %s switched PayPlan off", account.amocrm_account_id)
+    amocrm_id = int(account_id) if account_id.isascii() and account_id.isdigit() and len(account_id) <= 18 else -1
+    connection = CrmConnection.objects.filter(account__amocrm_account_id=amocrm_id,
+                                              status=CrmConnection.Status.CONNECTED).first()
+    if connection is not None:
+        account_pk, generation = connection.account_id, connection.install_generation
+        transaction.on_commit(lambda: _confirm_later(account_pk, generation), robust=True)
     return True
+
+
+def _confirm_later(account_id: int, install_generation: int) -> None:
+    from widget_api.tasks import crm_revoke_confirm_task
+
+    crm_revoke_confirm_task.delay(account_id, install_generation)
+
+
+def crm_revoke_confirm(*, account_id: int, install_generation: int) -> str:
+    """Disconnect the installation a revoke hook named, if amoCRM confirms its access is gone.
+
+    Returns what happened: "stale" (that installation is no longer the current one), "live" (amoCRM
+    still accepts its tokens: a replayed or mistaken hook, nothing changes) or "disconnected".
+    Raises CrmTransient/CrmNotSent when amoCRM could not be asked (the task retries)."""
+    connection = CrmConnection.objects.filter(account_id=account_id).first()
+    if (connection is None or not connection.is_connected
+            or connection.install_generation != install_generation):
+        return "stale"
+    try:
+        AmoCrmClient(connection).get("/api/v4/account")
+    except CrmReinstallNeeded:
+        crm_connection_status_set(account_id=account_id, status=CrmConnection.Status.DISCONNECTED,
+                                  reason="The integration was switched off in amoCRM.", drop_tokens=True,
+                                  install_generation=install_generation)
+        logger.info("amoCRM account %s switched PayPlan off", account_id)
+        return "disconnected"
+    logger.warning("A revoke hook for account %s was not confirmed: amoCRM still accepts its tokens", account_id)
+    return "live"

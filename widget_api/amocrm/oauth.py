@@ -7,12 +7,14 @@ worker, re-reads the stored pair inside it, and a worker that finds a newer pair
 import ipaddress
 import logging
 import re
+import secrets
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 import requests
 from django.conf import settings
 from django.core import signing
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from widget_api.amocrm import coordination
@@ -27,13 +29,18 @@ from widget_api.amocrm.errors import (
     InstallError,
 )
 from widget_api.amocrm.http import USER_AGENT, problem_message, timeouts
-from widget_api.models import CrmConnection
+from widget_api.models import CrmConnection, InstallStateUse
 
 logger = logging.getLogger(__name__)
 
 AMOCRM_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:amocrm\.ru|amocrm\.com|kommo\.com)$")
 STATE_SALT = "payplan.amocrm.install-state"
-STATE_MAX_AGE_SECONDS = 3600
+# Long enough to read amoCRM's consent screen; the code it brings back lives 20 minutes anyway.
+STATE_MAX_AGE_SECONDS = 1800
+STATE_MISSING_RU = ("amoCRM не передал подтверждение установки PayPlan. Подключите PayPlan по ссылке установки "
+                    "(кнопка «Подключить» в настройках виджета или адрес /amocrm/install).")
+STATE_BAD_RU = "Ссылка установки устарела или создана не PayPlan. Начните подключение заново."
+STATE_USED_RU = "Эта ссылка установки уже использована. Начните подключение заново."
 # Longer than one token call may take (connect + read timeouts), so the lock never expires mid-call.
 REFRESH_LOCK_HOLD_SECONDS = 90
 REFRESH_LOCK_WAIT_SECONDS = 45
@@ -44,8 +51,8 @@ def redirect_uri() -> str:
 
 
 def loopback_allowed() -> bool:
-    allowed = settings.AMOCRM_ALLOW_LOOPBACK
-    return settings.PAYPLAN_DEMO if allowed is None else allowed
+    """A loopback referer (the sandbox CRM) over plain http: only in demo mode, and there unless switched off."""
+    return bool(settings.PAYPLAN_DEMO) and settings.AMOCRM_ALLOW_LOOPBACK is not False
 
 
 def base_url_for_referer(referer: str) -> str:
@@ -73,15 +80,34 @@ def _is_loopback(host: str) -> bool:
 
 
 def state_make() -> str:
-    return signing.dumps({"for": "install"}, salt=STATE_SALT)
+    """A signed, expiring, single-use install state: a random nonce under Django's signature."""
+    return signing.dumps({"for": "install", "nonce": secrets.token_urlsafe(24)}, salt=STATE_SALT)
 
 
-def state_check(state: str | None) -> None:
-    """The state a button install brings back must be one we handed out, and recent."""
+def state_consume(state: str | None) -> None:
+    """Every install must bring back a state we handed out, recently, and only once.
+
+    amoCRM's own install screen (from_widget) sends none: such an install is refused, and the admin
+    connects through /amocrm/install instead (a button install, which carries our state)."""
+    if not state:
+        raise InstallError("The callback carries no state: installs start at PayPlan's install link.",
+                           user_message=STATE_MISSING_RU)
     try:
-        signing.loads(state or "", salt=STATE_SALT, max_age=STATE_MAX_AGE_SECONDS)
+        payload = signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE_SECONDS)
     except signing.BadSignature as exc:
-        raise InstallError("The installation link has expired or was not made by PayPlan; start again.") from exc
+        raise InstallError("The installation link has expired or was not made by PayPlan; start again.",
+                           user_message=STATE_BAD_RU) from exc
+    nonce = payload.get("nonce") if isinstance(payload, dict) else None
+    if not isinstance(nonce, str) or not nonce or len(nonce) > 64:
+        raise InstallError("The installation link was not made by PayPlan; start again.", user_message=STATE_BAD_RU)
+    try:
+        with transaction.atomic():
+            InstallStateUse.objects.filter(used_at__lt=timezone.now() - timedelta(seconds=2 * STATE_MAX_AGE_SECONDS)
+                                           ).delete()
+            InstallStateUse.objects.create(nonce=nonce)
+    except IntegrityError as exc:
+        raise InstallError("This installation link was already used; start again.",
+                           user_message=STATE_USED_RU) from exc
 
 
 def install_url() -> str:

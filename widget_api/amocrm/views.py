@@ -25,8 +25,10 @@ def oauth_callback(request):
         account = crm_install(code=params.get("code", ""), referer=params.get("referer", ""),
                               state=params.get("state"), from_widget=bool(params.get("from_widget")))
     except InstallError as exc:
-        logger.warning("amoCRM installation refused: %s", exc.message)
-        return render(request, "amocrm/install_failed.html", {"reason": exc.message}, status=400)
+        logger.warning("amoCRM installation refused%s: %s", " (from the widget)" if params.get("from_widget") else "",
+                       exc.message)
+        return render(request, "amocrm/install_failed.html",
+                      {"reason": exc.message, "explanation": exc.user_message}, status=400)
     return render(request, "amocrm/installed.html", {"account": account})
 
 
