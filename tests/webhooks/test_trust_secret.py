@@ -64,6 +64,7 @@ def test_the_receiving_service_refuses_a_missing_secret_even_if_verification_wer
     account = _disconnect(account)
     response = Notifier(account).post("pay", pay_fields(invoiced), secret="anything")
     assert response.status_code == 401
+    assert response.json()["error"]["code"] == "cloudpayments_not_connected"
     assert not Payment.objects.exists()
     assert GatewayEvent.objects.get().status == "rejected"
     invoiced.refresh_from_db()
