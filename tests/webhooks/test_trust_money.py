@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import Account, Deal, GatewayEvent, Invoice, Payment
+from billing.models import Account, Deal, GatewayEvent, Payment
 from billing.services.receipts import payment_receipt_send
 from tests.webhooks.conftest import pay_fields
 

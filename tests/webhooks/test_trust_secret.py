@@ -198,3 +198,13 @@ def test_signed_bodies_are_stored_whole(notifier, invoiced):
     assert notifier.post("pay", fields).json() == {"code": 0}
     event = GatewayEvent.objects.get()
     assert len(bytes(event.raw_body)) == event.body_size > 20000
+
+
+def test_secret_errors_and_the_self_test_speak_russian_to_a_russian_admin(admin, account):
+    response = admin.client.put(SETTINGS, '{"cloudpayments": {"api_secret": "short"}}', content_type="application/json",
+                                HTTP_ACCEPT_LANGUAGE="ru", **admin.headers())
+    assert "не меньше 8 символов" in response.json()["error"]["fields"]["cloudpayments.api_secret"][0]
+    _disconnect(account)
+    body = admin.client.post(SELF_TEST, "{}", content_type="application/json", HTTP_ACCEPT_LANGUAGE="ru",
+                             **admin.headers()).json()
+    assert "CloudPayments не подключён" in body["message"]
