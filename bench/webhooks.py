@@ -33,7 +33,7 @@ def prepare_database(deals: int, lines: int) -> list[tuple[str, str, str]]:
     from billing.services.invoicing import invoice_reserve
 
     account = account_create(amocrm_account_id=1, subdomain="bench", cloudpayments_public_id="pk_bench",
-                             cloudpayments_api_secret="bench-secret")
+                             cloudpayments_api_secret="bench-secret", cloudpayments_test_mode=True)
     account.webhook_key = "bench"
     account.save()
     for lead_id in range(1, deals + 1):

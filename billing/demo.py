@@ -84,7 +84,8 @@ def demo_deals(today: date) -> list[DemoDeal]:
 def demo_account_load() -> tuple[Account, int]:
     """Create the demo account and its deals; deals that already exist are left as they are."""
     account = account_create(amocrm_account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SUBDOMAIN, name="PayPlan demo",
-                             cloudpayments_public_id=DEMO_CP_PUBLIC_ID, cloudpayments_api_secret=DEMO_CP_SECRET)
+                             cloudpayments_public_id=DEMO_CP_PUBLIC_ID, cloudpayments_api_secret=DEMO_CP_SECRET,
+                             cloudpayments_test_mode=True)  # the sandbox terminal sends TestMode=1
     account.webhook_key = DEMO_WEBHOOK_KEY
     account.settings = {**account.settings, "requisites": account.settings.get("requisites") or DEMO_REQUISITES,
                         "receipts": account.settings.get("receipts") or DEMO_RECEIPTS}

@@ -29,6 +29,9 @@ class Account(models.Model):
     webhook_key = models.CharField(max_length=64, unique=True, default=_new_account_key)
     cloudpayments_public_id = models.CharField(max_length=128, blank=True)
     cloudpayments_api_secret = EncryptedTextField(blank=True)
+    cloudpayments_test_mode = models.BooleanField(
+        default=False, help_text="The terminal is in CloudPayments test mode: TestMode notifications count as "
+                                 "money. On a live account (False) they are stored and shown, never counted.")
     time_zone = models.CharField(max_length=64, default="Europe/Moscow")
     currency = models.CharField(max_length=3, default="RUB")
     completed_status_id = models.BigIntegerField(default=142)
@@ -39,6 +42,11 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subdomain} ({self.amocrm_account_id})"
+
+    @property
+    def cloudpayments_connected(self) -> bool:
+        """Both keys are set; without a secret no notification verifies and no payment is taken."""
+        return bool(self.cloudpayments_public_id and self.cloudpayments_api_secret)
 
 
 class Deal(models.Model):
@@ -301,13 +309,16 @@ class GatewayEvent(models.Model):
         INVALID = "invalid"  # signed, but the fields make no sense: nothing recorded
         UNMATCHED = "unmatched"  # signed and sound, but names no invoice of ours: for operators
         FAILED = "failed"  # processing raised; replay with payplan_webhook_replay
+        TEST_MODE = "test_mode"  # signed, but TestMode on a live account: shown, never counted as money
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="gateway_events")
     kind = models.CharField(max_length=16)
     transaction_id = models.CharField(max_length=64, blank=True)
     signature_valid = models.BooleanField(default=False)
     content_type = models.CharField(max_length=100, blank=True)
-    raw_body = models.BinaryField()
+    raw_body = models.BinaryField(help_text="The whole body when signed; only its head when not.")
+    body_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 (hex) of the whole body.")
+    body_size = models.PositiveIntegerField(default=0, help_text="Size of the whole body in bytes.")
     headers = models.JSONField(default=dict)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
     answer_code = models.IntegerField(null=True, blank=True)

@@ -1093,8 +1093,21 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     // ---- account settings (inside the integration's settings modal) -----------------------------
 
+    var CP_KINDS = ['check', 'pay', 'fail', 'confirm', 'refund', 'cancel', 'recurrent'];
+
+    function cloudPaymentsLast(last) {
+      if (!last) {
+        return t('account.cp_last_none');
+      }
+      var moment = new Date(last.received_at);
+      var time = timestamp(last.received_at) + ' ' + pad(moment.getHours()) + ':' + pad(moment.getMinutes());
+      return tf('account.cp_last', {kind: last.kind, time: time,
+        result: t(last.signature_valid ? 'account.cp_last_valid' : 'account.cp_last_invalid')});
+    }
+
     function accountModel(values, options) {
       var pipelines = options ? options.pipelines : [];
+      var cp = values.cloudpayments || {notification_urls: {}};
       var stage = values.completed_stage || {};
       var suggested = (options && options.suggested_custom_fields) || {};
       var receipts = values.receipts || {};
@@ -1102,6 +1115,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         t: texts(), values: values, has_options: !!options, warnings: options ? options.warnings : [],
         crm_status: values.crm ? t('account.crm_' + values.crm.status) : '', crm_reason: values.crm ? values.crm.reason : '',
         crm_ok: values.crm && values.crm.status === 'connected',
+        // The integration's settings modal is an administrator's page; the server still refuses others.
+        is_admin: true, cp: cp, cp_last: cloudPaymentsLast(cp.last_notification),
+        cp_urls: _.map(CP_KINDS, function (kind) {
+          return {label: t('account.cp_kind_' + kind), value: cp.notification_urls[kind] || ''};
+        }),
         stages: [{value: ':142', label: t('account.stage_any_won'), selected: !stage.pipeline_id}].concat(
           _.flatten(_.map(pipelines, function (pipeline) {
             return _.map(pipeline.statuses, function (status) {
@@ -1181,6 +1199,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         }),
         receipts: receipts
       };
+      if ($block.find('[name="cloudpayments.public_id"]').length) {
+        // The secret is write-only: an empty field keeps the stored one.
+        body.cloudpayments = {public_id: fieldValue($block, 'cloudpayments.public_id'),
+          test_mode: $block.find('[name="cloudpayments.test_mode"]').is(':checked')};
+        if (fieldValue($block, 'cloudpayments.api_secret')) {
+          body.cloudpayments.api_secret = fieldValue($block, 'cloudpayments.api_secret');
+        }
+      }
       _.each(FIELD_KEYS, function (key) { body.custom_fields[key] = number('custom_fields.' + key); });
       _.each(REQUISITE_KEYS, function (key) { body.requisites[key] = fieldValue($block, 'requisites.' + key); });
       return body;
@@ -1197,6 +1223,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       $block.find('.payplan-account__saved').hide();
       api('PUT', '/account/settings', accountBody($block)).then(function (values) {
         $block.data('payplan-receipts', values.receipts || {});
+        showCloudPayments($block, values.cloudpayments);
         $block.find('.payplan-account__saved').show();
       }, function (error) {
         showErrors($block, error);
@@ -1204,6 +1231,31 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         $block.data('busy', false);
         setBusy($block, false);
       });
+    }
+
+    function showCloudPayments($block, cp) {
+      if (!cp) {
+        return;
+      }
+      $block.find('[name="cloudpayments.api_secret"]').val('')
+        .attr('placeholder', t(cp.api_secret_set ? 'account.cp_secret_set' : 'account.cp_secret_missing'));
+      $block.find('[data-cp-status]').text(t(cp.connected ? 'account.cp_connected' : 'account.cp_not_connected'))
+        .toggleClass('payplan-note--ok', cp.connected).toggleClass('payplan-note--warning', !cp.connected);
+      $block.find('[data-cp-last]').text(cloudPaymentsLast(cp.last_notification));
+    }
+
+    function testCloudPayments($button) {
+      var $block = $button.closest('.payplan-account');
+      var $result = $block.find('[data-cp-result]').text('');
+      $button.prop('disabled', true).addClass('is-busy');
+      api('POST', '/account/cloudpayments/test', {}).then(function (answer) {
+        var key = answer.verified ? 'cp_test_ok'
+          : (answer.error_code === 'cloudpayments_not_connected' ? 'cp_test_not_connected' : 'cp_test_failed');
+        $result.text(t('account.' + key));
+        $block.find('[data-cp-last]').text(cloudPaymentsLast(answer.last_notification));
+      }, function (error) {
+        $result.text(error.message || t('account.cp_test_failed'));
+      }).always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
     }
 
     // ---- events ---------------------------------------------------------------------------------
@@ -1295,6 +1347,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('click', '.payplan-analytics ' + action('export'), function () { exportAnalytics($(this)); });
 
       on('click', '.payplan-account ' + action('save-account'), function () { saveAccountSettings($(this)); });
+      on('click', '.payplan-account ' + action('test-cloudpayments'), function () { testCloudPayments($(this)); });
       on('click', '.payplan-account ' + action('add-row'), function () {
         addRow($(this).closest('.payplan-account'), $(this).attr('data-list'));
       });

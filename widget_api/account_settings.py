@@ -5,7 +5,11 @@ They live in `Account.settings` (JSON) next to the keys billing reads (`invoice_
 """
 from dataclasses import dataclass
 
-from billing.models import Account
+from django.conf import settings
+from django.urls import reverse
+
+from billing.models import Account, GatewayEvent
+from billing.webhooks.parsing import KINDS
 from documents.selectors import requisites_missing
 
 # The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
@@ -47,4 +51,34 @@ def account_settings_get(*, account: Account) -> dict:
         "requisites_missing": requisites_missing(account),
         "reminders": list(stored.get("reminders") or []),
         "receipts": dict(stored.get("receipts") or {"enabled": False}),
+        "cloudpayments": cloudpayments_settings_get(account=account),
+    }
+
+
+def notification_urls(account: Account) -> dict[str, str]:
+    """The exact addresses to paste into the CloudPayments cabinet, one per notification kind."""
+    origin = settings.PAYPLAN_PUBLIC_ORIGIN.rstrip("/")
+    return {kind: origin + reverse("cloudpayments-webhook", kwargs={"account_key": account.webhook_key, "kind": kind})
+            for kind in KINDS}
+
+
+def last_notification(account: Account) -> dict | None:
+    """The last notification that reached us for this account, whether or not it verified."""
+    event = GatewayEvent.objects.filter(account=account).order_by("-id").only(
+        "kind", "received_at", "signature_valid", "status", "answer_code").first()
+    if event is None:
+        return None
+    return {"kind": event.kind, "received_at": event.received_at, "signature_valid": event.signature_valid,
+            "status": event.status, "answer_code": event.answer_code}
+
+
+def cloudpayments_settings_get(*, account: Account) -> dict:
+    """The terminal as the settings page shows it; the API secret itself is never part of it."""
+    return {
+        "public_id": account.cloudpayments_public_id,
+        "api_secret_set": bool(account.cloudpayments_api_secret),
+        "connected": account.cloudpayments_connected,
+        "test_mode": account.cloudpayments_test_mode,
+        "notification_urls": notification_urls(account),
+        "last_notification": last_notification(account),
     }

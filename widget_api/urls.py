@@ -1,7 +1,7 @@
 """Widget API routes (/api/v1/...)."""
 from django.urls import path, register_converter
 
-from widget_api.api.account import AccountSettingsView, CrmOptionsView
+from widget_api.api.account import AccountSettingsView, CloudPaymentsTestView, CrmOptionsView
 from widget_api.api.analytics import (
     AnalyticsExportView,
     AnalyticsFiltersView,
@@ -34,6 +34,7 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
     path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
     path("account/settings", AccountSettingsView.as_view(), name="account-settings"),
+    path("account/cloudpayments/test", CloudPaymentsTestView.as_view(), name="account-cloudpayments-test"),
     path("account/crm-options", CrmOptionsView.as_view(), name="account-crm-options"),
     path("invoices/<bigid:invoice_id>/pdf", InvoicePdfView.as_view(), name="invoice-pdf"),
     path("payments/<bigid:payment_id>/receipt.pdf", PaymentReceiptView.as_view(), name="payment-receipt-pdf"),

@@ -26,9 +26,12 @@ def _matches(expected: str, received: str | None) -> bool:
     return hmac.compare_digest(expected.encode("ascii"), received.strip().encode("utf-8"))
 
 
-def verify_notification(secret: str, raw_body: bytes, content_hmac: str | None,
+def verify_notification(secret: str | None, raw_body: bytes, content_hmac: str | None,
                         x_content_hmac: str | None) -> bool:
-    """True when Content-HMAC signs the raw body or X-Content-HMAC signs the decoded one."""
+    """True when Content-HMAC signs the raw body or X-Content-HMAC signs the decoded one. An empty or
+    missing secret verifies nothing: anyone can compute an HMAC with an empty key."""
+    if not secret or not secret.strip():
+        return False
     if _matches(sign(secret, raw_body), content_hmac):
         return True
     decoded = decoded_message(raw_body) if x_content_hmac else None

@@ -8,24 +8,55 @@ from billing.models import Account
 
 
 @transaction.atomic
-def account_create(*, amocrm_account_id: int, subdomain: str, host: str = "", name: str = "",
-                   cloudpayments_public_id: str = "", cloudpayments_api_secret: str = "",
-                   time_zone: str = "Europe/Moscow", currency: str = "RUB") -> Account:
-    """Create the account for an amoCRM account id, or update the one that exists."""
-    _check_time_zone(time_zone)
+def account_create(*, amocrm_account_id: int, subdomain: str, host: str | None = None, name: str | None = None,
+                   cloudpayments_public_id: str | None = None, cloudpayments_api_secret: str | None = None,
+                   cloudpayments_test_mode: bool | None = None, time_zone: str | None = None,
+                   currency: str | None = None) -> Account:
+    """Create the account for an amoCRM account id, or update the one that exists. On an update only
+    the values given (not None) change: leaving the keys out never blanks stored CloudPayments keys."""
+    if time_zone is not None:
+        _check_time_zone(time_zone)
     subdomain = subdomain.strip().lower()
-    account, _ = Account.objects.select_for_update().update_or_create(
-        amocrm_account_id=amocrm_account_id,
-        defaults={
-            "subdomain": subdomain,
-            "host": host or f"{subdomain}.amocrm.ru",
-            "name": name or subdomain,
-            "cloudpayments_public_id": cloudpayments_public_id,
-            "cloudpayments_api_secret": cloudpayments_api_secret,
-            "time_zone": time_zone,
-            "currency": currency,
-        },
-    )
+    given = {key: value for key, value in {
+        "cloudpayments_public_id": cloudpayments_public_id, "cloudpayments_api_secret": cloudpayments_api_secret,
+        "cloudpayments_test_mode": cloudpayments_test_mode, "time_zone": time_zone, "currency": currency,
+    }.items() if value is not None}
+    account = Account.objects.select_for_update().filter(amocrm_account_id=amocrm_account_id).first()
+    if account is None:
+        return Account.objects.create(amocrm_account_id=amocrm_account_id, subdomain=subdomain,
+                                      host=host or f"{subdomain}.amocrm.ru", name=name or subdomain, **given)
+    given["subdomain"] = subdomain
+    if host:
+        given["host"] = host
+    if name:
+        given["name"] = name
+    for key, value in given.items():
+        setattr(account, key, value)
+    account.save(update_fields=list(given))
+    return account
+
+
+@transaction.atomic
+def account_cloudpayments_update(*, account: Account, public_id: str | None = None, api_secret: str | None = None,
+                                 clear_api_secret: bool = False, test_mode: bool | None = None) -> Account:
+    """The admin's CloudPayments keys: what is given changes; an empty or missing secret keeps the stored
+    one (the widget never sees it, so a blank field means "unchanged"); `clear_api_secret` disconnects."""
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    changed = []
+    if public_id is not None:
+        account.cloudpayments_public_id = public_id.strip()
+        changed.append("cloudpayments_public_id")
+    if clear_api_secret:
+        account.cloudpayments_api_secret = ""
+        changed.append("cloudpayments_api_secret")
+    elif api_secret and api_secret.strip():
+        account.cloudpayments_api_secret = api_secret.strip()
+        changed.append("cloudpayments_api_secret")
+    if test_mode is not None:
+        account.cloudpayments_test_mode = test_mode
+        changed.append("cloudpayments_test_mode")
+    if changed:
+        account.save(update_fields=changed)
     return account
 
 
@@ -36,8 +67,9 @@ def account_install(*, amocrm_account_id: int, subdomain: str, host: str, name: 
     lives, keeping its CloudPayments credentials, time zone and settings."""
     account = Account.objects.select_for_update().filter(amocrm_account_id=amocrm_account_id).first()
     if account is None:
+        # A new install starts with CloudPayments not connected: no keys until the admin enters them.
         return account_create(amocrm_account_id=amocrm_account_id, subdomain=subdomain, host=host, name=name,
-                              time_zone=time_zone)
+                              time_zone=time_zone, cloudpayments_public_id="", cloudpayments_api_secret="")
     account.subdomain, account.host = subdomain.strip().lower(), host
     account.save(update_fields=["subdomain", "host"])
     return account
@@ -46,8 +78,11 @@ def account_install(*, amocrm_account_id: int, subdomain: str, host: str, name: 
 @transaction.atomic
 def account_settings_update(*, account: Account, settings: dict, time_zone: str | None = None,
                             completed_status_id: int | None = None, completed_pipeline_id: int | None = None,
-                            ) -> Account:
-    """Replace the given top-level keys of the account's settings; keys not given are kept."""
+                            cloudpayments: dict | None = None) -> Account:
+    """Replace the given top-level keys of the account's settings; keys not given are kept.
+    `cloudpayments` holds the keywords of `account_cloudpayments_update` (keys and test mode)."""
+    if cloudpayments is not None:
+        account_cloudpayments_update(account=account, **cloudpayments)
     account = Account.objects.select_for_update().get(pk=account.pk)
     if time_zone is not None:
         _check_time_zone(time_zone)

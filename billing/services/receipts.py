@@ -9,7 +9,7 @@ from django.db.models import F
 from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, subscribe
 from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
-from billing.models import Account, DomainEvent, Payment
+from billing.models import Account, Direction, DomainEvent, Payment, Schedule
 from billing.services.gateways import gateway_for
 
 logger = logging.getLogger(__name__)
@@ -56,11 +56,21 @@ def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:
     )
 
 
+def payment_is_payout(payment: Payment) -> bool:
+    """Money of an outgoing plan (the company pays the client) is not income: it never gets a receipt.
+    The deal's direction follows its active plan; the plan itself is asked too, in case they drift."""
+    if payment.deal.direction == Direction.OUTGOING:
+        return True
+    return Schedule.objects.filter(deal_id=payment.deal_id, is_active=True, direction=Direction.OUTGOING).exists()
+
+
 def _mark_pending(event: DomainEvent) -> None:
     """In the payment's own transaction: flag the receipt, and send it once the payment is committed."""
     if event.payload.get("method") == Payment.Method.OPENING_BALANCE or not receipt_settings(event.account).enabled:
         return
     payment_id = event.payload["payment_id"]
+    if payment_is_payout(Payment.objects.select_related("deal").get(pk=payment_id)):
+        return
     Payment.objects.filter(pk=payment_id).update(receipt_status="pending")
     transaction.on_commit(lambda: _enqueue(payment_id), robust=True)
 
@@ -75,6 +85,9 @@ def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> 
     """Send the payment's receipt unless it was sent; a failure is recorded and raised for a retry."""
     payment = Payment.objects.select_related("account", "deal", "invoice").get(pk=payment_id)
     if payment.receipt_status == "queued":
+        return payment
+    if payment_is_payout(payment):  # whatever path asked: a payout is never reported as income
+        Payment.objects.filter(pk=payment_id).update(receipt_status="", receipt_error="")
         return payment
     settings = receipt_settings(payment.account)
     if not settings.inn:

@@ -259,3 +259,15 @@ def test_account_settings_are_saved_with_errors_beside_their_fields(open_demo, d
     account = Account.objects.get(pk=demo.pk)
     assert account.settings["invoice_lead_days"] == 3
     assert account.settings["requisites"]["inn"] == "7707083893"
+    assert account.cloudpayments_api_secret == "sandbox_api_secret"  # the blank secret field kept it
+
+
+def test_cloudpayments_settings_show_the_urls_and_check_the_secret(open_demo, demo):
+    page = open_demo(area="settings")
+    block = page.locator(".payplan-account")
+    expect(block.locator("[data-cp-status]")).to_contain_text("CloudPayments подключён")
+    expect(block.locator(".payplan-account__cp-urls input").first).to_have_value(
+        re.compile(rf"/webhooks/cloudpayments/{demo.webhook_key}/check$"))
+    expect(block.locator('[name="cloudpayments.api_secret"]')).to_have_value("")
+    block.locator('[data-payplan-action="test-cloudpayments"]').click()
+    expect(block.locator("[data-cp-result]")).to_contain_text("Секрет верный")

@@ -18,6 +18,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 @pytest.fixture
 def sandbox(account, live_server, settings):
+    account.cloudpayments_test_mode = True  # the sandbox terminal sends TestMode=1, as a test site does
+    account.save(update_fields=["cloudpayments_test_mode"])
     server = SandboxServer(
         {account.cloudpayments_public_id: (account.cloudpayments_api_secret, account.webhook_key)},
         notify_url_template=f"{live_server.url}/webhooks/cloudpayments/{{account_key}}/{{kind}}",

@@ -62,7 +62,7 @@ def pay_fields(invoice, transaction_id: int = 1001, amount: str = "10000.00", **
     fields = {"TransactionId": str(transaction_id), "Amount": amount, "Currency": "RUB",
               "PaymentAmount": amount, "PaymentCurrency": "RUB", "DateTime": "2026-11-24 10:15:00",
               "CardFirstSix": "424242", "CardLastFour": "4242", "CardType": "Visa", "CardExpDate": "12/29",
-              "TestMode": "1", "Status": "Completed", "OperationType": "Payment", "InvoiceId": invoice.number,
+              "TestMode": "0", "Status": "Completed", "OperationType": "Payment", "InvoiceId": invoice.number,
               "AccountId": str(invoice.deal.lead_id), "SubscriptionId": "", "Name": "IVAN PETROV",
               "Email": "", "IpAddress": "127.0.0.1", "Data": '{"a":1}', "Token": "tk_test_4242",
               "GatewayName": "Test", "AuthCode": "A1B2C3", "TotalFee": "0"}

@@ -1,15 +1,23 @@
 """The widget's settings page: the account's settings, and the amoCRM lists to pick them from."""
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.services.accounts import account_settings_update
-from widget_api.account_settings import FIELD_KEYS, REMINDER_ACTIONS, REQUISITE_KEYS, account_settings_get
+from billing.services.webhooks import gateway_notification_self_test
+from widget_api.account_settings import (
+    FIELD_KEYS,
+    REMINDER_ACTIONS,
+    REQUISITE_KEYS,
+    account_settings_get,
+    cloudpayments_settings_get,
+)
 from widget_api.amocrm.options import crm_options_get
 from widget_api.api.base import WidgetView
-from widget_api.auth import IsWidgetUser, WritesByAdmins
+from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
 from widget_api.models import CrmConnection
 
 AMO_ID = {"min_value": 1, "max_value": 2**62}
@@ -57,6 +65,47 @@ class ReceiptsSerializer(serializers.Serializer):
     object = serializers.IntegerField(min_value=1, max_value=27, default=4)
 
 
+class CloudPaymentsInput(serializers.Serializer):
+    """The terminal's keys. The secret is write-only: absent, null or blank keeps the stored one."""
+
+    public_id = serializers.RegexField(r"^[A-Za-z0-9_.\-]{1,128}$", allow_blank=True, required=False,
+                                       error_messages={"invalid": _("Latin letters, digits, '_', '-' and '.'.")},
+                                       help_text="CloudPayments Public ID, e.g. pk_…; blank disconnects")
+    api_secret = serializers.CharField(write_only=True, required=False, allow_null=True, allow_blank=True,
+                                       max_length=256, help_text="write-only; never returned")
+    clear_api_secret = serializers.BooleanField(required=False, default=False,
+                                                help_text="true removes the stored secret (disconnects)")
+    test_mode = serializers.BooleanField(required=False,
+                                         help_text="the terminal is in CloudPayments test mode: TestMode "
+                                                   "payments count as money")
+
+    def validate_api_secret(self, value: str | None) -> str | None:
+        if value and (len(value) < 8 or any(char.isspace() or not char.isprintable() for char in value)):
+            raise serializers.ValidationError(_("The API secret is at least 8 characters without spaces."))
+        return value or None
+
+
+class LastNotificationOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    received_at = serializers.DateTimeField()
+    signature_valid = serializers.BooleanField()
+    status = serializers.CharField()
+    answer_code = serializers.IntegerField(allow_null=True)
+
+
+NotificationUrlsOutput = type("NotificationUrlsOutput", (serializers.Serializer,), {
+    kind: serializers.CharField() for kind in ("check", "pay", "fail", "confirm", "refund", "cancel", "recurrent")})
+
+
+class CloudPaymentsOutput(serializers.Serializer):
+    public_id = serializers.CharField(allow_blank=True)
+    api_secret_set = serializers.BooleanField()
+    connected = serializers.BooleanField(help_text="false: no Public ID or API secret; notifications are refused")
+    test_mode = serializers.BooleanField()
+    notification_urls = NotificationUrlsOutput(help_text="paste each into the CloudPayments cabinet")
+    last_notification = LastNotificationOutput(allow_null=True)
+
+
 class AccountSettingsInput(serializers.Serializer):
     """Every section is optional; a section sent replaces the stored one, the others are kept."""
 
@@ -69,6 +118,7 @@ class AccountSettingsInput(serializers.Serializer):
     requisites = RequisitesSerializer(required=False)
     reminders = ReminderSerializer(many=True, required=False, max_length=20)
     receipts = ReceiptsSerializer(required=False)
+    cloudpayments = CloudPaymentsInput(required=False)
 
     def validate_time_zone(self, value: str) -> str:
         try:
@@ -85,6 +135,7 @@ class CrmStatusOutput(serializers.Serializer):
 
 class AccountSettingsOutput(AccountSettingsInput):
     crm = CrmStatusOutput()
+    cloudpayments = CloudPaymentsOutput()
 
 
 class AccountSettingsView(WidgetView):
@@ -103,9 +154,11 @@ class AccountSettingsView(WidgetView):
         data = dict(serializer.validated_data)
         stage = data.pop("completed_stage", None)
         time_zone = data.pop("time_zone", None)
+        cloudpayments = data.pop("cloudpayments", None)
         account_settings_update(account=self.account, settings=_plain(data), time_zone=time_zone,
                                 completed_status_id=stage["status_id"] if stage else None,
-                                completed_pipeline_id=stage["pipeline_id"] if stage else None)
+                                completed_pipeline_id=stage["pipeline_id"] if stage else None,
+                                cloudpayments=dict(cloudpayments) if cloudpayments is not None else None)
         return Response(self._body())
 
     def _body(self) -> dict:
@@ -114,6 +167,42 @@ class AccountSettingsView(WidgetView):
         crm = ({"status": connection.status, "reason": connection.status_reason} if connection
                else {"status": "not_installed", "reason": "PayPlan is not installed in this amoCRM account yet."})
         return AccountSettingsOutput({**account_settings_get(account=self.account), "crm": crm}).data
+
+
+class CloudPaymentsTestOutput(serializers.Serializer):
+    verified = serializers.BooleanField(help_text="the stored secret signs and verifies a test Check")
+    connected = serializers.BooleanField()
+    http_status = serializers.IntegerField(help_text="what our notification endpoint answered")
+    answer_code = serializers.IntegerField(allow_null=True)
+    error_code = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+    last_notification = LastNotificationOutput(allow_null=True)
+
+
+class CloudPaymentsTestView(WidgetView):
+    """«Проверить уведомления»: a Check signed with the stored secret goes through the same receive and
+    verify path in this process; everything it touched is rolled back, so it never records money."""
+
+    permission_classes = [IsWidgetUser]
+
+    @extend_schema(operation_id="account_cloudpayments_test", request=None,
+                   responses={200: CloudPaymentsTestOutput}, summary="Check the CloudPayments secret (admins)")
+    def post(self, request):
+        if not request.user.is_admin:
+            raise AdminRequired()
+        result = gateway_notification_self_test(account=self.account)
+        if result.verified:
+            message = _("The API secret verifies: notifications signed by CloudPayments will be accepted.")
+        elif result.error_code == "cloudpayments_not_connected":
+            message = _("CloudPayments is not connected: enter the Public ID and the API secret.")
+        else:
+            message = _("The test notification was not accepted; check the API secret.")
+        cloudpayments = cloudpayments_settings_get(account=self.account)
+        return Response(CloudPaymentsTestOutput({
+            "verified": result.verified, "connected": cloudpayments["connected"],
+            "http_status": result.http_status, "answer_code": result.answer_code, "error_code": result.error_code,
+            "message": str(message), "last_notification": cloudpayments["last_notification"],
+        }).data)
 
 
 def _plain(value):
