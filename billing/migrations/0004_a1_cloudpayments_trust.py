@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0002_gateway_events'),
+        ('billing', '0003_a2_deal_crm_key'),
     ]
 
     operations = [
