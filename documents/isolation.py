@@ -35,7 +35,7 @@ EXIT_OK = 0
 EXIT_FAILED = 70  # the work raised: it should have turned its own errors into an answer
 EXIT_OUT_OF_MEMORY = 71
 REAPED_ELSEWHERE = -1  # a process that ignores SIGCHLD has its children reaped by the kernel
-REAP_GRACE_SECONDS = 2.0  # a SIGKILLed child is gone in microseconds; this bounds a wait that cannot hang
+REAP_GRACE_SECONDS = 10.0  # SIGKILL is at once, tearing a big child down on a busy box is not
 _PR_SET_PDEATHSIG = 1
 _READ_CHUNK = 1 << 20
 

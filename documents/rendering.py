@@ -5,6 +5,7 @@ import json
 import logging
 import signal
 from collections.abc import Mapping
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -61,7 +62,9 @@ def render_isolated(*, source: str, variables: Mapping, title: str, limits: Chil
     `template_too_heavy` when the child had to be killed."""
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateProblem("template_too_large", f"A template may be at most {MAX_TEMPLATE_CHARS} characters.")
-    _warm_parent(source)
+    if _warm_parent(source):
+        # Ours, not an account's: only load can make it slow, and the client must still get a document.
+        limits = replace(limits, seconds=max(limits.seconds, settings.DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS))
 
     def render() -> bytes:
         return _encode_answer(source, variables, title, limits.seconds * COOPERATIVE_SHARE)
@@ -74,13 +77,16 @@ def render_isolated(*, source: str, variables: Mapping, title: str, limits: Chil
     return _decode_answer(answer)
 
 
-def _warm_parent(source: str) -> None:
+def _warm_parent(source: str) -> bool:
     """What every child would otherwise redo: this thread's fonts and base stylesheet, and the compiled
-    default templates (ours, so safe to compile here; an account's own template compiles in the child)."""
+    default templates (ours, so safe to compile here; an account's own template compiles in the child).
+    True when `source` is one of our default templates."""
+    is_default = source in _default_sources()
     with fork_lock:
         base_stylesheet()
-        if source in _default_sources():
+        if is_default:
             precompile(source)
+    return is_default
 
 
 def _default_sources() -> frozenset[str]:
