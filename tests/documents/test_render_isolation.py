@@ -148,7 +148,7 @@ def test_a_hostile_template_is_a_422_from_the_preview(admin, short_limit, stoppe
 @pytest.mark.django_db
 def test_hoisted_loops_are_stopped_by_killing_the_child_at_the_settings_limit(admin, short_limit, stopped_children):
     error = assert_error(admin.post(f"{INVOICE}/preview", {"source": HOISTED_LOOPS}), 422, "template_too_heavy")
-    assert "1 s" in error["message"]
+    assert " 1 " in error["message"]  # the limit it ran under, in either language
     assert len(stopped_children) == 1
     assert stopped_children[0].limits.seconds == 1
     assert_killed(stopped_children[0])
