@@ -229,7 +229,8 @@ DOCUMENTS_RENDER_MEMORY_MB = env.int("DOCUMENTS_RENDER_MEMORY_MB", default=512)
 DOCUMENTS_WORKER_RENDER_SECONDS = env.float("DOCUMENTS_WORKER_RENDER_SECONDS", default=600.0)
 DOCUMENTS_WORKER_RENDER_MEMORY_MB = env.int("DOCUMENTS_WORKER_RENDER_MEMORY_MB", default=3072)
 DOCUMENTS_RENDER_MAX_PDF_MB = env.int("DOCUMENTS_RENDER_MAX_PDF_MB", default=100)
-# Our own default templates are trusted (only load makes them slow): still in a child, with this limit.
-DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS = env.float("DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS", default=600.0)
+# Our own default templates are trusted (only load makes them slow): still in a child, with this limit
+# (kept under the 15-minute claim after which a lost big render is queued again).
+DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS = env.float("DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS", default=840.0)
 LOGGING["loggers"] = {**LOGGING.get("loggers", {}), "weasyprint": {"level": "WARNING"},
                       "fontTools": {"level": "WARNING"}}
