@@ -203,6 +203,11 @@ def _compile(source: str):
     return _environment.from_string(source)
 
 
+def precompile(source: str) -> None:
+    """Compile a trusted template (one of ours) into the cache that forked render children share."""
+    _compile(source)
+
+
 def template_check_syntax(source: str) -> None:
     if len(source) > MAX_TEMPLATE_CHARS:
         raise TemplateProblem("template_too_large", f"A template may be at most {MAX_TEMPLATE_CHARS} characters.")
@@ -212,6 +217,10 @@ def template_check_syntax(source: str) -> None:
         raise TemplateProblem("template_syntax_error", exc.message or "Syntax error.", exc.lineno) from exc
     except SecurityError as exc:
         raise TemplateProblem("template_forbidden", str(exc)) from exc
+    except RecursionError as exc:
+        raise TemplateProblem("template_syntax_error", "The template is nested too deeply.") from exc
+    except MemoryError as exc:
+        raise TemplateProblem("template_too_heavy", "The template is too large to compile.") from exc
 
 
 def render_template(source: str, variables: Mapping, *, seconds: float = DEFAULT_SECONDS) -> str:
@@ -230,6 +239,12 @@ def render_template(source: str, variables: Mapping, *, seconds: float = DEFAULT
         return "".join(chunks)
     except RenderLimitExceeded as exc:
         raise TemplateProblem("template_too_heavy", str(exc), _template_line(exc)) from exc
+    except MemoryError as exc:
+        raise TemplateProblem("template_too_heavy", "The template needs more memory than a document may take.",
+                              _template_line(exc)) from exc
+    except RecursionError as exc:
+        raise TemplateProblem("template_error", "The template calls itself too deeply (a recursive macro or loop).",
+                              _template_line(exc)) from exc
     except SecurityError as exc:
         raise TemplateProblem("template_forbidden", f"Not allowed: {exc}", _template_line(exc)) from exc
     except UndefinedError as exc:

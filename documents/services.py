@@ -13,10 +13,11 @@ from django.utils import timezone
 from billing.errors import ApplicationError
 from billing.models import Account
 from documents import emails
+from documents.isolation import ChildLimits
 from documents.kinds import Kind
 from documents.models import DocumentEmail, DocumentTemplate, StoredDocument
 from documents.pdf import RenderedPdf
-from documents.rendering import document_fingerprint, document_pdf
+from documents.rendering import document_fingerprint, document_pdf, request_limits, worker_limits
 from documents.samples import sample_variables
 from documents.sandbox import TemplateProblem
 from documents.selectors import (
@@ -98,34 +99,35 @@ def document_pdf_fetch(*, account: Account, kind: str, object_id: int, fallback_
         if cache.add(render_claim_key(account.pk, kind, object_id, fingerprint), 1, timeout=RENDER_CLAIM_SECONDS):
             _enqueue_render(account_id=account.pk, kind=kind, object_id=object_id)
         return DocumentQueued(retry_after=max(5, subject.rows // 200))
-    rendered = _render_and_store(subject, source, fingerprint, fallback_to_default)
+    rendered = _render_and_store(subject, source, fingerprint, fallback_to_default, request_limits())
     return DocumentFile(rendered.content, subject.file_name, subject.title)
 
 
 def document_render(*, account: Account, kind: str, object_id: int) -> StoredDocument | None:
-    """Render into storage unless the stored PDF is up to date (a worker's job; safe to run twice).
-    A broken account template falls back to the default: the client still gets a document."""
+    """Render into storage unless the stored PDF is up to date (a worker's job; safe to run twice), under
+    the worker's render limits. A broken account template falls back to the default: the client still
+    gets a document."""
     subject = document_subject_get(account=account, kind=kind, object_id=object_id)
     source = template_source_get(account=account, kind=kind).source
     fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
     stored = stored_document_get(account=account, kind=kind, object_id=object_id)
     if stored is not None and stored.fingerprint == fingerprint and _storage().exists(stored.file_name):
         return stored
-    _render_and_store(subject, source, fingerprint, fallback_to_default=True)
+    _render_and_store(subject, source, fingerprint, True, worker_limits())
     return stored_document_get(account=account, kind=kind, object_id=object_id)
 
 
 def _render_and_store(subject: DocumentSubject, source: str, fingerprint: str, fallback_to_default: bool,
-                      ) -> RenderedPdf:
+                      limits: ChildLimits) -> RenderedPdf:
     try:
-        rendered = document_pdf(source=source, variables=subject.variables, title=subject.title)
+        rendered = document_pdf(source=source, variables=subject.variables, title=subject.title, limits=limits)
     except TemplateProblem as exc:
         default = default_template_source(subject.kind)
         if not fallback_to_default or source == default:
             raise _problem(exc) from exc
         logger.warning("account %s: its %s template fails (%s); the default one is used",
                        subject.account.pk, subject.kind, exc)
-        rendered = document_pdf(source=default, variables=subject.variables, title=subject.title)
+        rendered = document_pdf(source=default, variables=subject.variables, title=subject.title, limits=limits)
     if rendered.refused_urls:
         logger.warning("account %s %s %s: refused to fetch %s", subject.account.pk, subject.kind,
                        subject.object_id, ", ".join(rendered.refused_urls))

@@ -235,5 +235,15 @@ DOCUMENTS_EMAIL_FROM = env("DOCUMENTS_EMAIL_FROM", default="PayPlan <noreply@pay
 DOCUMENTS_LINK_MAX_AGE_DAYS = env.int("DOCUMENTS_LINK_MAX_AGE_DAYS", default=365)
 # Documents with more schedule lines than this are rendered by a worker; the request answers 202.
 DOCUMENTS_SYNC_MAX_ROWS = env.int("DOCUMENTS_SYNC_MAX_ROWS", default=400)
+# Every render runs in a forked child that is SIGKILLed past these limits (documents/isolation.py); the
+# request answers 422 template_too_heavy. Memory is address space on top of what the child inherits.
+DOCUMENTS_RENDER_SECONDS = env.float("DOCUMENTS_RENDER_SECONDS", default=4.0)
+DOCUMENTS_RENDER_MEMORY_MB = env.int("DOCUMENTS_RENDER_MEMORY_MB", default=512)
+DOCUMENTS_WORKER_RENDER_SECONDS = env.float("DOCUMENTS_WORKER_RENDER_SECONDS", default=600.0)
+DOCUMENTS_WORKER_RENDER_MEMORY_MB = env.int("DOCUMENTS_WORKER_RENDER_MEMORY_MB", default=3072)
+DOCUMENTS_RENDER_MAX_PDF_MB = env.int("DOCUMENTS_RENDER_MAX_PDF_MB", default=100)
+# Our own default templates are trusted (only load makes them slow): still in a child, with this limit
+# (kept under the 15-minute claim after which a lost big render is queued again).
+DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS = env.float("DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS", default=840.0)
 LOGGING["loggers"] = {**LOGGING.get("loggers", {}), "weasyprint": {"level": "WARNING"},
                       "fontTools": {"level": "WARNING"}}
