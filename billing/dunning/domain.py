@@ -295,7 +295,7 @@ class PostponeDecision:
 def postpone_decide(*, due_date: date, requested: date, today: date, max_days: int,
                     already_postponed: bool) -> PostponeDecision:
     """Whether a client's "pay on `requested`" shifts the line by itself; past dates are refused upstream."""
-    within = requested <= due_date + timedelta(days=max_days) and requested <= today + timedelta(days=max_days)
+    within = today < requested <= due_date + timedelta(days=max_days)
     if already_postponed or not within:
         return PostponeDecision(allowed=False, needs_manager=True)
     return PostponeDecision(allowed=True, needs_manager=False)

@@ -1,6 +1,6 @@
 """Reads of dunning: the account's policy, open lines for a tick, the send log of a deal."""
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import F
@@ -85,4 +85,41 @@ def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
                           text=run.text, seq=run.line.seq, due_date=run.line.due_date) for run in runs],
         overdue=[OverdueRow(seq=fact.line.seq, due_date=fact.line.due_date, recorded_at=fact.recorded_at,
                             outstanding=fact.outstanding, debt=fact.debt, text=fact.text) for fact in facts],
+    )
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """What an answer page shows: whose payment, how much, by when, and the postponement limit."""
+
+    account_id: int
+    line_id: int
+    company: str
+    client: str
+    amount: str
+    due_date: str
+    due: date
+    latest_postpone: date
+    postponed: bool
+    telegram_link: str
+
+
+def answer_line_get(*, account_id: int, line_id: int) -> AnswerLine | None:
+    from billing.dunning import domain
+    from billing.dunning.links import telegram_start_token
+
+    line = DunningLine.objects.filter(pk=line_id, account_id=account_id).select_related("deal__account").first()
+    if line is None:
+        return None
+    installment = current_installment(line=line)
+    outstanding = installment.amount - installment.paid if installment else Decimal("0.00")
+    _enabled, policy = policy_get(account=line.deal.account)
+    bot = ChannelSettings.objects.filter(account_id=account_id, channel="telegram", enabled=True).first()
+    bot_name = (bot.options or {}).get("bot_username", "") if bot else ""
+    return AnswerLine(
+        account_id=account_id, line_id=line.pk, company=line.deal.account.name,
+        client=line.deal.contact_name, amount=domain.money_ru(outstanding), due_date=domain.date_ru(line.due_date),
+        due=line.due_date, latest_postpone=line.due_date + timedelta(days=policy.postpone_max_days),
+        postponed=line.postponed_at is not None,
+        telegram_link=f"https://t.me/{bot_name}?start={telegram_start_token(line.deal_id)}" if bot_name else "",
     )
