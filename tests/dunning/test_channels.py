@@ -49,7 +49,8 @@ def test_sms_and_whatsapp_go_out_on_day_three(school, sandbox, channels):
     [sms] = sandbox.messages("sms")
     [whatsapp] = sandbox.messages("whatsapp")
     assert (sms["to"], sms["sender"]) == ("79123456789", "School")
-    assert "25 000,00 ₽ по сроку 05.12.2026" in sms["text"] and "/r/" in sms["text"]
+    assert "25 000,00 ₽ по сроку 05.12.2026" in sms["text"]
+    assert "/r/" in sms["text"]
     assert (whatsapp["template"], whatsapp["phone_number_id"], whatsapp["to"]) == (
         "payment_reminder", "1065550001", "79123456789")
     sent = StepRun.objects.filter(deal=deal, channel__in=["client_sms", "client_whatsapp"])
@@ -125,7 +126,8 @@ def test_telegram_start_binds_the_chat_and_the_ladder_uses_it(school, sandbox, c
     url = f"/dunning/telegram/{school.webhook_key}"
     refused = client.post(url, json.dumps(update), content_type="application/json",
                           HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="wrong")
-    assert refused.status_code == 404 and not TelegramChat.objects.exists()
+    assert refused.status_code == 404
+    assert not TelegramChat.objects.exists()
     forged = {**update, "message": {**update["message"], "text": f"/start {telegram_start_token(deal.pk)[:-2]}xx"}}
     client.post(url, json.dumps(forged), content_type="application/json",
                 HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN="tg-hook-secret")
@@ -136,7 +138,8 @@ def test_telegram_start_binds_the_chat_and_the_ladder_uses_it(school, sandbox, c
     assert TelegramChat.objects.get().chat_id == 424242
     tick(at(school, "2026-12-06 10:00"))
     [sent] = sandbox.messages("telegram")
-    assert sent["to"] == "424242" and "05.12.2026" in sent["text"]
+    assert sent["to"] == "424242"
+    assert "05.12.2026" in sent["text"]
 
 
 def test_the_journal_and_faults_are_reachable_over_http(sandbox):
