@@ -138,6 +138,7 @@ def _lines_for(*, account: Account, installments: list[Installment]) -> list[tup
             line.installment_id = item.pk
             retargeted.append(line)
         line.deal = item.schedule.deal
+        line.deal.account = account
         pairs.append((line, item))
     if retargeted:
         DunningLine.objects.bulk_update(retargeted, ["installment"])
@@ -389,9 +390,13 @@ def step_run_finish(*, step_run_id: int, now: datetime, delivery: Delivery | Non
                 "recipient": run.recipient, "text": run.text, "provider_message_id": run.provider_message_id})
             return run
         if temporary and run.attempts < settings.DUNNING_MAX_ATTEMPTS:
+            account = run.deal.account
             backoff = settings.DUNNING_RETRY_BACKOFF_SECONDS * 2 ** (run.attempts - 1)
+            retry_at = local_now(account, now + timedelta(seconds=backoff))
+            _enabled, policy = policy_get(account=account)
             run.status, run.error = StepRun.Status.RETRYING, error[:500]
-            run.send_after = now + timedelta(seconds=backoff)
+            run.send_after = aware(account, domain.next_allowed(  # a retry, too, keeps out of quiet hours
+                retry_at, quiet_start_hour=policy.quiet_start_hour, quiet_end_hour=policy.quiet_end_hour))
             run.save(update_fields=["status", "error", "send_after"])
             return run
         _finish(run, StepRun.Status.FAILED, now, error=error)

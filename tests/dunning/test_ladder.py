@@ -255,3 +255,13 @@ def test_outgoing_plans_are_not_chased(school, provider):
     tick(at(school, "2026-12-06 10:00"))
     assert runs() == []
     assert OverdueFact.objects.count() == 0
+
+
+def test_a_retry_that_would_fall_into_quiet_hours_waits_for_the_morning(school, deal, provider, settings):
+    settings.DUNNING_RETRY_BACKOFF_SECONDS = 600
+    tick(at(school, "2026-12-05 18:30"))
+    provider.fail_with = [TemporaryChannelError("SMS.ru: HTTP 503")]
+    tick(at(school, "2026-12-08 20:55"))
+    sms = StepRun.objects.get(step_key="+3:client_sms")
+    assert sms.status == "retrying"
+    assert sms.send_after == at(school, "2026-12-09 09:00")
