@@ -14,6 +14,7 @@ urlpatterns = [
     path("amocrm/", include("widget_api.amocrm.urls")),
     path("demo/", include("widget_api.demo.urls")),
     path("documents/", include("documents.urls")),
+    path("", include("billing.dunning.urls")),
 ]
 
 handler404 = "widget_api.errors.json_not_found"

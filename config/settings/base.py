@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "billing",
+    "billing.dunning",
     "widget_api",
     "documents",
 ]
@@ -247,3 +248,19 @@ DOCUMENTS_RENDER_MAX_PDF_MB = env.int("DOCUMENTS_RENDER_MAX_PDF_MB", default=100
 DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS = env.float("DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS", default=840.0)
 LOGGING["loggers"] = {**LOGGING.get("loggers", {}), "weasyprint": {"level": "WARNING"},
                       "fontTools": {"level": "WARNING"}}
+
+# --- Dunning (billing.dunning): the reminder ladder and its channels -------------------------------
+DUNNING_TICK_SECONDS = env.float("DUNNING_TICK_SECONDS", default=300.0)
+DUNNING_MAX_ATTEMPTS = env.int("DUNNING_MAX_ATTEMPTS", default=5)  # a temporary failure is retried this often
+DUNNING_RETRY_BACKOFF_SECONDS = env.float("DUNNING_RETRY_BACKOFF_SECONDS", default=300.0)  # doubles per attempt
+DUNNING_SEND_LEASE_SECONDS = env.int("DUNNING_SEND_LEASE_SECONDS", default=900)  # a claim older than this failed
+DUNNING_ANSWER_LINK_MAX_AGE_DAYS = env.int("DUNNING_ANSWER_LINK_MAX_AGE_DAYS", default=60)
+DUNNING_CLAIM_PAUSE_DAYS = env.int("DUNNING_CLAIM_PAUSE_DAYS", default=3)  # "I paid" pauses the ladder this long
+DUNNING_EMAIL_FROM = env("DUNNING_EMAIL_FROM", default=DOCUMENTS_EMAIL_FROM)
+DUNNING_HTTP_CONNECT_TIMEOUT = env.float("DUNNING_HTTP_CONNECT_TIMEOUT", default=5.0)
+DUNNING_HTTP_READ_TIMEOUT = env.float("DUNNING_HTTP_READ_TIMEOUT", default=15.0)
+DUNNING_SMSRU_URL = env("DUNNING_SMSRU_URL", default="https://sms.ru")
+DUNNING_WHATSAPP_URL = env("DUNNING_WHATSAPP_URL", default="https://graph.facebook.com")
+DUNNING_WHATSAPP_API_VERSION = env("DUNNING_WHATSAPP_API_VERSION", default="v21.0")
+DUNNING_TELEGRAM_URL = env("DUNNING_TELEGRAM_URL", default="https://api.telegram.org")
+CELERY_BEAT_SCHEDULE["dunning-tick"] = {"task": "dunning.tick", "schedule": DUNNING_TICK_SECONDS}

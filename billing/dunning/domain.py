@@ -1,0 +1,352 @@
+"""Pure dunning rules: the ladder and its validation, when a step is due, quiet hours, Russian texts.
+
+Nothing here imports Django: the services feed it plain values (local naive datetimes, Decimals).
+"""
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from string import Template
+from typing import Any
+
+CLIENT_CHANNELS = ("client_email", "client_sms", "client_whatsapp", "client_telegram")
+STAFF_CHANNELS = ("manager_task", "note")
+CHANNELS = CLIENT_CHANNELS + STAFF_CHANNELS
+ASSIGNEE_KINDS = ("responsible", "head_of_sales", "lawyer", "user")
+ACTION_KINDS = ("move_to_stage", "assign_user", "late_fee", "write_off_decision")
+MIN_DAY, MAX_DAY = -60, 366
+MAX_TEMPLATE_LENGTH = 1000
+CENT = Decimal("0.01")
+
+
+class LadderError(ValueError):
+    """A ladder or policy that cannot run; `field` names the step (`steps.2.day`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Assignee:
+    kind: str = "responsible"
+    user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    status_id: int | None = None  # move_to_stage
+    pipeline_id: int | None = None  # move_to_stage
+    user_id: int | None = None  # assign_user (None: the policy's lawyer)
+    role: str = ""  # assign_user: "lawyer", ...
+    fixed: Decimal | None = None  # late_fee
+    percent_per_day: Decimal | None = None  # late_fee
+    cap: Decimal | None = None  # late_fee
+
+
+@dataclass(frozen=True)
+class Step:
+    day: int  # relative to the due date; negative = before
+    channel: str
+    template: str = ""  # empty: the channel's default text
+    after_cutoff: bool = False  # due at the cut-off hour of its day instead of its start
+    assignee: Assignee = field(default_factory=Assignee)
+    action: Action | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.day:+d}:{self.channel}"
+
+    @property
+    def is_client(self) -> bool:
+        return self.channel in CLIENT_CHANNELS
+
+
+@dataclass(frozen=True)
+class Policy:
+    steps: tuple[Step, ...]
+    cutoff_hour: int = 18
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 9
+    postpone_max_days: int = 7
+    head_of_sales_user_id: int | None = None
+    lawyer_user_id: int | None = None
+
+
+DEFAULT_STEPS: tuple[Step, ...] = (
+    Step(day=-3, channel="client_email"),
+    Step(day=0, channel="client_email"),
+    Step(day=0, channel="manager_task", after_cutoff=True),
+    Step(day=3, channel="client_sms"),
+    Step(day=3, channel="client_whatsapp"),
+    Step(day=7, channel="manager_task"),
+    Step(day=30, channel="manager_task", assignee=Assignee("lawyer"),
+         action=Action(kind="assign_user", role="lawyer")),
+)
+DEFAULT_POLICY = Policy(steps=DEFAULT_STEPS)
+
+
+# --- Parsing and validation ----------------------------------------------------------------------
+
+def _int(raw: Any, where: str, low: int, high: int, message: str) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise LadderError(where, message)
+    return raw
+
+
+def _optional_int(raw: Any, where: str) -> int | None:
+    if raw is None:
+        return None
+    return _int(raw, where, 1, 2**53, "Укажите положительный номер.")
+
+
+def _decimal(raw: Any, where: str) -> Decimal | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, float | bool):
+        raise LadderError(where, "Укажите число строкой, например «500.00».")
+    try:
+        value = Decimal(str(raw))
+    except InvalidOperation as exc:
+        raise LadderError(where, "Это не число.") from exc
+    if not value.is_finite():
+        raise LadderError(where, "Это не число.")
+    if value < 0:
+        raise LadderError(where, "Значение не может быть отрицательным.")
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _action(raw: Any, where: str) -> Action | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or raw.get("kind") not in ACTION_KINDS:
+        raise LadderError(f"{where}.kind", "Неизвестное действие шага.")
+    kind = raw["kind"]
+    if kind == "move_to_stage":
+        status_id = _optional_int(raw.get("status_id"), f"{where}.status_id")
+        if status_id is None:
+            raise LadderError(f"{where}.status_id", "Укажите этап, на который перевести сделку.")
+        return Action(kind=kind, status_id=status_id, pipeline_id=_optional_int(raw.get("pipeline_id"),
+                                                                                 f"{where}.pipeline_id"))
+    if kind == "assign_user":
+        role = str(raw.get("role") or "")[:32]
+        return Action(kind=kind, user_id=_optional_int(raw.get("user_id"), f"{where}.user_id"), role=role)
+    if kind == "late_fee":
+        fixed = _decimal(raw.get("fixed"), f"{where}.fixed")
+        percent = _decimal(raw.get("percent_per_day"), f"{where}.percent_per_day")
+        cap = _decimal(raw.get("cap"), f"{where}.cap")
+        if (fixed is None) == (percent is None):
+            raise LadderError(f"{where}.fixed", "Укажите либо фиксированную сумму пени, либо процент в день.")
+        if percent is not None and percent > 100:
+            raise LadderError(f"{where}.percent_per_day", "Процент в день не может быть больше 100.")
+        if (fixed is not None and fixed == 0) or (percent is not None and percent == 0):
+            raise LadderError(f"{where}.{'fixed' if fixed is not None else 'percent_per_day'}",
+                              "Пеня должна быть больше нуля.")
+        if cap is not None and fixed is not None and fixed > cap:
+            raise LadderError(f"{where}.fixed", "Фиксированная пеня больше её предела.")
+        return Action(kind=kind, fixed=fixed, percent_per_day=percent, cap=cap)
+    return Action(kind=kind)
+
+
+def _assignee(raw: Any, where: str) -> Assignee:
+    if raw is None:
+        return Assignee()
+    if not isinstance(raw, dict) or raw.get("kind") not in ASSIGNEE_KINDS:
+        raise LadderError(f"{where}.kind", "Исполнитель задачи: ответственный, руководитель продаж, юрист "
+                                           "или выбранный пользователь.")
+    user_id = _optional_int(raw.get("user_id"), f"{where}.user_id")
+    if raw["kind"] == "user" and user_id is None:
+        raise LadderError(f"{where}.user_id", "Выберите пользователя, которому ставить задачу.")
+    return Assignee(kind=raw["kind"], user_id=user_id)
+
+
+def step_parse(raw: Any, index: int) -> Step:
+    where = f"steps.{index}"
+    if not isinstance(raw, dict):
+        raise LadderError(where, "Шаг должен быть объектом.")
+    day = _int(raw.get("day"), f"{where}.day", MIN_DAY, MAX_DAY,
+               f"День шага — целое число от {MIN_DAY} до {MAX_DAY} относительно срока платежа.")
+    channel = raw.get("channel")
+    if channel not in CHANNELS:
+        raise LadderError(f"{where}.channel", "Неизвестный канал шага.")
+    template = raw.get("template") or ""
+    if not isinstance(template, str) or len(template) > MAX_TEMPLATE_LENGTH:
+        raise LadderError(f"{where}.template", f"Текст шага — строка не длиннее {MAX_TEMPLATE_LENGTH} символов.")
+    return Step(day=day, channel=channel, template=template, after_cutoff=bool(raw.get("after_cutoff", False)),
+                assignee=_assignee(raw.get("assignee"), f"{where}.assignee"),
+                action=_action(raw.get("action"), f"{where}.action"))
+
+
+def policy_parse(raw: dict[str, Any]) -> Policy:
+    """A policy from its JSON form; LadderError names the first bad field. Missing keys take defaults."""
+    if not isinstance(raw, dict):
+        raise LadderError("steps", "Настройки напоминаний должны быть объектом.")
+    raw_steps = raw.get("steps")
+    if raw_steps is None:
+        steps = DEFAULT_STEPS
+    else:
+        if not isinstance(raw_steps, list) or len(raw_steps) > 50:
+            raise LadderError("steps", "Шаги — список не длиннее 50.")
+        steps = tuple(step_parse(item, index) for index, item in enumerate(raw_steps))
+        seen: dict[str, int] = {}
+        for index, step in enumerate(steps):
+            if step.key in seen:
+                raise LadderError(f"steps.{index}.day",
+                                  f"Шаг {index + 1} повторяет шаг {seen[step.key] + 1}: тот же день и тот же канал.")
+            seen[step.key] = index
+    hours = {}
+    for name, default in (("cutoff_hour", 18), ("quiet_start_hour", 21), ("quiet_end_hour", 9)):
+        hours[name] = _int(raw.get(name, default), name, 0, 23, "Час — целое число от 0 до 23.")
+    postpone = _int(raw.get("postpone_max_days", 7), "postpone_max_days", 0, 90,
+                    "Перенос — от 0 до 90 дней.")
+    return Policy(steps=steps, postpone_max_days=postpone,
+                  head_of_sales_user_id=_optional_int(raw.get("head_of_sales_user_id"), "head_of_sales_user_id"),
+                  lawyer_user_id=_optional_int(raw.get("lawyer_user_id"), "lawyer_user_id"), **hours)
+
+
+def policy_dump(policy: Policy) -> dict[str, Any]:
+    """The JSON form of a policy (what policy_parse reads back)."""
+    def action(value: Action | None) -> dict | None:
+        if value is None:
+            return None
+        data = {"kind": value.kind}
+        for name in ("status_id", "pipeline_id", "user_id"):
+            if getattr(value, name) is not None:
+                data[name] = getattr(value, name)
+        if value.role:
+            data["role"] = value.role
+        for name in ("fixed", "percent_per_day", "cap"):
+            if getattr(value, name) is not None:
+                data[name] = str(getattr(value, name))
+        return data
+
+    return {
+        "steps": [{"day": step.day, "channel": step.channel, "template": step.template,
+                   "after_cutoff": step.after_cutoff,
+                   "assignee": {"kind": step.assignee.kind, "user_id": step.assignee.user_id},
+                   "action": action(step.action)} for step in policy.steps],
+        "cutoff_hour": policy.cutoff_hour, "quiet_start_hour": policy.quiet_start_hour,
+        "quiet_end_hour": policy.quiet_end_hour, "postpone_max_days": policy.postpone_max_days,
+        "head_of_sales_user_id": policy.head_of_sales_user_id, "lawyer_user_id": policy.lawyer_user_id,
+    }
+
+
+# --- When things are due --------------------------------------------------------------------------
+
+def step_moment(step: Step, *, due_date: date, cutoff_hour: int) -> datetime:
+    """The local (naive) moment a step becomes due."""
+    hour = cutoff_hour if step.after_cutoff else 0
+    return datetime.combine(due_date + timedelta(days=step.day), time(hour))
+
+
+@dataclass(frozen=True)
+class LinePlan:
+    send: tuple[Step, ...] = ()
+    skip: tuple[Step, ...] = ()
+
+
+def line_plan(*, steps: tuple[Step, ...], due_date: date, now_local: datetime, cutoff_hour: int,
+              recorded_keys: frozenset[str] | set[str], paused_until: date | None = None) -> LinePlan:
+    """The steps to send now for one line, and the missed ones to record as skipped.
+
+    Only the latest due day is sent: after downtime, earlier unrecorded steps are skipped — never a burst,
+    never nothing. A step already recorded (sent, failed, skipped) is never planned again.
+    """
+    if paused_until is not None and now_local.date() < paused_until:
+        return LinePlan()
+    due = [step for step in steps if step_moment(step, due_date=due_date, cutoff_hour=cutoff_hour) <= now_local]
+    if not due:
+        return LinePlan()
+    latest_day = max(step.day for step in due)
+    open_steps = [step for step in due if step.key not in recorded_keys]
+    return LinePlan(send=tuple(step for step in open_steps if step.day == latest_day),
+                    skip=tuple(step for step in open_steps if step.day < latest_day))
+
+
+def is_overdue_now(*, due_date: date, now_local: datetime, cutoff_hour: int) -> bool:
+    """Unpaid at the cut-off of the due date (or any later moment) means overdue the same day."""
+    return now_local >= datetime.combine(due_date, time(cutoff_hour))
+
+
+def next_allowed(now_local: datetime, *, quiet_start_hour: int, quiet_end_hour: int) -> datetime:
+    """`now_local`, or the end of the quiet hours it falls into (e.g. 21:00–09:00 → 09:00)."""
+    if quiet_start_hour == quiet_end_hour:
+        return now_local
+    hour = now_local.hour
+    end_today = datetime.combine(now_local.date(), time(quiet_end_hour))
+    if quiet_start_hour > quiet_end_hour:  # wraps midnight
+        if hour >= quiet_start_hour:
+            return end_today + timedelta(days=1)
+        if hour < quiet_end_hour:
+            return end_today
+        return now_local
+    if quiet_start_hour <= hour < quiet_end_hour:
+        return end_today
+    return now_local
+
+
+@dataclass(frozen=True)
+class PostponeDecision:
+    allowed: bool  # within the limit: the line's ladder shifts now
+    needs_manager: bool  # beyond the limit or asked twice: a manager decides
+
+
+def postpone_decide(*, due_date: date, requested: date, today: date, max_days: int,
+                    already_postponed: bool) -> PostponeDecision:
+    """Whether a client's "pay on `requested`" shifts the line by itself; past dates are refused upstream."""
+    within = today < requested <= due_date + timedelta(days=max_days)
+    if already_postponed or not within:
+        return PostponeDecision(allowed=False, needs_manager=True)
+    return PostponeDecision(allowed=True, needs_manager=False)
+
+
+# --- Russian texts ---------------------------------------------------------------------------------
+
+def money_ru(amount: Decimal) -> str:
+    """25000 → «25 000,00 ₽»."""
+    value = Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    whole, kopecks = f"{abs(value):.2f}".split(".")
+    groups = []
+    while whole:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    return f"{sign}{' '.join(groups)},{kopecks} ₽"
+
+
+def date_ru(value: date) -> str:
+    return f"{value.day:02d}.{value.month:02d}.{value.year}"
+
+
+def client_label(contact_name: str, lead_id: int) -> str:
+    return contact_name.strip() or f"по сделке № {lead_id}"
+
+
+def overdue_text(*, client: str, outstanding: Decimal, due_date: date, debt: Decimal) -> str:
+    return (f"Клиент {client} не оплатил(а) {money_ru(outstanding)} по сроку {date_ru(due_date)}, "
+            f"долг {money_ru(debt)}")
+
+
+DEFAULT_TEMPLATES = {
+    "before": "Здравствуйте, $client! Напоминаем: $due_date срок платежа $amount. $links",
+    "due": "Здравствуйте, $client! Сегодня, $due_date, срок платежа $amount. $links",
+    "after": "Здравствуйте, $client! Платёж $amount по сроку $due_date пока не поступил. "
+             "Долг по договору: $debt. $links",
+    "staff": "Клиент $client не оплатил(а) $amount по сроку $due_date, долг $debt. "
+             "Дней просрочки: $days_overdue. Шаг напоминаний: день $day.",
+}
+
+
+def step_text(step: Step, *, client: str, amount: Decimal, due_date: date, debt: Decimal, days_overdue: int,
+              links: str) -> str:
+    """The step's text: its own template or the channel's default, with $-placeholders filled."""
+    if step.template:
+        template = step.template
+    elif not step.is_client:
+        template = DEFAULT_TEMPLATES["staff"]
+    else:
+        template = DEFAULT_TEMPLATES["before" if step.day < 0 else "due" if step.day == 0 else "after"]
+    values = {"client": client, "amount": money_ru(amount), "due_date": date_ru(due_date), "debt": money_ru(debt),
+              "days_overdue": str(max(days_overdue, 0)), "day": f"{step.day:+d}", "links": links}
+    return Template(template).safe_substitute(values).strip()

@@ -1,0 +1,7 @@
+"""The names of dunning's domain events (published through billing.events, relayed after commit)."""
+INSTALLMENT_DUE_SOON = "installment_due_soon"
+INSTALLMENT_OVERDUE = "installment_overdue"
+REMINDER_SENT = "reminder_sent"
+REMINDER_FAILED = "reminder_failed"
+CLIENT_ANSWERED = "client_answered"
+DEAL_ESCALATED = "deal_escalated"

@@ -1,0 +1,125 @@
+"""Reads of dunning: the account's policy, open lines for a tick, the send log of a deal."""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F
+
+from billing.dunning.domain import DEFAULT_POLICY, Policy, policy_parse
+from billing.dunning.models import ChannelSettings, DunningLine, DunningPolicy, OverdueFact, StepRun
+from billing.errors import NotFound
+from billing.models import Account, Deal, Direction, Installment
+
+
+def policy_get(*, account: Account) -> tuple[bool, Policy]:
+    """(enabled, policy); an account that never saved one runs the defaults."""
+    stored = DunningPolicy.objects.filter(account=account).first()
+    if stored is None:
+        return True, DEFAULT_POLICY
+    return stored.enabled, policy_parse(stored.config)
+
+
+def open_installments(*, account: Account, due_until: date):
+    """Incoming lines of active plans with an unpaid remainder, due by `due_until`, deal and schedule loaded."""
+    return (Installment.objects
+            .filter(schedule__deal__account=account, schedule__is_active=True,
+                    schedule__direction=Direction.INCOMING, schedule__deal__cancelled_at__isnull=True,
+                    paid__lt=F("amount"), due_date__lte=due_until)
+            .select_related("schedule__deal")
+            .order_by("schedule__deal_id", "seq"))
+
+
+def current_installment(*, line: DunningLine) -> Installment | None:
+    """The active plan's row for this line's (seq, due date): where a rebuild moved it, or None."""
+    return (Installment.objects
+            .filter(schedule__deal_id=line.deal_id, schedule__is_active=True, seq=line.seq, due_date=line.due_date)
+            .first())
+
+
+def channel_settings_get(*, account: Account) -> dict[str, dict]:
+    """The channels as the settings page shows them: options and whether a key is set, never the key."""
+    return {row.channel: {"enabled": row.enabled, "has_secret": bool(row.secret), "options": row.options}
+            for row in ChannelSettings.objects.filter(account=account)}
+
+
+@dataclass(frozen=True)
+class SendLogRow:
+    at: datetime
+    step_key: str
+    channel: str
+    recipient: str
+    status: str
+    error: str
+    attempts: int
+    text: str
+    seq: int
+    due_date: date
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    seq: int
+    due_date: date
+    recorded_at: datetime
+    outstanding: Decimal
+    debt: Decimal
+    text: str
+
+
+@dataclass(frozen=True)
+class DealDunning:
+    sends: list[SendLogRow]
+    overdue: list[OverdueRow]
+
+
+def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
+    """Every reminder of a deal (when, channel, to whom, delivered / failed and why) and its overdue facts."""
+    deal = Deal.objects.filter(account=account, lead_id=lead_id).first()
+    if deal is None:
+        raise NotFound("not_found", "Сделка не найдена.")
+    runs = StepRun.objects.filter(deal=deal).select_related("line").order_by("created_at", "id")
+    facts = OverdueFact.objects.filter(deal=deal).select_related("line").order_by("recorded_at")
+    return DealDunning(
+        sends=[SendLogRow(at=run.finished_at or run.created_at, step_key=run.step_key, channel=run.channel,
+                          recipient=run.recipient, status=run.status, error=run.error, attempts=run.attempts,
+                          text=run.text, seq=run.line.seq, due_date=run.line.due_date) for run in runs],
+        overdue=[OverdueRow(seq=fact.line.seq, due_date=fact.line.due_date, recorded_at=fact.recorded_at,
+                            outstanding=fact.outstanding, debt=fact.debt, text=fact.text) for fact in facts],
+    )
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """What an answer page shows: whose payment, how much, by when, and the postponement limit."""
+
+    account_id: int
+    line_id: int
+    company: str
+    client: str
+    amount: str
+    due_date: str
+    due: date
+    latest_postpone: date
+    postponed: bool
+    telegram_link: str
+
+
+def answer_line_get(*, account_id: int, line_id: int) -> AnswerLine | None:
+    from billing.dunning import domain
+    from billing.dunning.links import telegram_start_token
+
+    line = DunningLine.objects.filter(pk=line_id, account_id=account_id).select_related("deal__account").first()
+    if line is None:
+        return None
+    installment = current_installment(line=line)
+    outstanding = installment.amount - installment.paid if installment else Decimal("0.00")
+    _enabled, policy = policy_get(account=line.deal.account)
+    bot = ChannelSettings.objects.filter(account_id=account_id, channel="telegram", enabled=True).first()
+    bot_name = (bot.options or {}).get("bot_username", "") if bot else ""
+    return AnswerLine(
+        account_id=account_id, line_id=line.pk, company=line.deal.account.name,
+        client=line.deal.contact_name, amount=domain.money_ru(outstanding), due_date=domain.date_ru(line.due_date),
+        due=line.due_date, latest_postpone=line.due_date + timedelta(days=policy.postpone_max_days),
+        postponed=line.postponed_at is not None,
+        telegram_link=f"https://t.me/{bot_name}?start={telegram_start_token(line.deal_id)}" if bot_name else "",
+    )

@@ -1,0 +1,515 @@
+"""Writes of dunning: plan the ladder on a tick, claim and record a send, client answers, promises."""
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from billing.dunning import domain
+from billing.dunning.channels.base import Delivery, OutgoingMessage
+from billing.dunning.events import (
+    CLIENT_ANSWERED,
+    DEAL_ESCALATED,
+    INSTALLMENT_DUE_SOON,
+    INSTALLMENT_OVERDUE,
+    REMINDER_FAILED,
+    REMINDER_SENT,
+)
+from billing.dunning.links import answer_links, telegram_start_token_read
+from billing.dunning.models import (
+    ChannelSettings,
+    ClientAnswer,
+    DunningLine,
+    DunningPolicy,
+    OverdueFact,
+    StepRun,
+    TelegramChat,
+)
+from billing.dunning.selectors import current_installment, open_installments, policy_get
+from billing.errors import ApplicationError
+from billing.events import publish
+from billing.models import Account, Deal, Installment
+
+logger = logging.getLogger(__name__)
+SKIPPED_REASON = "Пропущен: к этому времени наступил более поздний шаг"
+
+
+# --- Local time --------------------------------------------------------------------------------------
+
+def local_now(account: Account, now: datetime) -> datetime:
+    """The account's wall clock as a naive datetime (the pure rules work on these)."""
+    return now.astimezone(ZoneInfo(account.time_zone)).replace(tzinfo=None)
+
+
+def aware(account: Account, local: datetime) -> datetime:
+    return local.replace(tzinfo=ZoneInfo(account.time_zone))
+
+
+# --- Settings ------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True) -> domain.Policy:
+    """Validate and store the account's ladder; a bad one is a 422 naming the step (`steps.2.day`)."""
+    try:
+        policy = domain.policy_parse(config)
+    except domain.LadderError as exc:
+        raise ApplicationError("invalid_ladder", exc.message, {exc.field: [exc.message]}) from exc
+    DunningPolicy.objects.update_or_create(account=account, defaults={
+        "config": domain.policy_dump(policy), "enabled": enabled})
+    return policy
+
+
+@transaction.atomic
+def channel_settings_set(*, account: Account, channel: str, options: dict, secret: str | None = None,
+                         enabled: bool = True) -> ChannelSettings:
+    """Store a provider's options; the key is written only when given (write-only: never read back)."""
+    if channel not in ChannelSettings.Channel.values:
+        message = "Неизвестный канал."
+        raise ApplicationError("invalid_channel", message, {"channel": [message]})
+    row, _created = ChannelSettings.objects.get_or_create(account=account, channel=channel)
+    row.options, row.enabled = dict(options or {}), enabled
+    if secret is not None:
+        row.secret = secret
+    row.save()
+    return row
+
+
+# --- The tick: planning ----------------------------------------------------------------------------
+
+@dataclass
+class PlanReport:
+    lines: int = 0
+    overdue: int = 0
+    planned: int = 0
+    skipped: int = 0
+    due_step_ids: list[int] = field(default_factory=list)
+
+
+def dunning_account_plan(*, account: Account, now: datetime) -> PlanReport:
+    """Record overdue facts and plan ladder steps for one account at `now`; returns the steps due to send.
+
+    Safe to run twice or concurrently: every fact and step is a unique row, inserted once.
+    """
+    report = PlanReport()
+    enabled, policy = policy_get(account=account)
+    now_local = local_now(account, now)
+    if enabled:
+        lead_days = max([0] + [-step.day for step in policy.steps])
+        installments = list(open_installments(account=account, due_until=now_local.date() + timedelta(days=lead_days)))
+        lines = _lines_for(account=account, installments=installments)
+        recorded = _recorded_keys([line.pk for line, _ in lines])
+        facts = set(OverdueFact.objects.filter(line__in=[line for line, _ in lines]).values_list("line_id", flat=True))
+        report.lines = len(lines)
+        for line, installment in lines:
+            with transaction.atomic():
+                if line.pk not in facts and _overdue_record(line=line, installment=installment, policy=policy,
+                                                             now=now, now_local=now_local):
+                    report.overdue += 1
+                _steps_plan(line=line, installment=installment, policy=policy, now=now, now_local=now_local,
+                            recorded=recorded.get(line.pk, set()), report=report)
+    _stale_claims_fail(account=account, now=now)
+    report.due_step_ids = list(StepRun.objects.filter(account=account, status__in=StepRun.OPEN_STATUSES,
+                                                      send_after__lte=now).values_list("pk", flat=True))
+    return report
+
+
+def _lines_for(*, account: Account, installments: list[Installment]) -> list[tuple[DunningLine, Installment]]:
+    """The DunningLine of every open installment, created on first sight and re-targeted after a rebuild."""
+    if not installments:
+        return []
+    deal_ids = {item.schedule.deal_id for item in installments}
+    existing = {(line.deal_id, line.seq, line.due_date): line
+                for line in DunningLine.objects.filter(account=account, deal_id__in=deal_ids)}
+    missing = [DunningLine(account=account, deal_id=item.schedule.deal_id, installment=item, seq=item.seq,
+                           due_date=item.due_date)
+               for item in installments if (item.schedule.deal_id, item.seq, item.due_date) not in existing]
+    if missing:
+        DunningLine.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {(line.deal_id, line.seq, line.due_date): line
+                    for line in DunningLine.objects.filter(account=account, deal_id__in=deal_ids)}
+    pairs, retargeted = [], []
+    for item in installments:
+        line = existing[(item.schedule.deal_id, item.seq, item.due_date)]
+        if line.installment_id != item.pk:
+            line.installment_id = item.pk
+            retargeted.append(line)
+        line.deal = item.schedule.deal
+        line.deal.account = account
+        pairs.append((line, item))
+    if retargeted:
+        DunningLine.objects.bulk_update(retargeted, ["installment"])
+    return pairs
+
+
+def _recorded_keys(line_ids: list[int]) -> dict[int, set[str]]:
+    recorded: dict[int, set[str]] = {}
+    for line_id, key in StepRun.objects.filter(line_id__in=line_ids).values_list("line_id", "step_key"):
+        recorded.setdefault(line_id, set()).add(key)
+    return recorded
+
+
+def _effective_due(line: DunningLine) -> date:
+    return line.due_date + timedelta(days=line.shift_days)
+
+
+def _overdue_record(*, line: DunningLine, installment: Installment, policy: domain.Policy, now: datetime,
+                    now_local: datetime) -> bool:
+    if not domain.is_overdue_now(due_date=_effective_due(line), now_local=now_local, cutoff_hour=policy.cutoff_hour):
+        return False
+    deal = line.deal
+    outstanding = installment.amount - installment.paid
+    text = domain.overdue_text(client=domain.client_label(deal.contact_name, deal.lead_id), outstanding=outstanding,
+                               due_date=line.due_date, debt=deal.debt)
+    try:
+        with transaction.atomic():
+            OverdueFact.objects.create(line=line, account_id=line.account_id, deal=deal, recorded_at=now,
+                                       outstanding=outstanding, debt=deal.debt, text=text)
+    except IntegrityError:
+        return False  # a concurrent tick recorded it first
+    publish(account=deal.account, name=INSTALLMENT_OVERDUE, payload={
+        **_line_payload(line, installment), "outstanding": str(outstanding), "debt": str(deal.debt),
+        "days_overdue": (now_local.date() - line.due_date).days, "text": text,
+        "responsible_user_id": deal.responsible_user_id,
+    })
+    return True
+
+
+def _steps_plan(*, line: DunningLine, installment: Installment, policy: domain.Policy, now: datetime,
+                now_local: datetime, recorded: set[str], report: PlanReport) -> None:
+    plan = domain.line_plan(steps=policy.steps, due_date=_effective_due(line), now_local=now_local,
+                            cutoff_hour=policy.cutoff_hour, recorded_keys=recorded, paused_until=line.paused_until)
+    for step in plan.skip:
+        if _step_insert(line=line, step=step, status=StepRun.Status.SKIPPED, send_after=now, now=now):
+            report.skipped += 1
+    for step in plan.send:
+        send_after = now
+        if step.is_client:
+            send_after = aware(line.account, domain.next_allowed(
+                now_local, quiet_start_hour=policy.quiet_start_hour, quiet_end_hour=policy.quiet_end_hour))
+        if _step_insert(line=line, step=step, status=StepRun.Status.PLANNED, send_after=send_after, now=now):
+            report.planned += 1
+            if step.day < 0 and line.due_soon_published_at is None:
+                _due_soon_publish(line=line, installment=installment, now=now)
+
+
+def _step_insert(*, line: DunningLine, step: domain.Step, status: str, send_after: datetime, now: datetime) -> bool:
+    """Insert the (line, step) row; False when it exists already (the unique row is the at-most-once)."""
+    step_json = domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0]
+    try:
+        with transaction.atomic():
+            StepRun.objects.create(
+                account_id=line.account_id, deal_id=line.deal_id, line=line, step_key=step.key, day=step.day,
+                channel=step.channel, step=step_json, status=status, send_after=send_after,
+                finished_at=now if status == StepRun.Status.SKIPPED else None,
+                error=SKIPPED_REASON if status == StepRun.Status.SKIPPED else "")
+    except IntegrityError:
+        return False
+    return True
+
+
+def _due_soon_publish(*, line: DunningLine, installment: Installment, now: datetime) -> None:
+    updated = DunningLine.objects.filter(pk=line.pk, due_soon_published_at__isnull=True).update(
+        due_soon_published_at=now)
+    if updated:
+        publish(account=line.deal.account, name=INSTALLMENT_DUE_SOON, payload={
+            **_line_payload(line, installment), "amount": str(installment.amount - installment.paid)})
+
+
+def _stale_claims_fail(*, account: Account, now: datetime) -> None:
+    """A worker that died mid-send leaves the outcome unknown: shown as failed rather than sent twice."""
+    stale = now - timedelta(seconds=settings.DUNNING_SEND_LEASE_SECONDS)
+    for run_id in StepRun.objects.filter(account=account, status=StepRun.Status.SENDING,
+                                         claimed_at__lt=stale).values_list("pk", flat=True):
+        step_run_finish(step_run_id=run_id, now=now, error="Исход отправки неизвестен: обработчик не ответил",
+                        temporary=False, expected_status=StepRun.Status.SENDING)
+
+
+def _line_payload(line: DunningLine, installment: Installment | None) -> dict:
+    return {"deal_id": line.deal_id, "lead_id": line.deal.lead_id, "line_id": line.pk, "installment_id":
+            installment.pk if installment else None, "seq": line.seq, "due_date": line.due_date.isoformat()}
+
+
+def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None,
+                     at: time = time(18, 30)) -> PlanReport:
+    """The tick over every active account; with `on_date`, each account as if it were `at` local on that day."""
+    total = PlanReport()
+    for account in Account.objects.filter(is_active=True).order_by("pk"):
+        account_now = (aware(account, datetime.combine(on_date, at)) if on_date else now or timezone.now())
+        try:
+            report = dunning_account_plan(account=account, now=account_now)
+        except Exception:
+            logger.exception("dunning tick failed for account %s", account.pk)
+            continue
+        total.lines += report.lines
+        total.overdue += report.overdue
+        total.planned += report.planned
+        total.skipped += report.skipped
+        total.due_step_ids += report.due_step_ids
+    return total
+
+
+# --- Sending: claim, call (in the task), finish ----------------------------------------------------
+
+def step_run_claim(*, step_run_id: int, now: datetime) -> OutgoingMessage | None:
+    """Decide under the row lock whether the step goes out now; the provider call happens after commit.
+
+    Paid, paused or vanished lines are cancelled here, at send time, not at planning. Staff steps
+    (manager task, note) are done here: they are events for the CRM adapter, not provider calls.
+    """
+    with transaction.atomic():
+        run = (StepRun.objects.select_for_update(of=("self",)).select_related("line", "deal__account")
+               .filter(pk=step_run_id).first())
+        if run is None or run.status not in StepRun.OPEN_STATUSES or run.send_after > now:
+            return None
+        line, deal = run.line, run.deal
+        account = deal.account
+        line.deal = deal
+        installment = current_installment(line=line)
+        if installment is None:
+            _finish(run, StepRun.Status.CANCELLED, now, error="Платёж больше не в графике")
+            return None
+        if installment.pk != line.installment_id:
+            DunningLine.objects.filter(pk=line.pk).update(installment=installment)
+        outstanding = installment.amount - installment.paid
+        if outstanding <= 0:
+            _finish(run, StepRun.Status.CANCELLED, now, error="Оплачено до отправки")
+            return None
+        now_local = local_now(account, now)
+        if line.paused_until is not None and now_local.date() < line.paused_until:
+            _finish(run, StepRun.Status.CANCELLED, now, error=f"Пауза до {domain.date_ru(line.paused_until)}")
+            return None
+        _enabled, policy = policy_get(account=account)
+        step = domain.step_parse(run.step, 0)
+        links = answer_links(account_id=account.pk, line_id=line.pk)
+        link_text = f"Я оплатил: {links['paid']} Перенести: {links['postpone']}" if step.is_client else ""
+        text = domain.step_text(step, client=domain.client_label(deal.contact_name, deal.lead_id),
+                                amount=outstanding, due_date=line.due_date, debt=deal.debt,
+                                days_overdue=(now_local.date() - line.due_date).days, links=link_text)
+        if step.action is not None:
+            _action_publish(run=run, line=line, installment=installment, step=step, policy=policy, text=text)
+        if not step.is_client:
+            assignee = _assignee_user_id(step.assignee, deal=deal, policy=policy)
+            run.recipient = str(assignee or "")
+            run.text = text
+            _finish(run, StepRun.Status.SENT, now)
+            publish(account=account, name=REMINDER_SENT, payload={
+                **_line_payload(line, installment), "step_key": run.step_key, "channel": run.channel,
+                "assignee_kind": step.assignee.kind, "assignee_user_id": assignee, "text": text,
+                "outstanding": str(outstanding), "debt": str(deal.debt)})
+            return None
+        recipient = _recipient(step.channel, deal)
+        if not recipient:
+            run.text = text
+            _finish(run, StepRun.Status.FAILED, now, error=_NO_RECIPIENT[step.channel])
+            _failed_publish(run=run, line=line, installment=installment)
+            return None
+        run.status, run.claimed_at, run.recipient, run.text = StepRun.Status.SENDING, now, recipient, text
+        run.attempts += 1
+        run.save(update_fields=["status", "claimed_at", "recipient", "text", "attempts"])
+        return OutgoingMessage(channel=step.channel, recipient=recipient, text=text,
+                               subject=f"Напоминание об оплате {domain.money_ru(outstanding)} до "
+                                       f"{domain.date_ru(line.due_date)}",
+                               idempotency_key=f"payplan-dunning-{run.pk}")
+
+
+_NO_RECIPIENT = {
+    "client_email": "У клиента не указан email",
+    "client_sms": "У клиента не указан телефон",
+    "client_whatsapp": "У клиента не указан телефон",
+    "client_telegram": "Клиент не подключил Telegram",
+}
+
+
+def _recipient(channel: str, deal: Deal) -> str:
+    if channel == "client_email":
+        return deal.contact_email.strip()
+    if channel in ("client_sms", "client_whatsapp"):
+        digits = "".join(char for char in deal.contact_phone if char.isdigit())
+        if len(digits) == 11 and digits.startswith("8"):
+            digits = "7" + digits[1:]
+        return digits if 10 <= len(digits) <= 15 else ""
+    if channel == "client_telegram":
+        chat = TelegramChat.objects.filter(deal=deal).first()
+        return str(chat.chat_id) if chat else ""
+    return ""
+
+
+def _assignee_user_id(assignee: domain.Assignee, *, deal: Deal, policy: domain.Policy) -> int | None:
+    if assignee.kind == "user":
+        return assignee.user_id
+    if assignee.kind == "head_of_sales":
+        return policy.head_of_sales_user_id or deal.responsible_user_id
+    if assignee.kind == "lawyer":
+        return policy.lawyer_user_id or policy.head_of_sales_user_id or deal.responsible_user_id
+    return deal.responsible_user_id
+
+
+def _action_publish(*, run: StepRun, line: DunningLine, installment: Installment, step: domain.Step,
+                    policy: domain.Policy, text: str) -> None:
+    action = step.action
+    data = domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0]["action"]
+    if action.kind == "assign_user" and action.user_id is None and action.role == "lawyer":
+        data["user_id"] = policy.lawyer_user_id
+    publish(account=run.deal.account, name=DEAL_ESCALATED, payload={
+        **_line_payload(line, installment), "step_key": run.step_key, "action": data, "text": text,
+        "debt": str(run.deal.debt)})
+
+
+def _finish(run: StepRun, status: str, now: datetime, *, error: str = "") -> None:
+    run.status, run.finished_at, run.error = status, now, error[:500]
+    run.save(update_fields=["status", "finished_at", "error", "recipient", "text"])
+
+
+def _failed_publish(*, run: StepRun, line: DunningLine, installment: Installment | None) -> None:
+    publish(account=run.deal.account, name=REMINDER_FAILED, payload={
+        **_line_payload(line, installment), "step_key": run.step_key, "channel": run.channel,
+        "recipient": run.recipient, "error": run.error, "attempts": run.attempts})
+
+
+def step_run_finish(*, step_run_id: int, now: datetime, delivery: Delivery | None = None, error: str = "",
+                    temporary: bool = False, expected_status: str = StepRun.Status.SENDING) -> StepRun | None:
+    """Record a provider's answer: sent, retried later with backoff, or failed with the reason shown."""
+    with transaction.atomic():
+        run = (StepRun.objects.select_for_update(of=("self",)).select_related("line", "deal__account")
+               .filter(pk=step_run_id, status=expected_status).first())
+        if run is None:
+            return None
+        line = run.line
+        line.deal = run.deal
+        installment = Installment.objects.filter(pk=line.installment_id).first()
+        if delivery is not None:
+            run.provider_message_id = delivery.provider_message_id[:128]
+            run.status, run.finished_at, run.error = StepRun.Status.SENT, now, ""
+            run.save(update_fields=["provider_message_id", "status", "finished_at", "error"])
+            publish(account=run.deal.account, name=REMINDER_SENT, payload={
+                **_line_payload(line, installment), "step_key": run.step_key, "channel": run.channel,
+                "recipient": run.recipient, "text": run.text, "provider_message_id": run.provider_message_id})
+            return run
+        if temporary and run.attempts < settings.DUNNING_MAX_ATTEMPTS:
+            account = run.deal.account
+            backoff = settings.DUNNING_RETRY_BACKOFF_SECONDS * 2 ** (run.attempts - 1)
+            retry_at = local_now(account, now + timedelta(seconds=backoff))
+            _enabled, policy = policy_get(account=account)
+            run.status, run.error = StepRun.Status.RETRYING, error[:500]
+            run.send_after = aware(account, domain.next_allowed(  # a retry, too, keeps out of quiet hours
+                retry_at, quiet_start_hour=policy.quiet_start_hour, quiet_end_hour=policy.quiet_end_hour))
+            run.save(update_fields=["status", "error", "send_after"])
+            return run
+        _finish(run, StepRun.Status.FAILED, now, error=error)
+        _failed_publish(run=run, line=line, installment=installment)
+        return run
+
+
+# --- Answers and promises ----------------------------------------------------------------------------
+
+def _line_lock(*, account_id: int, line_id: int) -> DunningLine:
+    line = (DunningLine.objects.select_for_update(of=("self",)).select_related("deal__account")
+            .filter(pk=line_id, account_id=account_id).first())
+    if line is None:
+        raise ApplicationError("not_found", "Ссылка недействительна.", status=404)
+    return line
+
+
+def _open_steps_drop(line: DunningLine) -> None:
+    """Planned, never-sent steps of a paused or shifted line are re-planned at the new time."""
+    StepRun.objects.filter(line=line, status__in=StepRun.OPEN_STATUSES).delete()
+
+
+def line_outstanding(line: DunningLine) -> Decimal:
+    installment = current_installment(line=line)
+    return installment.amount - installment.paid if installment else Decimal("0.00")
+
+
+@transaction.atomic
+def client_paid_claim(*, account_id: int, line_id: int, now: datetime) -> ClientAnswer:
+    """The client says they paid: recorded, the manager is told, the ladder waits a few days for the money."""
+    line = _line_lock(account_id=account_id, line_id=line_id)
+    today = local_now(line.deal.account, now).date()
+    answer = ClientAnswer.objects.create(line=line, account_id=account_id, kind=ClientAnswer.Kind.PAID)
+    line.client_claimed_paid_at = now
+    pause = today + timedelta(days=settings.DUNNING_CLAIM_PAUSE_DAYS)
+    line.paused_until = max(line.paused_until or pause, pause)
+    line.save(update_fields=["client_claimed_paid_at", "paused_until"])
+    _open_steps_drop(line)
+    deal = line.deal
+    publish(account=deal.account, name=CLIENT_ANSWERED, payload={
+        **_line_payload(line, None), "answer": "paid", "source": "client",
+        "responsible_user_id": deal.responsible_user_id,
+        "text": f"Клиент {domain.client_label(deal.contact_name, deal.lead_id)} сообщил(а), что оплатил(а) "
+                f"платёж по сроку {domain.date_ru(line.due_date)}. Проверьте поступление."})
+    return answer
+
+
+@dataclass(frozen=True)
+class PostponeResult:
+    accepted: bool
+    requested: date
+
+
+@transaction.atomic
+def client_postpone_request(*, account_id: int, line_id: int, requested: date, now: datetime) -> PostponeResult:
+    """Within the account's limit (once per line) the line's ladder shifts; beyond it a manager decides."""
+    line = _line_lock(account_id=account_id, line_id=line_id)
+    deal = line.deal
+    today = local_now(deal.account, now).date()
+    if requested <= max(today, line.due_date):
+        message = f"Выберите дату позже {domain.date_ru(max(today, line.due_date))}."
+        raise ApplicationError("invalid_date", message, {"date": [message]})
+    if requested > today + timedelta(days=366):
+        message = "Дата слишком далеко."
+        raise ApplicationError("invalid_date", message, {"date": [message]})
+    _enabled, policy = policy_get(account=deal.account)
+    decision = domain.postpone_decide(due_date=line.due_date, requested=requested, today=today,
+                                      max_days=policy.postpone_max_days,
+                                      already_postponed=line.postponed_at is not None)
+    ClientAnswer.objects.create(line=line, account_id=account_id, kind=ClientAnswer.Kind.POSTPONE,
+                                requested_date=requested, accepted=decision.allowed)
+    if decision.allowed:
+        line.shift_days = (requested - line.due_date).days
+        line.postponed_at = now
+        line.save(update_fields=["shift_days", "postponed_at"])
+        _open_steps_drop(line)
+    client = domain.client_label(deal.contact_name, deal.lead_id)
+    text = (f"Клиент {client} перенес(ла) платёж по сроку {domain.date_ru(line.due_date)} на "
+            f"{domain.date_ru(requested)}." if decision.allowed else
+            f"Клиент {client} просит перенести платёж по сроку {domain.date_ru(line.due_date)} на "
+            f"{domain.date_ru(requested)} — это сверх лимита, нужно ваше решение.")
+    publish(account=deal.account, name=CLIENT_ANSWERED, payload={
+        **_line_payload(line, None), "answer": "postpone", "source": "client", "requested_date":
+        requested.isoformat(), "accepted": decision.allowed, "needs_manager": decision.needs_manager,
+        "responsible_user_id": deal.responsible_user_id, "text": text})
+    return PostponeResult(accepted=decision.allowed, requested=requested)
+
+
+@transaction.atomic
+def line_promise_record(*, account: Account, line_id: int, promised_on: date, recorded_by: int | None) -> DunningLine:
+    """"Promised to pay on DATE" (from the manager's call): the line's ladder waits until that date."""
+    line = _line_lock(account_id=account.pk, line_id=line_id)
+    line.paused_until = promised_on
+    line.save(update_fields=["paused_until"])
+    _open_steps_drop(line)
+    publish(account=account, name=CLIENT_ANSWERED, payload={
+        **_line_payload(line, None), "answer": "promise", "source": "manager", "recorded_by": recorded_by,
+        "promised_on": promised_on.isoformat()})
+    return line
+
+
+@transaction.atomic
+def telegram_update_receive(*, account: Account, update: dict) -> TelegramChat | None:
+    """The bot's `/start <token>` binds the chat to the deal the signed token names; anything else is ignored."""
+    message = update.get("message") or {}
+    text = str(message.get("text") or "")
+    chat_id = (message.get("chat") or {}).get("id")
+    if not text.startswith("/start ") or not isinstance(chat_id, int):
+        return None
+    deal_id = telegram_start_token_read(text.removeprefix("/start ").strip())
+    deal = Deal.objects.filter(pk=deal_id, account=account).first() if deal_id else None
+    if deal is None:
+        return None
+    chat, _created = TelegramChat.objects.update_or_create(deal=deal, defaults={"account": account,
+                                                                                 "chat_id": chat_id})
+    return chat

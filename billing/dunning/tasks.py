@@ -1,0 +1,45 @@
+"""Celery tasks of dunning: the tick plans, each send runs on its own, outside any transaction."""
+import logging
+from datetime import datetime
+
+from celery import shared_task
+from django.utils import timezone
+
+from billing.dunning.channels.base import ChannelError
+from billing.dunning.channels.registry import provider_for
+from billing.dunning.services import dunning_plan_all, step_run_claim, step_run_finish
+from billing.models import Account
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="dunning.tick")
+def dunning_tick(now_iso: str | None = None) -> dict:
+    now = datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    report = dunning_plan_all(now=now)
+    for step_run_id in report.due_step_ids:
+        dunning_send_step.delay(step_run_id, now.isoformat())
+    return {"lines": report.lines, "overdue": report.overdue, "planned": report.planned, "skipped": report.skipped,
+            "due": len(report.due_step_ids)}
+
+
+@shared_task(name="dunning.send_step")
+def dunning_send_step(step_run_id: int, now_iso: str | None = None) -> str:
+    """Claim (short transaction), call the provider (no transaction, no lock), record the answer."""
+    now = datetime.fromisoformat(now_iso) if now_iso else timezone.now()
+    return step_run_send(step_run_id=step_run_id, now=now)
+
+
+def step_run_send(*, step_run_id: int, now: datetime) -> str:
+    message = step_run_claim(step_run_id=step_run_id, now=now)
+    if message is None:
+        return "nothing to send"
+    account = Account.objects.get(dunning_steps__pk=step_run_id)
+    try:
+        delivery = provider_for(account=account, channel=message.channel).send(message)
+    except ChannelError as exc:
+        logger.warning("dunning step %s via %s failed: %s", step_run_id, message.channel, exc.reason)
+        step_run_finish(step_run_id=step_run_id, now=now, error=exc.reason, temporary=exc.temporary)
+        return "retrying" if exc.temporary else "failed"
+    step_run_finish(step_run_id=step_run_id, now=now, delivery=delivery)
+    return "sent"

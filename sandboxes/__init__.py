@@ -1,0 +1,1 @@
+"""Loopback stand-ins for outside providers, for tests and the demo; product code never imports them."""

@@ -1,0 +1,108 @@
+"""The pure ladder rules: validation naming the step, the catch-up, quiet hours, texts."""
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from billing.dunning import domain
+from billing.dunning.domain import DEFAULT_STEPS, LadderError, line_plan, next_allowed, policy_parse
+
+
+def test_defaults_are_a_valid_ladder():
+    policy = policy_parse(domain.policy_dump(domain.DEFAULT_POLICY))
+    assert [step.key for step in policy.steps] == [
+        "-3:client_email", "+0:client_email", "+0:manager_task", "+3:client_sms", "+3:client_whatsapp",
+        "+7:manager_task", "+30:manager_task"]
+
+
+def test_same_day_twice_on_one_channel_names_the_step():
+    with pytest.raises(LadderError) as error:
+        policy_parse({"steps": [{"day": 0, "channel": "client_email"}, {"day": 3, "channel": "client_sms"},
+                                {"day": 0, "channel": "client_email"}]})
+    assert error.value.field == "steps.2.day"
+    assert "тот же день" in error.value.message
+
+
+def test_negative_percent_is_refused():
+    with pytest.raises(LadderError) as error:
+        policy_parse({"steps": [{"day": 5, "channel": "note",
+                                 "action": {"kind": "late_fee", "percent_per_day": "-0.1"}}]})
+    assert error.value.field == "steps.0.action.percent_per_day"
+
+
+def test_fee_above_its_cap_is_refused():
+    with pytest.raises(LadderError) as error:
+        policy_parse({"steps": [{"day": 1, "channel": "note"},
+                                {"day": 5, "channel": "note", "action": {"kind": "late_fee", "fixed": "900.00",
+                                                                         "cap": "500.00"}}]})
+    assert error.value.field == "steps.1.action.fixed"
+
+
+@pytest.mark.parametrize(("raw", "field"), [
+    ({"steps": [{"day": "x", "channel": "note"}]}, "steps.0.day"),
+    ({"steps": [{"day": 1, "channel": "pigeon"}]}, "steps.0.channel"),
+    ({"steps": [{"day": 1, "channel": "manager_task", "assignee": {"kind": "user"}}]}, "steps.0.assignee.user_id"),
+    ({"cutoff_hour": 24}, "cutoff_hour"),
+])
+def test_nonsense_is_refused_with_its_field(raw, field):
+    with pytest.raises(LadderError) as error:
+        policy_parse(raw)
+    assert error.value.field == field
+
+
+def test_after_downtime_only_the_latest_due_day_is_sent_and_earlier_ones_skipped():
+    plan = line_plan(steps=DEFAULT_STEPS, due_date=date(2026, 12, 5), now_local=datetime(2026, 12, 15, 10),
+                     cutoff_hour=18, recorded_keys={"-3:client_email"})
+    assert [step.key for step in plan.send] == ["+7:manager_task"]
+    assert [step.key for step in plan.skip] == ["+0:client_email", "+0:manager_task", "+3:client_sms",
+                                                "+3:client_whatsapp"]
+
+
+def test_a_recorded_later_step_means_nothing_is_sent_again():
+    plan = line_plan(steps=DEFAULT_STEPS, due_date=date(2026, 12, 5), now_local=datetime(2026, 12, 9, 10),
+                     cutoff_hour=18, recorded_keys={"+3:client_sms", "+3:client_whatsapp"})
+    assert plan.send == ()
+
+
+def test_same_day_manager_task_waits_for_the_cutoff():
+    before = line_plan(steps=DEFAULT_STEPS, due_date=date(2026, 12, 5), now_local=datetime(2026, 12, 5, 17, 59),
+                       cutoff_hour=18, recorded_keys={"+0:client_email"})
+    after = line_plan(steps=DEFAULT_STEPS, due_date=date(2026, 12, 5), now_local=datetime(2026, 12, 5, 18, 0),
+                      cutoff_hour=18, recorded_keys={"+0:client_email"})
+    assert before.send == ()
+    assert [step.key for step in after.send] == ["+0:manager_task"]
+
+
+def test_a_pause_holds_the_line_until_its_date():
+    kwargs = {"steps": DEFAULT_STEPS, "due_date": date(2026, 12, 5), "cutoff_hour": 18, "recorded_keys": set(),
+              "paused_until": date(2026, 12, 10)}
+    assert line_plan(now_local=datetime(2026, 12, 9, 23), **kwargs).send == ()
+    assert [s.key for s in line_plan(now_local=datetime(2026, 12, 10, 0, 5), **kwargs).send] == [
+        "+3:client_sms", "+3:client_whatsapp"]
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    (datetime(2026, 12, 5, 8, 59), datetime(2026, 12, 5, 9, 0)),
+    (datetime(2026, 12, 5, 9, 0), datetime(2026, 12, 5, 9, 0)),
+    (datetime(2026, 12, 5, 20, 59), datetime(2026, 12, 5, 20, 59)),
+    (datetime(2026, 12, 5, 21, 0), datetime(2026, 12, 6, 9, 0)),
+    (datetime(2026, 12, 5, 0, 5), datetime(2026, 12, 5, 9, 0)),
+])
+def test_quiet_hours_move_a_send_to_the_morning(now, expected):
+    assert next_allowed(now, quiet_start_hour=21, quiet_end_hour=9) == expected
+
+
+def test_overdue_text_is_russian_with_money_and_date():
+    text = domain.overdue_text(client="Иванова Мария", outstanding=Decimal("25000"), due_date=date(2026, 12, 5),
+                               debt=Decimal("75000"))
+    assert text == "Клиент Иванова Мария не оплатил(а) 25 000,00 ₽ по сроку 05.12.2026, долг 75 000,00 ₽"
+
+
+def test_postpone_within_limit_once():
+    due, today = date(2026, 12, 5), date(2026, 12, 4)
+    assert domain.postpone_decide(due_date=due, requested=date(2026, 12, 12), today=today, max_days=7,
+                                  already_postponed=False).allowed
+    assert not domain.postpone_decide(due_date=due, requested=date(2026, 12, 13), today=today, max_days=7,
+                                      already_postponed=False).allowed
+    assert domain.postpone_decide(due_date=due, requested=date(2026, 12, 8), today=today, max_days=7,
+                                  already_postponed=True).needs_manager
