@@ -27,6 +27,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Refuses NUL in path/query/headers and oversized bodies (413) before anything reads them.
+    "widget_api.middleware.HostileInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -143,6 +145,12 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ["x-auth-token", "idempotency-key", "content-type", "accept"]
 # The widget downloads PDFs and Excel files cross-origin and names them from this header.
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Idempotent-Replayed"]
+
+# Request bodies: 2.5 MB (Django's default) everywhere but amoCRM's account hooks, whose bulk form
+# (thousands of leads, tens of thousands of fields) their view parses itself with a bounded parser.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+PAYPLAN_HOOK_MAX_BYTES = env.int("PAYPLAN_HOOK_MAX_BYTES", default=32 * 1024 * 1024)
+PAYPLAN_HOOK_MAX_FIELDS = env.int("PAYPLAN_HOOK_MAX_FIELDS", default=500_000)
 
 # --- PayPlan ------------------------------------------------------------------------------------
 PAYPLAN_PUBLIC_ORIGIN = env("PAYPLAN_PUBLIC_ORIGIN", default="http://127.0.0.1:8000")
