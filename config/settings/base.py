@@ -120,7 +120,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PayPlan widget API",
-    "DESCRIPTION": "The HTTP contract of PayPlan (shared/contracts/widget-api.md).",
+    "DESCRIPTION": (
+        "The HTTP contract of PayPlan (shared/contracts/widget-api.md). Every error has the ErrorEnvelope "
+        "body. Text anywhere (JSON strings and keys, query, headers) must not hold NUL or lone surrogates "
+        "(400 invalid_text); JSON bodies nest at most 32 levels (400 malformed_json); bodies over 2.5 MB are "
+        "413 payload_too_large."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -135,6 +140,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"amoDisposableToken": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "widget_api.schema.error_responses_hook",
+    ],
 }
 CORS_ALLOWED_ORIGIN_REGEXES = [
     r"^https://[a-z0-9-]+\.amocrm\.ru$",

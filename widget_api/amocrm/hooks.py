@@ -14,7 +14,8 @@ from billing.models import Account, Deal
 from widget_api.amocrm.outbox import crm_lead_fetch_add
 
 LEAD_ID_KEY = re.compile(r"^leads\[([a-z_]+)\]\[\d+\]\[id\]$")
-MAX_LEADS_PER_HOOK = 500
+MAX_LEADS_PER_HOOK = 20_000  # a bulk move of a whole pipeline; known deals are looked up in chunks
+LOOKUP_CHUNK = 1000
 
 
 class HookRefused(Exception):
@@ -58,7 +59,8 @@ def lead_hooks_accept(*, account: Account, form: MultiValueDict) -> int:
             if value.isascii() and value.isdigit() and len(value) <= 18:
                 (deleted if match[1] == "delete" else changed).add(int(value))
     lead_ids = sorted(changed | deleted)[:MAX_LEADS_PER_HOOK]
-    deals = list(Deal.objects.filter(account=account, lead_id__in=lead_ids))
+    deals = [deal for start in range(0, len(lead_ids), LOOKUP_CHUNK)
+             for deal in Deal.objects.filter(account=account, lead_id__in=lead_ids[start:start + LOOKUP_CHUNK])]
     with transaction.atomic():
         for deal in deals:
             crm_lead_fetch_add(deal=deal, source="amocrm_hook", deleted=deal.lead_id in deleted)
