@@ -51,6 +51,10 @@ widget:  ## dist/widget.zip: the amoCRM widget archive, manifest.json at its roo
 bench: install services
 	$(BIN)/python bench/run_all.py
 
+.PHONY: fuzz
+fuzz: install services  ## schemathesis --checks all over /api/schema/ on a live loopback server (own venv .venv-fuzz)
+	mkdir -p var && scripts/fuzz.sh
+
 clean:
 	rm -rf $(VENV) var dist
 

@@ -17,5 +17,7 @@ urlpatterns = [
     path("", include("billing.dunning.urls")),
 ]
 
+handler400 = "widget_api.errors.json_bad_request"
+handler403 = "widget_api.errors.json_forbidden"
 handler404 = "widget_api.errors.json_not_found"
 handler500 = "widget_api.errors.json_server_error"

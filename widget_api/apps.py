@@ -7,6 +7,7 @@ class WidgetApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from widget_api import schema  # noqa: F401  (registers the OpenAPI field extensions)
         from widget_api.amocrm import events
 
         events.register()

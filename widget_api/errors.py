@@ -1,12 +1,15 @@
 """One exception handler: every error leaves in the contract's body {"error": {code, message, fields}}."""
 import logging
 
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from billing.errors import ApplicationError
+from widget_api.parsers import BodyRefused
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +49,27 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "non_field_errors": [str(detail)]}
 
 
+def payload_too_large(limit: int) -> JsonResponse:
+    return JsonResponse(error_body("payload_too_large", f"The request body is larger than {limit} bytes."),
+                        status=413)
+
+
+def _suspicious_request(exc: Exception | None) -> tuple[int, dict]:
+    """Django's refusals of a request (body too big, too many fields, bad host...) in the contract's body."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return 413, error_body("payload_too_large", f"The request body is larger than {limit} bytes.")
+    if isinstance(exc, TooManyFieldsSent):
+        return 400, error_body("too_many_fields", "The form has too many fields.")
+    return 400, error_body("bad_request", "The request cannot be read.")
+
+
 def contract_exception_handler(exc, context):
+    if isinstance(exc, SuspiciousOperation):
+        status, body = _suspicious_request(exc)
+        return Response(body, status=status)
+    if isinstance(exc, BodyRefused):
+        return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=400)
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
     if isinstance(exc, Http404):
@@ -68,6 +91,17 @@ def contract_exception_handler(exc, context):
     response.data = error_body(code, str(detail))
     response.status_code = status
     return response
+
+
+def json_bad_request(request, exception=None):
+    """Django's handler400: SuspiciousOperation (RequestDataTooBig is answered 413) outside DRF views."""
+    status, body = _suspicious_request(exception)
+    return JsonResponse(body, status=status)
+
+
+def json_forbidden(request, exception=None):
+    message = str(exception) if isinstance(exception, PermissionDenied) and str(exception) else "Forbidden."
+    return JsonResponse(error_body("forbidden", message), status=403)
 
 
 def json_not_found(request, exception=None):

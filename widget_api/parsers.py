@@ -1,20 +1,34 @@
-"""JSON parsing that keeps money exact: numbers become Decimal, NaN/Infinity are refused."""
-import json
+"""JSON parsing that keeps money exact: numbers become Decimal, NaN/Infinity are refused, and so are
+deep nesting, NUL and lone surrogates (billing.untrusted), so no view ever sees text it cannot store."""
 from decimal import Decimal
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
+
+from billing.untrusted import UntrustedInputError, json_loads_untrusted
 
 
 def _refuse_constant(name: str):
     raise ValueError(f"{name} is not a valid JSON number")
 
 
+class BodyRefused(ParseError):
+    """A 400 that names the offending field; the exception handler keeps `code` and `fields`."""
+
+    def __init__(self, code: str, message: str, fields: dict[str, list[str]]) -> None:
+        super().__init__(message, code=code)
+        self.error_code = code
+        self.fields = fields
+
+
 class DecimalJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = (parser_context or {}).get("encoding", "utf-8")
         try:
-            return json.loads(stream.read().decode(encoding), parse_float=Decimal,
-                              parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError) as exc:
+            text = stream.read().decode(encoding)
+        except UnicodeDecodeError as exc:
             raise ParseError(f"The body is not valid JSON: {exc}") from exc
+        try:
+            return json_loads_untrusted(text, parse_float=Decimal, parse_constant=_refuse_constant)
+        except UntrustedInputError as exc:
+            raise BodyRefused(exc.code, exc.message, {exc.field: [exc.message]} if exc.field else {}) from exc

@@ -7,10 +7,13 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
+from billing.untrusted import UntrustedInputError, json_loads_untrusted, printable, text_check
+
 KINDS = ("check", "pay", "fail", "confirm", "refund", "cancel", "recurrent")
 AMOUNT_PATTERN = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
 ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+MAX_FORM_FIELDS = 1000
 KINDS_WITH_AMOUNT = {"check", "pay", "fail", "confirm", "refund", "cancel"}
 
 
@@ -48,13 +51,23 @@ def body_fields(raw_body: bytes, content_type: str) -> dict[str, str]:
         raise NotificationInvalid("body", "The body is not UTF-8.") from exc
     if "json" in content_type.lower():
         try:
-            data = json.loads(text, parse_float=Decimal)
-        except ValueError as exc:
-            raise NotificationInvalid("body", "The body is not valid JSON.") from exc
+            data = json_loads_untrusted(text, parse_float=Decimal)
+        except UntrustedInputError as exc:
+            raise NotificationInvalid(exc.field or "body", exc.message) from exc
         if not isinstance(data, dict):
             raise NotificationInvalid("body", "The JSON body must be an object.")
         return {str(key): _as_text(value) for key, value in data.items()}
-    return dict(parse_qsl(text, keep_blank_values=True))
+    try:
+        fields = dict(parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS))
+    except ValueError as exc:
+        raise NotificationInvalid("body", f"The form has more than {MAX_FORM_FIELDS} fields.") from exc
+    try:
+        for name, value in fields.items():
+            text_check(name, "body")
+            text_check(value, printable(name))
+    except UntrustedInputError as exc:
+        raise NotificationInvalid(exc.field, exc.message) from exc
+    return fields
 
 
 def _as_text(value: Any) -> str:
@@ -140,4 +153,5 @@ def notification_parse(kind: str, fields: dict[str, str]) -> Notification:
 def transaction_id_of(kind: str, fields: dict[str, str]) -> str:
     """The dedupe key, read leniently: a notification is stored before it is judged."""
     value = fields.get("Id" if kind == "recurrent" else "TransactionId", "").strip()
-    return value[:64]
+    # Stored before anything is verified: only what a CloudPayments id can hold, whatever arrived.
+    return "".join(char for char in value if char.isascii() and char.isprintable())[:64]

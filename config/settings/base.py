@@ -28,6 +28,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Refuses NUL in path/query/headers and oversized bodies (413) before anything reads them.
+    "widget_api.middleware.HostileInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -120,7 +122,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PayPlan widget API",
-    "DESCRIPTION": "The HTTP contract of PayPlan (shared/contracts/widget-api.md).",
+    "DESCRIPTION": (
+        "The HTTP contract of PayPlan (shared/contracts/widget-api.md). Every error has the ErrorEnvelope "
+        "body. Text anywhere (JSON strings and keys, query, headers) must not hold NUL or lone surrogates "
+        "(400 invalid_text); JSON bodies nest at most 32 levels (400 malformed_json); bodies over 2.5 MB are "
+        "413 payload_too_large."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -135,6 +142,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"amoDisposableToken": []}],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "widget_api.schema.error_responses_hook",
+    ],
 }
 CORS_ALLOWED_ORIGIN_REGEXES = [
     r"^https://[a-z0-9-]+\.amocrm\.ru$",
@@ -145,6 +156,12 @@ CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_HEADERS = ["x-auth-token", "idempotency-key", "content-type", "accept"]
 # The widget downloads PDFs and Excel files cross-origin and names them from this header.
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Idempotent-Replayed"]
+
+# Request bodies: 2.5 MB (Django's default) everywhere but amoCRM's account hooks, whose bulk form
+# (thousands of leads, tens of thousands of fields) their view parses itself with a bounded parser.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+PAYPLAN_HOOK_MAX_BYTES = env.int("PAYPLAN_HOOK_MAX_BYTES", default=32 * 1024 * 1024)
+PAYPLAN_HOOK_MAX_FIELDS = env.int("PAYPLAN_HOOK_MAX_FIELDS", default=500_000)
 
 # --- PayPlan ------------------------------------------------------------------------------------
 # The Content-Security-Policy of our HTML pages (install results, demo, document links, /api/docs).

@@ -1,19 +1,20 @@
 """amoCRM-facing endpoints: the OAuth callback, the install link, the access-revoked hook, lead hooks.
 No widget token here: amoCRM calls them, so each checks what amoCRM can prove (code, signature, key)."""
-import json
 import logging
 
+from django.conf import settings
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.models import Account
+from billing.untrusted import UntrustedInputError, json_loads_untrusted
 from widget_api.amocrm import oauth
 from widget_api.amocrm.errors import InstallError
-from widget_api.amocrm.hooks import HookRefused, lead_hooks_accept
+from widget_api.amocrm.hooks import HookRefused, hook_form_parse, lead_hooks_accept
 from widget_api.amocrm.install import crm_install, crm_uninstall
-from widget_api.errors import error_body
+from widget_api.errors import error_body, payload_too_large
 
 logger = logging.getLogger(__name__)
 
@@ -54,21 +55,28 @@ def lead_hooks(request, account_key: str):
     account = Account.objects.filter(webhook_key=account_key).first()
     if account is None:
         raise Http404
+    limit = settings.PAYPLAN_HOOK_MAX_BYTES
+    raw_body = request.read(limit + 1)
+    if len(raw_body) > limit:
+        return payload_too_large(limit)
     try:
-        queued = lead_hooks_accept(account=account, form=request.POST)
+        queued = lead_hooks_accept(account=account, form=hook_form_parse(raw_body))
     except HookRefused as exc:
-        return JsonResponse(error_body("wrong_account", str(exc)), status=400)
+        return JsonResponse(error_body(exc.code, str(exc)), status=400)
     return JsonResponse({"ok": True, "queued": queued})
 
 
 def _hook_params(request) -> dict:
-    """The revoke hook's fields, sent (by accounts seen so far) as a query, a form or JSON."""
+    """The revoke hook's fields, sent (by accounts seen so far) as a query, a form or JSON. Its fields are
+    ids, a UUID and a hex signature: anything not printable ASCII is dropped, as if it were not sent."""
     if request.method == "GET":
-        return request.GET.dict()
-    if "json" in request.content_type:
+        params = request.GET.dict()
+    elif "json" in request.content_type:
         try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
+            body = json_loads_untrusted((request.body or b"{}").decode("utf-8"))
+        except (UntrustedInputError, UnicodeDecodeError):
             body = {}
-        return {key: str(value) for key, value in body.items()} if isinstance(body, dict) else {}
-    return request.POST.dict()
+        params = {str(key): str(value) for key, value in body.items()} if isinstance(body, dict) else {}
+    else:
+        params = request.POST.dict()
+    return {key: value for key, value in params.items() if value.isascii() and value.isprintable()}

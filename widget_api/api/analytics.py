@@ -17,7 +17,7 @@ from billing.selectors.analytics import (
 )
 from billing.time import account_today
 from widget_api.api.base import WidgetView
-from widget_api.api.fields import MoneyField
+from widget_api.api.fields import BoundedDateField, MoneyField
 from widget_api.exports import rows_workbook
 
 KINDS = ["received", "upcoming", "overdue"]
@@ -25,8 +25,8 @@ EXPORT_ROW_LIMIT = 100_000
 
 
 class FilterInput(serializers.Serializer):
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = BoundedDateField(required=False)
+    date_to = BoundedDateField(required=False)
     direction = serializers.ChoiceField(choices=Direction.values, default=Direction.INCOMING)
     group = serializers.CharField(required=False, max_length=255)
     education_direction = serializers.CharField(required=False, max_length=255)

@@ -8,7 +8,7 @@ from billing.selectors import deal_state_get
 from billing.services import PaymentInput, payment_record, payment_record_full
 from billing.time import account_today
 from widget_api.api.base import WidgetView
-from widget_api.api.fields import PositiveMoneyField
+from widget_api.api.fields import BoundedDateField, PositiveMoneyField
 from widget_api.api.outputs import DealOutput
 from widget_api.api.schedule import IDEMPOTENCY_HEADER
 from widget_api.idempotency import idempotent
@@ -26,13 +26,13 @@ class DealView(WidgetView):
 class OfflinePaymentInput(serializers.Serializer):
     amount = PositiveMoneyField()
     method = serializers.ChoiceField(choices=OFFLINE_METHODS)
-    paid_at = serializers.DateField()
+    paid_at = BoundedDateField()
     comment = serializers.CharField(max_length=2000, allow_blank=True, default="")
 
 
 class FullPaymentInput(serializers.Serializer):
     method = serializers.ChoiceField(choices=OFFLINE_METHODS)
-    paid_at = serializers.DateField(required=False)
+    paid_at = BoundedDateField(required=False)
     comment = serializers.CharField(max_length=2000, allow_blank=True, default="")
 
 

@@ -1,10 +1,16 @@
 """Serializer fields for the contract's value types: money strings, day of month, rounding unit."""
+import re
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from billing.domain.money import MAX_AMOUNT
+from billing.domain.schedule import EARLIEST_DATE, LATEST_DATE
+
+# Money as a string: digits with an optional dot and up to two decimals, nothing else ("1e3", " 5",
+# "sNaN" and "+5" are refused); the OpenAPI schema publishes the same pattern (widget_api.schema).
+MONEY_STRING = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$")
 
 
 class MoneyField(serializers.DecimalField):
@@ -17,9 +23,22 @@ class MoneyField(serializers.DecimalField):
         super().__init__(coerce_to_string=True, **kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool):
+        if isinstance(data, bool) or (isinstance(data, str) and not MONEY_STRING.match(data)):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class BoundedDateField(serializers.DateField):
+    """A date PayPlan can reason about (the plans' window): year 1 or 9999 would overflow date arithmetic
+    (a period added, a by-day range) deep inside a selector instead of being refused here."""
+
+    default_error_messages = {"out_of_range": f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            self.fail("out_of_range")
+        return day
 
 
 def PositiveMoneyField(**kwargs) -> MoneyField:
