@@ -29,10 +29,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # Refuses NUL in path/query/headers and oversized bodies (413) before anything reads them.
+    # CORS first, so the widget can read even the early refusals below.
+    "corsheaders.middleware.CorsMiddleware",
     "widget_api.middleware.HostileInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
     # The widget's browser sends Accept-Language: validation messages come back in the manager's language.
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
