@@ -28,9 +28,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Refuses NUL in path/query/headers and oversized bodies (413) before anything reads them.
-    # CORS first, so the widget can read even the early refusals below.
+    # CORS first, so the widget can read even the early refusals of the next one.
     "corsheaders.middleware.CorsMiddleware",
+    # Refuses NUL in path/query/headers and oversized bodies (413) before anything reads them.
     "widget_api.middleware.HostileInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
