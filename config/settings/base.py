@@ -160,6 +160,10 @@ CLOUDPAYMENTS_BACKOFF = env.float("CLOUDPAYMENTS_BACKOFF", default=0.5)
 CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES = env.int("CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES", default=55)
 PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=True)  # the /demo/ page; production switches it off
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("PAYPLAN_IDEMPOTENCY_TTL_HOURS", default=72)
+# A repeat of a key whose first request is still running waits this long for its answer, then gets 409.
+IDEMPOTENCY_IN_PROGRESS_WAIT_SECONDS = env.float("PAYPLAN_IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+# A key left "in progress" this long belongs to a request that died mid-way: a repeat takes it over.
+IDEMPOTENCY_IN_PROGRESS_LEASE_SECONDS = env.int("PAYPLAN_IDEMPOTENCY_LEASE_SECONDS", default=600)
 
 # --- amoCRM (widget_api) -------------------------------------------------------------------------
 # The redirect_uri registered with the integration; empty means PAYPLAN_PUBLIC_ORIGIN/amocrm/oauth/callback.
