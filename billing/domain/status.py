@@ -80,6 +80,19 @@ def line_is_overdue(line: PlanLine, today: date) -> bool:
     return line.paid < line.amount and line.due_date < today
 
 
+def days_late(due_date: date, today: date) -> int:
+    return max((today - due_date).days, 0)
+
+
+def monthly_payment(lines) -> Decimal | None:
+    """The first regular line's amount (lines in seq order), as the card and the CRM field show it."""
+    return next((line.amount for line in lines if line.kind == REGULAR_KIND), None)
+
+
+def last_due_date(lines) -> date | None:
+    return max((line.due_date for line in lines), default=None)
+
+
 def deal_figures(*, lines: list[PlanLine], has_plan: bool, plan_total: Decimal, payments_total: Decimal,
                  cancelled: bool, today: date) -> DealFigures:
     """The deal's status and figures from its active plan's lines (any order) and the sum of its payments
@@ -91,7 +104,6 @@ def deal_figures(*, lines: list[PlanLine], has_plan: bool, plan_total: Decimal, 
     return DealFigures(
         status=deal_status(has_plan=has_plan, cancelled=cancelled, debt=debt, overdue_amount=overdue),
         total=plan_total, paid=payments_total, debt=debt, overdue_amount=overdue,
-        monthly_payment=next((line.amount for line in by_seq if line.kind == REGULAR_KIND), None),
-        last_due_date=max((line.due_date for line in by_seq), default=None),
+        monthly_payment=monthly_payment(by_seq), last_due_date=last_due_date(by_seq),
         next_due=NextDue(upcoming.seq, upcoming.due_date, upcoming.amount - upcoming.paid) if upcoming else None,
     )

@@ -95,6 +95,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "billing-tick": {"task": "billing.tick", "schedule": env.float("PAYPLAN_BILLING_TICK_SECONDS", default=300.0)},
     "purge-idempotency-records": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+    # Stored deal statuses follow the calendar (active -> overdue) within this long of each account's midnight.
+    "refresh-deal-statuses": {"task": "billing.refresh_deal_statuses",
+                              "schedule": env.float("PAYPLAN_DEAL_STATUS_TICK_SECONDS", default=900.0)},
 }
 
 CACHES = {
