@@ -123,10 +123,13 @@ def schedule_state_from_plan(*, plan: Plan, lead_id: int, currency: str, directi
 def deal_figures_get(*, deal: Deal, today: date | None = None) -> DealFigures:
     """The deal's derived state on `today` (default: today in the account's time zone), from committed
     facts, or from the caller's transaction when it runs inside one."""
-    today = today or account_today(deal.account)
     schedule = Schedule.objects.filter(deal_id=deal.pk, is_active=True).only("total").first()
     lines = [PlanLine(*row) for row in Installment.objects.filter(schedule=schedule)
              .values_list("seq", "kind", "due_date", "amount", "paid")] if schedule else []
+    return _figures(deal, schedule, lines, today or account_today(deal.account))
+
+
+def _figures(deal: Deal, schedule: Schedule | None, lines: list[PlanLine], today: date) -> DealFigures:
     payments_total = Payment.objects.filter(deal_id=deal.pk).aggregate(total=Sum("amount"))["total"] or ZERO
     return deal_figures(lines=lines, has_plan=schedule is not None, plan_total=schedule.total if schedule else ZERO,
                         payments_total=payments_total, cancelled=deal.cancelled_at is not None, today=today)
@@ -135,12 +138,14 @@ def deal_figures_get(*, deal: Deal, today: date | None = None) -> DealFigures:
 def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
     account = deal.account
     today = today or account_today(account)
-    figures = deal_figures_get(deal=deal, today=today)
     schedule = (
         Schedule.objects.filter(deal=deal, is_active=True)
         .prefetch_related(Prefetch("installments", queryset=Installment.objects.order_by("seq")))
         .first()
     )
+    # The same figures as deal_figures_get, from the lines this card loads anyway.
+    figures = _figures(deal, schedule, [PlanLine(line.seq, line.kind, line.due_date, line.amount, line.paid)
+                                        for line in schedule.installments.all()] if schedule else [], today)
     invoices = list(Invoice.objects.filter(deal=deal).select_related("installment").order_by("id"))
     live_by_installment = {
         invoice.installment_id: invoice for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES
