@@ -6,6 +6,7 @@ from django.conf import settings
 
 from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.services.billing_run import billing_run
+from billing.services.deal_status import deal_status_tick
 from billing.services.invoicing import invoice_gateway_cancel
 from billing.services.maintenance import idempotency_records_purge
 from billing.services.receipts import payment_receipt_send
@@ -22,6 +23,11 @@ def purge_idempotency_records() -> int:
 def billing_tick() -> dict:
     report = billing_run()
     return {"issued": report.issued, "pending": report.pending, "stuck": report.stuck, "refused": report.refused}
+
+
+@shared_task(name="billing.refresh_deal_statuses")
+def refresh_deal_statuses() -> int:
+    return deal_status_tick()
 
 
 @shared_task(name="billing.cancel_gateway_order", bind=True, max_retries=8)

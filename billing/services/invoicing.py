@@ -21,6 +21,7 @@ from billing.models import Account, Deal, Direction, Installment, Invoice, Invoi
 from billing.services.deals import deal_lock
 from billing.services.gateways import gateway_for
 from billing.time import account_today
+from billing.transactions import assert_no_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ def _check_invoiceable(deal: Deal, installment: Installment) -> None:
 
 
 def invoice_issue(*, installment_id: int, gateway: Gateway | None = None, today: date | None = None) -> InvoiceIssued:
-    """Reserve, then create the gateway order. The gateway being down leaves the row `creating` for the tick."""
+    """Reserve (committed: the number, row and request id survive whatever follows), then create the
+    gateway order with no lock held. The gateway being down leaves the row `creating` for the tick."""
+    assert_no_transaction()
     issued = invoice_reserve(installment_id=installment_id, today=today)
     if issued.invoice.status != Invoice.Status.CREATING:
         return issued
@@ -103,6 +106,7 @@ def _order_for(invoice: Invoice) -> CreateOrder:
 
 def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) -> Invoice:
     """Call orders/create for a `creating` invoice (no lock held), then record the answer."""
+    assert_no_transaction()
     gateway = gateway or gateway_for(invoice.account)
     try:
         order = gateway.create_order(_order_for(invoice), request_id=invoice.gateway_request_id)
@@ -165,6 +169,7 @@ def _enqueue_gateway_cancels(invoice_ids: list[int]) -> None:
 
 def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -> None:
     """orders/cancel for a cancelled invoice whose order exists; safe to run twice."""
+    assert_no_transaction()
     invoice = Invoice.objects.select_related("account").get(pk=invoice_id)
     if not invoice.gateway_cancel_pending or not invoice.gateway_order_id:
         return
@@ -197,6 +202,7 @@ def invoices_stuck_creating(*, account: Account) -> list[Invoice]:
 
 def invoices_retry_creating(*, account: Account, gateway: Gateway | None = None) -> int:
     """Retry `creating` rows still inside the request-id memory: the same X-Request-ID, so one order."""
+    assert_no_transaction()
     cutoff = timezone.now() - timedelta(minutes=settings.CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES)
     pending = Invoice.objects.filter(account=account, status=Invoice.Status.CREATING, created_at__gte=cutoff)
     for invoice in pending.select_related("deal", "installment", "account"):
@@ -215,6 +221,7 @@ def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gatew
     only when an operator says so, create the order again under a new request id."""
     from billing.services.payments import PaymentInput, payment_record_from_gateway
 
+    assert_no_transaction()
     invoice = Invoice.objects.select_related("account", "deal", "installment").get(pk=invoice_id)
     if invoice.status != Invoice.Status.CREATING:
         return Reconciliation(invoice, "not_stuck")

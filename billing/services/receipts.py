@@ -11,6 +11,7 @@ from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
 from billing.services.gateways import gateway_for
+from billing.transactions import assert_no_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ def _enqueue(payment_id: int) -> None:
 
 def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> Payment:
     """Send the payment's receipt unless it was sent; a failure is recorded and raised for a retry."""
+    assert_no_transaction()
     payment = Payment.objects.select_related("account", "deal", "invoice").get(pk=payment_id)
     if payment.receipt_status == "queued":
         return payment

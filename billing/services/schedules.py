@@ -60,8 +60,8 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     deal.direction, deal.group, deal.education_direction = (
         options.direction, options.group, options.education_direction)
     deal.save(update_fields=["direction", "group", "education_direction", "updated_at"])
-    installments = deal_reallocate(deal=deal, schedule=schedule)
-    deal_recompute(deal=deal, schedule=schedule, installments=installments)
+    deal_reallocate(deal=deal, schedule=schedule)
+    deal_recompute(deal=deal)
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": schedule.pk, "version": version,
         "previous_schedule_id": previous.pk if previous else None,

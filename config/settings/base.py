@@ -100,6 +100,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "billing-tick": {"task": "billing.tick", "schedule": env.float("PAYPLAN_BILLING_TICK_SECONDS", default=300.0)},
     "purge-idempotency-records": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+    # Stored deal statuses follow the calendar (active -> overdue) within this long of each account's midnight.
+    "refresh-deal-statuses": {"task": "billing.refresh_deal_statuses",
+                              "schedule": env.float("PAYPLAN_DEAL_STATUS_TICK_SECONDS", default=900.0)},
 }
 
 CACHES = {
@@ -192,6 +195,10 @@ CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES = env.int("CLOUDPAYMENTS_REQUEST_ID_TTL_MIN
 # Off unless asked for: `make run` (Procfile.demo) or an explicit PAYPLAN_DEMO=1 turns it on.
 PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=False)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("PAYPLAN_IDEMPOTENCY_TTL_HOURS", default=72)
+# A repeat of a key whose first request is still running waits this long for its answer, then gets 409.
+IDEMPOTENCY_IN_PROGRESS_WAIT_SECONDS = env.float("PAYPLAN_IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+# A key left "in progress" this long belongs to a request that died mid-way: a repeat takes it over.
+IDEMPOTENCY_IN_PROGRESS_LEASE_SECONDS = env.int("PAYPLAN_IDEMPOTENCY_LEASE_SECONDS", default=600)
 
 # --- amoCRM (widget_api) -------------------------------------------------------------------------
 # The redirect_uri registered with the integration; empty means PAYPLAN_PUBLIC_ORIGIN/amocrm/oauth/callback.

@@ -13,6 +13,7 @@ from billing.events import (
     subscribe,
 )
 from billing.models import Deal, Direction, DomainEvent, Installment
+from billing.selectors import deal_figures_get
 from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
 from widget_api.account_settings import crm_settings
@@ -28,19 +29,15 @@ def _deal(event: DomainEvent) -> Deal:
 
 
 def fields_snapshot(deal: Deal) -> dict:
-    """The lead field values PayPlan owns, as plain JSON (money as strings, dates ISO).
-
-    Runs inside every payment's transaction, so it reads the deal's cached totals and one list of
-    lines instead of the whole card; the monthly payment is the first regular line, as the card shows.
-    """
-    lines = list(Installment.objects.filter(schedule__deal_id=deal.pk, schedule__is_active=True)
-                 .order_by("seq").values_list("kind", "amount", "due_date"))
-    monthly = next((amount for kind, amount, _ in lines if kind == Installment.Kind.REGULAR), None)
+    """The lead field values PayPlan owns, as plain JSON (money as strings, dates ISO), with the
+    figures the card shows: both come from the one selector of a deal's derived state."""
+    figures = deal_figures_get(deal=deal)
+    lines_count = Installment.objects.filter(schedule__deal_id=deal.pk, schedule__is_active=True).count()
     return {
-        "total": str(deal.total), "received": str(deal.paid), "debt": str(deal.debt),
-        "payments_count": len(lines) or None,
-        "monthly_payment": str(monthly) if monthly is not None else None,
-        "last_payment_day": max(due for _, _, due in lines).isoformat() if lines else None,
+        "total": str(figures.total), "received": str(figures.paid), "debt": str(figures.debt),
+        "payments_count": lines_count or None,
+        "monthly_payment": str(figures.monthly_payment) if figures.monthly_payment is not None else None,
+        "last_payment_day": figures.last_due_date.isoformat() if figures.last_due_date else None,
         "group": deal.group, "education_direction": deal.education_direction,
     }
 
