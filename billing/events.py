@@ -105,7 +105,11 @@ def relay_nudge_after_commit() -> None:
     if not connection.in_atomic_block:
         _relay_nudge()
         return
-    if any(getattr(entry[1], "events_relay_nudge", False) for entry in connection.run_on_commit):
+    # A nudge already waiting in this transaction will do (one registered in a savepoint since released
+    # does not count: it may belong to a block that never commits, like a test's outer transaction).
+    open_savepoints = set(connection.savepoint_ids)
+    if any(getattr(callback, "events_relay_nudge", False) and savepoints <= open_savepoints
+           for savepoints, callback, *_ in connection.run_on_commit):
         return
     def events_relay_nudge() -> None:
         _relay_nudge()
