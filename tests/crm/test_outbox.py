@@ -23,6 +23,10 @@ PLAN = {"plan": "equal", "total": "150000.00", "installments_count": 6, "first_d
 
 
 def kinds(account) -> list[tuple[str, str]]:
+    """The account's CRM actions once the event relay has turned its events into them."""
+    from billing.services.relay import events_relay_run
+
+    events_relay_run()
     return list(CrmAction.objects.filter(account=account).order_by("id").values_list("kind", "source"))
 
 
