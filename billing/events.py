@@ -94,31 +94,44 @@ def publish(*, account: Account, name: str, payload: dict) -> DomainEvent:
                           next_attempt_at=event.created_at, created_at=event.created_at)
             for handler in handlers
         ])
-        relay_nudge_after_commit()
+        relay_nudge_after_commit(event_id=event.pk)
     return event
 
 
-def relay_nudge_after_commit() -> None:
-    """Ask for one relay run after commit, however many events the transaction wrote. A nudge that
-    cannot be queued (broker down) loses nothing: the deliveries wait for the beat tick."""
+def relay_nudge_after_commit(*, event_id: int | None = None) -> None:
+    """Ask for one relay run after commit, however many events the transaction wrote; it runs their
+    deliveries (`event_id`) or, without one, whatever is due. A nudge that cannot be queued (broker down)
+    loses nothing: the deliveries wait for the beat tick, which also runs every retry."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
-        _relay_nudge()
+        _relay_nudge([event_id] if event_id is not None else None)
         return
-    # A nudge already waiting in this transaction will do (one registered in a savepoint since released
-    # does not count: it may belong to a block that never commits, like a test's outer transaction).
+    # A nudge already waiting in this transaction takes the event along (one registered in a savepoint
+    # since released does not count: it may belong to a block that never commits, like a test's).
     open_savepoints = set(connection.savepoint_ids)
-    if any(getattr(callback, "events_relay_nudge", False) and savepoints <= open_savepoints
-           for savepoints, callback, *_ in connection.run_on_commit):
-        return
-    def events_relay_nudge() -> None:
-        _relay_nudge()
+    for savepoints, callback, *_ in connection.run_on_commit:
+        scope = getattr(callback, "events_relay_scope", None)
+        if scope is not None and savepoints <= open_savepoints:
+            _scope_add(scope, event_id)
+            return
+    scope: dict = {"event_ids": [], "everything": False}
+    _scope_add(scope, event_id)
 
-    events_relay_nudge.events_relay_nudge = True
+    def events_relay_nudge() -> None:
+        _relay_nudge(None if scope["everything"] else scope["event_ids"])
+
+    events_relay_nudge.events_relay_scope = scope
     transaction.on_commit(events_relay_nudge, robust=True)
 
 
-def _relay_nudge() -> None:
+def _scope_add(scope: dict, event_id: int | None) -> None:
+    if event_id is None:
+        scope["everything"] = True
+    else:
+        scope["event_ids"].append(event_id)
+
+
+def _relay_nudge(event_ids: list[int] | None) -> None:
     from billing.tasks import events_relay
 
-    events_relay.delay()
+    events_relay.delay(event_ids=event_ids)

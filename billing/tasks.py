@@ -23,10 +23,10 @@ def billing_tick() -> dict:
 
 
 @shared_task(name="billing.events_relay", ignore_result=True)
-def events_relay() -> dict:
-    """The beat tick and the on-commit nudge alike: run every due event delivery (gateway cancels,
-    fiscal receipts, documents and emails, the CRM feed)."""
-    report = events_relay_run()
+def events_relay(event_ids: list[int] | None = None) -> dict:
+    """The beat tick (every due event delivery: gateway cancels, fiscal receipts, documents and emails,
+    the CRM feed, and their retries) or an on-commit nudge (the deliveries of the events it names)."""
+    report = events_relay_run(event_ids=event_ids)
     if report.handled or report.lost:
         logger.info("event relay: %d done, %d retried, %d dead, %d released, %d lost", report.done,
                     report.retried, report.dead, report.released, report.lost)

@@ -46,7 +46,8 @@ def _due(now) -> Q:
 
 
 @transaction.atomic
-def deliveries_claim(*, limit: int, handler: str | None = None) -> list[EventDelivery]:
+def deliveries_claim(*, limit: int, handler: str | None = None,
+                     event_ids: list[int] | None = None) -> list[EventDelivery]:
     """Take up to `limit` due deliveries under a fresh lease, counting the attempt. An ordered handler's
     delivery waits while an earlier one of its key is still open (a dead one no longer holds it back)."""
     now = timezone.now()
@@ -56,6 +57,8 @@ def deliveries_claim(*, limit: int, handler: str | None = None) -> list[EventDel
     due = EventDelivery.objects.filter(_due(now)).filter(Q(ordering_key="") | ~Exists(earlier_open))
     if handler is not None:
         due = due.filter(handler=handler)
+    if event_ids is not None:
+        due = due.filter(event_id__in=event_ids)
     deliveries = list(due.select_for_update(skip_locked=True, of=("self",)).select_related("event__account")
                       .order_by("id")[:limit])
     lease = now + timedelta(seconds=settings.PAYPLAN_EVENTS_LEASE_SECONDS)
@@ -134,14 +137,15 @@ def _record(delivery: EventDelivery, report: RelayReport, outcome: str, error: s
 
 
 def events_relay_run(*, batch: int | None = None, budget_seconds: float | None = None,
-                     handler: str | None = None) -> RelayReport:
-    """Claim and run due deliveries until none is due or the time budget is spent."""
+                     handler: str | None = None, event_ids: list[int] | None = None) -> RelayReport:
+    """Claim and run due deliveries (of `handler`, of `event_ids`) until none is due or the time budget
+    is spent."""
     batch = batch or settings.PAYPLAN_EVENTS_BATCH
     budget = budget_seconds if budget_seconds is not None else settings.PAYPLAN_EVENTS_RELAY_BUDGET_SECONDS
     deadline = time.monotonic() + budget
     report = RelayReport()
     while time.monotonic() < deadline:
-        deliveries = deliveries_claim(limit=batch, handler=handler)
+        deliveries = deliveries_claim(limit=batch, handler=handler, event_ids=event_ids)
         if not deliveries:
             break
         for delivery in deliveries:
