@@ -14,10 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.errors import ApplicationError, NotFound
-from billing.events import INVOICE_ISSUED, publish
+from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, publish, register_handler
 from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.gateway.interface import CreateOrder, Gateway
-from billing.models import Account, Deal, Direction, Installment, Invoice, InvoiceCounter
+from billing.models import Account, Deal, Direction, DomainEvent, Installment, Invoice, InvoiceCounter
 from billing.services.deals import deal_lock
 from billing.services.gateways import gateway_for
 from billing.time import account_today
@@ -135,7 +135,7 @@ def _invoice_record_order(*, invoice_id: int, order_id: str, url: str) -> Invoic
         # Cancelled while the order was being made: the order exists now and must be cancelled too.
         invoice.gateway_cancel_pending = True
         invoice.save()
-        transaction.on_commit(lambda: _enqueue_gateway_cancels([invoice_id]), robust=True)
+        _gateway_cancels_publish([invoice])
     return invoice
 
 
@@ -151,20 +151,41 @@ def _invoice_mark_failed(*, invoice_id: int, reason: str) -> Invoice:
 
 
 def invoices_cancel(*, invoices: list[Invoice], reason: str) -> None:
-    """Cancel live invoices in the caller's transaction; their gateway orders are cancelled after commit."""
-    ids = [invoice.pk for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES]
-    if not ids:
+    """Cancel live invoices in the caller's transaction; their gateway orders are cancelled by the event
+    relay once it commits."""
+    live = [invoice for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES]
+    if not live:
         return
+    ids = [invoice.pk for invoice in live]
     Invoice.objects.filter(pk__in=ids).update(status=Invoice.Status.CANCELLED, last_failure_reason=reason[:255])
     Invoice.objects.filter(pk__in=ids).exclude(gateway_order_id="").update(gateway_cancel_pending=True)
-    transaction.on_commit(lambda: _enqueue_gateway_cancels(ids), robust=True)
+    _gateway_cancels_publish([invoice for invoice in live if invoice.gateway_order_id])
 
 
-def _enqueue_gateway_cancels(invoice_ids: list[int]) -> None:
-    from billing.tasks import cancel_gateway_order
+def _gateway_cancels_publish(invoices: list[Invoice]) -> None:
+    """The `invoices_cancelled` event: its delivery to `billing.gateway_cancel` is the durable to-do."""
+    if not invoices:
+        return
+    first = invoices[0]
+    publish(account=first.account, name=INVOICES_CANCELLED, payload={
+        "deal_id": first.deal_id, "invoice_ids": [invoice.pk for invoice in invoices],
+        "numbers": [invoice.number for invoice in invoices]})
 
-    for invoice_id in invoice_ids:
-        cancel_gateway_order.delay(invoice_id)
+
+def on_invoices_cancelled(event: DomainEvent) -> None:
+    """Relay handler: orders/cancel for each invoice still flagged. A gateway that is down is retried
+    (the ones already cancelled are skipped by their flag); a refusal is dead-lettered for an operator."""
+    refused = []
+    for invoice_id in event.payload["invoice_ids"]:
+        try:
+            invoice_gateway_cancel(invoice_id=invoice_id)
+        except GatewayUnavailable:
+            raise
+        except GatewayError as exc:
+            logger.error("invoice %s: the gateway refused to cancel the order: %s", invoice_id, exc.message)
+            refused.append(f"invoice {invoice_id}: {exc.message}")
+    if refused:
+        raise DeliveryRefused("; ".join(refused))
 
 
 def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -> None:
@@ -246,3 +267,7 @@ def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gatew
         created_at=timezone.now())
     invoice.refresh_from_db()
     return Reconciliation(invoice_order_create(invoice=invoice, gateway=gateway), "recreated")
+
+
+def register() -> None:
+    register_handler(INVOICES_CANCELLED, "billing.gateway_cancel", on_invoices_cancelled)

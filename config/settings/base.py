@@ -105,6 +105,21 @@ CELERY_BEAT_SCHEDULE: dict = {
                               "schedule": env.float("PAYPLAN_DEAL_STATUS_TICK_SECONDS", default=900.0)},
 }
 
+# --- The event relay (billing.services.relay): every after-commit effect is a delivery row it runs ----
+# The tick finds what a lost on-commit nudge (broker down at commit) left behind.
+PAYPLAN_EVENTS_RELAY_SECONDS = env.float("PAYPLAN_EVENTS_RELAY_SECONDS", default=5.0)
+PAYPLAN_EVENTS_RELAY_BUDGET_SECONDS = env.float("PAYPLAN_EVENTS_RELAY_BUDGET_SECONDS", default=50.0)
+PAYPLAN_EVENTS_BATCH = env.int("PAYPLAN_EVENTS_BATCH", default=10)
+PAYPLAN_EVENTS_LEASE_SECONDS = env.int("PAYPLAN_EVENTS_LEASE_SECONDS", default=300)
+PAYPLAN_EVENTS_MAX_ATTEMPTS = env.int("PAYPLAN_EVENTS_MAX_ATTEMPTS", default=10)
+PAYPLAN_EVENTS_BACKOFF_SECONDS = env.float("PAYPLAN_EVENTS_BACKOFF_SECONDS", default=10.0)
+PAYPLAN_EVENTS_BACKOFF_MAX_SECONDS = env.float("PAYPLAN_EVENTS_BACKOFF_MAX_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE["events-relay"] = {
+    "task": "billing.events_relay", "schedule": PAYPLAN_EVENTS_RELAY_SECONDS,
+    # A tick that waited longer than its own period is stale: the next one does the same job.
+    "options": {"expires": PAYPLAN_EVENTS_RELAY_SECONDS},
+}
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
