@@ -158,7 +158,7 @@ def test_an_incomplete_put_explains_itself_in_russian(account):
 
     error = response.json()["error"]
     assert "PATCH" in error["message"]
-    assert "в запросе нет: requisites" in error["message"]
+    assert "в запросе нет: completed_stage, custom_fields" in error["message"]
     assert "Обязательно" in error["fields"]["requisites"][0]
 
 
