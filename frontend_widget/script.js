@@ -332,13 +332,17 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           native = new window.XMLHttpRequest();
           return native;
         }});
+      var queued = function (xhr) {
+        var seconds = parseInt(xhr.getResponseHeader('Retry-After'), 10);
+        return {queued: true, retryAfter: seconds > 0 ? seconds : 5};
+      };
       return call(options).then(function (blob, xhr) {
-        if (xhr && xhr.status === 202) {
-          var seconds = parseInt(xhr.getResponseHeader('Retry-After'), 10);
-          return {queued: true, retryAfter: seconds > 0 ? seconds : 5};
-        }
-        return {blob: blob, filename: filenameFrom(xhr, '')};
+        return xhr && xhr.status === 202 ? queued(xhr) : {blob: blob, filename: filenameFrom(xhr, '')};
       }, function (xhr, textStatus) {
+        // jQuery cannot read a JSON body from a blob request, so it fails the 202 "still rendering" answer.
+        if (xhr && xhr.status === 202) {
+          return $.Deferred().resolve(queued(xhr)).promise();
+        }
         return blobProblem(native, xhr, textStatus).then(function (error) {
           return $.Deferred().reject(error).promise();
         });
