@@ -92,6 +92,9 @@ class WidgetClient:
     def put(self, path: str, body, idempotency_key: str | None = None):
         return self.send("put", path, body, idempotency_key)
 
+    def patch(self, path: str, body, idempotency_key: str | None = None):
+        return self.send("patch", path, body, idempotency_key)
+
 
 @pytest.fixture
 def widget(account):
