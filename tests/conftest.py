@@ -2,8 +2,16 @@
 import ipaddress
 import json
 import socket
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
+from hypothesis import HealthCheck, settings
+
+# Hypothesis's per-example deadline and "input generation is slow" check are stopwatches: on two shared
+# cores they fail for load, not for a bug. Properties are judged by their assertions only.
+settings.register_profile("payplan", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("payplan")
 
 # Django-side imports stay inside the fixtures: the gateway and sandbox suites run without Django.
 
@@ -40,6 +48,27 @@ def _no_traffic_beyond_loopback():
     socket.socket.connect_ex = _guarded_connect_ex
     yield
     socket.socket.connect, socket.socket.connect_ex = _real_connect, _real_connect_ex
+
+
+# The suite's calendar. Every test starts at this instant and the clock ticks on from there, so the
+# fixed days tests are written with (a first due date of 2026-12-05, paid on 2026-11-24, invoice
+# 2026-000001) stay as far in the future or past as when they were written, on any real date.
+# 12:00 in Moscow, 09:00 UTC: the same calendar day in every account time zone from UTC-9 to UTC+14.
+# A UTC instant, not a ZoneInfo one, so time-machine leaves the process time zone alone.
+FROZEN_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request):
+    """time-machine at FROZEN_NOW (ticking, so threads, timeouts and token lifetimes behave) for the
+    whole process: live servers and sandboxes in threads share it; subprocesses keep the real clock.
+    Tests marked `real_clock` (and e2e: Chromium's JS Date cannot be moved) run on the real clock and
+    build their dates from the account's today instead."""
+    if request.node.get_closest_marker("real_clock") or request.node.get_closest_marker("e2e"):
+        yield None
+        return
+    with time_machine.travel(FROZEN_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture
