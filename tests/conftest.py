@@ -1,6 +1,7 @@
 """Shared fixtures: accounts, tokens and an API client that speaks as an amoCRM user."""
 import ipaddress
 import json
+import os
 import socket
 from datetime import UTC, datetime
 
@@ -56,6 +57,21 @@ def _no_traffic_beyond_loopback():
 # 12:00 in Moscow, 09:00 UTC: the same calendar day in every account time zone from UTC-9 to UTC+14.
 # A UTC instant, not a ZoneInfo one, so time-machine leaves the process time zone alone.
 FROZEN_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pretend_machine_clock():
+    """PAYPLAN_TEST_PRETEND_NOW=2028-01-02T10:00:00+03:00 runs the suite as if the machine's clock read
+    that instant (ticking): the proof that no test depends on the real date. Tests still start at
+    FROZEN_NOW; real_clock and e2e tests see the pretended clock (Chromium keeps the real one). We move
+    Python's clock, not libc's: libfaketime 0.9.10 hangs Python 3.11's timed lock waits (or, with
+    FAKETIME_DONT_FAKE_MONOTONIC=1, makes time.sleep fail with EINVAL)."""
+    pretend = os.environ.get("PAYPLAN_TEST_PRETEND_NOW")
+    if not pretend:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(pretend), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)
