@@ -63,7 +63,7 @@ FROZEN_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 def _pretend_machine_clock():
     """PAYPLAN_TEST_PRETEND_NOW=2028-01-02T10:00:00+03:00 runs the suite as if the machine's clock read
     that instant (ticking): the proof that no test depends on the real date. Tests still start at
-    FROZEN_NOW; real_clock and e2e tests see the pretended clock (Chromium keeps the real one). We move
+    FROZEN_NOW; real_clock and e2e tests see the pretended clock (Chromium too: tests/e2e/conftest.py). We move
     Python's clock, not libc's: libfaketime 0.9.10 hangs Python 3.11's timed lock waits (or, with
     FAKETIME_DONT_FAKE_MONOTONIC=1, makes time.sleep fail with EINVAL)."""
     pretend = os.environ.get("PAYPLAN_TEST_PRETEND_NOW")
