@@ -46,6 +46,10 @@ def page(browser, live_server, demo):
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU",
                                   timezone_id=demo.time_zone, accept_downloads=True)
     context.set_default_timeout(TIMEOUT_MS)
+    if os.environ.get("PAYPLAN_TEST_PRETEND_NOW"):  # the browser's day is the server's (tests/conftest.py)
+        from datetime import UTC, datetime
+
+        context.clock.set_system_time(datetime.now(UTC))
     # Nothing may leave the machine: the demo, the widget and the sandboxes are all on 127.0.0.1.
     context.route("**/*", lambda route: route.continue_() if _local(route.request.url) else route.abort())
     page = context.new_page()
