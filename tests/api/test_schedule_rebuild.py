@@ -108,6 +108,7 @@ def test_the_migration_rebuilds_old_requests_that_rebuild_unchanged(widget):
     assert preview(widget, request)["changes"]["unchanged"] is True
     assert saved["version"] == 1
 
+
 def test_an_old_two_weekly_request_without_its_period_is_read_from_the_dates(widget):
     migration = __import__("billing.migrations.0004_c1_full_plan_requests", fromlist=["fill_requests"])
     first = date.today() + timedelta(days=3)
