@@ -35,6 +35,9 @@ METHOD_LABELS = {"cloudpayments": "Онлайн-оплата картой (Cloud
                  "card_token": "Автоплатёж с сохранённой карты", "opening_balance": "Получено до графика",
                  "other": "Иным способом"}
 PLAN_LABELS = {"equal": "равными платежами", "full": "единовременно", "custom": "по индивидуальному графику"}
+# Days a client gets to pay an invoice issued on or after its line's due date (Account.settings
+# "invoice_grace_days" overrides): an invoice never asks to be paid by a day already gone.
+INVOICE_GRACE_DAYS = 3
 # CloudKassir VAT codes (Account.settings["receipts"]["vat"]) → the rate the invoice shows.
 VAT_RATES = {0: 0, 5: 5, 7: 7, 10: 10, 20: 20, 22: 22, 105: 5, 107: 7, 110: 10, 120: 20, 122: 22}
 
@@ -94,18 +97,31 @@ def invoice_line_title(*, deal_name: str, lead_id: int, kind: str, label: str, s
     return f"{subject}: {line_label(kind, label)[:1].lower()}{line_label(kind, label)[1:]}"
 
 
+def invoice_pay_by(*, due_date: date, issued_on: date, grace_days: int) -> date:
+    """The invoice's «Оплатить не позднее»: the line's due date, or `grace_days` after issue if that is later."""
+    return max(due_date, issued_on + timedelta(days=grace_days))
+
+
+def invoice_grace_days(account: Account) -> int:
+    value = account.settings.get("invoice_grace_days")
+    return value if isinstance(value, int) and 0 <= value <= 60 else INVOICE_GRACE_DAYS
+
+
 def invoice_variables(invoice: Invoice) -> dict:
     deal, installment, account = invoice.deal, invoice.installment, invoice.account
     count = Installment.objects.filter(schedule_id=installment.schedule_id).count()
     title = invoice_line_title(deal_name=deal.name, lead_id=deal.lead_id, kind=installment.kind,
                                label=installment.label, seq=installment.seq, count=count)
     vat_label, vat_amount = _vat(account, invoice.amount)
+    issued_on = _local_date(account, invoice.issued_at or invoice.created_at)
     return {
         **common_variables(deal),
         "invoice": {
             "number": invoice.number, "status": invoice.status,
-            "date": _local_date(account, invoice.issued_at or invoice.created_at),
-            "due_date": installment.due_date, "amount": invoice.amount,
+            "date": issued_on,
+            "due_date": invoice_pay_by(due_date=installment.due_date, issued_on=issued_on,
+                                       grace_days=invoice_grace_days(account)),
+            "installment_due_date": installment.due_date, "amount": invoice.amount,
             "amount_words": formatting.amount_in_words(invoice.amount, account.currency),
             "payment_url": invoice.payment_url, "vat_label": vat_label, "vat_amount": vat_amount,
             "installment_seq": installment.seq, "installments_count": count,
