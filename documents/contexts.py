@@ -34,6 +34,7 @@ METHOD_LABELS = {"cloudpayments": "Онлайн-оплата картой (Cloud
                  "bank_transfer": "Банковским переводом", "card_terminal": "Картой через терминал",
                  "card_token": "Автоплатёж с сохранённой карты", "opening_balance": "Получено до графика",
                  "other": "Иным способом"}
+PAYOUT_STATUS_LABELS = {**STATUS_LABELS, "paid": "Выплачен", "partially_paid": "Выплачен частично"}
 PLAN_LABELS = {"equal": "равными платежами", "full": "единовременно", "custom": "по индивидуальному графику"}
 # Days a client gets to pay an invoice issued on or after its line's due date (Account.settings
 # "invoice_grace_days" overrides): an invoice never asks to be paid by a day already gone.
@@ -155,11 +156,12 @@ def schedule_variables(deal_state: DealState, plan: str = "") -> dict | None:
     state = deal_state.schedule
     if state is None:
         return None
+    status_labels = PAYOUT_STATUS_LABELS if state.direction == "outgoing" else STATUS_LABELS
     rows = [{
         "seq": line.seq, "due_date": line.due_date, "kind": line.kind,
         "kind_label": KIND_LABELS.get(line.kind, line.kind), "label": line_label(line.kind, line.label),
         "amount": line.amount, "paid": line.paid, "remaining": line.amount - line.paid,
-        "status": line.status, "status_label": STATUS_LABELS.get(line.status, line.status),
+        "status": line.status, "status_label": status_labels.get(line.status, line.status),
     } for line in state.installments]
     return {
         "version": state.version, "plan": plan, "plan_label": PLAN_LABELS.get(plan, ""),

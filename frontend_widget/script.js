@@ -836,7 +836,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return field === 'manager_id' ? managerName(value) : String(value);
     }
 
-    // «было → стало» against the active version, as the server computed it (null for a first plan).
+    // Was and becomes against the active version, as the server computed it (null for a first plan).
     function changesModel(changes, currency) {
       if (!changes) {
         return null;
