@@ -16,7 +16,20 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var WEEKLY_CHART_AFTER_DAYS = 62;
   var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
   var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
-    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account'];
+    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account', 'changes'];
+  // A payout plan (direction outgoing) speaks of payouts: these texts replace the payment words there.
+  var PAYOUT_WORDS = {'status.paid': 'status_paid', 'line_status.paid': 'line_paid',
+    'line_status.partially_paid': 'line_partially_paid', 'panel.next_due': 'next_due', 'panel.schedule': 'schedule',
+    'panel.paid_part': 'paid_part', 'payment.title': 'payment_title', 'payment.hint': 'payment_hint',
+    'payment.debt_now': 'payment_debt_now', 'payment.debt_after': 'payment_debt_after',
+    'payment.over_debt': 'payment_over_debt', 'payment.will_close': 'payment_will_close',
+    'payment.paid_at': 'payment_paid_at', 'payment.method': 'payment_method', 'payment.save': 'payment_save',
+    'payment.saved': 'payment_saved', 'full_payment.title': 'full_title', 'full_payment.hint': 'full_hint',
+    'full_payment.amount': 'full_amount', 'full_payment.completes': 'full_completes',
+    'full_payment.save': 'full_save', 'full_payment.saved': 'full_saved',
+    'schedule.sum_already_paid': 'sum_already_paid', 'schedule.sum_debt': 'sum_debt',
+    'schedule.sum_count': 'sum_count', 'schedule.sum_monthly': 'sum_monthly', 'schedule.sum_last': 'sum_last'};
+  var CHANGE_FIELDS = ['total', 'already_paid', 'direction', 'group', 'education_direction', 'autopay', 'manager_id'];
   var CURRENCY_SIGNS = {RUB: '₽', USD: '$', EUR: '€', KZT: '₸', UAH: '₴', BYN: 'Br'};
   var OFFLINE_METHODS = ['cash', 'bank_transfer', 'card_terminal', 'other'];
   var PAYABLE = ['active', 'overdue'];
@@ -156,10 +169,21 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
-    function texts() {
+    function texts(outgoing) {
       var all = {};
-      _.each(SECTIONS, function (section) { all[section] = self.i18n(section) || {}; });
+      _.each(SECTIONS, function (section) { all[section] = _.clone(self.i18n(section) || {}); });
+      if (outgoing) {
+        _.each(PAYOUT_WORDS, function (key, path) {
+          var parts = path.split('.');
+          all[parts[0]][parts[1]] = t('payout.' + key);
+        });
+      }
       return all;
+    }
+
+    // The text at `path`, in payout words when the plan pays the client.
+    function word(path, outgoing) {
+      return t(outgoing && PAYOUT_WORDS[path] ? 'payout.' + PAYOUT_WORDS[path] : path);
     }
 
     // `exact` always shows the kopecks («15 000,00 ₽»), as a statement of an amount to be issued does.
@@ -535,12 +559,12 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
-    function lineModel(line, currency) {
+    function lineModel(line, currency, outgoing) {
       var paidCents = kopecks(line.paid) || 0;
       return {
         seq: line.seq, date: day(line.due_date), amount: money(line.amount, currency),
         paid: paidCents ? money(line.paid, currency) : '', status: line.status,
-        status_label: t('line_status.' + line.status),
+        status_label: word('line_status.' + line.status, outgoing),
         note: line.kind === 'regular' ? '' : (line.label || t('kind.' + line.kind)),
         invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : ''
       };
@@ -554,10 +578,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var outgoing = deal.direction === 'outgoing';
       var lines = schedule ? schedule.installments : [];
       return {
-        t: texts(),
+        t: texts(outgoing),
         lead_id: deal.lead_id,
         status: deal.status,
-        status_label: t('status.' + deal.status),
+        status_label: word('status.' + deal.status, outgoing),
         direction_label: outgoing ? t('panel.outgoing') : '',
         outgoing: outgoing,
         has_plan: deal.status !== 'no_plan' && !!schedule,
@@ -577,7 +601,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         documents: _.map(_.filter(DEAL_DOCUMENTS, function (kind) {
           return kind !== 'schedule' || (deal.status !== 'no_plan' && !!schedule);
         }), function (kind) { return {kind: kind, label: t('panel.doc_' + kind)}; }),
-        lines: _.map(lines, function (line) { return lineModel(line, currency); }),
+        lines: _.map(lines, function (line) { return lineModel(line, currency, outgoing); }),
         lines_paid: _.where(lines, {status: 'paid'}).length,
         invoices: _.map(deal.invoices.slice().reverse(), function (invoice) {
           return {id: invoice.id, number: invoice.number, amount: money(invoice.amount, currency),
@@ -589,7 +613,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           var positive = (kopecks(payment.amount) || 0) > 0;
           return {id: payment.id, amount: money(payment.amount, currency), date: day(payment.paid_at),
             method: t('method.' + payment.method), comment: payment.comment,
-            receipt: positive && payment.method !== 'opening_balance'};
+            receipt: !outgoing && positive && payment.method !== 'opening_balance'};
         })
       };
     }
@@ -632,33 +656,47 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return _.filter(schedule ? schedule.installments : [], function (line) { return line.kind === 'regular'; });
     }
 
+    function dueDayCode(value) {
+      return value === undefined || value === null ? '' : String(value);
+    }
+
+    // The active version's stored request names every choice (the server fills defaults and rebuilds old
+    // versions' requests from their lines), so the dialog opens with exactly the plan in force; the lines
+    // are only a fallback for a server that does not send it.
     function scheduleDefaults(deal) {
       var schedule = deal.schedule;
+      var sent = (schedule && schedule.request) || {};
       var today = new Date();
       var regular = regularLines(schedule);
-      var extras = _.filter(schedule ? schedule.installments : [], function (line) { return line.kind === 'extra'; });
-      var down = _.findWhere(schedule ? schedule.installments : [], {kind: 'down_payment'});
+      var lines = schedule ? schedule.installments : [];
+      var extras = _.where(lines, {kind: 'extra'});
+      var down = _.findWhere(lines, {kind: 'down_payment'});
       var extraCents = _.reduce(extras, function (sum, line) { return sum + (kopecks(line.amount) || 0); }, 0);
-      var first = regular.length ? regular[0].due_date : isoDate(addMonths(today, 1));
-      var plan = !schedule ? 'equal' : (regular.length === 1 && !down ? 'full' : 'equal');
-      var sent = (schedule && schedule.request) || {};  // the request of the active version, as sent
+      var has = function (key) { return _.has(sent, key); };
+      var byAmount = has('installment_amount') && sent.installment_amount !== null && !sent.installments_count;
       return {
-        plan: (schedule && schedule.plan) || plan,
+        plan: sent.plan || (schedule && schedule.plan) || (!schedule ? 'equal' : (regular.length === 1 && !down ? 'full' : 'equal')),
         period: sent.period || 'month',
         rounding: sent.rounding ? String(sent.rounding) : '0.01',
-        total: schedule ? amountString((kopecks(schedule.total) || 0) - extraCents) : '',
-        already_paid: schedule && (kopecks(schedule.already_paid) || 0) ? schedule.already_paid : '',
-        installments_count: regular.length || 6,
-        first_due_date: first,
-        due_day: sent.due_day === undefined || sent.due_day === null ? '' : String(sent.due_day),
-        down_payment: down ? {amount: down.amount, due_date: down.due_date} : null,
-        extra_charges: _.map(extras, function (line) {
+        total: has('total') ? sent.total : (schedule ? amountString((kopecks(schedule.total) || 0) - extraCents) : ''),
+        already_paid: (kopecks(has('already_paid') ? sent.already_paid : schedule && schedule.already_paid) || 0)
+          ? (has('already_paid') ? sent.already_paid : schedule.already_paid) : '',
+        equal_by: byAmount ? 'amount' : 'count',
+        installments_count: sent.installments_count || regular.length || 6,
+        installment_amount: byAmount ? sent.installment_amount : '',
+        first_due_date: sent.first_due_date || (regular.length ? regular[0].due_date : isoDate(addMonths(today, 1))),
+        due_day: dueDayCode(sent.due_day),
+        down_payment: has('down_payment') ? sent.down_payment : (down ? {amount: down.amount, due_date: down.due_date} : null),
+        extra_charges: has('extra_charges') ? sent.extra_charges : _.map(extras, function (line) {
           return {label: line.label, amount: line.amount, due_date: line.due_date};
         }),
-        items: _.map(regular, function (line) { return {due_date: line.due_date, amount: line.amount}; }),
-        direction: deal.direction || 'incoming',
-        group: deal.group || '',
-        education_direction: deal.education_direction || ''
+        items: has('items') && sent.items.length ? sent.items
+          : _.map(regular, function (line) { return {due_date: line.due_date, amount: line.amount}; }),
+        direction: sent.direction || deal.direction || 'incoming',
+        group: has('group') ? sent.group : (deal.group || ''),
+        education_direction: has('education_direction') ? sent.education_direction : (deal.education_direction || ''),
+        autopay: !!sent.autopay,
+        manager_id: sent.manager_id ? String(sent.manager_id) : ''
       };
     }
 
@@ -681,7 +719,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           return code === '' ? t('schedule.due_day_same') : (code === 'last' ? t('schedule.due_day_last') : String(code));
         }, values.due_day),
         directions: choices(['incoming', 'outgoing'], label('schedule.direction_'), values.direction),
-        managers: _.where(managers(), {active: true}),
+        managers: _.map(_.filter(managers(), function (manager) {
+          return manager.active || String(manager.id) === values.manager_id;
+        }), function (manager) { return _.extend({selected: String(manager.id) === values.manager_id}, manager); })
+          .concat(values.manager_id && !_.findWhere(managers(), {id: parseInt(values.manager_id, 10)})
+            ? [{id: values.manager_id, name: managerName(parseInt(values.manager_id, 10)), selected: true}] : []),
         groups: analytics.options ? analytics.options.groups : [],
         education_directions: analytics.options ? analytics.options.education_directions : []
       };
@@ -816,30 +858,88 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
+    function lineSideText(side, currency) {
+      return side ? day(side.due_date) + ' · ' + money(side.amount, currency) : '—';
+    }
+
+    function changeValueText(field, value, currency) {
+      if (value === null || value === undefined || value === '') {
+        return t('changes.empty');
+      }
+      if (field === 'total' || field === 'already_paid') {
+        return money(value, currency);
+      }
+      if (field === 'direction') {
+        return t('schedule.direction_' + value);
+      }
+      if (field === 'autopay') {
+        return t(value ? 'changes.yes' : 'changes.no');
+      }
+      return field === 'manager_id' ? managerName(value) : String(value);
+    }
+
+    // Was and becomes against the active version, as the server computed it (null for a first plan).
+    function changesModel(changes, currency) {
+      if (!changes) {
+        return null;
+      }
+      var invoice = function (ref) {
+        return {number: ref.number, amount: money(ref.new_amount || ref.amount, currency),
+          date: ref.due_date ? day(ref.due_date) : ''};
+      };
+      return {
+        unchanged: changes.unchanged,
+        lines: _.map(changes.lines, function (line) {
+          var side = line.becomes || line.was;
+          return {seq: line.seq, change: line.change,
+            title: tf('changes.line', {seq: line.seq}) + (side.kind === 'regular' ? '' : ' · ' + (side.label || t('kind.' + side.kind))),
+            note: line.change === 'changed' ? '' : t('changes.' + line.change),
+            was: lineSideText(line.was, currency), becomes: lineSideText(line.becomes, currency)};
+        }),
+        fields: _.map(_.filter(changes.fields, function (change) { return _.contains(CHANGE_FIELDS, change.field); }),
+          function (change) {
+            return {field: change.field, title: t('changes.field_' + change.field),
+              was: changeValueText(change.field, change.was, currency),
+              becomes: changeValueText(change.field, change.becomes, currency)};
+          }),
+        cancelled: _.map(changes.invoices_cancelled, invoice),
+        reissued: _.map(changes.invoices_reissued, invoice),
+        kept: _.map(changes.invoices_kept, invoice)
+      };
+    }
+
     function previewModel(plan) {
       var currency = plan.currency;
+      var outgoing = plan.direction === 'outgoing';
+      var changed = _.pluck((plan.changes && plan.changes.lines) || [], 'seq');
       return {
-        t: texts(),
+        t: texts(outgoing),
         total: money(plan.total, currency), debt: money(plan.debt, currency),
         already_paid: (kopecks(plan.already_paid) || 0) ? money(plan.already_paid, currency) : '',
         count: plan.installments_count,
         monthly: plan.monthly_payment ? money(plan.monthly_payment, currency) : '',
         last: day(plan.last_due_date),
-        lines: _.map(plan.installments, function (line) { return lineModel(line, currency); })
+        changes: changesModel(plan.changes, currency),
+        lines: _.map(plan.installments, function (line) {
+          return _.extend(lineModel(line, currency, outgoing), {changed: _.contains(changed, line.seq)});
+        })
       };
     }
 
     function saveSchedule() {
       var $root = dialogRoot();
-      submit('PUT', '/deals/' + currentLeadId() + '/schedule', scheduleBody($root), function () {
-        loadDeal(true).then(function () { flash(t('schedule.saved')); });
+      var before = panel.deal && panel.deal.schedule ? panel.deal.schedule.version : null;
+      submit('PUT', '/deals/' + currentLeadId() + '/schedule', scheduleBody($root), function (saved) {
+        loadDeal(true).then(function () {
+          flash(t(before && saved.version === before ? 'changes.saved_unchanged' : 'schedule.saved'));
+        });
       });
     }
 
     // ---- payments and invoices -----------------------------------------------------------------
 
     function paymentModel(deal, kind) {
-      return {t: texts(), debt: money(deal.debt, deal.currency), today: isoDate(new Date()),
+      return {t: texts(deal.direction === 'outgoing'), debt: money(deal.debt, deal.currency), today: isoDate(new Date()),
         methods: _.map(OFFLINE_METHODS, function (code) { return {code: code, label: t('method.' + code)}; }),
         default_method: kind === 'full' ? 'bank_transfer' : 'cash'};
     }
@@ -866,7 +966,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         return;
       }
       var after = debt - amount;
-      $after.text(after < 0 ? tf('payment.over_debt', {amount: money(amountString(-after))})
+      var overDebt = word('payment.over_debt', panel.deal.direction === 'outgoing');
+      $after.text(after < 0 ? overDebt.replace('{amount}', money(amountString(-after)))
         : money(amountString(after))).toggleClass('is-warning', after < 0);
       $root.find('[data-will-close]').toggle(after === 0);
     }
@@ -879,7 +980,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         delete body.amount;
       }
       submit('POST', '/deals/' + currentLeadId() + '/payments', body, function (deal) {
-        afterDeal(deal, tf('payment.saved', {debt: money(deal.debt, deal.currency)}));
+        afterDeal(deal, word('payment.saved', deal.direction === 'outgoing').replace('{debt}',
+          money(deal.debt, deal.currency)));
       });
     }
 
@@ -888,7 +990,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var body = {method: fieldValue($root, 'method'), paid_at: fieldValue($root, 'paid_at'),
         comment: fieldValue($root, 'comment')};
       submit('POST', '/deals/' + currentLeadId() + '/full-payment', body, function (deal) {
-        afterDeal(deal, t('full_payment.saved'));
+        afterDeal(deal, word('full_payment.saved', deal.direction === 'outgoing'));
       });
     }
 

@@ -75,12 +75,21 @@ def _money(deal: Deal, amount) -> str:
     return texts.money_text(amount, deal.account.currency)
 
 
+def _payout_words(deal: Deal, name: str) -> str:
+    """A payout plan's notes speak of payouts: the `payout_` text of `name` when the deal pays the client."""
+    if deal.direction != Direction.OUTGOING:
+        return name
+    return {"schedule_created": "payout_schedule_created", "schedule_changed": "payout_schedule_changed",
+            "payment_refunded": "payout_refunded"}.get(name, name)
+
+
 def on_schedule_changed(event: DomainEvent) -> None:
     deal = _deal(event)
     snapshot = _fields(deal, event)
     version = event.payload.get("version") or 1
+    name = "schedule_created" if version == 1 else "schedule_changed"
     _note(deal, event, texts.note_text(
-        "schedule_created" if version == 1 else "schedule_changed", version=version,
+        _payout_words(deal, name), version=version,
         total=_money(deal, snapshot["total"]), count=snapshot["payments_count"],
         monthly=_money(deal, snapshot["monthly_payment"]), last_due=texts.date_text(snapshot["last_payment_day"]),
         debt=_money(deal, snapshot["debt"])))
@@ -136,8 +145,9 @@ def on_payment_failed(event: DomainEvent) -> None:
 def on_payment_refunded(event: DomainEvent) -> None:
     deal = _deal(event)
     snapshot = _as_of_event(_fields(deal, event), event)
-    _note(deal, event, texts.note_text("payment_refunded", amount=_money(deal, event.payload["amount"]),
-                                       paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+    _note(deal, event, texts.note_text(
+        _payout_words(deal, "payment_refunded"), amount=_money(deal, event.payload["amount"]),
+        paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
 
 
 FEED = {
