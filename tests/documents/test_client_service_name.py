@@ -180,3 +180,15 @@ def test_the_setting_is_read_and_written_through_the_settings_api(school):
                                content_type="application/json", HTTP_ACCEPT_LANGUAGE="ru", **admin.headers())
     assert assert_error(russian, 422)["fields"]["client_service_name.field_id"] == [
         "Выберите поле сделки, из которого берётся название услуги."]
+
+
+def test_the_fiscal_receipt_names_the_service_not_the_lead(secret_deal, school):
+    from billing.services.receipts import receipt_for, receipt_settings
+
+    payment = payment_record(deal=secret_deal, amount=Decimal("10000.00"),
+                             payment=PaymentInput(method="cash", paid_at=date(2026, 11, 24)))
+    (item,) = receipt_for(payment, receipt_settings(school)).customer_receipt["Items"]
+    assert item["Label"] == "Косметология"
+    school.settings = {**school.settings, "receipts": {"item_label": "Образовательные услуги"}}
+    (item,) = receipt_for(payment, receipt_settings(school)).customer_receipt["Items"]
+    assert item["Label"] == "Образовательные услуги"
