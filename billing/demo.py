@@ -88,7 +88,10 @@ def demo_account_load() -> tuple[Account, int]:
                              cloudpayments_test_mode=True)  # the sandbox terminal sends TestMode=1
     account.webhook_key = DEMO_WEBHOOK_KEY
     account.settings = {**account.settings, "requisites": account.settings.get("requisites") or DEMO_REQUISITES,
-                        "receipts": account.settings.get("receipts") or DEMO_RECEIPTS}
+                        "receipts": account.settings.get("receipts") or DEMO_RECEIPTS,
+                        # Clients read the direction («Косметология»), never the lead titles below.
+                        "client_service_name": account.settings.get("client_service_name") or {
+                            "source": "education_direction", "default_text": "Оплата услуг"}}
     account.save(update_fields=["webhook_key", "settings"])
     today = account_today(account)
     created = 0

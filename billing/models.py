@@ -69,6 +69,11 @@ class Deal(models.Model):
     responsible_user_id = models.BigIntegerField(null=True, blank=True)
     group = models.CharField(max_length=255, blank=True)
     education_direction = models.CharField(max_length=255, blank=True)
+    service_name = models.CharField(
+        max_length=255, blank=True, help_text="The service as clients read it, from the lead field the account "
+                                              "chose (client_service_name); never the lead's title.")
+    contract_number = models.CharField(max_length=32, blank=True,
+                                       help_text="«Д-2026-000001»: given once, when the contract is first made.")
     direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCOMING)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NO_PLAN)
     total = models.DecimalField(**MONEY, default=0)
@@ -86,6 +91,8 @@ class Deal(models.Model):
             models.UniqueConstraint(fields=["id", "account", "lead_id"], name="deal_identity_for_crm_actions"),
             models.CheckConstraint(condition=Q(lead_id__gt=0), name="deal_lead_id_positive"),
             models.CheckConstraint(condition=Q(total__gte=0), name="deal_total_not_negative"),
+            models.UniqueConstraint(fields=["account", "contract_number"], condition=~Q(contract_number=""),
+                                    name="deal_contract_number_unique_per_account"),
         ]
         indexes = [models.Index(fields=["account", "status"])]
 
@@ -226,6 +233,17 @@ class InvoiceCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "year"], name="invoice_counter_unique")]
+
+
+class ContractCounter(models.Model):
+    """Gapless contract numbering, like invoices': one row per account and year, incremented under a row lock."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="contract_counters")
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "year"], name="contract_counter_unique")]
 
 
 class Invoice(models.Model):

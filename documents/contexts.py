@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from billing.domain.money import ZERO, money
 from billing.domain.schedule import DEFAULT_LABELS
 from billing.models import Account, Deal, Installment, Invoice, Payment, Schedule
+from billing.names import deal_service_name
 from billing.selectors import deal_state_get
 from billing.selectors.deals import DealState
 from billing.time import account_today
@@ -60,12 +61,16 @@ def company_variables(account: Account) -> dict:
 
 
 def common_variables(deal: Deal) -> dict:
+    """`deal.name` is the service name too: the lead's CRM title is a manager's note and never reaches a
+    client, not even through an account's old template that still prints `deal.name`."""
     account = deal.account
+    service = deal_service_name(deal)
     return {
         "company": company_variables(account),
         "missing_requisites": [REQUISITE_LABELS[key] for key in requisites_missing(account)],
         "client": {"name": deal.contact_name, "email": deal.contact_email, "phone": deal.contact_phone},
-        "deal": {"lead_id": deal.lead_id, "name": deal.name, "group": deal.group,
+        "deal": {"lead_id": deal.lead_id, "name": service, "service_name": service,
+                 "contract_number": deal.contract_number, "group": deal.group,
                  "education_direction": deal.education_direction, "total": deal.total, "paid": deal.paid,
                  "debt": deal.debt},
         "currency": account.currency,
@@ -90,9 +95,10 @@ def line_label(kind: str, label: str) -> str:
     return label if label and label not in DEFAULT_LABELS.values() else KIND_LABELS.get(kind, label)
 
 
-def invoice_line_title(*, deal_name: str, lead_id: int, kind: str, label: str, seq: int, count: int) -> str:
-    """"Оплата услуг по договору № 17651 (Курс косметологии): платёж 2 из 6 по графику"."""
-    subject = f"Оплата услуг по договору № {lead_id}" + (f" ({deal_name})" if deal_name else "")
+def invoice_line_title(*, service_name: str, contract_number: str, kind: str, label: str, seq: int,
+                       count: int) -> str:
+    """"Оплата обучения по договору № Д-2026-000001: платёж 2 из 6 по графику"."""
+    subject = service_name + (f" по договору № {contract_number}" if contract_number else "")
     if kind == "regular":
         return f"{subject}: платёж {seq} из {count} по графику"
     return f"{subject}: {line_label(kind, label)[:1].lower()}{line_label(kind, label)[1:]}"
@@ -111,7 +117,8 @@ def invoice_grace_days(account: Account) -> int:
 def invoice_variables(invoice: Invoice) -> dict:
     deal, installment, account = invoice.deal, invoice.installment, invoice.account
     count = Installment.objects.filter(schedule_id=installment.schedule_id).count()
-    title = invoice_line_title(deal_name=deal.name, lead_id=deal.lead_id, kind=installment.kind,
+    title = invoice_line_title(service_name=deal_service_name(deal), contract_number=deal.contract_number,
+                               kind=installment.kind,
                                label=installment.label, seq=installment.seq, count=count)
     vat_label, vat_amount = _vat(account, invoice.amount)
     issued_on = _local_date(account, invoice.issued_at or invoice.created_at)
@@ -183,7 +190,7 @@ def deal_document_variables(deal: Deal, kind: str) -> dict:
     if kind == Kind.CONTRACT:
         signed = _local_date(deal.account, schedule.created_at) if schedule else today
         address = variables["company"]["address"]
-        variables["contract"] = {"number": str(deal.lead_id), "date": signed, "city": city_from_address(address)}
+        variables["contract"] = {"number": deal.contract_number, "date": signed, "city": city_from_address(address)}
     elif kind == Kind.OFFER:
         variables["offer"] = {"number": f"{deal.lead_id}-{today:%y%m%d}", "date": today,
                               "valid_until": today + timedelta(days=14)}

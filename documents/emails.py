@@ -27,6 +27,12 @@ def _signature(company: dict) -> str:
     return "\n".join(line for line in ("--", company["name"], contacts) if line)
 
 
+def _service(deal: dict) -> str:
+    """«Оплата обучения по договору № Д-2026-000001»: the service as the account names it to clients."""
+    contract = f" по договору № {deal['contract_number']}" if deal["contract_number"] else ""
+    return f"{deal['service_name']}{contract}"
+
+
 def invoice_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
     variables = subject.variables
     invoice, company, sign = variables["invoice"], variables["company"], currency_sign(variables["currency"])
@@ -36,7 +42,7 @@ def invoice_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
         _greeting(variables["client"]), "",
         f"Выставлен счёт № {invoice['number']} от {date_short(invoice['date'])} на сумму "
         f"{money_ru(invoice['amount'])} {sign} (платёж {invoice['installment_seq']} из "
-        f"{invoice['installments_count']} по договору № {variables['deal']['lead_id']}).",
+        f"{invoice['installments_count']}: {_service(variables['deal'])}).",
         f"Оплатить до {date_short(invoice['due_date'])}.", "",
     ]
     if invoice["payment_url"]:
@@ -55,7 +61,7 @@ def receipt_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
     lines = [
         _greeting(variables["client"]), "",
         f"Мы получили ваш платёж {money_ru(payment['amount'])} {sign} от {date_short(payment['date'])} "
-        f"по договору № {variables['deal']['lead_id']}.",
+        f"({_service(variables['deal'])}).",
         f"Оплачено всего: {money_ru(payment['paid_total'])} {sign}. {remaining}", "",
         "Подтверждение оплаты — во вложении (PDF), а также по ссылке:", link, "", _signature(company),
     ]

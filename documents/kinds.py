@@ -25,7 +25,11 @@ COMPANY = {
 CLIENT_AND_DEAL = {
     "client.name": "Клиент (контакт сделки)", "client.email": "Эл. почта клиента",
     "client.phone": "Телефон клиента",
-    "deal.lead_id": "Номер сделки amoCRM", "deal.name": "Название сделки", "deal.group": "Группа (поток)",
+    "deal.lead_id": "Номер сделки amoCRM",
+    "deal.service_name": "Услуга, как её видит клиент (поле, выбранное в настройках; не название сделки в CRM)",
+    "deal.name": "То же, что deal.service_name (название сделки в CRM клиенту не показывается)",
+    "deal.contract_number": "Номер договора («Д-2026-000001») или пусто, пока договор не сформирован",
+    "deal.group": "Группа (поток)",
     "deal.education_direction": "Направление", "deal.total": "Сумма по плану (Decimal)",
     "deal.paid": "Оплачено (Decimal)", "deal.debt": "Остаток долга (Decimal)",
     "currency": "Валюта, например RUB", "today": "Сегодня (дата в часовом поясе аккаунта)",

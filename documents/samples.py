@@ -8,7 +8,7 @@ from billing.time import account_today
 from documents import contexts, formatting
 from documents.kinds import Kind
 
-SAMPLE_DEAL_NAME = "Курс косметологии"
+SAMPLE_SERVICE_NAME = "Оплата обучения: курс косметологии"
 # A made-up company for demos, benchmarks and tests (the preview uses the account's own requisites).
 SAMPLE_REQUISITES = {
     "company_name": "ООО «Школа профессий»", "inn": "7701234567", "kpp": "770101001", "ogrn": "1187746000000",
@@ -17,6 +17,7 @@ SAMPLE_REQUISITES = {
     "email": "buh@school.example", "phone": "+7 495 000-00-00", "director": "Петров П. П.",
     "accountant": "Сидорова А. А.",
 }
+SAMPLE_CONTRACT_NUMBER = "Д-2026-000001"
 SAMPLE_PAYMENT_URL = "https://pay.cloudpayments.ru/example/0000000000"
 
 
@@ -37,7 +38,8 @@ def sample_variables(*, account: Account, kind: str) -> dict:
         "company": contexts.company_variables(account),
         "missing_requisites": [contexts.REQUISITE_LABELS[key] for key in contexts.requisites_missing(account)],
         "client": {"name": "Иванова Мария Сергеевна", "email": "maria@example.com", "phone": "+7 900 000-00-00"},
-        "deal": {"lead_id": 17651, "name": SAMPLE_DEAL_NAME, "group": "Поток 2026-11",
+        "deal": {"lead_id": 17651, "name": SAMPLE_SERVICE_NAME, "service_name": SAMPLE_SERVICE_NAME,
+                 "contract_number": SAMPLE_CONTRACT_NUMBER, "group": "Поток 2026-11",
                  "education_direction": "Косметология", "total": total, "paid": paid_total,
                  "debt": total - paid_total},
         "currency": account.currency, "today": today,
@@ -54,7 +56,8 @@ def sample_variables(*, account: Account, kind: str) -> dict:
             "payment_url": SAMPLE_PAYMENT_URL, "vat_label": "Без налога (НДС)", "vat_amount": None,
             "installment_seq": 2, "installments_count": count,
             "lines": [{"n": 1, "title": contexts.invoice_line_title(
-                deal_name=SAMPLE_DEAL_NAME, lead_id=17651, kind="regular", label="", seq=2, count=count),
+                service_name=SAMPLE_SERVICE_NAME, contract_number=SAMPLE_CONTRACT_NUMBER, kind="regular", label="",
+                seq=2, count=count),
                 "quantity": 1, "unit": "усл.", "price": monthly, "amount": monthly}],
         }
     elif kind == Kind.RECEIPT:
@@ -66,7 +69,7 @@ def sample_variables(*, account: Account, kind: str) -> dict:
             "debt_after": total - paid_total,
         }
     elif kind == Kind.CONTRACT:
-        variables["contract"] = {"number": "17651", "date": today,
+        variables["contract"] = {"number": SAMPLE_CONTRACT_NUMBER, "date": today,
                                  "city": contexts.city_from_address(variables["company"]["address"]) or "г. Москва"}
     elif kind == Kind.OFFER:
         variables["offer"] = {"number": f"17651-{today:%y%m%d}", "date": today,

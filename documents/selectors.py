@@ -73,8 +73,10 @@ def document_subject_get(*, account: Account, kind: str, object_id: int) -> Docu
             raise NotFound("deal_not_found", "This deal is not known for this account.")
         variables = contexts.deal_document_variables(deal, kind)
         rows = len(variables["schedule"]["installments"]) if variables["schedule"] else 0
-        return DocumentSubject(account, kind, object_id, variables, f"{Kind(kind).label} № {deal.lead_id}",
-                               f"{kind}-{deal.lead_id}.pdf", rows)
+        # The contract goes by its own number; the printout and the offer by the deal.
+        number = deal.contract_number if kind == Kind.CONTRACT and deal.contract_number else str(deal.lead_id)
+        return DocumentSubject(account, kind, object_id, variables, f"{Kind(kind).label} № {number}",
+                               f"{kind}-{number}.pdf", rows)
     raise NotFound("document_kind_not_found", f"There is no document kind {kind!r}.")
 
 

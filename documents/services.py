@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing.errors import ApplicationError
 from billing.models import Account
+from billing.services.contracts import contract_number_assign
 from billing.transactions import assert_no_transaction
 from documents import emails
 from documents.isolation import ChildLimits
@@ -87,6 +88,7 @@ class DocumentQueued:
 def document_pdf_fetch(*, account: Account, kind: str, object_id: int, fallback_to_default: bool = False,
                        ) -> DocumentFile | DocumentQueued:
     """The stored PDF when it is up to date; otherwise rendered now, or by a worker when it is big."""
+    _numbers_assign(account=account, kind=kind, object_id=object_id)
     subject = document_subject_get(account=account, kind=kind, object_id=object_id)
     source = template_source_get(account=account, kind=kind).source
     fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
@@ -108,6 +110,7 @@ def document_render(*, account: Account, kind: str, object_id: int) -> StoredDoc
     """Render into storage unless the stored PDF is up to date (a worker's job; safe to run twice), under
     the worker's render limits. A broken account template falls back to the default: the client still
     gets a document."""
+    _numbers_assign(account=account, kind=kind, object_id=object_id)
     subject = document_subject_get(account=account, kind=kind, object_id=object_id)
     source = template_source_get(account=account, kind=kind).source
     fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
@@ -116,6 +119,12 @@ def document_render(*, account: Account, kind: str, object_id: int) -> StoredDoc
         return stored
     _render_and_store(subject, source, fingerprint, True, worker_limits())
     return stored_document_get(account=account, kind=kind, object_id=object_id)
+
+
+def _numbers_assign(*, account: Account, kind: str, object_id: int) -> None:
+    """A contract gets its number the first time it is made, before its data is read (its own transaction)."""
+    if kind == Kind.CONTRACT:
+        contract_number_assign(account=account, deal_id=object_id)
 
 
 def _render_and_store(subject: DocumentSubject, source: str, fingerprint: str, fallback_to_default: bool,

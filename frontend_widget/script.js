@@ -239,7 +239,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function managerName(id) {
       var found = _.findWhere(managers(), {id: id});
-      return found ? found.name : (id ? '#' + id : '');
+      return found ? found.name : (id ? tf('analytics.manager_fallback', {id: id}) : '');
     }
 
     function template(name) {
@@ -315,7 +315,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         return unconfigured();
       }
       var options = {url: backendUrl() + '/api/v1' + path, type: method, dataType: 'json',
-        timeout: REQUEST_TIMEOUT_MS, headers: {}};
+        timeout: REQUEST_TIMEOUT_MS, headers: {'Accept-Language': lang()}};
       if (method === 'GET') {
         options.data = payload;
       } else {
@@ -351,7 +351,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       }
       var native = null;
       var options = _.extend({type: 'GET', timeout: DOWNLOAD_TIMEOUT_MS}, request, {
-        url: backendUrl() + request.url, xhrFields: {responseType: 'blob'},
+        url: backendUrl() + request.url, headers: {'Accept-Language': lang()}, xhrFields: {responseType: 'blob'},
         xhr: function () {
           native = new window.XMLHttpRequest();
           return native;
@@ -1262,7 +1262,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         overdue: analytics.kind === 'overdue',
         received: analytics.kind === 'received',
         rows: _.map(rows.results, function (row) {
-          return {lead_id: row.lead_id, lead_url: '/leads/detail/' + row.lead_id, deal: row.deal_name, client: row.client,
+          return {lead_id: row.lead_id, lead_url: '/leads/detail/' + row.lead_id,
+            deal: row.deal_name || tf('analytics.unnamed_deal', {lead_id: row.lead_id}), client: row.client,
             group: [row.group, row.education_direction].filter(Boolean).join(' · '), date: day(row.date),
             amount: money(row.amount), paid: money(row.paid), remaining: money(row.remaining),
             days_overdue: row.days_overdue, manager: managerName(row.manager_id),
@@ -1276,7 +1277,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function exportAnalytics($button) {
       $button.prop('disabled', true).addClass('is-busy');
-      download('/api/v1/analytics/export.xlsx', analyticsFilters(), 'payplan-' + isoDate(new Date()) + '.xlsx')
+      download('/api/v1/analytics/export.xlsx', _.extend(analyticsFilters(), {lang: lang()}), 'payplan-' + isoDate(new Date()) + '.xlsx')
         .fail(function (error) {
           showErrors(analyticsPage(), error.status === 404 ? {status: 404, message: t('analytics.missing'),
             fields: {}} : error);

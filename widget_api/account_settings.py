@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from billing.models import Account, GatewayEvent
+from billing.names import client_service_name_setting
 from billing.webhooks.parsing import KINDS
 from documents.selectors import requisites_missing
 
@@ -52,7 +53,14 @@ def account_settings_get(*, account: Account) -> dict:
         "reminders": list(stored.get("reminders") or []),
         "receipts": dict(stored.get("receipts") or {"enabled": False}),
         "cloudpayments": cloudpayments_settings_get(account=account),
+        "client_service_name": client_service_name_get(account=account),
     }
+
+
+def client_service_name_get(*, account: Account) -> dict:
+    """How documents, emails and the payment page name the service to clients (never the lead's title)."""
+    setting = client_service_name_setting(account)
+    return {"source": setting.source, "field_id": setting.field_id, "default_text": setting.default_text}
 
 
 def notification_urls(account: Account) -> dict[str, str]:

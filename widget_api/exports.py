@@ -1,48 +1,134 @@
-"""Excel export of analytics rows: numbers stay numbers, text can never become a formula."""
+"""Excel export of analytics rows: words instead of codes, manager names, a totals row, and text that a
+spreadsheet can never run as a formula (the cell is typed as text; no apostrophe is added to the value)."""
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from io import BytesIO
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from billing.domain.money import ZERO
+from billing.selectors.analytics import AnalyticsRow
+
 MONEY_FORMAT = "#,##0.00"
-COLUMNS = (
-    ("Сделка", "lead_id"), ("Название", "deal_name"), ("Клиент", "client"), ("Группа", "group"),
-    ("Направление обучения", "education_direction"), ("Поток денег", "direction"), ("Дата", "date"),
-    ("Сумма", "amount"), ("Оплачено", "paid"), ("Остаток", "remaining"), ("Дней просрочки", "days_overdue"),
-    ("Менеджер", "manager_id"), ("Способ оплаты", "method"),
+MONEY_COLUMNS = ("amount", "paid", "remaining")
+WIDE_COLUMNS = ("deal_name", "client", "group", "education_direction", "manager")
+
+
+@dataclass(frozen=True)
+class ExportTexts:
+    """Every word of the workbook in one language."""
+
+    columns: dict[str, str]
+    sheets: dict[str, str]
+    directions: dict[str, str]
+    methods: dict[str, str]
+    statuses: dict[str, str]
+    total: str
+    manager: str  # "Менеджер #%(id)s" when the CRM's user list does not name the manager
+
+
+RU = ExportTexts(
+    columns={"lead_id": "Сделка №", "deal_name": "Название", "client": "Клиент", "group": "Группа",
+             "education_direction": "Направление обучения", "direction": "Поток денег", "date": "Дата",
+             "status": "Статус", "amount": "Сумма", "paid": "Оплачено", "remaining": "Остаток",
+             "days_overdue": "Дней просрочки", "manager": "Менеджер", "method": "Способ оплаты"},
+    sheets={"received": "Поступления", "upcoming": "Предстоящие", "overdue": "Просроченные"},
+    directions={"incoming": "Клиент платит нам", "outgoing": "Мы платим клиенту"},
+    methods={"cloudpayments": "Карта (CloudPayments)", "cash": "Наличные", "bank_transfer": "Банковский перевод",
+             "card_terminal": "Карта (терминал)", "card_token": "Автоплатёж (сохранённая карта)",
+             "opening_balance": "Получено до графика", "other": "Другое"},
+    statuses={"received": "Получено", "upcoming": "Ожидается", "upcoming_partly": "Оплачено частично",
+              "overdue": "Просрочено", "overdue_partly": "Просрочено, оплачено частично"},
+    total="Итого", manager="Менеджер #%(id)s",
 )
-SHEET_TITLES = {"received": "Поступления", "upcoming": "Предстоящие", "overdue": "Просроченные"}
+EN = ExportTexts(
+    columns={"lead_id": "Deal #", "deal_name": "Name", "client": "Client", "group": "Group",
+             "education_direction": "Education direction", "direction": "Money flow", "date": "Date",
+             "status": "Status", "amount": "Amount", "paid": "Paid", "remaining": "Remaining",
+             "days_overdue": "Days overdue", "manager": "Manager", "method": "Payment method"},
+    sheets={"received": "Received", "upcoming": "Upcoming", "overdue": "Overdue"},
+    directions={"incoming": "Client pays us", "outgoing": "We pay the client"},
+    methods={"cloudpayments": "Card (CloudPayments)", "cash": "Cash", "bank_transfer": "Bank transfer",
+             "card_terminal": "Card (terminal)", "card_token": "Autopay (saved card)",
+             "opening_balance": "Received before the plan", "other": "Other"},
+    statuses={"received": "Received", "upcoming": "Expected", "upcoming_partly": "Partly paid",
+              "overdue": "Overdue", "overdue_partly": "Overdue, partly paid"},
+    total="Total", manager="Manager #%(id)s",
+)
+COLUMNS = ("lead_id", "deal_name", "client", "group", "education_direction", "direction", "date", "status",
+           "amount", "paid", "remaining", "days_overdue", "manager", "method")
 
 
-def safe_cell(value):
-    """Text that a spreadsheet would run as a formula is kept as text (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+def export_texts(language: str) -> ExportTexts:
+    return RU if language.lower().startswith("ru") else EN
 
 
-def rows_workbook(sheets: dict[str, list]) -> bytes:
-    """One sheet per kind of rows; money as numeric cells with two decimals."""
+def _status(row: AnalyticsRow, texts: ExportTexts) -> str:
+    if row.kind == "received":
+        return texts.statuses["received"]
+    partly = "_partly" if row.paid > ZERO else ""
+    return texts.statuses[row.kind + partly]
+
+
+def _values(row: AnalyticsRow, texts: ExportTexts, manager_name: Callable[[int | None], str]) -> dict:
+    return {
+        "lead_id": row.lead_id, "deal_name": row.deal_name, "client": row.client, "group": row.group,
+        "education_direction": row.education_direction,
+        "direction": texts.directions.get(row.direction, row.direction), "date": row.date,
+        "status": _status(row, texts), "amount": row.amount, "paid": row.paid, "remaining": row.remaining,
+        "days_overdue": row.days_overdue, "manager": manager_name(row.manager_id),
+        "method": texts.methods.get(row.method, row.method) if row.method else "",
+    }
+
+
+def _put(sheet, row_index: int, column_index: int, value):
+    """Every text cell is typed as text: "=HYPERLINK(...)" stays those characters, never a formula."""
+    cell = sheet.cell(row=row_index, column=column_index, value=value)
+    if isinstance(value, str):
+        cell.data_type = TYPE_STRING
+    return cell
+
+
+def rows_workbook(sheets: dict[str, list[AnalyticsRow]], *, language: str = "ru",
+                  manager_names: dict[int, str] | None = None) -> bytes:
+    """One sheet per kind of rows: header (frozen, with an autofilter), the rows, then a totals row."""
+    texts = export_texts(language)
+    names = manager_names or {}
+
+    def manager_name(manager_id: int | None) -> str:
+        if not manager_id:
+            return ""
+        return names.get(manager_id) or texts.manager % {"id": manager_id}
+
     book = Workbook()
     book.remove(book.active)
     for kind, rows in sheets.items():
-        sheet = book.create_sheet(SHEET_TITLES.get(kind, kind))
-        sheet.append([title for title, _ in COLUMNS])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append([safe_cell(getattr(row, name)) for _, name in COLUMNS])
-        for index, (_, name) in enumerate(COLUMNS, start=1):
-            letter = get_column_letter(index)
-            sheet.column_dimensions[letter].width = 14 if name not in ("deal_name", "client") else 32
-            if name in ("amount", "paid", "remaining"):
-                for cell in sheet[letter][1:]:
+        sheet = book.create_sheet(texts.sheets.get(kind, kind))
+        for index, name in enumerate(COLUMNS, start=1):
+            _put(sheet, 1, index, texts.columns[name]).font = Font(bold=True)
+        totals = dict.fromkeys(MONEY_COLUMNS, Decimal("0.00"))
+        for row_index, row in enumerate(rows, start=2):
+            values = _values(row, texts, manager_name)
+            for index, name in enumerate(COLUMNS, start=1):
+                cell = _put(sheet, row_index, index, values[name])
+                if name in MONEY_COLUMNS:
                     cell.number_format = MONEY_FORMAT
-            if name == "date":
-                for cell in sheet[letter][1:]:
+                    totals[name] += values[name]
+                elif name == "date":
                     cell.number_format = "DD.MM.YYYY"
+        last_column = get_column_letter(len(COLUMNS))
+        sheet.auto_filter.ref = f"A1:{last_column}{len(rows) + 1}"
+        total_row = len(rows) + 2
+        _put(sheet, total_row, 1, texts.total).font = Font(bold=True)
+        for name in MONEY_COLUMNS:
+            cell = _put(sheet, total_row, COLUMNS.index(name) + 1, totals[name])
+            cell.number_format, cell.font = MONEY_FORMAT, Font(bold=True)
+        for index, name in enumerate(COLUMNS, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = 28 if name in WIDE_COLUMNS else 14
         sheet.freeze_panes = "A2"
     buffer = BytesIO()
     book.save(buffer)

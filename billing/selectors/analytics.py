@@ -8,7 +8,8 @@ from django.db.models.functions import Coalesce
 
 from billing.domain.money import ZERO
 from billing.domain.status import days_late
-from billing.models import Account, Direction, Installment, Payment, Schedule
+from billing.models import Account, Deal, Direction, Installment, Payment, Schedule
+from billing.names import deal_display_name
 from billing.time import account_today
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
@@ -131,7 +132,8 @@ def upcoming_lines(account: Account, flt: AnalyticsFilter, today: date) -> Query
 
 
 def overdue_lines(account: Account, flt: AnalyticsFilter, today: date) -> QuerySet[Installment]:
-    return _in_range(_installments(account, flt).filter(due_date__lt=today), "due_date", flt)
+    """Every line late as of today, whatever the date range: the debt the aging block's overdue buckets add up to."""
+    return _installments(account, flt).filter(due_date__lt=today)
 
 
 def analytics_summary(*, account: Account, flt: AnalyticsFilter) -> Summary:
@@ -184,16 +186,20 @@ def analytics_rows(*, account: Account, flt: AnalyticsFilter, kind: str) -> Quer
 def analytics_row(item, kind: str, today: date) -> AnalyticsRow:
     if kind == "received":
         deal = item.deal
-        return AnalyticsRow(kind=kind, lead_id=deal.lead_id, deal_name=deal.name, client=deal.contact_name,
+        return AnalyticsRow(kind=kind, lead_id=deal.lead_id, deal_name=_deal_name(deal), client=deal.contact_name,
                             group=deal.group, education_direction=deal.education_direction,
                             direction=deal.direction, date=item.paid_at, amount=item.amount, paid=item.amount,
                             remaining=ZERO, days_overdue=0, manager_id=deal.responsible_user_id,
                             method=item.method)
     deal = item.schedule.deal
-    return AnalyticsRow(kind=kind, lead_id=deal.lead_id, deal_name=deal.name, client=deal.contact_name,
+    return AnalyticsRow(kind=kind, lead_id=deal.lead_id, deal_name=_deal_name(deal), client=deal.contact_name,
                         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
                         date=item.due_date, amount=item.amount, paid=item.paid, remaining=item.amount - item.paid,
                         days_overdue=days_late(item.due_date, today), manager_id=item.manager, seq=item.seq)
+
+
+def _deal_name(deal: Deal) -> str:
+    return deal_display_name(name=deal.name, lead_id=deal.lead_id)
 
 
 def analytics_filters(*, account: Account) -> dict[str, list]:

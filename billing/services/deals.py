@@ -107,14 +107,18 @@ def deal_recompute(*, deal: Deal, today: date | None = None) -> Deal:
 
 @transaction.atomic
 def deal_update_crm_data(*, deal: Deal, name: str, contact_name: str, contact_phone: str, contact_email: str,
-                         responsible_user_id: int | None) -> Deal:
-    """What the CRM says about the lead and its main contact (names, phone, email, responsible user)."""
+                         responsible_user_id: int | None, service_name: str | None = None) -> Deal:
+    """What the CRM says about the lead and its main contact (names, phone, email, responsible user), and
+    the service name from the lead field the account shows clients (None: no such field chosen; kept)."""
     deal = deal_lock(deal=deal)
     deal.name, deal.contact_name = name[:255], contact_name[:255]
     deal.contact_phone, deal.contact_email = contact_phone[:64], contact_email[:254]
     deal.responsible_user_id = responsible_user_id
-    deal.save(update_fields=["name", "contact_name", "contact_phone", "contact_email", "responsible_user_id",
-                             "updated_at"])
+    fields = ["name", "contact_name", "contact_phone", "contact_email", "responsible_user_id", "updated_at"]
+    if service_name is not None:
+        deal.service_name = service_name[:255]
+        fields.append("service_name")
+    deal.save(update_fields=fields)
     return deal
 
 

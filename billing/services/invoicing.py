@@ -18,6 +18,7 @@ from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, 
 from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.gateway.interface import CreateOrder, Gateway
 from billing.models import Account, Deal, Direction, DomainEvent, Installment, Invoice, InvoiceCounter
+from billing.names import deal_service_name
 from billing.services.deals import deal_lock
 from billing.services.gateways import gateway_for
 from billing.time import account_today
@@ -95,10 +96,10 @@ def invoice_issue(*, installment_id: int, gateway: Gateway | None = None, today:
 
 def _order_for(invoice: Invoice) -> CreateOrder:
     deal = invoice.deal
-    title = deal.name or f"сделка {deal.lead_id}"
     return CreateOrder(
         amount=invoice.amount, currency=invoice.account.currency,
-        description=f"Оплата по счёту № {invoice.number} ({title})", invoice_id=invoice.number,
+        # The client reads this on the payment page and in the bank's SMS: never the lead's CRM title.
+        description=f"{deal_service_name(deal)}, счёт № {invoice.number}", invoice_id=invoice.number,
         account_id=str(deal.lead_id), email=deal.contact_email or None, phone=deal.contact_phone or None,
         json_data={"payplan": {"invoice": invoice.number, "installment_seq": invoice.installment.seq}},
     )

@@ -10,6 +10,7 @@ from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, register_handler,
 from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
+from billing.names import deal_service_name
 from billing.services.gateways import gateway_for
 from billing.transactions import assert_no_transaction
 
@@ -35,7 +36,7 @@ def receipt_settings(account: Account) -> ReceiptSettings:
     return ReceiptSettings(
         enabled=bool(raw.get("enabled")), inn=str(raw.get("inn") or ""),
         taxation_system=int(raw.get("taxation_system", 1)), vat=raw.get("vat"),
-        item_label=str(raw.get("item_label") or "Оплата по договору"),
+        item_label=str(raw.get("item_label") or "").strip(),  # blank: the service name the client reads
         method=int(raw.get("method", FULL_PAYMENT_METHOD)),
         object=int(raw.get("object", SERVICE_OBJECT)),
     )
@@ -44,7 +45,9 @@ def receipt_settings(account: Account) -> ReceiptSettings:
 def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:
     amount = abs(payment.amount)
     deal = payment.deal
-    item = {"Label": f"{settings.item_label} (сделка {deal.lead_id})"[:128], "Price": amount, "Quantity": 1,
+    contract = f" по договору № {deal.contract_number}" if deal.contract_number else ""
+    label = f"{settings.item_label or deal_service_name(deal)}{contract}"
+    item = {"Label": label[:128], "Price": amount, "Quantity": 1,
             "Amount": amount, "Vat": settings.vat, "Method": settings.method, "Object": settings.object}
     customer: dict = {"Items": [item], "TaxationSystem": settings.taxation_system,
                       "Email": deal.contact_email or None, "Phone": deal.contact_phone or None}

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from billing.errors import ApplicationError
 from billing.models import Account
+from billing.names import CRM_FIELD_SOURCES, client_service_name_setting
 from billing.services.deals import deal_cancel, deal_update_crm_data
 from widget_api.account_settings import crm_settings
 from widget_api.amocrm import texts
@@ -22,7 +23,7 @@ from widget_api.amocrm.errors import (
     CrmRejected,
     CrmTransient,
 )
-from widget_api.amocrm.fields import custom_field_values, lead_fields, lead_fields_forget
+from widget_api.amocrm.fields import custom_field_values, lead_field_text, lead_fields, lead_fields_forget
 from widget_api.amocrm.outbox import Outcome
 from widget_api.models import CrmAction
 
@@ -99,6 +100,8 @@ def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
     leads = _leads(client, [action.lead_id for action in actions], with_contacts=True)
     contact_ids = {lead_id: _main_contact_id(lead) for lead_id, lead in leads.items()}
     contacts = _contacts(client, [contact_id for contact_id in contact_ids.values() if contact_id])
+    service_field = client_service_name_setting(account)
+    service_field_id = service_field.field_id if service_field.source in CRM_FIELD_SOURCES else None
     outcomes = []
     for action in actions:
         lead = leads.get(action.lead_id)
@@ -115,7 +118,8 @@ def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
                                  contact_name=str(contact.get("name") or ""),
                                  contact_phone=_first_value(contact, "PHONE"),
                                  contact_email=_first_value(contact, "EMAIL"),
-                                 responsible_user_id=lead.get("responsible_user_id"))
+                                 responsible_user_id=lead.get("responsible_user_id"),
+                                 service_name=lead_field_text(lead, service_field_id) if service_field_id else None)
         except ApplicationError as exc:
             outcomes.append(Outcome(action, "dead", error=exc.message))
             continue

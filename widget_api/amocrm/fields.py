@@ -96,6 +96,15 @@ def _value(field: LeadField, raw: object, time_zone: str) -> dict | None:
     return None
 
 
+def lead_field_text(lead: dict, field_id: int) -> str:
+    """The text of a lead's custom field as amoCRM returns it (a select's option text, values joined)."""
+    for row in lead.get("custom_fields_values") or []:
+        if row.get("field_id") == field_id:
+            texts = [str(value.get("value") or "").strip() for value in row.get("values") or []]
+            return ", ".join(text for text in texts if text)[:255]
+    return ""
+
+
 def suggested_field_ids(fields: dict[int, LeadField]) -> dict[str, int]:
     """Field ids whose names match the usual names of PayPlan's numbers, for a first setup."""
     by_name = {field.name.strip().casefold(): field.id for field in fields.values()}

@@ -1,8 +1,11 @@
 """What the settings page offers to pick from, read live from the account's amoCRM."""
 import logging
 
+from django.core.cache import cache
+
 from billing.errors import ApplicationError
 from billing.models import Account
+from widget_api.amocrm import coordination
 from widget_api.amocrm.client import AmoCrmClient
 from widget_api.amocrm.errors import CrmError, CrmReinstallNeeded, CrmRejected
 from widget_api.amocrm.fields import lead_field, lead_field_rows, suggested_field_ids
@@ -11,6 +14,8 @@ logger = logging.getLogger(__name__)
 
 # The settings page is interactive: wait a little for the budget, never as long as a worker would.
 INTERACTIVE_WAIT_SECONDS = 10.0
+USER_NAMES_SECONDS = 3600
+USER_NAMES_MISSING_SECONDS = 300  # amoCRM could not tell: ask again after a while, not on every export
 
 
 def crm_options_get(*, account: Account) -> dict:
@@ -35,6 +40,8 @@ def _options(client: AmoCrmClient) -> dict:
         # The installing user is not an administrator: users can still be typed in by id.
         users = []
         warnings.append(f"users: {exc.message}")
+    else:
+        _user_names_remember(client.account_id, users, USER_NAMES_SECONDS)
     fields = lead_field_rows(client, fresh=True)
     return {
         "pipelines": [_pipeline(pipeline) for pipeline in pipelines],
@@ -61,3 +68,24 @@ def _user(user: dict) -> dict:
 def _lead_field(row: dict) -> dict:
     return {"id": row["id"], "name": row.get("name", ""), "type": row.get("type", ""), "code": row.get("code") or "",
             "enums": [{"id": enum["id"], "value": enum.get("value", "")} for enum in row.get("enums") or []]}
+
+
+def _user_names_remember(account_id: int, users: list[dict], seconds: int) -> dict[int, str]:
+    names = {int(user["id"]): str(user.get("name") or "") for user in users if user.get("id")}
+    cache.set(coordination.key("user-names", account_id), sorted(names.items()), seconds)
+    return names
+
+
+def crm_user_names(*, account: Account) -> dict[int, str]:
+    """The account's CRM users (id → name) from the cache the settings page fills, read from amoCRM once
+    when it is empty; {} when amoCRM cannot tell (callers fall back to «Менеджер #id»)."""
+    cached = cache.get(coordination.key("user-names", account.pk))
+    if cached is not None:
+        return dict(cached)
+    try:
+        client = AmoCrmClient.for_account(account, max_wait=INTERACTIVE_WAIT_SECONDS)
+        users = list(client.pages("/api/v4/users", "users"))
+    except CrmError as exc:
+        logger.info("account %s: CRM users are not readable now (%s)", account.pk, exc.message)
+        return _user_names_remember(account.pk, [], USER_NAMES_MISSING_SECONDS)
+    return _user_names_remember(account.pk, users, USER_NAMES_SECONDS)

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.errors import ApplicationError
+from billing.names import CRM_FIELD_SOURCES, DEFAULT_SERVICE_TEXT, SERVICE_NAME_SOURCES
 from billing.services.accounts import account_settings_patch, account_settings_update
 from billing.services.webhooks import gateway_notification_self_test
 from widget_api.account_settings import (
@@ -66,6 +67,23 @@ class ReceiptsSerializer(serializers.Serializer):
     object = serializers.IntegerField(min_value=1, max_value=27, default=4)
 
 
+class ClientServiceNameSerializer(serializers.Serializer):
+    """What clients read as the service: a lead field, the deal's group or direction, or a fixed text."""
+
+    source = serializers.ChoiceField(choices=SERVICE_NAME_SOURCES, default="fixed",
+                                     help_text="product, course, custom_field: the lead field `field_id`; group, "
+                                               "education_direction: the deal's; fixed: `default_text`")
+    field_id = serializers.IntegerField(**AMO_ID, allow_null=True, default=None)
+    default_text = serializers.CharField(max_length=255, allow_blank=True, default=DEFAULT_SERVICE_TEXT,
+                                         help_text="shown when the chosen field is empty, e.g. «Оплата обучения»")
+
+    def validate(self, attrs):
+        if attrs["source"] in CRM_FIELD_SOURCES and not attrs.get("field_id"):
+            message = _("Choose the lead field the service name is taken from.")
+            raise serializers.ValidationError({"field_id": [message]})
+        return attrs
+
+
 class CloudPaymentsInput(serializers.Serializer):
     """The terminal's keys. The secret is write-only: absent, null or blank keeps the stored one."""
 
@@ -121,6 +139,7 @@ class AccountSettingsInput(serializers.Serializer):
     reminders = ReminderSerializer(many=True, required=False, max_length=20)
     receipts = ReceiptsSerializer(required=False)
     cloudpayments = CloudPaymentsInput(required=False)
+    client_service_name = ClientServiceNameSerializer(required=False)
 
     def validate_time_zone(self, value: str) -> str:
         try:

@@ -1,6 +1,7 @@
 """Analytics endpoints: totals, rows with paging, Excel export, filter values."""
 from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -16,6 +17,7 @@ from billing.selectors.analytics import (
     analytics_summary,
 )
 from billing.time import account_today
+from widget_api.amocrm.options import crm_user_names
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
 from widget_api.exports import rows_workbook
@@ -56,9 +58,12 @@ class RowsInput(FilterInput):
 
 class ExportInput(FilterInput):
     kind = serializers.ChoiceField(choices=KINDS, required=False)
+    lang = serializers.ChoiceField(choices=["ru", "en"], required=False,
+                                   help_text="the widget's language; without it, the request's Accept-Language")
 
     def to_filter(self) -> AnalyticsFilter:
-        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items() if key != "kind"})
+        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items()
+                                  if key not in ("kind", "lang")})
 
 
 class TotalOutput(serializers.Serializer):
@@ -169,7 +174,9 @@ class AnalyticsExportView(WidgetView):
         sheets = {kind: [analytics_row(item, kind, today) for item in
                          analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT]]
                   for kind in kinds}
-        response = HttpResponse(rows_workbook(sheets),
+        language = serializer.validated_data.get("lang") or get_language() or "ru"
+        workbook = rows_workbook(sheets, language=language, manager_names=crm_user_names(account=self.account))
+        response = HttpResponse(workbook,
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = f'attachment; filename="payplan-{today.isoformat()}.xlsx"'
         return response
