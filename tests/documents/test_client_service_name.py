@@ -167,16 +167,16 @@ def test_the_setting_is_read_and_written_through_the_settings_api(school):
     assert admin.get("/api/v1/account/settings").json()["client_service_name"] == {
         "source": "fixed", "field_id": None, "default_text": "Оплата услуг"}
     body = {"client_service_name": {"source": "custom_field", "field_id": 555, "default_text": "Оплата обучения"}}
-    response = admin.put("/api/v1/account/settings", body)
+    response = admin.patch("/api/v1/account/settings", body)
     assert response.status_code == 200, response.content
     assert response.json()["client_service_name"] == body["client_service_name"]
     school.refresh_from_db()
     assert school.settings["requisites"]["inn"] == "7701234567"  # other sections are kept
-    assert_error(admin.put("/api/v1/account/settings", {"client_service_name": {"source": "product"}}),
+    assert_error(admin.patch("/api/v1/account/settings", {"client_service_name": {"source": "product"}}),
                  422, field="client_service_name.field_id")
-    assert_error(admin.put("/api/v1/account/settings", {"client_service_name": {"source": "deal_title"}}),
+    assert_error(admin.patch("/api/v1/account/settings", {"client_service_name": {"source": "deal_title"}}),
                  422, field="client_service_name.source")
-    russian = admin.client.put("/api/v1/account/settings", json.dumps({"client_service_name": {"source": "course"}}),
+    russian = admin.client.patch("/api/v1/account/settings", json.dumps({"client_service_name": {"source": "course"}}),
                                content_type="application/json", HTTP_ACCEPT_LANGUAGE="ru", **admin.headers())
     assert assert_error(russian, 422)["fields"]["client_service_name.field_id"] == [
         "Выберите поле сделки, из которого берётся название услуги."]
