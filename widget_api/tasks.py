@@ -31,17 +31,14 @@ def crm_tokens_refresh() -> int:
     return crm_tokens_refresh_due()
 
 
-@shared_task(name="widget_api.crm_install_finish", ignore_result=True, bind=True, max_retries=5)
-def crm_install_finish_task(self, account_id: int) -> None:
-    try:
-        crm_install_finish(account_id=account_id)
-    except CrmTransient as exc:
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+# Celery's own retries: countdown = factor * 2**retries, capped at an hour, no jitter.
+@shared_task(name="widget_api.crm_install_finish", ignore_result=True, max_retries=5, autoretry_for=(CrmTransient,),
+             retry_backoff=60, retry_backoff_max=3600, retry_jitter=False)
+def crm_install_finish_task(account_id: int) -> None:
+    crm_install_finish(account_id=account_id)
 
 
-@shared_task(name="widget_api.crm_revoke_confirm", ignore_result=True, bind=True, max_retries=8)
-def crm_revoke_confirm_task(self, account_id: int, install_generation: int) -> None:
-    try:
-        crm_revoke_confirm(account_id=account_id, install_generation=install_generation)
-    except (CrmTransient, CrmNotSent) as exc:
-        raise self.retry(exc=exc, countdown=min(30 * 2**self.request.retries, 3600)) from exc
+@shared_task(name="widget_api.crm_revoke_confirm", ignore_result=True, max_retries=8,
+             autoretry_for=(CrmTransient, CrmNotSent), retry_backoff=30, retry_backoff_max=3600, retry_jitter=False)
+def crm_revoke_confirm_task(account_id: int, install_generation: int) -> None:
+    crm_revoke_confirm(account_id=account_id, install_generation=install_generation)

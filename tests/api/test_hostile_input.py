@@ -332,7 +332,7 @@ def test_an_unsigned_transaction_id_is_stored_without_nul(account):
 
 
 def test_the_lenient_transaction_id_keeps_only_printable_ascii():
-    from billing.webhooks.parsing import transaction_id_of
+    from billing.gateway.cloudpayments_notifications import transaction_id_of
 
     assert transaction_id_of("pay", {"TransactionId": "12\x0034\ud800\u200b"}) == "1234"
     assert transaction_id_of("recurrent", {"Id": "sc_\x00" + "9" * 100}) == "sc_" + "9" * 61
@@ -404,7 +404,7 @@ def test_djangos_own_answers_use_the_contract_body(method, path, status):
     (deep(100).encode(), "application/json"),
 ])
 def test_notification_fields_never_carry_text_postgresql_cannot_store(body, content_type):
-    from billing.webhooks.parsing import NotificationInvalid, body_fields
+    from billing.gateway.cloudpayments_notifications import NotificationInvalid, body_fields
 
     with pytest.raises(NotificationInvalid):
         body_fields(body, content_type)

@@ -60,7 +60,7 @@ def test_a_notification_for_an_account_without_a_secret_is_401_rejected_and_reco
 
 def test_the_receiving_service_refuses_a_missing_secret_even_if_verification_were_fooled(account, invoiced,
                                                                                         monkeypatch):
-    monkeypatch.setattr("billing.services.webhooks.verify_notification", lambda *args: True)
+    monkeypatch.setattr("billing.gateway.cloudpayments_notifications.verify_notification", lambda *args: True)
     account = _disconnect(account)
     response = Notifier(account).post("pay", pay_fields(invoiced), secret="anything")
     assert response.status_code == 401
@@ -150,7 +150,7 @@ def test_the_self_test_says_not_connected_without_a_secret(admin, account):
 
 
 def test_the_self_test_fails_when_the_receiving_path_rejects_the_secret(admin, account, monkeypatch):
-    monkeypatch.setattr("billing.services.webhooks.verify_notification", lambda *args: False)
+    monkeypatch.setattr("billing.gateway.cloudpayments_notifications.verify_notification", lambda *args: False)
     body = admin.post(SELF_TEST, {}).json()
     assert (body["verified"], body["error_code"]) == (False, "invalid_signature")
 

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from billing.errors import ApplicationError
 from billing.models import GatewayEvent
 from billing.services.webhooks import gateway_event_process
+from billing.webhooks.answers import webhook_answer
 
 
 class Command(BaseCommand):
@@ -27,9 +28,9 @@ class Command(BaseCommand):
             if not GatewayEvent.objects.filter(pk=event_id).exists():
                 raise CommandError(f"No gateway event {event_id}.")
             try:
-                answer = gateway_event_process(event_id=event_id, force=options["force"])
+                outcome = gateway_event_process(event_id=event_id, force=options["force"])
             except ApplicationError as exc:
                 raise CommandError(f"event {event_id}: {exc.message}") from exc
             GatewayEvent.objects.filter(pk=event_id).update(replays=GatewayEvent.objects.get(pk=event_id).replays + 1)
             event = GatewayEvent.objects.get(pk=event_id)
-            self.stdout.write(f"event {event_id}: {event.status}, answer {answer.body}")
+            self.stdout.write(f"event {event_id}: {event.status}, answer {webhook_answer(outcome).body}")
