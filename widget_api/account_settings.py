@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import reverse
 
+from billing.gateway.cloudpayments_notifications import KINDS
 from billing.models import Account, GatewayEvent
 from billing.names import client_service_name_setting
-from billing.webhooks.parsing import KINDS
 from documents.selectors import requisites_missing
 
 # The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.

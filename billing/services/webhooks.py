@@ -282,10 +282,3 @@ PROCESSORS = {
     "refund": process_refund, "cancel": process_cancel, "recurrent": process_recurrent,
 }
 
-
-def gateway_notification_self_test(*, account: Account):
-    """Moved to billing.webhooks.self_test (it runs the HTTP answer too); kept importable until the widget
-    API imports it from there."""
-    from billing.webhooks.self_test import gateway_notification_self_test as self_test
-
-    return self_test(account=account)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from billing.errors import ApplicationError
 from billing.names import CRM_FIELD_SOURCES, DEFAULT_SERVICE_TEXT, SERVICE_NAME_SOURCES
 from billing.services.accounts import account_settings_patch, account_settings_update
-from billing.services.webhooks import gateway_notification_self_test
+from billing.webhooks.self_test import gateway_notification_self_test
 from widget_api.account_settings import (
     FIELD_KEYS,
     REMINDER_ACTIONS,
