@@ -35,6 +35,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var PAYABLE = ['active', 'overdue'];
   var OPEN_LINES = ['planned', 'invoiced', 'partially_paid', 'overdue'];
   var ROW_KINDS = ['received', 'upcoming', 'overdue'];
+  var SERVICE_SOURCES = ['fixed', 'group', 'education_direction', 'custom_field', 'product', 'course'];
   var FIELD_KEYS = ['total', 'received', 'debt', 'payments_count', 'monthly_payment', 'last_payment_day', 'group',
     'education_direction'];
   // The order of the form; any other requisite the server returns is shown after these, never dropped.
@@ -1352,6 +1353,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var method = receipts.method === undefined ? 4 : receipts.method;
       var object = receipts.object === undefined ? 4 : receipts.object;
       var vat = receipts.vat === undefined ? null : receipts.vat;
+      var service = values.client_service_name || {source: 'fixed', field_id: null, default_text: ''};
       return {
         t: texts(), values: values, has_options: !!options, warnings: options ? options.warnings : [],
         crm_status: values.crm ? t('account.crm_' + values.crm.status) : '', crm_reason: values.crm ? values.crm.reason : '',
@@ -1389,6 +1391,13 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             ? t('account.object_' + code) : tf('account.object_other', {code: code})};
         }),
         time_zones: timeZoneOptions(values.time_zone),
+        service: service,
+        service_sources: _.map(SERVICE_SOURCES, function (code) {
+          return {code: code, label: t('account.service_source_' + code), selected: code === service.source};
+        }),
+        service_fields: idOptions(leadFields, service.field_id, function (id) {
+          return tf('account.field_unknown', {id: id});
+        }),
         template_kinds: _.map(TEMPLATE_KINDS, function (kind) {
           return {code: kind, label: t('account.tpl_kind_' + kind)};
         })
@@ -1427,6 +1436,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         completed_stage: values.completed_stage, custom_fields: values.custom_fields, requisites: values.requisites,
         task_user_id: values.task_user_id, invoice_lead_days: values.invoice_lead_days, time_zone: values.time_zone,
         reminders: values.reminders, receipts: values.receipts,
+        invoice_grace_days: values.invoice_grace_days, client_service_name: values.client_service_name,
         cloudpayments: {public_id: cp.public_id, test_mode: cp.test_mode}
       };
     }
@@ -1445,6 +1455,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         custom_fields: {}, requisites: {},
         task_user_id: number('task_user_id'),
         invoice_lead_days: number('invoice_lead_days'),
+        invoice_grace_days: number('invoice_grace_days'),
+        client_service_name: {source: fieldValue($block, 'client_service_name.source'),
+          field_id: number('client_service_name.field_id'),
+          default_text: fieldValue($block, 'client_service_name.default_text')},
         time_zone: fieldValue($block, 'time_zone'),
         reminders: _.map(rowsOf($block, 'reminders', ['day', 'action']), function (row) {
           return {day: /^-?\d+$/.test(row.day) ? parseInt(row.day, 10) : row.day, action: row.action};

@@ -11,6 +11,7 @@ from django.urls import reverse
 from billing.gateway.cloudpayments_notifications import KINDS
 from billing.models import Account, GatewayEvent
 from billing.names import client_service_name_setting
+from documents.contexts import invoice_grace_days
 from documents.selectors import requisites_missing
 
 # The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
@@ -39,6 +40,7 @@ def crm_settings(account: Account) -> CrmSettings:
     )
 
 
+
 def account_settings_get(*, account: Account) -> dict:
     """Every setting the widget's settings page shows, defaults filled in."""
     stored = account.settings
@@ -47,6 +49,7 @@ def account_settings_get(*, account: Account) -> dict:
         "custom_fields": {key: (stored.get("custom_fields") or {}).get(key) for key in FIELD_KEYS},
         "task_user_id": stored.get("task_user_id"),
         "invoice_lead_days": int(stored.get("invoice_lead_days") or 0),
+        "invoice_grace_days": invoice_grace_days(account),
         "time_zone": account.time_zone,
         "requisites": {key: (stored.get("requisites") or {}).get(key, "") for key in REQUISITE_KEYS},
         "requisites_missing": requisites_missing(account),

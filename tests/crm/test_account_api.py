@@ -31,6 +31,8 @@ FULL = {
     "custom_fields": {**CRM_FIELDS, "group": None},
     "task_user_id": 8765433,
     "invoice_lead_days": 5,
+    "invoice_grace_days": 2,
+    "client_service_name": {"source": "education_direction", "field_id": None, "default_text": "Оплата обучения"},
     "time_zone": "Asia/Yekaterinburg",
     "requisites": REQUISITES,
     "reminders": [{"day": -3, "action": "client_email"}, {"day": 1, "action": "manager_task"}],

@@ -134,6 +134,9 @@ class AccountSettingsInput(serializers.Serializer):
     task_user_id = serializers.IntegerField(**AMO_ID, required=False, allow_null=True,
                                             help_text="who gets tasks; null: the lead's responsible user")
     invoice_lead_days = serializers.IntegerField(min_value=0, max_value=60, required=False)
+    invoice_grace_days = serializers.IntegerField(
+        min_value=0, max_value=60, required=False,
+        help_text="days a client gets to pay an invoice issued for a line already due")
     time_zone = serializers.CharField(max_length=64, required=False)
     requisites = RequisitesSerializer(required=False)
     reminders = ReminderSerializer(many=True, required=False, max_length=20)
