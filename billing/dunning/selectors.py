@@ -1,30 +1,39 @@
 """Reads of dunning: the account's policy, open lines for a tick, the send log of a deal."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
-from billing.dunning.domain import DEFAULT_POLICY, Policy, policy_parse
+from billing.dunning.domain import DEFAULT_POLICY, Policy, legacy_reminders_steps, policy_parse
 from billing.dunning.models import ChannelSettings, DunningLine, DunningPolicy, OverdueFact, StepRun
 from billing.errors import NotFound
 from billing.models import Account, Deal, Direction, Installment
 
 
 def policy_get(*, account: Account) -> tuple[bool, Policy]:
-    """(enabled, policy); an account that never saved one runs the defaults."""
+    """(enabled, policy); an account that never saved one runs the defaults, or — when it had set the old
+    `settings["reminders"]` list (superseded, read-only now) — those reminders mapped to ladder steps."""
     stored = DunningPolicy.objects.filter(account=account).first()
     if stored is None:
-        return True, DEFAULT_POLICY
+        legacy = legacy_reminders_steps(account.settings.get("reminders"))
+        return True, replace(DEFAULT_POLICY, steps=legacy) if legacy else DEFAULT_POLICY
     return stored.enabled, policy_parse(stored.config)
 
 
 def open_installments(*, account: Account, due_until: date):
-    """Incoming lines of active plans with an unpaid remainder, due by `due_until`, deal and schedule loaded."""
+    """Incoming lines of active plans with an unpaid remainder, due by `due_until`, deal and schedule loaded.
+
+    Fee lines have no ladder of their own; a line whose ladder is done (every step recorded, or the deal
+    handed to the lawyer / written off) is not read again (partial index dunning_line_done_idx).
+    """
+    done = DunningLine.objects.filter(deal_id=OuterRef("schedule__deal_id"), seq=OuterRef("seq"),
+                                      due_date=OuterRef("due_date"), ladder_done_at__isnull=False)
     return (Installment.objects
             .filter(schedule__deal__account=account, schedule__is_active=True,
                     schedule__direction=Direction.INCOMING, schedule__deal__cancelled_at__isnull=True,
                     paid__lt=F("amount"), due_date__lte=due_until)
+            .exclude(kind=Installment.Kind.FEE).exclude(Exists(done))
             .select_related("schedule__deal")
             .order_by("schedule__deal_id", "seq"))
 
