@@ -176,8 +176,7 @@ def remind_now(*, account: Account, lead_id: int, seq: int, channel: str, reques
                                    {"channel": ["Уже отправляется."]}, status=409)
         step_json = domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0]
         run = StepRun.objects.create(account=account, deal=deal, line=line, step_key=key, day=step.day,
-                                     channel=channel, step=step_json, send_after=send_after,
-)
+                                     channel=channel, step=step_json, send_after=send_after)
         if send_after <= now:
             transaction.on_commit(lambda: _send_later(run.pk, now), robust=True)
     return run
