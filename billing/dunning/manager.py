@@ -135,6 +135,8 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
         lines = DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=True)
         StepRun.objects.filter(line__in=lines, status__in=StepRun.OPEN_STATUSES).delete()
         lines.update(ladder_done_at=now)
+    else:  # monthly: a finished ladder goes on
+        DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=False).update(ladder_done_at=None)
     _enabled, policy = policy_get(account=account)
     action: dict = {"kind": "write_off_decision" if decision == "write_off" else decision}
     if decision == "lawyer":
