@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 TEST_ENV := DJANGO_SETTINGS_MODULE=config.settings.test
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench widget e2e-deps migrate demo-data services clean lock
+.PHONY: install run test test-slow lint bench widget e2e-deps migrate demo-data services clean lock
 
 install: $(STAMP)
 
@@ -39,8 +39,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-test: install services lint e2e-deps  ## the whole suite against this machine's PostgreSQL and Redis
-	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+test: install services lint e2e-deps  ## the whole suite against this machine's PostgreSQL and Redis, minus `slow`
+	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile -q -m "not slow" $(PYTEST_ARGS)
+
+test-slow: install services  ## only the tests marked slow (the 10 000-line PDF: minutes on two cores)
+	$(TEST_ENV) $(BIN)/pytest -q -m slow $(PYTEST_ARGS)
 
 e2e-deps:  ## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
 	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)

@@ -7,7 +7,8 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from billing.services import invoice_sync, receipts
+        from billing.services import invoice_sync, invoicing, receipts
 
         invoice_sync.register()
+        invoicing.register()
         receipts.register()

@@ -102,8 +102,8 @@ def demo_account_load() -> tuple[Account, int]:
         created += 1
         if spec.plan is None:
             continue
-        schedule_replace(deal=deal, plan_request=spec.plan, options=spec.options, request_data={"demo": True},
-                         created_by=DEMO_MANAGER_ID, today=today)
+        schedule_replace(deal=deal, plan_request=spec.plan, options=spec.options, created_by=DEMO_MANAGER_ID,
+                         today=today)
         for days_ago, amount, method in spec.payments:
             payment_record(deal=deal, amount=amount, payment=PaymentInput(
                 method=method, paid_at=today - timedelta(days=days_ago), recorded_by=DEMO_MANAGER_ID,

@@ -1,15 +1,22 @@
-"""Domain events: written in the caller's transaction, handed to subscribers in it, signalled on commit.
+"""Domain events, written in the caller's transaction: the one outbox of every after-commit effect.
 
-Subscribers that must write in the same transaction (a CRM outbox row, say) use `subscribe`;
-anything that talks to the outside world listens to `event_committed`, which fires only after commit.
+Two kinds of listener:
+- `subscribe`: runs inside the publishing transaction, for billing's own state that must commit (or roll
+  back) with the change (live invoices cancelled with the plan, a receipt flagged as pending).
+- `register_handler`: an effect (a gateway call, a document, an email, the CRM feed). `publish` writes one
+  `EventDelivery` row per registered handler in the caller's transaction; the relay (billing.relay) runs
+  the handler after commit, retries it with backoff and dead-letters it after too many attempts.
+  Handlers must be idempotent: a relay killed after the effect but before marking it done runs it again.
+
+Other apps register from their AppConfig.ready, so billing imports none of them.
 """
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.db import transaction
-from django.dispatch import Signal
 
-from billing.models import Account, DomainEvent
+from billing.models import Account, DomainEvent, EventDelivery
 
 PAYMENT_RECORDED = "payment_recorded"
 DEAL_PAID = "deal_paid"
@@ -17,25 +24,114 @@ SCHEDULE_CHANGED = "schedule_changed"
 INVOICE_ISSUED = "invoice_issued"
 PAYMENT_FAILED = "payment_failed"
 PAYMENT_REFUNDED = "payment_refunded"
+INVOICES_CANCELLED = "invoices_cancelled"
 
-event_committed = Signal()  # sender=DomainEvent name, kwargs: event=DomainEvent
+
+class DeliveryRefused(Exception):
+    """Raised by a handler for a failure no retry can fix: the delivery goes to the dead letter at once."""
+
+
+class DeliveryNotYet(Exception):
+    """Raised by a handler that cannot tell yet (another worker holds the effect): retried without
+    counting toward the dead letter."""
+
+
+@dataclass(frozen=True)
+class Handler:
+    key: str
+    func: Callable[[DomainEvent], None]
+    ordered: bool  # one ordering key's deliveries run one at a time, in event order
+
 
 _in_transaction_subscribers: dict[str, list[Callable[[DomainEvent], None]]] = defaultdict(list)
+_handlers_by_event: dict[str, dict[str, Handler]] = defaultdict(dict)
+_handlers: dict[str, Handler] = {}
 
 
 def subscribe(name: str, handler: Callable[[DomainEvent], None]) -> None:
-    """Call `handler(event)` inside the transaction that publishes `name`."""
+    """Call `handler(event)` inside the transaction that publishes `name` (billing state only)."""
     if handler not in _in_transaction_subscribers[name]:
         _in_transaction_subscribers[name].append(handler)
 
 
-def publish(*, account: Account, name: str, payload: dict) -> DomainEvent:
-    event = DomainEvent.objects.create(account=account, name=name, payload=payload)
-    for handler in _in_transaction_subscribers[name]:
-        handler(event)
-    def announce() -> None:
-        event_committed.send(sender=name, event=event)
+def register_handler(name: str, handler_key: str, func: Callable[[DomainEvent], None], *,
+                     ordered: bool = False) -> None:
+    """Deliver every `name` event to `func` after commit, durably, under the stable key `handler_key`
+    (stored on each delivery row: renaming it orphans the waiting rows). One key may serve several events."""
+    known = _handlers.get(handler_key)
+    if known is not None and (known.func is not func or known.ordered != ordered):
+        raise ValueError(f"event handler {handler_key!r} is registered twice with different functions")
+    handler = Handler(handler_key, func, ordered)
+    _handlers[handler_key] = handler
+    _handlers_by_event[name][handler_key] = handler
 
-    # robust: a failing listener is logged, never surfaced to a caller whose transaction already committed.
-    transaction.on_commit(announce, robust=True)
+
+def handler_get(handler_key: str) -> Handler | None:
+    return _handlers.get(handler_key)
+
+
+def handler_keys() -> list[str]:
+    return sorted(_handlers)
+
+
+def ordering_key_of(event: DomainEvent) -> str:
+    """Effects of one deal keep their order; an event with no deal orders only with itself."""
+    deal_id = event.payload.get("deal_id")
+    return f"deal:{deal_id}" if deal_id is not None else ""
+
+
+def publish(*, account: Account, name: str, payload: dict) -> DomainEvent:
+    """Write the event and its deliveries (one bulk insert) in the caller's transaction; a relay is
+    nudged once the transaction commits, and the beat tick finds the rows if the nudge is lost."""
+    event = DomainEvent.objects.create(account=account, name=name, payload=payload)
+    for subscriber in _in_transaction_subscribers[name]:
+        subscriber(event)
+    handlers = _handlers_by_event[name].values()
+    if handlers:
+        ordering_key = ordering_key_of(event)
+        EventDelivery.objects.bulk_create([
+            EventDelivery(event=event, handler=handler.key, ordering_key=ordering_key if handler.ordered else "",
+                          next_attempt_at=event.created_at, created_at=event.created_at)
+            for handler in handlers
+        ])
+        relay_nudge_after_commit(event_id=event.pk)
     return event
+
+
+def relay_nudge_after_commit(*, event_id: int | None = None) -> None:
+    """Ask for one relay run after commit, however many events the transaction wrote; it runs their
+    deliveries (`event_id`) or, without one, whatever is due. A nudge that cannot be queued (broker down)
+    loses nothing: the deliveries wait for the beat tick, which also runs every retry."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        _relay_nudge([event_id] if event_id is not None else None)
+        return
+    # A nudge already waiting in this transaction takes the event along (one registered in a savepoint
+    # since released does not count: it may belong to a block that never commits, like a test's).
+    open_savepoints = set(connection.savepoint_ids)
+    for savepoints, callback, *_ in connection.run_on_commit:
+        scope = getattr(callback, "events_relay_scope", None)
+        if scope is not None and savepoints <= open_savepoints:
+            _scope_add(scope, event_id)
+            return
+    scope: dict = {"event_ids": [], "everything": False}
+    _scope_add(scope, event_id)
+
+    def events_relay_nudge() -> None:
+        _relay_nudge(None if scope["everything"] else scope["event_ids"])
+
+    events_relay_nudge.events_relay_scope = scope
+    transaction.on_commit(events_relay_nudge, robust=True)
+
+
+def _scope_add(scope: dict, event_id: int | None) -> None:
+    if event_id is None:
+        scope["everything"] = True
+    else:
+        scope["event_ids"].append(event_id)
+
+
+def _relay_nudge(event_ids: list[int] | None) -> None:
+    from billing.tasks import events_relay
+
+    events_relay.delay(event_ids=event_ids)

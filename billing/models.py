@@ -4,6 +4,7 @@ import secrets
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from billing.encryption import EncryptedTextField
 
@@ -297,6 +298,47 @@ class DomainEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["account", "name"])]
+
+
+class EventDelivery(models.Model):
+    """One registered handler's delivery of one domain event: the outbox row the relay claims, retries with
+    backoff and finally marks done or dead (a visible dead letter that `payplan_events_replay` re-queues)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"  # claimed by a relay until lease_expires_at; claimed again after it
+        DONE = "done"
+        DEAD = "dead"
+
+    OPEN_STATES = (State.PENDING, State.RUNNING)
+
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="deliveries")
+    handler = models.CharField(max_length=64)
+    # Deliveries of an ordered handler that share a key (e.g. one deal's CRM feed) run in event order.
+    ordering_key = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["event", "handler"], name="event_delivery_once_per_handler")]
+        # Partial: done rows pile up over the years, the open ones stay few.
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(state__in=["pending", "running"]),
+                         name="event_delivery_open_due"),
+            models.Index(fields=["handler", "ordering_key", "id"],
+                         condition=Q(state__in=["pending", "running"]) & ~Q(ordering_key=""),
+                         name="event_delivery_open_ordered"),
+            models.Index(fields=["handler"], condition=Q(state="dead"), name="event_delivery_dead"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} of event {self.event_id} ({self.state})"
 
 
 class GatewayEvent(models.Model):

@@ -4,11 +4,10 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.services.billing_run import billing_run
-from billing.services.invoicing import invoice_gateway_cancel
+from billing.services.deal_status import deal_status_tick
 from billing.services.maintenance import idempotency_records_purge
-from billing.services.receipts import payment_receipt_send
+from billing.services.relay import events_relay_run
 
 logger = logging.getLogger(__name__)
 
@@ -24,19 +23,17 @@ def billing_tick() -> dict:
     return {"issued": report.issued, "pending": report.pending, "stuck": report.stuck, "refused": report.refused}
 
 
-@shared_task(name="billing.cancel_gateway_order", bind=True, max_retries=8)
-def cancel_gateway_order(self, invoice_id: int) -> None:
-    try:
-        invoice_gateway_cancel(invoice_id=invoice_id)
-    except GatewayUnavailable as exc:
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
-    except GatewayError as exc:
-        logger.error("invoice %s: the gateway refused to cancel the order: %s", invoice_id, exc.message)
+@shared_task(name="billing.refresh_deal_statuses")
+def refresh_deal_statuses() -> int:
+    return deal_status_tick()
 
 
-@shared_task(name="billing.send_fiscal_receipt", bind=True, max_retries=6)
-def send_fiscal_receipt(self, payment_id: int) -> None:
-    try:
-        payment_receipt_send(payment_id=payment_id)
-    except GatewayError as exc:
-        raise self.retry(exc=exc, countdown=min(60 * 2**self.request.retries, 3600)) from exc
+@shared_task(name="billing.events_relay", ignore_result=True)
+def events_relay(event_ids: list[int] | None = None) -> dict:
+    """The beat tick (every due event delivery: gateway cancels, fiscal receipts, documents and emails,
+    the CRM feed, and their retries) or an on-commit nudge (the deliveries of the events it names)."""
+    report = events_relay_run(event_ids=event_ids)
+    if report.handled or report.lost:
+        logger.info("event relay: %d done, %d retried, %d dead, %d released, %d lost", report.done,
+                    report.retried, report.dead, report.released, report.lost)
+    return {"done": report.done, "retried": report.retried, "dead": report.dead}

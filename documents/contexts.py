@@ -34,7 +34,11 @@ METHOD_LABELS = {"cloudpayments": "Онлайн-оплата картой (Cloud
                  "bank_transfer": "Банковским переводом", "card_terminal": "Картой через терминал",
                  "card_token": "Автоплатёж с сохранённой карты", "opening_balance": "Получено до графика",
                  "other": "Иным способом"}
+PAYOUT_STATUS_LABELS = {**STATUS_LABELS, "paid": "Выплачен", "partially_paid": "Выплачен частично"}
 PLAN_LABELS = {"equal": "равными платежами", "full": "единовременно", "custom": "по индивидуальному графику"}
+# Days a client gets to pay an invoice issued on or after its line's due date (Account.settings
+# "invoice_grace_days" overrides): an invoice never asks to be paid by a day already gone.
+INVOICE_GRACE_DAYS = 3
 # CloudKassir VAT codes (Account.settings["receipts"]["vat"]) → the rate the invoice shows.
 VAT_RATES = {0: 0, 5: 5, 7: 7, 10: 10, 20: 20, 22: 22, 105: 5, 107: 7, 110: 10, 120: 20, 122: 22}
 
@@ -94,18 +98,31 @@ def invoice_line_title(*, deal_name: str, lead_id: int, kind: str, label: str, s
     return f"{subject}: {line_label(kind, label)[:1].lower()}{line_label(kind, label)[1:]}"
 
 
+def invoice_pay_by(*, due_date: date, issued_on: date, grace_days: int) -> date:
+    """The invoice's «Оплатить не позднее»: the line's due date, or `grace_days` after issue if that is later."""
+    return max(due_date, issued_on + timedelta(days=grace_days))
+
+
+def invoice_grace_days(account: Account) -> int:
+    value = account.settings.get("invoice_grace_days")
+    return value if isinstance(value, int) and 0 <= value <= 60 else INVOICE_GRACE_DAYS
+
+
 def invoice_variables(invoice: Invoice) -> dict:
     deal, installment, account = invoice.deal, invoice.installment, invoice.account
     count = Installment.objects.filter(schedule_id=installment.schedule_id).count()
     title = invoice_line_title(deal_name=deal.name, lead_id=deal.lead_id, kind=installment.kind,
                                label=installment.label, seq=installment.seq, count=count)
     vat_label, vat_amount = _vat(account, invoice.amount)
+    issued_on = _local_date(account, invoice.issued_at or invoice.created_at)
     return {
         **common_variables(deal),
         "invoice": {
             "number": invoice.number, "status": invoice.status,
-            "date": _local_date(account, invoice.issued_at or invoice.created_at),
-            "due_date": installment.due_date, "amount": invoice.amount,
+            "date": issued_on,
+            "due_date": invoice_pay_by(due_date=installment.due_date, issued_on=issued_on,
+                                       grace_days=invoice_grace_days(account)),
+            "installment_due_date": installment.due_date, "amount": invoice.amount,
             "amount_words": formatting.amount_in_words(invoice.amount, account.currency),
             "payment_url": invoice.payment_url, "vat_label": vat_label, "vat_amount": vat_amount,
             "installment_seq": installment.seq, "installments_count": count,
@@ -139,11 +156,12 @@ def schedule_variables(deal_state: DealState, plan: str = "") -> dict | None:
     state = deal_state.schedule
     if state is None:
         return None
+    status_labels = PAYOUT_STATUS_LABELS if state.direction == "outgoing" else STATUS_LABELS
     rows = [{
         "seq": line.seq, "due_date": line.due_date, "kind": line.kind,
         "kind_label": KIND_LABELS.get(line.kind, line.kind), "label": line_label(line.kind, line.label),
         "amount": line.amount, "paid": line.paid, "remaining": line.amount - line.paid,
-        "status": line.status, "status_label": STATUS_LABELS.get(line.status, line.status),
+        "status": line.status, "status_label": status_labels.get(line.status, line.status),
     } for line in state.installments]
     return {
         "version": state.version, "plan": plan, "plan_label": PLAN_LABELS.get(plan, ""),

@@ -1,10 +1,13 @@
-"""Billing's committed events turned into documents: an issued invoice is rendered and emailed, a
-recorded payment gets its receipt. Only after commit: nothing is sent for a rolled-back change."""
+"""Billing's domain events turned into documents, as event-relay handlers (after commit, retried, never
+lost): an issued invoice is rendered and emailed, a recorded payment gets its receipt. The DocumentEmail
+row per (document, kind) is the durable mark: a sent or skipped email is never sent again."""
 import logging
 
-from billing.events import INVOICE_ISSUED, PAYMENT_RECORDED, event_committed
+from billing.events import INVOICE_ISSUED, PAYMENT_RECORDED, DeliveryNotYet, register_handler
 from billing.models import DomainEvent, Payment
 from documents.kinds import Kind
+from documents.models import DocumentEmail
+from documents.services import document_deliver
 
 logger = logging.getLogger(__name__)
 
@@ -12,18 +15,20 @@ logger = logging.getLogger(__name__)
 NO_RECEIPT_METHODS = {Payment.Method.OPENING_BALANCE}
 
 
-def on_event_committed(sender: str, event: DomainEvent, **kwargs) -> None:
-    from documents.tasks import deliver_document
+def on_event(event: DomainEvent) -> None:
+    """Relay handler `documents.deliver`."""
+    if event.name == INVOICE_ISSUED:
+        _deliver(event, Kind.INVOICE, event.payload["invoice_id"])
+    elif event.name == PAYMENT_RECORDED and _client_paid_us(event):
+        _deliver(event, Kind.RECEIPT, event.payload["payment_id"])
 
-    try:
-        if sender == INVOICE_ISSUED:
-            deliver_document.delay(event.account_id, Kind.INVOICE.value, event.payload["invoice_id"])
-        elif sender == PAYMENT_RECORDED and _client_paid_us(event):
-            deliver_document.delay(event.account_id, Kind.RECEIPT.value, event.payload["payment_id"])
-    except Exception:
-        # The money is committed already: a document that cannot be queued (broker down, or a failing
-        # eager task) is logged for a retry by hand, never turned into an error for the payment's caller.
-        logger.exception("%s %s: the document could not be queued", sender, event.pk)
+
+def _deliver(event: DomainEvent, kind: Kind, object_id: int) -> None:
+    """Render and email; an SMTP failure raises for the relay's retry. An email another worker is
+    sending right now is looked at again later, not taken as delivered."""
+    email = document_deliver(account=event.account, kind=kind, object_id=object_id)
+    if email.status == DocumentEmail.Status.SENDING:
+        raise DeliveryNotYet(f"{kind} {object_id}: the email is being sent by another worker")
 
 
 def _client_paid_us(event: DomainEvent) -> bool:
@@ -34,5 +39,5 @@ def _client_paid_us(event: DomainEvent) -> bool:
 
 
 def register() -> None:
-    # The signal's sender is the event's name (a str): receive them all and pick by value.
-    event_committed.connect(on_event_committed, dispatch_uid="documents.on_event_committed")
+    register_handler(INVOICE_ISSUED, "documents.deliver", on_event)
+    register_handler(PAYMENT_RECORDED, "documents.deliver", on_event)

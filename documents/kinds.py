@@ -44,7 +44,8 @@ VARIABLES: dict[str, dict[str, str]] = {
         **COMPANY, **CLIENT_AND_DEAL,
         "invoice.number": "Номер счёта",
         "invoice.status": "creating, issued, paid, cancelled, expired, failed", "invoice.date": "Дата счёта",
-        "invoice.due_date": "Оплатить до",
+        "invoice.due_date": "Оплатить до: срок платежа, но не раньше даты счёта + 3 дня",
+        "invoice.installment_due_date": "Срок платежа по графику",
         "invoice.amount": "Сумма (Decimal)", "invoice.amount_words": "Сумма прописью",
         "invoice.payment_url": "Ссылка на оплату (CloudPayments)", "invoice.vat_label": "«Без налога (НДС)» или "
         "«В том числе НДС 20%»", "invoice.vat_amount": "Сумма НДС или none",

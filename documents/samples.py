@@ -49,7 +49,7 @@ def sample_variables(*, account: Account, kind: str) -> dict:
     if kind == Kind.INVOICE:
         variables["invoice"] = {
             "number": f"{today.year}-000002", "status": "issued", "date": today, "due_date": lines[1]["due_date"],
-            "amount": monthly,
+            "installment_due_date": lines[1]["due_date"], "amount": monthly,
             "amount_words": formatting.amount_in_words(monthly, account.currency),
             "payment_url": SAMPLE_PAYMENT_URL, "vat_label": "Без налога (НДС)", "vat_amount": None,
             "installment_seq": 2, "installments_count": count,

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from billing.errors import ApplicationError
 from billing.models import Account
+from billing.transactions import assert_no_transaction
 from documents import emails
 from documents.isolation import ChildLimits
 from documents.kinds import Kind
@@ -206,6 +207,7 @@ def document_email_send(*, account: Account, kind: str, object_id: int) -> Docum
     A failure is recorded and raised, so the task retries it."""
     if kind not in (Kind.INVOICE, Kind.RECEIPT):
         raise ValueError(f"{kind} documents are not emailed")
+    assert_no_transaction()
     subject = document_subject_get(account=account, kind=kind, object_id=object_id)
     recipient = subject.variables["client"]["email"]
     claim = _email_claim(account=account, kind=kind, object_id=object_id, recipient=recipient)

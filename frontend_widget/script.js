@@ -16,7 +16,20 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var WEEKLY_CHART_AFTER_DAYS = 62;
   var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
   var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
-    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account'];
+    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account', 'changes'];
+  // A payout plan (direction outgoing) speaks of payouts: these texts replace the payment words there.
+  var PAYOUT_WORDS = {'status.paid': 'status_paid', 'line_status.paid': 'line_paid',
+    'line_status.partially_paid': 'line_partially_paid', 'panel.next_due': 'next_due', 'panel.schedule': 'schedule',
+    'panel.paid_part': 'paid_part', 'payment.title': 'payment_title', 'payment.hint': 'payment_hint',
+    'payment.debt_now': 'payment_debt_now', 'payment.debt_after': 'payment_debt_after',
+    'payment.over_debt': 'payment_over_debt', 'payment.will_close': 'payment_will_close',
+    'payment.paid_at': 'payment_paid_at', 'payment.method': 'payment_method', 'payment.save': 'payment_save',
+    'payment.saved': 'payment_saved', 'full_payment.title': 'full_title', 'full_payment.hint': 'full_hint',
+    'full_payment.amount': 'full_amount', 'full_payment.completes': 'full_completes',
+    'full_payment.save': 'full_save', 'full_payment.saved': 'full_saved',
+    'schedule.sum_already_paid': 'sum_already_paid', 'schedule.sum_debt': 'sum_debt',
+    'schedule.sum_count': 'sum_count', 'schedule.sum_monthly': 'sum_monthly', 'schedule.sum_last': 'sum_last'};
+  var CHANGE_FIELDS = ['total', 'already_paid', 'direction', 'group', 'education_direction', 'autopay', 'manager_id'];
   var CURRENCY_SIGNS = {RUB: '₽', USD: '$', EUR: '€', KZT: '₸', UAH: '₴', BYN: 'Br'};
   var OFFLINE_METHODS = ['cash', 'bank_transfer', 'card_terminal', 'other'];
   var PAYABLE = ['active', 'overdue'];
@@ -24,11 +37,24 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var ROW_KINDS = ['received', 'upcoming', 'overdue'];
   var FIELD_KEYS = ['total', 'received', 'debt', 'payments_count', 'monthly_payment', 'last_payment_day', 'group',
     'education_direction'];
-  var REQUISITE_KEYS = ['company_name', 'inn', 'kpp', 'ogrn', 'address', 'bank_name', 'bik', 'bank_account',
-    'correspondent_account', 'email', 'phone'];
+  // The order of the form; any other requisite the server returns is shown after these, never dropped.
+  var REQUISITE_KEYS = ['company_name', 'inn', 'kpp', 'ogrn', 'address', 'director', 'accountant', 'bank_name',
+    'bik', 'correspondent_account', 'bank_account', 'email', 'phone'];
   var REMINDER_ACTIONS = ['client_email', 'client_reminder', 'manager_task', 'escalate'];
-  var VAT_CODES = [0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122];
+  // CloudKassir's VAT codes as the server accepts them: null is "no VAT"; 1xx are the calculated rates x/1xx.
+  var VAT_CODES = [null, 0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122];
   var TAXATION_SYSTEMS = [0, 1, 2, 3, 4, 5];
+  var RECEIPT_METHODS = [1, 2, 3, 4, 5, 6, 7];
+  var RECEIPT_OBJECTS = [1, 3, 4, 10, 13];
+  // Russia's zones (no daylight saving), west to east: the pick-list of the settings page.
+  var TIME_ZONES = [['Europe/Kaliningrad', '+2', 'kaliningrad'], ['Europe/Moscow', '+3', 'moscow'],
+    ['Europe/Samara', '+4', 'samara'], ['Asia/Yekaterinburg', '+5', 'yekaterinburg'], ['Asia/Omsk', '+6', 'omsk'],
+    ['Asia/Novosibirsk', '+7', 'novosibirsk'], ['Asia/Krasnoyarsk', '+7', 'krasnoyarsk'],
+    ['Asia/Irkutsk', '+8', 'irkutsk'], ['Asia/Yakutsk', '+9', 'yakutsk'], ['Asia/Vladivostok', '+10', 'vladivostok'],
+    ['Asia/Magadan', '+11', 'magadan'], ['Asia/Kamchatka', '+12', 'kamchatka']];
+  var TEMPLATE_KINDS = ['invoice', 'receipt', 'schedule', 'contract', 'offer'];
+  var DEAL_DOCUMENTS = ['contract', 'offer', 'schedule'];
+  var DOCUMENT_RETRIES = 24;
   var ROUNDING_KEYS = {'0.01': 'kopecks', '1': 'roubles', '100': 'hundreds'};
 
   // ---- money and dates: pure helpers ----------------------------------------------------------
@@ -99,8 +125,16 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   }
 
   function filenameFrom(xhr, fallback) {
-    var header = xhr && xhr.getResponseHeader && xhr.getResponseHeader('Content-Disposition');
-    var match = header && /filename="?([^";]+)"?/.exec(header);
+    var header = (xhr && xhr.getResponseHeader && xhr.getResponseHeader('Content-Disposition')) || '';
+    var encoded = /filename\*=UTF-8''([^;]+)/i.exec(header);
+    if (encoded) {
+      try {
+        return decodeURIComponent(encoded[1]);
+      } catch (ignored) {
+        return fallback;
+      }
+    }
+    var match = /filename="?([^";]+)"?/.exec(header);
     return match ? match[1] : fallback;
   }
 
@@ -135,20 +169,32 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
-    function texts() {
+    function texts(outgoing) {
       var all = {};
-      _.each(SECTIONS, function (section) { all[section] = self.i18n(section) || {}; });
+      _.each(SECTIONS, function (section) { all[section] = _.clone(self.i18n(section) || {}); });
+      if (outgoing) {
+        _.each(PAYOUT_WORDS, function (key, path) {
+          var parts = path.split('.');
+          all[parts[0]][parts[1]] = t('payout.' + key);
+        });
+      }
       return all;
     }
 
-    function money(value, currency) {
+    // The text at `path`, in payout words when the plan pays the client.
+    function word(path, outgoing) {
+      return t(outgoing && PAYOUT_WORDS[path] ? 'payout.' + PAYOUT_WORDS[path] : path);
+    }
+
+    // `exact` always shows the kopecks («15 000,00 ₽»), as a statement of an amount to be issued does.
+    function money(value, currency, exact) {
       var cents = kopecks(value);
       if (cents === null) {
         return '';
       }
       var abs = Math.abs(cents);
       var whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, lang() === 'ru' ? '\u00a0' : ',');
-      var fraction = abs % 100 ? (lang() === 'ru' ? ',' : '.') + pad(abs % 100) : '';
+      var fraction = abs % 100 || exact ? (lang() === 'ru' ? ',' : '.') + pad(abs % 100) : '';
       var code = currency || (panel.deal && panel.deal.currency) || 'RUB';
       return (cents < 0 ? '−' : '') + whole + fraction + '\u00a0' + (CURRENCY_SIGNS[code] || code);
     }
@@ -298,24 +344,41 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     // Documents and exports need the token too, so they are fetched as blobs rather than opened as links.
-    function download(url, params, filename) {
+    // 202 means a worker is still rendering it: the answer says so, with the seconds to wait.
+    function fetchFile(request) {
       if (!backendUrl()) {
         return unconfigured();
       }
       var native = null;
-      var options = {url: backendUrl() + url, type: 'GET', data: params, timeout: DOWNLOAD_TIMEOUT_MS,
-        xhrFields: {responseType: 'blob'},
+      var options = _.extend({type: 'GET', timeout: DOWNLOAD_TIMEOUT_MS}, request, {
+        url: backendUrl() + request.url, xhrFields: {responseType: 'blob'},
         xhr: function () {
           native = new window.XMLHttpRequest();
           return native;
-        }};
+        }});
+      var queued = function (xhr) {
+        var seconds = parseInt(xhr.getResponseHeader('Retry-After'), 10);
+        return {queued: true, retryAfter: seconds > 0 ? seconds : 5};
+      };
       return call(options).then(function (blob, xhr) {
-        saveBlob(blob, filenameFrom(xhr, filename));
-        return filename;
+        return xhr && xhr.status === 202 ? queued(xhr) : {blob: blob, filename: filenameFrom(xhr, '')};
       }, function (xhr, textStatus) {
+        // jQuery cannot read a JSON body from a blob request, so it fails the 202 "still rendering" answer.
+        if (xhr && xhr.status === 202) {
+          return $.Deferred().resolve(queued(xhr)).promise();
+        }
         return blobProblem(native, xhr, textStatus).then(function (error) {
           return $.Deferred().reject(error).promise();
         });
+      });
+    }
+
+    function download(url, params, filename) {
+      return fetchFile({url: url, data: params}).then(function (file) {
+        if (!file.queued) {
+          saveBlob(file.blob, file.filename || filename);
+        }
+        return file;
       });
     }
 
@@ -496,12 +559,12 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
-    function lineModel(line, currency) {
+    function lineModel(line, currency, outgoing) {
       var paidCents = kopecks(line.paid) || 0;
       return {
         seq: line.seq, date: day(line.due_date), amount: money(line.amount, currency),
         paid: paidCents ? money(line.paid, currency) : '', status: line.status,
-        status_label: t('line_status.' + line.status),
+        status_label: word('line_status.' + line.status, outgoing),
         note: line.kind === 'regular' ? '' : (line.label || t('kind.' + line.kind)),
         invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : ''
       };
@@ -515,10 +578,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var outgoing = deal.direction === 'outgoing';
       var lines = schedule ? schedule.installments : [];
       return {
-        t: texts(),
+        t: texts(outgoing),
         lead_id: deal.lead_id,
         status: deal.status,
-        status_label: t('status.' + deal.status),
+        status_label: word('status.' + deal.status, outgoing),
         direction_label: outgoing ? t('panel.outgoing') : '',
         outgoing: outgoing,
         has_plan: deal.status !== 'no_plan' && !!schedule,
@@ -535,7 +598,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         version: schedule && schedule.version ? tf('panel.version', {version: schedule.version}) : '',
         can_pay: _.contains(PAYABLE, deal.status) && (kopecks(deal.debt) || 0) > 0,
         can_invoice: !outgoing && _.some(lines, function (line) { return _.contains(OPEN_LINES, line.status); }),
-        lines: _.map(lines, function (line) { return lineModel(line, currency); }),
+        documents: _.map(_.filter(DEAL_DOCUMENTS, function (kind) {
+          return kind !== 'schedule' || (deal.status !== 'no_plan' && !!schedule);
+        }), function (kind) { return {kind: kind, label: t('panel.doc_' + kind)}; }),
+        lines: _.map(lines, function (line) { return lineModel(line, currency, outgoing); }),
         lines_paid: _.where(lines, {status: 'paid'}).length,
         invoices: _.map(deal.invoices.slice().reverse(), function (invoice) {
           return {id: invoice.id, number: invoice.number, amount: money(invoice.amount, currency),
@@ -547,7 +613,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           var positive = (kopecks(payment.amount) || 0) > 0;
           return {id: payment.id, amount: money(payment.amount, currency), date: day(payment.paid_at),
             method: t('method.' + payment.method), comment: payment.comment,
-            receipt: positive && payment.method !== 'opening_balance'};
+            receipt: !outgoing && positive && payment.method !== 'opening_balance'};
         })
       };
     }
@@ -590,33 +656,47 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return _.filter(schedule ? schedule.installments : [], function (line) { return line.kind === 'regular'; });
     }
 
+    function dueDayCode(value) {
+      return value === undefined || value === null ? '' : String(value);
+    }
+
+    // The active version's stored request names every choice (the server fills defaults and rebuilds old
+    // versions' requests from their lines), so the dialog opens with exactly the plan in force; the lines
+    // are only a fallback for a server that does not send it.
     function scheduleDefaults(deal) {
       var schedule = deal.schedule;
+      var sent = (schedule && schedule.request) || {};
       var today = new Date();
       var regular = regularLines(schedule);
-      var extras = _.filter(schedule ? schedule.installments : [], function (line) { return line.kind === 'extra'; });
-      var down = _.findWhere(schedule ? schedule.installments : [], {kind: 'down_payment'});
+      var lines = schedule ? schedule.installments : [];
+      var extras = _.where(lines, {kind: 'extra'});
+      var down = _.findWhere(lines, {kind: 'down_payment'});
       var extraCents = _.reduce(extras, function (sum, line) { return sum + (kopecks(line.amount) || 0); }, 0);
-      var first = regular.length ? regular[0].due_date : isoDate(addMonths(today, 1));
-      var plan = !schedule ? 'equal' : (regular.length === 1 && !down ? 'full' : 'equal');
-      var sent = (schedule && schedule.request) || {};  // the request of the active version, as sent
+      var has = function (key) { return _.has(sent, key); };
+      var byAmount = has('installment_amount') && sent.installment_amount !== null && !sent.installments_count;
       return {
-        plan: (schedule && schedule.plan) || plan,
+        plan: sent.plan || (schedule && schedule.plan) || (!schedule ? 'equal' : (regular.length === 1 && !down ? 'full' : 'equal')),
         period: sent.period || 'month',
         rounding: sent.rounding ? String(sent.rounding) : '0.01',
-        total: schedule ? amountString((kopecks(schedule.total) || 0) - extraCents) : '',
-        already_paid: schedule && (kopecks(schedule.already_paid) || 0) ? schedule.already_paid : '',
-        installments_count: regular.length || 6,
-        first_due_date: first,
-        due_day: sent.due_day === undefined || sent.due_day === null ? '' : String(sent.due_day),
-        down_payment: down ? {amount: down.amount, due_date: down.due_date} : null,
-        extra_charges: _.map(extras, function (line) {
+        total: has('total') ? sent.total : (schedule ? amountString((kopecks(schedule.total) || 0) - extraCents) : ''),
+        already_paid: (kopecks(has('already_paid') ? sent.already_paid : schedule && schedule.already_paid) || 0)
+          ? (has('already_paid') ? sent.already_paid : schedule.already_paid) : '',
+        equal_by: byAmount ? 'amount' : 'count',
+        installments_count: sent.installments_count || regular.length || 6,
+        installment_amount: byAmount ? sent.installment_amount : '',
+        first_due_date: sent.first_due_date || (regular.length ? regular[0].due_date : isoDate(addMonths(today, 1))),
+        due_day: dueDayCode(sent.due_day),
+        down_payment: has('down_payment') ? sent.down_payment : (down ? {amount: down.amount, due_date: down.due_date} : null),
+        extra_charges: has('extra_charges') ? sent.extra_charges : _.map(extras, function (line) {
           return {label: line.label, amount: line.amount, due_date: line.due_date};
         }),
-        items: _.map(regular, function (line) { return {due_date: line.due_date, amount: line.amount}; }),
-        direction: deal.direction || 'incoming',
-        group: deal.group || '',
-        education_direction: deal.education_direction || ''
+        items: has('items') && sent.items.length ? sent.items
+          : _.map(regular, function (line) { return {due_date: line.due_date, amount: line.amount}; }),
+        direction: sent.direction || deal.direction || 'incoming',
+        group: has('group') ? sent.group : (deal.group || ''),
+        education_direction: has('education_direction') ? sent.education_direction : (deal.education_direction || ''),
+        autopay: !!sent.autopay,
+        manager_id: sent.manager_id ? String(sent.manager_id) : ''
       };
     }
 
@@ -639,7 +719,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           return code === '' ? t('schedule.due_day_same') : (code === 'last' ? t('schedule.due_day_last') : String(code));
         }, values.due_day),
         directions: choices(['incoming', 'outgoing'], label('schedule.direction_'), values.direction),
-        managers: _.where(managers(), {active: true}),
+        managers: _.map(_.filter(managers(), function (manager) {
+          return manager.active || String(manager.id) === values.manager_id;
+        }), function (manager) { return _.extend({selected: String(manager.id) === values.manager_id}, manager); })
+          .concat(values.manager_id && !_.findWhere(managers(), {id: parseInt(values.manager_id, 10)})
+            ? [{id: values.manager_id, name: managerName(parseInt(values.manager_id, 10)), selected: true}] : []),
         groups: analytics.options ? analytics.options.groups : [],
         education_directions: analytics.options ? analytics.options.education_directions : []
       };
@@ -774,30 +858,88 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
+    function lineSideText(side, currency) {
+      return side ? day(side.due_date) + ' · ' + money(side.amount, currency) : '—';
+    }
+
+    function changeValueText(field, value, currency) {
+      if (value === null || value === undefined || value === '') {
+        return t('changes.empty');
+      }
+      if (field === 'total' || field === 'already_paid') {
+        return money(value, currency);
+      }
+      if (field === 'direction') {
+        return t('schedule.direction_' + value);
+      }
+      if (field === 'autopay') {
+        return t(value ? 'changes.yes' : 'changes.no');
+      }
+      return field === 'manager_id' ? managerName(value) : String(value);
+    }
+
+    // Was and becomes against the active version, as the server computed it (null for a first plan).
+    function changesModel(changes, currency) {
+      if (!changes) {
+        return null;
+      }
+      var invoice = function (ref) {
+        return {number: ref.number, amount: money(ref.new_amount || ref.amount, currency),
+          date: ref.due_date ? day(ref.due_date) : ''};
+      };
+      return {
+        unchanged: changes.unchanged,
+        lines: _.map(changes.lines, function (line) {
+          var side = line.becomes || line.was;
+          return {seq: line.seq, change: line.change,
+            title: tf('changes.line', {seq: line.seq}) + (side.kind === 'regular' ? '' : ' · ' + (side.label || t('kind.' + side.kind))),
+            note: line.change === 'changed' ? '' : t('changes.' + line.change),
+            was: lineSideText(line.was, currency), becomes: lineSideText(line.becomes, currency)};
+        }),
+        fields: _.map(_.filter(changes.fields, function (change) { return _.contains(CHANGE_FIELDS, change.field); }),
+          function (change) {
+            return {field: change.field, title: t('changes.field_' + change.field),
+              was: changeValueText(change.field, change.was, currency),
+              becomes: changeValueText(change.field, change.becomes, currency)};
+          }),
+        cancelled: _.map(changes.invoices_cancelled, invoice),
+        reissued: _.map(changes.invoices_reissued, invoice),
+        kept: _.map(changes.invoices_kept, invoice)
+      };
+    }
+
     function previewModel(plan) {
       var currency = plan.currency;
+      var outgoing = plan.direction === 'outgoing';
+      var changed = _.pluck((plan.changes && plan.changes.lines) || [], 'seq');
       return {
-        t: texts(),
+        t: texts(outgoing),
         total: money(plan.total, currency), debt: money(plan.debt, currency),
         already_paid: (kopecks(plan.already_paid) || 0) ? money(plan.already_paid, currency) : '',
         count: plan.installments_count,
         monthly: plan.monthly_payment ? money(plan.monthly_payment, currency) : '',
         last: day(plan.last_due_date),
-        lines: _.map(plan.installments, function (line) { return lineModel(line, currency); })
+        changes: changesModel(plan.changes, currency),
+        lines: _.map(plan.installments, function (line) {
+          return _.extend(lineModel(line, currency, outgoing), {changed: _.contains(changed, line.seq)});
+        })
       };
     }
 
     function saveSchedule() {
       var $root = dialogRoot();
-      submit('PUT', '/deals/' + currentLeadId() + '/schedule', scheduleBody($root), function () {
-        loadDeal(true).then(function () { flash(t('schedule.saved')); });
+      var before = panel.deal && panel.deal.schedule ? panel.deal.schedule.version : null;
+      submit('PUT', '/deals/' + currentLeadId() + '/schedule', scheduleBody($root), function (saved) {
+        loadDeal(true).then(function () {
+          flash(t(before && saved.version === before ? 'changes.saved_unchanged' : 'schedule.saved'));
+        });
       });
     }
 
     // ---- payments and invoices -----------------------------------------------------------------
 
     function paymentModel(deal, kind) {
-      return {t: texts(), debt: money(deal.debt, deal.currency), today: isoDate(new Date()),
+      return {t: texts(deal.direction === 'outgoing'), debt: money(deal.debt, deal.currency), today: isoDate(new Date()),
         methods: _.map(OFFLINE_METHODS, function (code) { return {code: code, label: t('method.' + code)}; }),
         default_method: kind === 'full' ? 'bank_transfer' : 'cash'};
     }
@@ -824,7 +966,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         return;
       }
       var after = debt - amount;
-      $after.text(after < 0 ? tf('payment.over_debt', {amount: money(amountString(-after))})
+      var overDebt = word('payment.over_debt', panel.deal.direction === 'outgoing');
+      $after.text(after < 0 ? overDebt.replace('{amount}', money(amountString(-after)))
         : money(amountString(after))).toggleClass('is-warning', after < 0);
       $root.find('[data-will-close]').toggle(after === 0);
     }
@@ -837,7 +980,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         delete body.amount;
       }
       submit('POST', '/deals/' + currentLeadId() + '/payments', body, function (deal) {
-        afterDeal(deal, tf('payment.saved', {debt: money(deal.debt, deal.currency)}));
+        afterDeal(deal, word('payment.saved', deal.direction === 'outgoing').replace('{debt}',
+          money(deal.debt, deal.currency)));
       });
     }
 
@@ -846,7 +990,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var body = {method: fieldValue($root, 'method'), paid_at: fieldValue($root, 'paid_at'),
         comment: fieldValue($root, 'comment')};
       submit('POST', '/deals/' + currentLeadId() + '/full-payment', body, function (deal) {
-        afterDeal(deal, t('full_payment.saved'));
+        afterDeal(deal, word('full_payment.saved', deal.direction === 'outgoing'));
       });
     }
 
@@ -856,12 +1000,34 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         var lines = _.filter(deal.schedule.installments, function (line) {
           return _.contains(OPEN_LINES, line.status);
         });
-        openDialog('invoice', compiled.render({t: texts(), lines: _.map(lines, function (line) {
+        var $root = openDialog('invoice', compiled.render({t: texts(), lines: _.map(lines, function (line) {
           var model = lineModel(line, deal.currency);
           model.has_invoice = !!(line.invoice && line.invoice.status === 'issued');
           return model;
         })}));
+        updateInvoiceAmount($root);
       }, dialogFailed);
+    }
+
+    // What the server will issue for the chosen line: its live invoice if there is one, else what is left of it.
+    function invoiceAmountText(line, deal) {
+      var live = line.invoice && line.invoice.status === 'issued' ? line.invoice : null;
+      var liveInvoice = live ? _.findWhere(deal.invoices || [], {id: live.id}) || live : null;
+      if (liveInvoice && liveInvoice.amount) {
+        return tf('invoice.live', {seq: line.seq, number: liveInvoice.number || '',
+          amount: money(liveInvoice.amount, deal.currency, true)});
+      }
+      var remainder = (kopecks(line.amount) || 0) - (kopecks(line.paid) || 0);
+      return tf('invoice.will_issue', {amount: money(amountString(remainder), deal.currency, true),
+        what: tf(remainder < (kopecks(line.amount) || 0) ? 'invoice.what_remainder' : 'invoice.what_line',
+          {seq: line.seq})});
+    }
+
+    function updateInvoiceAmount($root) {
+      var deal = panel.deal;
+      var seq = parseInt(fieldValue($root, 'installment_seq'), 10);
+      var line = deal && deal.schedule ? _.findWhere(deal.schedule.installments, {seq: seq}) : null;
+      $root.find('[data-invoice-amount]').text(line ? invoiceAmountText(line, deal) : '');
     }
 
     function saveInvoice() {
@@ -875,14 +1041,41 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         });
     }
 
+    // A big document is rendered by a worker: say so, and ask again when the server says it may be ready.
+    function downloadWhenReady(url, filename, attempt) {
+      return download(url, null, filename).then(function (file) {
+        if (!file.queued) {
+          return file;
+        }
+        if (attempt >= DOCUMENT_RETRIES) {
+          return $.Deferred().reject({status: 202, message: t('panel.doc_still_preparing')}).promise();
+        }
+        flash(t('panel.doc_preparing'), 'info');
+        var later = $.Deferred();
+        clearTimeout(timers.document);
+        timers.document = setTimeout(function () {
+          downloadWhenReady(url, filename, attempt + 1).then(later.resolve, later.reject);
+        }, Math.min(file.retryAfter, 60) * 1000);
+        return later.promise();
+      });
+    }
+
     function downloadDocument(kind, id) {
       var deal = panel.deal || {};
       var invoice = _.findWhere(deal.invoices || [], {id: id});
-      var request = kind === 'receipt'
-        ? download('/api/v1/payments/' + id + '/receipt.pdf', null, 'receipt-' + id + '.pdf')
-        : download(invoice && invoice.pdf_url ? invoice.pdf_url : '/api/v1/invoices/' + id + '/pdf', null,
-          'invoice-' + (invoice ? invoice.number : id) + '.pdf');
-      request.fail(function (error) {
+      var request;
+      if (kind === 'receipt') {
+        request = downloadWhenReady('/api/v1/payments/' + id + '/receipt.pdf', 'receipt-' + id + '.pdf', 0);
+      } else if (kind === 'invoice') {
+        request = downloadWhenReady(invoice && invoice.pdf_url ? invoice.pdf_url : '/api/v1/invoices/' + id + '/pdf',
+          'invoice-' + (invoice ? invoice.number : id) + '.pdf', 0);
+      } else {
+        request = downloadWhenReady('/api/v1/deals/' + deal.lead_id + '/documents/' + kind + '.pdf',
+          kind + '-' + deal.lead_id + '.pdf', 0);
+      }
+      request.then(function () {
+        panelRoot().find('.payplan-flash[data-tone="info"]').hide();
+      }, function (error) {
         flash(error.status === 404 ? t('errors.document_missing') : error.message, 'error');
       });
     }
@@ -1105,12 +1298,59 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         result: t(last.signature_valid ? 'account.cp_last_valid' : 'account.cp_last_invalid')});
     }
 
+    function idOptions(list, current, unknownLabel) {
+      var options = _.map(list, function (item) {
+        return {id: item.id, name: item.name, selected: current !== null && current !== undefined && item.id === current};
+      });
+      // A stored id amoCRM no longer lists stays selectable: saving the page must never swap it silently.
+      if (current && !_.findWhere(options, {id: current})) {
+        options.push({id: current, name: unknownLabel(current), selected: true});
+      }
+      return options;
+    }
+
+    function vatLabel(code) {
+      if (code === null) {
+        return t('account.vat_none');
+      }
+      return code >= 100 ? tf('account.vat_calculated', {rate: code - 100, base: code})
+        : tf('account.vat_rate', {rate: code});
+    }
+
+    function timeZoneOptions(current) {
+      var zones = _.map(TIME_ZONES, function (zone) {
+        return {code: zone[0], label: tf('account.time_zone_option', {city: t('account.city_' + zone[2]),
+          offset: zone[1]}), selected: zone[0] === current};
+      });
+      if (current && !_.findWhere(zones, {code: current})) {
+        zones.unshift({code: current, label: tf('account.time_zone_other', {zone: current}), selected: true});
+      }
+      return zones;
+    }
+
     function accountModel(values, options) {
       var pipelines = options ? options.pipelines : [];
       var cp = values.cloudpayments || {notification_urls: {}};
       var stage = values.completed_stage || {};
       var suggested = (options && options.suggested_custom_fields) || {};
       var receipts = values.receipts || {};
+      var requisites = values.requisites || {};
+      var stages = [{value: ':142', label: t('account.stage_any_won'), selected: !stage.pipeline_id &&
+        stage.status_id === 142}].concat(_.flatten(_.map(pipelines, function (pipeline) {
+        return _.map(pipeline.statuses, function (status) {
+          return {value: pipeline.id + ':' + status.id, label: pipeline.name + ' → ' + status.name,
+            selected: stage.pipeline_id === pipeline.id && stage.status_id === status.id};
+        });
+      })));
+      if (!_.findWhere(stages, {selected: true})) {
+        stages.push({value: (stage.pipeline_id || '') + ':' + stage.status_id, selected: true,
+          label: tf('account.stage_unknown', {pipeline: stage.pipeline_id || '—', status: stage.status_id})});
+      }
+      var leadFields = options ? options.lead_fields : [];
+      var users = options && options.users.length ? _.where(options.users, {is_active: true}) : managers();
+      var method = receipts.method === undefined ? 4 : receipts.method;
+      var object = receipts.object === undefined ? 4 : receipts.object;
+      var vat = receipts.vat === undefined ? null : receipts.vat;
       return {
         t: texts(), values: values, has_options: !!options, warnings: options ? options.warnings : [],
         crm_status: values.crm ? t('account.crm_' + values.crm.status) : '', crm_reason: values.crm ? values.crm.reason : '',
@@ -1120,31 +1360,37 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         cp_urls: _.map(CP_KINDS, function (kind) {
           return {label: t('account.cp_kind_' + kind), value: cp.notification_urls[kind] || ''};
         }),
-        stages: [{value: ':142', label: t('account.stage_any_won'), selected: !stage.pipeline_id}].concat(
-          _.flatten(_.map(pipelines, function (pipeline) {
-            return _.map(pipeline.statuses, function (status) {
-              return {value: pipeline.id + ':' + status.id, label: pipeline.name + ' → ' + status.name,
-                selected: stage.pipeline_id === pipeline.id && stage.status_id === status.id};
-            });
-          }))),
+        stages: stages,
         fields: _.map(FIELD_KEYS, function (key) {
           var current = values.custom_fields ? values.custom_fields[key] : null;
+          var chosen = current || suggested[key] || null;
           return {key: key, label: t('account.field_' + key), value: current || '',
-            suggested: !current && suggested[key] ? suggested[key] : ''};
+            options: idOptions(leadFields, chosen, function (id) { return tf('account.field_unknown', {id: id}); })};
         }),
-        lead_fields: options ? options.lead_fields : [],
-        users: options && options.users.length ? _.where(options.users, {is_active: true}) : managers(),
-        requisites: _.map(REQUISITE_KEYS, function (key) {
-          return {key: key, label: t('account.requisite_' + key), value: (values.requisites || {})[key] || ''};
+        users: idOptions(users, values.task_user_id, function (id) { return tf('account.user_unknown', {id: id}); }),
+        requisites: _.map(_.union(REQUISITE_KEYS, _.keys(requisites)), function (key) {
+          return {key: key, label: t('account.requisite_' + key), value: requisites[key] || ''};
         }),
         reminders: values.reminders || [],
         actions: _.map(REMINDER_ACTIONS, function (code) { return {code: code, label: t('account.action_' + code)}; }),
         receipts: receipts,
-        vat_codes: _.map(VAT_CODES, String), vat: receipts.vat === null || receipts.vat === undefined ? '' : String(receipts.vat),
+        vat_rates: _.map(VAT_CODES, function (code) {
+          return {code: code === null ? '' : String(code), label: vatLabel(code), selected: code === vat};
+        }),
         taxation_systems: _.map(TAXATION_SYSTEMS, function (code) {
           return {code: code, label: t('account.taxation_' + code)};
         }),
-        time_zones: window.Intl && Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : []
+        receipt_methods: _.map(RECEIPT_METHODS, function (code) {
+          return {code: code, label: t('account.method_' + code), selected: code === method};
+        }),
+        receipt_objects: _.map(_.union(RECEIPT_OBJECTS, [object]), function (code) {
+          return {code: code, selected: code === object, label: _.contains(RECEIPT_OBJECTS, code)
+            ? t('account.object_' + code) : tf('account.object_other', {code: code})};
+        }),
+        time_zones: timeZoneOptions(values.time_zone),
+        template_kinds: _.map(TEMPLATE_KINDS, function (kind) {
+          return {code: kind, label: t('account.tpl_kind_' + kind)};
+        })
       };
     }
 
@@ -1165,28 +1411,33 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         .then(function (compiled, values, crmOptions) {
           var model = accountModel(values, crmOptions);
           $block.html(compiled.render(model));
-          $block.data('payplan-receipts', values.receipts || {});
+          $block.data('payplan-stored', storedBody(values));
           renumberRows($block, 'reminders');
+          loadTemplate($block);
         }, function (error) {
           $block.html(errorHtml(error.status === 404 ? {status: 404, message: t('account.missing')} : error));
         });
     }
 
+    // The settings as stored, in the shape of the form's body: what a save compares the form with.
+    function storedBody(values) {
+      var cp = values.cloudpayments || {};
+      return {
+        completed_stage: values.completed_stage, custom_fields: values.custom_fields, requisites: values.requisites,
+        task_user_id: values.task_user_id, invoice_lead_days: values.invoice_lead_days, time_zone: values.time_zone,
+        reminders: values.reminders, receipts: values.receipts,
+        cloudpayments: {public_id: cp.public_id, test_mode: cp.test_mode}
+      };
+    }
+
     function accountBody($block) {
       var number = function (name) {
         var value = fieldValue($block, name);
-        return /^\d+$/.test(value) ? parseInt(value, 10) : (value || null);
+        return /^-?\d+$/.test(value) ? parseInt(value, 10) : (value || null);
       };
       var picked = $block.find('select[name="completed_stage"]').length;
       var stage = picked ? fieldValue($block, 'completed_stage').split(':')
         : [fieldValue($block, 'completed_stage.pipeline_id'), fieldValue($block, 'completed_stage.status_id')];
-      var receipts = _.extend({}, $block.data('payplan-receipts') || {}, {
-        enabled: $block.find('[name="receipts.enabled"]').is(':checked'),
-        inn: fieldValue($block, 'receipts.inn'),
-        taxation_system: number('receipts.taxation_system'),
-        vat: fieldValue($block, 'receipts.vat') === '' ? null : parseInt(fieldValue($block, 'receipts.vat'), 10),
-        item_label: fieldValue($block, 'receipts.item_label')
-      });
       var body = {
         completed_stage: {pipeline_id: /^\d+$/.test(stage[0]) ? parseInt(stage[0], 10) : (stage[0] || null),
           status_id: /^\d+$/.test(stage[1]) ? parseInt(stage[1], 10) : (stage[1] || null)},
@@ -1197,39 +1448,162 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         reminders: _.map(rowsOf($block, 'reminders', ['day', 'action']), function (row) {
           return {day: /^-?\d+$/.test(row.day) ? parseInt(row.day, 10) : row.day, action: row.action};
         }),
-        receipts: receipts
+        receipts: {
+          enabled: $block.find('[name="receipts.enabled"]').is(':checked'),
+          inn: fieldValue($block, 'receipts.inn'),
+          taxation_system: number('receipts.taxation_system'),
+          vat: number('receipts.vat'),
+          item_label: fieldValue($block, 'receipts.item_label'),
+          method: number('receipts.method'),
+          object: number('receipts.object')
+        }
       };
       if ($block.find('[name="cloudpayments.public_id"]').length) {
-        // The secret is write-only: an empty field keeps the stored one.
         body.cloudpayments = {public_id: fieldValue($block, 'cloudpayments.public_id'),
           test_mode: $block.find('[name="cloudpayments.test_mode"]').is(':checked')};
+        // The secret is write-only: it is sent only when typed, and an empty field keeps the stored one.
         if (fieldValue($block, 'cloudpayments.api_secret')) {
           body.cloudpayments.api_secret = fieldValue($block, 'cloudpayments.api_secret');
         }
       }
       _.each(FIELD_KEYS, function (key) { body.custom_fields[key] = number('custom_fields.' + key); });
-      _.each(REQUISITE_KEYS, function (key) { body.requisites[key] = fieldValue($block, 'requisites.' + key); });
+      $block.find('[name^="requisites."]').each(function () {
+        body.requisites[this.name.slice('requisites.'.length)] = String($(this).val() || '').trim();
+      });
       return body;
     }
 
-    function saveAccountSettings($button) {
-      var $block = $button.closest('.payplan-account');
-      if ($block.data('busy')) {
+    function isObject(value) {
+      return value !== null && typeof value === 'object' && !_.isArray(value);
+    }
+
+    // What the form changes: objects key by key (as PATCH merges them), lists and values whole.
+    function changes(stored, form) {
+      var changed = {};
+      _.each(form, function (value, key) {
+        var before = stored ? stored[key] : undefined;
+        if (isObject(value) && isObject(before)) {
+          var inner = changes(before, value);
+          if (_.size(inner)) {
+            changed[key] = inner;
+          }
+        } else if (JSON.stringify(value) !== JSON.stringify(before === undefined ? null : before)) {
+          changed[key] = value;
+        }
+      });
+      return changed;
+    }
+
+    function accountResult($block, text, tone) {
+      $block.find('[data-account-result]').text(text).attr('data-tone', tone || 'ok').show();
+    }
+
+    // The page has one save button, the settings window's own: it saves PayPlan's settings too.
+    function saveAccountSettings($block) {
+      if (!$block.length || !$block.data('payplan-stored') || $block.data('busy')) {
+        return;
+      }
+      var patch = changes($block.data('payplan-stored'), accountBody($block));
+      clearErrors($block);
+      if (!_.size(patch)) {
+        accountResult($block, t('account.saved_nothing'));
         return;
       }
       $block.data('busy', true);
-      setBusy($block, true);
-      clearErrors($block);
-      $block.find('.payplan-account__saved').hide();
-      api('PUT', '/account/settings', accountBody($block)).then(function (values) {
-        $block.data('payplan-receipts', values.receipts || {});
+      accountResult($block, t('account.saving'));
+      api('PATCH', '/account/settings', patch).then(function (values) {
+        $block.data('payplan-stored', storedBody(values));
         showCloudPayments($block, values.cloudpayments);
-        $block.find('.payplan-account__saved').show();
+        accountResult($block, t('account.saved'));
       }, function (error) {
         showErrors($block, error);
+        accountResult($block, error.status === 422 ? t('account.save_failed') : error.message, 'error');
       }).always(function () {
         $block.data('busy', false);
-        setBusy($block, false);
+      });
+    }
+
+    // ---- document templates (a section of the settings page; its buttons act on the template alone)
+
+    function templatesRoot($inside) {
+      return $inside.closest('.payplan-account').find('[data-templates]');
+    }
+
+    function templateKind($section) {
+      return $section.find('[data-template-kind]').val() || TEMPLATE_KINDS[0];
+    }
+
+    function showTemplate($section, body) {
+      $section.find('[data-template-source]').val(body.source);
+      $section.find('[data-template-state]').text(body.is_default ? t('account.tpl_default')
+        : tf('account.tpl_custom', {date: timestamp(body.updated_at)}));
+      $section.find('[data-template-variables]').html(_.map(body.variables || {}, function (meaning, name) {
+        return '<dt><code>' + escapeHtml(name) + '</code></dt><dd>' + escapeHtml(meaning) + '</dd>';
+      }).join(''));
+    }
+
+    function templateCall($section, request, done) {
+      var $buttons = $section.find('[data-template-button]');
+      clearErrors($section);
+      $section.find('[data-template-result]').text('');
+      $buttons.prop('disabled', true);
+      return request.then(done, function (error) {
+        showErrors($section, error);
+      }).always(function () { $buttons.prop('disabled', false); });
+    }
+
+    function loadTemplate($block) {
+      var $section = templatesRoot($block.find('[data-templates]'));
+      var kind = templateKind($section);
+      $section.find('[data-template-state]').text(t('account.tpl_loading'));
+      $section.data('kind-seq', ($section.data('kind-seq') || 0) + 1);
+      var seq = $section.data('kind-seq');
+      templateCall($section, api('GET', '/account/templates/' + kind), function (body) {
+        if (seq === $section.data('kind-seq')) {
+          showTemplate($section, body);
+        }
+      });
+    }
+
+    function saveTemplate($section) {
+      var source = $section.find('[data-template-source]').val();
+      templateCall($section, api('PUT', '/account/templates/' + templateKind($section), {source: source}),
+        function (body) {
+          showTemplate($section, body);
+          $section.find('[data-template-result]').text(t('account.tpl_saved'));
+        });
+    }
+
+    function resetTemplate($section) {
+      templateCall($section, api('DELETE', '/account/templates/' + templateKind($section)), function (body) {
+        showTemplate($section, body);
+        $section.find('[data-template-result]').text(t('account.tpl_reset_done'));
+      });
+    }
+
+    // The tab is opened on the click itself (a browser blocks one opened later), then given the PDF.
+    function previewTemplate($section) {
+      var kind = templateKind($section);
+      var tab = window.open('', '_blank');
+      if (tab && tab.document) {
+        tab.document.title = t('account.tpl_preview');
+        tab.document.body.textContent = t('account.tpl_preparing');
+      }
+      var request = fetchFile({url: '/api/v1/account/templates/' + kind + '/preview', type: 'POST',
+        data: JSON.stringify({source: $section.find('[data-template-source]').val()}),
+        contentType: 'application/json'});
+      templateCall($section, request, function (pdf) {
+        if (tab && !tab.closed) {
+          tab.location.href = URL.createObjectURL(pdf.blob);
+          $section.find('[data-template-result]').text(t('account.tpl_preview_ready'));
+        } else {
+          saveBlob(pdf.blob, pdf.filename || kind + '-preview.pdf');
+          $section.find('[data-template-result]').text(t('account.tpl_preview_downloaded'));
+        }
+      }).fail(function () {
+        if (tab && !tab.closed) {
+          tab.close();
+        }
       });
     }
 
@@ -1283,6 +1657,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         event.preventDefault();
         downloadDocument('invoice', parseInt($(this).attr('data-id'), 10));
       });
+      on('click', '#payplan-panel ' + action('document'), function (event) {
+        event.preventDefault();
+        downloadDocument($(this).attr('data-kind'));
+      });
       on('click', '#payplan-panel ' + action('receipt'), function (event) {
         event.preventDefault();
         downloadDocument('receipt', parseInt($(this).attr('data-id'), 10));
@@ -1294,6 +1672,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('click', '.payplan-dialog[data-dialog="full"] ' + action('save'), saveFullPayment);
       on('click', '.payplan-dialog[data-dialog="invoice"] ' + action('save'), saveInvoice);
       on('input change', '.payplan-dialog[data-dialog="payment"] [name="amount"]', updateNewDebt);
+      on('change', '.payplan-dialog[data-dialog="invoice"] [name="installment_seq"]', function () {
+        updateInvoiceAmount(dialogRoot());
+      });
       on('input change', '.payplan-dialog[data-dialog="schedule"] :input', function () {
         var $root = dialogRoot();
         if (dialog && this.name) {
@@ -1346,7 +1727,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
       on('click', '.payplan-analytics ' + action('export'), function () { exportAnalytics($(this)); });
 
-      on('click', '.payplan-account ' + action('save-account'), function () { saveAccountSettings($(this)); });
+      on('click', '.payplan-account ' + action('template-save'), function () { saveTemplate(templatesRoot($(this))); });
+      on('click', '.payplan-account ' + action('template-reset'), function () { resetTemplate(templatesRoot($(this))); });
+      on('click', '.payplan-account ' + action('template-preview'), function () {
+        previewTemplate(templatesRoot($(this)));
+      });
+      on('change', '.payplan-account [data-template-kind]', function () {
+        loadTemplate($(this).closest('.payplan-account'));
+      });
       on('click', '.payplan-account ' + action('test-cloudpayments'), function () { testCloudPayments($(this)); });
       on('click', '.payplan-account ' + action('add-row'), function () {
         addRow($(this).closest('.payplan-account'), $(this).attr('data-list'));
@@ -1399,7 +1787,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         openAccountSettings($modal);
         return true;
       },
-      onSave: function () {
+      onSave: function (data) {
+        if (!data || data.active !== 'N') {
+          saveAccountSettings($('.payplan-account'));
+        }
         return true;
       },
       destroy: function () {

@@ -1,9 +1,18 @@
 """Shared fixtures: accounts, tokens and an API client that speaks as an amoCRM user."""
 import ipaddress
 import json
+import os
 import socket
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
+from hypothesis import HealthCheck, settings
+
+# Hypothesis's per-example deadline and "input generation is slow" check are stopwatches: on two shared
+# cores they fail for load, not for a bug. Properties are judged by their assertions only.
+settings.register_profile("payplan", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("payplan")
 
 # Django-side imports stay inside the fixtures: the gateway and sandbox suites run without Django.
 
@@ -40,6 +49,42 @@ def _no_traffic_beyond_loopback():
     socket.socket.connect_ex = _guarded_connect_ex
     yield
     socket.socket.connect, socket.socket.connect_ex = _real_connect, _real_connect_ex
+
+
+# The suite's calendar. Every test starts at this instant and the clock ticks on from there, so the
+# fixed days tests are written with (a first due date of 2026-12-05, paid on 2026-11-24, invoice
+# 2026-000001) stay as far in the future or past as when they were written, on any real date.
+# 12:00 in Moscow, 09:00 UTC: the same calendar day in every account time zone from UTC-9 to UTC+14.
+# A UTC instant, not a ZoneInfo one, so time-machine leaves the process time zone alone.
+FROZEN_NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _pretend_machine_clock():
+    """PAYPLAN_TEST_PRETEND_NOW=2028-01-02T10:00:00+03:00 runs the suite as if the machine's clock read
+    that instant (ticking): the proof that no test depends on the real date. Tests still start at
+    FROZEN_NOW; real_clock and e2e tests see the pretended clock (Chromium too: tests/e2e/conftest.py). We move
+    Python's clock, not libc's: libfaketime 0.9.10 hangs Python 3.11's timed lock waits (or, with
+    FAKETIME_DONT_FAKE_MONOTONIC=1, makes time.sleep fail with EINVAL)."""
+    pretend = os.environ.get("PAYPLAN_TEST_PRETEND_NOW")
+    if not pretend:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(pretend), tick=True):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock(request):
+    """time-machine at FROZEN_NOW (ticking, so threads, timeouts and token lifetimes behave) for the
+    whole process: live servers and sandboxes in threads share it; subprocesses keep the real clock.
+    Tests marked `real_clock` (and e2e: Chromium's JS Date cannot be moved) run on the real clock and
+    build their dates from the account's today instead."""
+    if request.node.get_closest_marker("real_clock") or request.node.get_closest_marker("e2e"):
+        yield None
+        return
+    with time_machine.travel(FROZEN_NOW, tick=True) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -91,6 +136,9 @@ class WidgetClient:
 
     def put(self, path: str, body, idempotency_key: str | None = None):
         return self.send("put", path, body, idempotency_key)
+
+    def patch(self, path: str, body, idempotency_key: str | None = None):
+        return self.send("patch", path, body, idempotency_key)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.encryption import EncryptedTextField
-from billing.models import Account, Deal
+from billing.models import Account, Deal, DomainEvent
 
 
 class CrmConnection(models.Model):
@@ -78,6 +78,9 @@ class CrmAction(models.Model):
     kind = models.CharField(max_length=24, choices=Kind.choices)
     payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     source = models.CharField(max_length=64, blank=True, help_text="The event or caller that asked for it.")
+    # The domain event the relay's CRM feed turned into this action: one action of a kind per event, so a
+    # feed run again after a crash adds nothing.
+    event = models.ForeignKey(DomainEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(default=timezone.now)
@@ -97,6 +100,8 @@ class CrmAction(models.Model):
             # (One being sent may have read the lead already, so another may wait behind it.)
             models.UniqueConstraint(fields=["deal"], condition=Q(kind="fetch_lead", state="pending"),
                                     name="crm_action_one_waiting_fetch_per_deal"),
+            models.UniqueConstraint(fields=["event", "kind"], condition=Q(event__isnull=False),
+                                    name="crm_action_once_per_event_and_kind"),
         ]
         # Partial: done and dead rows pile up over the years, the open ones stay few.
         indexes = [

@@ -5,6 +5,7 @@ from decimal import ROUND_CEILING, Decimal
 from itertools import pairwise
 from typing import Literal
 
+from billing.domain import status
 from billing.domain.calendar import DueDay, Period, regular_due_dates
 from billing.domain.money import CENT, MAX_AMOUNT, ZERO, floor_to_unit, money
 
@@ -83,12 +84,11 @@ class Plan:
 
     @property
     def regular_amount(self) -> Decimal | None:
-        regular = [line.amount for line in self.installments if line.kind == "regular"]
-        return regular[0] if regular else None
+        return status.monthly_payment(self.installments)
 
     @property
     def last_due_date(self) -> date | None:
-        return max((line.due_date for line in self.installments), default=None)
+        return status.last_due_date(self.installments)
 
 
 def plan_build(request: PlanRequest) -> Plan:

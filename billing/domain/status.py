@@ -41,3 +41,69 @@ def deal_status(*, has_plan: bool, cancelled: bool, debt: Decimal, overdue_amoun
     if overdue_amount > ZERO:
         return "overdue"
     return "active"
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """One line of the deal's active plan, as the deal's figures need it."""
+    seq: int
+    kind: str
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+
+
+@dataclass(frozen=True)
+class NextDue:
+    seq: int
+    due_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class DealFigures:
+    """Everything derived about a deal on a given day; computed here and nowhere else."""
+    status: DealStatus
+    total: Decimal
+    paid: Decimal
+    debt: Decimal
+    overdue_amount: Decimal
+    monthly_payment: Decimal | None
+    last_due_date: date | None
+    next_due: NextDue | None
+
+
+REGULAR_KIND = "regular"
+
+
+def line_is_overdue(line: PlanLine, today: date) -> bool:
+    return line.paid < line.amount and line.due_date < today
+
+
+def days_late(due_date: date, today: date) -> int:
+    return max((today - due_date).days, 0)
+
+
+def monthly_payment(lines) -> Decimal | None:
+    """The first regular line's amount (lines in seq order), as the card and the CRM field show it."""
+    return next((line.amount for line in lines if line.kind == REGULAR_KIND), None)
+
+
+def last_due_date(lines) -> date | None:
+    return max((line.due_date for line in lines), default=None)
+
+
+def deal_figures(*, lines: list[PlanLine], has_plan: bool, plan_total: Decimal, payments_total: Decimal,
+                 cancelled: bool, today: date) -> DealFigures:
+    """The deal's status and figures from its active plan's lines (any order) and the sum of its payments
+    (credit and refunds included), on `today` in the account's time zone."""
+    by_seq = sorted(lines, key=lambda line: line.seq)
+    overdue = sum((line.amount - line.paid for line in by_seq if line_is_overdue(line, today)), ZERO)
+    upcoming = next((line for line in by_seq if line.paid < line.amount and line.due_date >= today), None)
+    debt = plan_total - payments_total
+    return DealFigures(
+        status=deal_status(has_plan=has_plan, cancelled=cancelled, debt=debt, overdue_amount=overdue),
+        total=plan_total, paid=payments_total, debt=debt, overdue_amount=overdue,
+        monthly_payment=monthly_payment(by_seq), last_due_date=last_due_date(by_seq),
+        next_due=NextDue(upcoming.seq, upcoming.due_date, upcoming.amount - upcoming.paid) if upcoming else None,
+    )

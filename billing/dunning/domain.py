@@ -513,3 +513,8 @@ def step_text(step: Step, *, client: str, amount: Decimal, due_date: date, debt:
     values = {"client": client, "amount": money_ru(amount), "due_date": date_ru(due_date), "debt": money_ru(debt),
               "days_overdue": str(max(days_overdue, 0)), "day": f"{step.day:+d}", "links": links}
     return Template(template).safe_substitute(values).strip()
+
+
+def postpone_not_before(*, today: date, due: date) -> date:
+    """A postponement must move the line past both its due date and today."""
+    return max(today, due)

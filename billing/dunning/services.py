@@ -512,8 +512,9 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
     line = _line_lock(account_id=account_id, line_id=line_id)
     deal = line.deal
     today = local_now(deal.account, now).date()
-    if requested <= max(today, line.due_date):
-        message = f"Выберите дату позже {domain.date_ru(max(today, line.due_date))}."
+    not_before = domain.postpone_not_before(today=today, due=line.due_date)
+    if requested <= not_before:
+        message = f"Выберите дату позже {domain.date_ru(not_before)}."
         raise ApplicationError("invalid_date", message, {"date": [message]})
     if requested > today + timedelta(days=366):
         message = "Дата слишком далеко."

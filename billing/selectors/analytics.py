@@ -7,6 +7,7 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Query
 from django.db.models.functions import Coalesce
 
 from billing.domain.money import ZERO
+from billing.domain.status import days_late
 from billing.models import Account, Direction, Installment, Payment, Schedule
 from billing.time import account_today
 
@@ -192,7 +193,7 @@ def analytics_row(item, kind: str, today: date) -> AnalyticsRow:
     return AnalyticsRow(kind=kind, lead_id=deal.lead_id, deal_name=deal.name, client=deal.contact_name,
                         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
                         date=item.due_date, amount=item.amount, paid=item.paid, remaining=item.amount - item.paid,
-                        days_overdue=max((today - item.due_date).days, 0), manager_id=item.manager, seq=item.seq)
+                        days_overdue=days_late(item.due_date, today), manager_id=item.manager, seq=item.seq)
 
 
 def analytics_filters(*, account: Account) -> dict[str, list]:

@@ -1,13 +1,18 @@
-"""The deal card's picture: plan, installments with paid amounts and statuses, payments, invoices."""
+"""The deal card's picture: plan, installments with paid amounts and statuses, payments, invoices.
+
+`deal_figures_get` is the one reader of a deal's derived state (status, debt, overdue amount, monthly
+payment, last and next due date); the card, the stored row, the CRM fields and the documents all take
+their figures from it, and it takes them from `billing.domain.status.deal_figures`.
+"""
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Sum
 
 from billing.domain.money import ZERO
 from billing.domain.schedule import Plan
-from billing.domain.status import InstallmentState, deal_status, installment_status
+from billing.domain.status import DealFigures, InstallmentState, NextDue, PlanLine, deal_figures, installment_status
 from billing.errors import NotFound
 from billing.models import Account, Deal, Installment, Invoice, Payment, Schedule
 from billing.time import account_today
@@ -77,13 +82,6 @@ class InvoiceRow:
 
 
 @dataclass(frozen=True)
-class NextDue:
-    seq: int
-    due_date: date
-    amount: Decimal
-
-
-@dataclass(frozen=True)
 class DealState:
     lead_id: int
     status: str
@@ -124,31 +122,40 @@ def schedule_state_from_plan(*, plan: Plan, lead_id: int, currency: str, directi
     )
 
 
-def deal_state_get(*, deal: Deal) -> DealState:
+def deal_figures_get(*, deal: Deal, today: date | None = None) -> DealFigures:
+    """The deal's derived state on `today` (default: today in the account's time zone), from committed
+    facts, or from the caller's transaction when it runs inside one."""
+    schedule = Schedule.objects.filter(deal_id=deal.pk, is_active=True).only("total").first()
+    lines = [PlanLine(*row) for row in Installment.objects.filter(schedule=schedule)
+             .values_list("seq", "kind", "due_date", "amount", "paid")] if schedule else []
+    return _figures(deal, schedule, lines, today or account_today(deal.account))
+
+
+def _figures(deal: Deal, schedule: Schedule | None, lines: list[PlanLine], today: date) -> DealFigures:
+    payments_total = Payment.objects.filter(deal_id=deal.pk).aggregate(total=Sum("amount"))["total"] or ZERO
+    return deal_figures(lines=lines, has_plan=schedule is not None, plan_total=schedule.total if schedule else ZERO,
+                        payments_total=payments_total, cancelled=deal.cancelled_at is not None, today=today)
+
+
+def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
     account = deal.account
-    today = account_today(account)
+    today = today or account_today(account)
     schedule = (
         Schedule.objects.filter(deal=deal, is_active=True)
         .prefetch_related(Prefetch("installments", queryset=Installment.objects.order_by("seq")))
         .first()
     )
+    # The same figures as deal_figures_get, from the lines this card loads anyway.
+    figures = _figures(deal, schedule, [PlanLine(line.seq, line.kind, line.due_date, line.amount, line.paid)
+                                        for line in schedule.installments.all()] if schedule else [], today)
     invoices = list(Invoice.objects.filter(deal=deal).select_related("installment").order_by("id"))
     live_by_installment = {
         invoice.installment_id: invoice for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES
     }
-    schedule_state = _schedule_state(deal, schedule, live_by_installment, today) if schedule else None
-    lines = schedule_state.installments if schedule_state else []
-    overdue = sum((line.amount - line.paid for line in lines if line.status == "overdue"), ZERO)
-    upcoming = next((line for line in lines if line.status not in ("paid", "overdue", "cancelled")), None)
-    payments_sum = sum((payment.amount for payment in deal.payments.all()), ZERO)
-    total = schedule.total if schedule else ZERO
+    schedule_state = _schedule_state(deal, schedule, live_by_installment, figures, today) if schedule else None
     return DealState(
-        lead_id=deal.lead_id,
-        status=deal_status(has_plan=schedule is not None, cancelled=deal.cancelled_at is not None,
-                           debt=total - payments_sum, overdue_amount=overdue),
-        currency=account.currency, total=total, paid=payments_sum, debt=total - payments_sum,
-        overdue_amount=overdue,
-        next_due=NextDue(upcoming.seq, upcoming.due_date, upcoming.amount - upcoming.paid) if upcoming else None,
+        lead_id=deal.lead_id, status=figures.status, currency=account.currency, total=figures.total,
+        paid=figures.paid, debt=figures.debt, overdue_amount=figures.overdue_amount, next_due=figures.next_due,
         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
         name=deal.name, schedule=schedule_state,
         payments=[_payment_row(payment) for payment in deal.payments.order_by("paid_at", "id")],
@@ -157,7 +164,8 @@ def deal_state_get(*, deal: Deal) -> DealState:
     )
 
 
-def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Invoice], today: date) -> ScheduleState:
+def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Invoice], figures: DealFigures,
+                    today: date) -> ScheduleState:
     lines = []
     for line in schedule.installments.all():
         invoice = live_invoices.get(line.pk)
@@ -170,12 +178,11 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
             invoice=InvoiceRef(invoice.pk, invoice.number, invoice.status, invoice.payment_url) if invoice else None,
             days_overdue=(today - line.due_date).days if status == "overdue" else 0,
         ))
-    regular = [line.amount for line in lines if line.kind == "regular"]
     return ScheduleState(
         lead_id=deal.lead_id, version=schedule.version, currency=deal.account.currency,
         direction=schedule.direction, total=schedule.total, already_paid=schedule.already_paid,
-        debt=schedule.debt, installments_count=len(lines), monthly_payment=regular[0] if regular else None,
-        last_due_date=max((line.due_date for line in lines), default=None), installments=lines,
+        debt=schedule.debt, installments_count=len(lines), monthly_payment=figures.monthly_payment,
+        last_due_date=figures.last_due_date, installments=lines,
         plan=schedule.plan, request=schedule.request or None,
     )
 

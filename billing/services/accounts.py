@@ -95,6 +95,41 @@ def account_settings_update(*, account: Account, settings: dict, time_zone: str 
     return account
 
 
+@transaction.atomic
+def account_settings_patch(*, account: Account, changes: dict) -> Account:
+    """Change only what `changes` names: nested objects are merged key by key (a requisite sent keeps its
+    siblings), lists and plain values are replaced, keys not sent are kept. `completed_stage` and
+    `time_zone` are columns of Account; `cloudpayments` holds the keywords of `account_cloudpayments_update`."""
+    changes = dict(changes)
+    cloudpayments = changes.pop("cloudpayments", None)
+    if cloudpayments is not None:
+        account_cloudpayments_update(account=account, **cloudpayments)
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    stage = changes.pop("completed_stage", None) or {}
+    if "status_id" in stage:
+        account.completed_status_id = stage["status_id"]
+    if "pipeline_id" in stage:
+        account.completed_pipeline_id = stage["pipeline_id"]
+    time_zone = changes.pop("time_zone", None)
+    if time_zone is not None:
+        _check_time_zone(time_zone)
+        account.time_zone = time_zone
+    account.settings = settings_merged(account.settings, changes)
+    account.save(update_fields=["settings", "time_zone", "completed_status_id", "completed_pipeline_id"])
+    return account
+
+
+def settings_merged(stored: dict, changes: dict) -> dict:
+    """`stored` with `changes` applied: dicts on both sides merge recursively, anything else is replaced."""
+    merged = dict(stored)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = settings_merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def _check_time_zone(time_zone: str) -> None:
     try:
         ZoneInfo(time_zone)

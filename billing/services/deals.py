@@ -1,16 +1,15 @@
 """Deals as PayPlan knows them: created on first use, state recomputed from facts."""
-from decimal import Decimal
+from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from billing.domain.allocation import InstallmentDue, PaymentFact, allocate
 from billing.domain.money import ZERO
-from billing.domain.status import deal_status
 from billing.errors import ApplicationError
 from billing.events import DEAL_PAID, publish
 from billing.models import Account, Allocation, Deal, Installment, Invoice, Payment, Schedule
+from billing.selectors.deals import deal_figures_get
 from billing.time import account_today
 
 MAX_LEAD_ID = 2**62
@@ -39,10 +38,6 @@ def deal_lock(*, deal: Deal) -> Deal:
 
 def active_schedule(deal: Deal) -> Schedule | None:
     return deal.schedules.filter(is_active=True).first()
-
-
-def payments_total(deal: Deal) -> Decimal:
-    return deal.payments.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
 def deal_reallocate(*, deal: Deal, schedule: Schedule | None, new_payment: Payment | None = None
@@ -97,17 +92,12 @@ def _apply(result, installments: list[Installment], *, add: bool) -> list[Instal
     return changed
 
 
-def deal_recompute(*, deal: Deal, schedule: Schedule | None, installments: list[Installment]) -> Deal:
-    """Refresh the deal's cached totals and derived status from its active `schedule` and that schedule's
-    `installments` (caller holds the lock, usually fresh from deal_reallocate); announce `deal_paid`."""
+def deal_recompute(*, deal: Deal, today: date | None = None) -> Deal:
+    """Store the deal's totals and status as the one selector derives them (caller holds the deal lock,
+    after every money write, and the daily status tick); announce `deal_paid`."""
     previous_status = deal.status
-    today = account_today(deal.account)
-    total = schedule.total if schedule else ZERO
-    paid = payments_total(deal)
-    overdue = sum((max(line.amount - line.paid, ZERO) for line in installments if line.due_date < today), ZERO)
-    deal.total, deal.paid, deal.debt = total, paid, total - paid
-    deal.status = deal_status(has_plan=schedule is not None, cancelled=deal.cancelled_at is not None,
-                              debt=deal.debt, overdue_amount=overdue)
+    figures = deal_figures_get(deal=deal, today=today or account_today(deal.account))
+    deal.total, deal.paid, deal.debt, deal.status = figures.total, figures.paid, figures.debt, figures.status
     deal.save(update_fields=["total", "paid", "debt", "status", "updated_at"])
     if deal.status == Deal.Status.PAID and previous_status != Deal.Status.PAID:
         publish(account=deal.account, name=DEAL_PAID,
@@ -140,6 +130,4 @@ def deal_cancel(*, deal: Deal, reason: str) -> Deal:
     deal.cancelled_at = timezone.now()
     deal.save(update_fields=["cancelled_at", "updated_at"])
     invoices_cancel(invoices=list(deal.invoices.filter(status__in=Invoice.LIVE_STATUSES)), reason=reason)
-    schedule = active_schedule(deal)
-    installments = list(schedule.installments.order_by("seq")) if schedule else []
-    return deal_recompute(deal=deal, schedule=schedule, installments=installments)
+    return deal_recompute(deal=deal)

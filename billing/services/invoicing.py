@@ -14,13 +14,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from billing.errors import ApplicationError, NotFound
-from billing.events import INVOICE_ISSUED, publish
+from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, publish, register_handler
 from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.gateway.interface import CreateOrder, Gateway
-from billing.models import Account, Deal, Direction, Installment, Invoice, InvoiceCounter
+from billing.models import Account, Deal, Direction, DomainEvent, Installment, Invoice, InvoiceCounter
 from billing.services.deals import deal_lock
 from billing.services.gateways import gateway_for
 from billing.time import account_today
+from billing.transactions import assert_no_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ def _check_invoiceable(deal: Deal, installment: Installment) -> None:
 
 
 def invoice_issue(*, installment_id: int, gateway: Gateway | None = None, today: date | None = None) -> InvoiceIssued:
-    """Reserve, then create the gateway order. The gateway being down leaves the row `creating` for the tick."""
+    """Reserve (committed: the number, row and request id survive whatever follows), then create the
+    gateway order with no lock held. The gateway being down leaves the row `creating` for the tick."""
+    assert_no_transaction()
     issued = invoice_reserve(installment_id=installment_id, today=today)
     if issued.invoice.status != Invoice.Status.CREATING:
         return issued
@@ -103,6 +106,7 @@ def _order_for(invoice: Invoice) -> CreateOrder:
 
 def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) -> Invoice:
     """Call orders/create for a `creating` invoice (no lock held), then record the answer."""
+    assert_no_transaction()
     gateway = gateway or gateway_for(invoice.account)
     try:
         order = gateway.create_order(_order_for(invoice), request_id=invoice.gateway_request_id)
@@ -131,7 +135,7 @@ def _invoice_record_order(*, invoice_id: int, order_id: str, url: str) -> Invoic
         # Cancelled while the order was being made: the order exists now and must be cancelled too.
         invoice.gateway_cancel_pending = True
         invoice.save()
-        transaction.on_commit(lambda: _enqueue_gateway_cancels([invoice_id]), robust=True)
+        _gateway_cancels_publish([invoice])
     return invoice
 
 
@@ -147,24 +151,46 @@ def _invoice_mark_failed(*, invoice_id: int, reason: str) -> Invoice:
 
 
 def invoices_cancel(*, invoices: list[Invoice], reason: str) -> None:
-    """Cancel live invoices in the caller's transaction; their gateway orders are cancelled after commit."""
-    ids = [invoice.pk for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES]
-    if not ids:
+    """Cancel live invoices in the caller's transaction; their gateway orders are cancelled by the event
+    relay once it commits."""
+    live = [invoice for invoice in invoices if invoice.status in Invoice.LIVE_STATUSES]
+    if not live:
         return
+    ids = [invoice.pk for invoice in live]
     Invoice.objects.filter(pk__in=ids).update(status=Invoice.Status.CANCELLED, last_failure_reason=reason[:255])
     Invoice.objects.filter(pk__in=ids).exclude(gateway_order_id="").update(gateway_cancel_pending=True)
-    transaction.on_commit(lambda: _enqueue_gateway_cancels(ids), robust=True)
+    _gateway_cancels_publish([invoice for invoice in live if invoice.gateway_order_id])
 
 
-def _enqueue_gateway_cancels(invoice_ids: list[int]) -> None:
-    from billing.tasks import cancel_gateway_order
+def _gateway_cancels_publish(invoices: list[Invoice]) -> None:
+    """The `invoices_cancelled` event: its delivery to `billing.gateway_cancel` is the durable to-do."""
+    if not invoices:
+        return
+    first = invoices[0]
+    publish(account=first.account, name=INVOICES_CANCELLED, payload={
+        "deal_id": first.deal_id, "invoice_ids": [invoice.pk for invoice in invoices],
+        "numbers": [invoice.number for invoice in invoices]})
 
-    for invoice_id in invoice_ids:
-        cancel_gateway_order.delay(invoice_id)
+
+def on_invoices_cancelled(event: DomainEvent) -> None:
+    """Relay handler: orders/cancel for each invoice still flagged. A gateway that is down is retried
+    (the ones already cancelled are skipped by their flag); a refusal is dead-lettered for an operator."""
+    refused = []
+    for invoice_id in event.payload["invoice_ids"]:
+        try:
+            invoice_gateway_cancel(invoice_id=invoice_id)
+        except GatewayUnavailable:
+            raise
+        except GatewayError as exc:
+            logger.error("invoice %s: the gateway refused to cancel the order: %s", invoice_id, exc.message)
+            refused.append(f"invoice {invoice_id}: {exc.message}")
+    if refused:
+        raise DeliveryRefused("; ".join(refused))
 
 
 def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -> None:
     """orders/cancel for a cancelled invoice whose order exists; safe to run twice."""
+    assert_no_transaction()
     invoice = Invoice.objects.select_related("account").get(pk=invoice_id)
     if not invoice.gateway_cancel_pending or not invoice.gateway_order_id:
         return
@@ -197,6 +223,7 @@ def invoices_stuck_creating(*, account: Account) -> list[Invoice]:
 
 def invoices_retry_creating(*, account: Account, gateway: Gateway | None = None) -> int:
     """Retry `creating` rows still inside the request-id memory: the same X-Request-ID, so one order."""
+    assert_no_transaction()
     cutoff = timezone.now() - timedelta(minutes=settings.CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES)
     pending = Invoice.objects.filter(account=account, status=Invoice.Status.CREATING, created_at__gte=cutoff)
     for invoice in pending.select_related("deal", "installment", "account"):
@@ -215,6 +242,7 @@ def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gatew
     only when an operator says so, create the order again under a new request id."""
     from billing.services.payments import PaymentInput, payment_record_from_gateway
 
+    assert_no_transaction()
     invoice = Invoice.objects.select_related("account", "deal", "installment").get(pk=invoice_id)
     if invoice.status != Invoice.Status.CREATING:
         return Reconciliation(invoice, "not_stuck")
@@ -239,3 +267,7 @@ def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gatew
         created_at=timezone.now())
     invoice.refresh_from_db()
     return Reconciliation(invoice_order_create(invoice=invoice, gateway=gateway), "recreated")
+
+
+def register() -> None:
+    register_handler(INVOICES_CANCELLED, "billing.gateway_cancel", on_invoices_cancelled)

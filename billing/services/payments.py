@@ -70,8 +70,8 @@ def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id:
         transaction_id=transaction_id, refund_of=original, comment=f"Refund of payment {original.pk}",
     )
     schedule = active_schedule(deal)
-    installments = deal_reallocate(deal=deal, schedule=schedule)
-    deal_recompute(deal=deal, schedule=schedule, installments=installments)
+    deal_reallocate(deal=deal, schedule=schedule)
+    deal_recompute(deal=deal)
     publish(account=deal.account, name=PAYMENT_REFUNDED, payload={
         "payment_id": refund.pk, "refund_of": original.pk, "deal_id": deal.pk, "lead_id": deal.lead_id,
         "method": refund.method,
@@ -128,8 +128,8 @@ def _payment_create(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> Pa
         card_token=payment.card_token,
     )
     schedule = active_schedule(deal)
-    installments = deal_reallocate(deal=deal, new_payment=recorded, schedule=schedule)
-    deal_recompute(deal=deal, installments=installments, schedule=schedule)
+    deal_reallocate(deal=deal, new_payment=recorded, schedule=schedule)
+    deal_recompute(deal=deal)
     publish(account=deal.account, name=PAYMENT_RECORDED, payload={
         "payment_id": recorded.pk, "deal_id": deal.pk, "lead_id": deal.lead_id, "amount": str(amount),
         "method": recorded.method, "debt": str(deal.debt), "status": deal.status,

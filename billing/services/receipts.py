@@ -1,16 +1,17 @@
 """Fiscal receipts (54-FZ, CloudKassir kkt/receipt) for recorded payments: optional per account,
-retried on failure, never in the way of the payment itself."""
+flagged `pending` in the payment's transaction, sent by the event relay (retried with backoff, dead-lettered
+when it keeps failing), never in the way of the payment itself."""
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.db.models import F
 
-from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, subscribe
+from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, register_handler, subscribe
 from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
 from billing.services.gateways import gateway_for
+from billing.transactions import assert_no_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -65,24 +66,30 @@ def payment_is_payout(payment: Payment) -> bool:
 
 
 def _mark_pending(event: DomainEvent) -> None:
-    """In the payment's own transaction: flag the receipt, and send it once the payment is committed."""
+    """In the payment's own transaction: flag the receipt; the relay's `billing.fiscal_receipt` sends it."""
     if event.payload.get("method") == Payment.Method.OPENING_BALANCE or not receipt_settings(event.account).enabled:
         return
     payment_id = event.payload["payment_id"]
     if payment_is_payout(Payment.objects.select_related("deal").get(pk=payment_id)):
         return
     Payment.objects.filter(pk=payment_id).update(receipt_status="pending")
-    transaction.on_commit(lambda: _enqueue(payment_id), robust=True)
 
 
-def _enqueue(payment_id: int) -> None:
-    from billing.tasks import send_fiscal_receipt
+RECEIPT_TO_SEND = ("pending", "failed")
 
-    send_fiscal_receipt.delay(payment_id)
+
+def on_payment_committed(event: DomainEvent) -> None:
+    """Relay handler: send a flagged receipt. The payment's receipt status is the durable mark: a queued
+    receipt is never sent again, and a resend after a crash reuses the X-Request-ID the gateway remembers."""
+    payment_id = event.payload["payment_id"]
+    if not Payment.objects.filter(pk=payment_id, receipt_status__in=RECEIPT_TO_SEND).exists():
+        return
+    payment_receipt_send(payment_id=payment_id)
 
 
 def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> Payment:
     """Send the payment's receipt unless it was sent; a failure is recorded and raised for a retry."""
+    assert_no_transaction()
     payment = Payment.objects.select_related("account", "deal", "invoice").get(pk=payment_id)
     if payment.receipt_status == "queued":
         return payment
@@ -111,5 +118,7 @@ def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> 
 def register() -> None:
     subscribe(PAYMENT_RECORDED, _mark_pending)
     subscribe(PAYMENT_REFUNDED, _mark_pending)
+    register_handler(PAYMENT_RECORDED, "billing.fiscal_receipt", on_payment_committed)
+    register_handler(PAYMENT_REFUNDED, "billing.fiscal_receipt", on_payment_committed)
 
 

@@ -6,10 +6,12 @@ from django.db import transaction
 from django.db.models import Max, Sum
 
 from billing.domain.money import ZERO
+from billing.domain.plan_request import plan_request_as_dict
 from billing.domain.schedule import PlanError, PlanRequest, plan_build
 from billing.errors import ApplicationError
 from billing.events import SCHEDULE_CHANGED, publish
 from billing.models import Deal, Direction, Installment, Payment, Schedule
+from billing.selectors.schedule_changes import schedule_changes_get
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
 
 
@@ -30,14 +32,29 @@ def plan_preview(*, plan_request: PlanRequest):
         raise ApplicationError("invalid_plan", exc.message, {exc.field: [exc.message]}) from exc
 
 
+def schedule_request_full(*, plan_request: PlanRequest, options: ScheduleOptions) -> dict:
+    """The request a version stores: every field of the contract, defaults filled, so a rebuild opens
+    with exactly this plan."""
+    return {**plan_request_as_dict(plan_request), "direction": options.direction, "group": options.group,
+            "education_direction": options.education_direction, "autopay": options.autopay,
+            "manager_id": options.manager_id}
+
+
 @transaction.atomic
 def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: ScheduleOptions,
-                     request_data: dict, created_by: int | None, today: date) -> Schedule:
-    """Make `plan_request` the deal's active plan as a new version; the old version is kept as history."""
+                     created_by: int | None, today: date, request_data: dict | None = None) -> Schedule:
+    """Make `plan_request` the deal's active plan as a new version; the old version is kept as history.
+
+    A plan identical to the active one (same lines, totals and options) changes nothing: the active
+    version is returned and no new one is made. `request_data` is accepted for old callers and ignored:
+    the version stores the complete, normalised request."""
     plan = plan_preview(plan_request=plan_request)
     deal = deal_lock(deal=deal)
     if deal.cancelled_at is not None:
         raise ApplicationError("deal_cancelled", "The deal is cancelled; its plan cannot change.")
+    changes = schedule_changes_get(deal=deal, plan=plan, options=options)
+    if changes is not None and changes.unchanged:
+        return active_schedule(deal)
     recorded = deal.payments.exclude(method=Payment.Method.OPENING_BALANCE).aggregate(s=Sum("amount"))["s"] or ZERO
     if recorded > plan.debt:
         message = f"Payments of {recorded} are already recorded, more than this plan's debt of {plan.debt}."
@@ -48,7 +65,8 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     version = (deal.schedules.aggregate(v=Max("version"))["v"] or 0) + 1
     schedule = Schedule.objects.create(
         deal=deal, version=version, is_active=True, plan=plan_request.plan, direction=options.direction,
-        total=plan.total, already_paid=plan.already_paid, debt=plan.debt, request=request_data,
+        total=plan.total, already_paid=plan.already_paid, debt=plan.debt,
+        request=schedule_request_full(plan_request=plan_request, options=options),
         autopay=options.autopay, manager_id=options.manager_id, created_by=created_by,
     )
     Installment.objects.bulk_create(
@@ -60,8 +78,8 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     deal.direction, deal.group, deal.education_direction = (
         options.direction, options.group, options.education_direction)
     deal.save(update_fields=["direction", "group", "education_direction", "updated_at"])
-    installments = deal_reallocate(deal=deal, schedule=schedule)
-    deal_recompute(deal=deal, schedule=schedule, installments=installments)
+    deal_reallocate(deal=deal, schedule=schedule)
+    deal_recompute(deal=deal)
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": schedule.pk, "version": version,
         "previous_schedule_id": previous.pk if previous else None,

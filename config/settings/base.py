@@ -100,6 +100,24 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "billing-tick": {"task": "billing.tick", "schedule": env.float("PAYPLAN_BILLING_TICK_SECONDS", default=300.0)},
     "purge-idempotency-records": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
+    # Stored deal statuses follow the calendar (active -> overdue) within this long of each account's midnight.
+    "refresh-deal-statuses": {"task": "billing.refresh_deal_statuses",
+                              "schedule": env.float("PAYPLAN_DEAL_STATUS_TICK_SECONDS", default=900.0)},
+}
+
+# --- The event relay (billing.services.relay): every after-commit effect is a delivery row it runs ----
+# The tick finds what a lost on-commit nudge (broker down at commit) left behind.
+PAYPLAN_EVENTS_RELAY_SECONDS = env.float("PAYPLAN_EVENTS_RELAY_SECONDS", default=5.0)
+PAYPLAN_EVENTS_RELAY_BUDGET_SECONDS = env.float("PAYPLAN_EVENTS_RELAY_BUDGET_SECONDS", default=50.0)
+PAYPLAN_EVENTS_BATCH = env.int("PAYPLAN_EVENTS_BATCH", default=10)
+PAYPLAN_EVENTS_LEASE_SECONDS = env.int("PAYPLAN_EVENTS_LEASE_SECONDS", default=300)
+PAYPLAN_EVENTS_MAX_ATTEMPTS = env.int("PAYPLAN_EVENTS_MAX_ATTEMPTS", default=10)
+PAYPLAN_EVENTS_BACKOFF_SECONDS = env.float("PAYPLAN_EVENTS_BACKOFF_SECONDS", default=10.0)
+PAYPLAN_EVENTS_BACKOFF_MAX_SECONDS = env.float("PAYPLAN_EVENTS_BACKOFF_MAX_SECONDS", default=3600.0)
+CELERY_BEAT_SCHEDULE["events-relay"] = {
+    "task": "billing.events_relay", "schedule": PAYPLAN_EVENTS_RELAY_SECONDS,
+    # A tick that waited longer than its own period is stale: the next one does the same job.
+    "options": {"expires": PAYPLAN_EVENTS_RELAY_SECONDS},
 }
 
 CACHES = {
@@ -192,6 +210,10 @@ CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES = env.int("CLOUDPAYMENTS_REQUEST_ID_TTL_MIN
 # Off unless asked for: `make run` (Procfile.demo) or an explicit PAYPLAN_DEMO=1 turns it on.
 PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=False)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("PAYPLAN_IDEMPOTENCY_TTL_HOURS", default=72)
+# A repeat of a key whose first request is still running waits this long for its answer, then gets 409.
+IDEMPOTENCY_IN_PROGRESS_WAIT_SECONDS = env.float("PAYPLAN_IDEMPOTENCY_WAIT_SECONDS", default=5.0)
+# A key left "in progress" this long belongs to a request that died mid-way: a repeat takes it over.
+IDEMPOTENCY_IN_PROGRESS_LEASE_SECONDS = env.int("PAYPLAN_IDEMPOTENCY_LEASE_SECONDS", default=600)
 
 # --- amoCRM (widget_api) -------------------------------------------------------------------------
 # The redirect_uri registered with the integration; empty means PAYPLAN_PUBLIC_ORIGIN/amocrm/oauth/callback.

@@ -70,8 +70,11 @@ def installed(db, sandbox):
 
 
 def drain(account, **options):
+    """Run the event relay (the events become CRM actions), then the account's CRM outbox drain."""
+    from billing.services.relay import events_relay_run
     from widget_api.amocrm.drain import outbox_drain_account
 
+    events_relay_run()
     options.setdefault("budget_seconds", 20)
     return outbox_drain_account(account_id=account.pk, **options)
 

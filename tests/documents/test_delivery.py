@@ -8,11 +8,14 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.files.storage import storages
+from django.utils import timezone
 
+from billing.models import EventDelivery
 from billing.services import PaymentInput, payment_record
+from billing.services.relay import events_relay_run
 from documents.links import LinkTarget, document_link_read
 from documents.models import DocumentEmail, StoredDocument
-from documents.services import document_email_send
+from documents.services import document_deliver, document_email_send
 from documents.tasks import deliver_document
 
 pytestmark = pytest.mark.django_db
@@ -142,9 +145,17 @@ def test_a_failing_document_never_fails_the_payment_that_triggered_it(
     def broken(**kwargs):
         raise RuntimeError("storage is down")
 
-    monkeypatch.setattr("documents.tasks.document_deliver", broken)
+    monkeypatch.setattr("documents.events.document_deliver", broken)
+    mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         payment = payment_record(deal=deal, amount=Decimal("10000.00"),
                                  payment=PaymentInput(method="cash", paid_at=date(2026, 11, 24)))
     assert payment.pk
-    assert "the document could not be queued" in caplog.text
+    delivery = EventDelivery.objects.get(handler="documents.deliver", event__payload__payment_id=payment.pk)
+    assert (delivery.state, delivery.attempts) == ("pending", 1)
+    assert "storage is down" in delivery.last_error
+    monkeypatch.setattr("documents.events.document_deliver", document_deliver)
+    EventDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    events_relay_run()
+    (message,) = mail.outbox
+    assert message.attachments[0][0].startswith("receipt-2026-")

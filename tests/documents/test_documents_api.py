@@ -2,11 +2,13 @@
 token's account only, made from the right data, stored and served again without re-rendering."""
 from datetime import date
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from billing.services import PaymentInput, payment_record
 from documents import services
+from documents.contexts import invoice_pay_by
 from documents.kinds import Kind
 from documents.models import StoredDocument
 from documents.qr import qr_data_uri
@@ -36,13 +38,20 @@ def test_an_issued_invoice_pdf_is_stored_after_commit_and_served_without_renderi
     assert "invoice-2026-000001.pdf" in response["Content-Disposition"]
 
 
+def _pay_by(account, invoice) -> date:
+    """Line 1 is due on 05.12.2026; an invoice issued later gives the client three days from its issue."""
+    return invoice_pay_by(due_date=date(2026, 12, 5), grace_days=3,
+                          issued_on=invoice.issued_at.astimezone(ZoneInfo(account.time_zone)).date())
+
+
 def test_the_invoice_says_what_a_russian_invoice_must(issue_invoice, school):
     invoice = issue_invoice()
     html = _html(school, Kind.INVOICE, invoice.pk)
     for text in ("Счёт на оплату № 2026-000001", "ООО «Школа профессий»", "ИНН 7701234567", "КПП 770101001",
                  "044525974", "30101810145250000974", "40702810910000012345", "АО «ТБанк», г. Москва",
                  "Иванова Мария Сергеевна", "10\u00a0000,00", "Десять тысяч рублей 00 копеек",
-                 "Оплатить не позднее 05.12.2026", invoice.payment_url, "Петров П. П.", "Сидорова А. А.",
+                 f"Оплатить не позднее {_pay_by(school, invoice):%d.%m.%Y}", invoice.payment_url, "Петров П. П.",
+                 "Сидорова А. А.",
                  "платёж 1 из 3 по графику"):
         assert text in html, text
     assert qr_data_uri(invoice.payment_url) in html  # the QR encodes exactly the payment link

@@ -14,7 +14,15 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TIMEOUT_MS = 10_000
+# Generous: these are waits for the page to catch up on a shared two-core machine, not speed checks.
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expectations():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +54,10 @@ def page(browser, live_server, demo):
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="ru-RU",
                                   timezone_id=demo.time_zone, accept_downloads=True)
     context.set_default_timeout(TIMEOUT_MS)
+    if os.environ.get("PAYPLAN_TEST_PRETEND_NOW"):  # the browser's day is the server's (tests/conftest.py)
+        from datetime import UTC, datetime
+
+        context.clock.set_system_time(datetime.now(UTC))
     # Nothing may leave the machine: the demo, the widget and the sandboxes are all on 127.0.0.1.
     context.route("**/*", lambda route: route.continue_() if _local(route.request.url) else route.abort())
     page = context.new_page()

@@ -1,5 +1,6 @@
 """A manager's day in the demo amoCRM page, with the widget loaded unchanged from frontend_widget/."""
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 import openpyxl
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from billing.demo import DEMO_CP_SECRET
 from billing.gateway.sandbox import SandboxServer
 from billing.models import Account, Deal, Payment, Schedule
+from billing.time import account_today
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -211,13 +213,19 @@ def test_the_widget_speaks_english_where_amocrm_does(open_demo):
     expect(panel(page).locator('[data-payplan-action="schedule"]')).to_have_text("Calculate schedule")
 
 
-def test_analytics_filters_rows_and_the_excel_download(open_demo, artifacts):
+def test_analytics_filters_rows_and_the_excel_download(open_demo, demo, artifacts):
     page = open_demo(area="advanced_settings")
     analytics = page.locator(".payplan-analytics")
     page.locator('[data-payplan-action="preset"][data-preset="year"]').click()
     expect(analytics.locator(".payplan-total")).to_have_count(3)
     expect(analytics.locator(".payplan-chart__canvas svg")).to_have_count(1)
     expect(analytics.locator(".payplan-aging__item")).to_have_count(5)
+    # The demo's lines run from two months before its today to months after: a window around today
+    # holds them on any date (in January the calendar year leaves the overdue ones out).
+    today = account_today(demo)
+    for name, day in (("date_from", today - timedelta(days=92)), ("date_to", today + timedelta(days=92))):
+        analytics.locator(f'[name="{name}"]').fill(day.isoformat())
+        analytics.locator(f'[name="{name}"]').dispatch_event("change")
     rows = analytics.locator(".payplan-table--rows tbody tr")
     expect(rows.first).to_be_visible()
 
@@ -244,16 +252,19 @@ def test_analytics_filters_rows_and_the_excel_download(open_demo, artifacts):
 def test_account_settings_are_saved_with_errors_beside_their_fields(open_demo, demo, artifacts):
     page = open_demo(area="settings")
     block = page.locator(".payplan-account")
-    expect(block.locator('[data-payplan-action="save-account"]')).to_be_visible()
+    expect(block.locator('[name="requisites.inn"]')).to_be_visible()
     expect(page.locator('.widget-settings__input[name="backend_url"]')).to_have_value(re.compile(r"^http://"))
+    # One save button on the page: the settings window's own saves PayPlan's settings too.
+    expect(page.get_by_role("button", name="Сохранить", exact=True)).to_have_count(1)
     block.locator('[name="invoice_lead_days"]').fill("3")
     block.locator('[name="requisites.inn"]').fill("123")
-    block.locator('[data-payplan-action="save-account"]').click()
-    expect(block.locator('[data-error-for="requisites.inn"]')).to_contain_text("Digits only")
+    page.locator("[data-demo-save]").click()
+    expect(block.locator('[data-error-for="requisites.inn"]')).to_contain_text("Только цифры")
+    expect(block.locator("[data-account-result]")).to_contain_text("не сохранены")
 
     block.locator('[name="requisites.inn"]').fill("7707083893")
-    block.locator('[data-payplan-action="save-account"]').click()
-    expect(block.locator(".payplan-account__saved")).to_be_visible()
+    page.locator("[data-demo-save]").click()
+    expect(block.locator("[data-account-result]")).to_have_text("Сохранено")
     page.locator(".modal-scroller").evaluate("(scroller) => scroller.scrollTo(0, 0)")
     page.screenshot(path=str(artifacts / "settings.png"))
     account = Account.objects.get(pk=demo.pk)

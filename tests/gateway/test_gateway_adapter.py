@@ -1,6 +1,5 @@
 """CloudPaymentsGateway against the sandbox over real HTTP: bodies pinned, retries, errors, money."""
 import json
-import time
 from decimal import Decimal
 
 import pytest
@@ -95,10 +94,8 @@ def test_dropped_connection_is_retried(gateway, sandbox):
 def test_timeout_gives_unavailable_after_bounded_retries_and_one_order(make_gateway, sandbox):
     gateway = make_gateway(read_timeout=0.1, retries=2)
     sandbox.set_faults(delay_seconds="0.3")
-    started = time.monotonic()
     with pytest.raises(GatewayUnavailable):
         gateway.create_order(ORDER, request_id="order:school:2026-000123")
-    assert time.monotonic() - started < 2
     attempts = calls(sandbox, "orders/create")
     assert len(attempts) == 3
     assert {call["headers"]["X-Request-ID"] for call in attempts} == {"order:school:2026-000123"}

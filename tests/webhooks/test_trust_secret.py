@@ -81,7 +81,7 @@ def test_an_amocrm_install_starts_with_cloudpayments_not_connected(db):
 
 def test_the_admin_enters_the_keys_and_no_get_ever_returns_the_secret(admin, account, widget):
     _disconnect(account)
-    response = admin.put(SETTINGS, {"cloudpayments": {"public_id": "pk_new", "api_secret": "brand-new-secret-1"}})
+    response = admin.patch(SETTINGS, {"cloudpayments": {"public_id": "pk_new", "api_secret": "brand-new-secret-1"}})
     assert response.status_code == 200, response.content
     assert b"brand-new-secret-1" not in response.content
     account.refresh_from_db()
@@ -95,17 +95,17 @@ def test_the_admin_enters_the_keys_and_no_get_ever_returns_the_secret(admin, acc
 
 
 def test_a_blank_secret_keeps_the_stored_one_and_clear_disconnects(admin, account):
-    assert admin.put(SETTINGS, {"cloudpayments": {"public_id": "pk_school", "api_secret": ""}}).status_code == 200
+    assert admin.patch(SETTINGS, {"cloudpayments": {"public_id": "pk_school", "api_secret": ""}}).status_code == 200
     account.refresh_from_db()
     assert account.cloudpayments_api_secret == "school-api-secret"
-    assert admin.put(SETTINGS, {"cloudpayments": {"clear_api_secret": True}}).json()["cloudpayments"]["connected"] \
+    assert admin.patch(SETTINGS, {"cloudpayments": {"clear_api_secret": True}}).json()["cloudpayments"]["connected"] \
         is False
     account.refresh_from_db()
     assert account.cloudpayments_api_secret == ""
 
 
 def test_a_non_admin_cannot_change_the_keys_or_run_the_check(widget, account):
-    response = widget.put(SETTINGS, {"cloudpayments": {"public_id": "pk_evil", "api_secret": "evil-secret-1"}})
+    response = widget.patch(SETTINGS, {"cloudpayments": {"public_id": "pk_evil", "api_secret": "evil-secret-1"}})
     assert_error(response, 403, "admin_required")
     assert_error(widget.post(SELF_TEST, {}), 403, "admin_required")
     account.refresh_from_db()
@@ -114,7 +114,7 @@ def test_a_non_admin_cannot_change_the_keys_or_run_the_check(widget, account):
 
 @pytest.mark.parametrize("secret", ["short", "has space inside", "x" * 257])
 def test_a_malformed_secret_is_422_and_changes_nothing(admin, account, secret):
-    response = admin.put(SETTINGS, {"cloudpayments": {"api_secret": secret}})
+    response = admin.patch(SETTINGS, {"cloudpayments": {"api_secret": secret}})
     assert_error(response, 422, field="cloudpayments.api_secret")
     account.refresh_from_db()
     assert account.cloudpayments_api_secret == "school-api-secret"
@@ -128,7 +128,7 @@ def test_the_settings_show_the_exact_notification_urls(widget, account):
 
 
 def test_the_admin_sets_the_test_mode_flag(admin, account):
-    assert admin.put(SETTINGS, {"cloudpayments": {"test_mode": True}}).json()["cloudpayments"]["test_mode"] is True
+    assert admin.patch(SETTINGS, {"cloudpayments": {"test_mode": True}}).json()["cloudpayments"]["test_mode"] is True
     account.refresh_from_db()
     assert account.cloudpayments_test_mode is True
 
@@ -201,8 +201,8 @@ def test_signed_bodies_are_stored_whole(notifier, invoiced):
 
 
 def test_secret_errors_and_the_self_test_speak_russian_to_a_russian_admin(admin, account):
-    response = admin.client.put(SETTINGS, '{"cloudpayments": {"api_secret": "short"}}', content_type="application/json",
-                                HTTP_ACCEPT_LANGUAGE="ru", **admin.headers())
+    response = admin.client.patch(SETTINGS, '{"cloudpayments": {"api_secret": "short"}}',
+                                  content_type="application/json", HTTP_ACCEPT_LANGUAGE="ru", **admin.headers())
     assert "не меньше 8 символов" in response.json()["error"]["fields"]["cloudpayments.api_secret"][0]
     _disconnect(account)
     body = admin.client.post(SELF_TEST, "{}", content_type="application/json", HTTP_ACCEPT_LANGUAGE="ru",

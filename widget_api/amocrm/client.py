@@ -10,6 +10,7 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from billing.models import Account
+from billing.transactions import assert_no_transaction
 from widget_api.amocrm import oauth
 from widget_api.amocrm.connections import crm_connection_status_set
 from widget_api.amocrm.errors import (
@@ -121,6 +122,7 @@ class AmoCrmClient:
         return expires_at is not None and expires_at - timezone.now() < REFRESH_BEFORE_EXPIRY
 
     def _send(self, method: str, path: str, params: dict | None, body: object) -> requests.Response:
+        assert_no_transaction()
         try:
             self.bucket.acquire(str(self.account_id), max_wait=self.max_wait)
         except RateLimitWait as exc:

@@ -1,7 +1,15 @@
-"""Billing's domain events turned into CRM actions, written inside the transaction that publishes them,
-so a change and what amoCRM must hear about it commit (or roll back) together."""
+"""Billing's domain events turned into CRM actions by the event relay's `widget_api.crm_feed` handler.
+
+The relay runs it after the change commits (nothing is written for a rolled-back one), one deal's events
+in order, and again after a crash: the actions of an event are written in one transaction and are unique
+per (event, kind), so a feed run twice adds nothing. Amounts in the notes are the event's own (its debt
+and status), not whatever the deal holds when the relay gets to it.
+"""
 from datetime import datetime, time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from django.db import transaction
 
 from billing.events import (
     DEAL_PAID,
@@ -10,9 +18,10 @@ from billing.events import (
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
     SCHEDULE_CHANGED,
-    subscribe,
+    register_handler,
 )
 from billing.models import Deal, Direction, DomainEvent, Installment
+from billing.selectors import deal_figures_get
 from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
 from widget_api.account_settings import crm_settings
@@ -28,19 +37,15 @@ def _deal(event: DomainEvent) -> Deal:
 
 
 def fields_snapshot(deal: Deal) -> dict:
-    """The lead field values PayPlan owns, as plain JSON (money as strings, dates ISO).
-
-    Runs inside every payment's transaction, so it reads the deal's cached totals and one list of
-    lines instead of the whole card; the monthly payment is the first regular line, as the card shows.
-    """
-    lines = list(Installment.objects.filter(schedule__deal_id=deal.pk, schedule__is_active=True)
-                 .order_by("seq").values_list("kind", "amount", "due_date"))
-    monthly = next((amount for kind, amount, _ in lines if kind == Installment.Kind.REGULAR), None)
+    """The lead field values PayPlan owns, as plain JSON (money as strings, dates ISO), with the
+    figures the card shows: both come from the one selector of a deal's derived state."""
+    figures = deal_figures_get(deal=deal)
+    lines_count = Installment.objects.filter(schedule__deal_id=deal.pk, schedule__is_active=True).count()
     return {
-        "total": str(deal.total), "received": str(deal.paid), "debt": str(deal.debt),
-        "payments_count": len(lines) or None,
-        "monthly_payment": str(monthly) if monthly is not None else None,
-        "last_payment_day": max(due for _, _, due in lines).isoformat() if lines else None,
+        "total": str(figures.total), "received": str(figures.paid), "debt": str(figures.debt),
+        "payments_count": lines_count or None,
+        "monthly_payment": str(figures.monthly_payment) if figures.monthly_payment is not None else None,
+        "last_payment_day": figures.last_due_date.isoformat() if figures.last_due_date else None,
         "group": deal.group, "education_direction": deal.education_direction,
     }
 
@@ -49,19 +54,19 @@ def _fields(deal: Deal, event: DomainEvent) -> dict:
     """Queue a field update when the account maps any field; the snapshot feeds the note texts too."""
     snapshot = fields_snapshot(deal)
     if crm_settings(deal.account).field_ids:
-        crm_fields_update_add(deal=deal, snapshot=snapshot, source=event.name)
+        crm_fields_update_add(deal=deal, snapshot=snapshot, source=event.name, event=event)
     return snapshot
 
 
 def _note(deal: Deal, event: DomainEvent, text: str) -> None:
-    crm_action_add(deal=deal, kind=Kind.ADD_NOTE, payload={"text": text}, source=event.name)
+    crm_action_add(deal=deal, kind=Kind.ADD_NOTE, payload={"text": text}, source=event.name, event=event)
 
 
 def _task(deal: Deal, event: DomainEvent, text: str) -> None:
     """A task due by the end of the account's day (23:59 local shows as "all day" in amoCRM)."""
     zone = ZoneInfo(deal.account.time_zone)
     end_of_day = datetime.combine(account_today(deal.account), time(23, 59), tzinfo=zone)
-    crm_action_add(deal=deal, kind=Kind.CREATE_TASK, source=event.name, payload={
+    crm_action_add(deal=deal, kind=Kind.CREATE_TASK, source=event.name, event=event, payload={
         "text": text, "complete_till": int(end_of_day.timestamp()),
         "responsible_user_id": crm_settings(deal.account).task_user_id})
 
@@ -70,22 +75,40 @@ def _money(deal: Deal, amount) -> str:
     return texts.money_text(amount, deal.account.currency)
 
 
+def _payout_words(deal: Deal, name: str) -> str:
+    """A payout plan's notes speak of payouts: the `payout_` text of `name` when the deal pays the client."""
+    if deal.direction != Direction.OUTGOING:
+        return name
+    return {"schedule_created": "payout_schedule_created", "schedule_changed": "payout_schedule_changed",
+            "payment_refunded": "payout_refunded"}.get(name, name)
+
+
 def on_schedule_changed(event: DomainEvent) -> None:
     deal = _deal(event)
     snapshot = _fields(deal, event)
     version = event.payload.get("version") or 1
+    name = "schedule_created" if version == 1 else "schedule_changed"
     _note(deal, event, texts.note_text(
-        "schedule_created" if version == 1 else "schedule_changed", version=version,
+        _payout_words(deal, name), version=version,
         total=_money(deal, snapshot["total"]), count=snapshot["payments_count"],
         monthly=_money(deal, snapshot["monthly_payment"]), last_due=texts.date_text(snapshot["last_payment_day"]),
         debt=_money(deal, snapshot["debt"])))
 
 
+def _as_of_event(snapshot: dict, event: DomainEvent) -> dict:
+    """The received and debt figures as the event saw them (its payload carries the debt then)."""
+    debt = event.payload.get("debt")
+    if debt is None:
+        return snapshot
+    return snapshot | {"debt": debt, "received": str(Decimal(snapshot["total"]) - Decimal(debt))}
+
+
 def on_payment_recorded(event: DomainEvent) -> None:
     deal = _deal(event)
-    snapshot = _fields(deal, event)
+    snapshot = _as_of_event(_fields(deal, event), event)
+    status = event.payload.get("status", deal.status)
     name = ("payout_recorded" if deal.direction == Direction.OUTGOING
-            else "payment_recorded_paid" if deal.status == Deal.Status.PAID else "payment_recorded")
+            else "payment_recorded_paid" if status == Deal.Status.PAID else "payment_recorded")
     _note(deal, event, texts.note_text(
         name, amount=_money(deal, event.payload["amount"]), method=texts.method_text(event.payload["method"]),
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
@@ -99,7 +122,7 @@ def on_deal_paid(event: DomainEvent) -> None:
     if deal.direction == Direction.OUTGOING:
         _task(deal, event, texts.task_text("close_outgoing", total=_money(deal, event.payload["total"])))
     else:
-        crm_action_add(deal=deal, kind=Kind.MOVE_TO_COMPLETED, payload={}, source=event.name)
+        crm_action_add(deal=deal, kind=Kind.MOVE_TO_COMPLETED, payload={}, source=event.name, event=event)
 
 
 def on_invoice_issued(event: DomainEvent) -> None:
@@ -121,16 +144,30 @@ def on_payment_failed(event: DomainEvent) -> None:
 
 def on_payment_refunded(event: DomainEvent) -> None:
     deal = _deal(event)
-    snapshot = _fields(deal, event)
-    _note(deal, event, texts.note_text("payment_refunded", amount=_money(deal, event.payload["amount"]),
-                                       paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+    snapshot = _as_of_event(_fields(deal, event), event)
+    _note(deal, event, texts.note_text(
+        _payout_words(deal, "payment_refunded"), amount=_money(deal, event.payload["amount"]),
+        paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+
+
+FEED = {
+    SCHEDULE_CHANGED: on_schedule_changed,
+    PAYMENT_RECORDED: on_payment_recorded,
+    DEAL_PAID: on_deal_paid,
+    INVOICE_ISSUED: on_invoice_issued,
+    PAYMENT_FAILED: on_payment_failed,
+    PAYMENT_REFUNDED: on_payment_refunded,
+}
+
+
+@transaction.atomic
+def crm_feed(event: DomainEvent) -> None:
+    """Relay handler: write the event's CRM actions once (the drain is asked for on commit)."""
+    if CrmAction.objects.filter(event=event).exists():
+        return
+    FEED[event.name](event)
 
 
 def register() -> None:
-    subscribe(SCHEDULE_CHANGED, on_schedule_changed)
-    subscribe(PAYMENT_RECORDED, on_payment_recorded)
-    subscribe(DEAL_PAID, on_deal_paid)
-    subscribe(INVOICE_ISSUED, on_invoice_issued)
-    subscribe(PAYMENT_FAILED, on_payment_failed)
-    subscribe(PAYMENT_REFUNDED, on_payment_refunded)
-
+    for name in FEED:
+        register_handler(name, "widget_api.crm_feed", crm_feed, ordered=True)

@@ -17,6 +17,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.transactions import assert_no_transaction
 from widget_api.amocrm import coordination
 from widget_api.amocrm.connections import TokenPair, crm_connection_status_set, crm_connection_tokens_store
 from widget_api.amocrm.errors import (
@@ -128,6 +129,7 @@ def code_exchange(*, base_url: str, code: str) -> TokenPair:
 
 def token_call(base_url: str, grant: dict) -> TokenPair:
     """POST /oauth2/access_token for either grant; raises CrmRejected, CrmBlocked or CrmTransient."""
+    assert_no_transaction()
     body = {"client_id": settings.AMOCRM_CLIENT_ID, "client_secret": settings.AMOCRM_CLIENT_SECRET,
             "redirect_uri": redirect_uri(), **grant}
     try:

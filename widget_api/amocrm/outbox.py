@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from billing.models import Account, Deal
+from billing.models import Account, Deal, DomainEvent
 from widget_api.models import CrmAction
 
 logger = logging.getLogger(__name__)
@@ -27,21 +27,24 @@ MAX_ERROR_LENGTH = 2000
 
 
 # --- adding ----------------------------------------------------------------------------------------
-def crm_action_add(*, deal: Deal, kind: str, payload: dict, source: str) -> CrmAction:
+def crm_action_add(*, deal: Deal, kind: str, payload: dict, source: str,
+                   event: DomainEvent | None = None) -> CrmAction:
     """Write one action in the caller's transaction; a drain is asked for once it commits."""
     action = CrmAction.objects.create(account_id=deal.account_id, deal=deal, lead_id=deal.lead_id, kind=kind,
-                                      payload=payload, source=source)
+                                      payload=payload, source=source, event=event)
     drain_after_commit(deal.account_id)
     return action
 
 
-def crm_fields_update_add(*, deal: Deal, snapshot: dict, source: str) -> CrmAction | None:
+def crm_fields_update_add(*, deal: Deal, snapshot: dict, source: str,
+                          event: DomainEvent | None = None) -> CrmAction | None:
     """A field update, unless the same values are already waiting to go out for this deal."""
     waiting = CrmAction.objects.filter(deal=deal, kind=CrmAction.Kind.UPDATE_FIELDS,
                                        state=CrmAction.State.PENDING).order_by("-id").first()
     if waiting is not None and waiting.payload.get("fields") == snapshot:
         return None
-    return crm_action_add(deal=deal, kind=CrmAction.Kind.UPDATE_FIELDS, payload={"fields": snapshot}, source=source)
+    return crm_action_add(deal=deal, kind=CrmAction.Kind.UPDATE_FIELDS, payload={"fields": snapshot}, source=source,
+                          event=event)
 
 
 def crm_lead_fetch_add(*, deal: Deal, source: str, deleted: bool = False) -> None:

@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.services.accounts import account_settings_update
+from billing.errors import ApplicationError
+from billing.services.accounts import account_settings_patch, account_settings_update
 from billing.services.webhooks import gateway_notification_self_test
 from widget_api.account_settings import (
     FIELD_KEYS,
@@ -42,7 +43,7 @@ def _requisite(key: str) -> serializers.Field:
         return serializers.EmailField(allow_blank=True, default="")
     if key in DIGITS:
         return serializers.RegexField(DIGITS[key], allow_blank=True, default="",
-                                      error_messages={"invalid": "Digits only, of the legal length."})
+                                      error_messages={"invalid": _("Digits only, of the legal length.")})
     return serializers.CharField(max_length=500, allow_blank=True, default="")
 
 
@@ -107,7 +108,8 @@ class CloudPaymentsOutput(serializers.Serializer):
 
 
 class AccountSettingsInput(serializers.Serializer):
-    """Every section is optional; a section sent replaces the stored one, the others are kept."""
+    """PATCH: every key is optional and only the keys sent change (nested objects merged key by key).
+    PUT: a complete body (every section and every key of its objects, except `cloudpayments`)."""
 
     completed_stage = CompletedStageSerializer(required=False)
     custom_fields = CustomFieldsSerializer(required=False)
@@ -124,7 +126,13 @@ class AccountSettingsInput(serializers.Serializer):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise serializers.ValidationError("Unknown time zone.") from exc
+            raise serializers.ValidationError(_("Unknown time zone.")) from exc
+        return value
+
+    def validate_reminders(self, value: list) -> list:
+        # A PATCH validates partially, but a ladder step without its day or action would be stored half-made.
+        if any(set(step) != {"day", "action"} for step in value):
+            raise serializers.ValidationError(_("Every reminder step needs a day and an action."))
         return value
 
 
@@ -146,10 +154,30 @@ class AccountSettingsView(WidgetView):
     def get(self, request):
         return Response(self._body())
 
+    @extend_schema(operation_id="account_settings_patch", request=AccountSettingsInput,
+                   responses={200: AccountSettingsOutput},
+                   summary="Change some of the account's settings (admins): only the keys sent change; "
+                           "objects are merged key by key")
+    def patch(self, request):
+        serializer = AccountSettingsInput(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        changes = _plain(dict(serializer.validated_data))
+        account_settings_patch(account=self.account, changes=changes)
+        return Response(self._body())
+
     @extend_schema(operation_id="account_settings_put", request=AccountSettingsInput,
-                   responses={200: AccountSettingsOutput}, summary="Change the account's settings (admins)")
+                   responses={200: AccountSettingsOutput},
+                   summary="Replace the account's settings (admins): a complete body, else 422 naming what "
+                           "is missing")
     def put(self, request):
         serializer = AccountSettingsInput(data=request.data)
+        missing = settings_missing_for_put(request.data, serializer)
+        if missing:
+            raise ApplicationError(
+                "settings_incomplete",
+                _("Replacing the settings needs all of them; missing: %(keys)s. "
+                  "To change only some, use PATCH.") % {"keys": ", ".join(missing)},
+                {key: [str(_("Required when all settings are replaced."))] for key in missing})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         stage = data.pop("completed_stage", None)
@@ -203,6 +231,26 @@ class CloudPaymentsTestView(WidgetView):
             "http_status": result.http_status, "answer_code": result.answer_code, "error_code": result.error_code,
             "message": str(message), "last_notification": cloudpayments["last_notification"],
         }).data)
+
+
+# The terminal's secret is write-only, so a complete body cannot carry it: PUT may leave the section out.
+PUT_OPTIONAL = frozenset({"cloudpayments"})
+
+
+def settings_missing_for_put(data, serializer: serializers.Serializer) -> list[str]:
+    """The sections, and keys of object sections, a PUT body lacks; its defaults would silently blank them."""
+    if not isinstance(data, dict):
+        return []  # the serializer names the problem
+    missing = []
+    for name, field in serializer.fields.items():
+        if name in PUT_OPTIONAL or field.read_only:
+            continue
+        if name not in data:
+            missing.append(name)
+        elif isinstance(field, serializers.Serializer) and isinstance(data[name], dict):
+            missing += [f"{name}.{key}" for key, sub in field.fields.items()
+                        if not sub.read_only and key not in data[name]]
+    return missing
 
 
 def _plain(value):

@@ -9,7 +9,9 @@ from rest_framework.response import Response
 from billing.domain.schedule import CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.models import Direction
 from billing.selectors import deal_state_get, schedule_state_from_plan
+from billing.selectors.schedule_changes import schedule_changes_get
 from billing.services import ScheduleOptions, plan_preview, schedule_replace
+from billing.services.schedules import schedule_request_full
 from billing.time import account_today
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import DueDayField, MoneyField, PositiveMoneyField, RoundingField
@@ -76,6 +78,49 @@ class PlanInput(serializers.Serializer):
                                autopay=data["autopay"], manager_id=data.get("manager_id"))
 
 
+class LineSideOutput(serializers.Serializer):
+    kind = serializers.CharField()
+    label = serializers.CharField(allow_blank=True)
+    due_date = serializers.DateField()
+    amount = MoneyField()
+
+
+class LineChangeOutput(serializers.Serializer):
+    seq = serializers.IntegerField()
+    change = serializers.ChoiceField(choices=["changed", "added", "removed"])
+    was = LineSideOutput(allow_null=True)
+    becomes = LineSideOutput(allow_null=True)
+
+
+class FieldChangeOutput(serializers.Serializer):
+    field = serializers.CharField()
+    was = serializers.JSONField(allow_null=True)
+    becomes = serializers.JSONField(allow_null=True)
+
+
+class InvoiceChangeOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    installment_seq = serializers.IntegerField()
+    amount = MoneyField()
+    due_date = serializers.DateField(allow_null=True, help_text="re-issued: the new line's due date")
+    new_amount = MoneyField(allow_null=True, help_text="re-issued: the new line's amount")
+
+
+class ScheduleChangesOutput(serializers.Serializer):
+    base_version = serializers.IntegerField(help_text="the active version compared with")
+    unchanged = serializers.BooleanField(help_text="true: saving this plan makes no new version")
+    lines = LineChangeOutput(many=True, help_text="only the lines that differ, by seq")
+    fields = FieldChangeOutput(many=True, help_text="totals and options that differ")
+    invoices_cancelled = InvoiceChangeOutput(many=True)
+    invoices_reissued = InvoiceChangeOutput(many=True, help_text="cancelled, then issued anew by the billing run")
+    invoices_kept = InvoiceChangeOutput(many=True)
+
+
+class SchedulePreviewOutput(ScheduleOutput):
+    changes = ScheduleChangesOutput(allow_null=True, help_text="against the active version; null: no plan yet")
+
+
 def _parsed(request) -> PlanInput:
     serializer = PlanInput(data=request.data)
     serializer.is_valid(raise_exception=True)
@@ -83,16 +128,19 @@ def _parsed(request) -> PlanInput:
 
 
 class SchedulePreviewView(WidgetView):
-    @extend_schema(operation_id="schedule_preview", request=PlanInput, responses={200: ScheduleOutput},
-                   summary="Compute a plan; nothing is stored")
+    @extend_schema(operation_id="schedule_preview", request=PlanInput, responses={200: SchedulePreviewOutput},
+                   summary="Compute a plan and what it changes; nothing is stored")
     def post(self, request, lead_id: int):
         serializer = _parsed(request)
-        self.deal(lead_id)  # the same lead id checks as every deal route; the account's own deal only
-        plan = plan_preview(plan_request=serializer.to_plan_request())
+        deal = self.deal(lead_id)  # the same lead id checks as every deal route; the account's own deal only
+        plan_request, options = serializer.to_plan_request(), serializer.to_options()
+        plan = plan_preview(plan_request=plan_request)
         state = schedule_state_from_plan(plan=plan, lead_id=lead_id, currency=self.account.currency,
                                          direction=serializer.validated_data["direction"])
-        state = replace(state, plan=serializer.validated_data["plan"], request=request.data)
-        return Response(ScheduleOutput(state).data)
+        state = replace(state, plan=serializer.validated_data["plan"],
+                        request=schedule_request_full(plan_request=plan_request, options=options))
+        changes = schedule_changes_get(deal=deal, plan=plan, options=options)
+        return Response(SchedulePreviewOutput({**vars(state), "changes": changes}).data)
 
 
 class ScheduleView(WidgetView):
@@ -105,6 +153,6 @@ class ScheduleView(WidgetView):
         serializer = _parsed(request)
         deal = self.deal(lead_id)
         schedule_replace(deal=deal, plan_request=serializer.to_plan_request(), options=serializer.to_options(),
-                         request_data=request.data, created_by=self.amo_user_id,
+                         created_by=self.amo_user_id,
                          today=account_today(self.account))
         return Response(ScheduleOutput(deal_state_get(deal=deal).schedule).data)
