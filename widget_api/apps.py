@@ -8,7 +8,6 @@ class WidgetApiConfig(AppConfig):
 
     def ready(self) -> None:
         from widget_api import schema  # noqa: F401  (registers the OpenAPI field extensions)
-        from widget_api.amocrm import dunning_events, events
+        from widget_api.amocrm import events
 
         events.register()
-        dunning_events.register()

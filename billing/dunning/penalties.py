@@ -47,8 +47,8 @@ def _version_with(*, deal: Deal, schedule: Schedule, installments: list[Installm
     for line in kept:
         line.schedule = new
     Installment.objects.bulk_create(kept)
-    lines = deal_reallocate(deal=deal, schedule=new)
-    deal_recompute(deal=deal, schedule=new, installments=lines)
+    deal_reallocate(deal=deal, schedule=new)
+    deal_recompute(deal=deal)
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": new.pk, "version": version,
         "previous_schedule_id": schedule.pk, "reason": reason})

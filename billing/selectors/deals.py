@@ -160,7 +160,8 @@ def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
         name=deal.name, schedule=schedule_state,
         payments=[_payment_row(payment) for payment in deal.payments.order_by("paid_at", "id")],
         invoices=[_invoice_row(invoice) for invoice in invoices],
-        days_overdue=max((line.days_overdue for line in lines), default=0),
+        days_overdue=max((line.days_overdue for line in schedule_state.installments), default=0)
+        if schedule_state else 0,
     )
 
 

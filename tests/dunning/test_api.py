@@ -8,6 +8,7 @@ import time_machine
 
 from billing.dunning.models import CallOutcome, ChannelSettings, DunningLine, LadderDecision, StepRun
 from billing.models import Deal
+from billing.services.relay import events_relay_run
 from tests.conftest import WidgetClient, assert_error
 from tests.dunning.conftest import at, events, make_deal, tick
 from widget_api.models import CrmAction
@@ -112,6 +113,7 @@ def test_deal_dunning_shows_the_send_log_overdue_and_days_overdue(account, widge
 
 
 def test_overdue_becomes_a_task_and_a_note_in_the_crm_outbox(account, overdue_deal):
+    events_relay_run()  # the CRM feed runs after commit, in the relay
     kinds = list(CrmAction.objects.filter(deal=overdue_deal, source="installment_overdue")
                  .values_list("kind", flat=True))
     assert sorted(kinds) == ["add_note", "create_task"]
@@ -152,6 +154,8 @@ def test_call_outcome_refused_escalates_at_once_to_the_lawyer(account, admin, wi
     assert (decision.decision, decision.debt) == ("lawyer", Decimal("75000.00"))
     [escalated] = events("deal_escalated")
     assert escalated["action"] == {"kind": "assign_user", "role": "lawyer", "user_id": 909}
+    with time_machine.travel(at(account, "2026-12-06 10:01")):
+        events_relay_run()  # the CRM feed runs after commit, in the relay
     update = CrmAction.objects.get(deal=overdue_deal, kind="update_lead")
     assert update.payload == {"responsible_user_id": 909}
     lawyer_task = CrmAction.objects.get(deal=overdue_deal, source="deal_escalated", kind="create_task")

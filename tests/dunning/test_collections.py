@@ -10,6 +10,7 @@ from billing.dunning.services import dunning_policy_set
 from billing.errors import ApplicationError
 from billing.models import Installment, Schedule
 from billing.services import PaymentInput, payment_record
+from billing.services.relay import events_relay_run
 from tests.dunning.conftest import at, events, make_deal, tick
 from widget_api.models import CrmAction
 
@@ -96,6 +97,7 @@ def test_a_lead_moves_once_per_aging_bucket(school, deal, provider):
     assert [event["status_id"] for event in events("deal_stage_changed")] == [301]
     tick(at(school, "2027-01-05 10:00"))  # 31 days late
     assert [event["status_id"] for event in events("deal_stage_changed")] == [301, 302]
+    events_relay_run()  # the CRM feed runs after commit, in the relay
     moves = list(CrmAction.objects.filter(deal=deal, kind="update_lead").order_by("id").values_list("payload",
                                                                                                   flat=True))
     assert moves == [{"status_id": 301, "pipeline_id": None}, {"status_id": 302, "pipeline_id": 9}]

@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from billing.demo import DEMO_ACCOUNT_ID
 from billing.models import Account, Deal
+from billing.services.relay import events_relay_run
 from billing.time import account_today
 from sandboxes.messaging import MessagingSandbox
 from widget_api.models import CrmAction
@@ -33,6 +34,7 @@ def test_billing_run_across_a_due_date_runs_the_ladder(messaging):
     deal = Deal.objects.get(account=account, lead_id=17651)
     assert any("maria.ivanova@example.test" in message.to for message in mail.outbox)
     assert [message["to"] for message in messaging.messages("sms")] == ["79123456789"]
+    events_relay_run()  # the CRM feed runs after commit, in the relay
     task = CrmAction.objects.filter(deal=deal, kind="create_task", source="reminder_sent").get()
     assert "Мария Иванова" in task.payload["text"]
     assert CrmAction.objects.filter(deal=deal, kind="create_task", source="installment_overdue").exists()

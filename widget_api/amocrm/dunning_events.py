@@ -1,5 +1,9 @@
-"""Collections' events (billing.dunning) turned into amoCRM tasks, notes and lead updates, as CrmAction rows
-written beside the event like the rest of the feed. A Bitrix24 adapter would subscribe to the same names."""
+"""Collections' events (billing.dunning) turned into amoCRM tasks, notes and lead updates.
+
+Part of the relay's `widget_api.crm_feed` handler (widget_api.amocrm.events.FEED): run after commit, one
+deal's events in order, each action unique per (event, kind) so a feed run twice adds nothing. Every
+handler here writes at most one action of each kind. A Bitrix24 adapter would register for the same names.
+"""
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
@@ -12,7 +16,6 @@ from billing.dunning.events import (
     REMINDER_FAILED,
     REMINDER_SENT,
 )
-from billing.events import subscribe
 from billing.models import Deal, DomainEvent
 from billing.time import account_today
 from widget_api.account_settings import crm_settings
@@ -29,7 +32,7 @@ def _deal(event: DomainEvent) -> Deal:
 
 
 def _note(deal: Deal, event: DomainEvent, text: str) -> None:
-    crm_action_add(deal=deal, kind=Kind.ADD_NOTE, payload={"text": text}, source=event.name)
+    crm_action_add(deal=deal, kind=Kind.ADD_NOTE, payload={"text": text}, source=event.name, event=event)
 
 
 def _task(deal: Deal, event: DomainEvent, text: str, user_id: int | None) -> None:
@@ -37,7 +40,7 @@ def _task(deal: Deal, event: DomainEvent, text: str, user_id: int | None) -> Non
     responsible, as every other PayPlan task)."""
     zone = ZoneInfo(deal.account.time_zone)
     end_of_day = datetime.combine(account_today(deal.account), time(23, 59), tzinfo=zone)
-    crm_action_add(deal=deal, kind=Kind.CREATE_TASK, source=event.name, payload={
+    crm_action_add(deal=deal, kind=Kind.CREATE_TASK, source=event.name, event=event, payload={
         "text": text, "complete_till": int(end_of_day.timestamp()),
         "responsible_user_id": user_id or crm_settings(deal.account).task_user_id})
 
@@ -90,13 +93,13 @@ def on_deal_escalated(event: DomainEvent) -> None:
     kind = action.get("kind")
     text = payload.get("text") or ""
     if kind == "move_to_stage" and action.get("status_id"):
-        crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, payload={
+        crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload={
             "status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")})
         _note(deal, event, text)
     elif kind == "assign_user":
         user_id = action.get("user_id")
         if user_id:
-            crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name,
+            crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event,
                            payload={"responsible_user_id": user_id})
         _task(deal, event, text or "Сделка передана юристу.", user_id or payload.get("assignee_user_id"))
         _note(deal, event, text or "Сделка передана юристу.")
@@ -109,7 +112,7 @@ def on_deal_escalated(event: DomainEvent) -> None:
 def on_deal_stage_changed(event: DomainEvent) -> None:
     deal = _deal(event)
     payload = event.payload
-    crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, payload={
+    crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload={
         "status_id": payload["status_id"], "pipeline_id": payload.get("pipeline_id")})
     _note(deal, event, payload["text"])
 
@@ -123,11 +126,12 @@ def _date(iso: str) -> str:
     return f"{day}.{month}.{year}"
 
 
-def register() -> None:
-    subscribe(INSTALLMENT_OVERDUE, on_installment_overdue)
-    subscribe(REMINDER_SENT, on_reminder_sent)
-    subscribe(REMINDER_FAILED, on_reminder_failed)
-    subscribe(CLIENT_ANSWERED, on_client_answered)
-    subscribe(DEAL_ESCALATED, on_deal_escalated)
-    subscribe(DEAL_STAGE_CHANGED, on_deal_stage_changed)
-    subscribe(PENALTY_CHANGED, on_penalty_changed)
+DUNNING_FEED = {
+    INSTALLMENT_OVERDUE: on_installment_overdue,
+    REMINDER_SENT: on_reminder_sent,
+    REMINDER_FAILED: on_reminder_failed,
+    CLIENT_ANSWERED: on_client_answered,
+    DEAL_ESCALATED: on_deal_escalated,
+    DEAL_STAGE_CHANGED: on_deal_stage_changed,
+    PENALTY_CHANGED: on_penalty_changed,
+}

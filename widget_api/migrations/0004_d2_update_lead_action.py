@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('widget_api', '0002_a2_scoped_actions_install_state'),
+        ('widget_api', '0003_b2_crm_action_event'),
     ]
 
     operations = [
