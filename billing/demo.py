@@ -100,7 +100,8 @@ def demo_account_load() -> tuple[Account, int]:
             continue
         deal = deal_get_or_create(account=account, lead_id=spec.lead_id)
         deal.name, deal.contact_name, deal.responsible_user_id = spec.name, spec.contact, DEMO_MANAGER_ID
-        deal.save(update_fields=["name", "contact_name", "responsible_user_id"])
+        deal.contact_phone, deal.contact_email = DEMO_CONTACTS.get(spec.lead_id, ("", ""))
+        deal.save(update_fields=["name", "contact_name", "responsible_user_id", "contact_phone", "contact_email"])
         created += 1
         if spec.plan is None:
             continue
@@ -110,4 +111,33 @@ def demo_account_load() -> tuple[Account, int]:
             payment_record(deal=deal, amount=amount, payment=PaymentInput(
                 method=method, paid_at=today - timedelta(days=days_ago), recorded_by=DEMO_MANAGER_ID,
                 comment="демо"))
+    demo_dunning_setup(account)
     return account, created
+
+
+# Clients the reminder ladder can reach in the demo (loopback sandboxes only).
+DEMO_CONTACTS = {17651: ("+7 912 345-67-89", "maria.ivanova@example.test"),
+                 17652: ("+7 903 111-22-33", "petrov@example.test")}
+DEMO_LADDER = {
+    "steps": [{"day": -3, "channel": "client_email"}, {"day": 0, "channel": "client_email"},
+              {"day": 0, "channel": "client_sms"}, {"day": 0, "channel": "manager_task", "after_cutoff": True},
+              {"day": 3, "channel": "client_whatsapp"}, {"day": 7, "channel": "manager_task"},
+              {"day": 30, "channel": "manager_task", "assignee": {"kind": "lawyer"},
+               "action": {"kind": "assign_user", "role": "lawyer"}}],
+    "stages": {},
+}
+
+
+def demo_dunning_setup(account: Account) -> None:
+    """The demo's ladder (a due date sends the email, the SMS and the manager's task) and sandbox keys."""
+    from billing.dunning.models import ChannelSettings, DunningPolicy
+    from billing.dunning.services import channel_settings_set, dunning_policy_set
+
+    if not DunningPolicy.objects.filter(account=account).exists():
+        dunning_policy_set(account=account, config=DEMO_LADDER)
+    if not ChannelSettings.objects.filter(account=account).exists():
+        channel_settings_set(account=account, channel="sms", secret="demo-smsru-api-id", options={"sender": "PayPlan"})
+        channel_settings_set(account=account, channel="whatsapp", secret="demo-whatsapp-token",
+                             options={"phone_number_id": "100200300"})
+        channel_settings_set(account=account, channel="telegram", secret="123456:demo-bot-token",
+                             options={"bot_username": "payplan_demo_bot"})

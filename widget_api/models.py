@@ -62,6 +62,7 @@ class CrmAction(models.Model):
         CREATE_TASK = "create_task"
         MOVE_TO_COMPLETED = "move_to_completed"
         FETCH_LEAD = "fetch_lead"
+        UPDATE_LEAD = "update_lead"  # stage and/or responsible user (collections: aging, hand to the lawyer)
 
     class State(models.TextChoices):
         PENDING = "pending"

@@ -16,6 +16,17 @@ from widget_api.api.documents import (
     TemplatePreviewView,
     TemplateView,
 )
+from widget_api.api.dunning import (
+    CallOutcomeView,
+    DealDunningView,
+    DebtorsTodayView,
+    DecisionView,
+    DunningChannelsView,
+    DunningSettingsView,
+    PromiseView,
+    RemindNowView,
+    WaiveFeeView,
+)
 from widget_api.api.invoices import DealInvoicesView
 from widget_api.api.schedule import SchedulePreviewView, ScheduleView
 from widget_api.converters import BigIdConverter
@@ -27,7 +38,14 @@ urlpatterns = [
     path("analytics/rows", AnalyticsRowsView.as_view(), name="analytics-rows"),
     path("analytics/export.xlsx", AnalyticsExportView.as_view(), name="analytics-export"),
     path("analytics/filters", AnalyticsFiltersView.as_view(), name="analytics-filters"),
+    path("analytics/debtors-today", DebtorsTodayView.as_view(), name="analytics-debtors-today"),
     path("deals/<bigid:lead_id>", DealView.as_view(), name="deal"),
+    path("deals/<bigid:lead_id>/dunning", DealDunningView.as_view(), name="deal-dunning"),
+    path("deals/<bigid:lead_id>/dunning/promise", PromiseView.as_view(), name="deal-dunning-promise"),
+    path("deals/<bigid:lead_id>/dunning/call-outcome", CallOutcomeView.as_view(), name="deal-dunning-call-outcome"),
+    path("deals/<bigid:lead_id>/dunning/remind-now", RemindNowView.as_view(), name="deal-dunning-remind-now"),
+    path("deals/<bigid:lead_id>/dunning/decision", DecisionView.as_view(), name="deal-dunning-decision"),
+    path("deals/<bigid:lead_id>/dunning/waive-fee", WaiveFeeView.as_view(), name="deal-dunning-waive-fee"),
     path("deals/<bigid:lead_id>/schedule/preview", SchedulePreviewView.as_view(), name="schedule-preview"),
     path("deals/<bigid:lead_id>/schedule", ScheduleView.as_view(), name="schedule"),
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
@@ -35,6 +53,8 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
     path("account/settings", AccountSettingsView.as_view(), name="account-settings"),
     path("account/cloudpayments/test", CloudPaymentsTestView.as_view(), name="account-cloudpayments-test"),
+    path("account/dunning", DunningSettingsView.as_view(), name="account-dunning"),
+    path("account/dunning/channels", DunningChannelsView.as_view(), name="account-dunning-channels"),
     path("account/crm-options", CrmOptionsView.as_view(), name="account-crm-options"),
     path("invoices/<bigid:invoice_id>/pdf", InvoicePdfView.as_view(), name="invoice-pdf"),
     path("payments/<bigid:payment_id>/receipt.pdf", PaymentReceiptView.as_view(), name="payment-receipt-pdf"),

@@ -13,6 +13,13 @@ STAFF_CHANNELS = ("manager_task", "note")
 CHANNELS = CLIENT_CHANNELS + STAFF_CHANNELS
 ASSIGNEE_KINDS = ("responsible", "head_of_sales", "lawyer", "user")
 ACTION_KINDS = ("move_to_stage", "assign_user", "late_fee", "write_off_decision")
+DECISIONS = ("lawyer", "monthly", "write_off")
+CALL_OUTCOMES = ("reached", "no_answer", "wrong_number", "promised", "refused")
+# Receivables by age (days overdue, inclusive), as analytics sorts them; each may map to a CRM stage.
+AGING_BUCKETS = (("due_next_7_days", -7, 0), ("overdue_1_30", 1, 30), ("overdue_31_90", 31, 90),
+                 ("overdue_91_180", 91, 180), ("overdue_over_180", 181, None))
+BUCKET_NAMES = tuple(name for name, _, _ in AGING_BUCKETS)
+MONTHLY_EVERY_DAYS = 30
 MIN_DAY, MAX_DAY = -60, 366
 MAX_TEMPLATE_LENGTH = 1000
 CENT = Decimal("0.01")
@@ -64,6 +71,22 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Penalties:
+    """A late fee per overdue line: `fixed` once, or `percent_per_day` of the unpaid remainder, up to `cap`."""
+
+    fixed: Decimal | None = None
+    percent_per_day: Decimal | None = None
+    cap: Decimal | None = None
+    grace_days: int = 0  # no fee for the first N days overdue
+
+
+@dataclass(frozen=True)
+class StageTarget:
+    status_id: int
+    pipeline_id: int | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     steps: tuple[Step, ...]
     cutoff_hour: int = 18
@@ -72,6 +95,13 @@ class Policy:
     postpone_max_days: int = 7
     head_of_sales_user_id: int | None = None
     lawyer_user_id: int | None = None
+    penalties: Penalties | None = None
+    stages: tuple[tuple[str, StageTarget], ...] = ()  # aging bucket -> CRM stage
+    end_of_ladder: str = ""  # "", lawyer, monthly, write_off: what the last step decides by itself
+
+    @property
+    def stage_map(self) -> dict[str, StageTarget]:
+        return dict(self.stages)
 
 
 DEFAULT_STEPS: tuple[Step, ...] = (
@@ -200,9 +230,87 @@ def policy_parse(raw: dict[str, Any]) -> Policy:
         hours[name] = _int(raw.get(name, default), name, 0, 23, "Час — целое число от 0 до 23.")
     postpone = _int(raw.get("postpone_max_days", 7), "postpone_max_days", 0, 90,
                     "Перенос — от 0 до 90 дней.")
+    end_of_ladder = raw.get("end_of_ladder") or ""
+    if end_of_ladder not in ("", *DECISIONS):
+        raise LadderError("end_of_ladder", "После последнего шага: передать юристу, напоминать ежемесячно или "
+                                           "списание — или ничего.")
     return Policy(steps=steps, postpone_max_days=postpone,
                   head_of_sales_user_id=_optional_int(raw.get("head_of_sales_user_id"), "head_of_sales_user_id"),
-                  lawyer_user_id=_optional_int(raw.get("lawyer_user_id"), "lawyer_user_id"), **hours)
+                  lawyer_user_id=_optional_int(raw.get("lawyer_user_id"), "lawyer_user_id"),
+                  penalties=penalties_parse(raw.get("penalties")), stages=stages_parse(raw.get("stages")),
+                  end_of_ladder=end_of_ladder, **hours)
+
+
+def penalties_parse(raw: Any) -> Penalties | None:
+    """None or {"enabled": false}: no fees. Otherwise exactly one of fixed / percent_per_day, cap optional."""
+    if raw is None or (isinstance(raw, dict) and not raw.get("enabled", True)):
+        return None
+    if not isinstance(raw, dict):
+        raise LadderError("penalties", "Пени — объект с суммой или процентом.")
+    fixed = _decimal(raw.get("fixed"), "penalties.fixed")
+    percent = _decimal(raw.get("percent_per_day"), "penalties.percent_per_day")
+    cap = _decimal(raw.get("cap"), "penalties.cap")
+    if (fixed is None) == (percent is None):
+        raise LadderError("penalties.fixed", "Укажите либо фиксированную сумму пени, либо процент в день.")
+    if percent is not None and not Decimal("0") < percent <= 100:
+        raise LadderError("penalties.percent_per_day", "Процент в день — больше нуля и не больше 100.")
+    if fixed is not None and fixed == 0:
+        raise LadderError("penalties.fixed", "Пеня должна быть больше нуля.")
+    if cap is not None and cap == 0:
+        raise LadderError("penalties.cap", "Предел пени должен быть больше нуля.")
+    if cap is not None and fixed is not None and fixed > cap:
+        raise LadderError("penalties.fixed", "Фиксированная пеня больше её предела.")
+    grace = _int(raw.get("grace_days", 0), "penalties.grace_days", 0, 365, "Льготные дни — от 0 до 365.")
+    return Penalties(fixed=fixed, percent_per_day=percent, cap=cap, grace_days=grace)
+
+
+def stages_parse(raw: Any) -> tuple[tuple[str, StageTarget], ...]:
+    """{"overdue_1_30": {"status_id": 1, "pipeline_id": 2}, ...}; a bucket left out (or null) moves nothing."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise LadderError("stages", "Этапы — объект «корзина → этап».")
+    stages = []
+    for bucket in BUCKET_NAMES:
+        value = raw.get(bucket)
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise LadderError(f"stages.{bucket}", "Укажите этап объектом {status_id, pipeline_id}.")
+        status_id = _optional_int(value.get("status_id"), f"stages.{bucket}.status_id")
+        if status_id is None:
+            raise LadderError(f"stages.{bucket}.status_id", "Укажите этап.")
+        stages.append((bucket, StageTarget(status_id=status_id,
+                                           pipeline_id=_optional_int(value.get("pipeline_id"),
+                                                                     f"stages.{bucket}.pipeline_id"))))
+    unknown = sorted(set(raw) - set(BUCKET_NAMES))
+    if unknown:
+        raise LadderError(f"stages.{unknown[0]}", "Неизвестная корзина просрочки.")
+    return tuple(stages)
+
+
+LEGACY_ACTION_STEPS = {
+    "client_email": ("client_email", Assignee(), None),
+    "client_reminder": ("client_sms", Assignee(), None),
+    "manager_task": ("manager_task", Assignee(), None),
+    "escalate": ("manager_task", Assignee("lawyer"), Action(kind="assign_user", role="lawyer")),
+}
+
+
+def legacy_reminders_steps(reminders: Any) -> tuple[Step, ...]:
+    """The old `Account.settings["reminders"]` ([{day, action}]) as ladder steps; duplicates and junk dropped."""
+    steps: dict[str, Step] = {}
+    for item in reminders if isinstance(reminders, list) else []:
+        if not isinstance(item, dict) or item.get("action") not in LEGACY_ACTION_STEPS:
+            continue
+        day = item.get("day")
+        if isinstance(day, bool) or not isinstance(day, int) or not MIN_DAY <= day <= MAX_DAY:
+            continue
+        channel, assignee, action = LEGACY_ACTION_STEPS[item["action"]]
+        step = Step(day=day, channel=channel, assignee=assignee, action=action,
+                    after_cutoff=channel == "manager_task" and day == 0)
+        steps.setdefault(step.key, step)
+    return tuple(sorted(steps.values(), key=lambda step: (step.day, step.channel)))
 
 
 def policy_dump(policy: Policy) -> dict[str, Any]:
@@ -221,6 +329,7 @@ def policy_dump(policy: Policy) -> dict[str, Any]:
                 data[name] = str(getattr(value, name))
         return data
 
+    penalties = policy.penalties
     return {
         "steps": [{"day": step.day, "channel": step.channel, "template": step.template,
                    "after_cutoff": step.after_cutoff,
@@ -229,7 +338,18 @@ def policy_dump(policy: Policy) -> dict[str, Any]:
         "cutoff_hour": policy.cutoff_hour, "quiet_start_hour": policy.quiet_start_hour,
         "quiet_end_hour": policy.quiet_end_hour, "postpone_max_days": policy.postpone_max_days,
         "head_of_sales_user_id": policy.head_of_sales_user_id, "lawyer_user_id": policy.lawyer_user_id,
+        "penalties": None if penalties is None else {
+            "enabled": True, "fixed": _str_or_none(penalties.fixed),
+            "percent_per_day": _str_or_none(penalties.percent_per_day), "cap": _str_or_none(penalties.cap),
+            "grace_days": penalties.grace_days},
+        "stages": {bucket: {"status_id": target.status_id, "pipeline_id": target.pipeline_id}
+                   for bucket, target in policy.stages},
+        "end_of_ladder": policy.end_of_ladder,
     }
+
+
+def _str_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
 
 
 # --- When things are due --------------------------------------------------------------------------
@@ -299,6 +419,49 @@ def postpone_decide(*, due_date: date, requested: date, today: date, max_days: i
     if already_postponed or not within:
         return PostponeDecision(allowed=False, needs_manager=True)
     return PostponeDecision(allowed=True, needs_manager=False)
+
+
+def aging_bucket(days_overdue: int) -> str | None:
+    """The aging bucket of a line `days_overdue` late (negative: due in that many days); None: not yet."""
+    for name, low, high in AGING_BUCKETS:
+        if days_overdue >= low and (high is None or days_overdue <= high):
+            return name
+    return None
+
+
+def monthly_steps(*, steps: tuple[Step, ...], days_overdue: int) -> tuple[Step, ...]:
+    """"Keep reminding monthly" after the ladder: one more client email and manager task every 30 days."""
+    last = max((step.day for step in steps), default=0)
+    extra = []
+    day = last + MONTHLY_EVERY_DAYS
+    while day <= days_overdue:
+        extra += [Step(day=day, channel="client_email"), Step(day=day, channel="manager_task")]
+        day += MONTHLY_EVERY_DAYS
+    return tuple(extra)
+
+
+def ladder_finished(*, steps: tuple[Step, ...], recorded_keys: frozenset[str] | set[str]) -> bool:
+    """Every step of the ladder is recorded: the tick need not read the line again."""
+    return all(step.key in recorded_keys for step in steps)
+
+
+def penalty_due(penalties: Penalties, *, remainder: Decimal, days_overdue: int, charged: Decimal,
+                days_since_last_charge: int | None) -> Decimal:
+    """The fee to add today for one line: never above the cap, a fixed fee once, a percent per day not yet charged.
+
+    `days_since_last_charge` None: never charged (the days count from the end of the grace period).
+    """
+    chargeable_days = days_overdue - penalties.grace_days
+    if chargeable_days <= 0 or remainder <= 0:
+        return Decimal("0.00")
+    if penalties.fixed is not None:
+        amount = penalties.fixed if charged == 0 else Decimal("0.00")
+    else:
+        days = chargeable_days if days_since_last_charge is None else min(days_since_last_charge, chargeable_days)
+        amount = (remainder * penalties.percent_per_day / 100 * days).quantize(CENT, rounding=ROUND_HALF_UP)
+    if penalties.cap is not None:
+        amount = min(amount, penalties.cap - charged)
+    return max(amount, Decimal("0.00"))
 
 
 # --- Russian texts ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from billing.encryption import EncryptedTextField
-from billing.models import MONEY, Account, Deal, Installment
+from billing.models import MONEY, Account, Deal, Installment, Schedule
 
 
 class DunningPolicy(models.Model):
@@ -50,11 +50,16 @@ class DunningLine(models.Model):
     postponed_at = models.DateTimeField(null=True, blank=True)
     client_claimed_paid_at = models.DateTimeField(null=True, blank=True)
     due_soon_published_at = models.DateTimeField(null=True, blank=True)
+    # Every step recorded (or written off): the tick's ladder pass no longer reads this line.
+    ladder_done_at = models.DateTimeField(null=True, blank=True)
+    penalty_waived_at = models.DateTimeField(null=True, blank=True, help_text="No more fees after a waiver")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["deal", "seq", "due_date"], name="dunning_line_unique")]
-        indexes = [models.Index(fields=["account", "due_date"])]
+        indexes = [models.Index(fields=["account", "due_date"]),
+                   models.Index(fields=["deal", "seq", "due_date"], condition=Q(ladder_done_at__isnull=False),
+                                name="dunning_line_done_idx")]
 
 
 class OverdueFact(models.Model):
@@ -134,3 +139,79 @@ class TelegramChat(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["deal"], name="telegram_chat_one_per_deal")]
+
+
+class CallOutcome(models.Model):
+    """What a manager's call got: reached, no answer, wrong number, promised on a date, refused."""
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached"
+        NO_ANSWER = "no_answer"
+        WRONG_NUMBER = "wrong_number"
+        PROMISED = "promised"
+        REFUSED = "refused"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="dunning_calls")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="dunning_calls")
+    line = models.ForeignKey(DunningLine, on_delete=models.PROTECT, related_name="calls")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    promised_on = models.DateField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    recorded_by = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class LadderDecision(models.Model):
+    """The end of the ladder for a deal: to the lawyer, remind monthly, or write off. A record, never a
+    deleted debt: the lines and their remainders stay as they are."""
+
+    class Decision(models.TextChoices):
+        LAWYER = "lawyer"
+        MONTHLY = "monthly"
+        WRITE_OFF = "write_off"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="dunning_decisions")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="dunning_decisions")
+    line = models.ForeignKey(DunningLine, on_delete=models.PROTECT, null=True, blank=True, related_name="decisions")
+    decision = models.CharField(max_length=16, choices=Decision.choices)
+    reason = models.TextField(blank=True)
+    debt = models.DecimalField(**MONEY, help_text="The deal's debt when decided")
+    decided_by = models.BigIntegerField(null=True, blank=True, help_text="amoCRM user; null: the ladder itself")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class DealStage(models.Model):
+    """The aging bucket a debtor deal was last moved for, so a lead moves once per bucket as it ages."""
+
+    deal = models.OneToOneField(Deal, on_delete=models.CASCADE, related_name="dunning_stage")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="dunning_stages")
+    bucket = models.CharField(max_length=24, blank=True)
+    moved_at = models.DateTimeField()
+
+
+class PenaltyCharge(models.Model):
+    """A late fee added to a line on one day (unique: idempotent per line per day), or waived (negative)."""
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge"
+        WAIVER = "waiver"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="penalty_charges")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="penalty_charges")
+    line = models.ForeignKey(DunningLine, on_delete=models.PROTECT, related_name="penalty_charges")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.CHARGE)
+    charged_on = models.DateField()
+    amount = models.DecimalField(**MONEY, help_text="Added (charge) or removed (waiver, negative)")
+    fee_seq = models.PositiveIntegerField(help_text="The fee line's seq in the schedule")
+    schedule = models.ForeignKey(Schedule, on_delete=models.PROTECT, related_name="+",
+                                 help_text="The schedule version this change made")
+    reason = models.TextField()
+    recorded_by = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["line", "charged_on"], condition=Q(kind="charge"),
+                                               name="penalty_once_per_line_per_day")]

@@ -1,30 +1,48 @@
 """Reads of dunning: the account's policy, open lines for a tick, the send log of a deal."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
-from billing.dunning.domain import DEFAULT_POLICY, Policy, policy_parse
-from billing.dunning.models import ChannelSettings, DunningLine, DunningPolicy, OverdueFact, StepRun
+from billing.dunning.domain import DEFAULT_POLICY, Policy, legacy_reminders_steps, policy_parse
+from billing.dunning.models import (
+    CallOutcome,
+    ChannelSettings,
+    DunningLine,
+    DunningPolicy,
+    LadderDecision,
+    OverdueFact,
+    PenaltyCharge,
+    StepRun,
+)
 from billing.errors import NotFound
 from billing.models import Account, Deal, Direction, Installment
 
 
 def policy_get(*, account: Account) -> tuple[bool, Policy]:
-    """(enabled, policy); an account that never saved one runs the defaults."""
+    """(enabled, policy); an account that never saved one runs the defaults, or — when it had set the old
+    `settings["reminders"]` list (superseded, read-only now) — those reminders mapped to ladder steps."""
     stored = DunningPolicy.objects.filter(account=account).first()
     if stored is None:
-        return True, DEFAULT_POLICY
+        legacy = legacy_reminders_steps(account.settings.get("reminders"))
+        return True, replace(DEFAULT_POLICY, steps=legacy) if legacy else DEFAULT_POLICY
     return stored.enabled, policy_parse(stored.config)
 
 
 def open_installments(*, account: Account, due_until: date):
-    """Incoming lines of active plans with an unpaid remainder, due by `due_until`, deal and schedule loaded."""
+    """Incoming lines of active plans with an unpaid remainder, due by `due_until`, deal and schedule loaded.
+
+    Fee lines have no ladder of their own; a line whose ladder is done (every step recorded, or the deal
+    handed to the lawyer / written off) is not read again (partial index dunning_line_done_idx).
+    """
+    done = DunningLine.objects.filter(deal_id=OuterRef("schedule__deal_id"), seq=OuterRef("seq"),
+                                      due_date=OuterRef("due_date"), ladder_done_at__isnull=False)
     return (Installment.objects
             .filter(schedule__deal__account=account, schedule__is_active=True,
                     schedule__direction=Direction.INCOMING, schedule__deal__cancelled_at__isnull=True,
                     paid__lt=F("amount"), due_date__lte=due_until)
+            .exclude(kind=Installment.Kind.FEE).exclude(Exists(done))
             .select_related("schedule__deal")
             .order_by("schedule__deal_id", "seq"))
 
@@ -67,9 +85,52 @@ class OverdueRow:
 
 
 @dataclass(frozen=True)
+class LineRow:
+    seq: int
+    due_date: date
+    paused_until: date | None
+    shift_days: int
+    ladder_done: bool
+    penalty_waived: bool
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    decision: str
+    reason: str
+    debt: Decimal
+    decided_by: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CallRow:
+    seq: int
+    outcome: str
+    promised_on: date | None
+    comment: str
+    recorded_by: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PenaltyRow:
+    seq: int
+    fee_seq: int
+    kind: str
+    charged_on: date
+    amount: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
 class DealDunning:
     sends: list[SendLogRow]
     overdue: list[OverdueRow]
+    lines: list[LineRow] = field(default_factory=list)
+    decisions: list[DecisionRow] = field(default_factory=list)
+    calls: list[CallRow] = field(default_factory=list)
+    penalties: list[PenaltyRow] = field(default_factory=list)
 
 
 def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
@@ -80,6 +141,18 @@ def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
     runs = StepRun.objects.filter(deal=deal).select_related("line").order_by("created_at", "id")
     facts = OverdueFact.objects.filter(deal=deal).select_related("line").order_by("recorded_at")
     return DealDunning(
+        lines=[LineRow(seq=line.seq, due_date=line.due_date, paused_until=line.paused_until,
+                       shift_days=line.shift_days, ladder_done=line.ladder_done_at is not None,
+                       penalty_waived=line.penalty_waived_at is not None)
+               for line in DunningLine.objects.filter(deal=deal).order_by("due_date", "seq")],
+        decisions=[DecisionRow(decision=row.decision, reason=row.reason, debt=row.debt, decided_by=row.decided_by,
+                               at=row.created_at) for row in LadderDecision.objects.filter(deal=deal)],
+        calls=[CallRow(seq=row.line.seq, outcome=row.outcome, promised_on=row.promised_on, comment=row.comment,
+                       recorded_by=row.recorded_by, at=row.created_at)
+               for row in CallOutcome.objects.filter(deal=deal).select_related("line").order_by("id")],
+        penalties=[PenaltyRow(seq=row.line.seq, fee_seq=row.fee_seq, kind=row.kind, charged_on=row.charged_on,
+                              amount=row.amount, reason=row.reason)
+                   for row in PenaltyCharge.objects.filter(deal=deal).select_related("line").order_by("id")],
         sends=[SendLogRow(at=run.finished_at or run.created_at, step_key=run.step_key, channel=run.channel,
                           recipient=run.recipient, status=run.status, error=run.error, attempts=run.attempts,
                           text=run.text, seq=run.line.seq, due_date=run.line.due_date) for run in runs],

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from billing.dunning import domain
@@ -25,11 +26,14 @@ from billing.dunning.models import (
     ClientAnswer,
     DunningLine,
     DunningPolicy,
+    LadderDecision,
     OverdueFact,
     StepRun,
     TelegramChat,
 )
+from billing.dunning.penalties import penalties_accrue
 from billing.dunning.selectors import current_installment, open_installments, policy_get
+from billing.dunning.stages import stages_sync
 from billing.errors import ApplicationError
 from billing.events import publish
 from billing.models import Account, Deal, Installment
@@ -60,6 +64,10 @@ def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True) 
         raise ApplicationError("invalid_ladder", exc.message, {exc.field: [exc.message]}) from exc
     DunningPolicy.objects.update_or_create(account=account, defaults={
         "config": domain.policy_dump(policy), "enabled": enabled})
+    # New steps may apply to lines whose old ladder was done; those handed on or written off stay done.
+    decided = LadderDecision.objects.filter(deal_id=OuterRef("deal_id"), decision__in=["lawyer", "write_off"])
+    DunningLine.objects.filter(account=account, ladder_done_at__isnull=False).exclude(Exists(decided)).update(
+        ladder_done_at=None)
     return policy
 
 
@@ -86,6 +94,9 @@ class PlanReport:
     overdue: int = 0
     planned: int = 0
     skipped: int = 0
+    done: int = 0
+    moved: int = 0
+    fees: int = 0
     due_step_ids: list[int] = field(default_factory=list)
 
 
@@ -103,14 +114,31 @@ def dunning_account_plan(*, account: Account, now: datetime) -> PlanReport:
         lines = _lines_for(account=account, installments=installments)
         recorded = _recorded_keys([line.pk for line, _ in lines])
         facts = set(OverdueFact.objects.filter(line__in=[line for line, _ in lines]).values_list("line_id", flat=True))
+        monthly = _monthly_deals(account=account, deal_ids={line.deal_id for line, _ in lines})
         report.lines = len(lines)
+        done_ids = []
         for line, installment in lines:
             with transaction.atomic():
                 if line.pk not in facts and _overdue_record(line=line, installment=installment, policy=policy,
                                                              now=now, now_local=now_local):
                     report.overdue += 1
-                _steps_plan(line=line, installment=installment, policy=policy, now=now, now_local=now_local,
-                            recorded=recorded.get(line.pk, set()), report=report)
+                    facts.add(line.pk)
+                keys = recorded.setdefault(line.pk, set())
+                steps = policy.steps
+                if line.deal_id in monthly:
+                    steps += domain.monthly_steps(steps=steps, days_overdue=(now_local.date() - line.due_date).days)
+                _steps_plan(line=line, installment=installment, policy=policy, steps=steps, now=now,
+                            now_local=now_local, recorded=keys, report=report)
+                if (line.pk in facts and line.deal_id not in monthly
+                        and domain.ladder_finished(steps=policy.steps, recorded_keys=keys)):
+                    done_ids.append(line.pk)
+                    if policy.end_of_ladder:
+                        _end_of_ladder_decide(line=line, decision=policy.end_of_ladder, now=now)
+        if done_ids:
+            report.done = DunningLine.objects.filter(pk__in=done_ids, ladder_done_at__isnull=True).update(
+                ladder_done_at=now)
+        report.moved = stages_sync(account=account, policy=policy, today=now_local.date(), now=now)
+        report.fees = penalties_accrue(account=account, policy=policy, today=now_local.date(), now=now)
     _stale_claims_fail(account=account, now=now)
     report.due_step_ids = list(StepRun.objects.filter(account=account, status__in=StepRun.OPEN_STATUSES,
                                                       send_after__lte=now).values_list("pk", flat=True))
@@ -143,6 +171,28 @@ def _lines_for(*, account: Account, installments: list[Installment]) -> list[tup
     if retargeted:
         DunningLine.objects.bulk_update(retargeted, ["installment"])
     return pairs
+
+
+def _monthly_deals(*, account: Account, deal_ids: set[int]) -> set[int]:
+    """Deals whose latest decision is "keep reminding monthly"."""
+    if not deal_ids:
+        return set()
+    latest: dict[int, str] = {}
+    for deal_id, decision in (LadderDecision.objects.filter(account=account, deal_id__in=deal_ids)
+                              .order_by("id").values_list("deal_id", "decision")):
+        latest[deal_id] = decision
+    return {deal_id for deal_id, decision in latest.items() if decision == LadderDecision.Decision.MONTHLY}
+
+
+def _end_of_ladder_decide(*, line: DunningLine, decision: str, now: datetime) -> None:
+    """The policy's own end-of-ladder decision, recorded once per deal (decided_by null: the ladder)."""
+    from billing.dunning.manager import deal_decision_record
+
+    if LadderDecision.objects.filter(deal_id=line.deal_id).exists():
+        return
+    deal = line.deal
+    deal_decision_record(account=deal.account, lead_id=deal.lead_id, decision=decision, decided_by=None, now=now,
+                         seq=line.seq, reason="Все шаги напоминаний пройдены.")
 
 
 def _recorded_keys(line_ids: list[int]) -> dict[int, set[str]]:
@@ -178,10 +228,13 @@ def _overdue_record(*, line: DunningLine, installment: Installment, policy: doma
     return True
 
 
-def _steps_plan(*, line: DunningLine, installment: Installment, policy: domain.Policy, now: datetime,
-                now_local: datetime, recorded: set[str], report: PlanReport) -> None:
-    plan = domain.line_plan(steps=policy.steps, due_date=_effective_due(line), now_local=now_local,
+def _steps_plan(*, line: DunningLine, installment: Installment, policy: domain.Policy,
+                steps: tuple[domain.Step, ...], now: datetime, now_local: datetime, recorded: set[str],
+                report: PlanReport) -> None:
+    """Insert the steps due now (and the missed ones as skipped); `recorded` gains every key inserted."""
+    plan = domain.line_plan(steps=steps, due_date=_effective_due(line), now_local=now_local,
                             cutoff_hour=policy.cutoff_hour, recorded_keys=recorded, paused_until=line.paused_until)
+    recorded.update(step.key for step in plan.skip + plan.send)
     for step in plan.skip:
         if _step_insert(line=line, step=step, status=StepRun.Status.SKIPPED, send_after=now, now=now):
             report.skipped += 1
@@ -248,6 +301,9 @@ def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None
         total.overdue += report.overdue
         total.planned += report.planned
         total.skipped += report.skipped
+        total.done += report.done
+        total.moved += report.moved
+        total.fees += report.fees
         total.due_step_ids += report.due_step_ids
     return total
 

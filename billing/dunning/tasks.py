@@ -43,3 +43,21 @@ def step_run_send(*, step_run_id: int, now: datetime) -> str:
         return "retrying" if exc.temporary else "failed"
     step_run_finish(step_run_id=step_run_id, now=now, delivery=delivery)
     return "sent"
+
+
+def dunning_run_now(*, on_date=None, at=None) -> list[str]:
+    """Plan and send in this process, per account (as if it were `at` local on `on_date`): operators, the demo."""
+    from datetime import time
+
+    from billing.dunning.services import aware, dunning_account_plan
+
+    lines = []
+    for account in Account.objects.filter(is_active=True).order_by("pk"):
+        now = aware(account, datetime.combine(on_date, at or time(18, 30))) if on_date else timezone.now()
+        report = dunning_account_plan(account=account, now=now)
+        outcomes = [step_run_send(step_run_id=step_run_id, now=now) for step_run_id in report.due_step_ids]
+        lines.append(f"{account.subdomain}: lines {report.lines}, overdue recorded {report.overdue}, "
+                     f"planned {report.planned}, skipped {report.skipped}, sent {outcomes.count('sent')}, "
+                     f"failed {outcomes.count('failed')}, retrying {outcomes.count('retrying')}, "
+                     f"stage moves {report.moved}, fees {report.fees}")
+    return lines

@@ -36,6 +36,7 @@ class InstallmentRow:
     paid: Decimal
     status: str
     invoice: InvoiceRef | None = None
+    days_overdue: int = 0  # days past the due date of an unpaid line (the card shows it)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class DealState:
     schedule: ScheduleState | None
     payments: list[PaymentRow] = field(default_factory=list)
     invoices: list[InvoiceRow] = field(default_factory=list)
+    days_overdue: int = 0  # of the oldest overdue line
 
 
 def deal_find(*, account: Account, lead_id: int) -> Deal:
@@ -158,6 +160,8 @@ def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
         name=deal.name, schedule=schedule_state,
         payments=[_payment_row(payment) for payment in deal.payments.order_by("paid_at", "id")],
         invoices=[_invoice_row(invoice) for invoice in invoices],
+        days_overdue=max((line.days_overdue for line in schedule_state.installments), default=0)
+        if schedule_state else 0,
     )
 
 
@@ -168,10 +172,12 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
         invoice = live_invoices.get(line.pk)
         state = InstallmentState(due_date=line.due_date, amount=line.amount, paid=line.paid,
                                  has_live_invoice=invoice is not None)
+        status = installment_status(state, today)
         lines.append(InstallmentRow(
             seq=line.seq, kind=line.kind, label=line.label, due_date=line.due_date, amount=line.amount,
-            paid=line.paid, status=installment_status(state, today),
+            paid=line.paid, status=status,
             invoice=InvoiceRef(invoice.pk, invoice.number, invoice.status, invoice.payment_url) if invoice else None,
+            days_overdue=(today - line.due_date).days if status == "overdue" else 0,
         ))
     return ScheduleState(
         lead_id=deal.lead_id, version=schedule.version, currency=deal.account.currency,

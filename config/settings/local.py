@@ -3,7 +3,16 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Mail goes to the loopback SMTP sink `make run` starts (documents.smtp_sink on :8125).
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=8125)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=5)
+# Reminders by SMS / WhatsApp / Telegram go to the loopback messaging sandbox (sandboxes.messaging on :8103).
+DUNNING_SMSRU_URL = env("DUNNING_SMSRU_URL", default="http://127.0.0.1:8103")
+DUNNING_WHATSAPP_URL = env("DUNNING_WHATSAPP_URL", default="http://127.0.0.1:8103")
+DUNNING_TELEGRAM_URL = env("DUNNING_TELEGRAM_URL", default="http://127.0.0.1:8103")
 # The demo talks to the loopback CloudPayments sandbox that `make run` starts.
 CLOUDPAYMENTS_API_URL = env("CLOUDPAYMENTS_API_URL", default="http://127.0.0.1:8101/")
 # ... and installs through the loopback amoCRM sandbox's consent screen (`make run` starts it on :8102).

@@ -71,7 +71,8 @@ Sender = Callable[[AmoCrmClient, Account, list[CrmAction]], list[Outcome]]
 def _groups(actions: list[CrmAction]) -> list[tuple[Sender, list[CrmAction]]]:
     """Reads first, then lead writes, notes, tasks; an action refused inside a batch goes alone."""
     order = [(Kind.FETCH_LEAD, _fetch_leads), (Kind.UPDATE_FIELDS, _write_leads),
-             (Kind.MOVE_TO_COMPLETED, _write_leads), (Kind.ADD_NOTE, _add_notes), (Kind.CREATE_TASK, _add_tasks)]
+             (Kind.MOVE_TO_COMPLETED, _write_leads), (Kind.UPDATE_LEAD, _write_leads),
+             (Kind.ADD_NOTE, _add_notes), (Kind.CREATE_TASK, _add_tasks)]
     batched: dict[Sender, list[CrmAction]] = {}
     alone: list[tuple[Sender, list[CrmAction]]] = []
     for kind, sender in order:
@@ -167,6 +168,8 @@ def _write_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
                 outcomes.append(Outcome(action, "done", error="no lead field is mapped for these values"))
                 continue
             item = {"id": action.lead_id, "custom_fields_values": values}
+        elif action.kind == Kind.UPDATE_LEAD:
+            item = _lead_update_item(action)
         else:
             pipeline_id = options.completed_pipeline_id or pipelines.get(action.lead_id)
             if pipeline_id is None:
@@ -178,6 +181,15 @@ def _write_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
     if any(outcome.result == "dead" and "NotSupportedChoice" in outcome.error for outcome in outcomes):
         lead_fields_forget(account.pk)  # a field or option changed in the account: read them again
     return outcomes
+
+
+def _lead_update_item(action: CrmAction) -> dict:
+    """A collections stage move and/or a new responsible user (the lawyer); only the keys given are sent."""
+    item = {"id": action.lead_id}
+    for key in ("status_id", "pipeline_id", "responsible_user_id"):
+        if action.payload.get(key):
+            item[key] = int(action.payload[key])
+    return item
 
 
 # --- notes and tasks -------------------------------------------------------------------------------

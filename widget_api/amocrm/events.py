@@ -26,6 +26,7 @@ from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
 from widget_api.account_settings import crm_settings
 from widget_api.amocrm import texts
+from widget_api.amocrm.dunning_events import DUNNING_FEED
 from widget_api.amocrm.outbox import crm_action_add, crm_fields_update_add
 from widget_api.models import CrmAction
 
@@ -157,6 +158,7 @@ FEED = {
     INVOICE_ISSUED: on_invoice_issued,
     PAYMENT_FAILED: on_payment_failed,
     PAYMENT_REFUNDED: on_payment_refunded,
+    **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 
 

@@ -21,6 +21,7 @@ class InstallmentOutput(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=["planned", "invoiced", "partially_paid", "paid", "overdue", "cancelled"])
     invoice = InvoiceRefOutput(allow_null=True)
+    days_overdue = serializers.IntegerField(help_text="days past the due date while unpaid; 0 otherwise")
 
 
 class ScheduleOutput(serializers.Serializer):
@@ -84,3 +85,4 @@ class DealOutput(serializers.Serializer):
     schedule = ScheduleOutput(allow_null=True)
     payments = PaymentOutput(many=True)
     invoices = InvoiceOutput(many=True)
+    days_overdue = serializers.IntegerField(help_text="days overdue of the oldest unpaid line; 0: none overdue")

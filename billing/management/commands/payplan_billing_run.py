@@ -11,6 +11,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--date", help="YYYY-MM-DD: run as if today were this day")
+        parser.add_argument("--no-dunning", action="store_true",
+                            help="only invoices; by default the reminder ladder runs too (18:30 local on --date)")
 
     def handle(self, *args, **options):
         try:
@@ -25,3 +27,8 @@ class Command(BaseCommand):
             self.stdout.write(f"refused: {line}")
         for number in report.stuck:
             self.stderr.write(f"stuck in creating past the request-id memory: {number} (payplan_invoice_reconcile)")
+        if not options["no_dunning"]:
+            from billing.dunning.tasks import dunning_run_now
+
+            for line in dunning_run_now(on_date=today):
+                self.stdout.write(f"reminders {line}")

@@ -1,12 +1,9 @@
 """Run the dunning tick now, or as if it were --date --time in every account's own calendar (demo, operators)."""
-from datetime import date, datetime, time
+from datetime import date, time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from billing.dunning.services import aware, dunning_account_plan
-from billing.dunning.tasks import step_run_send
-from billing.models import Account
+from billing.dunning.tasks import dunning_run_now
 
 
 class Command(BaseCommand):
@@ -22,11 +19,5 @@ class Command(BaseCommand):
             at = time.fromisoformat(options["time"])
         except ValueError as exc:
             raise CommandError("--date must be YYYY-MM-DD and --time HH:MM") from exc
-        for account in Account.objects.filter(is_active=True).order_by("pk"):
-            now = aware(account, datetime.combine(on_date, at)) if on_date else timezone.now()
-            report = dunning_account_plan(account=account, now=now)
-            outcomes = [step_run_send(step_run_id=step_run_id, now=now) for step_run_id in report.due_step_ids]
-            self.stdout.write(f"{account.subdomain}: lines {report.lines}, overdue recorded {report.overdue}, "
-                              f"planned {report.planned}, skipped {report.skipped}, "
-                              f"sent {outcomes.count('sent')}, failed {outcomes.count('failed')}, "
-                              f"retrying {outcomes.count('retrying')}")
+        for line in dunning_run_now(on_date=on_date, at=at):
+            self.stdout.write(line)

@@ -1,0 +1,190 @@
+"""What a manager does from the deal card or the worklist: a promise, a call's outcome, a reminder now,
+hand to the lawyer / remind monthly / write off. Each is one transaction and an event for the CRM."""
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+
+from billing.dunning import domain
+from billing.dunning.events import CLIENT_ANSWERED, DEAL_ESCALATED
+from billing.dunning.models import CallOutcome, DunningLine, LadderDecision, StepRun
+from billing.dunning.selectors import current_installment, policy_get
+from billing.dunning.services import aware, line_promise_record, local_now
+from billing.errors import ApplicationError, NotFound
+from billing.events import publish
+from billing.models import Account, Deal, Direction, Installment
+
+CALL_TEXTS = {
+    "reached": "Дозвонились до клиента {client}.",
+    "no_answer": "Клиент {client} не ответил на звонок.",
+    "wrong_number": "У клиента {client} неверный номер телефона.",
+    "promised": "Клиент {client} обещал оплатить {amount} до {date}.",
+    "refused": "Клиент {client} отказался платить. Долг {debt} передан юристу.",
+}
+DECISION_TEXTS = {
+    "lawyer": "Долг {debt} клиента {client} передан юристу.",
+    "monthly": "По долгу {debt} клиента {client} решено напоминать ежемесячно.",
+    "write_off": "Долг {debt} клиента {client} отмечен к списанию (решение записано, долг не удалён).",
+}
+
+
+def _invalid(field: str, message: str) -> ApplicationError:
+    return ApplicationError("invalid_dunning_request", message, {field: [message]})
+
+
+def deal_for_lead(*, account: Account, lead_id: int) -> Deal:
+    deal = Deal.objects.select_related("account").filter(account=account, lead_id=lead_id).first()
+    if deal is None:
+        raise NotFound("not_found", "Сделка не найдена.")
+    return deal
+
+
+def line_for_seq(*, deal: Deal, seq: int) -> DunningLine:
+    """The ladder's line for the active plan's payment `seq`, created on first use (the tick may not have
+    seen it yet). Only incoming, unpaid-or-not lines of the active plan; a fee line has no ladder."""
+    installment = (Installment.objects.filter(schedule__deal=deal, schedule__is_active=True, seq=seq,
+                                              schedule__direction=Direction.INCOMING)
+                   .exclude(kind=Installment.Kind.FEE).first())
+    if installment is None:
+        raise _invalid("seq", f"В графике нет платежа № {seq}.")
+    try:
+        with transaction.atomic():
+            line, _created = DunningLine.objects.get_or_create(
+                deal=deal, seq=seq, due_date=installment.due_date,
+                defaults={"account_id": deal.account_id, "installment": installment})
+    except IntegrityError:
+        line = DunningLine.objects.get(deal=deal, seq=seq, due_date=installment.due_date)
+    line.deal = deal
+    return line
+
+
+def _client(deal: Deal) -> str:
+    return domain.client_label(deal.contact_name, deal.lead_id)
+
+
+def _promise_date_check(*, account: Account, promised_on: date | None, now: datetime) -> date:
+    today = local_now(account, now).date()
+    if promised_on is None:
+        raise _invalid("date", "Укажите дату, до которой клиент обещал оплатить.")
+    if promised_on <= today:
+        raise _invalid("date", f"Дата обещания должна быть позже {domain.date_ru(today)}.")
+    if promised_on > today + timedelta(days=366):
+        raise _invalid("date", "Дата обещания слишком далеко.")
+    return promised_on
+
+
+@transaction.atomic
+def deal_promise_record(*, account: Account, lead_id: int, seq: int, promised_on: date | None,
+                        recorded_by: int | None, now: datetime) -> DunningLine:
+    """«Клиент обещал оплатить…»: the line's ladder pauses until the date."""
+    deal = deal_for_lead(account=account, lead_id=lead_id)
+    promised_on = _promise_date_check(account=account, promised_on=promised_on, now=now)
+    line = line_for_seq(deal=deal, seq=seq)
+    return line_promise_record(account=account, line_id=line.pk, promised_on=promised_on, recorded_by=recorded_by)
+
+
+@transaction.atomic
+def call_outcome_record(*, account: Account, lead_id: int, seq: int, outcome: str, promised_on: date | None,
+                        comment: str, recorded_by: int | None, now: datetime) -> CallOutcome:
+    """Record a call; "promised" pauses the line until the date, "refused" hands the deal to the lawyer now."""
+    if outcome not in domain.CALL_OUTCOMES:
+        raise _invalid("outcome", "Результат звонка: reached, no_answer, wrong_number, promised или refused.")
+    deal = deal_for_lead(account=account, lead_id=lead_id)
+    if outcome == "promised":
+        promised_on = _promise_date_check(account=account, promised_on=promised_on, now=now)
+    else:
+        promised_on = None
+    line = line_for_seq(deal=deal, seq=seq)
+    call = CallOutcome.objects.create(account=account, deal=deal, line=line, outcome=outcome, promised_on=promised_on,
+                                      comment=comment, recorded_by=recorded_by)
+    installment = current_installment(line=line)
+    outstanding = installment.amount - installment.paid if installment else Decimal("0.00")
+    text = CALL_TEXTS[outcome].format(client=_client(deal), amount=domain.money_ru(outstanding),
+                                      date=domain.date_ru(promised_on) if promised_on else "",
+                                      debt=domain.money_ru(deal.debt))
+    if comment:
+        text += f" Комментарий: {comment}"
+    if outcome == "promised":
+        line_promise_record(account=account, line_id=line.pk, promised_on=promised_on, recorded_by=recorded_by)
+    publish(account=account, name=CLIENT_ANSWERED, payload={
+        "deal_id": deal.pk, "lead_id": deal.lead_id, "line_id": line.pk, "seq": line.seq,
+        "due_date": line.due_date.isoformat(), "answer": f"call_{outcome}", "source": "manager",
+        "recorded_by": recorded_by, "responsible_user_id": deal.responsible_user_id, "text": text,
+        "promised_on": promised_on.isoformat() if promised_on else None, "needs_manager": False})
+    if outcome == "refused":
+        deal_decision_record(account=account, lead_id=lead_id, decision="lawyer", seq=seq,
+                             reason="Клиент отказался платить (результат звонка).", decided_by=recorded_by, now=now)
+    return call
+
+
+@transaction.atomic
+def deal_decision_record(*, account: Account, lead_id: int, decision: str, reason: str, decided_by: int | None,
+                         now: datetime, seq: int | None = None) -> LadderDecision:
+    """Hand to the lawyer, keep reminding monthly, or write off: a recorded decision, never a deleted debt.
+
+    Lawyer and write-off end the ladder of the deal's open lines (no more client messages); monthly keeps
+    it going every 30 days after its last step.
+    """
+    if decision not in domain.DECISIONS:
+        raise _invalid("decision", "Решение: lawyer, monthly или write_off.")
+    deal = deal_for_lead(account=account, lead_id=lead_id)
+    line = line_for_seq(deal=deal, seq=seq) if seq is not None else None
+    row = LadderDecision.objects.create(account=account, deal=deal, line=line, decision=decision,
+                                        reason=reason[:2000], debt=deal.debt, decided_by=decided_by)
+    if decision in ("lawyer", "write_off"):
+        lines = DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=True)
+        StepRun.objects.filter(line__in=lines, status__in=StepRun.OPEN_STATUSES).delete()
+        lines.update(ladder_done_at=now)
+    else:  # monthly: a finished ladder goes on
+        DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=False).update(ladder_done_at=None)
+    _enabled, policy = policy_get(account=account)
+    action: dict = {"kind": "write_off_decision" if decision == "write_off" else decision}
+    if decision == "lawyer":
+        action = {"kind": "assign_user", "role": "lawyer",
+                  "user_id": policy.lawyer_user_id or policy.head_of_sales_user_id}
+    text = DECISION_TEXTS[decision].format(debt=domain.money_ru(deal.debt), client=_client(deal))
+    if reason:
+        text += f" Причина: {reason}"
+    publish(account=account, name=DEAL_ESCALATED, payload={
+        "deal_id": deal.pk, "lead_id": deal.lead_id, "line_id": line.pk if line else None,
+        "seq": line.seq if line else None, "decision_id": row.pk, "decision": decision, "action": action,
+        "text": text, "debt": str(deal.debt), "decided_by": decided_by,
+        "assignee_user_id": action.get("user_id") or deal.responsible_user_id})
+    return row
+
+
+def remind_now(*, account: Account, lead_id: int, seq: int, channel: str, requested_by: int | None,
+               now: datetime) -> StepRun:
+    """«Напомнить сейчас»: an extra step on the line, sent by a worker after commit (quiet hours still hold)."""
+    if channel not in domain.CHANNELS:
+        raise _invalid("channel", "Неизвестный канал.")
+    with transaction.atomic():
+        deal = deal_for_lead(account=account, lead_id=lead_id)
+        line = line_for_seq(deal=deal, seq=seq)
+        installment = current_installment(line=line)
+        if installment is None or installment.amount - installment.paid <= 0:
+            raise ApplicationError("line_paid", "Этот платёж уже оплачен: напоминать не о чем.",
+                                   {"seq": ["Этот платёж уже оплачен."]}, status=409)
+        _enabled, policy = policy_get(account=account)
+        now_local = local_now(account, now)
+        step = domain.Step(day=(now_local.date() - line.due_date).days, channel=channel)
+        send_after = now
+        if step.is_client:
+            send_after = aware(account, domain.next_allowed(now_local, quiet_start_hour=policy.quiet_start_hour,
+                                                            quiet_end_hour=policy.quiet_end_hour))
+        key = f"m:{channel}:{int(now.timestamp()) // 60}"
+        if StepRun.objects.filter(line=line, step_key=key).exists():
+            raise ApplicationError("already_requested", "Напоминание по этому каналу уже отправляется.",
+                                   {"channel": ["Уже отправляется."]}, status=409)
+        step_json = domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0]
+        run = StepRun.objects.create(account=account, deal=deal, line=line, step_key=key, day=step.day,
+                                     channel=channel, step=step_json, send_after=send_after)
+        if send_after <= now:
+            transaction.on_commit(lambda: _send_later(run.pk, now), robust=True)
+    return run
+
+
+def _send_later(step_run_id: int, now: datetime) -> None:
+    from billing.dunning.tasks import dunning_send_step
+
+    dunning_send_step.delay(step_run_id, now.isoformat())

@@ -1,0 +1,72 @@
+"""Receivables stages: a debtor deal's aging bucket (by its oldest unpaid line) maps to a CRM stage, and the
+lead moves once each time it ages into a mapped bucket (event `deal_stage_changed`)."""
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Min
+
+from billing.dunning import domain
+from billing.dunning.events import DEAL_STAGE_CHANGED
+from billing.dunning.models import DealStage
+from billing.events import publish
+from billing.models import Account, Deal, Direction, Installment
+
+
+def oldest_unpaid_due_dates(*, account: Account, today: date) -> dict[int, date]:
+    """deal_id → the due date of its oldest unpaid incoming line (due within the coming week or earlier)."""
+    rows = (Installment.objects
+            .filter(schedule__deal__account=account, schedule__is_active=True,
+                    schedule__direction=Direction.INCOMING, schedule__deal__cancelled_at__isnull=True,
+                    paid__lt=F("amount"), due_date__lte=today + timedelta(days=7))
+            .values("schedule__deal_id").annotate(oldest=Min("due_date")))
+    return {row["schedule__deal_id"]: row["oldest"] for row in rows}
+
+
+def stages_sync(*, account: Account, policy: domain.Policy, today: date, now: datetime) -> int:
+    """Move every debtor lead whose bucket changed into its mapped stage; returns how many moved."""
+    if not policy.stages:
+        return 0
+    targets = policy.stage_map
+    oldest = oldest_unpaid_due_dates(account=account, today=today)
+    known = dict(DealStage.objects.filter(account=account).values_list("deal_id", "bucket"))
+    moved = 0
+    for deal_id, due_date in oldest.items():
+        days_overdue = (today - due_date).days
+        bucket = domain.aging_bucket(days_overdue)
+        if bucket is None or known.get(deal_id) == bucket or bucket not in targets:
+            continue
+        moved += _move(account=account, deal_id=deal_id, bucket=bucket, target=targets[bucket],
+                       days_overdue=days_overdue, now=now)
+    return moved
+
+
+@transaction.atomic
+def _move(*, account: Account, deal_id: int, bucket: str, target: domain.StageTarget, days_overdue: int,
+          now: datetime) -> int:
+    try:
+        with transaction.atomic():
+            DealStage.objects.get_or_create(deal_id=deal_id, defaults={"account": account, "bucket": "",
+                                                                       "moved_at": now})
+    except IntegrityError:
+        pass  # a concurrent tick made the row; the lock below waits for it
+    row = DealStage.objects.select_for_update().get(deal_id=deal_id)
+    if row.bucket == bucket:
+        return 0  # a concurrent tick moved it already
+    row.bucket, row.moved_at = bucket, now
+    row.save(update_fields=["bucket", "moved_at"])
+    deal = Deal.objects.get(pk=deal_id)
+    publish(account=account, name=DEAL_STAGE_CHANGED, payload={
+        "deal_id": deal.pk, "lead_id": deal.lead_id, "bucket": bucket, "status_id": target.status_id,
+        "pipeline_id": target.pipeline_id, "days_overdue": max(days_overdue, 0), "debt": str(deal.debt),
+        "text": f"Сделка перешла в корзину «{BUCKET_LABELS[bucket]}»: просрочка {max(days_overdue, 0)} дн., "
+                f"долг {domain.money_ru(deal.debt)}."})
+    return 1
+
+
+BUCKET_LABELS = {
+    "due_next_7_days": "срок в ближайшие 7 дней",
+    "overdue_1_30": "просрочка 1–30 дней",
+    "overdue_31_90": "просрочка 31–90 дней",
+    "overdue_91_180": "просрочка 91–180 дней",
+    "overdue_over_180": "просрочка более 180 дней",
+}
