@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Sum
 
 from billing.domain.money import ZERO
+from billing.domain.status import days_late
 from billing.dunning import domain
 from billing.dunning.events import PENALTY_CHANGED
 from billing.dunning.models import DunningLine, OverdueFact, PenaltyCharge
@@ -100,7 +101,7 @@ def _deal_accrue(*, deal_id: int, policy: domain.Policy, today: date, now: datet
             continue
         past = history[line.pk]
         amount = domain.penalty_due(policy.penalties, remainder=installment.amount - installment.paid,
-                                    days_overdue=(today - line.due_date).days, charged=past["total"],
+                                    days_overdue=days_late(line.due_date, today), charged=past["total"],
                                     days_since_last_charge=(today - past["last"]).days if past["last"] else None)
         if amount <= 0:
             continue

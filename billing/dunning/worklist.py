@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
+from billing.domain.status import days_late
 from billing.dunning import domain
 from billing.dunning.models import DunningLine, StepRun
 from billing.dunning.selectors import policy_get
@@ -74,7 +75,7 @@ def debtor_rows(*, account: Account, items: list[Installment], today: date) -> l
     rows = []
     for item in items:
         deal = item.schedule.deal
-        days = (today - item.due_date).days
+        days = days_late(item.due_date, today)  # 0 for a line not yet late: bucket due_next_7_days
         rows.append(DebtorRow(
             lead_id=deal.lead_id, deal_name=deal.name, client=deal.contact_name, phone=deal.contact_phone,
             email=deal.contact_email, seq=item.seq, kind=item.kind, due_date=item.due_date, amount=item.amount,

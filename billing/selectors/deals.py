@@ -12,7 +12,15 @@ from django.db.models import Prefetch, Sum
 
 from billing.domain.money import ZERO
 from billing.domain.schedule import Plan
-from billing.domain.status import DealFigures, InstallmentState, NextDue, PlanLine, deal_figures, installment_status
+from billing.domain.status import (
+    DealFigures,
+    InstallmentState,
+    NextDue,
+    PlanLine,
+    days_late,
+    deal_figures,
+    installment_status,
+)
 from billing.errors import NotFound
 from billing.models import Account, Deal, Installment, Invoice, Payment, Schedule
 from billing.time import account_today
@@ -177,7 +185,7 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
             seq=line.seq, kind=line.kind, label=line.label, due_date=line.due_date, amount=line.amount,
             paid=line.paid, status=status,
             invoice=InvoiceRef(invoice.pk, invoice.number, invoice.status, invoice.payment_url) if invoice else None,
-            days_overdue=(today - line.due_date).days if status == "overdue" else 0,
+            days_overdue=days_late(line.due_date, today) if status == "overdue" else 0,
         ))
     return ScheduleState(
         lead_id=deal.lead_id, version=schedule.version, currency=deal.account.currency,
