@@ -106,7 +106,8 @@ def invoice_line_title(*, service_name: str, contract_number: str, kind: str, la
 
 def invoice_pay_by(*, due_date: date, issued_on: date, grace_days: int) -> date:
     """The invoice's «Оплатить не позднее»: the line's due date, or `grace_days` after issue if that is later."""
-    return max(due_date, issued_on + timedelta(days=grace_days))
+    grace_end = issued_on + timedelta(days=grace_days)
+    return grace_end if grace_end > due_date else due_date
 
 
 def invoice_grace_days(account: Account) -> int:
