@@ -237,9 +237,13 @@ def test_analytics_filters_rows_and_the_excel_download(open_demo, demo, artifact
     analytics.locator('[data-payplan-action="kind"][data-kind="overdue"]').click()
     expect(analytics.locator(".payplan-table--rows")).to_contain_text("Петров")
     # Polled from here: wait_for_function compiles its predicate in the page, which our CSP forbids.
-    expect(page.locator(".payplan-chart__canvas rect.bar").first).to_be_attached()
-    heights = page.locator(".payplan-chart__canvas rect.bar").evaluate_all(
-        "(bars) => bars.map((bar) => parseFloat(bar.getAttribute('height')))")
+    bars = page.locator(".payplan-chart__canvas rect.bar")
+    expect(bars.first).to_be_attached()
+    for _ in range(100):  # the chart grows its bars in an animation
+        heights = bars.evaluate_all("(bars) => bars.map((bar) => parseFloat(bar.getAttribute('height')) || 0)")
+        if any(height > 0 for height in heights):
+            break
+        page.wait_for_timeout(200)
     assert any(height > 0 for height in heights), heights
     page.screenshot(path=str(artifacts / "analytics.png"), full_page=True)
 
