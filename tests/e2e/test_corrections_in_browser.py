@@ -1,0 +1,128 @@
+"""Corrections and the live card in the demo amoCRM page: storno, refund to the card, updates without reload."""
+import re
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from billing.models import Deal, Invoice, Payment
+from tests.e2e import test_widget_in_browser as widget_tests
+from tests.e2e.test_widget_in_browser import SCHOOL_LEAD, dialog, panel
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+cloudpayments = widget_tests.cloudpayments  # the loopback CloudPayments sandbox fixture
+PAID_LEAD = 17655  # paid in full by card terminal
+LIVE_MS = 15_000  # the card polls every 4 s: allow a few rounds
+
+
+def open_payments(page):
+    section = panel(page).locator('[data-payplan-section="payments"]')
+    if "is-open" not in (section.get_attribute("class") or ""):
+        section.locator('[data-payplan-action="toggle"]').click()
+    return section
+
+
+def test_a_cash_payment_is_reversed_with_a_reason_and_the_debt_reopens(open_demo, artifacts):
+    page = open_demo(lead=SCHOOL_LEAD)
+    expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"135\s000"))
+    cash = Payment.objects.get(deal__lead_id=SCHOOL_LEAD, method="cash")
+    item = open_payments(page).locator(f'.payplan-item[data-payment="{cash.pk}"]')
+    item.locator('[data-payplan-action="reverse"]').click()
+    form = dialog(page, "correction")
+    expect(form).to_contain_text("Сторнировать платёж")
+    form.locator('[data-payplan-action="save"]').click()
+    expect(form.locator('[data-error-for="reason"]')).to_have_text("Укажите, почему платёж сторнируется.")
+
+    form.locator('[name="reason"]').fill("внесён по ошибке")
+    form.locator('[data-payplan-action="save"]').click()
+
+    expect(dialog(page, "correction")).to_have_count(0)
+    expect(panel(page).locator(".payplan-flash")).to_contain_text("Платёж сторнирован")
+    expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"150\s000"))
+    section = open_payments(page)
+    original = section.locator(f'.payplan-item[data-payment="{cash.pk}"]')
+    expect(original).to_have_class(re.compile(r"\bis-reversed\b"))
+    expect(original.locator('[data-payplan-action="reverse"]')).to_have_count(0)
+    storno = section.locator('.payplan-item[data-kind="storno"]')
+    expect(storno).to_have_count(1)
+    expect(storno.locator("[data-correction]")).to_have_text(
+        re.compile(r"^Сторно: внесён по ошибке, Анна Менеджер, \d{2}\.\d{2}\.\d{4}$"))
+    page.locator("#card-widgets").screenshot(path=str(artifacts / "panel-storno.png"))
+    assert Payment.objects.get(reversal_of=cash).amount == -cash.amount
+    assert Payment.objects.filter(pk=cash.pk, amount=Decimal("15000")).exists()  # never edited or deleted
+
+
+def test_reversing_a_full_payment_in_english_turns_the_deal_back_from_paid(open_demo):
+    page = open_demo(lead=PAID_LEAD, lang="en")
+    expect(panel(page).locator("[data-deal-status]")).to_have_text("Paid")
+    open_payments(page).locator('[data-payplan-action="reverse"]').first.click()
+    form = dialog(page, "correction")
+    expect(form).to_contain_text("Reverse the payment")
+    form.locator('[name="reason"]').fill("wrong deal")
+    form.locator('[data-payplan-action="save"]').click()
+    expect(panel(page).locator(".payplan-flash")).to_contain_text("Payment reversed")
+    expect(panel(page).locator("[data-deal-status]")).not_to_have_text("Paid")
+    expect(open_payments(page).locator('.payplan-item[data-kind="storno"] [data-correction]')).to_contain_text(
+        "Storno: wrong deal")
+    assert Deal.objects.get(lead_id=PAID_LEAD).status in ("active", "overdue")
+
+
+def issue_invoice(page) -> Invoice:
+    panel(page).locator('[data-payplan-action="invoice"]').click()
+    dialog(page, "invoice").locator('[data-payplan-action="save"]').click()
+    expect(panel(page).locator(".payplan-flash")).to_contain_text("выставлен", timeout=LIVE_MS)
+    return Invoice.objects.filter(deal__lead_id=SCHOOL_LEAD).latest("id")
+
+
+def test_the_open_card_updates_without_reload_when_the_invoice_is_paid_online(open_demo, cloudpayments):
+    page = open_demo(lead=SCHOOL_LEAD)
+    invoice = issue_invoice(page)
+    page.evaluate("window.__sameDocument = true")
+
+    cloudpayments.pay_order(invoice.gateway_order_id)  # the client pays in another window
+
+    expect(panel(page).locator('[data-figure="debt"]')).not_to_have_text(re.compile(r"135\s000"), timeout=LIVE_MS)
+    expect(panel(page).locator(".payplan-chip--paid")).to_have_count(1)
+    assert page.evaluate("window.__sameDocument") is True  # no reload happened
+
+
+def test_a_declined_payment_shows_on_the_line_with_the_banks_reason_in_russian(open_demo, cloudpayments):
+    page = open_demo(lead=SCHOOL_LEAD)
+    invoice = issue_invoice(page)
+
+    cloudpayments.pay_order(invoice.gateway_order_id, outcome="fail", reason_code=5051)
+
+    failure = panel(page).locator(".payplan-line [data-failure]")
+    expect(failure).to_have_text("Оплата не прошла: Недостаточно средств", timeout=LIVE_MS)
+    expect(panel(page).locator(f'[data-invoice="{invoice.number}"] [data-failure]')).to_contain_text(
+        "Недостаточно средств")
+
+
+def test_an_online_payment_is_partly_refunded_from_the_card_and_recorded_once(open_demo, cloudpayments, artifacts):
+    page = open_demo(lead=SCHOOL_LEAD)
+    invoice = issue_invoice(page)
+    cloudpayments.pay_order(invoice.gateway_order_id)
+    online = Payment.objects.get(deal__lead_id=SCHOOL_LEAD, method="cloudpayments")
+    item = open_payments(page).locator(f'.payplan-item[data-payment="{online.pk}"]')
+    item.locator('[data-payplan-action="refund"]').click(timeout=LIVE_MS)  # appears once the card has updated
+    form = dialog(page, "correction")
+    expect(form).to_contain_text("Вернуть деньги на карту")
+    form.locator('[name="amount"]').fill(str(online.amount + 1))
+    form.locator('[name="reason"]').fill("клиент отказался от модуля")
+    form.locator('[data-payplan-action="save"]').click()
+    expect(form.locator('[data-error-for="amount"]')).to_contain_text("можно вернуть не больше")
+
+    form.locator('[name="amount"]').fill("5000")
+    form.locator('[data-payplan-action="save"]').click()
+
+    expect(panel(page).locator(".payplan-flash")).to_contain_text("Возврат проведён")
+    cloudpayments.wait_for_deliveries(3)  # Check, Pay and the Refund notification
+    refund = open_payments(page).locator('.payplan-item[data-kind="refund"]')
+    expect(refund).to_have_count(1)
+    expect(refund.locator("[data-correction]")).to_contain_text("Возврат: клиент отказался от модуля, Анна Менеджер")
+    expect(item.locator("[data-refunded]")).to_have_text(re.compile(r"Возвращено 5\s000"))
+    page.locator("#card-widgets").screenshot(path=str(artifacts / "panel-refund.png"))
+    refunds = Payment.objects.filter(refund_of=online)
+    assert refunds.count() == 1
+    assert refunds.get().amount == Decimal("-5000.00")
