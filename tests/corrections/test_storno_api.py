@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 
 from billing.events import PAYMENT_REVERSED
 from billing.models import Allocation, DomainEvent, Payment
+from billing.services.relay import events_relay_run
 from tests.conftest import WidgetClient, assert_error
 from widget_api.models import CrmAction
 
@@ -52,6 +53,7 @@ def test_a_reversed_cash_payment_reopens_the_debt_with_a_linked_negative_entry_a
     event = DomainEvent.objects.get(name=PAYMENT_REVERSED)
     assert event.payload["reason"] == "ошибочно внесён"
     assert event.payload["by"] == widget.user_id
+    events_relay_run()  # the CRM feed is a relay handler: it runs after commit
     note = CrmAction.objects.filter(source=PAYMENT_REVERSED, kind=CrmAction.Kind.ADD_NOTE).get()
     assert "сторнирован" in note.payload["text"]
     assert "ошибочно внесён" in note.payload["text"]

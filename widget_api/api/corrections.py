@@ -1,6 +1,6 @@
 """Corrections from the card: a storno of a mistaken offline payment, a refund of an online one (admins)."""
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -10,7 +10,7 @@ from billing.selectors import deal_state_get
 from billing.services.corrections import payment_refund, payment_reverse
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import PositiveMoneyField
-from widget_api.api.outputs import DealOutput, ErrorOutput
+from widget_api.api.outputs import DealOutput
 from widget_api.api.schedule import IDEMPOTENCY_HEADER
 from widget_api.auth import AdminRequired
 from widget_api.idempotency import idempotent
@@ -29,11 +29,6 @@ class RefundInput(serializers.Serializer):
         "blank": gettext_lazy("Say why the money is refunded.")})
 
 
-def _errors(**described: str) -> dict:
-    return {status: OpenApiResponse(ErrorOutput, description=text) for status, text in
-            ((int(key.removeprefix("e")), value) for key, value in described.items())}
-
-
 class PaymentCorrectionView(WidgetView):
     def payment(self, payment_id: int) -> Payment:
         payment = Payment.objects.filter(account=self.account, pk=payment_id).select_related("deal").first()
@@ -49,10 +44,10 @@ class PaymentReverseView(PaymentCorrectionView):
     @extend_schema(
         operation_id="payment_reverse", request=ReverseInput, parameters=[IDEMPOTENCY_HEADER],
         summary="Storno: reverse a mistaken offline payment with a reason (a new negative entry)",
-        responses={201: DealOutput, **_errors(
-            e404="payment_not_found",
-            e422="validation_error (reason missing) · reason_required · already_reversed · not_reversible "
-                 "(an online payment: refund it) · not_correctable (a storno or refund itself)")})
+        description="Error codes: 404 payment_not_found; 422 validation_error (reason missing), reason_required, "
+                    "already_reversed, not_reversible (an online payment: refund it), not_correctable (a storno "
+                    "or refund itself). Answers the deal's state.",
+        responses={201: DealOutput})
     def post(self, request, payment_id: int):
         return idempotent(request, account=self.account, handler=lambda: self._reverse(request, payment_id))
 
@@ -69,13 +64,12 @@ class PaymentRefundView(PaymentCorrectionView):
         operation_id="payment_refund", request=RefundInput,
         summary="Refund an online payment to the card, in full or in part (admins)", parameters=[IDEMPOTENCY_HEADER],
         description="Calls CloudPayments payments/refund; the negative payment is recorded once, whether the "
-                    "gateway's answer or its Refund notification comes first.",
-        responses={201: DealOutput, **_errors(
-            e403="admin_required", e404="payment_not_found",
-            e409="refund_in_progress (the same Idempotency-Key is being sent) · idempotency_key_reused",
-            e422="validation_error · reason_required · refund_exceeds_payment (more than the refundable "
-                 "remainder) · not_refundable (an offline payment: reverse it) · refund_rejected (by CloudPayments)",
-            e503="gateway_unavailable: the outcome is unknown; the Refund notification will settle it")})
+                    "gateway's answer or its Refund notification comes first. Error codes: 403 admin_required; "
+                    "404 payment_not_found; 409 refund_in_progress (the same Idempotency-Key is being sent), "
+                    "idempotency_key_reused; 422 validation_error, reason_required, refund_exceeds_payment (more "
+                    "than the refundable remainder), not_refundable (an offline payment: reverse it), "
+                    "refund_rejected (by CloudPayments); 503 gateway_unavailable (outcome unknown).",
+        responses={201: DealOutput})
     def post(self, request, payment_id: int):
         if not request.user.is_admin:
             raise AdminRequired(gettext_lazy("Only an amoCRM administrator can refund money."))

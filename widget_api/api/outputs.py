@@ -4,17 +4,6 @@ from rest_framework import serializers
 from widget_api.api.fields import MoneyField
 
 
-class ErrorDetailOutput(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField(help_text="In the user's language; never a field key")
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class ErrorOutput(serializers.Serializer):
-    """The contract's error body."""
-    error = ErrorDetailOutput()
-
-
 class FailureOutput(serializers.Serializer):
     code = serializers.IntegerField(allow_null=True, help_text="CloudPayments ReasonCode")
     reason_text = serializers.CharField(help_text="The bank's reason in plain words (Russian for ru)")
