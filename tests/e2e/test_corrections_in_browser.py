@@ -53,18 +53,21 @@ def test_a_cash_payment_is_reversed_with_a_reason_and_the_debt_reopens(open_demo
     assert Payment.objects.filter(pk=cash.pk, amount=Decimal("15000")).exists()  # never edited or deleted
 
 
-def test_reversing_a_full_payment_in_english_turns_the_deal_back_from_paid(open_demo):
-    page = open_demo(lead=PAID_LEAD, lang="en")
-    expect(panel(page).locator("[data-deal-status]")).to_have_text("Paid")
+@pytest.mark.parametrize(("lang", "paid", "title", "done", "line"), [
+    ("ru", "Оплачено", "Сторнировать платёж", "Платёж сторнирован", "Сторно: не та сделка"),
+    ("en", "Paid", "Reverse the payment", "Payment reversed", "Storno: not this deal"),
+])
+def test_reversing_a_full_payment_turns_the_deal_back_from_paid(open_demo, lang, paid, title, done, line):
+    page = open_demo(lead=PAID_LEAD, lang=lang)
+    expect(panel(page).locator("[data-deal-status]")).to_have_text(paid)
     open_payments(page).locator('[data-payplan-action="reverse"]').first.click()
     form = dialog(page, "correction")
-    expect(form).to_contain_text("Reverse the payment")
-    form.locator('[name="reason"]').fill("wrong deal")
+    expect(form).to_contain_text(title)
+    form.locator('[name="reason"]').fill(line.split(": ")[1])
     form.locator('[data-payplan-action="save"]').click()
-    expect(panel(page).locator(".payplan-flash")).to_contain_text("Payment reversed")
-    expect(panel(page).locator("[data-deal-status]")).not_to_have_text("Paid")
-    expect(open_payments(page).locator('.payplan-item[data-kind="storno"] [data-correction]')).to_contain_text(
-        "Storno: wrong deal")
+    expect(panel(page).locator(".payplan-flash")).to_contain_text(done)
+    expect(panel(page).locator("[data-deal-status]")).not_to_have_text(paid)
+    expect(open_payments(page).locator('.payplan-item[data-kind="storno"] [data-correction]')).to_contain_text(line)
     assert Deal.objects.get(lead_id=PAID_LEAD).status in ("active", "overdue")
 
 
