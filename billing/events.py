@@ -25,6 +25,7 @@ INVOICE_ISSUED = "invoice_issued"
 PAYMENT_FAILED = "payment_failed"
 PAYMENT_REFUNDED = "payment_refunded"
 INVOICES_CANCELLED = "invoices_cancelled"
+PAYMENT_REVERSED = "payment_reversed"
 
 
 class DeliveryRefused(Exception):

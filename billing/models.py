@@ -174,6 +174,11 @@ class Payment(models.Model):
         OPENING_BALANCE = "opening_balance"
         OTHER = "other"
 
+    # Money a manager typed in: a mistake in it is corrected by a storno.
+    REVERSIBLE_METHODS = (Method.CASH, Method.BANK_TRANSFER, Method.CARD_TERMINAL, Method.OTHER)
+    # Money that moved through CloudPayments: it goes back to the card through the gateway.
+    REFUNDABLE_METHODS = (Method.CLOUDPAYMENTS, Method.CARD_TOKEN)
+
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(**MONEY)
@@ -184,6 +189,10 @@ class Payment(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     refund_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="refunds")
+    reversal_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="reversal",
+                                       help_text="The mistaken payment this storno cancels (at most one storno each).")
+    correction_reason = models.TextField(blank=True, help_text="Why a storno or a refund was made, as the user said.")
     invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     card_token = EncryptedTextField(blank=True, help_text="CloudPayments card token, for autopay")
     comment = models.TextField(blank=True)
@@ -199,14 +208,61 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="payment_amount_not_zero"),
             models.CheckConstraint(
-                condition=Q(amount__gt=0) | Q(refund_of__isnull=False) | Q(method="opening_balance"),
-                name="payment_negative_only_refund_or_opening"),
+                condition=(Q(amount__gt=0) | Q(refund_of__isnull=False) | Q(reversal_of__isnull=False)
+                           | Q(method="opening_balance")),
+                name="payment_negative_only_refund_storno_or_opening"),
+            models.CheckConstraint(condition=Q(refund_of__isnull=True) | Q(reversal_of__isnull=True),
+                                   name="payment_refund_or_storno_not_both"),
+            models.CheckConstraint(
+                condition=(Q(refund_of__isnull=True) & Q(reversal_of__isnull=True)) | Q(amount__lt=0),
+                name="payment_correction_is_negative"),
             models.UniqueConstraint(fields=["account", "transaction_id"],
                                     condition=Q(transaction_id__isnull=False),
                                     name="payment_transaction_unique_per_account"),
             models.UniqueConstraint(fields=["account", "idempotency_key"],
                                     condition=Q(idempotency_key__isnull=False),
                                     name="payment_idempotency_key_unique_per_account"),
+        ]
+
+
+class RefundRequest(models.Model):
+    """A refund asked for from the card, written (and committed) before the gateway is called; the outcome
+    is recorded afterwards, and the gateway's Refund notification finds it by the refund's TransactionId."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # committed, the gateway not answered yet (or the answer was lost)
+        SUCCEEDED = "succeeded"
+        REJECTED = "rejected"  # the gateway said no; nothing moved
+
+    OPEN_STATUSES = (Status.PENDING,)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="refund_requests")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refund_requests")
+    amount = models.DecimalField(**MONEY)
+    reason = models.TextField()
+    requested_by = models.BigIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, help_text="X-Request-ID sent to the gateway.")
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True,  # noqa: DJ001
+                                       help_text="The widget's Idempotency-Key: a repeated click is this request.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # NULL, not "", until the gateway names the refund: the unique constraint must ignore absent ids.
+    refund_transaction_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    refund = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="refund_request", help_text="The negative payment recorded for it.")
+    error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_request_amount_positive"),
+            models.UniqueConstraint(fields=["account", "request_id"], name="refund_request_id_unique"),
+            models.UniqueConstraint(fields=["account", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="refund_request_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["account", "refund_transaction_id"],
+                                    condition=Q(refund_transaction_id__isnull=False),
+                                    name="refund_request_transaction_unique"),
         ]
 
 

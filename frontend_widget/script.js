@@ -12,11 +12,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var DOWNLOAD_TIMEOUT_MS = 120000;
   var PREVIEW_DELAY_MS = 350;
   var FLASH_MS = 7000;
+  // The open card asks the server every few seconds whether anything changed (a cheap ETag check).
+  var POLL_MS = 4000;
   var ROWS_PAGE_SIZE = 20;
   var WEEKLY_CHART_AFTER_DAYS = 62;
   var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
   var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
-    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account', 'changes'];
+    'panel', 'schedule', 'payment', 'full_payment', 'correction', 'invoice', 'errors', 'analytics', 'aging', 'account',
+    'changes'];
   // A payout plan (direction outgoing) speaks of payouts: these texts replace the payment words there.
   var PAYOUT_WORDS = {'status.paid': 'status_paid', 'line_status.paid': 'line_paid',
     'line_status.partially_paid': 'line_partially_paid', 'panel.next_due': 'next_due', 'panel.schedule': 'schedule',
@@ -144,7 +147,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     var self = this;
     var templates = {};
     var timers = {};
-    var panel = {deal: null, seq: 0, error: null, open: {lines: true, invoices: true, payments: false}};
+    var panel = {deal: null, seq: 0, error: null, etag: null, polling: false,
+      open: {lines: true, invoices: true, payments: false}};
     var dialog = null;
     var modal = null;
     var analytics = {filters: null, kind: 'received', page: 1, seq: 0, chart: null, options: null};
@@ -242,6 +246,23 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     function managerName(id) {
       var found = _.findWhere(managers(), {id: id});
       return found ? found.name : (id ? tf('analytics.manager_fallback', {id: id}) : '');
+    }
+
+    function isAdmin() {
+      var amo = window.AMOCRM;
+      var constant = function (name) { return (amo && amo.constant && amo.constant(name)) || {}; };
+      var flag = function (value) { return value === true || value === 'Y'; };
+      var user = constant('user');
+      if (user.is_admin !== undefined) {
+        return flag(user.is_admin);
+      }
+      if (constant('user_rights').is_admin !== undefined) {
+        return flag(constant('user_rights').is_admin);
+      }
+      var me = String((self.system() || {}).amouser_id || '');
+      return _.some(constant('managers'), function (manager, id) {
+        return String(manager.id || id) === me && flag(manager.is_admin);
+      });
     }
 
     function template(name) {
@@ -550,6 +571,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return $.when(template('panel'), api('GET', '/deals/' + leadId)).then(function (compiled, deal) {
         if (seq === panel.seq) {
           panel.deal = deal;
+          panel.etag = null;
           panel.error = null;
           renderPanel(compiled);
         }
@@ -568,7 +590,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         paid: paidCents ? money(line.paid, currency) : '', status: line.status,
         status_label: word('line_status.' + line.status, outgoing),
         note: line.kind === 'regular' ? '' : (line.label || t('kind.' + line.kind)),
-        invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : ''
+        invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : '',
+        failure: line.invoice && line.invoice.failure ? tf('panel.declined', {reason: line.invoice.failure.reason_text}) : ''
       };
     }
 
@@ -609,19 +632,46 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           return {id: invoice.id, number: invoice.number, amount: money(invoice.amount, currency),
             status: invoice.status, status_label: t('invoice_status.' + invoice.status),
             date: timestamp(invoice.issued_at), seq: invoice.installment_seq,
-            payment_url: invoice.status === 'issued' ? invoice.payment_url : '', pdf: !!invoice.pdf_url};
+            payment_url: invoice.status === 'issued' ? invoice.payment_url : '', pdf: !!invoice.pdf_url,
+            failure: invoice.failure ? tf('panel.declined', {reason: invoice.failure.reason_text}) : ''};
         }),
         payments: _.map(deal.payments.slice().reverse(), function (payment) {
-          var positive = (kopecks(payment.amount) || 0) > 0;
-          return {id: payment.id, amount: money(payment.amount, currency), date: day(payment.paid_at),
-            method: t('method.' + payment.method), comment: payment.comment,
-            receipt: !outgoing && positive && payment.method !== 'opening_balance'};
+          return paymentRowModel(payment, currency, outgoing);
         })
       };
     }
 
+    // Why, who and when of a storno or refund, as one line of the payment history.
+    function correctionText(key, correction) {
+      return tf(key, {reason: correction.reason || '—',
+        who: correction.by ? managerName(correction.by) : t('panel.gateway_user'), when: timestamp(correction.at)});
+    }
+
+    function paymentRowModel(payment, currency, outgoing) {
+      var kind = payment.kind || 'payment';
+      var positive = (kopecks(payment.amount) || 0) > 0;
+      var refundable = kopecks(payment.refundable) || 0;
+      var refundedCents = _.reduce(payment.refunds || [], function (sum, refund) {
+        return sum + (kopecks(refund.amount) || 0);
+      }, 0);
+      var correction = kind === 'payment' ? '' : correctionText(kind === 'storno' ? 'panel.storno_line' : 'panel.refund_line',
+        {reason: payment.reason, by: payment.recorded_by, at: payment.recorded_at});
+      return {id: payment.id, kind: kind, amount: money(payment.amount, currency), date: day(payment.paid_at),
+        method: kind === 'payment' ? t('method.' + payment.method)
+          : t(kind === 'storno' ? 'panel.storno' : 'panel.refund_entry') + ' · ' + t('method.' + payment.method),
+        comment: kind === 'payment' ? payment.comment : '',
+        receipt: !outgoing && positive && kind === 'payment' && payment.method !== 'opening_balance',
+        can_reverse: !!payment.can_reverse && !payment.reversal,
+        can_refund: refundable > 0 && isAdmin(),
+        correction: correction,
+        reversed: payment.reversal ? correctionText('panel.reversed_by', payment.reversal) : '',
+        refunded: refundedCents ? tf('panel.refunded_part', {amount: money(amountString(refundedCents), currency)}) : ''};
+    }
+
     function renderPanel(compiled) {
-      panelRoot().html(compiled.render(panelModel(panel.deal)));
+      // A live update re-draws the card; a message the manager is reading stays where it is.
+      var $flash = panelRoot().find('.payplan-flash').detach();
+      panelRoot().html(compiled.render(panelModel(panel.deal))).prepend($flash);
     }
 
     function refreshPanel() {
@@ -643,13 +693,83 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     function afterDeal(deal, message) {
+      panel.seq += 1;  // an answer to a question asked before this one is older than this deal
       panel.deal = deal;
+      panel.etag = null;
       refreshPanel();
       setTimeout(function () { flash(message); }, 0);
     }
 
     function dialogFailed(error) {
       flash(error.message, 'error');
+    }
+
+    // ---- the live card: poll the deal's ETag while the card is visible -------------------------
+
+    function pollDeal() {
+      var leadId = currentLeadId();
+      if (document.hidden || panel.polling || !panel.deal || !leadId || !panelRoot().length || !backendUrl()) {
+        return;
+      }
+      var seq = panel.seq;
+      panel.polling = true;
+      var headers = {'Accept-Language': lang()};
+      if (panel.etag) {
+        headers['If-None-Match'] = panel.etag;
+      }
+      call({url: backendUrl() + '/api/v1/deals/' + leadId, type: 'GET', dataType: 'json', timeout: REQUEST_TIMEOUT_MS,
+        headers: headers}).then(function (deal, xhr) {
+        // A newer load, a dialog's answer or another lead since the question was asked: this answer is stale.
+        if (seq !== panel.seq || leadId !== currentLeadId()) {
+          return;
+        }
+        panel.etag = (xhr && xhr.getResponseHeader && xhr.getResponseHeader('ETag')) || panel.etag;
+        if (!deal || (xhr && xhr.status === 304)) {
+          return;
+        }
+        panel.deal = deal;
+        refreshPanel();
+      }).always(function () { panel.polling = false; });
+    }
+
+    function startPolling() {
+      clearInterval(timers.poll);
+      timers.poll = setInterval(pollDeal, POLL_MS);
+      $(document).off('visibilitychange' + NS).on('visibilitychange' + NS, function () {
+        if (!document.hidden) {
+          pollDeal();
+        }
+      });
+      $(window).off('focus' + NS).on('focus' + NS, pollDeal);
+    }
+
+    // ---- corrections: storno of an offline payment, refund of an online one -------------------
+
+    function openCorrection(kind, id) {
+      var deal = panel.deal;
+      var payment = _.findWhere(deal ? deal.payments : [], {id: id});
+      if (!payment) {
+        return;
+      }
+      template('correction').then(function (compiled) {
+        openDialog('correction', compiled.render({t: texts(), kind: kind, payment: {
+          id: payment.id, amount: money(payment.amount, deal.currency), date: day(payment.paid_at),
+          refundable: payment.refundable ? money(payment.refundable, deal.currency) : '',
+          refundable_input: payment.refundable || ''}}));
+      }, dialogFailed);
+    }
+
+    function saveCorrection() {
+      var $root = dialogRoot();
+      var kind = $root.attr('data-correction');
+      var body = {reason: fieldValue($root, 'reason')};
+      if (kind === 'refund') {
+        putMoney(body, 'amount', fieldValue($root, 'amount'));
+      }
+      submit('POST', '/payments/' + $root.attr('data-payment') + '/' + kind, body, function (deal) {
+        afterDeal(deal, tf(kind === 'refund' ? 'correction.refunded' : 'correction.reversed',
+          {debt: money(deal.debt, deal.currency)}));
+      });
     }
 
     // ---- the schedule dialog -------------------------------------------------------------------
@@ -1694,12 +1814,21 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         event.preventDefault();
         downloadDocument('receipt', parseInt($(this).attr('data-id'), 10));
       });
+      on('click', '#payplan-panel ' + action('reverse'), function (event) {
+        event.preventDefault();
+        openCorrection('reverse', parseInt($(this).attr('data-id'), 10));
+      });
+      on('click', '#payplan-panel ' + action('refund'), function (event) {
+        event.preventDefault();
+        openCorrection('refund', parseInt($(this).attr('data-id'), 10));
+      });
 
       on('click', '.payplan-dialog ' + action('cancel'), closeDialog);
       on('click', '.payplan-dialog[data-dialog="schedule"] ' + action('save'), saveSchedule);
       on('click', '.payplan-dialog[data-dialog="payment"] ' + action('save'), savePayment);
       on('click', '.payplan-dialog[data-dialog="full"] ' + action('save'), saveFullPayment);
       on('click', '.payplan-dialog[data-dialog="invoice"] ' + action('save'), saveInvoice);
+      on('click', '.payplan-dialog[data-dialog="correction"] ' + action('save'), saveCorrection);
       on('input change', '.payplan-dialog[data-dialog="payment"] [name="amount"]', updateNewDebt);
       on('change', '.payplan-dialog[data-dialog="invoice"] [name="installment_seq"]', function () {
         updateInvoiceAmount(dialogRoot());
@@ -1777,7 +1906,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function unbindEvents() {
       $(document).off(NS);
-      _.each(timers, function (timer) { clearTimeout(timer); });
+      $(window).off(NS);
+      _.each(timers, function (timer) { clearTimeout(timer); clearInterval(timer); });
       timers = {};
     }
 
@@ -1802,6 +1932,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             render: '<div class="payplan payplan-panel" id="payplan-panel">' + loadingHtml() + '</div>'
           });
           loadDeal();
+          startPolling();
         }
         return true;
       },

@@ -8,6 +8,7 @@ from widget_api.api.analytics import (
     AnalyticsRowsView,
     AnalyticsSummaryView,
 )
+from widget_api.api.corrections import PaymentRefundView, PaymentReverseView
 from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView
 from widget_api.api.documents import (
     DealDocumentView,
@@ -57,6 +58,8 @@ urlpatterns = [
     path("account/dunning/channels", DunningChannelsView.as_view(), name="account-dunning-channels"),
     path("account/crm-options", CrmOptionsView.as_view(), name="account-crm-options"),
     path("invoices/<bigid:invoice_id>/pdf", InvoicePdfView.as_view(), name="invoice-pdf"),
+    path("payments/<bigid:payment_id>/reverse", PaymentReverseView.as_view(), name="payment-reverse"),
+    path("payments/<bigid:payment_id>/refund", PaymentRefundView.as_view(), name="payment-refund"),
     path("payments/<bigid:payment_id>/receipt.pdf", PaymentReceiptView.as_view(), name="payment-receipt-pdf"),
     path("deals/<bigid:lead_id>/documents/<str:kind>.pdf", DealDocumentView.as_view(), name="deal-document-pdf"),
     path("account/templates/<str:kind>", TemplateView.as_view(), name="document-template"),

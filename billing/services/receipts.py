@@ -6,7 +6,7 @@ import logging
 from django.db.models import F
 
 from billing.domain.account_settings import FiscalReceipts, fiscal_read
-from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, register_handler, subscribe
+from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, PAYMENT_REVERSED, register_handler, subscribe
 from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
@@ -63,6 +63,14 @@ def _mark_pending(event: DomainEvent) -> None:
     Payment.objects.filter(pk=payment_id).update(receipt_status="pending")
 
 
+def _mark_storno_pending(event: DomainEvent) -> None:
+    """A storno returns income only if the reversed payment was reported (or is about to be): then the
+    storno gets a return receipt (IncomeReturn), sent by the same relay handler."""
+    reported = Payment.objects.filter(pk=event.payload["reversal_of"], receipt_status__in=("pending", "queued"))
+    if reported.exists():
+        _mark_pending(event)
+
+
 RECEIPT_TO_SEND = ("pending", "failed")
 
 
@@ -106,7 +114,9 @@ def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> 
 def register() -> None:
     subscribe(PAYMENT_RECORDED, _mark_pending)
     subscribe(PAYMENT_REFUNDED, _mark_pending)
+    subscribe(PAYMENT_REVERSED, _mark_storno_pending)
     register_handler(PAYMENT_RECORDED, "billing.fiscal_receipt", on_payment_committed)
     register_handler(PAYMENT_REFUNDED, "billing.fiscal_receipt", on_payment_committed)
+    register_handler(PAYMENT_REVERSED, "billing.fiscal_receipt", on_payment_committed)
 
 

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from billing.decline_reasons import decline_reason_text
 from billing.errors import ApplicationError
 from billing.events import PAYMENT_FAILED, publish
 from billing.gateway import cloudpayments_notifications as cloudpayments
@@ -252,9 +253,15 @@ def process_fail(event: GatewayEvent, note: GatewayNotification) -> Notification
     publish(account=event.account, name=PAYMENT_FAILED, payload={
         "invoice_id": invoice.pk, "number": invoice.number, "deal_id": invoice.deal_id,
         "lead_id": invoice.deal.lead_id, "amount": str(note.amount), "reason": reason,
-        "reason_code": note.reason_code,
+        "reason_code": note.reason_code, "reason_text": _crm_text(note.reason_code, reason),
     })
     return _processed(event)
+
+
+def _crm_text(code: int | None, reason: str) -> str:
+    # The amoCRM notes and tasks are written in Russian (widget_api/amocrm/i18n/ru.json).
+    with translation.override("ru"):
+        return decline_reason_text(code, reason)
 
 
 def process_refund(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:

@@ -17,10 +17,11 @@ from billing.events import (
     PAYMENT_FAILED,
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
+    PAYMENT_REVERSED,
     SCHEDULE_CHANGED,
     register_handler,
 )
-from billing.models import Deal, Direction, DomainEvent, Installment
+from billing.models import Deal, Direction, DomainEvent, Installment, Payment
 from billing.selectors import deal_figures_get
 from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
@@ -81,7 +82,7 @@ def _payout_words(deal: Deal, name: str) -> str:
     if deal.direction != Direction.OUTGOING:
         return name
     return {"schedule_created": "payout_schedule_created", "schedule_changed": "payout_schedule_changed",
-            "payment_refunded": "payout_refunded"}.get(name, name)
+            "payment_refunded": "payout_refunded", "payment_reversed": "payout_reversed"}.get(name, name)
 
 
 def on_schedule_changed(event: DomainEvent) -> None:
@@ -138,7 +139,8 @@ def on_invoice_issued(event: DomainEvent) -> None:
 def on_payment_failed(event: DomainEvent) -> None:
     deal = _deal(event)
     payload = event.payload
-    values = {"number": payload["number"], "amount": _money(deal, payload["amount"]), "reason": payload["reason"]}
+    values = {"number": payload["number"], "amount": _money(deal, payload["amount"]),
+              "reason": payload.get("reason_text") or payload["reason"]}
     _note(deal, event, texts.note_text("payment_failed", **values))
     _task(deal, event, texts.task_text("payment_failed", **values))
 
@@ -146,9 +148,22 @@ def on_payment_failed(event: DomainEvent) -> None:
 def on_payment_refunded(event: DomainEvent) -> None:
     deal = _deal(event)
     snapshot = _as_of_event(_fields(deal, event), event)
+    reason = event.payload.get("reason")
+    name = "payment_refunded_reason" if reason and deal.direction != Direction.OUTGOING else "payment_refunded"
     _note(deal, event, texts.note_text(
-        _payout_words(deal, "payment_refunded"), amount=_money(deal, event.payload["amount"]),
+        _payout_words(deal, name), amount=_money(deal, event.payload["amount"]), reason=reason,
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+
+
+def on_payment_reversed(event: DomainEvent) -> None:
+    """A storno: the lead's fields follow the re-opened debt, and the feed says what was undone and why."""
+    deal = _deal(event)
+    snapshot = _as_of_event(_fields(deal, event), event)
+    original = Payment.objects.get(pk=event.payload["reversal_of"], account_id=deal.account_id)
+    _note(deal, event, texts.note_text(
+        _payout_words(deal, "payment_reversed"), amount=_money(deal, event.payload["amount"]),
+        method=texts.method_text(original.method), paid_at=texts.date_text(original.paid_at),
+        reason=event.payload["reason"], paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
 
 
 FEED = {
@@ -158,6 +173,7 @@ FEED = {
     INVOICE_ISSUED: on_invoice_issued,
     PAYMENT_FAILED: on_payment_failed,
     PAYMENT_REFUNDED: on_payment_refunded,
+    PAYMENT_REVERSED: on_payment_reversed,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 

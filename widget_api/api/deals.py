@@ -1,10 +1,11 @@
 """Deal endpoints: the card's state, offline partial payments, full payment."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.models import Payment
 from billing.selectors import deal_state_get
+from billing.selectors.deals import deal_state_etag
 from billing.services import PaymentInput, payment_record, payment_record_full
 from billing.time import account_today
 from widget_api.api.base import WidgetView
@@ -17,10 +18,27 @@ OFFLINE_METHODS = [Payment.Method.CASH, Payment.Method.BANK_TRANSFER, Payment.Me
                    Payment.Method.OTHER]
 
 
+ETAG_PARAMETER = OpenApiParameter(
+    "If-None-Match", str, OpenApiParameter.HEADER, required=False,
+    description="The ETag of the state the card shows: 304 with no body while nothing has changed")
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in tags or "*" in tags
+
+
 class DealView(WidgetView):
-    @extend_schema(operation_id="deal_get", responses={200: DealOutput}, summary="The deal card's state")
+    @extend_schema(operation_id="deal_get", parameters=[ETAG_PARAMETER],
+                   responses={200: DealOutput, 304: OpenApiResponse(description="Not modified since the ETag")},
+                   summary="The deal card's state (with an ETag: poll it cheaply)")
     def get(self, request, lead_id: int):
-        return Response(DealOutput(deal_state_get(deal=self.deal(lead_id))).data)
+        deal = self.deal(lead_id)
+        etag = deal_state_etag(deal=deal)
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+            return Response(status=304, headers=headers)
+        return Response(DealOutput(deal_state_get(deal=deal)).data, headers=headers)
 
 
 class OfflinePaymentInput(serializers.Serializer):

@@ -4,11 +4,18 @@ from rest_framework import serializers
 from widget_api.api.fields import MoneyField
 
 
+class FailureOutput(serializers.Serializer):
+    code = serializers.IntegerField(allow_null=True, help_text="CloudPayments ReasonCode")
+    reason_text = serializers.CharField(help_text="The bank's reason in plain words (Russian for ru)")
+    attempts = serializers.IntegerField(help_text="Declined attempts so far")
+
+
 class InvoiceRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     status = serializers.CharField()
     payment_url = serializers.CharField()
+    failure = FailureOutput(allow_null=True, help_text="The last declined payment, while the invoice is unpaid")
 
 
 class InstallmentOutput(serializers.Serializer):
@@ -46,6 +53,14 @@ class NextDueOutput(serializers.Serializer):
     amount = MoneyField()
 
 
+class CorrectionOutput(serializers.Serializer):
+    payment_id = serializers.IntegerField(help_text="The negative entry")
+    amount = MoneyField(help_text="Positive: how much was reversed or refunded")
+    reason = serializers.CharField(allow_blank=True)
+    by = serializers.IntegerField(allow_null=True, help_text="amoCRM user id")
+    at = serializers.DateTimeField()
+
+
 class PaymentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     amount = MoneyField()
@@ -55,6 +70,13 @@ class PaymentOutput(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True)
     recorded_by = serializers.IntegerField(allow_null=True)
     recorded_at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=["payment", "storno", "refund"])
+    corrects = serializers.IntegerField(allow_null=True, help_text="storno/refund: the payment it corrects")
+    reason = serializers.CharField(allow_blank=True, help_text="storno/refund: why")
+    reversal = CorrectionOutput(allow_null=True, help_text="the storno of this payment, if any")
+    refunds = CorrectionOutput(many=True, help_text="refunds of this payment")
+    can_reverse = serializers.BooleanField(help_text="an offline payment not reversed yet")
+    refundable = MoneyField(allow_null=True, help_text="online payments: what an admin may still refund")
 
 
 class InvoiceOutput(serializers.Serializer):
@@ -67,6 +89,7 @@ class InvoiceOutput(serializers.Serializer):
     pdf_url = serializers.CharField()
     issued_at = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
+    failure = FailureOutput(allow_null=True, help_text="The last declined payment, while the invoice is unpaid")
 
 
 class DealOutput(serializers.Serializer):
