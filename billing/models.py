@@ -439,7 +439,8 @@ class SavedCard(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["account", "token_digest"], name="saved_card_token_once_per_account"),
-            models.UniqueConstraint(fields=["deal"], condition=Q(status="active"), name="saved_card_one_active_per_deal"),
+            models.UniqueConstraint(fields=["deal"], condition=Q(status="active"),
+                                    name="saved_card_one_active_per_deal"),
             models.CheckConstraint(condition=~Q(status="active") | Q(consented_at__isnull=False) & ~Q(consent_text=""),
                                    name="saved_card_active_has_consent"),
         ]
