@@ -604,6 +604,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         }), function (kind) { return {kind: kind, label: t('panel.doc_' + kind)}; }),
         lines: _.map(lines, function (line) { return lineModel(line, currency, outgoing); }),
         lines_paid: _.where(lines, {status: 'paid'}).length,
+        autopay: outgoing ? null : autopayModel(deal),
         invoices: _.map(deal.invoices.slice().reverse(), function (invoice) {
           return {id: invoice.id, number: invoice.number, amount: money(invoice.amount, currency),
             status: invoice.status, status_label: t('invoice_status.' + invoice.status),
@@ -617,6 +618,40 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             receipt: !outgoing && positive && payment.method !== 'opening_balance'};
         })
       };
+    }
+
+    // ---- autopay: the client's saved card on the deal card, and the manager's switch-off --------------
+
+    function autopayModel(deal) {
+      var autopay = deal.autopay;
+      if (!autopay || (!autopay.offered && !autopay.card)) {
+        return null;
+      }
+      var card = autopay.card;
+      var state = autopay.enabled ? 'active' : (card ? card.status : 'waiting');
+      return {
+        state: state,
+        card: card ? tf('panel.autopay_card', {last_four: card.last_four || '····', exp: card.exp || '—'}) : '',
+        state_label: t('panel.autopay_state_' + state),
+        can_disable: !!autopay.enabled
+      };
+    }
+
+    // Two clicks: the first asks, the second switches autopay off (no browser confirm() inside amoCRM).
+    function disableAutopay($button) {
+      if (!$button.attr('data-confirm')) {
+        $button.attr('data-confirm', '1').text(t('panel.autopay_disable_confirm'));
+        return;
+      }
+      $button.prop('disabled', true);
+      api('DELETE', '/deals/' + currentLeadId() + '/autopay').then(function () {
+        return loadDeal(true);
+      }).then(function () {
+        flash(t('panel.autopay_disabled'));
+      }, function (error) {
+        $button.prop('disabled', false);
+        flash(error.message, 'error');
+      });
     }
 
     function renderPanel(compiled) {
@@ -1664,6 +1699,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('click', '#payplan-panel ' + action('payment'), function () { openPayment('payment'); });
       on('click', '#payplan-panel ' + action('full'), function () { openPayment('full'); });
       on('click', '#payplan-panel ' + action('invoice'), openInvoice);
+      on('click', '#payplan-panel ' + action('autopay-off'), function () { disableAutopay($(this)); });
       on('click', '#payplan-panel ' + action('toggle'), function () {
         var $section = $(this).closest('[data-payplan-section]').toggleClass('is-open');
         panel.open[$section.attr('data-payplan-section')] = $section.hasClass('is-open');
