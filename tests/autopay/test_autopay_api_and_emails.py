@@ -32,7 +32,8 @@ def test_the_deal_shows_the_saved_card_and_the_manager_switches_autopay_off(acco
     assert response.json()["card"]["status"] == "disabled"
     assert response.json()["card"]["disabled_by"] == f"manager:{widget.user_id}"
     again = widget.client.delete("/api/v1/deals/8301/autopay", **widget.headers())
-    assert again.status_code == 200 and again.json()["enabled"] is False
+    assert again.status_code == 200
+    assert again.json()["enabled"] is False
     assert widget.get("/api/v1/deals/8301/autopay").json()["card"]["last_four"] == "4242"
 
 

@@ -19,7 +19,6 @@ from tests.autopay.conftest import (
     CONSENT,
     autopay_plan,
     charges,
-    consent,
     first_payment_saves_card,
     moment,
     pay_link,
@@ -51,11 +50,13 @@ def test_a_hard_decline_falls_back_at_once_stops_the_card_and_the_next_line_gets
     assert (report.charged, report.fallback) == (0, 1)
     settle(sandbox)
     card.refresh_from_db()
-    assert card.status == "revoked" and card.disabled_by == "bank"
+    assert card.status == "revoked"
+    assert card.disabled_by == "bank"
     invoice = Invoice.objects.get(installment__seq=2)
     assert invoice.status == "issued"
     [email] = failure_emails()
-    assert "Истёк срок действия карты." in email.body and invoice.payment_url in email.body
+    assert "Истёк срок действия карты." in email.body
+    assert invoice.payment_url in email.body
     assert "Автоплатёж по этой карте отключён" in email.body
     # Never a loop: the next line is not charged, it gets the ordinary link.
     assert tick(date(2027, 2, 5)).issued == [Invoice.objects.get(installment__seq=3).number]
@@ -150,7 +151,8 @@ def test_a_charge_racing_a_manual_payment_keeps_the_excess_as_credit(account, sa
     worker.join(timeout=20)
     sandbox.set_faults(reset=True)
     settle(sandbox)
-    assert outcome and outcome[0].status == "succeeded"
+    assert outcome
+    assert outcome[0].status == "succeeded"
     deal.refresh_from_db()
     # Both arrived, nothing is lost and nothing is charged again: the excess is the client's credit.
     assert Payment.objects.filter(deal=deal).count() == 3
@@ -169,7 +171,8 @@ def test_no_answer_leaves_the_attempt_sending_and_the_next_tick_sends_the_same_r
     assert ChargeAttempt.objects.get().status == "sending"
     assert tick(LINE_2).charged == 1
     sent = charges(sandbox)
-    assert len(sent) == 2 and len({call["headers"]["X-Request-ID"] for call in sent}) == 1
+    assert len(sent) == 2
+    assert len({call["headers"]["X-Request-ID"] for call in sent}) == 1
     settle(sandbox)
     assert Payment.objects.filter(deal=deal, method="card_token").count() == 1
     assert len([txn for txn in sandbox.ledger.transactions.values() if txn.token]) == 2  # link + one charge
