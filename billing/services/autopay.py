@@ -212,15 +212,17 @@ def installments_autopay_managed() -> Q:
 
 
 def installments_due_for_charge(*, account: Account, today: date) -> list[int]:
+    """Due, unpaid lines the card pays whose next attempt has come, and any line with an attempt sent but
+    not answered (it is resolved with the same request, whatever changed since)."""
     waiting = ChargeAttempt.objects.filter(installment=OuterRef("pk"), status=Attempt.DECLINED, retry_on__gt=today)
     link_out = Invoice.objects.filter(installment=OuterRef("pk"),
                                       status__in=[*Invoice.LIVE_STATUSES, Invoice.Status.PAID])
+    unanswered = ChargeAttempt.objects.filter(installment=OuterRef("pk"), status=Attempt.SENDING)
+    due = (Q(_autopay_managed(), schedule__is_active=True, schedule__direction=Direction.INCOMING,
+             schedule__deal__cancelled_at__isnull=True, due_date__lte=today, paid__lt=F("amount"))
+           & ~Exists(waiting) & ~Exists(link_out))
     return list(
-        Installment.objects.filter(
-            _autopay_managed(), schedule__deal__account=account, schedule__is_active=True,
-            schedule__direction=Direction.INCOMING, schedule__deal__cancelled_at__isnull=True,
-            due_date__lte=today, paid__lt=F("amount"))
-        .exclude(Exists(waiting)).exclude(Exists(link_out))
+        Installment.objects.filter(schedule__deal__account=account).filter(due | Exists(unanswered))
         .order_by("due_date", "pk").values_list("pk", flat=True)
     )
 
@@ -285,6 +287,12 @@ def _attempt_reserve(*, installment_id: int, today: date | None) -> _Planned | C
     today = today or account_today(account)
     line = Installment.objects.select_for_update(no_key=True, of=("self",)).select_related("schedule").get(
         pk=installment_id)
+    last = ChargeAttempt.objects.filter(installment=line).order_by("-attempt").first()
+    if last is not None and last.status == Attempt.SENDING:
+        # Sent before with no answer we recorded: the same request again (same card, same X-Request-ID),
+        # whatever happened to the plan or the card since, for the money may have moved.
+        cutoff = timezone.now() - timedelta(minutes=settings.CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES)
+        return _Planned(last, _charge_of(last, last.card, deal, line), reconcile=last.created_at < cutoff)
     schedule = line.schedule
     if not schedule.is_active or schedule.direction != Direction.INCOMING or deal.cancelled_at is not None:
         return ChargeOutcome(Attempt.SKIPPED, reason="not_chargeable")
@@ -299,10 +307,6 @@ def _attempt_reserve(*, installment_id: int, today: date | None) -> _Planned | C
         return ChargeOutcome(Attempt.SKIPPED, reason="paid")
     if Invoice.objects.filter(installment=line, status__in=[*Invoice.LIVE_STATUSES, Invoice.Status.PAID]).exists():
         return ChargeOutcome(Attempt.SKIPPED, reason="invoice_out")
-    last = ChargeAttempt.objects.filter(installment=line).order_by("-attempt").first()
-    if last is not None and last.status == Attempt.SENDING:
-        cutoff = timezone.now() - timedelta(minutes=settings.CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES)
-        return _Planned(last, _charge_of(last, card, deal, line), reconcile=last.created_at < cutoff)
     if last is not None and last.status in (Attempt.SUCCEEDED, Attempt.FALLBACK):
         return ChargeOutcome(Attempt.SKIPPED, last.pk, reason=last.status)
     if last is not None and last.retry_on and last.retry_on > today:
@@ -341,6 +345,9 @@ def _reconcile(planned: _Planned, gateway: Gateway) -> ChargeOutcome | None:
         return None  # it never arrived: the same request may go now
     if found.status in ("Completed", "Authorized"):
         return _attempt_succeeded(attempt_id=planned.attempt.pk, transaction_id=str(found.transaction_id))
+    if found.status == "AwaitingAuthentication":
+        return _attempt_give_up(attempt_id=planned.attempt.pk, reason=NEEDS_3DS, revoke=False,
+                                transaction_id=found.transaction_id)
     return _attempt_declined(attempt_id=planned.attempt.pk, reason_code=int(found.raw.get("ReasonCode") or 0),
                              transaction_id=found.transaction_id, reason=str(found.raw.get("Reason") or ""))
 

@@ -249,3 +249,22 @@ def test_switched_off_autopay_sends_the_next_line_as_an_ordinary_link(account, s
     assert charges(sandbox) == []
     notes = CrmAction.objects.filter(deal=deal, source="autopay_changed").values_list("payload", flat=True)
     assert any("Автоплатёж отключён" in note["text"] for note in notes)
+
+
+def test_an_answer_lost_past_the_gateways_memory_is_looked_up_not_charged_again(account, sandbox, settings):
+    deal = autopay_plan(account, 8215, count=3, total="30000.00")
+    first_payment_saves_card(account, sandbox, deal)
+    settings.CLOUDPAYMENTS_RETRIES = 0
+    settings.CLOUDPAYMENTS_READ_TIMEOUT = 1
+    sandbox.set_faults(delay_seconds="2")  # the charge is made, its answer comes after we stopped waiting
+    template, sandbox.notify_url_template = sandbox.notify_url_template, None  # and its Pay is lost too
+    assert tick(LINE_2).pending == 1
+    sandbox.set_faults(reset=True)
+    sandbox.notify_url_template = template
+    # Two hours later the gateway no longer remembers the X-Request-ID: we ask what became of it instead.
+    with time_machine.travel(moment(LINE_2) + timedelta(hours=2), tick=True):
+        assert billing_run().charged == 1
+    assert len(charges(sandbox)) == 1
+    assert [call["path"] for call in sandbox.journal].count("v2/payments/find") == 1
+    assert Payment.objects.filter(deal=deal, method="card_token").count() == 1
+    assert ChargeAttempt.objects.get().status == "succeeded"
