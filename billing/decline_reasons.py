@@ -1,4 +1,7 @@
 """CloudPayments decline codes (ReasonCode, contract §3.3) in words a manager reads: the one table."""
+from dataclasses import dataclass
+from enum import StrEnum
+
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -63,3 +66,36 @@ def decline_reason_text(code: int | None, reason: str = "") -> str:
     if reason in OWN_REASONS:
         return str(OWN_REASONS[reason])
     return _("The bank declined the payment") if reason else ""
+
+
+class DeclineKind(StrEnum):
+    SOFT = "soft"  # may pass later (no money today, issuer unavailable): retried on the schedule
+    HARD = "hard"  # never charge this token again: the client must pay by link and save a card anew
+
+
+@dataclass(frozen=True)
+class DeclineReason:
+    code: int
+    kind: DeclineKind
+    text: str  # in the active language
+
+
+EXPIRED_CARD = 5054
+THREE_DS_FAILED = 5206
+
+# Contract §3.3: after these the documentation says to stop charging the token; lost, stolen, restricted,
+# invalid and expired cards are added (no retry of a card that no longer exists can succeed).
+_HARD = {5001, 5003, 5004, 5005, 5007, 5012, 5014, 5015, 5017, 5033, 5034, 5036, 5041, 5043, 5054, 5057, 5058,
+         5059, 5062, 5206, 5207}
+NEEDS_CLIENT = gettext_lazy("The bank asks the cardholder to confirm the payment (3-D Secure).")
+
+
+def decline_reason(code: int | None) -> DeclineReason:
+    """The reason for a ReasonCode, with whether a saved card may be charged again (unknown codes: soft)."""
+    code = int(code or 0)
+    return DeclineReason(code=code, kind=DeclineKind.HARD if code in _HARD else DeclineKind.SOFT,
+                         text=decline_reason_text(code or None, "declined"))
+
+
+def decline_text(code: int | None) -> str:
+    return decline_reason(code).text

@@ -628,6 +628,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         }), function (kind) { return {kind: kind, label: t('panel.doc_' + kind)}; }),
         lines: _.map(lines, function (line) { return lineModel(line, currency, outgoing); }),
         lines_paid: _.where(lines, {status: 'paid'}).length,
+        autopay: outgoing ? null : autopayModel(deal),
         invoices: _.map(deal.invoices.slice().reverse(), function (invoice) {
           return {id: invoice.id, number: invoice.number, amount: money(invoice.amount, currency),
             status: invoice.status, status_label: t('invoice_status.' + invoice.status),
@@ -666,6 +667,40 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         correction: correction,
         reversed: payment.reversal ? correctionText('panel.reversed_by', payment.reversal) : '',
         refunded: refundedCents ? tf('panel.refunded_part', {amount: money(amountString(refundedCents), currency)}) : ''};
+    }
+
+    // ---- autopay: the client's saved card on the deal card, and the manager's switch-off --------------
+
+    function autopayModel(deal) {
+      var autopay = deal.autopay;
+      if (!autopay || (!autopay.offered && !autopay.card)) {
+        return null;
+      }
+      var card = autopay.card;
+      var state = autopay.enabled ? 'active' : (card ? card.status : 'waiting');
+      return {
+        state: state,
+        card: card ? tf('panel.autopay_card', {last_four: card.last_four || '····', exp: card.exp || '—'}) : '',
+        state_label: t('panel.autopay_state_' + state),
+        can_disable: !!autopay.enabled
+      };
+    }
+
+    // Two clicks: the first asks, the second switches autopay off (no browser confirm() inside amoCRM).
+    function disableAutopay($button) {
+      if (!$button.attr('data-confirm')) {
+        $button.attr('data-confirm', '1').text(t('panel.autopay_disable_confirm'));
+        return;
+      }
+      $button.prop('disabled', true);
+      api('DELETE', '/deals/' + currentLeadId() + '/autopay').then(function () {
+        return loadDeal(true);
+      }).then(function () {
+        flash(t('panel.autopay_disabled'));
+      }, function (error) {
+        $button.prop('disabled', false);
+        flash(error.message, 'error');
+      });
     }
 
     function renderPanel(compiled) {
@@ -1798,6 +1833,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('click', '#payplan-panel ' + action('payment'), function () { openPayment('payment'); });
       on('click', '#payplan-panel ' + action('full'), function () { openPayment('full'); });
       on('click', '#payplan-panel ' + action('invoice'), openInvoice);
+      on('click', '#payplan-panel ' + action('autopay-off'), function () { disableAutopay($(this)); });
       on('click', '#payplan-panel ' + action('toggle'), function () {
         var $section = $(this).closest('[data-payplan-section]').toggleClass('is-open');
         panel.open[$section.attr('data-payplan-section')] = $section.hasClass('is-open');

@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Count, Max, Prefetch, Sum
 from django.utils import translation
@@ -26,6 +27,7 @@ from billing.domain.status import (
 )
 from billing.errors import NotFound
 from billing.models import Account, Deal, Installment, Invoice, Payment, RefundRequest, Schedule
+from billing.selectors.autopay import autopay_state_get
 from billing.time import account_today
 
 
@@ -137,6 +139,7 @@ class DealState:
     payments: list[PaymentRow] = field(default_factory=list)
     invoices: list[InvoiceRow] = field(default_factory=list)
     days_overdue: int = 0  # of the oldest overdue line
+    autopay: Any = None  # billing.selectors.autopay.AutopayState
 
 
 def deal_find(*, account: Account, lead_id: int) -> Deal:
@@ -200,6 +203,7 @@ def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
         invoices=[_invoice_row(invoice) for invoice in invoices],
         days_overdue=max((line.days_overdue for line in schedule_state.installments), default=0)
         if schedule_state else 0,
+        autopay=autopay_state_get(deal=deal),
     )
 
 

@@ -20,6 +20,7 @@ from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.gateway.interface import CreateOrder, Gateway
 from billing.models import Account, Deal, Direction, DomainEvent, Installment, Invoice, InvoiceCounter
 from billing.names import deal_service_name
+from billing.services.autopay import installments_autopay_managed
 from billing.services.deals import deal_lock
 from billing.services.gateways import gateway_for
 from billing.time import account_today
@@ -203,7 +204,8 @@ def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -
 
 def installments_due_for_invoice(*, account: Account, today: date) -> list[int]:
     """Unpaid lines of active incoming plans whose invoice date (due date − lead days) has come and
-    that have no live, paid or refused invoice: a line is never billed twice automatically."""
+    that have no live, paid or refused invoice: a line is never billed twice automatically. Lines a saved
+    card pays (autopay) get a link only once autopay gives up on them."""
     lead_days = invoicing_read(account.settings).lead_days
     return list(
         Installment.objects.filter(
@@ -212,6 +214,7 @@ def installments_due_for_invoice(*, account: Account, today: date) -> list[int]:
             paid__lt=F("amount"),
         )
         .exclude(invoices__status__in=[*Invoice.LIVE_STATUSES, Invoice.Status.PAID, Invoice.Status.FAILED])
+        .exclude(installments_autopay_managed())
         .order_by("due_date", "pk")
         .values_list("pk", flat=True)
     )

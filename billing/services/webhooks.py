@@ -29,6 +29,7 @@ from billing.gateway.notifications import (
     refused,
 )
 from billing.models import Account, GatewayEvent, Invoice, Payment
+from billing.services.autopay import charge_attempt_for_reference, charge_attempt_settle_paid, saved_card_capture
 from billing.services.payments import PaymentInput, payment_record_from_gateway, payment_refund_record
 
 logger = logging.getLogger(__name__)
@@ -188,6 +189,12 @@ def _account_id_matches(invoice: Invoice, note: GatewayNotification) -> bool:
 def process_check(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     invoice = _invoice_of(event, note)
     event.status = GatewayEvent.Status.PROCESSED
+    attempt = charge_attempt_for_reference(account=event.account, reference=note.invoice_number)
+    if invoice is None and attempt is not None:
+        # Our own token charge, should the gateway ask about it: the amount we asked, while we ask it.
+        if attempt.status != attempt.Status.SENDING:
+            return refused(CheckRefusal.NOT_PAYABLE)
+        return ACCEPTED if note.amount == attempt.amount else refused(CheckRefusal.WRONG_AMOUNT)
     if invoice is None:
         return refused(CheckRefusal.UNKNOWN_INVOICE)
     if not _account_id_matches(invoice, note):
@@ -212,6 +219,11 @@ def process_pay(event: GatewayEvent, note: GatewayNotification) -> NotificationO
 
 def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     invoice = _invoice_of(event, note)
+    attempt = charge_attempt_for_reference(account=event.account, reference=note.invoice_number)
+    if invoice is None and attempt is not None:
+        # Our own token charge: the same recording as its answer's, whichever arrives first.
+        return _processed(event, charge_attempt_settle_paid(attempt=attempt, transaction_id=note.transaction_id,
+                                                            amount=note.amount))
     if invoice is None:
         return _unmatched(event, _("No invoice %(number)r in this account.") % {"number": note.invoice_number})
     if not _account_id_matches(invoice, note):
@@ -226,6 +238,7 @@ def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> N
     ))
     if created:  # the deal is still locked by the service's transaction
         _invoice_add_paid(invoice=invoice, amount=note.amount, paid_at=note.occurred_at or timezone.now())
+        saved_card_capture(deal=invoice.deal, payment=payment, note=note)
     return _processed(event, payment)
 
 
@@ -245,6 +258,8 @@ def process_confirm(event: GatewayEvent, note: GatewayNotification) -> Notificat
 
 def process_fail(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     invoice = _invoice_of(event, note)
+    if invoice is None and charge_attempt_for_reference(account=event.account, reference=note.invoice_number):
+        return _processed(event)  # a declined token charge: its answer is recorded by the charge itself
     if invoice is None:
         return _unmatched(event, _("No invoice %(number)r in this account.") % {"number": note.invoice_number})
     reason = f"{note.reason or 'Declined'} ({note.reason_code})" if note.reason_code else (note.reason or "Declined")

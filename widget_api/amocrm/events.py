@@ -10,8 +10,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import translation
 
+from billing.decline_reasons import NEEDS_CLIENT, decline_text
 from billing.events import (
+    AUTOPAY_CHANGED,
+    AUTOPAY_FAILED,
     DEAL_PAID,
     INVOICE_ISSUED,
     PAYMENT_FAILED,
@@ -164,10 +168,41 @@ def on_payment_reversed(event: DomainEvent) -> None:
         _payout_words(deal, "payment_reversed"), amount=_money(deal, event.payload["amount"]),
         method=texts.method_text(original.method), paid_at=texts.date_text(original.paid_at),
         reason=event.payload["reason"], paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+def _autopay_reason(payload: dict) -> str:
+    with translation.override("ru"):
+        if payload.get("reason") == "3ds_required":
+            return str(NEEDS_CLIENT)
+        return decline_text(payload.get("reason_code"))
+
+
+def on_autopay_failed(event: DomainEvent) -> None:
+    """The card could not pay a line and the client has the link: a note, and a task for the manager."""
+    deal = _deal(event)
+    payload = event.payload
+    values = {"seq": payload["seq"], "amount": _money(deal, payload["amount"]), "reason": _autopay_reason(payload),
+              "last_four": payload.get("card_last_four") or "—", "attempts": payload.get("attempts") or 1,
+              "number": payload.get("number") or "—", "payment_url": payload.get("payment_url") or "—"}
+    text = texts.note_text("autopay_failed", **values)
+    if payload.get("card_stopped"):
+        text += " " + texts.note_text("autopay_card_stopped", **values)
+    _note(deal, event, text)
+    _task(deal, event, texts.task_text("autopay_failed", **values))
+
+
+def on_autopay_changed(event: DomainEvent) -> None:
+    deal = _deal(event)
+    payload = event.payload
+    by = str(payload.get("by") or "")
+    who = texts.catalog()["autopay_by"].get(by.split(":")[0], by)
+    name = "autopay_enabled" if payload.get("enabled") else "autopay_disabled"
+    _note(deal, event, texts.note_text(name, last_four=payload.get("card_last_four") or "—",
+                                       card_exp=payload.get("card_exp") or "—", by=who))
 
 
 FEED = {
     SCHEDULE_CHANGED: on_schedule_changed,
+    AUTOPAY_FAILED: on_autopay_failed,
+    AUTOPAY_CHANGED: on_autopay_changed,
     PAYMENT_RECORDED: on_payment_recorded,
     DEAL_PAID: on_deal_paid,
     INVOICE_ISSUED: on_invoice_issued,

@@ -92,6 +92,35 @@ class InvoiceOutput(serializers.Serializer):
     failure = FailureOutput(allow_null=True, help_text="The last declined payment, while the invoice is unpaid")
 
 
+class SavedCardOutput(serializers.Serializer):
+    last_four = serializers.CharField(allow_blank=True)
+    exp = serializers.CharField(allow_blank=True, help_text="MM/YY")
+    card_type = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=["active", "disabled", "revoked", "replaced"])
+    consented_at = serializers.DateTimeField(allow_null=True)
+    consent_source = serializers.CharField(allow_blank=True)
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    disabled_by = serializers.CharField(allow_blank=True, help_text="manager:<amo user id> | client | bank")
+    status_reason = serializers.CharField(allow_blank=True)
+
+
+class ChargeOutput(serializers.Serializer):
+    installment_seq = serializers.IntegerField()
+    attempt = serializers.IntegerField()
+    charge_date = serializers.DateField()
+    amount = MoneyField()
+    status = serializers.ChoiceField(choices=["sending", "succeeded", "declined", "fallback", "skipped"])
+    reason_code = serializers.IntegerField(allow_null=True, help_text="CloudPayments ReasonCode of a decline")
+    retry_on = serializers.DateField(allow_null=True)
+
+
+class AutopayOutput(serializers.Serializer):
+    offered = serializers.BooleanField(help_text="the active plan is an autopay plan")
+    enabled = serializers.BooleanField(help_text="a card with the client's consent is switched on")
+    card = SavedCardOutput(allow_null=True, help_text="the switched-on card, else the last one")
+    charges = ChargeOutput(many=True)
+
+
 class DealOutput(serializers.Serializer):
     lead_id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["no_plan", "active", "overdue", "paid", "cancelled"])
@@ -109,3 +138,4 @@ class DealOutput(serializers.Serializer):
     payments = PaymentOutput(many=True)
     invoices = InvoiceOutput(many=True)
     days_overdue = serializers.IntegerField(help_text="days overdue of the oldest unpaid line; 0: none overdue")
+    autopay = AutopayOutput(allow_null=True)
