@@ -90,7 +90,7 @@ MONEY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
 
 
 def _declined_lines(reason: str, link: str) -> list[str]:
-    lines = [_("Bank's reason: %(reason)s") % {"reason": reason}, ""]
+    lines = [_("Bank's reason: %(reason)s.") % {"reason": reason}, ""]
     if link:
         lines += [_("You can pay by card or through SBP here:"), link, ""]
     else:

@@ -96,7 +96,7 @@ def test_soft_declines_retry_on_the_account_schedule_then_fall_back_after_the_la
         (LINE_2, "declined"), (LINE_2 + timedelta(days=2), "declined"), (LINE_2 + timedelta(days=7), "fallback")]
     assert SavedCard.objects.get(pk=card.pk).status == "active"  # soft: the card is kept for the next line
     [email] = failure_emails()
-    assert "На карте недостаточно средств." in email.body
+    assert "Недостаточно средств." in email.body
     assert tick(LINE_2 + timedelta(days=8)).fallback == 0
     assert len(charges(sandbox)) == 3
 
