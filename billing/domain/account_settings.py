@@ -470,7 +470,7 @@ def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances)
         problems.append(Problem("receipts.taxation_system", "retired_taxation", unsupported=True))
     if after.enabled and not before.enabled and not circumstances.cloudpayments_connected:
         problems.append(Problem("receipts.enabled", "receipts_without_terminal", unsupported=True))
-    if sent_receipts and after.enabled and not after.inn:
+    if after.enabled and not after.inn and ("inn" in sent_receipts or "enabled" in sent_receipts):
         problems.append(Problem("receipts.inn", "receipts_inn"))
     if "reminders" in changes and circumstances.ladder_saved \
             and changes["reminders"] != (stored.get("reminders") or []):

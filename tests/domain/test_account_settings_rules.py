@@ -130,3 +130,12 @@ def test_the_old_reminder_list_is_refused_only_when_a_ladder_replaced_it_and_it_
     assert settings_check(stored=stored, changes=other, circumstances=RUNNING) == []
     (problem,) = settings_check(stored=stored, changes=other, circumstances=laddered)
     assert (problem.field, problem.rule, problem.unsupported) == ("reminders", "reminders_superseded", True)
+
+
+def test_a_stored_receipts_section_without_its_inn_never_blocks_a_change_of_its_vat():
+    stored = {"receipts": {"enabled": True}}
+    assert settings_check(stored=stored, changes=changes_clean({"receipts": {"vat": 20}})[0],
+                          circumstances=RUNNING) == []
+    cleared = changes_clean({"receipts": {"inn": ""}})[0]
+    assert [problem.rule for problem in settings_check(stored=stored, changes=cleared, circumstances=RUNNING)] == [
+        "receipts_inn"]
