@@ -3,7 +3,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
 from billing.dunning.domain import DEFAULT_POLICY, Policy, legacy_reminders_steps, policy_parse
 from billing.dunning.models import (
@@ -45,6 +45,31 @@ def open_installments(*, account: Account, due_until: date):
             .exclude(kind=Installment.Kind.FEE).exclude(Exists(done))
             .select_related("schedule__deal")
             .order_by("schedule__deal_id", "seq"))
+
+
+def open_installment_chunks(*, account: Account, due_until: date, size: int):
+    """`open_installments` streamed in chunks of `size` rows (keyset on deal and seq), so a tick's memory
+    and statements per chunk do not grow with the account's book."""
+    rows = open_installments(account=account, due_until=due_until)
+    after: tuple[int, int] | None = None
+    while True:
+        page = rows if after is None else rows.filter(
+            Q(schedule__deal_id__gt=after[0]) | Q(schedule__deal_id=after[0], seq__gt=after[1]))
+        chunk = list(page[:size])
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return
+        after = (chunk[-1].schedule.deal_id, chunk[-1].seq)
+
+
+def latest_decisions(*, account: Account, deal_ids) -> dict[int, str]:
+    """deal_id → its latest end-of-ladder decision (lawyer, monthly, write_off), for deals that have one."""
+    latest: dict[int, str] = {}
+    for deal_id, decision in (LadderDecision.objects.filter(account=account, deal_id__in=deal_ids)
+                              .order_by("id").values_list("deal_id", "decision")):
+        latest[deal_id] = decision
+    return latest
 
 
 def current_installment(*, line: DunningLine) -> Installment | None:
