@@ -156,6 +156,8 @@ class DealDunning:
     decisions: list[DecisionRow] = field(default_factory=list)
     calls: list[CallRow] = field(default_factory=list)
     penalties: list[PenaltyRow] = field(default_factory=list)
+    decision: DecisionRow | None = None  # the latest: what holds now
+    reminders_stopped: bool = False  # handed to the lawyer or written off: no steps for any line, new ones too
 
 
 def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
@@ -165,13 +167,16 @@ def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
         raise NotFound("not_found", "Сделка не найдена.")
     runs = StepRun.objects.filter(deal=deal).select_related("line").order_by("created_at", "id")
     facts = OverdueFact.objects.filter(deal=deal).select_related("line").order_by("recorded_at")
+    decisions = [DecisionRow(decision=row.decision, reason=row.reason, debt=row.debt, decided_by=row.decided_by,
+                             at=row.created_at) for row in LadderDecision.objects.filter(deal=deal)]
+    latest = decisions[-1] if decisions else None
     return DealDunning(
+        decision=latest, reminders_stopped=latest is not None and latest.decision in ("lawyer", "write_off"),
         lines=[LineRow(seq=line.seq, due_date=line.due_date, paused_until=line.paused_until,
                        shift_days=line.shift_days, ladder_done=line.ladder_done_at is not None,
                        penalty_waived=line.penalty_waived_at is not None)
                for line in DunningLine.objects.filter(deal=deal).order_by("due_date", "seq")],
-        decisions=[DecisionRow(decision=row.decision, reason=row.reason, debt=row.debt, decided_by=row.decided_by,
-                               at=row.created_at) for row in LadderDecision.objects.filter(deal=deal)],
+        decisions=decisions,
         calls=[CallRow(seq=row.line.seq, outcome=row.outcome, promised_on=row.promised_on, comment=row.comment,
                        recorded_by=row.recorded_by, at=row.created_at)
                for row in CallOutcome.objects.filter(deal=deal).select_related("line").order_by("id")],

@@ -150,7 +150,10 @@ def _chunk_plan(*, account: Account, policy: domain.Policy, installments: list[I
             facts.add(line.pk)  # after the insert it exists: ours, or a concurrent tick's
         decision = decisions.get(line.deal_id)
         if decision in LADDER_ENDING_DECISIONS:
-            done.append(line)  # handed to the lawyer or written off: a line that fell due since gets no steps
+            # Handed to the lawyer or written off: a line that falls due later gets no steps, only its
+            # overdue fact (a fact about the money, not a reminder); then it is not read again.
+            if line.pk in facts:
+                done.append(line)
             continue
         keys = recorded.setdefault(line.pk, set())
         monthly = decision == LadderDecision.Decision.MONTHLY
