@@ -1,7 +1,7 @@
-"""The demo's reminder ladder end to end over real loopback HTTP and SMTP: the demo account installed from
-the amoCRM sandbox, `payplan_demo_load`, then `payplan_billing_run --date` across Иванова's due date, and
-the three journals read the way an outside checker reads them — the amoCRM sandbox's /_sandbox/journal,
-the SMTP sink, and the messaging sandbox's /_sandbox/messages."""
+"""The demo's reminder ladder end to end over real loopback HTTP and SMTP: `payplan_demo_load`, the demo
+account installed into the amoCRM sandbox (`payplan_demo_connect`), then `payplan_billing_run --date`
+across Иванова's due date, and the three journals read the way an outside checker reads them — the amoCRM
+sandbox's /_sandbox/journal, the SMTP sink, and the messaging sandbox's /_sandbox/messages."""
 import uuid
 from datetime import timedelta
 from io import StringIO
@@ -15,7 +15,7 @@ from billing.models import Account
 from billing.time import account_today
 from documents.smtp_sink import SmtpSink
 from sandboxes.messaging import MessagingSandbox
-from tests.crm.conftest import drain, install, make_sandbox
+from tests.crm.conftest import drain, make_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +58,8 @@ def sms(messaging) -> list[dict]:
 
 def test_billing_run_across_a_due_date_reaches_the_crm_the_mailbox_and_the_phone(loopback):
     crm, smtp, messaging = loopback
-    assert install(crm).status_code == 200
     call_command("payplan_demo_load", stdout=StringIO())
+    call_command("payplan_demo_connect", "--sandbox", crm.url, stdout=StringIO())  # as /amocrm/install would
     account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
     due = account_today(account) + timedelta(days=5)  # Иванова's first line
 
