@@ -213,3 +213,22 @@ def test_a_chunked_tick_does_what_one_pass_does(school, provider, settings):
     assert StepRun.objects.filter(status="skipped").count() == 7
     assert Deal.objects.filter(account=school).count() == 7
     assert not LadderDecision.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_chunked_ticks_over_many_lines_record_and_send_each_thing_once(provider, settings):
+    from django.core import mail
+
+    from tests.threads import run_together
+
+    settings.DUNNING_PLAN_CHUNK_LINES = 4  # 10 lines in 3 chunks: the ticks race inside multi-row inserts
+    school = make_account(31234567, "school")
+    for index in range(10):
+        make_deal(school, lead_id=9200 + index, email=f"c{index}@example.test")
+    moment = at(school, "2026-12-05 18:30")
+    assert all(run_together([lambda: tick(moment), lambda: tick(moment), lambda: tick(moment)]))
+    assert OverdueFact.objects.count() == 10
+    assert len(events("installment_overdue")) == 10
+    assert len(mail.outbox) == 10  # one +0 email per line
+    assert StepRun.objects.count() == 30  # -3 skipped, +0 email, +0 task: each row once
+    assert len(events("reminder_sent")) == 20
