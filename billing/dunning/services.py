@@ -1,5 +1,6 @@
 """Writes of dunning: plan the ladder on a tick, claim and record a send, client answers, promises."""
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -99,6 +100,7 @@ class PlanReport:
     done: int = 0
     moved: int = 0
     fees: int = 0
+    due: int = 0
     due_step_ids: list[int] = field(default_factory=list)
 
 
@@ -308,9 +310,12 @@ def _line_payload(line: DunningLine, installment: Installment | None) -> dict:
             installment.pk if installment else None, "seq": line.seq, "due_date": line.due_date.isoformat()}
 
 
-def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None,
-                     at: time = time(18, 30)) -> PlanReport:
-    """The tick over every active account; with `on_date`, each account as if it were `at` local on that day."""
+def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None, at: time = time(18, 30),
+                     on_due: Callable[[list[int]], None] | None = None) -> PlanReport:
+    """The tick over every active account; with `on_date`, each account as if it were `at` local on that day.
+
+    With `on_due`, each account's due steps are handed over as soon as it is planned (and not collected),
+    so the tick's memory does not grow with the number of accounts."""
     total = PlanReport()
     for account in Account.objects.filter(is_active=True).order_by("pk"):
         account_now = (aware(account, datetime.combine(on_date, at)) if on_date else now or timezone.now())
@@ -326,7 +331,11 @@ def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None
         total.done += report.done
         total.moved += report.moved
         total.fees += report.fees
-        total.due_step_ids += report.due_step_ids
+        total.due += len(report.due_step_ids)
+        if on_due is None:
+            total.due_step_ids += report.due_step_ids
+        elif report.due_step_ids:
+            on_due(report.due_step_ids)
     return total
 
 
