@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["webhooks.py", "crm_outbox.py", "pdf.py"]
+BENCHMARKS = ["webhooks.py", "crm_outbox.py", "pdf.py", "dunning.py"]
 
 
 def main() -> int:

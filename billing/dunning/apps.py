@@ -7,3 +7,8 @@ class DunningConfig(AppConfig):
     label = "dunning"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Dunning"
+
+    def ready(self) -> None:
+        from billing.dunning.penalties import register
+
+        register()

@@ -19,6 +19,7 @@ CALL_OUTCOMES = ("reached", "no_answer", "wrong_number", "promised", "refused")
 AGING_BUCKETS = (("due_next_7_days", -7, 0), ("overdue_1_30", 1, 30), ("overdue_31_90", 31, 90),
                  ("overdue_91_180", 91, 180), ("overdue_over_180", 181, None))
 BUCKET_NAMES = tuple(name for name, _, _ in AGING_BUCKETS)
+STAGE_KEYS = BUCKET_NAMES + DECISIONS  # what may map to a CRM stage: an aging bucket or a decision
 MONTHLY_EVERY_DAYS = 30
 MIN_DAY, MAX_DAY = -60, 366
 MAX_TEMPLATE_LENGTH = 1000
@@ -265,13 +266,14 @@ def penalties_parse(raw: Any) -> Penalties | None:
 
 
 def stages_parse(raw: Any) -> tuple[tuple[str, StageTarget], ...]:
-    """{"overdue_1_30": {"status_id": 1, "pipeline_id": 2}, ...}; a bucket left out (or null) moves nothing."""
+    """{"overdue_1_30": {"status_id": 1, "pipeline_id": 2}, ...}; a bucket left out (or null) moves nothing.
+    An end-of-ladder decision (lawyer, monthly, write_off) may name a stage too: the lead moves when it is made."""
     if raw is None:
         return ()
     if not isinstance(raw, dict):
         raise LadderError("stages", "Этапы — объект «корзина → этап».")
     stages = []
-    for bucket in BUCKET_NAMES:
+    for bucket in STAGE_KEYS:
         value = raw.get(bucket)
         if value is None:
             continue
@@ -283,9 +285,9 @@ def stages_parse(raw: Any) -> tuple[tuple[str, StageTarget], ...]:
         stages.append((bucket, StageTarget(status_id=status_id,
                                            pipeline_id=_optional_int(value.get("pipeline_id"),
                                                                      f"stages.{bucket}.pipeline_id"))))
-    unknown = sorted(set(raw) - set(BUCKET_NAMES))
+    unknown = sorted(set(raw) - set(STAGE_KEYS))
     if unknown:
-        raise LadderError(f"stages.{unknown[0]}", "Неизвестная корзина просрочки.")
+        raise LadderError(f"stages.{unknown[0]}", "Неизвестная корзина просрочки или решение.")
     return tuple(stages)
 
 

@@ -27,6 +27,8 @@ DECISION_TEXTS = {
     "write_off": "Долг {debt} клиента {client} отмечен к списанию (решение записано, долг не удалён).",
 }
 
+STOPPED_TEXTS = {"lawyer": "Остановлено: долг передан юристу", "write_off": "Остановлено: долг отмечен к списанию"}
+
 
 def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError("invalid_dunning_request", message, {field: [message]})
@@ -122,8 +124,10 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
                          now: datetime, seq: int | None = None) -> LadderDecision:
     """Hand to the lawyer, keep reminding monthly, or write off: a recorded decision, never a deleted debt.
 
-    Lawyer and write-off end the ladder of the deal's open lines (no more client messages); monthly keeps
-    it going every 30 days after its last step.
+    Lawyer and write-off end the ladder of the deal's lines, those open now and those that fall due later
+    (the tick reads the deal's latest decision); monthly keeps it going every 30 days after its last step.
+    The CRM hears of it through the relay (`deal_escalated`): the lawyer becomes responsible, and the lead
+    moves to the stage the account mapped to the decision, if any.
     """
     if decision not in domain.DECISIONS:
         raise _invalid("decision", "Решение: lawyer, monthly или write_off.")
@@ -133,7 +137,8 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
                                         reason=reason[:2000], debt=deal.debt, decided_by=decided_by)
     if decision in ("lawyer", "write_off"):
         lines = DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=True)
-        StepRun.objects.filter(line__in=lines, status__in=StepRun.OPEN_STATUSES).delete()
+        StepRun.objects.filter(line__in=lines, status__in=StepRun.OPEN_STATUSES).update(
+            status=StepRun.Status.CANCELLED, finished_at=now, error=STOPPED_TEXTS[decision])
         lines.update(ladder_done_at=now)
     else:  # monthly: a finished ladder goes on
         DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=False).update(ladder_done_at=None)
@@ -142,6 +147,9 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
     if decision == "lawyer":
         action = {"kind": "assign_user", "role": "lawyer",
                   "user_id": policy.lawyer_user_id or policy.head_of_sales_user_id}
+    stage = policy.stage_map.get(decision)
+    if stage is not None:
+        action |= {"status_id": stage.status_id, "pipeline_id": stage.pipeline_id}
     text = DECISION_TEXTS[decision].format(debt=domain.money_ru(deal.debt), client=_client(deal))
     if reason:
         text += f" Причина: {reason}"
@@ -149,6 +157,7 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
         "deal_id": deal.pk, "lead_id": deal.lead_id, "line_id": line.pk if line else None,
         "seq": line.seq if line else None, "decision_id": row.pk, "decision": decision, "action": action,
         "text": text, "debt": str(deal.debt), "decided_by": decided_by,
+        "decided_at": row.created_at.isoformat(),
         "assignee_user_id": action.get("user_id") or deal.responsible_user_id})
     return row
 

@@ -13,7 +13,7 @@ from billing.dunning import domain
 from billing.dunning.events import PENALTY_CHANGED
 from billing.dunning.models import DunningLine, OverdueFact, PenaltyCharge
 from billing.errors import ApplicationError
-from billing.events import SCHEDULE_CHANGED, publish
+from billing.events import SCHEDULE_CHANGED, publish, subscribe
 from billing.models import Account, Deal, Installment, Schedule
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
 
@@ -170,3 +170,19 @@ def penalty_waive(*, account: Account, lead_id: int, fee_seq: int, reason: str, 
         "deal_id": deal.pk, "lead_id": deal.lead_id, "kind": "waiver", "version": new.version,
         "amount": str(-waived), "text": text, "responsible_user_id": deal.responsible_user_id})
     return new
+
+
+def on_schedule_changed(event) -> None:
+    """A rebuild carried the fee lines over under new numbers: the charges follow them (same transaction),
+    so a later charge adds to the same fee line and a waiver finds it."""
+    moves = {int(old): new for old, new in (event.payload.get("fee_seq_moves") or {}).items()}
+    if not moves:
+        return
+    charges = list(PenaltyCharge.objects.filter(deal_id=event.payload["deal_id"], fee_seq__in=moves))
+    for charge in charges:
+        charge.fee_seq = moves[charge.fee_seq]
+    PenaltyCharge.objects.bulk_update(charges, ["fee_seq"])
+
+
+def register() -> None:
+    subscribe(SCHEDULE_CHANGED, on_schedule_changed)

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 
 from billing.dunning.domain import DEFAULT_POLICY, Policy, legacy_reminders_steps, policy_parse
 from billing.dunning.models import (
@@ -50,6 +50,31 @@ def open_installments(*, account: Account, due_until: date):
             .exclude(kind=Installment.Kind.FEE).exclude(Exists(done))
             .select_related("schedule__deal")
             .order_by("schedule__deal_id", "seq"))
+
+
+def open_installment_chunks(*, account: Account, due_until: date, size: int):
+    """`open_installments` streamed in chunks of `size` rows (keyset on deal and seq), so a tick's memory
+    and statements per chunk do not grow with the account's book."""
+    rows = open_installments(account=account, due_until=due_until)
+    after: tuple[int, int] | None = None
+    while True:
+        page = rows if after is None else rows.filter(
+            Q(schedule__deal_id__gt=after[0]) | Q(schedule__deal_id=after[0], seq__gt=after[1]))
+        chunk = list(page[:size])
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return
+        after = (chunk[-1].schedule.deal_id, chunk[-1].seq)
+
+
+def latest_decisions(*, account: Account, deal_ids) -> dict[int, str]:
+    """deal_id → its latest end-of-ladder decision (lawyer, monthly, write_off), for deals that have one."""
+    latest: dict[int, str] = {}
+    for deal_id, decision in (LadderDecision.objects.filter(account=account, deal_id__in=deal_ids)
+                              .order_by("id").values_list("deal_id", "decision")):
+        latest[deal_id] = decision
+    return latest
 
 
 def current_installment(*, line: DunningLine) -> Installment | None:
@@ -136,6 +161,8 @@ class DealDunning:
     decisions: list[DecisionRow] = field(default_factory=list)
     calls: list[CallRow] = field(default_factory=list)
     penalties: list[PenaltyRow] = field(default_factory=list)
+    decision: DecisionRow | None = None  # the latest: what holds now
+    reminders_stopped: bool = False  # handed to the lawyer or written off: no steps for any line, new ones too
 
 
 def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
@@ -145,13 +172,16 @@ def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
         raise NotFound("not_found", "Сделка не найдена.")
     runs = StepRun.objects.filter(deal=deal).select_related("line").order_by("created_at", "id")
     facts = OverdueFact.objects.filter(deal=deal).select_related("line").order_by("recorded_at")
+    decisions = [DecisionRow(decision=row.decision, reason=row.reason, debt=row.debt, decided_by=row.decided_by,
+                             at=row.created_at) for row in LadderDecision.objects.filter(deal=deal)]
+    latest = decisions[-1] if decisions else None
     return DealDunning(
+        decision=latest, reminders_stopped=latest is not None and latest.decision in ("lawyer", "write_off"),
         lines=[LineRow(seq=line.seq, due_date=line.due_date, paused_until=line.paused_until,
                        shift_days=line.shift_days, ladder_done=line.ladder_done_at is not None,
                        penalty_waived=line.penalty_waived_at is not None)
                for line in DunningLine.objects.filter(deal=deal).order_by("due_date", "seq")],
-        decisions=[DecisionRow(decision=row.decision, reason=row.reason, debt=row.debt, decided_by=row.decided_by,
-                               at=row.created_at) for row in LadderDecision.objects.filter(deal=deal)],
+        decisions=decisions,
         calls=[CallRow(seq=row.line.seq, outcome=row.outcome, promised_on=row.promised_on, comment=row.comment,
                        recorded_by=row.recorded_by, at=row.created_at)
                for row in CallOutcome.objects.filter(deal=deal).select_related("line").order_by("id")],

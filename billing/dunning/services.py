@@ -1,16 +1,18 @@
 """Writes of dunning: plan the ladder on a tick, claim and record a send, client answers, promises."""
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db import transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from billing.dunning import domain
+from billing.dunning.bulk import insert_new_rows
 from billing.dunning.channels.base import Delivery, OutgoingMessage
 from billing.dunning.events import (
     CLIENT_ANSWERED,
@@ -32,10 +34,10 @@ from billing.dunning.models import (
     TelegramChat,
 )
 from billing.dunning.penalties import penalties_accrue
-from billing.dunning.selectors import current_installment, open_installments, policy_get
+from billing.dunning.selectors import current_installment, latest_decisions, open_installment_chunks, policy_get
 from billing.dunning.stages import stages_sync
 from billing.errors import ApplicationError
-from billing.events import publish
+from billing.events import publish, publish_many
 from billing.models import Account, Deal, Installment
 
 logger = logging.getLogger(__name__)
@@ -65,8 +67,9 @@ def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True) 
     DunningPolicy.objects.update_or_create(account=account, defaults={
         "config": domain.policy_dump(policy), "enabled": enabled})
     # New steps may apply to lines whose old ladder was done; those handed on or written off stay done.
-    decided = LadderDecision.objects.filter(deal_id=OuterRef("deal_id"), decision__in=["lawyer", "write_off"])
-    DunningLine.objects.filter(account=account, ladder_done_at__isnull=False).exclude(Exists(decided)).update(
+    latest = LadderDecision.objects.filter(deal_id=OuterRef("deal_id")).order_by("-id").values("decision")[:1]
+    DunningLine.objects.filter(account=account, ladder_done_at__isnull=False).annotate(
+        decision=Subquery(latest)).filter(Q(decision__isnull=True) | ~Q(decision__in=LADDER_ENDING_DECISIONS)).update(
         ladder_done_at=None)
     return policy
 
@@ -97,52 +100,107 @@ class PlanReport:
     done: int = 0
     moved: int = 0
     fees: int = 0
+    due: int = 0
     due_step_ids: list[int] = field(default_factory=list)
 
 
 def dunning_account_plan(*, account: Account, now: datetime) -> PlanReport:
     """Record overdue facts and plan ladder steps for one account at `now`; returns the steps due to send.
 
-    Safe to run twice or concurrently: every fact and step is a unique row, inserted once.
+    The account's open lines are read in chunks (`DUNNING_PLAN_CHUNK_LINES`), each chunk one transaction
+    with a constant number of statements: the facts and step rows go in as multi-row inserts that skip
+    existing unique rows, and events are written only for rows this tick inserted. So it is safe to run
+    twice or concurrently (an overlapping tick waits on the same unique rows, then skips them).
     """
     report = PlanReport()
     enabled, policy = policy_get(account=account)
     now_local = local_now(account, now)
     if enabled:
         lead_days = max([0] + [-step.day for step in policy.steps])
-        installments = list(open_installments(account=account, due_until=now_local.date() + timedelta(days=lead_days)))
-        lines = _lines_for(account=account, installments=installments)
-        recorded = _recorded_keys([line.pk for line, _ in lines])
-        facts = set(OverdueFact.objects.filter(line__in=[line for line, _ in lines]).values_list("line_id", flat=True))
-        monthly = _monthly_deals(account=account, deal_ids={line.deal_id for line, _ in lines})
-        report.lines = len(lines)
-        done_ids = []
-        for line, installment in lines:
-            with transaction.atomic():
-                if line.pk not in facts and _overdue_record(line=line, installment=installment, policy=policy,
-                                                             now=now, now_local=now_local):
-                    report.overdue += 1
-                    facts.add(line.pk)
-                keys = recorded.setdefault(line.pk, set())
-                steps = policy.steps
-                if line.deal_id in monthly:
-                    steps += domain.monthly_steps(steps=steps, days_overdue=(now_local.date() - line.due_date).days)
-                _steps_plan(line=line, installment=installment, policy=policy, steps=steps, now=now,
-                            now_local=now_local, recorded=keys, report=report)
-                if (line.pk in facts and line.deal_id not in monthly
-                        and domain.ladder_finished(steps=policy.steps, recorded_keys=keys)):
-                    done_ids.append(line.pk)
-                    if policy.end_of_ladder:
-                        _end_of_ladder_decide(line=line, decision=policy.end_of_ladder, now=now)
-        if done_ids:
-            report.done = DunningLine.objects.filter(pk__in=done_ids, ladder_done_at__isnull=True).update(
-                ladder_done_at=now)
+        for installments in open_installment_chunks(account=account, due_until=now_local.date() + timedelta(
+                days=lead_days), size=settings.DUNNING_PLAN_CHUNK_LINES):
+            _chunk_plan(account=account, policy=policy, installments=installments, now=now, now_local=now_local,
+                        report=report)
         report.moved = stages_sync(account=account, policy=policy, today=now_local.date(), now=now)
         report.fees = penalties_accrue(account=account, policy=policy, today=now_local.date(), now=now)
     _stale_claims_fail(account=account, now=now)
     report.due_step_ids = list(StepRun.objects.filter(account=account, status__in=StepRun.OPEN_STATUSES,
                                                       send_after__lte=now).values_list("pk", flat=True))
     return report
+
+
+# A decision that ends the ladder of the deal: its lines, present and future, get no more steps.
+LADDER_ENDING_DECISIONS = (LadderDecision.Decision.LAWYER, LadderDecision.Decision.WRITE_OFF)
+
+
+@transaction.atomic
+def _chunk_plan(*, account: Account, policy: domain.Policy, installments: list[Installment], now: datetime,
+                now_local: datetime, report: PlanReport) -> None:
+    lines = _lines_for(account=account, installments=installments)
+    line_ids = [line.pk for line, _ in lines]
+    recorded = _recorded_keys(line_ids)
+    facts = set(OverdueFact.objects.filter(line_id__in=line_ids).values_list("line_id", flat=True))
+    decisions = latest_decisions(account=account, deal_ids={line.deal_id for line, _ in lines})
+    report.lines += len(lines)
+    new_facts: list[OverdueFact] = []
+    new_steps: list[StepRun] = []
+    done: list[DunningLine] = []
+    for line, installment in lines:
+        if line.pk not in facts and domain.is_overdue_now(due_date=_effective_due(line), now_local=now_local,
+                                                          cutoff_hour=policy.cutoff_hour):
+            new_facts.append(_fact_row(line=line, installment=installment, now=now))
+            facts.add(line.pk)  # after the insert it exists: ours, or a concurrent tick's
+        decision = decisions.get(line.deal_id)
+        if decision in LADDER_ENDING_DECISIONS:
+            # Handed to the lawyer or written off: a line that falls due later gets no steps, only its
+            # overdue fact (a fact about the money, not a reminder); then it is not read again.
+            if line.pk in facts:
+                done.append(line)
+            continue
+        keys = recorded.setdefault(line.pk, set())
+        monthly = decision == LadderDecision.Decision.MONTHLY
+        steps = policy.steps
+        if monthly:
+            steps += domain.monthly_steps(steps=steps, days_overdue=(now_local.date() - line.due_date).days)
+        plan = domain.line_plan(steps=steps, due_date=_effective_due(line), now_local=now_local,
+                                cutoff_hour=policy.cutoff_hour, recorded_keys=keys, paused_until=line.paused_until)
+        keys.update(step.key for step in plan.skip + plan.send)
+        new_steps += [_step_row(line=line, step=step, status=StepRun.Status.SKIPPED, send_after=now, now=now)
+                      for step in plan.skip]
+        for step in plan.send:
+            send_after = now
+            if step.is_client:
+                send_after = aware(account, domain.next_allowed(
+                    now_local, quiet_start_hour=policy.quiet_start_hour, quiet_end_hour=policy.quiet_end_hour))
+            new_steps.append(_step_row(line=line, step=step, status=StepRun.Status.PLANNED, send_after=send_after,
+                                       now=now))
+        if line.pk in facts and not monthly and domain.ladder_finished(steps=policy.steps, recorded_keys=keys):
+            done.append(line)
+    fact_lines = {line_id for (line_id,) in insert_new_rows(OverdueFact, new_facts, ("line_id",))}
+    step_keys = set(insert_new_rows(StepRun, new_steps, ("line_id", "step_key")))
+    for row in new_steps:
+        if (row.line_id, row.step_key) in step_keys:
+            if row.status == StepRun.Status.SKIPPED:
+                report.skipped += 1
+            else:
+                report.planned += 1
+    report.overdue += len(fact_lines)
+    soon = _due_soon_mark(line_ids={row.line_id for row in new_steps if row.status == StepRun.Status.PLANNED
+                                    and row.day < 0 and (row.line_id, row.step_key) in step_keys}, now=now)
+    events = []
+    for line, installment in lines:  # in line order, so one deal's events keep their order in the relay
+        if line.pk in fact_lines:
+            events.append(_overdue_event(line=line, installment=installment, now_local=now_local))
+        if line.pk in soon:
+            events.append((INSTALLMENT_DUE_SOON, {**_line_payload(line, installment),
+                                                  "amount": str(installment.amount - installment.paid)}))
+    publish_many(account=account, events=events)
+    if done:
+        report.done += DunningLine.objects.filter(pk__in=[line.pk for line in done],
+                                                  ladder_done_at__isnull=True).update(ladder_done_at=now)
+    if policy.end_of_ladder:
+        for line in {line.deal_id: line for line in done if line.deal_id not in decisions}.values():
+            _end_of_ladder_decide(line=line, decision=policy.end_of_ladder, now=now)
 
 
 def _lines_for(*, account: Account, installments: list[Installment]) -> list[tuple[DunningLine, Installment]]:
@@ -167,21 +225,11 @@ def _lines_for(*, account: Account, installments: list[Installment]) -> list[tup
             retargeted.append(line)
         line.deal = item.schedule.deal
         line.deal.account = account
+        line.account = account
         pairs.append((line, item))
     if retargeted:
         DunningLine.objects.bulk_update(retargeted, ["installment"])
     return pairs
-
-
-def _monthly_deals(*, account: Account, deal_ids: set[int]) -> set[int]:
-    """Deals whose latest decision is "keep reminding monthly"."""
-    if not deal_ids:
-        return set()
-    latest: dict[int, str] = {}
-    for deal_id, decision in (LadderDecision.objects.filter(account=account, deal_id__in=deal_ids)
-                              .order_by("id").values_list("deal_id", "decision")):
-        latest[deal_id] = decision
-    return {deal_id for deal_id, decision in latest.items() if decision == LadderDecision.Decision.MONTHLY}
 
 
 def _end_of_ladder_decide(*, line: DunningLine, decision: str, now: datetime) -> None:
@@ -206,70 +254,46 @@ def _effective_due(line: DunningLine) -> date:
     return line.due_date + timedelta(days=line.shift_days)
 
 
-def _overdue_record(*, line: DunningLine, installment: Installment, policy: domain.Policy, now: datetime,
-                    now_local: datetime) -> bool:
-    if not domain.is_overdue_now(due_date=_effective_due(line), now_local=now_local, cutoff_hour=policy.cutoff_hour):
-        return False
+def _fact_row(*, line: DunningLine, installment: Installment, now: datetime) -> OverdueFact:
     deal = line.deal
     outstanding = installment.amount - installment.paid
     text = domain.overdue_text(client=domain.client_label(deal.contact_name, deal.lead_id), outstanding=outstanding,
                                due_date=line.due_date, debt=deal.debt)
-    try:
-        with transaction.atomic():
-            OverdueFact.objects.create(line=line, account_id=line.account_id, deal=deal, recorded_at=now,
-                                       outstanding=outstanding, debt=deal.debt, text=text)
-    except IntegrityError:
-        return False  # a concurrent tick recorded it first
-    publish(account=deal.account, name=INSTALLMENT_OVERDUE, payload={
+    return OverdueFact(line=line, account_id=line.account_id, deal=deal, recorded_at=now, outstanding=outstanding,
+                       debt=deal.debt, text=text)
+
+
+def _overdue_event(*, line: DunningLine, installment: Installment, now_local: datetime) -> tuple[str, dict]:
+    deal = line.deal
+    outstanding = installment.amount - installment.paid
+    text = domain.overdue_text(client=domain.client_label(deal.contact_name, deal.lead_id), outstanding=outstanding,
+                               due_date=line.due_date, debt=deal.debt)
+    return INSTALLMENT_OVERDUE, {
         **_line_payload(line, installment), "outstanding": str(outstanding), "debt": str(deal.debt),
         "days_overdue": (now_local.date() - line.due_date).days, "text": text,
-        "responsible_user_id": deal.responsible_user_id,
-    })
-    return True
+        "responsible_user_id": deal.responsible_user_id}
 
 
-def _steps_plan(*, line: DunningLine, installment: Installment, policy: domain.Policy,
-                steps: tuple[domain.Step, ...], now: datetime, now_local: datetime, recorded: set[str],
-                report: PlanReport) -> None:
-    """Insert the steps due now (and the missed ones as skipped); `recorded` gains every key inserted."""
-    plan = domain.line_plan(steps=steps, due_date=_effective_due(line), now_local=now_local,
-                            cutoff_hour=policy.cutoff_hour, recorded_keys=recorded, paused_until=line.paused_until)
-    recorded.update(step.key for step in plan.skip + plan.send)
-    for step in plan.skip:
-        if _step_insert(line=line, step=step, status=StepRun.Status.SKIPPED, send_after=now, now=now):
-            report.skipped += 1
-    for step in plan.send:
-        send_after = now
-        if step.is_client:
-            send_after = aware(line.account, domain.next_allowed(
-                now_local, quiet_start_hour=policy.quiet_start_hour, quiet_end_hour=policy.quiet_end_hour))
-        if _step_insert(line=line, step=step, status=StepRun.Status.PLANNED, send_after=send_after, now=now):
-            report.planned += 1
-            if step.day < 0 and line.due_soon_published_at is None:
-                _due_soon_publish(line=line, installment=installment, now=now)
+def _step_row(*, line: DunningLine, step: domain.Step, status: str, send_after: datetime, now: datetime) -> StepRun:
+    """The (line, step) row; inserted only if absent (the unique row is the at-most-once)."""
+    skipped = status == StepRun.Status.SKIPPED
+    return StepRun(account_id=line.account_id, deal_id=line.deal_id, line=line, step_key=step.key, day=step.day,
+                   channel=step.channel, step=domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0],
+                   status=status, send_after=send_after, finished_at=now if skipped else None,
+                   error=SKIPPED_REASON if skipped else "")
 
 
-def _step_insert(*, line: DunningLine, step: domain.Step, status: str, send_after: datetime, now: datetime) -> bool:
-    """Insert the (line, step) row; False when it exists already (the unique row is the at-most-once)."""
-    step_json = domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0]
-    try:
-        with transaction.atomic():
-            StepRun.objects.create(
-                account_id=line.account_id, deal_id=line.deal_id, line=line, step_key=step.key, day=step.day,
-                channel=step.channel, step=step_json, status=status, send_after=send_after,
-                finished_at=now if status == StepRun.Status.SKIPPED else None,
-                error=SKIPPED_REASON if status == StepRun.Status.SKIPPED else "")
-    except IntegrityError:
-        return False
-    return True
-
-
-def _due_soon_publish(*, line: DunningLine, installment: Installment, now: datetime) -> None:
-    updated = DunningLine.objects.filter(pk=line.pk, due_soon_published_at__isnull=True).update(
-        due_soon_published_at=now)
-    if updated:
-        publish(account=line.deal.account, name=INSTALLMENT_DUE_SOON, payload={
-            **_line_payload(line, installment), "amount": str(installment.amount - installment.paid)})
+def _due_soon_mark(*, line_ids: set[int], now: datetime) -> set[int]:
+    """Mark "due soon" published on these lines; returns those this tick marked (one event per line, ever)."""
+    if not line_ids:
+        return set()
+    marked = set()
+    for line in DunningLine.objects.select_for_update(of=("self",)).filter(
+            pk__in=sorted(line_ids), due_soon_published_at__isnull=True).order_by("pk").only("pk"):
+        marked.add(line.pk)
+    if marked:
+        DunningLine.objects.filter(pk__in=marked).update(due_soon_published_at=now)
+    return marked
 
 
 def _stale_claims_fail(*, account: Account, now: datetime) -> None:
@@ -286,9 +310,12 @@ def _line_payload(line: DunningLine, installment: Installment | None) -> dict:
             installment.pk if installment else None, "seq": line.seq, "due_date": line.due_date.isoformat()}
 
 
-def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None,
-                     at: time = time(18, 30)) -> PlanReport:
-    """The tick over every active account; with `on_date`, each account as if it were `at` local on that day."""
+def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None, at: time = time(18, 30),
+                     on_due: Callable[[list[int]], None] | None = None) -> PlanReport:
+    """The tick over every active account; with `on_date`, each account as if it were `at` local on that day.
+
+    With `on_due`, each account's due steps are handed over as soon as it is planned (and not collected),
+    so the tick's memory does not grow with the number of accounts."""
     total = PlanReport()
     for account in Account.objects.filter(is_active=True).order_by("pk"):
         account_now = (aware(account, datetime.combine(on_date, at)) if on_date else now or timezone.now())
@@ -304,7 +331,11 @@ def dunning_plan_all(*, now: datetime | None = None, on_date: date | None = None
         total.done += report.done
         total.moved += report.moved
         total.fees += report.fees
-        total.due_step_ids += report.due_step_ids
+        total.due += len(report.due_step_ids)
+        if on_due is None:
+            total.due_step_ids += report.due_step_ids
+        elif report.due_step_ids:
+            on_due(report.due_step_ids)
     return total
 
 

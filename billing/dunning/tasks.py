@@ -16,11 +16,14 @@ logger = logging.getLogger(__name__)
 @shared_task(name="dunning.tick")
 def dunning_tick(now_iso: str | None = None) -> dict:
     now = datetime.fromisoformat(now_iso) if now_iso else timezone.now()
-    report = dunning_plan_all(now=now)
-    for step_run_id in report.due_step_ids:
-        dunning_send_step.delay(step_run_id, now.isoformat())
+
+    def send(step_run_ids: list[int]) -> None:
+        for step_run_id in step_run_ids:
+            dunning_send_step.delay(step_run_id, now.isoformat())
+
+    report = dunning_plan_all(now=now, on_due=send)
     return {"lines": report.lines, "overdue": report.overdue, "planned": report.planned, "skipped": report.skipped,
-            "due": len(report.due_step_ids)}
+            "due": report.due}
 
 
 @shared_task(name="dunning.send_step")

@@ -1,11 +1,11 @@
 """What a proposed plan changes against the deal's active version: lines «было → стало», the labels and
 options that differ, and which live invoices would be cancelled, kept or issued again."""
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
 from billing.domain.account_settings import invoicing_read
-from billing.domain.schedule import Plan
+from billing.domain.schedule import Plan, PlannedInstallment
 from billing.models import Deal, Direction, Installment, Invoice, Schedule
 from billing.time import account_today
 
@@ -58,6 +58,25 @@ def active_options(*, deal: Deal, schedule: Schedule) -> dict:
     """The non-money choices of the active version, keyed as the plan request names them."""
     return {"direction": schedule.direction, "group": deal.group, "education_direction": deal.education_direction,
             "autopay": schedule.autopay, "manager_id": schedule.manager_id}
+
+
+def plan_with_fees_kept(*, deal: Deal, plan: Plan, direction: str) -> tuple[Plan, dict[int, int]]:
+    """A plan request never holds late fees, so a rebuild from it would drop them: the active version's fee
+    lines are carried over (same label, date and amount, numbered after the plan's own lines) and added to
+    its total and debt. Returns the plan to store and the fee lines' seq moves (old → new)."""
+    if direction != Direction.INCOMING:
+        return plan, {}
+    fees = list(Installment.objects.filter(schedule__deal=deal, schedule__is_active=True,
+                                           kind=Installment.Kind.FEE).order_by("seq"))
+    if not fees:
+        return plan, {}
+    first = max((line.seq for line in plan.installments), default=0) + 1
+    carried = tuple(PlannedInstallment(seq=first + index, due_date=fee.due_date, amount=fee.amount, kind="fee",
+                                       label=fee.label) for index, fee in enumerate(fees))
+    added = sum((fee.amount for fee in fees), Decimal("0.00"))
+    moves = {fee.seq: line.seq for fee, line in zip(fees, carried, strict=True)}
+    return replace(plan, total=plan.total + added, debt=plan.debt + added,
+                   installments=plan.installments + carried), moves
 
 
 def _line_changes(old: list[Installment], plan: Plan) -> list[LineChange]:

@@ -11,7 +11,7 @@ from billing.domain.schedule import PlanError, PlanRequest, plan_build
 from billing.errors import ApplicationError
 from billing.events import SCHEDULE_CHANGED, publish
 from billing.models import Deal, Direction, Installment, Payment, Schedule
-from billing.selectors.schedule_changes import schedule_changes_get
+from billing.selectors.schedule_changes import plan_with_fees_kept, schedule_changes_get
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
 
 
@@ -44,14 +44,16 @@ def schedule_request_full(*, plan_request: PlanRequest, options: ScheduleOptions
 def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: ScheduleOptions,
                      created_by: int | None, today: date, request_data: dict | None = None) -> Schedule:
     """Make `plan_request` the deal's active plan as a new version; the old version is kept as history.
+    Late fees of the active version are not in any request: they are carried over onto the new version.
 
     A plan identical to the active one (same lines, totals and options) changes nothing: the active
     version is returned and no new one is made. `request_data` is accepted for old callers and ignored:
     the version stores the complete, normalised request."""
-    plan = plan_preview(plan_request=plan_request)
+    requested = plan_preview(plan_request=plan_request)
     deal = deal_lock(deal=deal)
     if deal.cancelled_at is not None:
         raise ApplicationError("deal_cancelled", "The deal is cancelled; its plan cannot change.")
+    plan, fee_moves = plan_with_fees_kept(deal=deal, plan=requested, direction=options.direction)
     changes = schedule_changes_get(deal=deal, plan=plan, options=options)
     if changes is not None and changes.unchanged:
         return active_schedule(deal)
@@ -83,6 +85,8 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": schedule.pk, "version": version,
         "previous_schedule_id": previous.pk if previous else None,
+        # Late fees carried over from the previous version, where their line number changed (old → new).
+        "fee_seq_moves": {str(old): new for old, new in fee_moves.items() if old != new},
     })
     return schedule
 

@@ -294,6 +294,7 @@ DUNNING_TICK_SECONDS = env.float("DUNNING_TICK_SECONDS", default=300.0)
 DUNNING_MAX_ATTEMPTS = env.int("DUNNING_MAX_ATTEMPTS", default=5)  # a temporary failure is retried this often
 DUNNING_RETRY_BACKOFF_SECONDS = env.float("DUNNING_RETRY_BACKOFF_SECONDS", default=300.0)  # doubles per attempt
 DUNNING_SEND_LEASE_SECONDS = env.int("DUNNING_SEND_LEASE_SECONDS", default=900)  # a claim older than this failed
+DUNNING_PLAN_CHUNK_LINES = env.int("DUNNING_PLAN_CHUNK_LINES", default=500)  # lines per tick transaction
 DUNNING_ANSWER_LINK_MAX_AGE_DAYS = env.int("DUNNING_ANSWER_LINK_MAX_AGE_DAYS", default=60)
 DUNNING_CLAIM_PAUSE_DAYS = env.int("DUNNING_CLAIM_PAUSE_DAYS", default=3)  # "I paid" pauses the ladder this long
 DUNNING_EMAIL_FROM = env("DUNNING_EMAIL_FROM", default=DOCUMENTS_EMAIL_FROM)

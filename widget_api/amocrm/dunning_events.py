@@ -98,12 +98,17 @@ def on_deal_escalated(event: DomainEvent) -> None:
         _note(deal, event, text)
     elif kind == "assign_user":
         user_id = action.get("user_id")
-        if user_id:
-            crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event,
-                           payload={"responsible_user_id": user_id})
+        update = {"responsible_user_id": user_id} if user_id else {}
+        if action.get("status_id"):  # a decision the account mapped to a stage (e.g. «Передано юристу»)
+            update |= {"status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")}
+        if update:
+            crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload=update)
         _task(deal, event, text or "Сделка передана юристу.", user_id or payload.get("assignee_user_id"))
         _note(deal, event, text or "Сделка передана юристу.")
     else:  # write_off_decision, monthly, late_fee: a record and a person who looks at it
+        if action.get("status_id"):
+            crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload={
+                "status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")})
         _note(deal, event, text)
         if kind == "write_off_decision":
             _task(deal, event, f"Решение о списании: {text}", payload.get("assignee_user_id"))

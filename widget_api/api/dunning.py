@@ -187,6 +187,10 @@ class DealDunningOutput(serializers.Serializer):
     decisions = DecisionOutput(many=True)
     calls = CallOutput(many=True)
     penalties = PenaltyOutput(many=True)
+    decision = DecisionOutput(allow_null=True, help_text="the latest end-of-ladder decision (who, when, what); "
+                                                         "null: none")
+    reminders_stopped = serializers.BooleanField(help_text="handed to the lawyer or written off: no reminder steps "
+                                                           "for any line of the deal, those due later included")
 
 
 def _card(view: WidgetView, lead_id: int) -> dict:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from billing.domain.schedule import CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.models import Direction
 from billing.selectors import deal_state_get, schedule_state_from_plan
-from billing.selectors.schedule_changes import schedule_changes_get
+from billing.selectors.schedule_changes import plan_with_fees_kept, schedule_changes_get
 from billing.services import ScheduleOptions, plan_preview, schedule_replace
 from billing.services.schedules import schedule_request_full
 from billing.time import account_today
@@ -134,7 +134,8 @@ class SchedulePreviewView(WidgetView):
         serializer = _parsed(request)
         deal = self.deal(lead_id)  # the same lead id checks as every deal route; the account's own deal only
         plan_request, options = serializer.to_plan_request(), serializer.to_options()
-        plan = plan_preview(plan_request=plan_request)
+        plan, _fee_moves = plan_with_fees_kept(deal=deal, plan=plan_preview(plan_request=plan_request),
+                                               direction=options.direction)
         state = schedule_state_from_plan(plan=plan, lead_id=lead_id, currency=self.account.currency,
                                          direction=serializer.validated_data["direction"])
         state = replace(state, plan=serializer.validated_data["plan"],
