@@ -25,6 +25,11 @@ INVOICE_ISSUED = "invoice_issued"
 PAYMENT_FAILED = "payment_failed"
 PAYMENT_REFUNDED = "payment_refunded"
 INVOICES_CANCELLED = "invoices_cancelled"
+# The client page (client_portal): the CRM adapter turns these into contact updates, leads, notes and tasks.
+CLIENT_CONTACT_CHANGED = "client_contact_changed"
+SCHEDULE_PROPOSED = "schedule_proposed"
+SCHEDULE_PROPOSAL_DECIDED = "schedule_proposal_decided"
+CLIENT_REGISTERED = "client_registered"
 
 
 class DeliveryRefused(Exception):

@@ -289,6 +289,16 @@ DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS = env.float("DOCUMENTS_DEFAULT_TEMPLAT
 LOGGING["loggers"] = {**LOGGING.get("loggers", {}), "weasyprint": {"level": "WARNING"},
                       "fontTools": {"level": "WARNING"}}
 
+# --- The client page (client_portal): /p/<token>, /register/<token> --------------------------------
+PAYPLAN_CLIENT_LINK_MAX_AGE_DAYS = env.int("PAYPLAN_CLIENT_LINK_MAX_AGE_DAYS", default=365)
+# Restructurings a manager proposes expire after this many days unless the account sets its own
+# (account setting `proposal_expiry_days`).
+PAYPLAN_PROPOSAL_EXPIRY_DAYS = env.int("PAYPLAN_PROPOSAL_EXPIRY_DAYS", default=7)
+# Registration form flood control: submissions per client IP and per account within the window.
+PAYPLAN_REGISTRATION_PER_IP = env.int("PAYPLAN_REGISTRATION_PER_IP", default=5)
+PAYPLAN_REGISTRATION_PER_ACCOUNT = env.int("PAYPLAN_REGISTRATION_PER_ACCOUNT", default=200)
+PAYPLAN_REGISTRATION_WINDOW_SECONDS = env.int("PAYPLAN_REGISTRATION_WINDOW_SECONDS", default=600)
+
 # --- Dunning (billing.dunning): the reminder ladder and its channels -------------------------------
 DUNNING_TICK_SECONDS = env.float("DUNNING_TICK_SECONDS", default=300.0)
 DUNNING_MAX_ATTEMPTS = env.int("DUNNING_MAX_ATTEMPTS", default=5)  # a temporary failure is retried this often
