@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "billing.dunning",
     "widget_api",
     "documents",
+    "client_portal",
 ]
 
 MIDDLEWARE = [
