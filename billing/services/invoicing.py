@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from billing.client_links import client_page_url
 from billing.domain.money import ZERO
 from billing.errors import ApplicationError, NotFound
 from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, publish, register_handler
@@ -150,6 +151,8 @@ def _order_for(invoice: Invoice) -> CreateOrder:
         description=f"{deal_service_name(deal)}, счёт № {invoice.number}", invoice_id=invoice.number,
         account_id=str(deal.lead_id), email=deal.contact_email or None, phone=deal.contact_phone or None,
         json_data=json_data,
+        # After paying (or failing) the client comes back to their plan page, which shows the result.
+        success_redirect_url=client_page_url(deal), fail_redirect_url=client_page_url(deal),
     )
 
 

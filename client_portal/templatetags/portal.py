@@ -8,7 +8,9 @@ register = template.Library()
 
 @register.filter
 def rub(amount, currency="RUB") -> str:
-    return f"{money_ru(amount)}\u00a0{currency_sign(currency or 'RUB')}"
+    # On screen the rouble is «₽» (the printed documents spell it «руб.»).
+    sign = "₽" if (currency or "RUB") == "RUB" else currency_sign(currency)
+    return f"{money_ru(amount)}\u00a0{sign}"
 
 
 @register.filter
