@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from billing.client_links import client_page_deal, client_page_path, registration_account_id
 from billing.errors import ApplicationError
 from billing.models import Account, ClientRegistration, Deal
+from billing.selectors.schedule_changes import schedule_changes_get
 from billing.services.client_page import ContactInput, client_contact_update, client_invoice_all, client_invoice_next
 from billing.services.proposals import early_payoff_apply, early_payoff_build, proposal_decide
-from billing.selectors.schedule_changes import schedule_changes_get
 from billing.services.registrations import registration_settings, registration_submit
 from billing.services.schedules import plan_preview
 from billing.time import account_today

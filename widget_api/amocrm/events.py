@@ -11,13 +11,17 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from billing.client_links import client_page_url
 from billing.events import (
+    CLIENT_CONTACT_CHANGED,
     DEAL_PAID,
     INVOICE_ISSUED,
     PAYMENT_FAILED,
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
     SCHEDULE_CHANGED,
+    SCHEDULE_PROPOSAL_DECIDED,
+    SCHEDULE_PROPOSED,
     register_handler,
 )
 from billing.models import Deal, Direction, DomainEvent, Installment
@@ -132,7 +136,8 @@ def on_invoice_issued(event: DomainEvent) -> None:
     _note(deal, event, texts.note_text(
         "invoice_issued", number=payload["number"], amount=_money(deal, payload["amount"]),
         due_date=texts.date_text(payload["due_date"]), payment_url=payload["payment_url"],
-        pdf_url=invoice_pdf_url_for(account_id=deal.account_id, invoice_id=payload["invoice_id"])))
+        pdf_url=invoice_pdf_url_for(account_id=deal.account_id, invoice_id=payload["invoice_id"]),
+        client_page_url=client_page_url(deal)))
 
 
 def on_payment_failed(event: DomainEvent) -> None:
@@ -151,6 +156,35 @@ def on_payment_refunded(event: DomainEvent) -> None:
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
 
 
+def on_schedule_proposed(event: DomainEvent) -> None:
+    deal = _deal(event)
+    expires = datetime.fromisoformat(event.payload["expires_at"]).astimezone(ZoneInfo(deal.account.time_zone))
+    _note(deal, event, texts.note_text("schedule_proposed", expires=expires.strftime("%d.%m.%Y %H:%M"),
+                                       client_page_url=client_page_url(deal)))
+
+
+def on_schedule_proposal_decided(event: DomainEvent) -> None:
+    """Either answer is the manager's to act on: a note for the history and a task for today."""
+    deal = _deal(event)
+    payload = event.payload
+    name = "proposal_approved" if payload["approved"] else "proposal_declined"
+    decided_at = datetime.fromisoformat(payload["decided_at"]).astimezone(ZoneInfo(deal.account.time_zone))
+    values = {"decided_by": payload.get("decided_by") or "", "decided_at": decided_at.strftime("%d.%m.%Y %H:%M"),
+              "version": payload.get("version") or ""}
+    if payload["approved"]:
+        _fields(deal, event)
+    _note(deal, event, texts.note_text(name, **values))
+    _task(deal, event, texts.task_text(name, **values))
+
+
+def on_client_contact_changed(event: DomainEvent) -> None:
+    """The lead's main contact gets the corrected name, phone and email; the history gets a note."""
+    deal = _deal(event)
+    contact = event.payload["contact"]
+    crm_action_add(deal=deal, kind=Kind.UPDATE_CONTACT, payload={"contact": contact}, source=event.name, event=event)
+    _note(deal, event, texts.note_text("client_contact_changed", **contact))
+
+
 FEED = {
     SCHEDULE_CHANGED: on_schedule_changed,
     PAYMENT_RECORDED: on_payment_recorded,
@@ -158,6 +192,9 @@ FEED = {
     INVOICE_ISSUED: on_invoice_issued,
     PAYMENT_FAILED: on_payment_failed,
     PAYMENT_REFUNDED: on_payment_refunded,
+    SCHEDULE_PROPOSED: on_schedule_proposed,
+    SCHEDULE_PROPOSAL_DECIDED: on_schedule_proposal_decided,
+    CLIENT_CONTACT_CHANGED: on_client_contact_changed,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 
