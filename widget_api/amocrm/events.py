@@ -182,7 +182,8 @@ def on_client_contact_changed(event: DomainEvent) -> None:
     deal = _deal(event)
     contact = event.payload["contact"]
     crm_action_add(deal=deal, kind=Kind.UPDATE_CONTACT, payload={"contact": contact}, source=event.name, event=event)
-    _note(deal, event, texts.note_text("client_contact_changed", **contact))
+    _note(deal, event, texts.note_text("client_contact_changed", client_name=contact["name"],
+                                       phone=contact["phone"], email=contact["email"]))
 
 
 FEED = {

@@ -73,7 +73,7 @@ def _note(event: DomainEvent, registration: ClientRegistration) -> None:
     deal = registration.deal
     local = registration.consent_at.astimezone(ZoneInfo(deal.account.time_zone))
     crm_action_add(deal=deal, kind=CrmAction.Kind.ADD_NOTE, source=event.name, event=event, payload={
-        "text": texts.note_text("client_registered", name=registration.name, phone=registration.phone,
+        "text": texts.note_text("client_registered", client_name=registration.name, phone=registration.phone,
                                 email=registration.email, template=deal.service_name,
                                 consent_at=local.strftime("%d.%m.%Y %H:%M"), client_page_url=client_page_url(deal))})
 
