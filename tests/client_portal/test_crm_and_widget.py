@@ -1,7 +1,7 @@
 """The client page's CRM side (sandbox over HTTP) and the widget's endpoints for it."""
 from datetime import timedelta
-from urllib.parse import urlsplit
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
 import time_machine
@@ -48,7 +48,9 @@ def test_bad_contact_details_are_refused_field_by_field(installed, sandbox):  # 
     answer = Client().post(page_path(deal) + "/contact", {"name": "", "phone": "abc", "email": "nope"})
     assert answer.status_code == 422
     html = answer.content.decode()
-    assert "Укажите имя" in html and "Укажите телефон" in html and 'aria-invalid="true"' in html
+    assert "Укажите имя" in html
+    assert "Укажите телефон" in html
+    assert 'aria-invalid="true"' in html
 
 
 def test_a_proposal_the_client_approves_becomes_the_plan_and_the_manager_gets_a_task(installed, sandbox):  # noqa: F811
@@ -58,16 +60,20 @@ def test_a_proposal_the_client_approves_becomes_the_plan_and_the_manager_gets_a_
     proposal = proposed.json()["proposal"]
     assert proposal["state"] == "pending"
     html = Client().get(page_path(deal)).content.decode()
-    assert "Менеджер предлагает новый график" in html and 'data-change="added"' in html
+    assert "Менеджер предлагает новый график" in html
+    assert 'data-change="added"' in html
     assert Client().post(page_path(deal) + f"/proposals/{proposal['id']}/approve").status_code == 303
     assert deal.schedules.get(is_active=True).version == 2
     assert deal.schedules.get(is_active=True).installments.count() == 6
     stored = ScheduleProposal.objects.get()
-    assert stored.status == "approved" and stored.decided_by.endswith("(client page)") and stored.decided_at
+    assert stored.status == "approved"
+    assert stored.decided_by.endswith("(client page)")
+    assert stored.decided_at
     drain(installed)
     assert any("Клиент согласился с новым графиком" in task.text for task in sandbox.account().tasks.values())
     again = Client().post(page_path(deal) + f"/proposals/{proposal['id']}/approve")
-    assert again.status_code == 422 and "уже согласились" in again.content.decode()
+    assert again.status_code == 422
+    assert "уже согласились" in again.content.decode()
     assert widget.get(f"/api/v1/deals/{LEAD}/client-page").json()["proposal"]["state"] == "approved"
 
 
@@ -76,11 +82,13 @@ def test_an_expired_or_superseded_proposal_is_refused_clearly(installed, sandbox
     first = widget.post(f"/api/v1/deals/{LEAD}/schedule/proposals", {**PLAN, "installments_count": 6}).json()
     with time_machine.travel(timedelta(days=8)):
         late = Client().post(page_path(deal) + f"/proposals/{first['proposal']['id']}/approve")
-    assert late.status_code == 422 and "истёк" in late.content.decode()
+    assert late.status_code == 422
+    assert "истёк" in late.content.decode()
     second = widget.post(f"/api/v1/deals/{LEAD}/schedule/proposals", {**PLAN, "installments_count": 2}).json()
     assert widget.put(f"/api/v1/deals/{LEAD}/schedule", {**PLAN, "installments_count": 5}).status_code == 200
     stale = Client().post(page_path(deal) + f"/proposals/{second['proposal']['id']}/approve")
-    assert stale.status_code == 422 and "больше не действует" in stale.content.decode()
+    assert stale.status_code == 422
+    assert "больше не действует" in stale.content.decode()
     assert deal.schedules.get(is_active=True).installments.count() == 5
     declined = widget.post(f"/api/v1/deals/{LEAD}/schedule/proposals", {**PLAN, "installments_count": 4}).json()
     assert Client().post(page_path(deal) + f"/proposals/{declined['proposal']['id']}/decline").status_code == 303
@@ -90,7 +98,7 @@ def test_an_expired_or_superseded_proposal_is_refused_clearly(installed, sandbox
 
 
 def test_rotate_gives_a_new_link_and_kills_the_old(installed, sandbox):  # noqa: F811
-    widget, deal = _planned(installed)
+    widget, _deal = _planned(installed)
     old = widget.get(f"/api/v1/deals/{LEAD}/client-page").json()["url"]
     new = widget.post(f"/api/v1/deals/{LEAD}/client-page/rotate", {}).json()["url"]
     assert old != new
@@ -100,7 +108,7 @@ def test_rotate_gives_a_new_link_and_kills_the_old(installed, sandbox):  # noqa:
 
 
 def test_early_payoff_from_the_widget_is_exact_to_the_kopeck(installed, sandbox):  # noqa: F811
-    widget, deal = _planned(installed)
+    widget, _deal = _planned(installed)
     preview = widget.post(f"/api/v1/deals/{LEAD}/early-payoff/preview", {"amount": "15000.01", "mode": "lower"})
     assert preview.status_code == 200, preview.content
     amounts = [Decimal(line["amount"]) for line in preview.json()["installments"]]
@@ -123,7 +131,8 @@ def test_a_registration_makes_the_contact_and_lead_once_and_opens_the_plan(insta
     client = Client()
     path = f"/register/{registration_token(installed.pk)}"
     form = client.get(path)
-    assert form.status_code == 200 and "Согласие по 152-ФЗ, тест." in form.content.decode()
+    assert form.status_code == 200
+    assert "Согласие по 152-ФЗ, тест." in form.content.decode()
     data = {"name": "Пётр Новый", "phone": "+79990001122", "email": "petr@example.ru", "template": "python",
             "consent": "yes", "submission_key": "k" * 20}
     answer = client.post(path, data)
@@ -132,12 +141,14 @@ def test_a_registration_makes_the_contact_and_lead_once_and_opens_the_plan(insta
     drain(installed)
     drain(installed)
     registration = ClientRegistration.objects.get()
-    assert registration.status == "done" and registration.consent_text == "Согласие по 152-ФЗ, тест."
+    assert registration.status == "done"
+    assert registration.consent_text == "Согласие по 152-ФЗ, тест."
     leads = [lead for lead in sandbox.account().leads.values() if "Пётр Новый" in lead.name]
     assert len(leads) == 1
     assert leads[0].id == registration.crm_lead_id
     waiting = client.get(answer["Location"])
-    assert waiting.status_code == 303 and waiting["Location"].startswith("/p/")
+    assert waiting.status_code == 303
+    assert waiting["Location"].startswith("/p/")
     plan = client.get(waiting["Location"]).content.decode()
     assert "30\u00a0000,00\u00a0₽" in plan  # 120 000 in four payments
     assert any("зарегистрировался" in text for text in notes_of(sandbox, registration.crm_lead_id))
@@ -150,9 +161,11 @@ def test_registration_refuses_bots_bad_input_and_floods(installed, sandbox, sett
     client = Client()
     path = f"/register/{registration_token(installed.pk)}"
     bot = client.post(path, {"name": "x", "website": "http://spam", "submission_key": "b" * 20})
-    assert bot.status_code == 200 and not ClientRegistration.objects.exists()
+    assert bot.status_code == 200
+    assert not ClientRegistration.objects.exists()
     bad = client.post(path, {"name": "", "phone": "1", "email": "x", "submission_key": "c" * 20})
-    assert bad.status_code == 422 and "Нужно согласие" in bad.content.decode()
+    assert bad.status_code == 422
+    assert "Нужно согласие" in bad.content.decode()
     flood = [client.post(path, {"name": "n", "submission_key": f"{i:020d}"}).status_code for i in range(4)]
     assert flood[-1] == 429
     assert client.get("/register/forged-token").status_code == 404
