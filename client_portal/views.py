@@ -93,7 +93,12 @@ def pay(request, token: str, what: str):
         message = _("The payment system is not answering right now. Please try again in a few minutes.")
         return _render(request, "client_portal/plan.html", _plan_context(deal, token, lang, error=message),
                        lang, status=503)
-    return HttpResponseRedirect(issued.invoice.payment_url, status=303)
+    # Not a redirect: the page's CSP (form-action 'self') forbids a form post from landing on another site.
+    # A link (and a meta refresh) to the payment page is a plain navigation.
+    return _render(request, "client_portal/to_payment.html", {
+        "payment_url": issued.invoice.payment_url, "amount": issued.invoice.amount,
+        "currency": deal.account.currency, "number": issued.invoice.number, "refresh_url": issued.invoice.payment_url,
+        "back": _with_lang(f"/p/{token}", lang)}, lang)
 
 
 @csrf_exempt

@@ -1705,6 +1705,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         escapeHtml(t('client_page.copy')) + '</button>' +
         '<button type="button" class="payplan-button payplan-button--ghost" data-payplan-action="client-page-rotate">' +
         escapeHtml(t('client_page.rotate')) + '</button></div>';
+      if (body.registration_url) {
+        html += '<div class="payplan-client-page__proposal"><a href="' + escapeHtml(body.registration_url) +
+          '" target="_blank" rel="noopener" data-registration-link>' + escapeHtml(t('client_page.registration')) +
+          '</a></div>';
+      }
       if (body.proposal) {
         html += '<div class="payplan-client-page__proposal" data-proposal-state="' + escapeHtml(body.proposal.state) +
           '">' + escapeHtml(clientPageProposalText(body.proposal)) + '</div>';
