@@ -45,7 +45,8 @@ def fits(page, width: int) -> None:
     assert page.locator("main").bounding_box()["width"] <= width
     for button in page.locator("button:visible").all():
         box = button.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, box
+        assert box["x"] >= 0, box
+        assert box["x"] + box["width"] <= width + 0.5, box
 
 
 def test_pay_the_next_payment_on_a_phone_in_russian(page, live_server, cloudpayments, artifacts):
