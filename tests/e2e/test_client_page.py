@@ -134,3 +134,29 @@ def test_a_bad_link_is_a_friendly_404(page, live_server, lang):
     response = page.goto(f"{live_server.url}/p/forged.token{'?lang=en' if lang else ''}")
     assert response.status == 404
     expect(page.locator("h1")).to_have_text("This link does not work" if lang else "Ссылка не работает")
+
+
+def test_the_card_shows_copies_and_rotates_the_link_and_proposes_a_plan(page, open_demo, live_server, settings):
+    settings.PAYPLAN_PUBLIC_ORIGIN = live_server.url
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = open_demo(lead=SCHOOL_LEAD)
+    block = page.locator("#payplan-panel [data-client-page]")
+    url = block.locator("[data-client-page-url]")
+    expect(url).to_have_value(re.compile(r"/p/"))
+    old = url.input_value()
+    block.locator('[data-payplan-action="client-page-copy"]').click()
+    expect(page.locator("#payplan-panel .payplan-flash")).to_have_text("Ссылка скопирована")
+    block.locator('[data-payplan-action="client-page-rotate"]').click()
+    expect(url).not_to_have_value(old)
+    assert page.request.get(old).status == 404
+    assert page.request.get(url.input_value()).status == 200
+
+    page.locator('#payplan-panel [data-payplan-action="schedule"]').click()
+    schedule = page.locator('.payplan-dialog[data-dialog="schedule"]')
+    schedule.locator('[name="installments_count"]').fill("9")
+    schedule.locator('[data-payplan-action="propose"]').click()
+    expect(page.locator("#payplan-panel [data-proposal-state]")).to_have_attribute("data-proposal-state", "pending")
+    client = page.context.new_page()
+    client.goto(page.locator("#payplan-panel [data-client-page-url]").input_value())
+    expect(client.locator('[data-proposal="pending"]')).to_be_visible()
+    client.close()
