@@ -6,6 +6,7 @@ friendly 404 page, so nothing about other deals can be learnt from the answers."
 import secrets
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
@@ -202,6 +203,17 @@ def document(request, token: str, kind: str, object_id: int):
 
 
 # --- registration -------------------------------------------------------------------------------------
+def _embeddable(response: HttpResponse, account: Account) -> HttpResponse:
+    """The sign-up form may sit in an iframe on the account's own site: `client_registration.embed_origins`
+    (e.g. ["https://school.example"]), by default any https site. Only this form; the plan page never."""
+    origins = (account.settings.get("client_registration") or {}).get("embed_origins") or ["https:"]
+    ancestors = " ".join(str(origin) for origin in origins if str(origin).startswith("https:")) or "'none'"
+    policy = settings.PAYPLAN_CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+    response["Content-Security-Policy"] = policy
+    response.xframe_options_exempt = True
+    return response
+
+
 def _client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
@@ -225,7 +237,7 @@ def register(request, token: str):
                "switch_lang": _with_lang(f"/register/{token}", "ru" if lang == "en" else "en")}
     if request.method == "GET":
         context["values"] = {"template": options.templates[0].key}
-        return _render(request, "client_portal/register.html", context, lang)
+        return _embeddable(_render(request, "client_portal/register.html", context, lang), account)
     context["values"] = request.POST
     context["submission_key"] = request.POST.get("submission_key") or context["submission_key"]
     with translation.override(lang):
@@ -236,7 +248,7 @@ def register(request, token: str):
             context["error"] = _("Too many applications from here. Please try again in a few minutes.")
             response = _render(request, "client_portal/register.html", context, lang, status=429)
             response["Retry-After"] = "600"
-            return response
+            return _embeddable(response, account)
         try:
             registration = registration_submit(
                 account=account, submission_key=context["submission_key"], contact=_contact_input(request),
@@ -244,7 +256,8 @@ def register(request, token: str):
                 ip_address=_client_ip(request))
         except ApplicationError as exc:
             context["error"], context["errors"] = exc.message, exc.fields
-            return _render(request, "client_portal/register.html", context, lang, status=exc.status)
+            return _embeddable(_render(request, "client_portal/register.html", context, lang, status=exc.status),
+                               account)
     return HttpResponseRedirect(_with_lang(f"/register/{token}/wait/{registration.submission_key}", lang), status=303)
 
 
