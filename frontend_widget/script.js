@@ -1660,7 +1660,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return '[data-payplan-action="' + name + '"]';
     }
 
-    // ---- [F] the client page: its link (copy, «Новая ссылка»), proposals, early payoff -----------------
+    // ---- [F] the client page: its link (copy, "new link"), proposals, early payoff -------------------------
     // Everything of the client page lives in these clientPage* functions and the data-client-page block.
 
     var clientPage = {seq: 0, body: null};
