@@ -41,6 +41,19 @@ class DemoDeal:
     payments: tuple[tuple[int, Decimal, str], ...] = ()  # (days ago, amount, method)
 
 
+# The sign-up form (/register/<token>): two programmes with their default plans and the 152-FZ text.
+DEMO_REGISTRATION = {
+    "enabled": True,
+    "consent_text": ("Я даю ООО «Школа будущего» согласие на обработку моих персональных данных (имя, телефон, "
+                     "адрес электронной почты) для заключения и исполнения договора и напоминаний о платежах "
+                     "по Федеральному закону от 27.07.2006 № 152-ФЗ. Согласие можно отозвать письмом на почту школы."),
+    "templates": [
+        {"key": "cosmetology", "title": "Курс «Косметология»", "total": "160000.00", "installments_count": 6},
+        {"key": "massage", "title": "Курс «Массаж»", "total": "48000.00", "installments_count": 3},
+    ],
+}
+
+
 def demo_deals(today: date) -> list[DemoDeal]:
     school = ScheduleOptions(group="Поток 2026-11", education_direction="Косметология", manager_id=DEMO_MANAGER_ID)
     return [
@@ -91,7 +104,8 @@ def demo_account_load() -> tuple[Account, int]:
                         "receipts": account.settings.get("receipts") or DEMO_RECEIPTS,
                         # Clients read the direction («Косметология»), never the lead titles below.
                         "client_service_name": account.settings.get("client_service_name") or {
-                            "source": "education_direction", "default_text": "Оплата услуг"}}
+                            "source": "education_direction", "default_text": "Оплата услуг"},
+                        "client_registration": account.settings.get("client_registration") or DEMO_REGISTRATION}
     account.save(update_fields=["webhook_key", "settings"])
     today = account_today(account)
     created = 0

@@ -28,6 +28,11 @@ INVOICES_CANCELLED = "invoices_cancelled"
 PAYMENT_REVERSED = "payment_reversed"
 AUTOPAY_FAILED = "autopay_failed"  # a line's card charge gave up; its invoice link is out
 AUTOPAY_CHANGED = "autopay_changed"  # a card switched on or off
+# The client page (client_portal): the CRM adapter turns these into contact updates, leads, notes and tasks.
+CLIENT_CONTACT_CHANGED = "client_contact_changed"
+SCHEDULE_PROPOSED = "schedule_proposed"
+SCHEDULE_PROPOSAL_DECIDED = "schedule_proposal_decided"
+CLIENT_REGISTERED = "client_registered"
 
 
 class DeliveryRefused(Exception):

@@ -80,6 +80,8 @@ class Deal(models.Model):
     paid = models.DecimalField(**MONEY, default=0)
     debt = models.DecimalField(**MONEY, default=0)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The client page link (/p/<token>) names this version: «Новая ссылка» bumps it, revoking every older link.
+    client_link_version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -321,6 +323,8 @@ class Invoice(models.Model):
     number = models.CharField(max_length=32)
     amount = models.DecimalField(**MONEY)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
+    # «Оплатить всё» from the client page: one invoice for the whole remaining debt (tied to the last unpaid line).
+    covers_remainder = models.BooleanField(default=False)
     gateway_request_id = models.CharField(max_length=128, blank=True)
     gateway_attempt = models.PositiveSmallIntegerField(default=1)
     gateway_order_id = models.CharField(max_length=128, blank=True)
@@ -345,6 +349,69 @@ class Invoice(models.Model):
             models.CheckConstraint(condition=Q(sequence__gt=0), name="invoice_sequence_positive"),
         ]
         indexes = [models.Index(fields=["status", "created_at"])]
+
+
+class ScheduleProposal(models.Model):
+    """A new plan a manager offers the client (or an early payoff the client previews): it becomes the active
+    version only when the client approves it, and only while the version it was made against is still active."""
+
+    class Kind(models.TextChoices):
+        RESTRUCTURE = "restructure"
+        EARLY_PAYOFF = "early_payoff"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        APPROVED = "approved"
+        DECLINED = "declined"
+        WITHDRAWN = "withdrawn"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="schedule_proposals")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="schedule_proposals")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.RESTRUCTURE)
+    base_schedule = models.ForeignKey(Schedule, on_delete=models.PROTECT, related_name="+")
+    request = models.JSONField(encoder=DjangoJSONEncoder, help_text="The full plan request (schedule_request_full).")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    proposed_by = models.BigIntegerField(null=True, blank=True, help_text="The CRM user who proposed it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=255, blank=True, help_text="Who approved or declined: the client.")
+    schedule = models.ForeignKey(Schedule, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                 help_text="The version an approval made active.")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["deal", "status"])]
+
+
+class ClientRegistration(models.Model):
+    """A client's sign-up from the account's registration form: the CRM adapter makes the contact and lead
+    (once: `crm_lead_id` is stored the moment it is known), then billing builds the plan on that lead."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # waiting for the CRM lead
+        DONE = "done"  # deal and plan exist
+        FAILED = "failed"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="client_registrations")
+    submission_key = models.CharField(max_length=64, help_text="The form's one-time id: a resubmit is the same row.")
+    name = models.CharField(max_length=255)
+    phone = models.CharField(max_length=64)
+    email = models.CharField(max_length=254)
+    template_key = models.CharField(max_length=64)
+    consent_text = models.TextField(help_text="The 152-FZ consent text exactly as the client saw and accepted it.")
+    consent_at = models.DateTimeField()
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    crm_contact_id = models.BigIntegerField(null=True, blank=True)
+    crm_lead_id = models.BigIntegerField(null=True, blank=True)
+    deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "submission_key"],
+                                               name="client_registration_once_per_submission")]
 
 
 class IdempotencyRecord(models.Model):

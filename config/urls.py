@@ -15,6 +15,7 @@ urlpatterns = [
     path("demo/", include("widget_api.demo.urls")),
     path("documents/", include("documents.urls")),
     path("", include("billing.dunning.urls")),
+    path("", include("client_portal.urls")),
 ]
 
 handler400 = "widget_api.errors.json_bad_request"

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.utils.translation import gettext as _
 
+from billing.client_links import client_page_url
+from billing.models import Deal
 from documents.formatting import currency_sign, date_short, money_ru
 from documents.kinds import Kind
 from documents.links import document_link
@@ -34,6 +36,16 @@ def _service(deal: dict) -> str:
     return f"{deal['service_name']}{contract}"
 
 
+def _client_page_lines(subject: DocumentSubject) -> list[str]:
+    """The client's own page (plan, pay buttons, documents): every invoice and receipt email carries it."""
+    deal = None
+    if subject.kind == Kind.INVOICE:
+        deal = Deal.objects.filter(invoices__pk=subject.object_id, account=subject.account).first()
+    elif subject.kind == Kind.RECEIPT:
+        deal = Deal.objects.filter(payments__pk=subject.object_id, account=subject.account).first()
+    return ["Ваш график платежей, оплата онлайн и все документы:", client_page_url(deal), ""] if deal else []
+
+
 def invoice_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
     variables = subject.variables
     invoice, company, sign = variables["invoice"], variables["company"], currency_sign(variables["currency"])
@@ -48,7 +60,7 @@ def invoice_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
     ]
     if invoice["payment_url"]:
         lines += ["Оплатить картой или через СБП:", invoice["payment_url"], ""]
-    lines += ["Счёт — во вложении (PDF), а также по ссылке:", link, "",
+    lines += ["Счёт — во вложении (PDF), а также по ссылке:", link, "", *_client_page_lines(subject),
               "Если вы уже оплатили этот счёт, просто не обращайте внимания на письмо.", "", _signature(company)]
     return title, "\n".join(lines)
 
@@ -64,7 +76,8 @@ def receipt_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
         f"Мы получили ваш платёж {money_ru(payment['amount'])} {sign} от {date_short(payment['date'])} "
         f"({_service(variables['deal'])}).",
         f"Оплачено всего: {money_ru(payment['paid_total'])} {sign}. {remaining}", "",
-        "Подтверждение оплаты — во вложении (PDF), а также по ссылке:", link, "", _signature(company),
+        "Подтверждение оплаты — во вложении (PDF), а также по ссылке:", link, "", *_client_page_lines(subject),
+        _signature(company),
     ]
     return title, "\n".join(lines)
 

@@ -19,7 +19,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
   var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
     'panel', 'schedule', 'payment', 'full_payment', 'correction', 'invoice', 'errors', 'analytics', 'aging', 'account',
-    'changes'];
+    'changes', 'client_page'];
   // A payout plan (direction outgoing) speaks of payouts: these texts replace the payment words there.
   var PAYOUT_WORDS = {'status.paid': 'status_paid', 'line_status.paid': 'line_paid',
     'line_status.partially_paid': 'line_partially_paid', 'panel.next_due': 'next_due', 'panel.schedule': 'schedule',
@@ -707,6 +707,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       // A live update re-draws the card; a message the manager is reading stays where it is.
       var $flash = panelRoot().find('.payplan-flash').detach();
       panelRoot().html(compiled.render(panelModel(panel.deal))).prepend($flash);
+      clientPageLoad();
     }
 
     function refreshPanel() {
@@ -1827,8 +1828,172 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return '[data-payplan-action="' + name + '"]';
     }
 
+    // ---- [F] the client page: its link (copy, "new link"), proposals, early payoff -------------------------
+    // Everything of the client page lives in these clientPage* functions and the data-client-page block.
+
+    var clientPage = {seq: 0, body: null};
+
+    function clientPageRoot() {
+      return panelRoot().find('[data-client-page]');
+    }
+
+    function clientPageLoad() {
+      var deal = panel.deal;
+      if (!deal || !deal.schedule || deal.direction === 'outgoing') {
+        return;
+      }
+      var seq = clientPage.seq += 1;
+      api('GET', '/deals/' + currentLeadId() + '/client-page').then(function (body) {
+        if (seq === clientPage.seq) {
+          clientPage.body = body;
+          clientPageRender();
+        }
+      }, function () { /* the card works without the link block */ });
+    }
+
+    function clientPageProposalText(proposal) {
+      if (!proposal) {
+        return '';
+      }
+      var when = proposal.state === 'pending' ? timestamp(proposal.expires_at) : timestamp(proposal.decided_at);
+      return tf('client_page.proposal_' + proposal.state, {date: when || ''});
+    }
+
+    function clientPageRender() {
+      var body = clientPage.body;
+      var currency = panel.deal ? panel.deal.currency : 'RUB';
+      var debt = panel.deal ? (kopecks(panel.deal.debt) || 0) : 0;
+      var html = '<section class="payplan-client-page" data-client-page>' +
+        '<label class="payplan-client-page__label" for="payplan-client-page-url">' +
+        escapeHtml(t('client_page.title')) + '</label>' +
+        '<div class="payplan-client-page__row">' +
+        '<input id="payplan-client-page-url" class="payplan-input" type="text" readonly data-client-page-url value="' +
+        escapeHtml(body.url) + '">' +
+        '<button type="button" class="payplan-button" data-payplan-action="client-page-copy">' +
+        escapeHtml(t('client_page.copy')) + '</button>' +
+        '<button type="button" class="payplan-button payplan-button--ghost" data-payplan-action="client-page-rotate">' +
+        escapeHtml(t('client_page.rotate')) + '</button></div>';
+      if (body.registration_url) {
+        html += '<div class="payplan-client-page__proposal"><a href="' + escapeHtml(body.registration_url) +
+          '" target="_blank" rel="noopener" data-registration-link>' + escapeHtml(t('client_page.registration')) +
+          '</a></div>';
+      }
+      if (body.proposal) {
+        html += '<div class="payplan-client-page__proposal" data-proposal-state="' + escapeHtml(body.proposal.state) +
+          '">' + escapeHtml(clientPageProposalText(body.proposal)) + '</div>';
+      }
+      if (debt > 0) {
+        html += '<details class="payplan-client-page__payoff" data-early-payoff><summary>' +
+          escapeHtml(t('client_page.payoff_title')) + '</summary>' +
+          '<label>' + escapeHtml(tf('client_page.payoff_amount', {currency: CURRENCY_SIGNS[currency] || currency})) +
+          ' <input class="payplan-input" type="text" inputmode="decimal" name="payoff_amount"></label>' +
+          '<label><select class="payplan-input" name="payoff_mode">' +
+          '<option value="shorten">' + escapeHtml(t('client_page.payoff_shorten')) + '</option>' +
+          '<option value="lower">' + escapeHtml(t('client_page.payoff_lower')) + '</option></select></label>' +
+          '<div class="payplan-client-page__row">' +
+          '<button type="button" class="payplan-button" data-payplan-action="payoff-preview">' +
+          escapeHtml(t('client_page.payoff_preview')) + '</button>' +
+          '<button type="button" class="payplan-button payplan-button--primary" data-payplan-action="payoff-apply" disabled>' +
+          escapeHtml(t('client_page.payoff_apply')) + '</button></div>' +
+          '<div class="payplan-client-page__result" data-payoff-result role="status"></div></details>';
+      }
+      html += '</section>';
+      clientPageRoot().remove();
+      var $documents = panelRoot().find('[data-documents]');
+      if ($documents.length) {
+        $documents.after(html);
+      } else {
+        panelRoot().find('.payplan-actions').after(html);
+      }
+    }
+
+    function clientPageCopy() {
+      var $input = clientPageRoot().find('[data-client-page-url]');
+      var url = $input.val();
+      var done = function () { flash(t('client_page.copied')); };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(url).then(done, function () {
+          $input.trigger('select');
+          flash(t('client_page.copy_by_hand'), 'error');
+        });
+      } else {
+        $input.trigger('select');
+        try {
+          document.execCommand('copy');
+          done();
+        } catch (error) {
+          flash(t('client_page.copy_by_hand'), 'error');
+        }
+      }
+    }
+
+    function clientPageRotate($button) {
+      $button.prop('disabled', true);
+      api('POST', '/deals/' + currentLeadId() + '/client-page/rotate', {}).then(function (body) {
+        clientPage.body = body;
+        clientPageRender();
+        flash(t('client_page.rotated'));
+      }, function (error) {
+        $button.prop('disabled', false);
+        flash(error.message, 'error');
+      });
+    }
+
+    function clientPagePropose() {
+      var $root = dialogRoot();
+      submit('POST', '/deals/' + currentLeadId() + '/schedule/proposals', scheduleBody($root), function (body) {
+        clientPage.body = body;
+        loadDeal(true).then(function () { flash(t('client_page.proposed')); });
+      });
+    }
+
+    function payoffBody() {
+      var $root = clientPageRoot();
+      return {amount: normalizedAmount($root.find('[name="payoff_amount"]').val()),
+        mode: $root.find('[name="payoff_mode"]').val(),
+        expected_version: panel.deal && panel.deal.schedule ? panel.deal.schedule.version : null};
+    }
+
+    function payoffPreview() {
+      var $root = clientPageRoot();
+      var currency = panel.deal.currency;
+      var $result = $root.find('[data-payoff-result]');
+      api('POST', '/deals/' + currentLeadId() + '/early-payoff/preview', payoffBody()).then(function (plan) {
+        $result.removeAttr('data-tone').html('<ol class="payplan-lines">' + _.map(plan.changes ? plan.changes.lines : [],
+          function (line) {
+            var was = line.was ? day(line.was.due_date) + ' ' + money(line.was.amount, currency) : '—';
+            var becomes = line.becomes ? day(line.becomes.due_date) + ' ' + money(line.becomes.amount, currency)
+              : t('client_page.removed');
+            return '<li data-change="' + escapeHtml(line.change) + '">' + escapeHtml(was) + ' → ' +
+              escapeHtml(becomes) + '</li>';
+          }).join('') + '</ol>');
+        $root.find(action('payoff-apply')).prop('disabled', false);
+      }, function (error) {
+        $result.attr('data-tone', 'error').text(error.message);
+        $root.find(action('payoff-apply')).prop('disabled', true);
+      });
+    }
+
+    function payoffApply($button) {
+      $button.prop('disabled', true);
+      api('POST', '/deals/' + currentLeadId() + '/early-payoff', payoffBody(), newKey()).then(function () {
+        loadDeal(true).then(function () { flash(t('client_page.payoff_applied')); });
+      }, function (error) {
+        clientPageRoot().find('[data-payoff-result]').attr('data-tone', 'error').text(error.message);
+      });
+    }
+
+    function bindClientPageEvents() {
+      on('click', '#payplan-panel ' + action('client-page-copy'), clientPageCopy);
+      on('click', '#payplan-panel ' + action('client-page-rotate'), function () { clientPageRotate($(this)); });
+      on('click', '#payplan-panel ' + action('payoff-preview'), payoffPreview);
+      on('click', '#payplan-panel ' + action('payoff-apply'), function () { payoffApply($(this)); });
+      on('click', '.payplan-dialog[data-dialog="schedule"] ' + action('propose'), clientPagePropose);
+    }
+
     function bindEvents() {
       on('click', '#payplan-panel ' + action('retry'), function () { loadDeal(); });
+      bindClientPageEvents();
       on('click', '#payplan-panel ' + action('schedule'), openSchedule);
       on('click', '#payplan-panel ' + action('payment'), function () { openPayment('payment'); });
       on('click', '#payplan-panel ' + action('full'), function () { openPayment('full'); });

@@ -8,6 +8,7 @@ class WidgetApiConfig(AppConfig):
 
     def ready(self) -> None:
         from widget_api import schema  # noqa: F401  (registers the OpenAPI field extensions)
-        from widget_api.amocrm import events
+        from widget_api.amocrm import events, registrations
 
         events.register()
+        registrations.register()

@@ -63,6 +63,7 @@ class CrmAction(models.Model):
         MOVE_TO_COMPLETED = "move_to_completed"
         FETCH_LEAD = "fetch_lead"
         UPDATE_LEAD = "update_lead"  # stage and/or responsible user (collections: aging, hand to the lawyer)
+        UPDATE_CONTACT = "update_contact"  # the client corrected name/phone/email on their page: the main contact
 
     class State(models.TextChoices):
         PENDING = "pending"

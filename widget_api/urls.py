@@ -8,6 +8,13 @@ from widget_api.api.analytics import (
     AnalyticsRowsView,
     AnalyticsSummaryView,
 )
+from widget_api.api.client_page import (
+    ClientPageRotateView,
+    ClientPageView,
+    EarlyPayoffPreviewView,
+    EarlyPayoffView,
+    ProposalCreateView,
+)
 from widget_api.api.corrections import PaymentRefundView, PaymentReverseView
 from widget_api.api.deals import AutopayView, DealView, FullPaymentView, OfflinePaymentView
 from widget_api.api.documents import (
@@ -49,6 +56,11 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/dunning/waive-fee", WaiveFeeView.as_view(), name="deal-dunning-waive-fee"),
     path("deals/<bigid:lead_id>/schedule/preview", SchedulePreviewView.as_view(), name="schedule-preview"),
     path("deals/<bigid:lead_id>/schedule", ScheduleView.as_view(), name="schedule"),
+    path("deals/<bigid:lead_id>/schedule/proposals", ProposalCreateView.as_view(), name="schedule-proposals"),
+    path("deals/<bigid:lead_id>/client-page", ClientPageView.as_view(), name="client-page-link"),
+    path("deals/<bigid:lead_id>/client-page/rotate", ClientPageRotateView.as_view(), name="client-page-rotate"),
+    path("deals/<bigid:lead_id>/early-payoff/preview", EarlyPayoffPreviewView.as_view(), name="early-payoff-preview"),
+    path("deals/<bigid:lead_id>/early-payoff", EarlyPayoffView.as_view(), name="early-payoff"),
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
     path("deals/<bigid:lead_id>/autopay", AutopayView.as_view(), name="deal-autopay"),

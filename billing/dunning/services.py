@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from billing.client_links import client_page_url
 from billing.dunning import domain
 from billing.dunning.bulk import insert_new_rows
 from billing.dunning.channels.base import Delivery, OutgoingMessage
@@ -372,7 +373,8 @@ def step_run_claim(*, step_run_id: int, now: datetime) -> OutgoingMessage | None
         _enabled, policy = policy_get(account=account)
         step = domain.step_parse(run.step, 0)
         links = answer_links(account_id=account.pk, line_id=line.pk)
-        link_text = f"Я оплатил: {links['paid']} Перенести: {links['postpone']}" if step.is_client else ""
+        link_text = (f"Я оплатил: {links['paid']} Перенести: {links['postpone']} "
+                     f"Ваш график и оплата онлайн: {client_page_url(deal)}") if step.is_client else ""
         text = domain.step_text(step, client=domain.client_label(deal.contact_name, deal.lead_id),
                                 amount=outstanding, due_date=line.due_date, debt=deal.debt,
                                 days_overdue=(now_local.date() - line.due_date).days, links=link_text)

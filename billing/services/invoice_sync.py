@@ -1,4 +1,5 @@
 """Keeping live invoices true to the plan: a replaced or paid line's order must not stay payable."""
+from billing.domain.money import ZERO
 from billing.events import PAYMENT_RECORDED, SCHEDULE_CHANGED, subscribe
 from billing.models import DomainEvent, Installment, Invoice
 from billing.services.invoicing import invoices_cancel
@@ -34,6 +35,13 @@ def on_payment_recorded(event: DomainEvent) -> None:
     ).exclude(pk=event.payload.get("invoice_id")).select_related("installment")
     covered = [invoice for invoice in paid_lines if invoice.installment.paid >= invoice.installment.amount]
     invoices_cancel(invoices=covered, reason="The installment was paid by other means.")
+    # «Оплатить всё» is for the debt as it was: once other money arrives it would overpay, so it goes.
+    remainder = [invoice for invoice in paid_lines if invoice.covers_remainder and invoice not in covered]
+    if remainder:
+        debt = sum((line.amount - line.paid for line in Installment.objects.filter(
+            schedule__deal_id=event.payload["deal_id"], schedule__is_active=True)), ZERO)
+        stale = [invoice for invoice in remainder if invoice.amount - invoice.paid_amount != debt]
+        invoices_cancel(invoices=stale, reason="The remaining debt changed.")
 
 
 def register() -> None:

@@ -10,10 +10,12 @@ from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from billing.client_links import client_page_url
 from billing.domain.account_settings import invoicing_read
+from billing.domain.money import ZERO
 from billing.errors import ApplicationError, NotFound
 from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, publish, register_handler
 from billing.gateway.errors import GatewayError, GatewayUnavailable
@@ -73,6 +75,50 @@ def invoice_reserve(*, installment_id: int, today: date | None = None) -> Invoic
     return InvoiceIssued(invoice, created=True)
 
 
+@transaction.atomic
+def invoice_reserve_remainder(*, deal_id: int, today: date | None = None) -> InvoiceIssued:
+    """«Оплатить всё»: one invoice for the whole remaining debt, tied to the last unpaid line. An open one for
+    exactly that debt is returned (a second click makes no second order); a stale one (the debt changed) is
+    cancelled and replaced. When one line is left, its own live invoice already is «всё»."""
+    deal = Deal.objects.select_related("account").filter(pk=deal_id).first()
+    if deal is None:
+        raise NotFound("deal_not_found", "No such deal.")
+    deal = deal_lock(deal=deal)
+    unpaid = list(Installment.objects.select_for_update(no_key=True, of=("self",)).select_related("schedule")
+                  .filter(schedule__deal=deal, schedule__is_active=True, paid__lt=F("amount")).order_by("seq"))
+    if not unpaid:
+        raise ApplicationError("nothing_to_pay", "Nothing is left to pay.")
+    remainder = sum((line.amount - line.paid for line in unpaid), ZERO)
+    last = unpaid[-1]
+    _check_invoiceable(deal, last)
+    live = Invoice.objects.filter(deal=deal, installment__in=unpaid, status__in=Invoice.LIVE_STATUSES)
+    same = next((invoice for invoice in live.filter(installment=last)
+                 if invoice.amount - invoice.paid_amount == remainder), None)
+    if same is not None:
+        return InvoiceIssued(same, created=False)
+    invoices_cancel(invoices=list(live.filter(Q(covers_remainder=True) | Q(installment=last))),
+                    reason="Replaced by an invoice for the whole remaining debt.")
+    account = deal.account
+    year = (today or account_today(account)).year
+    sequence, number = invoice_number_next(account=account, year=year)
+    invoice = Invoice.objects.create(
+        account=account, deal=deal, installment=last, year=year, sequence=sequence, number=number,
+        amount=remainder, status=Invoice.Status.CREATING, covers_remainder=True,
+        gateway_request_id=f"order:{account.pk}:{number}:1",
+    )
+    return InvoiceIssued(invoice, created=True)
+
+
+def invoice_issue_remainder(*, deal_id: int, gateway: Gateway | None = None,
+                            today: date | None = None) -> InvoiceIssued:
+    """Reserve the remainder invoice (committed), then create its gateway order with no lock held."""
+    assert_no_transaction()
+    issued = invoice_reserve_remainder(deal_id=deal_id, today=today)
+    if issued.invoice.status != Invoice.Status.CREATING:
+        return issued
+    return InvoiceIssued(invoice_order_create(invoice=issued.invoice, gateway=gateway), created=issued.created)
+
+
 def _check_invoiceable(deal: Deal, installment: Installment) -> None:
     if not installment.schedule.is_active:
         raise ApplicationError("installment_replaced", "This line belongs to a plan that was replaced.")
@@ -98,12 +144,17 @@ def invoice_issue(*, installment_id: int, gateway: Gateway | None = None, today:
 
 def _order_for(invoice: Invoice) -> CreateOrder:
     deal = invoice.deal
+    json_data = {"payplan": {"invoice": invoice.number, "installment_seq": invoice.installment.seq}}
+    if invoice.covers_remainder:
+        json_data["payplan"]["covers_remainder"] = True
     return CreateOrder(
         amount=invoice.amount, currency=invoice.account.currency,
         # The client reads this on the payment page and in the bank's SMS: never the lead's CRM title.
         description=f"{deal_service_name(deal)}, счёт № {invoice.number}", invoice_id=invoice.number,
         account_id=str(deal.lead_id), email=deal.contact_email or None, phone=deal.contact_phone or None,
-        json_data={"payplan": {"invoice": invoice.number, "installment_seq": invoice.installment.seq}},
+        json_data=json_data,
+        # After paying (or failing) the client comes back to their plan page, which shows the result.
+        success_redirect_url=client_page_url(deal), fail_redirect_url=client_page_url(deal),
     )
 
 

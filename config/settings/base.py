@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "billing.dunning",
     "widget_api",
     "documents",
+    "client_portal",
 ]
 
 MIDDLEWARE = [
@@ -288,6 +289,16 @@ DOCUMENTS_RENDER_MAX_PDF_MB = env.int("DOCUMENTS_RENDER_MAX_PDF_MB", default=100
 DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS = env.float("DOCUMENTS_DEFAULT_TEMPLATE_RENDER_SECONDS", default=840.0)
 LOGGING["loggers"] = {**LOGGING.get("loggers", {}), "weasyprint": {"level": "WARNING"},
                       "fontTools": {"level": "WARNING"}}
+
+# --- The client page (client_portal): /p/<token>, /register/<token> --------------------------------
+PAYPLAN_CLIENT_LINK_MAX_AGE_DAYS = env.int("PAYPLAN_CLIENT_LINK_MAX_AGE_DAYS", default=365)
+# Restructurings a manager proposes expire after this many days unless the account sets its own
+# (account setting `proposal_expiry_days`).
+PAYPLAN_PROPOSAL_EXPIRY_DAYS = env.int("PAYPLAN_PROPOSAL_EXPIRY_DAYS", default=7)
+# Registration form flood control: submissions per client IP and per account within the window.
+PAYPLAN_REGISTRATION_PER_IP = env.int("PAYPLAN_REGISTRATION_PER_IP", default=5)
+PAYPLAN_REGISTRATION_PER_ACCOUNT = env.int("PAYPLAN_REGISTRATION_PER_ACCOUNT", default=200)
+PAYPLAN_REGISTRATION_WINDOW_SECONDS = env.int("PAYPLAN_REGISTRATION_WINDOW_SECONDS", default=600)
 
 # --- Dunning (billing.dunning): the reminder ladder and its channels -------------------------------
 DUNNING_TICK_SECONDS = env.float("DUNNING_TICK_SECONDS", default=300.0)

@@ -265,6 +265,7 @@ def test_invoice_and_failed_payment_events_become_notes_and_a_task_for_the_manag
     assert invoice_note.startswith(
         "Выставлен счёт № 2026-000004 на 25\u00a0000,00\u00a0₽, срок оплаты 05.12.2026. "
         "Ссылка на оплату: https://pay.example/o/1 Счёт (PDF): https://payplan.test/documents/")
+    assert "Страница клиента (график и оплата): https://payplan.test/p/" in invoice_note
     assert [failure_note] == [
         "Оплата по счёту № 2026-000004 на 25\u00a0000,00\u00a0₽ не прошла: Insufficient funds (5051)."]
     [task] = sandbox.account().tasks.values()

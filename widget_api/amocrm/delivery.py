@@ -72,6 +72,7 @@ def _groups(actions: list[CrmAction]) -> list[tuple[Sender, list[CrmAction]]]:
     """Reads first, then lead writes, notes, tasks; an action refused inside a batch goes alone."""
     order = [(Kind.FETCH_LEAD, _fetch_leads), (Kind.UPDATE_FIELDS, _write_leads),
              (Kind.MOVE_TO_COMPLETED, _write_leads), (Kind.UPDATE_LEAD, _write_leads),
+             (Kind.UPDATE_CONTACT, _write_contacts),
              (Kind.ADD_NOTE, _add_notes), (Kind.CREATE_TASK, _add_tasks)]
     batched: dict[Sender, list[CrmAction]] = {}
     alone: list[tuple[Sender, list[CrmAction]]] = []
@@ -190,6 +191,35 @@ def _lead_update_item(action: CrmAction) -> dict:
         if action.payload.get(key):
             item[key] = int(action.payload[key])
     return item
+
+
+# --- contacts: what the client corrected on their page -------------------------------------------------
+def contact_fields(*, phone: str, email: str) -> list[dict]:
+    """The PHONE and EMAIL multitext values of a contact (amoCRM's own field codes, every account has them)."""
+    values = []
+    if phone:
+        values.append({"field_code": "PHONE", "values": [{"value": phone, "enum_code": "WORK"}]})
+    if email:
+        values.append({"field_code": "EMAIL", "values": [{"value": email, "enum_code": "WORK"}]})
+    return values
+
+
+def _write_contacts(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
+    """PATCH the lead's main contact; a lead with no contact (or gone) has nothing to correct."""
+    leads = _leads(client, [action.lead_id for action in actions], with_contacts=True)
+    outcomes, items = [], {}
+    for action in actions:
+        lead = leads.get(action.lead_id)
+        contact_id = _main_contact_id(lead) if lead else None
+        if contact_id is None:
+            outcomes.append(Outcome(action, "done", error="the lead has no contact in amoCRM (or is gone)"))
+            continue
+        contact = action.payload.get("contact") or {}
+        items[action.pk] = (action, {"id": contact_id, "name": contact.get("name") or "",
+                                     "custom_fields_values": contact_fields(phone=contact.get("phone") or "",
+                                                                            email=contact.get("email") or ""),
+                                     "request_id": str(action.pk)})
+    return outcomes + _send_batch(client, "PATCH", "/api/v4/contacts", "contacts", items)
 
 
 # --- notes and tasks -------------------------------------------------------------------------------

@@ -12,10 +12,12 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import translation
 
+from billing.client_links import client_page_url
 from billing.decline_reasons import NEEDS_CLIENT, decline_text
 from billing.events import (
     AUTOPAY_CHANGED,
     AUTOPAY_FAILED,
+    CLIENT_CONTACT_CHANGED,
     DEAL_PAID,
     INVOICE_ISSUED,
     PAYMENT_FAILED,
@@ -23,6 +25,8 @@ from billing.events import (
     PAYMENT_REFUNDED,
     PAYMENT_REVERSED,
     SCHEDULE_CHANGED,
+    SCHEDULE_PROPOSAL_DECIDED,
+    SCHEDULE_PROPOSED,
     register_handler,
 )
 from billing.models import Deal, Direction, DomainEvent, Installment, Payment
@@ -137,7 +141,8 @@ def on_invoice_issued(event: DomainEvent) -> None:
     _note(deal, event, texts.note_text(
         "invoice_issued", number=payload["number"], amount=_money(deal, payload["amount"]),
         due_date=texts.date_text(payload["due_date"]), payment_url=payload["payment_url"],
-        pdf_url=invoice_pdf_url_for(account_id=deal.account_id, invoice_id=payload["invoice_id"])))
+        pdf_url=invoice_pdf_url_for(account_id=deal.account_id, invoice_id=payload["invoice_id"]),
+        client_page_url=client_page_url(deal)))
 
 
 def on_payment_failed(event: DomainEvent) -> None:
@@ -168,6 +173,8 @@ def on_payment_reversed(event: DomainEvent) -> None:
         _payout_words(deal, "payment_reversed"), amount=_money(deal, event.payload["amount"]),
         method=texts.method_text(original.method), paid_at=texts.date_text(original.paid_at),
         reason=event.payload["reason"], paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+
+
 def _autopay_reason(payload: dict) -> str:
     with translation.override("ru"):
         if payload.get("reason") == "3ds_required":
@@ -199,6 +206,36 @@ def on_autopay_changed(event: DomainEvent) -> None:
                                        card_exp=payload.get("card_exp") or "—", by=who))
 
 
+def on_schedule_proposed(event: DomainEvent) -> None:
+    deal = _deal(event)
+    expires = datetime.fromisoformat(event.payload["expires_at"]).astimezone(ZoneInfo(deal.account.time_zone))
+    _note(deal, event, texts.note_text("schedule_proposed", expires=expires.strftime("%d.%m.%Y %H:%M"),
+                                       client_page_url=client_page_url(deal)))
+
+
+def on_schedule_proposal_decided(event: DomainEvent) -> None:
+    """Either answer is the manager's to act on: a note for the history and a task for today."""
+    deal = _deal(event)
+    payload = event.payload
+    name = "proposal_approved" if payload["approved"] else "proposal_declined"
+    decided_at = datetime.fromisoformat(payload["decided_at"]).astimezone(ZoneInfo(deal.account.time_zone))
+    values = {"decided_by": payload.get("decided_by") or "", "decided_at": decided_at.strftime("%d.%m.%Y %H:%M"),
+              "version": payload.get("version") or ""}
+    if payload["approved"]:
+        _fields(deal, event)
+    _note(deal, event, texts.note_text(name, **values))
+    _task(deal, event, texts.task_text(name, **values))
+
+
+def on_client_contact_changed(event: DomainEvent) -> None:
+    """The lead's main contact gets the corrected name, phone and email; the history gets a note."""
+    deal = _deal(event)
+    contact = event.payload["contact"]
+    crm_action_add(deal=deal, kind=Kind.UPDATE_CONTACT, payload={"contact": contact}, source=event.name, event=event)
+    _note(deal, event, texts.note_text("client_contact_changed", client_name=contact["name"],
+                                       phone=contact["phone"], email=contact["email"]))
+
+
 FEED = {
     SCHEDULE_CHANGED: on_schedule_changed,
     AUTOPAY_FAILED: on_autopay_failed,
@@ -209,6 +246,9 @@ FEED = {
     PAYMENT_FAILED: on_payment_failed,
     PAYMENT_REFUNDED: on_payment_refunded,
     PAYMENT_REVERSED: on_payment_reversed,
+    SCHEDULE_PROPOSED: on_schedule_proposed,
+    SCHEDULE_PROPOSAL_DECIDED: on_schedule_proposal_decided,
+    CLIENT_CONTACT_CHANGED: on_client_contact_changed,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 

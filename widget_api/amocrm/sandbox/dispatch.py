@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from . import api_activity, api_catalog, api_leads, api_webhooks, consent, control
+from . import api_activity, api_catalog, api_contacts, api_leads, api_webhooks, consent, control
 from .calls import ApiCall
 from .core import SandboxCore
 from .http_io import (
@@ -23,7 +23,8 @@ from .limiter import Verdict
 from .oauth import OAuthError
 from .routing import Router
 
-API_ROUTER = Router(api_leads.ROUTES + api_activity.ROUTES + api_catalog.ROUTES + api_webhooks.ROUTES)
+API_ROUTER = Router(api_leads.ROUTES + api_activity.ROUTES + api_catalog.ROUTES + api_webhooks.ROUTES
+                    + api_contacts.ROUTES)
 CONTROL_ROUTER = Router(control.ROUTES)
 
 

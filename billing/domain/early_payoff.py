@@ -1,0 +1,118 @@
+"""Paying off early: a lump sum now, and the rest of the plan either shortened or lowered. Pure maths.
+
+Payments are allocated oldest line first, so what is paid is a prefix of the plan (the last paid line may
+be partly paid). The new plan keeps what is paid as it was, puts the lump sum on one line (today, or the
+day after the last paid line if the client paid ahead), folds every unpaid amount due by then into it, and
+spreads what is left over the later lines' dates:
+- "shorten": the later lines keep their amounts from the start; the last ones are dropped (the last kept
+  one takes what is left), so the plan ends earlier;
+- "lower": the later lines keep their dates and share what is left equally (the last one absorbs the
+  kopecks), so each payment is smaller.
+The items add up exactly to the same debt, so a custom plan of them is the same deal, to the kopeck.
+"""
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Literal
+
+from billing.domain.money import CENT, ZERO, money
+
+PayoffMode = Literal["shorten", "lower"]
+MODES = ("shorten", "lower")
+
+
+class PayoffError(ValueError):
+    """`reason`: mode | nothing_left | below_minimum | above_maximum; `limit` the bound that was crossed."""
+
+    def __init__(self, field: str, reason: str, message: str, limit: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.reason = reason
+        self.message = message
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class CurrentLine:
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+
+
+@dataclass(frozen=True)
+class PayoffItem:
+    due_date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Payoff:
+    items: tuple[PayoffItem, ...]
+    lump_date: date
+    lump_amount: Decimal
+    minimum: Decimal  # what the lump must at least be: everything unpaid that is due by its date
+    maximum: Decimal  # everything unpaid
+
+
+def payoff_bounds(lines: list[CurrentLine], today: date) -> tuple[date, Decimal, Decimal]:
+    """The lump's date and the smallest and largest lump sum the plan allows on it."""
+    paid_dates = [line.due_date for line in lines if line.paid > ZERO]
+    lump_date = max([today, *[day + timedelta(days=1) for day in paid_dates]])
+    unpaid = [(line.due_date, line.amount - line.paid) for line in lines if line.amount > line.paid]
+    minimum = sum((rest for day, rest in unpaid if day <= lump_date), ZERO)
+    maximum = sum((rest for _, rest in unpaid), ZERO)
+    return lump_date, minimum, maximum
+
+
+def payoff_plan(*, lines: list[CurrentLine], lump_sum: Decimal, mode: str, today: date) -> Payoff:
+    """The items of the new plan (dates strictly increase, amounts positive, sum = sum of `lines`)."""
+    if mode not in MODES:
+        raise PayoffError("mode", "mode", "Choose how to use the payment: shorten the term or lower the payments.")
+    lump_sum = money(lump_sum)
+    lump_date, minimum, maximum = payoff_bounds(lines, today)
+    if maximum <= ZERO:
+        raise PayoffError("amount", "nothing_left", "Nothing is left to pay.")
+    if lump_sum <= ZERO or lump_sum < minimum:
+        raise PayoffError("amount", "below_minimum", f"The payment must be at least {max(minimum, CENT)}.",
+                          max(minimum, CENT))
+    if lump_sum > maximum:
+        raise PayoffError("amount", "above_maximum", f"The payment cannot exceed what is left to pay, {maximum}.",
+                          maximum)
+    settled = [PayoffItem(line.due_date, line.paid) for line in lines if line.paid > ZERO]
+    later = [(line.due_date, line.amount - line.paid) for line in lines
+             if line.amount > line.paid and line.due_date > lump_date]
+    rest = maximum - lump_sum
+    spread = _shorten(later, rest) if mode == "shorten" else _lower(later, rest)
+    items = _merge_same_days([*settled, PayoffItem(lump_date, lump_sum), *spread])
+    return Payoff(items=tuple(items), lump_date=lump_date, lump_amount=lump_sum, minimum=minimum, maximum=maximum)
+
+
+def _shorten(later: list[tuple[date, Decimal]], rest: Decimal) -> list[PayoffItem]:
+    items, left = [], rest
+    for day, amount in later:
+        if left <= ZERO:
+            break
+        take = min(amount, left)
+        items.append(PayoffItem(day, take))
+        left -= take
+    return items
+
+
+def _lower(later: list[tuple[date, Decimal]], rest: Decimal) -> list[PayoffItem]:
+    if rest <= ZERO:
+        return []
+    count = len(later)
+    base = (rest / count).quantize(CENT, rounding=ROUND_DOWN)
+    while count > 1 and base <= ZERO:  # fewer kopecks than lines: keep only as many lines as the money fills
+        count -= 1
+        base = (rest / count).quantize(CENT, rounding=ROUND_DOWN)
+    dates = [day for day, _ in later[:count]]
+    amounts = [base] * (count - 1) + [rest - base * (count - 1)]
+    return [PayoffItem(day, amount) for day, amount in zip(dates, amounts, strict=True)]
+
+
+def _merge_same_days(items: list[PayoffItem]) -> list[PayoffItem]:
+    merged: dict[date, Decimal] = {}
+    for item in items:
+        merged[item.due_date] = merged.get(item.due_date, ZERO) + item.amount
+    return [PayoffItem(day, amount) for day, amount in sorted(merged.items())]
