@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import Prefetch, Sum
+from django.utils.translation import gettext
 
 from billing.domain.money import ZERO
 from billing.domain.schedule import Plan
@@ -112,7 +113,8 @@ class DealState:
 def deal_find(*, account: Account, lead_id: int) -> Deal:
     deal = Deal.objects.filter(account=account, lead_id=lead_id).select_related("account").first()
     if deal is None:
-        raise NotFound("deal_not_found", f"Deal {lead_id} is not known for this account.")
+        raise NotFound("deal_not_found", gettext("Deal %(lead_id)s is not known for this "
+                                                 "account.") % {"lead_id": lead_id})
     return deal
 
 

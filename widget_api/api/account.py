@@ -20,6 +20,7 @@ from widget_api.account_settings import (
 from widget_api.amocrm.options import crm_options_get
 from widget_api.api.base import WidgetView
 from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
+from widget_api.field_names import field_words
 from widget_api.models import CrmConnection
 
 AMO_ID = {"min_value": 1, "max_value": 2**62}
@@ -198,7 +199,7 @@ class AccountSettingsView(WidgetView):
             raise ApplicationError(
                 "settings_incomplete",
                 _("Replacing the settings needs all of them; missing: %(keys)s. "
-                  "To change only some, use PATCH.") % {"keys": ", ".join(missing)},
+                  "To change only some, use PATCH.") % {"keys": "; ".join(field_words(key) or key for key in missing)},
                 {key: [str(_("Required when all settings are replaced."))] for key in missing})
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
