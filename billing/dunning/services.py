@@ -63,7 +63,8 @@ def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True) 
     try:
         policy = domain.policy_parse(config)
     except domain.LadderError as exc:
-        raise ApplicationError("invalid_ladder", exc.message, {exc.field: [exc.message]}) from exc
+        message = gettext(exc.template) % exc.params if exc.params else gettext(exc.template)
+        raise ApplicationError("invalid_ladder", message, {exc.field: [message]}) from exc
     DunningPolicy.objects.update_or_create(account=account, defaults={
         "config": domain.policy_dump(policy), "enabled": enabled})
     # New steps may apply to lines whose old ladder was done; those handed on or written off stay done.

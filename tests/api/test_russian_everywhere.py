@@ -154,11 +154,6 @@ def _bad_requests() -> list[tuple[str, str, str, object, dict]]:
     return cases
 
 
-# Dunning ladders are validated by billing.dunning.domain, whose messages are Russian only (not yet in the
-# catalogue): their English mode is not checked.
-RUSSIAN_ONLY = {"dunning_ladder"}
-
-
 @pytest.fixture
 def sweep(account):
     from billing.services.deals import deal_get_or_create
@@ -240,8 +235,6 @@ def test_row_errors_of_a_custom_plan_name_the_row_in_words(sweep):
 def test_the_same_errors_read_in_english_when_the_widget_asks_for_english(sweep):
     problems = []
     for name, status, error in sweep("en"):
-        if name in RUSSIAN_ONLY:
-            continue
         for text in _messages(error):
             if CYRILLIC.search(text):
                 problems.append((name, status, text))
