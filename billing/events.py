@@ -25,6 +25,9 @@ INVOICE_ISSUED = "invoice_issued"
 PAYMENT_FAILED = "payment_failed"
 PAYMENT_REFUNDED = "payment_refunded"
 INVOICES_CANCELLED = "invoices_cancelled"
+PAYMENT_REVERSED = "payment_reversed"
+AUTOPAY_FAILED = "autopay_failed"  # a line's card charge gave up; its invoice link is out
+AUTOPAY_CHANGED = "autopay_changed"  # a card switched on or off
 
 
 class DeliveryRefused(Exception):

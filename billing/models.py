@@ -174,6 +174,11 @@ class Payment(models.Model):
         OPENING_BALANCE = "opening_balance"
         OTHER = "other"
 
+    # Money a manager typed in: a mistake in it is corrected by a storno.
+    REVERSIBLE_METHODS = (Method.CASH, Method.BANK_TRANSFER, Method.CARD_TERMINAL, Method.OTHER)
+    # Money that moved through CloudPayments: it goes back to the card through the gateway.
+    REFUNDABLE_METHODS = (Method.CLOUDPAYMENTS, Method.CARD_TOKEN)
+
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="payments")
     amount = models.DecimalField(**MONEY)
@@ -184,6 +189,10 @@ class Payment(models.Model):
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     refund_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="refunds")
+    reversal_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="reversal",
+                                       help_text="The mistaken payment this storno cancels (at most one storno each).")
+    correction_reason = models.TextField(blank=True, help_text="Why a storno or a refund was made, as the user said.")
     invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     card_token = EncryptedTextField(blank=True, help_text="CloudPayments card token, for autopay")
     comment = models.TextField(blank=True)
@@ -199,14 +208,61 @@ class Payment(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="payment_amount_not_zero"),
             models.CheckConstraint(
-                condition=Q(amount__gt=0) | Q(refund_of__isnull=False) | Q(method="opening_balance"),
-                name="payment_negative_only_refund_or_opening"),
+                condition=(Q(amount__gt=0) | Q(refund_of__isnull=False) | Q(reversal_of__isnull=False)
+                           | Q(method="opening_balance")),
+                name="payment_negative_only_refund_storno_or_opening"),
+            models.CheckConstraint(condition=Q(refund_of__isnull=True) | Q(reversal_of__isnull=True),
+                                   name="payment_refund_or_storno_not_both"),
+            models.CheckConstraint(
+                condition=(Q(refund_of__isnull=True) & Q(reversal_of__isnull=True)) | Q(amount__lt=0),
+                name="payment_correction_is_negative"),
             models.UniqueConstraint(fields=["account", "transaction_id"],
                                     condition=Q(transaction_id__isnull=False),
                                     name="payment_transaction_unique_per_account"),
             models.UniqueConstraint(fields=["account", "idempotency_key"],
                                     condition=Q(idempotency_key__isnull=False),
                                     name="payment_idempotency_key_unique_per_account"),
+        ]
+
+
+class RefundRequest(models.Model):
+    """A refund asked for from the card, written (and committed) before the gateway is called; the outcome
+    is recorded afterwards, and the gateway's Refund notification finds it by the refund's TransactionId."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # committed, the gateway not answered yet (or the answer was lost)
+        SUCCEEDED = "succeeded"
+        REJECTED = "rejected"  # the gateway said no; nothing moved
+
+    OPEN_STATUSES = (Status.PENDING,)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="refund_requests")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refund_requests")
+    amount = models.DecimalField(**MONEY)
+    reason = models.TextField()
+    requested_by = models.BigIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, help_text="X-Request-ID sent to the gateway.")
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True,  # noqa: DJ001
+                                       help_text="The widget's Idempotency-Key: a repeated click is this request.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # NULL, not "", until the gateway names the refund: the unique constraint must ignore absent ids.
+    refund_transaction_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    refund = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="refund_request", help_text="The negative payment recorded for it.")
+    error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_request_amount_positive"),
+            models.UniqueConstraint(fields=["account", "request_id"], name="refund_request_id_unique"),
+            models.UniqueConstraint(fields=["account", "idempotency_key"], condition=Q(idempotency_key__isnull=False),
+                                    name="refund_request_idempotency_key_unique"),
+            models.UniqueConstraint(fields=["account", "refund_transaction_id"],
+                                    condition=Q(refund_transaction_id__isnull=False),
+                                    name="refund_request_transaction_unique"),
         ]
 
 
@@ -396,5 +452,98 @@ class GatewayEvent(models.Model):
             models.UniqueConstraint(fields=["account", "kind", "transaction_id"],
                                     condition=Q(signature_valid=True) & ~Q(transaction_id="") & ~Q(kind="check"),
                                     name="gateway_event_once_per_transaction"),
+        ]
+        indexes = [models.Index(fields=["account", "status"])]
+
+
+class SavedCard(models.Model):
+    """A client's card token for autopay: captured from a Pay notification, charged only after the client's
+    recorded consent, on the terminal that issued it. One usable card per deal."""
+
+    class Status(models.TextChoices):
+        OFFERED = "offered"  # the token arrived with a payment; no consent yet, never charged
+        ACTIVE = "active"  # consent recorded: lines of an autopay plan are charged on their due dates
+        DISABLED = "disabled"  # switched off by the manager or the client
+        REVOKED = "revoked"  # the bank said never charge it again (hard decline, expired card)
+        REPLACED = "replaced"  # another card of the same deal was switched on
+
+    USABLE = (Status.ACTIVE,)
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="saved_cards")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="saved_cards")
+    token = EncryptedTextField(help_text="CloudPayments card token")
+    token_digest = models.CharField(max_length=64, help_text="HMAC of the token: found without decrypting")
+    public_id = models.CharField(max_length=128, help_text="The terminal that issued the token; usable only there")
+    gateway_account_id = models.CharField(max_length=255, help_text="AccountId the token was made with")
+    card_first_six = models.CharField(max_length=6, blank=True)
+    card_last_four = models.CharField(max_length=4, blank=True)
+    card_exp = models.CharField(max_length=5, blank=True, help_text="MM/YY, as the gateway sends it")
+    card_type = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OFFERED)
+    source_payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="saved_cards")
+    consent_text = models.TextField(blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    consent_source = models.CharField(max_length=32, blank=True, help_text="invoice_link, client_page, ...")
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_by = models.CharField(max_length=64, blank=True, help_text="manager:<amo user id>, client, bank")
+    status_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "token_digest"], name="saved_card_token_once_per_account"),
+            models.UniqueConstraint(fields=["deal"], condition=Q(status="active"),
+                                    name="saved_card_one_active_per_deal"),
+            models.CheckConstraint(condition=~Q(status="active") | Q(consented_at__isnull=False) & ~Q(consent_text=""),
+                                   name="saved_card_active_has_consent"),
+        ]
+
+
+class ChargeAttempt(models.Model):
+    """One token charge of one installment. Committed before the gateway is called, so its X-Request-ID
+    (`charge:<account>:<installment>:<attempt>`) survives a crash and a repeat tick sends the same request."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending"  # written, the gateway is being (or was, with no answer yet) called
+        SUCCEEDED = "succeeded"
+        DECLINED = "declined"  # soft decline: retried on `retry_on`
+        FALLBACK = "fallback"  # given up: the line goes to the ordinary invoice link
+        SKIPPED = "skipped"  # the line was paid before the request left
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="charge_attempts")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="charge_attempts")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="charge_attempts")
+    card = models.ForeignKey(SavedCard, on_delete=models.PROTECT, related_name="charge_attempts")
+    attempt = models.PositiveSmallIntegerField()
+    request_id = models.CharField(max_length=128)
+    reference = models.CharField(max_length=64, help_text="Sent as InvoiceId: finds the charge's notifications")
+    amount = models.DecimalField(**MONEY)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENDING)
+    charge_date = models.DateField(help_text="The account's day the attempt was made")
+    retry_on = models.DateField(null=True, blank=True)
+    transaction_id = models.CharField(max_length=64, blank=True)
+    reason_code = models.IntegerField(null=True, blank=True)
+    reason = models.CharField(max_length=255, blank=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="charge_attempts")
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="charge_attempts", help_text="The fallback link, once issued")
+    failure_published_at = models.DateTimeField(null=True, blank=True,
+                                                help_text="When the client and the manager were told (once)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["installment", "attempt"], name="charge_attempt_once_per_number"),
+            models.UniqueConstraint(fields=["account", "request_id"], name="charge_attempt_request_unique"),
+            models.UniqueConstraint(fields=["account", "reference"], name="charge_attempt_reference_unique"),
+            models.UniqueConstraint(fields=["installment"], condition=Q(status="sending"),
+                                    name="charge_attempt_one_in_flight_per_line"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="charge_attempt_amount_positive"),
         ]
         indexes = [models.Index(fields=["account", "status"])]

@@ -7,6 +7,7 @@ class DocumentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from documents import events
+        from documents import events, notices
 
         events.register()
+        notices.register()

@@ -89,3 +89,59 @@ def document_message(*, subject: DocumentSubject, pdf: bytes) -> EmailMessage:
                            reply_to=reply_to)
     message.attach(subject.file_name, pdf, "application/pdf")
     return message
+
+
+# ---- declined payments: plain emails with the link to pay, in the client's Russian (gettext) ----------
+
+def money_sign(amount, currency: str) -> str:
+    """«25 000,00 ₽»: the sum as documents print it, with the currency's sign."""
+    return f"{money_ru(amount)}\u00a0{MONEY_SIGNS.get(currency, currency)}"
+
+
+MONEY_SIGNS = {"RUB": "₽", "USD": "$", "EUR": "€"}
+
+
+def _declined_lines(reason: str, link: str) -> list[str]:
+    lines = [_("Bank's reason: %(reason)s") % {"reason": reason}, ""]
+    if link:
+        lines += [_("You can pay by card or through SBP here:"), link, ""]
+    else:
+        lines += [_("We will send you a link to pay shortly."), ""]
+    return lines
+
+
+def autopay_failed_text(*, client: dict, company: dict, deal: dict, amount: str, seq: int, last_four: str,
+                        reason: str, link: str, card_stopped: bool) -> tuple[str, str]:
+    """The saved card could not pay a line: why, in the bank's words made plain, and the link instead."""
+    title = _("Autopay did not go through: %(amount)s") % {"amount": amount}
+    lines = [
+        _("Hello, %(name)s!") % {"name": client["name"]} if client["name"] else _("Hello!"), "",
+        _("We could not charge payment %(seq)s of %(amount)s to your card *%(last_four)s (%(service)s).") % {
+            "seq": seq, "amount": amount, "last_four": last_four, "service": _service(deal)}, "",
+        *_declined_lines(reason, link),
+    ]
+    if card_stopped:
+        lines += [_("Autopay with this card is switched off. When paying by the link you can save a new card "
+                    "for autopay."), ""]
+    lines += [_("If you have already paid, please ignore this email."), "", _signature(company)]
+    return title, "\n".join(lines)
+
+
+def payment_failed_text(*, client: dict, company: dict, deal: dict, amount: str, number: str, reason: str,
+                        link: str) -> tuple[str, str]:
+    """A card payment by the invoice link was declined: why, and the same link to try again."""
+    title = _("Payment for invoice No. %(number)s did not go through") % {"number": number}
+    lines = [
+        _("Hello, %(name)s!") % {"name": client["name"]} if client["name"] else _("Hello!"), "",
+        _("The payment of %(amount)s for invoice No. %(number)s (%(service)s) was declined.") % {
+            "amount": amount, "number": number, "service": _service(deal)}, "",
+        *_declined_lines(reason, link),
+        _("If you have already paid, please ignore this email."), "", _signature(company),
+    ]
+    return title, "\n".join(lines)
+
+
+def notice_message(*, company: dict, recipient: str, title: str, body: str, key: str) -> EmailMessage:
+    sender, reply_to = _sender(company)
+    return EmailMessage(subject=title, body=body, from_email=sender, to=[recipient], reply_to=reply_to,
+                        headers={"X-PayPlan-Notice": key})

@@ -4,7 +4,7 @@ row per (document, kind) is the durable mark: a sent or skipped email is never s
 import logging
 
 from billing.events import INVOICE_ISSUED, PAYMENT_RECORDED, DeliveryNotYet, register_handler
-from billing.models import DomainEvent, Payment
+from billing.models import ChargeAttempt, DomainEvent, Payment
 from documents.kinds import Kind
 from documents.models import DocumentEmail
 from documents.services import document_deliver
@@ -17,7 +17,7 @@ NO_RECEIPT_METHODS = {Payment.Method.OPENING_BALANCE}
 
 def on_event(event: DomainEvent) -> None:
     """Relay handler `documents.deliver`."""
-    if event.name == INVOICE_ISSUED:
+    if event.name == INVOICE_ISSUED and not _autopay_fallback(event):
         _deliver(event, Kind.INVOICE, event.payload["invoice_id"])
     elif event.name == PAYMENT_RECORDED and _client_paid_us(event):
         _deliver(event, Kind.RECEIPT, event.payload["payment_id"])
@@ -29,6 +29,12 @@ def _deliver(event: DomainEvent, kind: Kind, object_id: int) -> None:
     email = document_deliver(account=event.account, kind=kind, object_id=object_id)
     if email.status == DocumentEmail.Status.SENDING:
         raise DeliveryNotYet(f"{kind} {object_id}: the email is being sent by another worker")
+
+
+def _autopay_fallback(event: DomainEvent) -> bool:
+    """The link of a line the saved card could not pay goes in the autopay failure email (documents.notices),
+    which says why: the client gets one email, not two."""
+    return ChargeAttempt.objects.filter(invoice_id=event.payload["invoice_id"]).exists()
 
 
 def _client_paid_us(event: DomainEvent) -> bool:

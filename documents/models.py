@@ -59,3 +59,28 @@ class DocumentEmail(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "kind", "object_id"],
                                                name="document_email_once_per_object")]
+
+
+class ClientNotice(models.Model):
+    """One plain email to a client that has no document of its own (a declined payment and its link),
+    claimed before sending under a unique key, so a relay that runs twice sends it once."""
+
+    class Status(models.TextChoices):
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        SKIPPED = "skipped"  # nobody to send to (no client email) or nothing left to pay
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="client_notices")
+    key = models.CharField(max_length=128, help_text="e.g. autopay_failed:<attempt id>")
+    recipient = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.CharField(max_length=255, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "key"], name="client_notice_once_per_key")]

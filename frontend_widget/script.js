@@ -12,11 +12,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var DOWNLOAD_TIMEOUT_MS = 120000;
   var PREVIEW_DELAY_MS = 350;
   var FLASH_MS = 7000;
+  // The open card asks the server every few seconds whether anything changed (a cheap ETag check).
+  var POLL_MS = 4000;
   var ROWS_PAGE_SIZE = 20;
   var WEEKLY_CHART_AFTER_DAYS = 62;
   var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
   var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
-    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account', 'changes'];
+    'panel', 'schedule', 'payment', 'full_payment', 'correction', 'invoice', 'errors', 'analytics', 'aging', 'account',
+    'changes'];
   // A payout plan (direction outgoing) speaks of payouts: these texts replace the payment words there.
   var PAYOUT_WORDS = {'status.paid': 'status_paid', 'line_status.paid': 'line_paid',
     'line_status.partially_paid': 'line_partially_paid', 'panel.next_due': 'next_due', 'panel.schedule': 'schedule',
@@ -44,7 +47,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var REMINDER_ACTIONS = ['client_email', 'client_reminder', 'manager_task', 'escalate'];
   // CloudKassir's VAT codes as the server accepts them: null is "no VAT"; 1xx are the calculated rates x/1xx.
   var VAT_CODES = [null, 0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122];
-  var TAXATION_SYSTEMS = [0, 1, 2, 3, 4, 5];
+  // ENVD (3) was abolished in 2021 and the server refuses it; an account that stored it still sees it.
+  var TAXATION_SYSTEMS = [0, 1, 2, 4, 5];
   var RECEIPT_METHODS = [1, 2, 3, 4, 5, 6, 7];
   var RECEIPT_OBJECTS = [1, 3, 4, 10, 13];
   // Russia's zones (no daylight saving), west to east: the pick-list of the settings page.
@@ -143,7 +147,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     var self = this;
     var templates = {};
     var timers = {};
-    var panel = {deal: null, seq: 0, error: null, open: {lines: true, invoices: true, payments: false}};
+    var panel = {deal: null, seq: 0, error: null, etag: null, polling: false,
+      open: {lines: true, invoices: true, payments: false}};
     var dialog = null;
     var modal = null;
     var analytics = {filters: null, kind: 'received', page: 1, seq: 0, chart: null, options: null};
@@ -241,6 +246,23 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     function managerName(id) {
       var found = _.findWhere(managers(), {id: id});
       return found ? found.name : (id ? tf('analytics.manager_fallback', {id: id}) : '');
+    }
+
+    function isAdmin() {
+      var amo = window.AMOCRM;
+      var constant = function (name) { return (amo && amo.constant && amo.constant(name)) || {}; };
+      var flag = function (value) { return value === true || value === 'Y'; };
+      var user = constant('user');
+      if (user.is_admin !== undefined) {
+        return flag(user.is_admin);
+      }
+      if (constant('user_rights').is_admin !== undefined) {
+        return flag(constant('user_rights').is_admin);
+      }
+      var me = String((self.system() || {}).amouser_id || '');
+      return _.some(constant('managers'), function (manager, id) {
+        return String(manager.id || id) === me && flag(manager.is_admin);
+      });
     }
 
     function template(name) {
@@ -549,6 +571,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return $.when(template('panel'), api('GET', '/deals/' + leadId)).then(function (compiled, deal) {
         if (seq === panel.seq) {
           panel.deal = deal;
+          panel.etag = null;
           panel.error = null;
           renderPanel(compiled);
         }
@@ -567,7 +590,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         paid: paidCents ? money(line.paid, currency) : '', status: line.status,
         status_label: word('line_status.' + line.status, outgoing),
         note: line.kind === 'regular' ? '' : (line.label || t('kind.' + line.kind)),
-        invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : ''
+        invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : '',
+        failure: line.invoice && line.invoice.failure ? tf('panel.declined', {reason: line.invoice.failure.reason_text}) : ''
       };
     }
 
@@ -604,23 +628,85 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         }), function (kind) { return {kind: kind, label: t('panel.doc_' + kind)}; }),
         lines: _.map(lines, function (line) { return lineModel(line, currency, outgoing); }),
         lines_paid: _.where(lines, {status: 'paid'}).length,
+        autopay: outgoing ? null : autopayModel(deal),
         invoices: _.map(deal.invoices.slice().reverse(), function (invoice) {
           return {id: invoice.id, number: invoice.number, amount: money(invoice.amount, currency),
             status: invoice.status, status_label: t('invoice_status.' + invoice.status),
             date: timestamp(invoice.issued_at), seq: invoice.installment_seq,
-            payment_url: invoice.status === 'issued' ? invoice.payment_url : '', pdf: !!invoice.pdf_url};
+            payment_url: invoice.status === 'issued' ? invoice.payment_url : '', pdf: !!invoice.pdf_url,
+            failure: invoice.failure ? tf('panel.declined', {reason: invoice.failure.reason_text}) : ''};
         }),
         payments: _.map(deal.payments.slice().reverse(), function (payment) {
-          var positive = (kopecks(payment.amount) || 0) > 0;
-          return {id: payment.id, amount: money(payment.amount, currency), date: day(payment.paid_at),
-            method: t('method.' + payment.method), comment: payment.comment,
-            receipt: !outgoing && positive && payment.method !== 'opening_balance'};
+          return paymentRowModel(payment, currency, outgoing);
         })
       };
     }
 
+    // Why, who and when of a storno or refund, as one line of the payment history.
+    function correctionText(key, correction) {
+      return tf(key, {reason: correction.reason || '—',
+        who: correction.by ? managerName(correction.by) : t('panel.gateway_user'), when: timestamp(correction.at)});
+    }
+
+    function paymentRowModel(payment, currency, outgoing) {
+      var kind = payment.kind || 'payment';
+      var positive = (kopecks(payment.amount) || 0) > 0;
+      var refundable = kopecks(payment.refundable) || 0;
+      var refundedCents = _.reduce(payment.refunds || [], function (sum, refund) {
+        return sum + (kopecks(refund.amount) || 0);
+      }, 0);
+      var correction = kind === 'payment' ? '' : correctionText(kind === 'storno' ? 'panel.storno_line' : 'panel.refund_line',
+        {reason: payment.reason, by: payment.recorded_by, at: payment.recorded_at});
+      return {id: payment.id, kind: kind, amount: money(payment.amount, currency), date: day(payment.paid_at),
+        method: kind === 'payment' ? t('method.' + payment.method)
+          : t(kind === 'storno' ? 'panel.storno' : 'panel.refund_entry') + ' · ' + t('method.' + payment.method),
+        comment: kind === 'payment' ? payment.comment : '',
+        receipt: !outgoing && positive && kind === 'payment' && payment.method !== 'opening_balance',
+        can_reverse: !!payment.can_reverse && !payment.reversal,
+        can_refund: refundable > 0 && isAdmin(),
+        correction: correction,
+        reversed: payment.reversal ? correctionText('panel.reversed_by', payment.reversal) : '',
+        refunded: refundedCents ? tf('panel.refunded_part', {amount: money(amountString(refundedCents), currency)}) : ''};
+    }
+
+    // ---- autopay: the client's saved card on the deal card, and the manager's switch-off --------------
+
+    function autopayModel(deal) {
+      var autopay = deal.autopay;
+      if (!autopay || (!autopay.offered && !autopay.card)) {
+        return null;
+      }
+      var card = autopay.card;
+      var state = autopay.enabled ? 'active' : (card ? card.status : 'waiting');
+      return {
+        state: state,
+        card: card ? tf('panel.autopay_card', {last_four: card.last_four || '····', exp: card.exp || '—'}) : '',
+        state_label: t('panel.autopay_state_' + state),
+        can_disable: !!autopay.enabled
+      };
+    }
+
+    // Two clicks: the first asks, the second switches autopay off (no browser confirm() inside amoCRM).
+    function disableAutopay($button) {
+      if (!$button.attr('data-confirm')) {
+        $button.attr('data-confirm', '1').text(t('panel.autopay_disable_confirm'));
+        return;
+      }
+      $button.prop('disabled', true);
+      api('DELETE', '/deals/' + currentLeadId() + '/autopay').then(function () {
+        return loadDeal(true);
+      }).then(function () {
+        flash(t('panel.autopay_disabled'));
+      }, function (error) {
+        $button.prop('disabled', false);
+        flash(error.message, 'error');
+      });
+    }
+
     function renderPanel(compiled) {
-      panelRoot().html(compiled.render(panelModel(panel.deal)));
+      // A live update re-draws the card; a message the manager is reading stays where it is.
+      var $flash = panelRoot().find('.payplan-flash').detach();
+      panelRoot().html(compiled.render(panelModel(panel.deal))).prepend($flash);
     }
 
     function refreshPanel() {
@@ -642,13 +728,83 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     function afterDeal(deal, message) {
+      panel.seq += 1;  // an answer to a question asked before this one is older than this deal
       panel.deal = deal;
+      panel.etag = null;
       refreshPanel();
       setTimeout(function () { flash(message); }, 0);
     }
 
     function dialogFailed(error) {
       flash(error.message, 'error');
+    }
+
+    // ---- the live card: poll the deal's ETag while the card is visible -------------------------
+
+    function pollDeal() {
+      var leadId = currentLeadId();
+      if (document.hidden || panel.polling || !panel.deal || !leadId || !panelRoot().length || !backendUrl()) {
+        return;
+      }
+      var seq = panel.seq;
+      panel.polling = true;
+      var headers = {'Accept-Language': lang()};
+      if (panel.etag) {
+        headers['If-None-Match'] = panel.etag;
+      }
+      call({url: backendUrl() + '/api/v1/deals/' + leadId, type: 'GET', dataType: 'json', timeout: REQUEST_TIMEOUT_MS,
+        headers: headers}).then(function (deal, xhr) {
+        // A newer load, a dialog's answer or another lead since the question was asked: this answer is stale.
+        if (seq !== panel.seq || leadId !== currentLeadId()) {
+          return;
+        }
+        panel.etag = (xhr && xhr.getResponseHeader && xhr.getResponseHeader('ETag')) || panel.etag;
+        if (!deal || (xhr && xhr.status === 304)) {
+          return;
+        }
+        panel.deal = deal;
+        refreshPanel();
+      }).always(function () { panel.polling = false; });
+    }
+
+    function startPolling() {
+      clearInterval(timers.poll);
+      timers.poll = setInterval(pollDeal, POLL_MS);
+      $(document).off('visibilitychange' + NS).on('visibilitychange' + NS, function () {
+        if (!document.hidden) {
+          pollDeal();
+        }
+      });
+      $(window).off('focus' + NS).on('focus' + NS, pollDeal);
+    }
+
+    // ---- corrections: storno of an offline payment, refund of an online one -------------------
+
+    function openCorrection(kind, id) {
+      var deal = panel.deal;
+      var payment = _.findWhere(deal ? deal.payments : [], {id: id});
+      if (!payment) {
+        return;
+      }
+      template('correction').then(function (compiled) {
+        openDialog('correction', compiled.render({t: texts(), kind: kind, payment: {
+          id: payment.id, amount: money(payment.amount, deal.currency), date: day(payment.paid_at),
+          refundable: payment.refundable ? money(payment.refundable, deal.currency) : '',
+          refundable_input: payment.refundable || ''}}));
+      }, dialogFailed);
+    }
+
+    function saveCorrection() {
+      var $root = dialogRoot();
+      var kind = $root.attr('data-correction');
+      var body = {reason: fieldValue($root, 'reason')};
+      if (kind === 'refund') {
+        putMoney(body, 'amount', fieldValue($root, 'amount'));
+      }
+      submit('POST', '/payments/' + $root.attr('data-payment') + '/' + kind, body, function (deal) {
+        afterDeal(deal, tf(kind === 'refund' ? 'correction.refunded' : 'correction.reversed',
+          {debt: money(deal.debt, deal.currency)}));
+      });
     }
 
     // ---- the schedule dialog -------------------------------------------------------------------
@@ -1380,7 +1536,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         vat_rates: _.map(VAT_CODES, function (code) {
           return {code: code === null ? '' : String(code), label: vatLabel(code), selected: code === vat};
         }),
-        taxation_systems: _.map(TAXATION_SYSTEMS, function (code) {
+        taxation_systems: _.map(_.union(TAXATION_SYSTEMS, receipts.taxation_system === 3 ? [3] : []), function (code) {
           return {code: code, label: t('account.taxation_' + code)};
         }),
         receipt_methods: _.map(RECEIPT_METHODS, function (code) {
@@ -1417,9 +1573,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var options = api('GET', '/account/crm-options').then(null, function () {
         return $.Deferred().resolve(null).promise();
       });
-      $.when(template('account'), api('GET', '/account/settings'), options)
-        .then(function (compiled, values, crmOptions) {
-          var model = accountModel(values, crmOptions);
+      $.when(template('account'), api('GET', '/account/settings'), options, remindersByLadder())
+        .then(function (compiled, values, crmOptions, byLadder) {
+          var model = _.extend(accountModel(values, crmOptions), {reminders_by_ladder: byLadder});
           $block.html(compiled.render(model));
           $block.data('payplan-stored', storedBody(values));
           renumberRows($block, 'reminders');
@@ -1427,6 +1583,16 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         }, function (error) {
           $block.html(errorHtml(error.status === 404 ? {status: 404, message: t('account.missing')} : error));
         });
+    }
+
+    // Once the account saved a collections ladder, the old reminder list is not read (the server refuses
+    // changing it): the page says so instead of offering rows that would do nothing.
+    function remindersByLadder() {
+      return api('GET', '/account/dunning').then(function (body) {
+        return !!body.custom;
+      }, function () {
+        return $.Deferred().resolve(false).promise();
+      });
     }
 
     // The settings as stored, in the shape of the form's body: what a save compares the form with.
@@ -1460,9 +1626,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           field_id: number('client_service_name.field_id'),
           default_text: fieldValue($block, 'client_service_name.default_text')},
         time_zone: fieldValue($block, 'time_zone'),
-        reminders: _.map(rowsOf($block, 'reminders', ['day', 'action']), function (row) {
-          return {day: /^-?\d+$/.test(row.day) ? parseInt(row.day, 10) : row.day, action: row.action};
-        }),
+
         receipts: {
           enabled: $block.find('[name="receipts.enabled"]').is(':checked'),
           inn: fieldValue($block, 'receipts.inn'),
@@ -1473,6 +1637,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           object: number('receipts.object')
         }
       };
+      if ($block.find('[data-rows="reminders"]').length) {
+        body.reminders = _.map(rowsOf($block, 'reminders', ['day', 'action']), function (row) {
+          return {day: /^-?\d+$/.test(row.day) ? parseInt(row.day, 10) : row.day, action: row.action};
+        });
+      }
       if ($block.find('[name="cloudpayments.public_id"]').length) {
         body.cloudpayments = {public_id: fieldValue($block, 'cloudpayments.public_id'),
           test_mode: $block.find('[name="cloudpayments.test_mode"]').is(':checked')};
@@ -1664,6 +1833,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('click', '#payplan-panel ' + action('payment'), function () { openPayment('payment'); });
       on('click', '#payplan-panel ' + action('full'), function () { openPayment('full'); });
       on('click', '#payplan-panel ' + action('invoice'), openInvoice);
+      on('click', '#payplan-panel ' + action('autopay-off'), function () { disableAutopay($(this)); });
       on('click', '#payplan-panel ' + action('toggle'), function () {
         var $section = $(this).closest('[data-payplan-section]').toggleClass('is-open');
         panel.open[$section.attr('data-payplan-section')] = $section.hasClass('is-open');
@@ -1680,12 +1850,21 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         event.preventDefault();
         downloadDocument('receipt', parseInt($(this).attr('data-id'), 10));
       });
+      on('click', '#payplan-panel ' + action('reverse'), function (event) {
+        event.preventDefault();
+        openCorrection('reverse', parseInt($(this).attr('data-id'), 10));
+      });
+      on('click', '#payplan-panel ' + action('refund'), function (event) {
+        event.preventDefault();
+        openCorrection('refund', parseInt($(this).attr('data-id'), 10));
+      });
 
       on('click', '.payplan-dialog ' + action('cancel'), closeDialog);
       on('click', '.payplan-dialog[data-dialog="schedule"] ' + action('save'), saveSchedule);
       on('click', '.payplan-dialog[data-dialog="payment"] ' + action('save'), savePayment);
       on('click', '.payplan-dialog[data-dialog="full"] ' + action('save'), saveFullPayment);
       on('click', '.payplan-dialog[data-dialog="invoice"] ' + action('save'), saveInvoice);
+      on('click', '.payplan-dialog[data-dialog="correction"] ' + action('save'), saveCorrection);
       on('input change', '.payplan-dialog[data-dialog="payment"] [name="amount"]', updateNewDebt);
       on('change', '.payplan-dialog[data-dialog="invoice"] [name="installment_seq"]', function () {
         updateInvoiceAmount(dialogRoot());
@@ -1763,7 +1942,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function unbindEvents() {
       $(document).off(NS);
-      _.each(timers, function (timer) { clearTimeout(timer); });
+      $(window).off(NS);
+      _.each(timers, function (timer) { clearTimeout(timer); clearInterval(timer); });
       timers = {};
     }
 
@@ -1788,6 +1968,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             render: '<div class="payplan payplan-panel" id="payplan-panel">' + loadingHtml() + '</div>'
           });
           loadDeal();
+          startPolling();
         }
         return true;
       },

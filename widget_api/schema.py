@@ -41,6 +41,8 @@ ERRORS = {
 # Statuses only some operations answer, by operation id.
 EXTRA_STATUSES = {
     "account_crm_options": {409: "amoCRM is not connected for this account (reinstall needed).", 502: None, 503: None},
+    "payment_refund": {503: "CloudPayments did not answer (gateway_unavailable): the outcome is unknown, the "
+                            "Refund notification will settle it; do not repeat before then."},
 }
 
 

@@ -8,7 +8,8 @@ from widget_api.api.analytics import (
     AnalyticsRowsView,
     AnalyticsSummaryView,
 )
-from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView
+from widget_api.api.corrections import PaymentRefundView, PaymentReverseView
+from widget_api.api.deals import AutopayView, DealView, FullPaymentView, OfflinePaymentView
 from widget_api.api.documents import (
     DealDocumentView,
     InvoicePdfView,
@@ -50,6 +51,7 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/schedule", ScheduleView.as_view(), name="schedule"),
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
+    path("deals/<bigid:lead_id>/autopay", AutopayView.as_view(), name="deal-autopay"),
     path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
     path("account/settings", AccountSettingsView.as_view(), name="account-settings"),
     path("account/cloudpayments/test", CloudPaymentsTestView.as_view(), name="account-cloudpayments-test"),
@@ -57,6 +59,8 @@ urlpatterns = [
     path("account/dunning/channels", DunningChannelsView.as_view(), name="account-dunning-channels"),
     path("account/crm-options", CrmOptionsView.as_view(), name="account-crm-options"),
     path("invoices/<bigid:invoice_id>/pdf", InvoicePdfView.as_view(), name="invoice-pdf"),
+    path("payments/<bigid:payment_id>/reverse", PaymentReverseView.as_view(), name="payment-reverse"),
+    path("payments/<bigid:payment_id>/refund", PaymentRefundView.as_view(), name="payment-refund"),
     path("payments/<bigid:payment_id>/receipt.pdf", PaymentReceiptView.as_view(), name="payment-receipt-pdf"),
     path("deals/<bigid:lead_id>/documents/<str:kind>.pdf", DealDocumentView.as_view(), name="deal-document-pdf"),
     path("account/templates/<str:kind>", TemplateView.as_view(), name="document-template"),

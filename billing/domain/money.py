@@ -30,3 +30,8 @@ def floor_to_unit(amount: Decimal, unit: Decimal) -> Decimal:
 
 def format_money(amount: Decimal) -> str:
     return str(money(amount))
+
+
+def money_text(amount: Decimal, sign: str = "\u20bd") -> str:
+    """«9 500,00 ₽»: how a person reads money in a message (non-breaking spaces), whatever the UI language."""
+    return f"{money(amount):,.2f}".replace(",", "\u00a0").replace(".", ",") + "\u00a0" + sign

@@ -129,7 +129,20 @@ def notification_parse(kind: str, fields: dict[str, str]) -> GatewayNotification
         payment_transaction_id=_identifier(fields, "PaymentTransactionId", kind == "refund"),
         test_mode=fields.get("TestMode", "").strip().lower() in ("1", "true"),
         card_last_four=last_four if last_four and last_four.isdigit() and len(last_four) == 4 else None,
+        card_first_six=_digits(fields, "CardFirstSix", 6), card_exp=_card_exp(fields),
+        card_type=(_optional(fields, "CardType") or "")[:32] or None,
     )
+
+
+def _digits(fields: dict[str, str], name: str, length: int) -> str | None:
+    value = _optional(fields, name)
+    return value if value and value.isdigit() and len(value) == length else None
+
+
+def _card_exp(fields: dict[str, str]) -> str | None:
+    """MM/YY or None: an expiry we cannot read is as good as none (the card is then never charged)."""
+    value = _optional(fields, "CardExpDate")
+    return value if value and re.fullmatch(r"(0[1-9]|1[0-2])/[0-9]{2}", value) else None
 
 
 def transaction_id_of(kind: str, fields: dict[str, str]) -> str:

@@ -30,6 +30,9 @@ class GatewayNotification:
     payment_transaction_id: str | None  # the payment a refund returns money of
     test_mode: bool
     card_last_four: str | None
+    card_first_six: str | None = None
+    card_exp: str | None = None  # MM/YY
+    card_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,17 @@
 payment, last and next due date); the card, the stored row, the CRM fields and the documents all take
 their figures from it, and it takes them from `billing.domain.status.deal_figures`.
 """
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Prefetch, Sum
+from django.db.models import Count, Max, Prefetch, Sum
+from django.utils import translation
 from django.utils.translation import gettext
 
+from billing.decline_reasons import OWN_REASONS, decline_reason_text
 from billing.domain.money import ZERO
 from billing.domain.schedule import Plan
 from billing.domain.status import (
@@ -23,8 +27,17 @@ from billing.domain.status import (
     installment_status,
 )
 from billing.errors import NotFound
-from billing.models import Account, Deal, Installment, Invoice, Payment, Schedule
+from billing.models import Account, Deal, Installment, Invoice, Payment, RefundRequest, Schedule
+from billing.selectors.autopay import autopay_state_get
 from billing.time import account_today
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The last decline of an invoice's payment, in words a manager reads."""
+    code: int | None
+    reason_text: str
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,7 @@ class InvoiceRef:
     number: str
     status: str
     payment_url: str
+    failure: Failure | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +80,16 @@ class ScheduleState:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A storno or refund as the history shows it: which entry, how much, why, who and when."""
+    payment_id: int
+    amount: Decimal
+    reason: str
+    by: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class PaymentRow:
     id: int
     amount: Decimal
@@ -75,6 +99,13 @@ class PaymentRow:
     comment: str
     recorded_by: int | None
     recorded_at: datetime
+    kind: str = "payment"  # payment | storno | refund
+    corrects: int | None = None  # the payment a storno or refund corrects
+    reason: str = ""
+    reversal: Correction | None = None
+    refunds: list[Correction] = field(default_factory=list)
+    can_reverse: bool = False
+    refundable: Decimal | None = None  # online payments: what an admin may still refund
 
 
 @dataclass(frozen=True)
@@ -88,6 +119,7 @@ class InvoiceRow:
     pdf_url: str
     issued_at: datetime | None
     paid_at: datetime | None
+    failure: Failure | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +140,7 @@ class DealState:
     payments: list[PaymentRow] = field(default_factory=list)
     invoices: list[InvoiceRow] = field(default_factory=list)
     days_overdue: int = 0  # of the oldest overdue line
+    autopay: Any = None  # billing.selectors.autopay.AutopayState
 
 
 def deal_find(*, account: Account, lead_id: int) -> Deal:
@@ -168,10 +201,11 @@ def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
         paid=figures.paid, debt=figures.debt, overdue_amount=figures.overdue_amount, next_due=figures.next_due,
         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
         name=deal.name, schedule=schedule_state,
-        payments=[_payment_row(payment) for payment in deal.payments.order_by("paid_at", "id")],
+        payments=_payment_rows(deal),
         invoices=[_invoice_row(invoice) for invoice in invoices],
         days_overdue=max((line.days_overdue for line in schedule_state.installments), default=0)
         if schedule_state else 0,
+        autopay=autopay_state_get(deal=deal),
     )
 
 
@@ -186,7 +220,8 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
         lines.append(InstallmentRow(
             seq=line.seq, kind=line.kind, label=line.label, due_date=line.due_date, amount=line.amount,
             paid=line.paid, status=status,
-            invoice=InvoiceRef(invoice.pk, invoice.number, invoice.status, invoice.payment_url) if invoice else None,
+            invoice=InvoiceRef(invoice.pk, invoice.number, invoice.status, invoice.payment_url,
+                               failure=invoice_failure(invoice)) if invoice else None,
             days_overdue=days_late(line.due_date, today) if status == "overdue" else 0,
         ))
     return ScheduleState(
@@ -198,14 +233,76 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
     )
 
 
-def _payment_row(payment: Payment) -> PaymentRow:
+def _correction(payment: Payment) -> Correction:
+    return Correction(payment_id=payment.pk, amount=-payment.amount, reason=payment.correction_reason,
+                      by=payment.recorded_by, at=payment.recorded_at)
+
+
+def _payment_rows(deal: Deal) -> list[PaymentRow]:
+    payments = list(deal.payments.order_by("paid_at", "id").prefetch_related("refund_requests", "refunds"))
+    storno_of = {payment.reversal_of_id: payment for payment in payments if payment.reversal_of_id}
+    refunds_of: dict[int, list[Payment]] = {}
+    for payment in payments:
+        if payment.refund_of_id:
+            refunds_of.setdefault(payment.refund_of_id, []).append(payment)
+    return [_payment_row(payment, storno_of.get(payment.pk), refunds_of.get(payment.pk, [])) for payment in payments]
+
+
+def _payment_row(payment: Payment, storno: Payment | None, refunds: list[Payment]) -> PaymentRow:
+    kind = "storno" if payment.reversal_of_id else "refund" if payment.refund_of_id else "payment"
+    original = kind == "payment" and payment.amount > ZERO
+    online = original and payment.method in Payment.REFUNDABLE_METHODS and bool(payment.transaction_id)
     return PaymentRow(id=payment.pk, amount=payment.amount, method=payment.method, paid_at=payment.paid_at,
                       transaction_id=payment.transaction_id, comment=payment.comment,
-                      recorded_by=payment.recorded_by, recorded_at=payment.recorded_at)
+                      recorded_by=payment.recorded_by, recorded_at=payment.recorded_at, kind=kind,
+                      corrects=payment.reversal_of_id or payment.refund_of_id, reason=payment.correction_reason,
+                      reversal=_correction(storno) if storno else None,
+                      refunds=[_correction(refund) for refund in refunds],
+                      can_reverse=original and storno is None and payment.method in Payment.REVERSIBLE_METHODS,
+                      refundable=payment_refundable(payment) if online else None)
+
+
+def payment_refundable(payment: Payment) -> Decimal:
+    """What may still be refunded: the payment less refunds recorded and refunds asked for, not settled."""
+    refunded = sum((refund.amount for refund in payment.refunds.all()), ZERO)
+    pending = sum((request.amount for request in payment.refund_requests.all()
+                   if request.status == RefundRequest.Status.PENDING and request.refund_id is None), ZERO)
+    return payment.amount + refunded - pending
+
+
+def invoice_failure(invoice: Invoice) -> Failure | None:
+    """The bank's last decline, while it still matters (the invoice is not paid)."""
+    if invoice.status == Invoice.Status.PAID:
+        return None
+    declined = invoice.last_failure_code is not None or invoice.failed_attempts > 0
+    if not declined and invoice.last_failure_reason not in OWN_REASONS:
+        return None
+    return Failure(code=invoice.last_failure_code, attempts=invoice.failed_attempts,
+                   reason_text=decline_reason_text(invoice.last_failure_code, invoice.last_failure_reason))
 
 
 def _invoice_row(invoice: Invoice) -> InvoiceRow:
     return InvoiceRow(id=invoice.pk, number=invoice.number, installment_seq=invoice.installment.seq,
                       amount=invoice.amount, status=invoice.status, payment_url=invoice.payment_url,
                       pdf_url=f"/api/v1/invoices/{invoice.pk}/pdf", issued_at=invoice.issued_at,
-                      paid_at=invoice.paid_at)
+                      paid_at=invoice.paid_at, failure=invoice_failure(invoice))
+
+
+def deal_state_etag(*, deal: Deal) -> str:
+    """A fingerprint of everything the card shows, from a few narrow queries instead of the whole state:
+    the deal row, the active plan, the payments (facts: only ever added), the invoices, the refund
+    requests, today's date (lines turn overdue overnight) and the language the texts are in. Any change to
+    them changes the tag."""
+    facts = [
+        account_today(deal.account).isoformat(), translation.get_language(), deal.account.currency,
+        list(Deal.objects.filter(pk=deal.pk).values_list(
+            "updated_at", "status", "name", "group", "education_direction", "direction", "cancelled_at")),
+        list(Schedule.objects.filter(deal_id=deal.pk, is_active=True).values_list("id", "version")),
+        Payment.objects.filter(deal_id=deal.pk).aggregate(count=Count("id"), last=Max("id")),
+        list(Invoice.objects.filter(deal_id=deal.pk).order_by("id").values_list(
+            "id", "status", "installment_id", "amount", "paid_amount", "payment_url", "issued_at", "paid_at",
+            "failed_attempts", "last_failure_code", "last_failure_reason")),
+        list(RefundRequest.objects.filter(payment__deal_id=deal.pk).order_by("id").values_list("id", "status")),
+    ]
+    digest = hashlib.sha256(repr(facts).encode()).hexdigest()[:32]
+    return f'"{deal.pk}-{digest}"'

@@ -6,6 +6,7 @@ from datetime import date
 from billing.errors import ApplicationError
 from billing.gateway.interface import Gateway
 from billing.models import Account
+from billing.services.autopay import autopay_run
 from billing.services.invoicing import (
     installments_due_for_invoice,
     invoice_issue,
@@ -23,6 +24,9 @@ class BillingRunReport:
     pending: int = 0  # rows left `creating` because the gateway did not answer
     stuck: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    charged: int = 0  # autopay: lines paid by the saved card
+    declined: int = 0  # autopay: soft declines, retried on the schedule
+    fallback: int = 0  # autopay: lines given up on, sent the invoice link
 
 
 def billing_run(*, today: date | None = None, gateway: Gateway | None = None) -> BillingRunReport:
@@ -35,6 +39,13 @@ def billing_run(*, today: date | None = None, gateway: Gateway | None = None) ->
 
 def account_run(*, account: Account, today: date, gateway: Gateway | None, report: BillingRunReport) -> None:
     invoices_retry_creating(account=account, gateway=gateway)
+    # Cards first: a line autopay gives up on today gets its invoice link in the loop below.
+    autopay = autopay_run(account=account, today=today, gateway=gateway)
+    report.charged += autopay.charged
+    report.declined += autopay.declined
+    report.fallback += autopay.fallback
+    report.pending += autopay.pending
+    report.refused += autopay.refused or []
     for installment_id in installments_due_for_invoice(account=account, today=today):
         try:
             issued = invoice_issue(installment_id=installment_id, gateway=gateway, today=today)

@@ -62,7 +62,9 @@ def deal_reallocate(*, deal: Deal, schedule: Schedule | None, new_payment: Payme
         changed = _apply(result, installments, add=True)
     else:
         Allocation.objects.filter(payment__deal=deal).delete()
-        payments = deal.payments.exclude(method=Payment.Method.OPENING_BALANCE).order_by("paid_at", "id")
+        # A reversed payment and its storno cancel out: as if the mistaken entry had never been allocated.
+        payments = (deal.payments.exclude(method=Payment.Method.OPENING_BALANCE)
+                    .filter(reversal_of__isnull=True, reversal__isnull=True).order_by("paid_at", "id"))
         result = allocate([InstallmentDue(line.pk, line.amount) for line in oldest_first],
                           [PaymentFact(payment.pk, payment.amount) for payment in payments])
         changed = _apply(result, installments, add=False)

@@ -14,12 +14,14 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from billing.domain.account_settings import invoicing_read
 from billing.errors import ApplicationError, NotFound
 from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, publish, register_handler
 from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.gateway.interface import CreateOrder, Gateway
 from billing.models import Account, Deal, Direction, DomainEvent, Installment, Invoice, InvoiceCounter
 from billing.names import deal_service_name
+from billing.services.autopay import installments_autopay_managed
 from billing.services.deals import deal_lock
 from billing.services.gateways import gateway_for
 from billing.texts import in_account_language
@@ -212,8 +214,9 @@ def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -
 
 def installments_due_for_invoice(*, account: Account, today: date) -> list[int]:
     """Unpaid lines of active incoming plans whose invoice date (due date − lead days) has come and
-    that have no live, paid or refused invoice: a line is never billed twice automatically."""
-    lead_days = int(account.settings.get("invoice_lead_days", 0) or 0)
+    that have no live, paid or refused invoice: a line is never billed twice automatically. Lines a saved
+    card pays (autopay) get a link only once autopay gives up on them."""
+    lead_days = invoicing_read(account.settings).lead_days
     return list(
         Installment.objects.filter(
             schedule__deal__account=account, schedule__is_active=True, schedule__direction=Direction.INCOMING,
@@ -221,6 +224,7 @@ def installments_due_for_invoice(*, account: Account, today: date) -> list[int]:
             paid__lt=F("amount"),
         )
         .exclude(invoices__status__in=[*Invoice.LIVE_STATUSES, Invoice.Status.PAID, Invoice.Status.FAILED])
+        .exclude(installments_autopay_managed())
         .order_by("due_date", "pk")
         .values_list("pk", flat=True)
     )

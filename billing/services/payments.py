@@ -4,12 +4,13 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.domain.money import MAX_AMOUNT, ZERO
 from billing.errors import ApplicationError
 from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, publish
-from billing.models import Deal, Payment
+from billing.models import Deal, Payment, RefundRequest
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
 from billing.texts import in_account_language, money_text
 from billing.time import account_today
@@ -58,11 +59,19 @@ def payment_record_from_gateway(*, deal: Deal, amount: Decimal, payment: Payment
 
 
 @transaction.atomic
-def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id: str, paid_at: date) -> Payment:
-    """A refund is its own negative payment linked to the original; the debt re-opens."""
+def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id: str, paid_at: date,
+                          request_id: int | None = None) -> Payment:
+    """A refund is its own negative payment linked to the original; the debt re-opens.
+
+    Recorded once per refund TransactionId, whichever comes first: the gateway's answer to a refund asked
+    from the card (`request_id`), or the Refund notification, which finds that request by the refund's
+    TransactionId (or, should it arrive before the answer, as the open request of the same amount)."""
     deal = deal_lock(deal=original.deal)
+    request = _refund_request_for(original=original, amount=amount, transaction_id=transaction_id,
+                                  request_id=request_id)
     existing = Payment.objects.filter(account=deal.account, transaction_id=transaction_id).first()
     if existing is not None:
+        _refund_request_settle(request=request, refund=existing, transaction_id=transaction_id)
         return existing
     refunded = -sum((refund.amount for refund in original.refunds.all()), ZERO)
     if not ZERO < amount <= original.amount - refunded:
@@ -74,16 +83,37 @@ def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id:
     refund = Payment.objects.create(
         account=deal.account, deal=deal, amount=-amount, method=original.method, paid_at=paid_at,
         transaction_id=transaction_id, refund_of=original, comment=_refund_comment(deal, original.pk),
+        correction_reason=request.reason if request else "", recorded_by=request.requested_by if request else None,
     )
+    _refund_request_settle(request=request, refund=refund, transaction_id=transaction_id)
     schedule = active_schedule(deal)
     deal_reallocate(deal=deal, schedule=schedule)
     deal_recompute(deal=deal)
     publish(account=deal.account, name=PAYMENT_REFUNDED, payload={
         "payment_id": refund.pk, "refund_of": original.pk, "deal_id": deal.pk, "lead_id": deal.lead_id,
-        "method": refund.method,
+        "method": refund.method, "reason": refund.correction_reason, "by": refund.recorded_by,
         "amount": str(amount), "debt": str(deal.debt), "status": deal.status,
     })
     return refund
+
+
+def _refund_request_for(*, original: Payment, amount: Decimal, transaction_id: str,
+                        request_id: int | None) -> RefundRequest | None:
+    requests = RefundRequest.objects.select_for_update(of=("self",)).filter(account=original.account)
+    if request_id is not None:
+        return requests.get(pk=request_id)
+    return (requests.filter(refund_transaction_id=transaction_id).first()
+            or requests.filter(payment=original, amount=amount, status=RefundRequest.Status.PENDING,
+                               refund_transaction_id__isnull=True).order_by("id").first())
+
+
+def _refund_request_settle(*, request: RefundRequest | None, refund: Payment, transaction_id: str) -> None:
+    if request is None or request.refund_id is not None:
+        return
+    request.status, request.refund, request.refund_transaction_id = (
+        RefundRequest.Status.SUCCEEDED, refund, transaction_id)
+    request.completed_at, request.error = timezone.now(), ""
+    request.save(update_fields=["status", "refund", "refund_transaction_id", "completed_at", "error"])
 
 
 @transaction.atomic

@@ -2,11 +2,11 @@
 flagged `pending` in the payment's transaction, sent by the event relay (retried with backoff, dead-lettered
 when it keeps failing), never in the way of the payment itself."""
 import logging
-from dataclasses import dataclass
 
 from django.db.models import F
 
-from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, register_handler, subscribe
+from billing.domain.account_settings import FiscalReceipts, fiscal_read
+from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, PAYMENT_REVERSED, register_handler, subscribe
 from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
@@ -17,29 +17,14 @@ from billing.transactions import assert_no_transaction
 logger = logging.getLogger(__name__)
 
 CASH_METHODS = {Payment.Method.CASH}
-SERVICE_OBJECT, FULL_PAYMENT_METHOD = 4, 4
 
 
-@dataclass(frozen=True)
-class ReceiptSettings:
-    enabled: bool
-    inn: str
-    taxation_system: int
-    vat: int | None
-    item_label: str
-    method: int
-    object: int
+# The typed fiscal section of the account's settings (billing.domain.account_settings).
+ReceiptSettings = FiscalReceipts
 
 
 def receipt_settings(account: Account) -> ReceiptSettings:
-    raw = account.settings.get("receipts") or {}
-    return ReceiptSettings(
-        enabled=bool(raw.get("enabled")), inn=str(raw.get("inn") or ""),
-        taxation_system=int(raw.get("taxation_system", 1)), vat=raw.get("vat"),
-        item_label=str(raw.get("item_label") or "").strip(),  # blank: the service name the client reads
-        method=int(raw.get("method", FULL_PAYMENT_METHOD)),
-        object=int(raw.get("object", SERVICE_OBJECT)),
-    )
+    return fiscal_read(account.settings)
 
 
 def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:
@@ -76,6 +61,14 @@ def _mark_pending(event: DomainEvent) -> None:
     if payment_is_payout(Payment.objects.select_related("deal").get(pk=payment_id)):
         return
     Payment.objects.filter(pk=payment_id).update(receipt_status="pending")
+
+
+def _mark_storno_pending(event: DomainEvent) -> None:
+    """A storno returns income only if the reversed payment was reported (or is about to be): then the
+    storno gets a return receipt (IncomeReturn), sent by the same relay handler."""
+    reported = Payment.objects.filter(pk=event.payload["reversal_of"], receipt_status__in=("pending", "queued"))
+    if reported.exists():
+        _mark_pending(event)
 
 
 RECEIPT_TO_SEND = ("pending", "failed")
@@ -121,7 +114,9 @@ def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> 
 def register() -> None:
     subscribe(PAYMENT_RECORDED, _mark_pending)
     subscribe(PAYMENT_REFUNDED, _mark_pending)
+    subscribe(PAYMENT_REVERSED, _mark_storno_pending)
     register_handler(PAYMENT_RECORDED, "billing.fiscal_receipt", on_payment_committed)
     register_handler(PAYMENT_REFUNDED, "billing.fiscal_receipt", on_payment_committed)
+    register_handler(PAYMENT_REVERSED, "billing.fiscal_receipt", on_payment_committed)
 
 

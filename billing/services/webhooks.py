@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from billing.decline_reasons import decline_reason_text
 from billing.errors import ApplicationError
 from billing.events import PAYMENT_FAILED, publish
 from billing.gateway import cloudpayments_notifications as cloudpayments
@@ -28,6 +29,7 @@ from billing.gateway.notifications import (
     refused,
 )
 from billing.models import Account, GatewayEvent, Invoice, Payment
+from billing.services.autopay import charge_attempt_for_reference, charge_attempt_settle_paid, saved_card_capture
 from billing.services.payments import PaymentInput, payment_record_from_gateway, payment_refund_record
 from billing.texts import gateway_payment_comment, in_account_language
 
@@ -188,6 +190,12 @@ def _account_id_matches(invoice: Invoice, note: GatewayNotification) -> bool:
 def process_check(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     invoice = _invoice_of(event, note)
     event.status = GatewayEvent.Status.PROCESSED
+    attempt = charge_attempt_for_reference(account=event.account, reference=note.invoice_number)
+    if invoice is None and attempt is not None:
+        # Our own token charge, should the gateway ask about it: the amount we asked, while we ask it.
+        if attempt.status != attempt.Status.SENDING:
+            return refused(CheckRefusal.NOT_PAYABLE)
+        return ACCEPTED if note.amount == attempt.amount else refused(CheckRefusal.WRONG_AMOUNT)
     if invoice is None:
         return refused(CheckRefusal.UNKNOWN_INVOICE)
     if not _account_id_matches(invoice, note):
@@ -218,6 +226,11 @@ def _gateway_comment(invoice: Invoice, note: GatewayNotification) -> str:
 
 def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     invoice = _invoice_of(event, note)
+    attempt = charge_attempt_for_reference(account=event.account, reference=note.invoice_number)
+    if invoice is None and attempt is not None:
+        # Our own token charge: the same recording as its answer's, whichever arrives first.
+        return _processed(event, charge_attempt_settle_paid(attempt=attempt, transaction_id=note.transaction_id,
+                                                            amount=note.amount))
     if invoice is None:
         return _unmatched(event, _("No invoice %(number)r in this account.") % {"number": note.invoice_number})
     if not _account_id_matches(invoice, note):
@@ -231,6 +244,7 @@ def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> N
     ))
     if created:  # the deal is still locked by the service's transaction
         _invoice_add_paid(invoice=invoice, amount=note.amount, paid_at=note.occurred_at or timezone.now())
+        saved_card_capture(deal=invoice.deal, payment=payment, note=note)
     return _processed(event, payment)
 
 
@@ -250,6 +264,8 @@ def process_confirm(event: GatewayEvent, note: GatewayNotification) -> Notificat
 
 def process_fail(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     invoice = _invoice_of(event, note)
+    if invoice is None and charge_attempt_for_reference(account=event.account, reference=note.invoice_number):
+        return _processed(event)  # a declined token charge: its answer is recorded by the charge itself
     if invoice is None:
         return _unmatched(event, _("No invoice %(number)r in this account.") % {"number": note.invoice_number})
     reason = f"{note.reason or 'Declined'} ({note.reason_code})" if note.reason_code else (note.reason or "Declined")
@@ -258,9 +274,15 @@ def process_fail(event: GatewayEvent, note: GatewayNotification) -> Notification
     publish(account=event.account, name=PAYMENT_FAILED, payload={
         "invoice_id": invoice.pk, "number": invoice.number, "deal_id": invoice.deal_id,
         "lead_id": invoice.deal.lead_id, "amount": str(note.amount), "reason": reason,
-        "reason_code": note.reason_code,
+        "reason_code": note.reason_code, "reason_text": _crm_text(note.reason_code, reason),
     })
     return _processed(event)
+
+
+def _crm_text(code: int | None, reason: str) -> str:
+    # The amoCRM notes and tasks are written in Russian (widget_api/amocrm/i18n/ru.json).
+    with translation.override("ru"):
+        return decline_reason_text(code, reason)
 
 
 def process_refund(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:

@@ -172,9 +172,9 @@ CORS_ALLOWED_ORIGIN_REGEXES = [
     r"^https://[a-z0-9-]+\.kommo\.com$",
 ]
 CORS_URLS_REGEX = r"^/api/.*$"
-CORS_ALLOW_HEADERS = ["x-auth-token", "idempotency-key", "content-type", "accept"]
+CORS_ALLOW_HEADERS = ["x-auth-token", "idempotency-key", "content-type", "accept", "if-none-match"]
 # The widget downloads PDFs and Excel files cross-origin and names them from this header.
-CORS_EXPOSE_HEADERS = ["Content-Disposition", "Idempotent-Replayed"]
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Idempotent-Replayed", "ETag"]
 
 # Request bodies: 2.5 MB (Django's default) everywhere but amoCRM's account hooks, whose bulk form
 # (thousands of leads, tens of thousands of fields) their view parses itself with a bounded parser.

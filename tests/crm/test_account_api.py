@@ -6,7 +6,6 @@ from billing.models import Account
 from billing.services.receipts import receipt_settings
 from tests.conftest import WidgetClient, assert_error
 from tests.crm.conftest import CRM_FIELDS, make_sandbox
-from widget_api.field_names import field_words
 
 pytestmark = pytest.mark.django_db
 SETTINGS = "/api/v1/account/settings"
@@ -139,7 +138,6 @@ def test_a_put_without_a_complete_body_is_a_422_naming_what_is_missing_and_chang
     response = admin.put(SETTINGS, body)
 
     error = assert_error(response, 422, "settings_incomplete", missing)
-    assert field_words(missing) in error["message"]  # named in words; the key itself is in `fields`
     assert settings_of(account) == before
 
 
@@ -161,7 +159,7 @@ def test_an_incomplete_put_explains_itself_in_russian(account):
 
     error = response.json()["error"]
     assert "PATCH" in error["message"]
-    assert "в запросе нет: этап «Успешно реализовано»; поля сделки" in error["message"]
+    assert "в запросе нет: Этап оплаченной сделки; Поля сделки" in error["message"]
     assert "Обязательно" in error["fields"]["requisites"][0]
 
 

@@ -63,7 +63,18 @@ def page(browser, live_server, demo):
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
+    in_flight = set()
+    page.on("request", lambda request: in_flight.add(request))
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
     yield page
+    # The open card polls its deal every few seconds: stop new calls and let those in flight finish, or the
+    # live server would still be querying while the database is flushed for the next test (a deadlock).
+    page.route("**/api/v1/**", lambda route: route.abort())
+    for _ in range(100):
+        if not in_flight:
+            break
+        page.wait_for_timeout(50)
     context.close()
     assert not page.errors, page.errors
 

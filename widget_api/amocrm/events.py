@@ -10,17 +10,22 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import translation
 
+from billing.decline_reasons import NEEDS_CLIENT, decline_text
 from billing.events import (
+    AUTOPAY_CHANGED,
+    AUTOPAY_FAILED,
     DEAL_PAID,
     INVOICE_ISSUED,
     PAYMENT_FAILED,
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
+    PAYMENT_REVERSED,
     SCHEDULE_CHANGED,
     register_handler,
 )
-from billing.models import Account, Deal, Direction, DomainEvent, Installment
+from billing.models import Account, Deal, Direction, DomainEvent, Installment, Payment
 from billing.selectors import deal_figures_get
 from billing.texts import in_account_language
 from billing.time import account_today
@@ -82,7 +87,7 @@ def _payout_words(deal: Deal, name: str) -> str:
     if deal.direction != Direction.OUTGOING:
         return name
     return {"schedule_created": "payout_schedule_created", "schedule_changed": "payout_schedule_changed",
-            "payment_refunded": "payout_refunded"}.get(name, name)
+            "payment_refunded": "payout_refunded", "payment_reversed": "payout_reversed"}.get(name, name)
 
 
 def on_schedule_changed(event: DomainEvent) -> None:
@@ -139,7 +144,8 @@ def on_invoice_issued(event: DomainEvent) -> None:
 def on_payment_failed(event: DomainEvent) -> None:
     deal = _deal(event)
     payload = event.payload
-    values = {"number": payload["number"], "amount": _money(deal, payload["amount"]), "reason": payload["reason"]}
+    values = {"number": payload["number"], "amount": _money(deal, payload["amount"]),
+              "reason": payload.get("reason_text") or payload["reason"]}
     _note(deal, event, texts.note_text("payment_failed", **values))
     _task(deal, event, texts.task_text("payment_failed", **values))
 
@@ -147,18 +153,63 @@ def on_payment_failed(event: DomainEvent) -> None:
 def on_payment_refunded(event: DomainEvent) -> None:
     deal = _deal(event)
     snapshot = _as_of_event(_fields(deal, event), event)
+    reason = event.payload.get("reason")
+    name = "payment_refunded_reason" if reason and deal.direction != Direction.OUTGOING else "payment_refunded"
     _note(deal, event, texts.note_text(
-        _payout_words(deal, "payment_refunded"), amount=_money(deal, event.payload["amount"]),
+        _payout_words(deal, name), amount=_money(deal, event.payload["amount"]), reason=reason,
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+
+
+def on_payment_reversed(event: DomainEvent) -> None:
+    """A storno: the lead's fields follow the re-opened debt, and the feed says what was undone and why."""
+    deal = _deal(event)
+    snapshot = _as_of_event(_fields(deal, event), event)
+    original = Payment.objects.get(pk=event.payload["reversal_of"], account_id=deal.account_id)
+    _note(deal, event, texts.note_text(
+        _payout_words(deal, "payment_reversed"), amount=_money(deal, event.payload["amount"]),
+        method=texts.method_text(original.method), paid_at=texts.date_text(original.paid_at),
+        reason=event.payload["reason"], paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+def _autopay_reason(payload: dict) -> str:
+    with translation.override("ru"):
+        if payload.get("reason") == "3ds_required":
+            return str(NEEDS_CLIENT)
+        return decline_text(payload.get("reason_code"))
+
+
+def on_autopay_failed(event: DomainEvent) -> None:
+    """The card could not pay a line and the client has the link: a note, and a task for the manager."""
+    deal = _deal(event)
+    payload = event.payload
+    values = {"seq": payload["seq"], "amount": _money(deal, payload["amount"]), "reason": _autopay_reason(payload),
+              "last_four": payload.get("card_last_four") or "—", "attempts": payload.get("attempts") or 1,
+              "number": payload.get("number") or "—", "payment_url": payload.get("payment_url") or "—"}
+    text = texts.note_text("autopay_failed", **values)
+    if payload.get("card_stopped"):
+        text += " " + texts.note_text("autopay_card_stopped", **values)
+    _note(deal, event, text)
+    _task(deal, event, texts.task_text("autopay_failed", **values))
+
+
+def on_autopay_changed(event: DomainEvent) -> None:
+    deal = _deal(event)
+    payload = event.payload
+    by = str(payload.get("by") or "")
+    who = texts.catalog()["autopay_by"].get(by.split(":")[0], by)
+    name = "autopay_enabled" if payload.get("enabled") else "autopay_disabled"
+    _note(deal, event, texts.note_text(name, last_four=payload.get("card_last_four") or "—",
+                                       card_exp=payload.get("card_exp") or "—", by=who))
 
 
 FEED = {
     SCHEDULE_CHANGED: on_schedule_changed,
+    AUTOPAY_FAILED: on_autopay_failed,
+    AUTOPAY_CHANGED: on_autopay_changed,
     PAYMENT_RECORDED: on_payment_recorded,
     DEAL_PAID: on_deal_paid,
     INVOICE_ISSUED: on_invoice_issued,
     PAYMENT_FAILED: on_payment_failed,
     PAYMENT_REFUNDED: on_payment_refunded,
+    PAYMENT_REVERSED: on_payment_reversed,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 

@@ -79,15 +79,20 @@ def date_text(day: date | str | None) -> str:
 
 
 def method_text(method: str) -> str:
-    return str(PAYMENT_METHODS[method]) if method in PAYMENT_METHODS else method
+    if method in PAYMENT_METHODS:
+        return str(PAYMENT_METHODS[method])
+    return catalog().get("payment_methods", {}).get(method, method)
 
 
 def note_text(name: str, **values: object) -> str:
-    return gettext(NOTES[name]).format(**values)
+    # Notes added since in i18n/ru.json only (corrections, autopay) are read from there until catalogued.
+    template = gettext(NOTES[name]) if name in NOTES else catalog()["notes"][name]
+    return template.format(**values)
 
 
 def task_text(name: str, **values: object) -> str:
-    return gettext(TASKS[name]).format(**values)
+    template = gettext(TASKS[name]) if name in TASKS else catalog()["tasks"][name]
+    return template.format(**values)
 
 
 def service_name() -> str:

@@ -1,15 +1,18 @@
 """Deal endpoints: the card's state, offline partial payments, full payment."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.models import Payment
 from billing.selectors import deal_state_get
+from billing.selectors.autopay import autopay_state_get
+from billing.selectors.deals import deal_state_etag
 from billing.services import PaymentInput, payment_record, payment_record_full
+from billing.services.autopay import autopay_disable
 from billing.time import account_today
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, PositiveMoneyField
-from widget_api.api.outputs import DealOutput
+from widget_api.api.outputs import AutopayOutput, DealOutput
 from widget_api.api.schedule import IDEMPOTENCY_HEADER
 from widget_api.idempotency import idempotent
 
@@ -17,10 +20,27 @@ OFFLINE_METHODS = [Payment.Method.CASH, Payment.Method.BANK_TRANSFER, Payment.Me
                    Payment.Method.OTHER]
 
 
+ETAG_PARAMETER = OpenApiParameter(
+    "If-None-Match", str, OpenApiParameter.HEADER, required=False,
+    description="The ETag of the state the card shows: 304 with no body while nothing has changed")
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in tags or "*" in tags
+
+
 class DealView(WidgetView):
-    @extend_schema(operation_id="deal_get", responses={200: DealOutput}, summary="The deal card's state")
+    @extend_schema(operation_id="deal_get", parameters=[ETAG_PARAMETER],
+                   responses={200: DealOutput, 304: OpenApiResponse(description="Not modified since the ETag")},
+                   summary="The deal card's state (with an ETag: poll it cheaply)")
     def get(self, request, lead_id: int):
-        return Response(DealOutput(deal_state_get(deal=self.deal(lead_id))).data)
+        deal = self.deal(lead_id)
+        etag = deal_state_etag(deal=deal)
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if _etag_matches(request.headers.get("If-None-Match", ""), etag):
+            return Response(status=304, headers=headers)
+        return Response(DealOutput(deal_state_get(deal=deal)).data, headers=headers)
 
 
 class OfflinePaymentInput(serializers.Serializer):
@@ -69,3 +89,17 @@ class FullPaymentView(WidgetView):
         deal = self.deal(lead_id)
         payment_record_full(deal=deal, payment=_payment_input(self, serializer.validated_data))
         return Response(DealOutput(deal_state_get(deal=deal)).data, status=201)
+
+
+class AutopayView(WidgetView):
+    @extend_schema(operation_id="autopay_get", responses={200: AutopayOutput},
+                   summary="Autopay of the deal: the saved card (last four digits, expiry) and its charges")
+    def get(self, request, lead_id: int):
+        return Response(AutopayOutput(autopay_state_get(deal=self.deal(lead_id))).data)
+
+    @extend_schema(operation_id="autopay_disable", request=None, responses={200: AutopayOutput},
+                   summary="Switch autopay off: the next lines go out as ordinary invoice links (safe to repeat)")
+    def delete(self, request, lead_id: int):
+        deal = self.deal(lead_id)
+        autopay_disable(deal=deal, by=f"manager:{self.amo_user_id}")
+        return Response(AutopayOutput(autopay_state_get(deal=deal)).data)

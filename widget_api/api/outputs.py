@@ -5,11 +5,18 @@ from billing.texts import installment_label, payment_comment
 from widget_api.api.fields import MoneyField
 
 
+class FailureOutput(serializers.Serializer):
+    code = serializers.IntegerField(allow_null=True, help_text="CloudPayments ReasonCode")
+    reason_text = serializers.CharField(help_text="The bank's reason in plain words (Russian for ru)")
+    attempts = serializers.IntegerField(help_text="Declined attempts so far")
+
+
 class InvoiceRefOutput(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     status = serializers.CharField()
     payment_url = serializers.CharField()
+    failure = FailureOutput(allow_null=True, help_text="The last declined payment, while the invoice is unpaid")
 
 
 class InstallmentOutput(serializers.Serializer):
@@ -53,6 +60,14 @@ class NextDueOutput(serializers.Serializer):
     amount = MoneyField()
 
 
+class CorrectionOutput(serializers.Serializer):
+    payment_id = serializers.IntegerField(help_text="The negative entry")
+    amount = MoneyField(help_text="Positive: how much was reversed or refunded")
+    reason = serializers.CharField(allow_blank=True)
+    by = serializers.IntegerField(allow_null=True, help_text="amoCRM user id")
+    at = serializers.DateTimeField()
+
+
 class PaymentOutput(serializers.Serializer):
     id = serializers.IntegerField()
     amount = MoneyField()
@@ -62,6 +77,13 @@ class PaymentOutput(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True)
     recorded_by = serializers.IntegerField(allow_null=True)
     recorded_at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(choices=["payment", "storno", "refund"])
+    corrects = serializers.IntegerField(allow_null=True, help_text="storno/refund: the payment it corrects")
+    reason = serializers.CharField(allow_blank=True, help_text="storno/refund: why")
+    reversal = CorrectionOutput(allow_null=True, help_text="the storno of this payment, if any")
+    refunds = CorrectionOutput(many=True, help_text="refunds of this payment")
+    can_reverse = serializers.BooleanField(help_text="an offline payment not reversed yet")
+    refundable = MoneyField(allow_null=True, help_text="online payments: what an admin may still refund")
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -79,6 +101,36 @@ class InvoiceOutput(serializers.Serializer):
     pdf_url = serializers.CharField()
     issued_at = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
+    failure = FailureOutput(allow_null=True, help_text="The last declined payment, while the invoice is unpaid")
+
+
+class SavedCardOutput(serializers.Serializer):
+    last_four = serializers.CharField(allow_blank=True)
+    exp = serializers.CharField(allow_blank=True, help_text="MM/YY")
+    card_type = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=["active", "disabled", "revoked", "replaced"])
+    consented_at = serializers.DateTimeField(allow_null=True)
+    consent_source = serializers.CharField(allow_blank=True)
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    disabled_by = serializers.CharField(allow_blank=True, help_text="manager:<amo user id> | client | bank")
+    status_reason = serializers.CharField(allow_blank=True)
+
+
+class ChargeOutput(serializers.Serializer):
+    installment_seq = serializers.IntegerField()
+    attempt = serializers.IntegerField()
+    charge_date = serializers.DateField()
+    amount = MoneyField()
+    status = serializers.ChoiceField(choices=["sending", "succeeded", "declined", "fallback", "skipped"])
+    reason_code = serializers.IntegerField(allow_null=True, help_text="CloudPayments ReasonCode of a decline")
+    retry_on = serializers.DateField(allow_null=True)
+
+
+class AutopayOutput(serializers.Serializer):
+    offered = serializers.BooleanField(help_text="the active plan is an autopay plan")
+    enabled = serializers.BooleanField(help_text="a card with the client's consent is switched on")
+    card = SavedCardOutput(allow_null=True, help_text="the switched-on card, else the last one")
+    charges = ChargeOutput(many=True)
 
 
 class DealOutput(serializers.Serializer):
@@ -98,3 +150,4 @@ class DealOutput(serializers.Serializer):
     payments = PaymentOutput(many=True)
     invoices = InvoiceOutput(many=True)
     days_overdue = serializers.IntegerField(help_text="days overdue of the oldest unpaid line; 0: none overdue")
+    autopay = AutopayOutput(allow_null=True)

@@ -1,4 +1,5 @@
 """Test cards and decline reasons the sandbox plays by (contract §1 test cards, §3.3 reason codes)."""
+from datetime import date
 from typing import Any
 
 from cloudpayments.enums import ERROR_MESSAGES, ReasonCode
@@ -12,6 +13,12 @@ INSUFFICIENT_FUNDS_CARDS = frozenset({
 })
 INSUFFICIENT_FUNDS = ReasonCode.INSUFFICIENT_FUNDS
 DECLINE_TOKEN_PREFIX = "decline_"
+# A token starting with this answers every charge with the 3-D Secure form (AcsUrl, PaReq), as a card
+# whose bank insists on the cardholder would.
+THREE_DS_TOKEN_PREFIX = "3ds_"
+THREE_DS = "3ds"  # a scripted token outcome: the 3-D Secure answer
+DEFAULT_EXP = "12/30"
+EXPIRED_CARD = ReasonCode.EXPIRED_CARD
 
 # ReasonCode.INSUFFICIENT_FUNDS -> "InsufficientFunds", the spelling of the API's Reason field.
 REASONS = {code: name.title().replace("_", "") for name, code in vars(ReasonCode).items() if name.isupper()}
@@ -44,13 +51,19 @@ def check_decline_code(answer_code: int | None) -> int:
     return CHECK_DECLINE_CODES.get(answer_code, CHECK_UNEXPECTED_CODE)
 
 
-def payer_details(card: str | None) -> dict[str, Any]:
+def card_expired(exp: str, today: date) -> bool:
+    """MM/YY is good through the last day of that month."""
+    month, year = (int(part) for part in exp.split("/"))
+    return (2000 + year, month) < (today.year, today.month)
+
+
+def payer_details(card: str | None, exp: str = DEFAULT_EXP) -> dict[str, Any]:
     """Card and payer fields shared by the Transaction model and notifications (None when no card)."""
     card = card or ""
     return {
         "CardFirstSix": card[:6] or None,
         "CardLastFour": card[-4:] or None,
-        "CardExpDate": "12/30" if card else None,
+        "CardExpDate": exp if card else None,
         "CardType": card_type(card) if card else None,
         "Issuer": "Sandbox Bank" if card else None,
         "IssuerBankCountry": "RU" if card else None,

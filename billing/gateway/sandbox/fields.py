@@ -33,7 +33,7 @@ def common_fields(txn: Transaction, moment: datetime) -> dict[str, Any]:
         "PaymentCurrency": txn.currency,
         "DateTime": notification_time(moment),
         "CardId": f"card_sbx_{txn.card[-4:]}" if txn.card else None,
-        **payer_details(txn.card),
+        **payer_details(txn.card, txn.card_exp),
         "TestMode": 1,
         "InvoiceId": txn.invoice_id,
         "AccountId": txn.account_id,

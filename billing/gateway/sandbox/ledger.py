@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from billing.domain.money import ZERO
-from billing.gateway.sandbox.cards import reason_for
+from billing.gateway.sandbox.cards import DEFAULT_EXP, reason_for
 
 Clock = Callable[[], datetime]
 
@@ -75,6 +75,7 @@ class Transaction:
     description: str | None = None
     json_data: str = ""  # the API and notifications carry JsonData as a JSON string
     card: str | None = None
+    card_exp: str = DEFAULT_EXP
     token: str | None = None
     reason_code: int = 0
     reason: str = "Approved"
@@ -118,6 +119,9 @@ class Ledger:
         self.transactions: dict[int, Transaction] = {}
         self.receipts: dict[str, Receipt] = {}
         self.tokens: dict[str, tuple[str, str]] = {}  # token -> (public id that issued it, card number)
+        self.token_exp: dict[str, str] = {}  # token -> the card's MM/YY
+        # token -> outcomes its next charges get, in order: a ReasonCode (0 approves) or "3ds"
+        self.token_scripts: dict[str, list[int | str]] = {}
         self._transaction_ids = itertools.count(first_transaction_id)
         self._serials = itertools.count(1)
 
@@ -128,9 +132,10 @@ class Ledger:
         """Order numbers, receipt ids, tokens, auth codes: one counter keeps them all deterministic."""
         return next(self._serials)
 
-    def mint_token(self, public_id: str, card: str) -> str:
+    def mint_token(self, public_id: str, card: str, exp: str = DEFAULT_EXP) -> str:
         token = f"tk_sbx_{self.next_serial():06d}_{card[-4:]}"
         self.tokens[token] = (public_id, card)
+        self.token_exp[token] = exp
         return token
 
     def latest_for_invoice(self, public_id: str, invoice_id: str, *, with_refunds: bool) -> Transaction | None:

@@ -4,9 +4,14 @@ from collections.abc import Callable
 from billing.gateway.sandbox import fields
 from billing.gateway.sandbox.cards import (
     DECLINE_TOKEN_PREFIX,
+    DEFAULT_EXP,
+    EXPIRED_CARD,
     INSUFFICIENT_FUNDS,
     INSUFFICIENT_FUNDS_CARDS,
+    THREE_DS,
+    THREE_DS_TOKEN_PREFIX,
     TOKEN_DECLINE_CARDS,
+    card_expired,
 )
 from billing.gateway.sandbox.ledger import Account, Ledger, Order, Transaction, owned
 from billing.gateway.sandbox.models import order_model, transaction_model
@@ -74,18 +79,33 @@ def _finder(with_refunds: bool) -> Method:
     return payment_find
 
 
-def _token_decline(ledger: Ledger, account: Account, token: str) -> tuple[str | None, int]:
-    """The card behind a token and the reason code a charge of it gets (0 = approved)."""
+def _token_decline(ledger: Ledger, account: Account, token: str) -> tuple[str | None, int | str]:
+    """The card behind a token and what a charge of it gets: 0 approved, a ReasonCode, or "3ds". A script
+    set through the control API goes first; then the token's prefix, the card's expiry and the test cards."""
     if token.startswith(DECLINE_TOKEN_PREFIX):
         code = token.removeprefix(DECLINE_TOKEN_PREFIX)
         if not code.isdigit() or int(code) == 0:
             raise RequestError("Token is invalid")
         return None, int(code)
+    if token.startswith(THREE_DS_TOKEN_PREFIX):
+        return None, THREE_DS
     issuer, card = ledger.tokens.get(token, (None, ""))
     if issuer != account.public_id:  # tokens work only on the terminal that issued them
         raise RequestError("Token not found")
+    script = ledger.token_scripts.get(token)
+    if script:
+        return card, script.pop(0)
+    if card_expired(ledger.token_exp.get(token, DEFAULT_EXP), ledger.clock().date()):
+        return card, EXPIRED_CARD
     declines = TOKEN_DECLINE_CARDS | INSUFFICIENT_FUNDS_CARDS
     return card, INSUFFICIENT_FUNDS if card in declines else 0
+
+
+def _three_ds_model(txn: Transaction, ledger: Ledger) -> dict:
+    """What a payment method answers when the bank wants the cardholder (contract §1): no ReasonCode."""
+    return {"TransactionId": txn.id, "PaReq": f"sbx-pareq-{txn.id}", "GoReq": None,
+            "AcsUrl": f"{ledger.public_url}/acs/{txn.id}", "ThreeDsSessionData": None, "IFrameIsAllowed": True,
+            "FrameWidth": None, "FrameHeight": None, "ThreeDsCallbackId": None, "EscrowAccumulationId": None}
 
 
 def _token_payment(two_stage: bool) -> Method:
@@ -98,15 +118,18 @@ def _token_payment(two_stage: bool) -> Method:
             raise RequestError("TrInitiatorCode is required")
         if initiator not in (0, 1):
             raise RequestError("TrInitiatorCode must be 0 or 1")
-        card, reason_code = _token_decline(ledger, account, token)
+        card, outcome = _token_decline(ledger, account, token)
         txn = ledger.add_transaction(
             public_id=account.public_id, operation="Payment", amount=amount,
             currency=params.text("Currency") or "RUB", status="AwaitingAuthentication",
             invoice_id=params.text("InvoiceId"), account_id=account_id, email=params.text("Email"),
             description=params.text("Description"), card=card, token=token,
-            json_data=params.json_text("JsonData"),
+            card_exp=ledger.token_exp.get(token, DEFAULT_EXP), json_data=params.json_text("JsonData"),
         )
         now = ledger.clock()
+        if outcome == THREE_DS:
+            return Outcome(answer(_three_ds_model(txn, ledger), success=False))
+        reason_code = int(outcome)
         if reason_code:
             ledger.decline(txn, reason_code)
             model = transaction_model(txn, account.public_id)

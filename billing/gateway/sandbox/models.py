@@ -72,7 +72,7 @@ def transaction_model(txn: Transaction, public_id: str) -> dict[str, Any]:
         "Rrn": txn.rrn or None,
         "OriginalTransactionId": txn.original_transaction_id,
         "FallBackScenarioDeclinedTransactionId": txn.fallback_declined_id,
-        **payer_details(txn.card),
+        **payer_details(txn.card, txn.card_exp),
         "CardTypeCode": None,
         "CardProduct": None,
         "CardCategory": None,

@@ -1,10 +1,12 @@
 """Plays the payer of an order: Check, then Pay or Fail, signed and delivered like CloudPayments does."""
+import re
 from decimal import Decimal
 from typing import Any
 
 from billing.gateway.sandbox import fields
 from billing.gateway.sandbox.cards import (
     DEFAULT_CARD,
+    DEFAULT_EXP,
     INSUFFICIENT_FUNDS,
     INSUFFICIENT_FUNDS_CARDS,
     check_decline_code,
@@ -27,15 +29,20 @@ class Payer:
         self._faults = faults
 
     def pay(self, order_id: str, *, outcome: str = "success", amount: Any = None, card: str | None = None,
-            reason_code: int | None = None) -> dict[str, Any]:
-        """Runs the attempt synchronously and returns its transactions and every delivery with answers."""
+            reason_code: int | None = None, exp: str | None = None) -> dict[str, Any]:
+        """Runs the attempt synchronously and returns its transactions and every delivery with answers;
+        `exp` (MM/YY) is the card's expiry, carried by its token."""
         if outcome not in OUTCOMES:
             raise RequestError(f"outcome must be one of {OUTCOMES}")
         card = normalize_card(card or DEFAULT_CARD)
+        exp = exp or DEFAULT_EXP
+        if not re.fullmatch(r"(0[1-9]|1[0-2])/[0-9]{2}", exp):
+            raise RequestError("exp must be MM/YY")
         with self._ledger.lock:
             order = self._payable(order_id)
             paid = order.amount if amount in (None, "") else parse_amount(amount, "amount")
             txn = self._attempt(order, paid, card)
+            txn.card_exp = exp
             account = self._ledger.accounts[order.public_id]
             planned = "Authorized" if order.require_confirmation else "Completed"
             check = fields.check_fields(txn, self._ledger.clock(), planned)
@@ -81,7 +88,7 @@ class Payer:
     def _fallback(self, order: Order, declined: Transaction) -> Transaction:
         with self._ledger.lock:
             txn = self._attempt(order, declined.amount, declined.card or DEFAULT_CARD)
-            txn.fallback_declined_id = declined.id
+            txn.fallback_declined_id, txn.card_exp = declined.id, declined.card_exp
             return txn
 
     def _fail(self, txn: Transaction, reason_code: int) -> list[dict[str, Any]]:
@@ -94,7 +101,7 @@ class Payer:
     def _approve(self, order: Order, txn: Transaction, status: str) -> list[dict[str, Any]]:
         with self._ledger.lock:
             self._ledger.approve(txn, status)
-            txn.token = self._ledger.mint_token(txn.public_id, txn.card or DEFAULT_CARD)
+            txn.token = self._ledger.mint_token(txn.public_id, txn.card or DEFAULT_CARD, txn.card_exp)
             order.paid_at = txn.auth_date
             body = fields.pay_fields(txn, self._ledger.clock())
             account = self._ledger.accounts[txn.public_id]

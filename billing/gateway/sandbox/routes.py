@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 ORDER_PAGE = re.compile(r"/d/(?P<order_id>[^/]+)(?:/(?P<action>pay|fail))?")
 ORDER_PAY = re.compile(r"/_sandbox/orders/(?P<order_id>[^/]+)/pay")
+TOKEN_SCRIPT = re.compile(r"/_sandbox/tokens/(?P<token>[^/]+)/script")
 
 
 def handle_page(sandbox: "SandboxServer", method: str, path: str, raw: bytes) -> tuple[int, bytes]:
@@ -63,5 +64,12 @@ def _control(sandbox: "SandboxServer", method: str, path: str, body: Any) -> tup
         reason_code = body.get("reason_code")
         return 200, sandbox.pay_order(match["order_id"], outcome=body.get("outcome", "success"),
                                       amount=body.get("amount"), card=body.get("card"),
-                                      reason_code=int(reason_code) if reason_code is not None else None)
+                                      reason_code=int(reason_code) if reason_code is not None else None,
+                                      exp=body.get("exp"))
+    match = TOKEN_SCRIPT.fullmatch(path)
+    if match:
+        outcomes = body.get("outcomes")
+        if not isinstance(outcomes, list):
+            raise ValueError("outcomes must be a list")
+        return 200, {"token": match["token"], "outcomes": sandbox.script_token(match["token"], outcomes)}
     raise LookupError(f"no control route {path}")

@@ -176,8 +176,27 @@ class SandboxServer:
         return self.faults.as_dict()
 
     def pay_order(self, order_id: str, *, outcome: str = "success", amount: Any = None,
-                  card: str | None = None, reason_code: int | None = None) -> dict[str, Any]:
-        return self.payer.pay(order_id, outcome=outcome, amount=amount, card=card, reason_code=reason_code)
+                  card: str | None = None, reason_code: int | None = None, exp: str | None = None
+                  ) -> dict[str, Any]:
+        return self.payer.pay(order_id, outcome=outcome, amount=amount, card=card, reason_code=reason_code,
+                              exp=exp)
+
+    def script_token(self, token: str, outcomes: list[int | str]) -> list[int | str]:
+        """The outcomes the token's next charges get, in order: a ReasonCode (0 approves) or "3ds"; after
+        the script runs out, the card's own behaviour (expiry, test card) applies again."""
+        checked: list[int | str] = []
+        for outcome in outcomes:
+            if outcome == "3ds":
+                checked.append("3ds")
+            elif isinstance(outcome, int) and not isinstance(outcome, bool) and outcome >= 0:
+                checked.append(outcome)
+            else:
+                raise ValueError(f"an outcome is a ReasonCode (0 approves) or '3ds', not {outcome!r}")
+        with self.ledger.lock:
+            if token not in self.ledger.tokens:
+                raise LookupError(f"no token {token!r}")
+            self.ledger.token_scripts[token] = checked
+            return list(checked)
 
     def notify(self, kind: str, account_key: str, fields: dict[str, str]) -> list[dict[str, Any]]:
         account = self.ledger.accounts_by_key.get(account_key)

@@ -21,6 +21,9 @@ class Command(BaseCommand):
             raise CommandError("--date must be YYYY-MM-DD") from exc
         report = billing_run(today=today)
         self.stdout.write(f"issued {len(report.issued)}: {', '.join(report.issued) or '-'}")
+        if report.charged or report.declined or report.fallback:
+            self.stdout.write(f"autopay: charged {report.charged}, declined (retried later) {report.declined}, "
+                              f"fell back to the invoice link {report.fallback}")
         if report.pending:
             self.stdout.write(f"left creating (gateway did not answer; the tick retries): {report.pending}")
         for line in report.refused:
