@@ -137,7 +137,7 @@ def test_a_put_without_a_complete_body_is_a_422_naming_what_is_missing_and_chang
 
     response = admin.put(SETTINGS, body)
 
-    error = assert_error(response, 422, "settings_incomplete", missing)
+    assert_error(response, 422, "settings_incomplete", missing)
     assert settings_of(account) == before
 
 
