@@ -1,4 +1,5 @@
-"""The emails that carry invoices and receipts to clients: Russian text, the PDF attached, a signed link."""
+"""The emails that carry invoices and receipts to clients: text from the gettext catalogue in the account's
+language (Russian by default), the PDF attached, a signed link."""
 from email.headerregistry import Address
 from email.utils import parseaddr
 
@@ -8,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from billing.client_links import client_page_url
 from billing.models import Deal
+from billing.texts import in_account_language
 from documents.formatting import currency_sign, date_short, money_ru
 from documents.kinds import Kind
 from documents.links import document_link
@@ -22,7 +24,7 @@ def _sender(company: dict) -> tuple[str, list[str]]:
 
 
 def _greeting(client: dict) -> str:
-    return f"Здравствуйте, {client['name']}!" if client["name"] else "Здравствуйте!"
+    return _("Hello, %(name)s!") % {"name": client["name"]} if client["name"] else _("Hello!")
 
 
 def _signature(company: dict) -> str:
@@ -32,8 +34,14 @@ def _signature(company: dict) -> str:
 
 def _service(deal: dict) -> str:
     """«Оплата обучения по договору № Д-2026-000001»: the service as the account names it to clients."""
-    contract = f" по договору № {deal['contract_number']}" if deal["contract_number"] else ""
-    return f"{deal['service_name']}{contract}"
+    if not deal["contract_number"]:
+        return deal["service_name"]
+    return _("%(service)s under contract No. %(contract)s") % {"service": deal["service_name"],
+                                                               "contract": deal["contract_number"]}
+
+
+def _money(amount, sign: str) -> str:
+    return f"{money_ru(amount)} {sign}"
 
 
 def _client_page_lines(subject: DocumentSubject) -> list[str]:
@@ -43,40 +51,43 @@ def _client_page_lines(subject: DocumentSubject) -> list[str]:
         deal = Deal.objects.filter(invoices__pk=subject.object_id, account=subject.account).first()
     elif subject.kind == Kind.RECEIPT:
         deal = Deal.objects.filter(payments__pk=subject.object_id, account=subject.account).first()
-    return ["Ваш график платежей, оплата онлайн и все документы:", client_page_url(deal), ""] if deal else []
+    return [_("Your payment plan, online payment and all documents:"), client_page_url(deal), ""] if deal else []
 
 
 def invoice_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
     variables = subject.variables
     invoice, company, sign = variables["invoice"], variables["company"], currency_sign(variables["currency"])
-    due = date_short(invoice["due_date"])
-    title = f"Счёт № {invoice['number']} на {money_ru(invoice['amount'])} {sign} — оплатить до {due}"
+    values = {"number": invoice["number"], "amount": _money(invoice["amount"], sign),
+              "date": date_short(invoice["date"]), "due": date_short(invoice["due_date"]),
+              "seq": invoice["installment_seq"], "count": invoice["installments_count"],
+              "service": _service(variables["deal"])}
+    title = _("Invoice No. %(number)s for %(amount)s — pay by %(due)s") % values
     lines = [
         _greeting(variables["client"]), "",
-        f"Выставлен счёт № {invoice['number']} от {date_short(invoice['date'])} на сумму "
-        f"{money_ru(invoice['amount'])} {sign} (платёж {invoice['installment_seq']} из "
-        f"{invoice['installments_count']}: {_service(variables['deal'])}).",
-        f"Оплатить до {date_short(invoice['due_date'])}.", "",
+        _("Invoice No. %(number)s of %(date)s for %(amount)s (payment %(seq)s of %(count)s: %(service)s).") % values,
+        _("Pay by %(due)s.") % values, "",
     ]
     if invoice["payment_url"]:
-        lines += ["Оплатить картой или через СБП:", invoice["payment_url"], ""]
-    lines += ["Счёт — во вложении (PDF), а также по ссылке:", link, "", *_client_page_lines(subject),
-              "Если вы уже оплатили этот счёт, просто не обращайте внимания на письмо.", "", _signature(company)]
+        lines += [_("Pay by card or through the SBP:"), invoice["payment_url"], ""]
+    lines += [_("The invoice is attached (PDF) and also at this link:"), link, "", *_client_page_lines(subject),
+              _("If you have already paid this invoice, please ignore this email."), "", _signature(company)]
     return title, "\n".join(lines)
 
 
 def receipt_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
     variables = subject.variables
     payment, company, sign = variables["payment"], variables["company"], currency_sign(variables["currency"])
-    title = f"Оплата получена: {money_ru(payment['amount'])} {sign}"
-    remaining = (f"Остаток по договору: {money_ru(payment['debt_after'])} {sign}." if payment["debt_after"] > 0
-                 else "Договор оплачен полностью. Спасибо!")
+    values = {"amount": _money(payment["amount"], sign), "date": date_short(payment["date"]),
+              "service": _service(variables["deal"]), "paid": _money(payment["paid_total"], sign),
+              "left": _money(payment["debt_after"], sign)}
+    title = _("Payment received: %(amount)s") % values
+    remaining = (_("Left to pay under the contract: %(left)s.") % values if payment["debt_after"] > 0
+                 else _("The contract is paid in full. Thank you!"))
     lines = [
         _greeting(variables["client"]), "",
-        f"Мы получили ваш платёж {money_ru(payment['amount'])} {sign} от {date_short(payment['date'])} "
-        f"({_service(variables['deal'])}).",
-        f"Оплачено всего: {money_ru(payment['paid_total'])} {sign}. {remaining}", "",
-        "Подтверждение оплаты — во вложении (PDF), а также по ссылке:", link, "", *_client_page_lines(subject),
+        _("We have received your payment of %(amount)s of %(date)s (%(service)s).") % values,
+        _("Paid in total: %(paid)s.") % values + " " + remaining, "",
+        _("The payment confirmation is attached (PDF) and also at this link:"), link, "", *_client_page_lines(subject),
         _signature(company),
     ]
     return title, "\n".join(lines)
@@ -84,7 +95,8 @@ def receipt_text(subject: DocumentSubject, link: str) -> tuple[str, str]:
 
 def document_message(*, subject: DocumentSubject, pdf: bytes) -> EmailMessage:
     link = document_link(account_id=subject.account.pk, kind=subject.kind, object_id=subject.object_id)
-    title, body = (invoice_text if subject.kind == Kind.INVOICE else receipt_text)(subject, link)
+    with in_account_language(subject.account):  # the client reads the account's language, not a browser's
+        title, body = (invoice_text if subject.kind == Kind.INVOICE else receipt_text)(subject, link)
     sender, reply_to = _sender(subject.variables["company"])
     message = EmailMessage(subject=title, body=body, from_email=sender, to=[subject.variables["client"]["email"]],
                            reply_to=reply_to)

@@ -51,9 +51,9 @@ def document_pdf(*, source: str, variables: Mapping, title: str = "", strict_url
     `variables` must be plain data: the child renders from its copy and never touches the database."""
     rendered = render_isolated(source=source, variables=variables, title=title, limits=limits or request_limits())
     if strict_urls and rendered.refused_urls:
-        raise TemplateProblem("template_external_url",
-                              f"Templates may not load anything from outside: {rendered.refused_urls[0]} was refused. "
-                              "Use data: URIs for images.", _line_of(source, rendered.refused_urls[0]))
+        raise TemplateProblem("template_external_url", gettext(
+            "Templates may not load anything from outside: %(url)s was refused. Use data: URIs for images.")
+            % {"url": rendered.refused_urls[0]}, _line_of(source, rendered.refused_urls[0]))
     return rendered
 
 

@@ -3,6 +3,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.utils.translation import gettext
+
 from billing.errors import NotFound
 from billing.models import Account, Deal, Invoice, Payment
 from documents import contexts
@@ -55,14 +57,16 @@ def document_subject_get(*, account: Account, kind: str, object_id: int) -> Docu
         invoice = (Invoice.objects.select_related("deal__account", "installment", "account")
                    .filter(account=account, pk=object_id).first())
         if invoice is None:
-            raise NotFound("invoice_not_found", f"Invoice {object_id} is not known for this account.")
+            raise NotFound("invoice_not_found", gettext("Invoice %(id)s is not known for this "
+                                                        "account.") % {"id": object_id})
         return DocumentSubject(account, kind, object_id, contexts.invoice_variables(invoice),
                                f"Счёт на оплату № {invoice.number}", f"invoice-{invoice.number}.pdf", 1)
     if kind == Kind.RECEIPT:
         payment = (Payment.objects.select_related("deal__account", "invoice", "account")
                    .filter(account=account, pk=object_id, amount__gt=0).first())
         if payment is None:
-            raise NotFound("payment_not_found", f"Payment {object_id} is not known for this account.")
+            raise NotFound("payment_not_found", gettext("Payment %(id)s is not known for this "
+                                                        "account.") % {"id": object_id})
         variables = contexts.receipt_variables(payment)
         number = variables["payment"]["number"]
         return DocumentSubject(account, kind, object_id, variables, f"Подтверждение оплаты № {number}",
@@ -70,14 +74,14 @@ def document_subject_get(*, account: Account, kind: str, object_id: int) -> Docu
     if kind in DEAL_KINDS:
         deal = Deal.objects.select_related("account").filter(account=account, pk=object_id).first()
         if deal is None:
-            raise NotFound("deal_not_found", "This deal is not known for this account.")
+            raise NotFound("deal_not_found", gettext("This deal is not known for this account."))
         variables = contexts.deal_document_variables(deal, kind)
         rows = len(variables["schedule"]["installments"]) if variables["schedule"] else 0
         # The contract goes by its own number; the printout and the offer by the deal.
         number = deal.contract_number if kind == Kind.CONTRACT and deal.contract_number else str(deal.lead_id)
         return DocumentSubject(account, kind, object_id, variables, f"{Kind(kind).label} № {number}",
                                f"{kind}-{number}.pdf", rows)
-    raise NotFound("document_kind_not_found", f"There is no document kind {kind!r}.")
+    raise NotFound("document_kind_not_found", gettext("There is no such document."))
 
 
 def stored_document_get(*, account: Account, kind: str, object_id: int) -> StoredDocument | None:

@@ -9,6 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 from billing.errors import ApplicationError
 from billing.models import Account
@@ -40,9 +41,32 @@ def render_claim_key(account_id: int, kind: str, object_id: int, fingerprint: st
     return f"payplan:documents:rendering:{account_id}:{kind}:{object_id}:{fingerprint[:16]}"
 
 
+# What a manager reads for each refusal of a template; the engine's own (English) detail is kept for English.
+PROBLEM_WORDS = {
+    "template_syntax_error": gettext_lazy("The template has a syntax error."),
+    "template_forbidden": gettext_lazy("The template uses something templates may not use."),
+    "template_undefined": gettext_lazy("The template uses a variable that is not documented."),
+    "template_external_url": gettext_lazy("Templates may not load anything from outside; use data: URIs for "
+                                          "images."),
+    "template_too_large": gettext_lazy("The template is too long."),
+    "template_too_heavy": gettext_lazy("The template is too heavy to render."),
+    "template_error": gettext_lazy("The document could not be rendered."),
+}
+
+
 def _problem(exc: TemplateProblem) -> ApplicationError:
-    where = f"Line {exc.line}: " if exc.line else ""
-    return ApplicationError(exc.code, f"{where}{exc.message}", {"source": [f"{where}{exc.message}"]})
+    """«Строка 3: в шаблоне синтаксическая ошибка.» — the line, and the reason in the manager's language."""
+    message = exc.message
+    if not (get_language() or "").startswith("en") and exc.code in PROBLEM_WORDS and not _translated(message):
+        message = str(PROBLEM_WORDS[exc.code])
+    if exc.line:
+        message = gettext("Line %(line)s: %(problem)s") % {"line": exc.line, "problem": message}
+    return ApplicationError(exc.code, message, {"source": [message]})
+
+
+def _translated(message: str) -> bool:
+    """The rendering limits already come from the catalogue (documents.rendering); Jinja's own do not."""
+    return any("\u0400" <= char <= "\u04ff" for char in message)
 
 
 def template_preview(*, account: Account, kind: str, source: str | None = None) -> RenderedPdf:
@@ -51,7 +75,7 @@ def template_preview(*, account: Account, kind: str, source: str | None = None) 
     source = template_source_get(account=account, kind=kind).source if source is None else source
     try:
         return document_pdf(source=source, variables=sample_variables(account=account, kind=kind),
-                            title=f"{Kind(kind).label} (образец)", strict_urls=True)
+                            title=gettext("%(title)s (sample)") % {"title": Kind(kind).label}, strict_urls=True)
     except TemplateProblem as exc:
         raise _problem(exc) from exc
 

@@ -1,6 +1,8 @@
 """DRF authentication by amoCRM's disposable token; the account always comes from the token."""
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -22,7 +24,7 @@ class WidgetUser:
 
 
 class AccountNotInstalled(exceptions.PermissionDenied):
-    default_detail = "PayPlan is not installed for this amoCRM account."
+    default_detail = gettext_lazy("PayPlan is not installed for this amoCRM account.")
     default_code = "account_not_installed"
 
 
@@ -32,11 +34,11 @@ class AmoDisposableTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         raw = request.META.get(self.header, "").strip()
         if not raw:
-            raise exceptions.NotAuthenticated("The X-Auth-Token header is missing.")
+            raise exceptions.NotAuthenticated(_("The X-Auth-Token header is missing."))
         try:
             claims = token_verify(raw)
         except TokenInvalid as exc:
-            raise exceptions.AuthenticationFailed(str(exc)) from exc
+            raise exceptions.AuthenticationFailed(_(str(exc))) from exc
         account = Account.objects.filter(amocrm_account_id=claims.account_id, is_active=True).first()
         if account is None or account.subdomain != claims.subdomain:
             raise AccountNotInstalled()
@@ -52,7 +54,7 @@ class IsWidgetUser(BasePermission):
 
 
 class AdminRequired(exceptions.PermissionDenied):
-    default_detail = "Only an amoCRM administrator can change this."
+    default_detail = gettext_lazy("Only an amoCRM administrator can change this.")
     default_code = "admin_required"
 
 

@@ -1,17 +1,21 @@
 """One exception handler: every error leaves in the contract's body {"error": {code, message, fields}}."""
 import logging
+import re
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from billing.errors import ApplicationError
+from widget_api.field_names import field_message
 from widget_api.parsers import BodyRefused
 
 logger = logging.getLogger(__name__)
+ROW_KEY = re.compile(r"\.\d+(\.|$)")
 
 DRF_CODES = {
     exceptions.ParseError: (400, "malformed_json"),
@@ -50,18 +54,30 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
 
 
 def payload_too_large(limit: int) -> JsonResponse:
-    return JsonResponse(error_body("payload_too_large", f"The request body is larger than {limit} bytes."),
-                        status=413)
+    return JsonResponse(error_body("payload_too_large", _body_too_large(limit)), status=413)
+
+
+def _body_too_large(limit: int) -> str:
+    return _("The request body is larger than %(limit)s bytes.") % {"limit": limit}
 
 
 def _suspicious_request(exc: Exception | None) -> tuple[int, dict]:
     """Django's refusals of a request (body too big, too many fields, bad host...) in the contract's body."""
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return 413, error_body("payload_too_large", f"The request body is larger than {limit} bytes.")
+        return 413, error_body("payload_too_large", _body_too_large(limit))
     if isinstance(exc, TooManyFieldsSent):
-        return 400, error_body("too_many_fields", "The form has too many fields.")
-    return 400, error_body("bad_request", "The request cannot be read.")
+        return 400, error_body("too_many_fields", _("The form has too many fields."))
+    return 400, error_body("bad_request", _("The request cannot be read."))
+
+
+def _row_message(exc: ApplicationError) -> str:
+    """A business error about one row of a list (`items.1.due_date`) says which row, in words."""
+    if len(exc.fields) == 1:
+        key, messages = next(iter(exc.fields.items()))
+        if ROW_KEY.search(key) and messages and messages[0] == exc.message:
+            return field_message(key, exc.message)
+    return exc.message
 
 
 def contract_exception_handler(exc, context):
@@ -71,13 +87,14 @@ def contract_exception_handler(exc, context):
     if isinstance(exc, BodyRefused):
         return Response(error_body(exc.error_code, str(exc.detail), exc.fields), status=400)
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        return Response(error_body(exc.code, _row_message(exc), exc.fields), status=exc.status)
     if isinstance(exc, Http404):
-        return Response(error_body("not_found", "Not found."), status=404)
+        return Response(error_body("not_found", _("Not found.")), status=404)
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
-        first = next(iter(fields.items()), ("", ["Invalid input."]))
-        message = f"{first[0]}: {first[1][0]}" if first[0] else first[1][0]
+        first = next(iter(fields.items()), ("", [_("Invalid input.")]))
+        # The sentence names the field in words and the row by number, never by its key (items.1.due_date).
+        message = field_message(first[0], first[1][0])
         return Response(error_body("validation_error", message, fields), status=422)
     response = exception_handler(exc, context)
     if response is None:
@@ -100,14 +117,14 @@ def json_bad_request(request, exception=None):
 
 
 def json_forbidden(request, exception=None):
-    message = str(exception) if isinstance(exception, PermissionDenied) and str(exception) else "Forbidden."
+    message = str(exception) if isinstance(exception, PermissionDenied) and str(exception) else _("Forbidden.")
     return JsonResponse(error_body("forbidden", message), status=403)
 
 
 def json_not_found(request, exception=None):
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return JsonResponse(error_body("not_found", _("Not found.")), status=404)
 
 
 def json_server_error(request):
-    return JsonResponse(error_body("server_error", "Something went wrong on our side; nothing was saved."),
+    return JsonResponse(error_body("server_error", _("Something went wrong on our side; nothing was saved.")),
                         status=500)

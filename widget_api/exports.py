@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
 
+from django.utils import translation
+from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
@@ -31,40 +33,60 @@ class ExportTexts:
     manager: str  # "Менеджер #%(id)s" when the CRM's user list does not name the manager
 
 
-RU = ExportTexts(
-    columns={"lead_id": "Сделка №", "deal_name": "Название", "client": "Клиент", "group": "Группа",
-             "education_direction": "Направление обучения", "direction": "Поток денег", "date": "Дата",
-             "status": "Статус", "amount": "Сумма", "paid": "Оплачено", "remaining": "Остаток",
-             "days_overdue": "Дней просрочки", "manager": "Менеджер", "method": "Способ оплаты"},
-    sheets={"received": "Поступления", "upcoming": "Предстоящие", "overdue": "Просроченные"},
-    directions={"incoming": "Клиент платит нам", "outgoing": "Мы платим клиенту"},
-    methods={"cloudpayments": "Карта (CloudPayments)", "cash": "Наличные", "bank_transfer": "Банковский перевод",
-             "card_terminal": "Карта (терминал)", "card_token": "Автоплатёж (сохранённая карта)",
-             "opening_balance": "Получено до графика", "other": "Другое"},
-    statuses={"received": "Получено", "upcoming": "Ожидается", "upcoming_partly": "Оплачено частично",
-              "overdue": "Просрочено", "overdue_partly": "Просрочено, оплачено частично"},
-    total="Итого", manager="Менеджер #%(id)s",
-)
-EN = ExportTexts(
-    columns={"lead_id": "Deal #", "deal_name": "Name", "client": "Client", "group": "Group",
-             "education_direction": "Education direction", "direction": "Money flow", "date": "Date",
-             "status": "Status", "amount": "Amount", "paid": "Paid", "remaining": "Remaining",
-             "days_overdue": "Days overdue", "manager": "Manager", "method": "Payment method"},
-    sheets={"received": "Received", "upcoming": "Upcoming", "overdue": "Overdue"},
-    directions={"incoming": "Client pays us", "outgoing": "We pay the client"},
-    methods={"cloudpayments": "Card (CloudPayments)", "cash": "Cash", "bank_transfer": "Bank transfer",
-             "card_terminal": "Card (terminal)", "card_token": "Autopay (saved card)",
-             "opening_balance": "Received before the plan", "other": "Other"},
-    statuses={"received": "Received", "upcoming": "Expected", "upcoming_partly": "Partly paid",
-              "overdue": "Overdue", "overdue_partly": "Overdue, partly paid"},
-    total="Total", manager="Manager #%(id)s",
-)
+# Every word of the workbook, from the gettext catalogue (English source, Russian in locale/ru).
+WORDS = {
+    "columns": {
+        "lead_id": pgettext_lazy("export column", "Deal #"),
+        "deal_name": pgettext_lazy("export column", "Name"),
+        "client": pgettext_lazy("export column", "Client"),
+        "group": pgettext_lazy("export column", "Group"),
+        "education_direction": pgettext_lazy("export column", "Education direction"),
+        "direction": pgettext_lazy("export column", "Money flow"),
+        "date": pgettext_lazy("export column", "Date"),
+        "status": pgettext_lazy("export column", "Status"),
+        "amount": pgettext_lazy("export column", "Amount"),
+        "paid": pgettext_lazy("export column", "Paid"),
+        "remaining": pgettext_lazy("export column", "Remaining"),
+        "days_overdue": pgettext_lazy("export column", "Days overdue"),
+        "manager": pgettext_lazy("export column", "Manager"),
+        "method": pgettext_lazy("export column", "Payment method"),
+    },
+    "sheets": {
+        "received": pgettext_lazy("export sheet", "Received"),
+        "upcoming": pgettext_lazy("export sheet", "Upcoming"),
+        "overdue": pgettext_lazy("export sheet", "Overdue"),
+    },
+    "directions": {
+        "incoming": pgettext_lazy("money flow", "Client pays us"),
+        "outgoing": pgettext_lazy("money flow", "We pay the client"),
+    },
+    "methods": {
+        "cloudpayments": pgettext_lazy("payment method", "Card (CloudPayments)"),
+        "cash": pgettext_lazy("payment method", "Cash"),
+        "bank_transfer": pgettext_lazy("payment method", "Bank transfer"),
+        "card_terminal": pgettext_lazy("payment method", "Card (terminal)"),
+        "card_token": pgettext_lazy("payment method", "Autopay (saved card)"),
+        "opening_balance": pgettext_lazy("payment method", "Received before the plan"),
+        "other": pgettext_lazy("payment method", "Other"),
+    },
+    "statuses": {
+        "received": pgettext_lazy("export status", "Received"),
+        "upcoming": pgettext_lazy("export status", "Expected"),
+        "upcoming_partly": pgettext_lazy("export status", "Partly paid"),
+        "overdue": pgettext_lazy("export status", "Overdue"),
+        "overdue_partly": pgettext_lazy("export status", "Overdue, partly paid"),
+    },
+}
+TOTAL = pgettext_lazy("export", "Total")
+MANAGER = pgettext_lazy("export", "Manager #%(id)s")
 COLUMNS = ("lead_id", "deal_name", "client", "group", "education_direction", "direction", "date", "status",
            "amount", "paid", "remaining", "days_overdue", "manager", "method")
 
 
 def export_texts(language: str) -> ExportTexts:
-    return RU if language.lower().startswith("ru") else EN
+    with translation.override("ru" if language.lower().startswith("ru") else "en"):
+        words = {group: {key: str(text) for key, text in texts.items()} for group, texts in WORDS.items()}
+        return ExportTexts(**words, total=str(TOTAL), manager=str(MANAGER))
 
 
 def _status(row: AnalyticsRow, texts: ExportTexts) -> str:

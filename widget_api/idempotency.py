@@ -50,8 +50,9 @@ def idempotent(request: Request, *, account: Account, handler: Callable[[], Resp
     if not key:
         return handler()
     if len(key) > MAX_KEY_LENGTH:
-        raise ApplicationError("invalid_idempotency_key", f"Idempotency-Key is longer than {MAX_KEY_LENGTH}.",
-                               {"Idempotency-Key": ["Too long."]}, status=400)
+        message = gettext("Idempotency-Key is longer than %(limit)s characters.") % {"limit": MAX_KEY_LENGTH}
+        raise ApplicationError("invalid_idempotency_key", message, {"Idempotency-Key": [gettext("Too long.")]},
+                               status=400)
     assert_no_transaction()
     fingerprint = request_fingerprint(request)
     record = _claim(account=account, key=key, fingerprint=fingerprint)
@@ -98,7 +99,7 @@ def _replay(*, account: Account, key: str, fingerprint: str) -> HttpResponse:
                                    status=409)
         if record.request_fingerprint != fingerprint:
             raise ApplicationError("idempotency_key_reused",
-                                   "This Idempotency-Key was already used with another request body.",
+                                   gettext("This Idempotency-Key was already used with another request body."),
                                    status=409)
         if record.response_status != IN_PROGRESS:
             break

@@ -5,6 +5,8 @@ and a body over the limit is refused from its Content-Length before a byte of it
 """
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from widget_api.errors import error_body, payload_too_large
 
@@ -32,33 +34,41 @@ class HostileInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        refusal = self._refusal(request)
+        # This gate runs before LocaleMiddleware: its refusals speak the language the request asks for.
+        with translation.override(translation.get_language_from_request(request)):
+            refusal = self._refusal(request)
         if refusal is not None:
             return refusal
         response = self.get_response(request)
         if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            return self._method_not_allowed(request, response)
+        return response
+
+    def _method_not_allowed(self, request, response):
+        with translation.override(translation.get_language_from_request(request)):
             # require_POST and friends answer an empty text/html 405: the contract's body instead.
             allowed = response.get("Allow", "")
-            response = JsonResponse(error_body("method_not_allowed", f"Method {request.method} is not allowed."),
-                                    status=405)
+            response = JsonResponse(error_body("method_not_allowed", _("Method %(method)s is not allowed.")
+                                               % {"method": request.method}), status=405)
             response["Allow"] = allowed
         return response
 
     def _refusal(self, request) -> JsonResponse | None:
         if "\x00" in request.path:
-            return JsonResponse(error_body("not_found", "Not found."), status=404)
+            return JsonResponse(error_body("not_found", _("Not found.")), status=404)
         if any("\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values):
-            return JsonResponse(error_body("invalid_text", "The query contains a NUL character.",
-                                           {"query": ["NUL characters are not allowed."]}), status=400)
+            return JsonResponse(error_body("invalid_text", _("The query contains a NUL character."),
+                                           {"query": [_("NUL characters are not allowed.")]}), status=400)
         bad_header = next((name for name, value in request.META.items()
                            if isinstance(value, str) and "\x00" in value), None)
         if bad_header is not None:
             header = bad_header.removeprefix("HTTP_").replace("_", "-").title()
-            return JsonResponse(error_body("invalid_text", f"The {header} header contains a NUL character.",
-                                           {header: ["NUL characters are not allowed."]}), status=400)
+            return JsonResponse(error_body("invalid_text",
+                                           _("The %(header)s header contains a NUL character.") % {"header": header},
+                                           {header: [_("NUL characters are not allowed.")]}), status=400)
         length = _declared_length(request)
         if length is None:
-            return JsonResponse(error_body("bad_request", "Content-Length is not a number."), status=400)
+            return JsonResponse(error_body("bad_request", _("Content-Length is not a number.")), status=400)
         limit = body_limit(request.path)
         if length > limit:
             _drain(request, length)

@@ -2,10 +2,12 @@
 deep nesting, NUL and lone surrogates (billing.untrusted), so no view ever sees text it cannot store."""
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from billing.untrusted import UntrustedInputError, json_loads_untrusted
+from widget_api.field_names import field_message
 
 
 def _refuse_constant(name: str):
@@ -27,8 +29,19 @@ class DecimalJSONParser(JSONParser):
         try:
             text = stream.read().decode(encoding)
         except UnicodeDecodeError as exc:
-            raise ParseError(f"The body is not valid JSON: {exc}") from exc
+            raise ParseError(_("The body is not valid JSON.")) from exc
         try:
             return json_loads_untrusted(text, parse_float=Decimal, parse_constant=_refuse_constant)
         except UntrustedInputError as exc:
-            raise BodyRefused(exc.code, exc.message, {exc.field: [exc.message]} if exc.field else {}) from exc
+            message = _refusal_message(exc)
+            raise BodyRefused(exc.code, field_message(exc.field, message),
+                              {exc.field: [message]} if exc.field else {}) from exc
+
+
+def _refusal_message(exc: UntrustedInputError) -> str:
+    """billing.untrusted speaks English to logs and webhooks; the manager reads the catalogue's words."""
+    if exc.code == "invalid_text":
+        return _("The text holds a NUL character or broken Unicode, which cannot be stored.")
+    if "nested" in exc.message:
+        return _("The JSON body is nested too deeply.")
+    return _("The body is not valid JSON.")

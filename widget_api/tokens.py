@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import jwt
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 AMOCRM_HOST_SUFFIXES = (".amocrm.ru", ".amocrm.com", ".kommo.com")
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "jti", "aud", "iss"]
@@ -34,20 +35,20 @@ def token_verify(raw_token: str) -> TokenClaims:
             options={"require": REQUIRED_CLAIMS},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise TokenInvalid("The token has expired.") from exc
+        raise TokenInvalid(gettext_noop("The token has expired.")) from exc
     except jwt.PyJWTError as exc:
-        raise TokenInvalid("The token is not valid.") from exc
+        raise TokenInvalid(gettext_noop("The token is not valid.")) from exc
     if claims.get("client_uuid") != settings.AMOCRM_CLIENT_ID:
-        raise TokenInvalid("The token was issued for another integration.")
+        raise TokenInvalid(gettext_noop("The token was issued for another integration."))
     _lifetime_check(claims)
     account_id, user_id = _crm_id(claims.get("account_id")), _crm_id(claims.get("user_id"))
     subdomain = claims.get("subdomain")
     if account_id is None or user_id is None or not isinstance(subdomain, str) or not subdomain:
-        raise TokenInvalid("The token lacks a valid account_id, user_id or subdomain.")
+        raise TokenInvalid(gettext_noop("The token lacks a valid account, user or subdomain."))
     subdomain = subdomain.lower()
     host = (urlsplit(str(claims["iss"])).hostname or str(claims["iss"])).lower()
     if host not in {subdomain + suffix for suffix in AMOCRM_HOST_SUFFIXES}:
-        raise TokenInvalid("The token's issuer does not match its subdomain.")
+        raise TokenInvalid(gettext_noop("The token's issuer does not match its subdomain."))
     # Only a JSON `true` grants admin rights: "true", 1 or "1" are a malformed claim, not a yes.
     return TokenClaims(account_id=account_id, subdomain=subdomain, user_id=user_id,
                        is_admin=claims.get("is_admin") is True, jti=str(claims["jti"]))
@@ -60,9 +61,9 @@ def _lifetime_check(claims: dict) -> None:
     cap = settings.AMOCRM_TOKEN_MAX_LIFETIME_SECONDS + settings.AMOCRM_TOKEN_LEEWAY_SECONDS
     exp, iat = claims["exp"], claims["iat"]
     if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in (exp, iat)):
-        raise TokenInvalid("The token's time claims are not numbers.")
+        raise TokenInvalid(gettext_noop("The token's time claims are not numbers."))
     if exp - iat > cap or exp - time.time() > cap:
-        raise TokenInvalid("The token lives longer than amoCRM's tokens do.")
+        raise TokenInvalid(gettext_noop("The token lives longer than amoCRM's tokens do."))
 
 
 def _crm_id(raw: object) -> int | None:

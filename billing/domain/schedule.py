@@ -22,13 +22,22 @@ KIND_ORDER = {"down_payment": 0, "regular": 1, "extra": 2, "fee": 3}
 DEFAULT_LABELS = {"down_payment": "Down payment", "regular": "Installment", "extra": "Extra charge"}
 
 
-class PlanError(ValueError):
-    """A plan request that cannot be planned; `field` names the request field at fault."""
+def gettext_noop(message: str) -> str:
+    """Marks an English message for the gettext catalogue (makemessages finds it by this name) without
+    importing Django: the service layer translates `PlanError.template` with `params` at the edge."""
+    return message
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+
+class PlanError(ValueError):
+    """A plan request that cannot be planned; `field` names the request field at fault (a row of a list
+    as `items.1.due_date`). `template % params` is the English message; the edge translates `template`."""
+
+    def __init__(self, field: str, template: str, **params: object) -> None:
         self.field = field
-        self.message = message
+        self.template = template
+        self.params = params
+        self.message = template % params if params else template
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -97,9 +106,10 @@ def plan_build(request: PlanRequest) -> Plan:
     total = _positive(request.total, "total")
     already_paid = money(request.already_paid)
     if already_paid < ZERO:
-        raise PlanError("already_paid", "Already paid cannot be negative.")
+        raise PlanError("already_paid", gettext_noop("Already paid cannot be negative."))
     if already_paid >= total:
-        raise PlanError("already_paid", "Already paid must be less than the total: nothing is left to plan.")
+        raise PlanError("already_paid", gettext_noop("Already paid must be less than the total: nothing is left to "
+                                                     "plan."))
     down = _down_payment_line(request, total - already_paid)
     regular_part = total - already_paid - (down.amount if down else ZERO)
     regular = _regular_lines(request, regular_part)
@@ -116,7 +126,7 @@ def plan_build(request: PlanRequest) -> Plan:
     plan = Plan(total=total + extras_total, already_paid=already_paid,
                 debt=total - already_paid + extras_total, installments=installments)
     if plan.total > MAX_AMOUNT:
-        raise PlanError("total", "The total with extra charges is too large.")
+        raise PlanError("total", gettext_noop("The total with extra charges is too large."))
     return plan
 
 
@@ -131,30 +141,31 @@ class _Line:
 def _positive(value: Decimal, field_name: str) -> Decimal:
     amount = money(value)
     if amount <= ZERO:
-        raise PlanError(field_name, "Must be greater than zero.")
+        raise PlanError(field_name, gettext_noop("Must be greater than zero."))
     if amount > MAX_AMOUNT:
-        raise PlanError(field_name, "Is too large.")
+        raise PlanError(field_name, gettext_noop("Is too large."))
     return amount
 
 
 def _check_date(value: date | None, field_name: str) -> None:
     if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
-        raise PlanError(field_name, f"Must be between {EARLIEST_DATE} and {LATEST_DATE}.")
+        raise PlanError(field_name, gettext_noop("Must be between %(earliest)s and %(latest)s."),
+                        earliest=EARLIEST_DATE.strftime("%d.%m.%Y"), latest=LATEST_DATE.strftime("%d.%m.%Y"))
 
 
 def _check_dates(request: PlanRequest) -> None:
     _check_date(request.first_due_date, "first_due_date")
     if request.down_payment:
         _check_date(request.down_payment.due_date, "down_payment")
-    for charge in request.extra_charges:
-        _check_date(charge.due_date, "extra_charges")
-    for item in request.items:
-        _check_date(item.due_date, "items")
+    for index, charge in enumerate(request.extra_charges):
+        _check_date(charge.due_date, f"extra_charges.{index}.due_date")
+    for index, item in enumerate(request.items):
+        _check_date(item.due_date, f"items.{index}.due_date")
 
 
 def _first_date(request: PlanRequest) -> date:
     if request.first_due_date is None:
-        raise PlanError("first_due_date", "The first due date is required.")
+        raise PlanError("first_due_date", gettext_noop("The first due date is required."))
     return request.first_due_date
 
 
@@ -163,7 +174,7 @@ def _down_payment_line(request: PlanRequest, plannable: Decimal) -> _Line | None
         return None
     amount = _positive(request.down_payment.amount, "down_payment")
     if amount >= plannable:
-        raise PlanError("down_payment", "The down payment must be less than the debt; use the full plan.")
+        raise PlanError("down_payment", gettext_noop("The down payment must be less than the debt; use the full plan."))
     due_date = request.down_payment.due_date or _first_date(request)
     return _Line(due_date, amount, "down_payment", DEFAULT_LABELS["down_payment"])
 
@@ -179,69 +190,76 @@ def _regular_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
         _check_period(request)
         dates = regular_due_dates(first, len(amounts), request.period, request.due_day)
         if dates[-1] > LATEST_DATE:
-            raise PlanError("installments_count", "The plan would end after 2100.")
+            raise PlanError("installments_count", gettext_noop("The plan would end after 2100."))
         return [_Line(day, amount, "regular", DEFAULT_LABELS["regular"])
                 for day, amount in zip(dates, amounts, strict=True)]
-    raise PlanError("plan", "Plan must be one of: equal, full, custom.")
+    raise PlanError("plan", gettext_noop("Choose equal payments, one payment or a custom plan."))
 
 
 def _check_period(request: PlanRequest) -> None:
     if request.period not in ("month", "2weeks", "week", "quarter"):
-        raise PlanError("period", "Period must be one of: month, 2weeks, week, quarter.")
+        raise PlanError("period", gettext_noop("Choose a period: a month, two weeks, a week or a quarter."))
     if request.due_day is None:
         return
     if request.period not in ("month", "quarter"):
-        raise PlanError("due_day", "A day of the month applies only to monthly and quarterly plans.")
+        raise PlanError("due_day", gettext_noop("A day of the month applies only to monthly and quarterly plans."))
     if request.due_day != "last" and not (isinstance(request.due_day, int) and 1 <= request.due_day <= 31):
-        raise PlanError("due_day", 'Day of month must be 1..31 or "last".')
+        raise PlanError("due_day", gettext_noop('Day of month must be 1..31 or "last".'))
 
 
 def _equal_amounts(request: PlanRequest, regular_part: Decimal) -> list[Decimal]:
     count, amount = request.installments_count, request.installment_amount
     if (count is None) == (amount is None):
-        raise PlanError("installments_count", "Give either installments_count or installment_amount, not both.")
+        raise PlanError("installments_count", gettext_noop("Give either the number of payments or the payment amount, "
+                                                           "one of them."))
     if request.rounding not in ROUNDING_UNITS:
-        raise PlanError("rounding", 'Rounding must be one of "0.01", "1", "100".')
+        raise PlanError("rounding", gettext_noop('Rounding must be "0.01", "1" or "100".'))
     if amount is not None:
         step = _positive(amount, "installment_amount")
         count = int((regular_part / step).to_integral_value(rounding=ROUND_CEILING))
         if count > MAX_INSTALLMENTS:
-            raise PlanError("installment_amount", f"This amount would need more than {MAX_INSTALLMENTS} payments.")
+            raise PlanError("installment_amount", gettext_noop("This amount would need more than %(max)s payments."),
+                            max=MAX_INSTALLMENTS)
         return [step] * (count - 1) + [regular_part - step * (count - 1)]
     if not 1 <= count <= MAX_INSTALLMENTS:
-        raise PlanError("installments_count", f"Number of payments must be 1..{MAX_INSTALLMENTS}.")
+        raise PlanError("installments_count", gettext_noop("Number of payments must be "
+                                                           "1..%(max)s."), max=MAX_INSTALLMENTS)
     base = floor_to_unit(regular_part / count, request.rounding)
     if base <= ZERO:
-        raise PlanError("installments_count", "Too many payments for this amount and rounding unit.")
+        raise PlanError("installments_count", gettext_noop("Too many payments for this amount and rounding unit."))
     return [base] * (count - 1) + [regular_part - base * (count - 1)]
 
 
 def _custom_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
     if not request.items:
-        raise PlanError("items", "A custom plan needs at least one item.")
+        raise PlanError("items", gettext_noop("A custom plan needs at least one payment."))
     if len(request.items) > MAX_INSTALLMENTS:
-        raise PlanError("items", f"A plan has at most {MAX_INSTALLMENTS} regular payments.")
-    lines = [_Line(item.due_date, _positive(item.amount, "items"), "regular", DEFAULT_LABELS["regular"])
-             for item in request.items]
-    if any(later.due_date <= earlier.due_date for earlier, later in pairwise(lines)):
-        raise PlanError("items", "Item dates must strictly increase.")
+        raise PlanError("items", gettext_noop("A plan has at most %(max)s regular payments."), max=MAX_INSTALLMENTS)
+    lines = [_Line(item.due_date, _positive(item.amount, f"items.{index}.amount"), "regular",
+                   DEFAULT_LABELS["regular"])
+             for index, item in enumerate(request.items)]
+    for index, (earlier, later) in enumerate(pairwise(lines), start=1):
+        if later.due_date <= earlier.due_date:
+            raise PlanError(f"items.{index}.due_date", gettext_noop("The date must be later than the previous row's."))
     items_sum = sum((line.amount for line in lines), ZERO)
     if items_sum != regular_part:
-        raise PlanError("items", f"Items add up to {items_sum}, but {regular_part} is left to plan.")
+        raise PlanError("items", gettext_noop("The payments add up to %(sum)s, but %(left)s is left to plan."),
+                        sum=items_sum, left=regular_part)
     return lines
 
 
 def _extra_lines(request: PlanRequest) -> list[_Line]:
     if len(request.extra_charges) > MAX_EXTRA_CHARGES:
-        raise PlanError("extra_charges", f"A plan has at most {MAX_EXTRA_CHARGES} extra charges.")
+        raise PlanError("extra_charges", gettext_noop("A plan has at most %(max)s extra "
+                                                      "charges."), max=MAX_EXTRA_CHARGES)
     return [
-        _Line(charge.due_date or _first_date(request), _positive(charge.amount, "extra_charges"), "extra",
-              (charge.label or "").strip() or DEFAULT_LABELS["extra"])
-        for charge in request.extra_charges
+        _Line(charge.due_date or _first_date(request), _positive(charge.amount, f"extra_charges.{index}.amount"),
+              "extra", (charge.label or "").strip() or DEFAULT_LABELS["extra"])
+        for index, charge in enumerate(request.extra_charges)
     ]
 
 
 def _check_order(lines: list[_Line], down: _Line | None) -> None:
     regular = [line for line in lines if line.kind == "regular"]
     if down is not None and regular and down.due_date > regular[0].due_date:
-        raise PlanError("down_payment", "The down payment cannot be due after the first regular payment.")
+        raise PlanError("down_payment", gettext_noop("The down payment cannot be due after the first regular payment."))

@@ -26,13 +26,22 @@ MAX_TEMPLATE_LENGTH = 1000
 CENT = Decimal("0.01")
 
 
-class LadderError(ValueError):
-    """A ladder or policy that cannot run; `field` names the step (`steps.2.day`)."""
+def gettext_noop(message: str) -> str:
+    """Marks an English message for the gettext catalogue without importing Django; the service layer
+    translates `LadderError.template` with `params` (billing.dunning.services)."""
+    return message
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+
+class LadderError(ValueError):
+    """A ladder or policy that cannot run; `field` names the step (`steps.2.day`). `template % params` is
+    the English message; the edge translates `template`."""
+
+    def __init__(self, field: str, template: str, **params: object) -> None:
         self.field = field
-        self.message = message
+        self.template = template
+        self.params = params
+        self.message = template % params if params else template
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -120,31 +129,31 @@ DEFAULT_POLICY = Policy(steps=DEFAULT_STEPS)
 
 # --- Parsing and validation ----------------------------------------------------------------------
 
-def _int(raw: Any, where: str, low: int, high: int, message: str) -> int:
+def _int(raw: Any, where: str, low: int, high: int, message: str, **params: object) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
-        raise LadderError(where, message)
+        raise LadderError(where, message, **params)
     return raw
 
 
 def _optional_int(raw: Any, where: str) -> int | None:
     if raw is None:
         return None
-    return _int(raw, where, 1, 2**53, "Укажите положительный номер.")
+    return _int(raw, where, 1, 2**53, gettext_noop("Give a positive number."))
 
 
 def _decimal(raw: Any, where: str) -> Decimal | None:
     if raw is None or raw == "":
         return None
     if isinstance(raw, float | bool):
-        raise LadderError(where, "Укажите число строкой, например «500.00».")
+        raise LadderError(where, gettext_noop("Give the number as a string, e.g. «500.00»."))
     try:
         value = Decimal(str(raw))
     except InvalidOperation as exc:
-        raise LadderError(where, "Это не число.") from exc
+        raise LadderError(where, gettext_noop("This is not a number.")) from exc
     if not value.is_finite():
-        raise LadderError(where, "Это не число.")
+        raise LadderError(where, gettext_noop("This is not a number."))
     if value < 0:
-        raise LadderError(where, "Значение не может быть отрицательным.")
+        raise LadderError(where, gettext_noop("The value cannot be negative."))
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
@@ -152,12 +161,12 @@ def _action(raw: Any, where: str) -> Action | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or raw.get("kind") not in ACTION_KINDS:
-        raise LadderError(f"{where}.kind", "Неизвестное действие шага.")
+        raise LadderError(f"{where}.kind", gettext_noop("Unknown step action."))
     kind = raw["kind"]
     if kind == "move_to_stage":
         status_id = _optional_int(raw.get("status_id"), f"{where}.status_id")
         if status_id is None:
-            raise LadderError(f"{where}.status_id", "Укажите этап, на который перевести сделку.")
+            raise LadderError(f"{where}.status_id", gettext_noop("Choose the stage to move the deal to."))
         return Action(kind=kind, status_id=status_id, pipeline_id=_optional_int(raw.get("pipeline_id"),
                                                                                  f"{where}.pipeline_id"))
     if kind == "assign_user":
@@ -168,14 +177,14 @@ def _action(raw: Any, where: str) -> Action | None:
         percent = _decimal(raw.get("percent_per_day"), f"{where}.percent_per_day")
         cap = _decimal(raw.get("cap"), f"{where}.cap")
         if (fixed is None) == (percent is None):
-            raise LadderError(f"{where}.fixed", "Укажите либо фиксированную сумму пени, либо процент в день.")
+            raise LadderError(f"{where}.fixed", gettext_noop("Give either a fixed penalty or a percent per day."))
         if percent is not None and percent > 100:
-            raise LadderError(f"{where}.percent_per_day", "Процент в день не может быть больше 100.")
+            raise LadderError(f"{where}.percent_per_day", gettext_noop("The percent per day cannot be more than 100."))
         if (fixed is not None and fixed == 0) or (percent is not None and percent == 0):
             raise LadderError(f"{where}.{'fixed' if fixed is not None else 'percent_per_day'}",
-                              "Пеня должна быть больше нуля.")
+                              gettext_noop("The penalty must be greater than zero."))
         if cap is not None and fixed is not None and fixed > cap:
-            raise LadderError(f"{where}.fixed", "Фиксированная пеня больше её предела.")
+            raise LadderError(f"{where}.fixed", gettext_noop("The fixed penalty is more than its cap."))
         return Action(kind=kind, fixed=fixed, percent_per_day=percent, cap=cap)
     return Action(kind=kind)
 
@@ -184,26 +193,28 @@ def _assignee(raw: Any, where: str) -> Assignee:
     if raw is None:
         return Assignee()
     if not isinstance(raw, dict) or raw.get("kind") not in ASSIGNEE_KINDS:
-        raise LadderError(f"{where}.kind", "Исполнитель задачи: ответственный, руководитель продаж, юрист "
-                                           "или выбранный пользователь.")
+        raise LadderError(f"{where}.kind", gettext_noop(
+            "The task goes to the responsible manager, the head of sales, the lawyer or a chosen user."))
     user_id = _optional_int(raw.get("user_id"), f"{where}.user_id")
     if raw["kind"] == "user" and user_id is None:
-        raise LadderError(f"{where}.user_id", "Выберите пользователя, которому ставить задачу.")
+        raise LadderError(f"{where}.user_id", gettext_noop("Choose the user the task is for."))
     return Assignee(kind=raw["kind"], user_id=user_id)
 
 
 def step_parse(raw: Any, index: int) -> Step:
     where = f"steps.{index}"
     if not isinstance(raw, dict):
-        raise LadderError(where, "Шаг должен быть объектом.")
+        raise LadderError(where, gettext_noop("A step must be an object."))
     day = _int(raw.get("day"), f"{where}.day", MIN_DAY, MAX_DAY,
-               f"День шага — целое число от {MIN_DAY} до {MAX_DAY} относительно срока платежа.")
+               gettext_noop("A step's day is a whole number from %(first)s to %(last)s relative to the due date."),
+               first=MIN_DAY, last=MAX_DAY)
     channel = raw.get("channel")
     if channel not in CHANNELS:
-        raise LadderError(f"{where}.channel", "Неизвестный канал шага.")
+        raise LadderError(f"{where}.channel", gettext_noop("Unknown step channel."))
     template = raw.get("template") or ""
     if not isinstance(template, str) or len(template) > MAX_TEMPLATE_LENGTH:
-        raise LadderError(f"{where}.template", f"Текст шага — строка не длиннее {MAX_TEMPLATE_LENGTH} символов.")
+        raise LadderError(f"{where}.template", gettext_noop(
+            "A step's text is a string of at most %(max)s characters."), max=MAX_TEMPLATE_LENGTH)
     return Step(day=day, channel=channel, template=template, after_cutoff=bool(raw.get("after_cutoff", False)),
                 assignee=_assignee(raw.get("assignee"), f"{where}.assignee"),
                 action=_action(raw.get("action"), f"{where}.action"))
@@ -212,29 +223,31 @@ def step_parse(raw: Any, index: int) -> Step:
 def policy_parse(raw: dict[str, Any]) -> Policy:
     """A policy from its JSON form; LadderError names the first bad field. Missing keys take defaults."""
     if not isinstance(raw, dict):
-        raise LadderError("steps", "Настройки напоминаний должны быть объектом.")
+        raise LadderError("steps", gettext_noop("The reminder settings must be an object."))
     raw_steps = raw.get("steps")
     if raw_steps is None:
         steps = DEFAULT_STEPS
     else:
         if not isinstance(raw_steps, list) or len(raw_steps) > 50:
-            raise LadderError("steps", "Шаги — список не длиннее 50.")
+            raise LadderError("steps", gettext_noop("Steps are a list of at most 50."))
         steps = tuple(step_parse(item, index) for index, item in enumerate(raw_steps))
         seen: dict[str, int] = {}
         for index, step in enumerate(steps):
             if step.key in seen:
                 raise LadderError(f"steps.{index}.day",
-                                  f"Шаг {index + 1} повторяет шаг {seen[step.key] + 1}: тот же день и тот же канал.")
+                                  gettext_noop(
+                                      "Step %(step)s repeats step %(other)s: the same day and the same channel."),
+                                  step=index + 1, other=seen[step.key] + 1)
             seen[step.key] = index
     hours = {}
     for name, default in (("cutoff_hour", 18), ("quiet_start_hour", 21), ("quiet_end_hour", 9)):
-        hours[name] = _int(raw.get(name, default), name, 0, 23, "Час — целое число от 0 до 23.")
+        hours[name] = _int(raw.get(name, default), name, 0, 23, gettext_noop("An hour is a whole number from 0 to 23."))
     postpone = _int(raw.get("postpone_max_days", 7), "postpone_max_days", 0, 90,
-                    "Перенос — от 0 до 90 дней.")
+                    gettext_noop("A postponement is from 0 to 90 days."))
     end_of_ladder = raw.get("end_of_ladder") or ""
     if end_of_ladder not in ("", *DECISIONS):
-        raise LadderError("end_of_ladder", "После последнего шага: передать юристу, напоминать ежемесячно или "
-                                           "списание — или ничего.")
+        raise LadderError("end_of_ladder", gettext_noop(
+            "After the last step: hand to the lawyer, remind monthly, write off, or nothing."))
     return Policy(steps=steps, postpone_max_days=postpone,
                   head_of_sales_user_id=_optional_int(raw.get("head_of_sales_user_id"), "head_of_sales_user_id"),
                   lawyer_user_id=_optional_int(raw.get("lawyer_user_id"), "lawyer_user_id"),
@@ -247,21 +260,23 @@ def penalties_parse(raw: Any) -> Penalties | None:
     if raw is None or (isinstance(raw, dict) and not raw.get("enabled", True)):
         return None
     if not isinstance(raw, dict):
-        raise LadderError("penalties", "Пени — объект с суммой или процентом.")
+        raise LadderError("penalties", gettext_noop("Penalties are an object with an amount or a percent."))
     fixed = _decimal(raw.get("fixed"), "penalties.fixed")
     percent = _decimal(raw.get("percent_per_day"), "penalties.percent_per_day")
     cap = _decimal(raw.get("cap"), "penalties.cap")
     if (fixed is None) == (percent is None):
-        raise LadderError("penalties.fixed", "Укажите либо фиксированную сумму пени, либо процент в день.")
+        raise LadderError("penalties.fixed", gettext_noop("Give either a fixed penalty or a percent per day."))
     if percent is not None and not Decimal("0") < percent <= 100:
-        raise LadderError("penalties.percent_per_day", "Процент в день — больше нуля и не больше 100.")
+        raise LadderError("penalties.percent_per_day",
+                          gettext_noop("The percent per day is more than zero and at most 100."))
     if fixed is not None and fixed == 0:
-        raise LadderError("penalties.fixed", "Пеня должна быть больше нуля.")
+        raise LadderError("penalties.fixed", gettext_noop("The penalty must be greater than zero."))
     if cap is not None and cap == 0:
-        raise LadderError("penalties.cap", "Предел пени должен быть больше нуля.")
+        raise LadderError("penalties.cap", gettext_noop("The penalty cap must be greater than zero."))
     if cap is not None and fixed is not None and fixed > cap:
-        raise LadderError("penalties.fixed", "Фиксированная пеня больше её предела.")
-    grace = _int(raw.get("grace_days", 0), "penalties.grace_days", 0, 365, "Льготные дни — от 0 до 365.")
+        raise LadderError("penalties.fixed", gettext_noop("The fixed penalty is more than its cap."))
+    grace = _int(raw.get("grace_days", 0), "penalties.grace_days", 0, 365,
+                 gettext_noop("Grace days are from 0 to 365."))
     return Penalties(fixed=fixed, percent_per_day=percent, cap=cap, grace_days=grace)
 
 
@@ -271,23 +286,23 @@ def stages_parse(raw: Any) -> tuple[tuple[str, StageTarget], ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict):
-        raise LadderError("stages", "Этапы — объект «корзина → этап».")
+        raise LadderError("stages", gettext_noop("Stages are an object «bucket → stage»."))
     stages = []
     for bucket in STAGE_KEYS:
         value = raw.get(bucket)
         if value is None:
             continue
         if not isinstance(value, dict):
-            raise LadderError(f"stages.{bucket}", "Укажите этап объектом {status_id, pipeline_id}.")
+            raise LadderError(f"stages.{bucket}", gettext_noop("Give the stage as an object {status_id, pipeline_id}."))
         status_id = _optional_int(value.get("status_id"), f"stages.{bucket}.status_id")
         if status_id is None:
-            raise LadderError(f"stages.{bucket}.status_id", "Укажите этап.")
+            raise LadderError(f"stages.{bucket}.status_id", gettext_noop("Choose the stage."))
         stages.append((bucket, StageTarget(status_id=status_id,
                                            pipeline_id=_optional_int(value.get("pipeline_id"),
                                                                      f"stages.{bucket}.pipeline_id"))))
     unknown = sorted(set(raw) - set(STAGE_KEYS))
     if unknown:
-        raise LadderError(f"stages.{unknown[0]}", "Неизвестная корзина просрочки или решение.")
+        raise LadderError(f"stages.{unknown[0]}", gettext_noop("Unknown overdue bucket or decision."))
     return tuple(stages)
 
 

@@ -4,6 +4,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.dunning import domain
 from billing.dunning.events import CLIENT_ANSWERED, DEAL_ESCALATED
@@ -13,18 +15,20 @@ from billing.dunning.services import aware, line_promise_record, local_now
 from billing.errors import ApplicationError, NotFound
 from billing.events import publish
 from billing.models import Account, Deal, Direction, Installment
+from billing.texts import in_account_language
 
 CALL_TEXTS = {
-    "reached": "Дозвонились до клиента {client}.",
-    "no_answer": "Клиент {client} не ответил на звонок.",
-    "wrong_number": "У клиента {client} неверный номер телефона.",
-    "promised": "Клиент {client} обещал оплатить {amount} до {date}.",
-    "refused": "Клиент {client} отказался платить. Долг {debt} передан юристу.",
+    "reached": gettext_lazy("Reached the client {client}."),
+    "no_answer": gettext_lazy("The client {client} did not answer the call."),
+    "wrong_number": gettext_lazy("The client {client} has a wrong phone number."),
+    "promised": gettext_lazy("The client {client} promised to pay {amount} by {date}."),
+    "refused": gettext_lazy("The client {client} refused to pay. The debt of {debt} is handed to the lawyer."),
 }
 DECISION_TEXTS = {
-    "lawyer": "Долг {debt} клиента {client} передан юристу.",
-    "monthly": "По долгу {debt} клиента {client} решено напоминать ежемесячно.",
-    "write_off": "Долг {debt} клиента {client} отмечен к списанию (решение записано, долг не удалён).",
+    "lawyer": gettext_lazy("The debt of {debt} of the client {client} is handed to the lawyer."),
+    "monthly": gettext_lazy("The debt of {debt} of the client {client}: remind monthly."),
+    "write_off": gettext_lazy("The debt of {debt} of the client {client} is marked for write-off (the decision is "
+                              "recorded, the debt is not deleted)."),
 }
 
 STOPPED_TEXTS = {"lawyer": "Остановлено: долг передан юристу", "write_off": "Остановлено: долг отмечен к списанию"}
@@ -37,7 +41,7 @@ def _invalid(field: str, message: str) -> ApplicationError:
 def deal_for_lead(*, account: Account, lead_id: int) -> Deal:
     deal = Deal.objects.select_related("account").filter(account=account, lead_id=lead_id).first()
     if deal is None:
-        raise NotFound("not_found", "Сделка не найдена.")
+        raise NotFound("not_found", _("Deal not found."))
     return deal
 
 
@@ -48,7 +52,7 @@ def line_for_seq(*, deal: Deal, seq: int) -> DunningLine:
                                               schedule__direction=Direction.INCOMING)
                    .exclude(kind=Installment.Kind.FEE).first())
     if installment is None:
-        raise _invalid("seq", f"В графике нет платежа № {seq}.")
+        raise _invalid("seq", _("The plan has no payment No. %(seq)s.") % {"seq": seq})
     try:
         with transaction.atomic():
             line, _created = DunningLine.objects.get_or_create(
@@ -67,11 +71,11 @@ def _client(deal: Deal) -> str:
 def _promise_date_check(*, account: Account, promised_on: date | None, now: datetime) -> date:
     today = local_now(account, now).date()
     if promised_on is None:
-        raise _invalid("date", "Укажите дату, до которой клиент обещал оплатить.")
+        raise _invalid("date", _("Give the date the client promised to pay by."))
     if promised_on <= today:
-        raise _invalid("date", f"Дата обещания должна быть позже {domain.date_ru(today)}.")
+        raise _invalid("date", _("The promised date must be after %(date)s.") % {"date": domain.date_ru(today)})
     if promised_on > today + timedelta(days=366):
-        raise _invalid("date", "Дата обещания слишком далеко.")
+        raise _invalid("date", _("The promised date is too far away."))
     return promised_on
 
 
@@ -90,7 +94,7 @@ def call_outcome_record(*, account: Account, lead_id: int, seq: int, outcome: st
                         comment: str, recorded_by: int | None, now: datetime) -> CallOutcome:
     """Record a call; "promised" pauses the line until the date, "refused" hands the deal to the lawyer now."""
     if outcome not in domain.CALL_OUTCOMES:
-        raise _invalid("outcome", "Результат звонка: reached, no_answer, wrong_number, promised или refused.")
+        raise _invalid("outcome", _("Choose the call outcome."))
     deal = deal_for_lead(account=account, lead_id=lead_id)
     if outcome == "promised":
         promised_on = _promise_date_check(account=account, promised_on=promised_on, now=now)
@@ -101,11 +105,13 @@ def call_outcome_record(*, account: Account, lead_id: int, seq: int, outcome: st
                                       comment=comment, recorded_by=recorded_by)
     installment = current_installment(line=line)
     outstanding = installment.amount - installment.paid if installment else Decimal("0.00")
-    text = CALL_TEXTS[outcome].format(client=_client(deal), amount=domain.money_ru(outstanding),
-                                      date=domain.date_ru(promised_on) if promised_on else "",
-                                      debt=domain.money_ru(deal.debt))
-    if comment:
-        text += f" Комментарий: {comment}"
+    with in_account_language(account):
+        text = str(CALL_TEXTS[outcome]).format(client=_client(deal), amount=domain.money_ru(outstanding),
+                                               date=domain.date_ru(promised_on) if promised_on else "",
+                                               debt=domain.money_ru(deal.debt))
+        if comment:
+            text += " " + _("Comment: %(comment)s") % {"comment": comment}
+        refused_reason = _("The client refused to pay (call outcome).")
     if outcome == "promised":
         line_promise_record(account=account, line_id=line.pk, promised_on=promised_on, recorded_by=recorded_by)
     publish(account=account, name=CLIENT_ANSWERED, payload={
@@ -115,7 +121,7 @@ def call_outcome_record(*, account: Account, lead_id: int, seq: int, outcome: st
         "promised_on": promised_on.isoformat() if promised_on else None, "needs_manager": False})
     if outcome == "refused":
         deal_decision_record(account=account, lead_id=lead_id, decision="lawyer", seq=seq,
-                             reason="Клиент отказался платить (результат звонка).", decided_by=recorded_by, now=now)
+                             reason=refused_reason, decided_by=recorded_by, now=now)
     return call
 
 
@@ -130,7 +136,7 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
     moves to the stage the account mapped to the decision, if any.
     """
     if decision not in domain.DECISIONS:
-        raise _invalid("decision", "Решение: lawyer, monthly или write_off.")
+        raise _invalid("decision", _("Choose the decision."))
     deal = deal_for_lead(account=account, lead_id=lead_id)
     line = line_for_seq(deal=deal, seq=seq) if seq is not None else None
     row = LadderDecision.objects.create(account=account, deal=deal, line=line, decision=decision,
@@ -150,9 +156,10 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
     stage = policy.stage_map.get(decision)
     if stage is not None:
         action |= {"status_id": stage.status_id, "pipeline_id": stage.pipeline_id}
-    text = DECISION_TEXTS[decision].format(debt=domain.money_ru(deal.debt), client=_client(deal))
-    if reason:
-        text += f" Причина: {reason}"
+    with in_account_language(account):
+        text = str(DECISION_TEXTS[decision]).format(debt=domain.money_ru(deal.debt), client=_client(deal))
+        if reason:
+            text += " " + _("Reason: %(reason)s") % {"reason": reason}
     publish(account=account, name=DEAL_ESCALATED, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "line_id": line.pk if line else None,
         "seq": line.seq if line else None, "decision_id": row.pk, "decision": decision, "action": action,
@@ -166,14 +173,14 @@ def remind_now(*, account: Account, lead_id: int, seq: int, channel: str, reques
                now: datetime) -> StepRun:
     """«Напомнить сейчас»: an extra step on the line, sent by a worker after commit (quiet hours still hold)."""
     if channel not in domain.CHANNELS:
-        raise _invalid("channel", "Неизвестный канал.")
+        raise _invalid("channel", _("Unknown channel."))
     with transaction.atomic():
         deal = deal_for_lead(account=account, lead_id=lead_id)
         line = line_for_seq(deal=deal, seq=seq)
         installment = current_installment(line=line)
         if installment is None or installment.amount - installment.paid <= 0:
-            raise ApplicationError("line_paid", "Этот платёж уже оплачен: напоминать не о чем.",
-                                   {"seq": ["Этот платёж уже оплачен."]}, status=409)
+            raise ApplicationError("line_paid", _("This payment is already paid: there is nothing to remind of."),
+                                   {"seq": [_("This payment is already paid.")]}, status=409)
         _enabled, policy = policy_get(account=account)
         now_local = local_now(account, now)
         step = domain.Step(day=(now_local.date() - line.due_date).days, channel=channel)
@@ -183,8 +190,8 @@ def remind_now(*, account: Account, lead_id: int, seq: int, channel: str, reques
                                                             quiet_end_hour=policy.quiet_end_hour))
         key = f"m:{channel}:{int(now.timestamp()) // 60}"
         if StepRun.objects.filter(line=line, step_key=key).exists():
-            raise ApplicationError("already_requested", "Напоминание по этому каналу уже отправляется.",
-                                   {"channel": ["Уже отправляется."]}, status=409)
+            raise ApplicationError("already_requested", _("A reminder on this channel is already being sent."),
+                                   {"channel": [_("Already being sent.")]}, status=409)
         step_json = domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0]
         run = StepRun.objects.create(account=account, deal=deal, line=line, step_key=key, day=step.day,
                                      channel=channel, step=step_json, send_after=send_after)

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, Max, OuterRef, Sum
+from django.utils.translation import gettext
 
 from billing.domain.money import ZERO
 from billing.domain.status import days_late
@@ -16,6 +17,7 @@ from billing.errors import ApplicationError
 from billing.events import SCHEDULE_CHANGED, publish, subscribe
 from billing.models import Account, Deal, Installment, Schedule
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
+from billing.texts import in_account_language
 
 
 class _AlreadyCharged(Exception):
@@ -23,7 +25,8 @@ class _AlreadyCharged(Exception):
 
 
 def fee_label(*, seq: int, due_date: date) -> str:
-    return f"Пеня по платежу № {seq} от {domain.date_ru(due_date)}"
+    return gettext("Penalty on payment No. %(seq)s of "
+                   "%(due_date)s") % {"seq": seq, "due_date": domain.date_ru(due_date)}
 
 
 def _version_with(*, deal: Deal, schedule: Schedule, installments: list[Installment], amounts: dict[int, Decimal],
@@ -116,9 +119,11 @@ def _deal_accrue(*, deal_id: int, policy: domain.Policy, today: date, now: datet
             next_seq += 1
     if not charges:
         return 0
-    reason = "Пеня за просрочку: " + "; ".join(
-        f"платёж № {line.seq} от {domain.date_ru(line.due_date)} — {domain.money_ru(amount)}"
-        for line, amount, _ in charges)
+    with in_account_language(deal.account):
+        reason = gettext("Late payment penalty: %(lines)s") % {"lines": "; ".join(
+            gettext("payment No. %(seq)s of %(due_date)s — %(amount)s") % {
+                "seq": line.seq, "due_date": domain.date_ru(line.due_date), "amount": domain.money_ru(amount)}
+            for line, amount, _ in charges)}
     new = _version_with(deal=deal, schedule=schedule, installments=installments, amounts=amounts,
                         new_lines=new_lines, reason=reason, created_by=None)
     try:
@@ -143,21 +148,26 @@ def penalty_waive(*, account: Account, lead_id: int, fee_seq: int, reason: str, 
     its overdue line accrues no more fees."""
     reason = (reason or "").strip()
     if not reason:
-        raise ApplicationError("invalid_waiver", "Укажите причину отмены пени.", {"reason": ["Укажите причину."]})
+        raise ApplicationError("invalid_waiver", gettext("Give the reason for waiving the penalty."),
+                               {"reason": [gettext("Give the reason.")]})
     deal = Deal.objects.filter(account=account, lead_id=lead_id).first()
     if deal is None:
-        raise ApplicationError("not_found", "Сделка не найдена.", status=404)
+        raise ApplicationError("not_found", gettext("Deal not found."), status=404)
     deal = deal_lock(deal=deal)
     schedule = active_schedule(deal)
     installments = list(schedule.installments.order_by("seq")) if schedule else []
     fee = next((line for line in installments if line.seq == fee_seq and line.kind == Installment.Kind.FEE), None)
     if fee is None:
-        raise ApplicationError("invalid_waiver", f"В графике нет пени № {fee_seq}.", {"seq": ["Это не пеня."]})
+        raise ApplicationError("invalid_waiver", gettext("The plan has no penalty No. %(seq)s.") % {"seq": fee_seq},
+                               {"seq": [gettext("This is not a penalty.")]})
     if fee.paid >= fee.amount:
-        raise ApplicationError("fee_paid", "Пеня уже оплачена: отменять нечего.", {"seq": ["Пеня оплачена."]},
+        raise ApplicationError("fee_paid", gettext("The penalty is already paid: there is nothing to waive."),
+                               {"seq": [gettext("The penalty is paid.")]},
                                status=409)
     waived = fee.amount - fee.paid
-    text = f"Пеня {domain.money_ru(waived)} ({fee.label}) отменена. Причина: {reason}"
+    with in_account_language(account):
+        text = gettext("Penalty %(amount)s (%(label)s) waived. Reason: %(reason)s") % {
+            "amount": domain.money_ru(waived), "label": fee.label, "reason": reason}
     new = _version_with(deal=deal, schedule=schedule, installments=installments, amounts={fee.seq: fee.paid},
                         new_lines=[], reason=text, created_by=waived_by)
     source = PenaltyCharge.objects.filter(deal=deal, fee_seq=fee_seq).order_by("-id").first()

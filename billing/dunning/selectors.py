@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Exists, F, OuterRef, Q
+from django.utils.translation import gettext
 
 from billing.dunning.domain import DEFAULT_POLICY, Policy, legacy_reminders_steps, policy_parse
 from billing.dunning.models import (
@@ -169,7 +170,7 @@ def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
     """Every reminder of a deal (when, channel, to whom, delivered / failed and why) and its overdue facts."""
     deal = Deal.objects.filter(account=account, lead_id=lead_id).first()
     if deal is None:
-        raise NotFound("not_found", "Сделка не найдена.")
+        raise NotFound("not_found", gettext("Deal not found."))
     runs = StepRun.objects.filter(deal=deal).select_related("line").order_by("created_at", "id")
     facts = OverdueFact.objects.filter(deal=deal).select_related("line").order_by("recorded_at")
     decisions = [DecisionRow(decision=row.decision, reason=row.reason, debt=row.debt, decided_by=row.decided_by,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.client_links import client_page_url
 from billing.dunning import domain
@@ -40,6 +41,7 @@ from billing.dunning.stages import stages_sync
 from billing.errors import ApplicationError
 from billing.events import publish, publish_many
 from billing.models import Account, Deal, Installment
+from billing.texts import in_account_language
 
 logger = logging.getLogger(__name__)
 SKIPPED_REASON = "Пропущен: к этому времени наступил более поздний шаг"
@@ -64,7 +66,8 @@ def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True) 
     try:
         policy = domain.policy_parse(config)
     except domain.LadderError as exc:
-        raise ApplicationError("invalid_ladder", exc.message, {exc.field: [exc.message]}) from exc
+        message = gettext(exc.template) % exc.params if exc.params else gettext(exc.template)
+        raise ApplicationError("invalid_ladder", message, {exc.field: [message]}) from exc
     DunningPolicy.objects.update_or_create(account=account, defaults={
         "config": domain.policy_dump(policy), "enabled": enabled})
     # New steps may apply to lines whose old ladder was done; those handed on or written off stay done.
@@ -80,7 +83,7 @@ def channel_settings_set(*, account: Account, channel: str, options: dict, secre
                          enabled: bool = True) -> ChannelSettings:
     """Store a provider's options; the key is written only when given (write-only: never read back)."""
     if channel not in ChannelSettings.Channel.values:
-        message = "Неизвестный канал."
+        message = gettext("Unknown channel.")
         raise ApplicationError("invalid_channel", message, {"channel": [message]})
     row, _created = ChannelSettings.objects.get_or_create(account=account, channel=channel)
     row.options, row.enabled = dict(options or {}), enabled
@@ -499,7 +502,7 @@ def _line_lock(*, account_id: int, line_id: int) -> DunningLine:
     line = (DunningLine.objects.select_for_update(of=("self",)).select_related("deal__account")
             .filter(pk=line_id, account_id=account_id).first())
     if line is None:
-        raise ApplicationError("not_found", "Ссылка недействительна.", status=404)
+        raise ApplicationError("not_found", gettext("The link is not valid."), status=404)
     return line
 
 
@@ -525,11 +528,12 @@ def client_paid_claim(*, account_id: int, line_id: int, now: datetime) -> Client
     line.save(update_fields=["client_claimed_paid_at", "paused_until"])
     _open_steps_drop(line)
     deal = line.deal
+    with in_account_language(deal.account):
+        text = gettext("The client {client} says they paid the payment due {due_date}. Check that it arrived.").format(
+            client=domain.client_label(deal.contact_name, deal.lead_id), due_date=domain.date_ru(line.due_date))
     publish(account=deal.account, name=CLIENT_ANSWERED, payload={
         **_line_payload(line, None), "answer": "paid", "source": "client",
-        "responsible_user_id": deal.responsible_user_id,
-        "text": f"Клиент {domain.client_label(deal.contact_name, deal.lead_id)} сообщил(а), что оплатил(а) "
-                f"платёж по сроку {domain.date_ru(line.due_date)}. Проверьте поступление."})
+        "responsible_user_id": deal.responsible_user_id, "text": text})
     return answer
 
 
@@ -547,10 +551,10 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
     today = local_now(deal.account, now).date()
     not_before = domain.postpone_not_before(today=today, due=line.due_date)
     if requested <= not_before:
-        message = f"Выберите дату позже {domain.date_ru(not_before)}."
+        message = gettext("Choose a date after %(date)s.") % {"date": domain.date_ru(not_before)}
         raise ApplicationError("invalid_date", message, {"date": [message]})
     if requested > today + timedelta(days=366):
-        message = "Дата слишком далеко."
+        message = gettext("The date is too far away.")
         raise ApplicationError("invalid_date", message, {"date": [message]})
     _enabled, policy = policy_get(account=deal.account)
     decision = domain.postpone_decide(due_date=line.due_date, requested=requested, today=today,
@@ -564,10 +568,12 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
         line.save(update_fields=["shift_days", "postponed_at"])
         _open_steps_drop(line)
     client = domain.client_label(deal.contact_name, deal.lead_id)
-    text = (f"Клиент {client} перенес(ла) платёж по сроку {domain.date_ru(line.due_date)} на "
-            f"{domain.date_ru(requested)}." if decision.allowed else
-            f"Клиент {client} просит перенести платёж по сроку {domain.date_ru(line.due_date)} на "
-            f"{domain.date_ru(requested)} — это сверх лимита, нужно ваше решение.")
+    with in_account_language(deal.account):
+        template = (gettext("The client {client} moved the payment due {due_date} to {requested}.")
+                    if decision.allowed else
+                    gettext("The client {client} asks to move the payment due {due_date} to {requested}: this is "
+                            "over the limit, your decision is needed."))
+    text = template.format(client=client, due_date=domain.date_ru(line.due_date), requested=domain.date_ru(requested))
     publish(account=deal.account, name=CLIENT_ANSWERED, payload={
         **_line_payload(line, None), "answer": "postpone", "source": "client", "requested_date":
         requested.isoformat(), "accepted": decision.allowed, "needs_manager": decision.needs_manager,

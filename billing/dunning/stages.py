@@ -4,12 +4,14 @@ from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Min
+from django.utils.translation import gettext, gettext_lazy
 
 from billing.dunning import domain
 from billing.dunning.events import DEAL_STAGE_CHANGED
 from billing.dunning.models import DealStage
 from billing.events import publish
 from billing.models import Account, Deal, Direction, Installment
+from billing.texts import in_account_language
 
 
 def oldest_unpaid_due_dates(*, account: Account, today: date) -> dict[int, date]:
@@ -55,18 +57,20 @@ def _move(*, account: Account, deal_id: int, bucket: str, target: domain.StageTa
     row.bucket, row.moved_at = bucket, now
     row.save(update_fields=["bucket", "moved_at"])
     deal = Deal.objects.get(pk=deal_id)
+    with in_account_language(account):
+        text = gettext("The deal moved to the «%(bucket)s» stage: %(days)s days overdue, debt %(debt)s.") % {
+            "bucket": BUCKET_LABELS[bucket], "days": max(days_overdue, 0), "debt": domain.money_ru(deal.debt)}
     publish(account=account, name=DEAL_STAGE_CHANGED, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "bucket": bucket, "status_id": target.status_id,
         "pipeline_id": target.pipeline_id, "days_overdue": max(days_overdue, 0), "debt": str(deal.debt),
-        "text": f"Сделка перешла в корзину «{BUCKET_LABELS[bucket]}»: просрочка {max(days_overdue, 0)} дн., "
-                f"долг {domain.money_ru(deal.debt)}."})
+        "text": text})
     return 1
 
 
 BUCKET_LABELS = {
-    "due_next_7_days": "срок в ближайшие 7 дней",
-    "overdue_1_30": "просрочка 1–30 дней",
-    "overdue_31_90": "просрочка 31–90 дней",
-    "overdue_91_180": "просрочка 91–180 дней",
-    "overdue_over_180": "просрочка более 180 дней",
+    "due_next_7_days": gettext_lazy("due in the next 7 days"),
+    "overdue_1_30": gettext_lazy("1–30 days overdue"),
+    "overdue_31_90": gettext_lazy("31–90 days overdue"),
+    "overdue_91_180": gettext_lazy("91–180 days overdue"),
+    "overdue_over_180": gettext_lazy("over 180 days overdue"),
 }

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Max, Prefetch, Sum
 from django.utils import translation
+from django.utils.translation import gettext
 
 from billing.decline_reasons import OWN_REASONS, decline_reason_text
 from billing.domain.money import ZERO
@@ -145,7 +146,8 @@ class DealState:
 def deal_find(*, account: Account, lead_id: int) -> Deal:
     deal = Deal.objects.filter(account=account, lead_id=lead_id).select_related("account").first()
     if deal is None:
-        raise NotFound("deal_not_found", f"Deal {lead_id} is not known for this account.")
+        raise NotFound("deal_not_found", gettext("Deal %(lead_id)s is not known for this "
+                                                 "account.") % {"lead_id": lead_id})
     return deal
 
 

@@ -1,5 +1,6 @@
 """Reads about invoices."""
 from django.db.models import F
+from django.utils.translation import gettext
 
 from billing.errors import ApplicationError
 from billing.models import Deal, Installment
@@ -12,6 +13,7 @@ def installment_for_invoice(*, deal: Deal, seq: int | None) -> Installment | Non
         return lines.filter(paid__lt=F("amount")).order_by("due_date", "seq").first()
     line = lines.filter(seq=seq).first()
     if line is None:
-        raise ApplicationError("installment_not_found", f"The active plan has no line {seq}.",
-                               {"installment_seq": ["No such line."]})
+        raise ApplicationError("installment_not_found", gettext("The active plan has no payment No. "
+            "%(seq)s.") % {"seq": seq},
+                               {"installment_seq": [gettext("No such payment.")]})
     return line

@@ -132,7 +132,7 @@ def settings_incomplete(missing: list[str]) -> ApplicationError:
     return ApplicationError(
         "settings_incomplete",
         _("Replacing the settings needs all of them; missing: %(keys)s. To change only some, use PATCH.")
-        % {"keys": ", ".join(missing)},
+        % {"keys": "; ".join(field_label(key) if key in FIELD_LABELS else key for key in missing)},
         {key: [_("Required when all settings are replaced.")] for key in missing})
 
 

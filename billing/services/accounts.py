@@ -2,6 +2,7 @@
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from billing.errors import ApplicationError
 from billing.models import Account
@@ -100,5 +101,5 @@ def _check_time_zone(time_zone: str) -> None:
     try:
         ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ApplicationError("invalid_time_zone", f"Unknown time zone {time_zone!r}.",
-                               {"time_zone": ["Unknown time zone."]}) from exc
+        raise ApplicationError("invalid_time_zone", _("Unknown time zone %(zone)r.") % {"zone": time_zone},
+                               {"time_zone": [_("Unknown time zone.")]}) from exc

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.decline_reasons import EXPIRED_CARD, DeclineKind, decline_reason
 from billing.errors import ApplicationError
@@ -111,33 +112,33 @@ def autopay_enable(*, deal: Deal, token: str, consent_text: str, consented_at: d
     account = deal.account
     consent_text = (consent_text or "").strip()
     if not consent_text or consented_at is None:
-        raise ApplicationError("autopay_consent_required", "Autopay needs the client's consent: its text and time.",
-                               {"consent_text": ["Required."]})
+        raise ApplicationError("autopay_consent_required", _("Autopay needs the client's consent: its text and time."),
+                               {"consent_text": [_("Required.")]})
     if len(consent_text) > CONSENT_TEXT_MAX:
-        raise ApplicationError("autopay_consent_too_long", "The consent text is too long.",
-                               {"consent_text": [f"At most {CONSENT_TEXT_MAX} characters."]})
+        raise ApplicationError("autopay_consent_too_long", _("The consent text is too long."),
+                               {"consent_text": [_("At most %(max)s characters.") % {"max": CONSENT_TEXT_MAX}]})
     if timezone.is_naive(consented_at) or consented_at > timezone.now() + timedelta(minutes=5):
-        raise ApplicationError("autopay_consent_time_invalid", "The consent time must be a real past moment.",
-                               {"consented_at": ["A timezone-aware moment, not in the future."]})
+        raise ApplicationError("autopay_consent_time_invalid", _("The consent time must be a real past moment."),
+                               {"consented_at": [_("A timezone-aware moment, not in the future.")]})
     if not (token or "").strip():
-        raise ApplicationError("autopay_token_required", "Autopay needs the card token of a payment.",
-                               {"token": ["Required."]})
+        raise ApplicationError("autopay_token_required", _("Autopay needs the card token of a payment."),
+                               {"token": [_("Required.")]})
     _check_autopay_plan(deal)
     card = (SavedCard.objects.select_for_update(no_key=True)
             .filter(account=account, token_digest=token_digest(token.strip())).first())
     if card is None or card.deal_id != deal.pk:
         # Tokens of other accounts, other deals or made up are all "not ours": nothing is said about which.
-        raise ApplicationError("card_token_unknown", "This card token did not come with a payment of this deal.",
-                               {"token": ["Unknown for this deal."]})
+        raise ApplicationError("card_token_unknown", _("This card token did not come with a payment of this deal."),
+                               {"token": [_("Unknown for this deal.")]})
     if card.public_id != account.cloudpayments_public_id:
         raise ApplicationError("card_token_other_terminal",
-                               "The token was issued to another CloudPayments terminal; it cannot be charged here.",
-                               {"token": ["Issued to another terminal."]})
+                               _("The token was issued to another CloudPayments terminal; it cannot be charged here."),
+                               {"token": [_("Issued to another terminal.")]})
     if card.status == Card.REVOKED:
-        raise ApplicationError("card_revoked", "The bank refused this card for repeat charges; save a new one.",
-                               {"token": ["Refused by the bank."]})
+        raise ApplicationError("card_revoked", _("The bank refused this card for repeat charges; save a new one."),
+                               {"token": [_("Refused by the bank.")]})
     if card_expired(card, account_today(account)):
-        raise ApplicationError("card_expired", "The card has expired.", {"token": ["Expired."]})
+        raise ApplicationError("card_expired", _("The card has expired."), {"token": [_("Expired.")]})
     SavedCard.objects.filter(deal=deal, status=Card.ACTIVE).exclude(pk=card.pk).update(
         status=Card.REPLACED, disabled_at=timezone.now(), status_reason="another card was switched on")
     card.status, card.consent_text, card.consented_at = Card.ACTIVE, consent_text, consented_at
@@ -150,14 +151,14 @@ def autopay_enable(*, deal: Deal, token: str, consent_text: str, consented_at: d
 
 def _check_autopay_plan(deal: Deal) -> None:
     if deal.cancelled_at is not None:
-        raise ApplicationError("deal_cancelled", "The deal is cancelled.")
+        raise ApplicationError("deal_cancelled", _("The deal is cancelled."))
     schedule = active_schedule(deal)
     if schedule is None:
-        raise ApplicationError("no_plan", "The deal has no payment plan yet.")
+        raise ApplicationError("no_plan", _("The deal has no payment plan yet."))
     if schedule.direction == Direction.OUTGOING:
-        raise ApplicationError("outgoing_plan", "Outgoing plans are paid by us: they have no autopay.")
+        raise ApplicationError("outgoing_plan", _("Outgoing plans are paid by us: they have no autopay."))
     if not schedule.autopay:
-        raise ApplicationError("autopay_not_offered", "This plan does not offer autopay; the manager turns it on.")
+        raise ApplicationError("autopay_not_offered", _("This plan does not offer autopay; the manager turns it on."))
 
 
 @transaction.atomic
@@ -297,12 +298,13 @@ def _attempt_reserve(*, installment_id: int, today: date | None) -> _Planned | C
     if not schedule.is_active or schedule.direction != Direction.INCOMING or deal.cancelled_at is not None:
         return ChargeOutcome(Attempt.SKIPPED, reason="not_chargeable")
     if not schedule.autopay:
-        raise ApplicationError("autopay_not_enabled", "The plan has no autopay; the line is paid by invoice link.")
+        raise ApplicationError("autopay_not_enabled", _("The plan has no autopay; the line is paid by invoice link."))
     card = SavedCard.objects.select_for_update(no_key=True).filter(deal=deal, status=Card.ACTIVE).first()
     if card is None:
-        raise ApplicationError("autopay_no_consent", "No card with the client's consent is switched on for this deal.")
+        raise ApplicationError("autopay_no_consent",
+                               _("No card with the client's consent is switched on for this deal."))
     if card.account_id != account.pk or card.public_id != account.cloudpayments_public_id:
-        raise ApplicationError("card_token_foreign", "The saved card was issued to another account or terminal.")
+        raise ApplicationError("card_token_foreign", _("The saved card was issued to another account or terminal."))
     if line.paid >= line.amount:
         return ChargeOutcome(Attempt.SKIPPED, reason="paid")
     if Invoice.objects.filter(installment=line, status__in=[*Invoice.LIVE_STATUSES, Invoice.Status.PAID]).exists():
@@ -384,7 +386,7 @@ def _attempt_succeeded(*, attempt_id: int, transaction_id: str) -> ChargeOutcome
 def _charge_payment_record(attempt: ChargeAttempt, transaction_id: str) -> Payment:
     """The money moved: recorded once per transaction; if the line was paid meanwhile the excess is credit."""
     card = attempt.card
-    payment, _ = payment_record_from_gateway(deal=attempt.deal, amount=attempt.amount, payment=PaymentInput(
+    payment, _created = payment_record_from_gateway(deal=attempt.deal, amount=attempt.amount, payment=PaymentInput(
         method=Payment.Method.CARD_TOKEN, paid_at=account_today(attempt.account), transaction_id=transaction_id,
         comment=f"Автоплатёж, платёж {attempt.installment.seq}, карта *{card.card_last_four}"))
     return payment

@@ -3,6 +3,7 @@ from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.domain.allocation import InstallmentDue, PaymentFact, allocate
 from billing.domain.money import ZERO
@@ -21,8 +22,8 @@ def deal_get_or_create(*, account: Account, lead_id: int) -> Deal:
     A lead id means something only inside its account: whatever another account holds under the same
     id is never looked at, so no tenant can claim an id for itself or learn that another one uses it."""
     if not 0 < lead_id < MAX_LEAD_ID:
-        raise ApplicationError("invalid_lead_id", "Lead id must be a positive integer.",
-                               {"lead_id": ["Must be a positive integer."]}, status=404)
+        raise ApplicationError("invalid_lead_id", _("Lead id must be a positive integer."),
+                               {"lead_id": [_("Must be a positive integer.")]}, status=404)
     try:
         with transaction.atomic():
             return Deal.objects.get_or_create(account=account, lead_id=lead_id)[0]

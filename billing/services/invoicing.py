@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing.client_links import client_page_url
 from billing.domain.account_settings import invoicing_read
@@ -25,6 +26,7 @@ from billing.names import deal_service_name
 from billing.services.autopay import installments_autopay_managed
 from billing.services.deals import deal_lock
 from billing.services.gateways import gateway_for
+from billing.texts import in_account_language
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
 
@@ -56,7 +58,7 @@ def invoice_reserve(*, installment_id: int, today: date | None = None) -> Invoic
     """Write the invoice row (state `creating`) for an installment, or return its live invoice."""
     installment = Installment.objects.select_related("schedule__deal__account").filter(pk=installment_id).first()
     if installment is None:
-        raise NotFound("installment_not_found", "No such installment.")
+        raise NotFound("installment_not_found", _("No such installment."))
     deal = deal_lock(deal=installment.schedule.deal)
     installment = (Installment.objects.select_for_update(no_key=True, of=("self",)).select_related("schedule")
                    .get(pk=installment_id))
@@ -121,14 +123,14 @@ def invoice_issue_remainder(*, deal_id: int, gateway: Gateway | None = None,
 
 def _check_invoiceable(deal: Deal, installment: Installment) -> None:
     if not installment.schedule.is_active:
-        raise ApplicationError("installment_replaced", "This line belongs to a plan that was replaced.")
+        raise ApplicationError("installment_replaced", _("This line belongs to a plan that was replaced."))
     if installment.schedule.direction == Direction.OUTGOING:
-        raise ApplicationError("outgoing_plan", "Outgoing plans are paid by us: they have no invoices.")
+        raise ApplicationError("outgoing_plan", _("Outgoing plans are paid by us: they have no invoices."))
     if deal.cancelled_at is not None:
-        raise ApplicationError("deal_cancelled", "The deal is cancelled.")
+        raise ApplicationError("deal_cancelled", _("The deal is cancelled."))
     if installment.paid >= installment.amount:
-        raise ApplicationError("installment_paid", f"Installment {installment.seq} is already paid.",
-                               {"installment_seq": ["Already paid."]})
+        raise ApplicationError("installment_paid", _("Payment %(seq)s is already paid.") % {"seq": installment.seq},
+                               {"installment_seq": [_("Already paid.")]})
 
 
 def invoice_issue(*, installment_id: int, gateway: Gateway | None = None, today: date | None = None) -> InvoiceIssued:
@@ -142,15 +144,23 @@ def invoice_issue(*, installment_id: int, gateway: Gateway | None = None, today:
     return InvoiceIssued(invoice, created=issued.created)
 
 
+def _reconciled_comment(invoice: Invoice) -> str:
+    with in_account_language(invoice.account):
+        return _("CloudPayments, invoice %(number)s (reconciled)") % {"number": invoice.number}
+
+
 def _order_for(invoice: Invoice) -> CreateOrder:
     deal = invoice.deal
     json_data = {"payplan": {"invoice": invoice.number, "installment_seq": invoice.installment.seq}}
     if invoice.covers_remainder:
         json_data["payplan"]["covers_remainder"] = True
+    with in_account_language(invoice.account):
+        description = _("%(service)s, invoice %(number)s") % {"service": deal_service_name(deal),
+                                                               "number": invoice.number}
     return CreateOrder(
         amount=invoice.amount, currency=invoice.account.currency,
         # The client reads this on the payment page and in the bank's SMS: never the lead's CRM title.
-        description=f"{deal_service_name(deal)}, счёт № {invoice.number}", invoice_id=invoice.number,
+        description=description, invoice_id=invoice.number,
         account_id=str(deal.lead_id), email=deal.contact_email or None, phone=deal.contact_phone or None,
         json_data=json_data,
         # After paying (or failing) the client comes back to their plan page, which shows the result.
@@ -312,7 +322,7 @@ def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gatew
             payment_record_from_gateway(deal=invoice.deal, amount=found.amount, payment=PaymentInput(
                 method="cloudpayments", paid_at=account_today(invoice.account),
                 transaction_id=str(found.transaction_id), invoice_id=invoice.pk,
-                comment=f"CloudPayments, invoice {invoice.number} (reconciled)"))
+                comment=_reconciled_comment(invoice)))
         invoice.refresh_from_db()
         return Reconciliation(invoice, "paid")
     if not recreate:

@@ -7,11 +7,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.domain.money import MAX_AMOUNT, ZERO, money_text
+from billing.domain.money import MAX_AMOUNT, ZERO
 from billing.errors import ApplicationError
 from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, publish
 from billing.models import Deal, Payment, RefundRequest
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
+from billing.texts import in_account_language, money_text
 from billing.time import account_today
 
 
@@ -37,7 +38,8 @@ def payment_record(*, deal: Deal, amount: Decimal, payment: PaymentInput, allow_
         return existing
     _check_payable(deal, amount, payment)
     if amount > deal.debt and not allow_credit:
-        message = f"The amount {amount} is more than the debt of {deal.debt}."
+        message = _("The amount %(amount)s is more than the debt of %(debt)s.") % {
+            "amount": money_text(amount, deal.account.currency), "debt": money_text(deal.debt, deal.account.currency)}
         raise ApplicationError("overpayment", message, {"amount": [message]})
     return _payment_create(deal=deal, amount=amount, payment=payment)
 
@@ -51,8 +53,8 @@ def payment_record_from_gateway(*, deal: Deal, amount: Decimal, payment: Payment
     if existing is not None:
         return existing, False
     if not ZERO < amount <= MAX_AMOUNT:
-        raise ApplicationError("invalid_amount", "The amount must be greater than zero.",
-                               {"amount": ["Must be greater than zero."]})
+        raise ApplicationError("invalid_amount", _("The amount must be greater than zero."),
+                               {"amount": [_("Must be greater than zero.")]})
     return _payment_create(deal=deal, amount=amount, payment=payment), True
 
 
@@ -73,12 +75,14 @@ def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id:
         return existing
     refunded = -sum((refund.amount for refund in original.refunds.all()), ZERO)
     if not ZERO < amount <= original.amount - refunded:
+        currency = deal.account.currency
         message = _("A refund of %(amount)s exceeds the %(left)s left of payment %(payment)s.") % {
-            "amount": money_text(amount), "left": money_text(original.amount - refunded), "payment": original.pk}
+            "amount": money_text(amount, currency), "left": money_text(original.amount - refunded, currency),
+            "payment": original.pk}
         raise ApplicationError("refund_exceeds_payment", message, {"amount": [message]})
     refund = Payment.objects.create(
         account=deal.account, deal=deal, amount=-amount, method=original.method, paid_at=paid_at,
-        transaction_id=transaction_id, refund_of=original, comment=f"Refund of payment {original.pk}",
+        transaction_id=transaction_id, refund_of=original, comment=_refund_comment(deal, original.pk),
         correction_reason=request.reason if request else "", recorded_by=request.requested_by if request else None,
     )
     _refund_request_settle(request=request, refund=refund, transaction_id=transaction_id)
@@ -120,7 +124,7 @@ def payment_record_full(*, deal: Deal, payment: PaymentInput) -> Payment:
     if existing is not None:
         return existing
     if active_schedule(deal) is not None and deal.debt <= ZERO:
-        raise ApplicationError("nothing_to_pay", "The deal has no debt left to pay.")
+        raise ApplicationError("nothing_to_pay", _("The deal has no debt left to pay."))
     _check_payable(deal, deal.debt, payment)
     return _payment_create(deal=deal, amount=deal.debt, payment=payment)
 
@@ -141,15 +145,21 @@ def _already_recorded(deal: Deal, payment: PaymentInput) -> Payment | None:
 
 def _check_payable(deal: Deal, amount: Decimal, payment: PaymentInput) -> None:
     if deal.cancelled_at is not None:
-        raise ApplicationError("deal_cancelled", "The deal is cancelled; payments cannot be recorded.")
+        raise ApplicationError("deal_cancelled", _("The deal is cancelled; payments cannot be recorded."))
     if active_schedule(deal) is None:
-        raise ApplicationError("no_plan", "The deal has no payment plan yet.")
+        raise ApplicationError("no_plan", _("The deal has no payment plan yet."))
     if not ZERO < amount <= MAX_AMOUNT:
-        raise ApplicationError("invalid_amount", "The amount must be greater than zero.",
-                               {"amount": ["Must be greater than zero."]})
+        raise ApplicationError("invalid_amount", _("The amount must be greater than zero."),
+                               {"amount": [_("Must be greater than zero.")]})
     if payment.paid_at > account_today(deal.account):
-        raise ApplicationError("paid_at_in_future", "The payment date cannot be in the future.",
-                               {"paid_at": ["Cannot be in the future."]})
+        raise ApplicationError("paid_at_in_future", _("The payment date cannot be in the future."),
+                               {"paid_at": [_("Cannot be in the future.")]})
+
+
+def _refund_comment(deal: Deal, payment_id: int) -> str:
+    """Stored as the account's people read it, whoever's browser made the refund."""
+    with in_account_language(deal.account):
+        return _("Refund of payment %(payment)s") % {"payment": payment_id}
 
 
 def _payment_create(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> Payment:

@@ -1,9 +1,11 @@
 """Making a plan the deal's active schedule: a new version, payments re-allocated onto it."""
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max, Sum
+from django.utils.translation import gettext as _
 
 from billing.domain.money import ZERO
 from billing.domain.plan_request import plan_request_as_dict
@@ -13,6 +15,7 @@ from billing.events import SCHEDULE_CHANGED, publish
 from billing.models import Deal, Direction, Installment, Payment, Schedule
 from billing.selectors.schedule_changes import plan_with_fees_kept, schedule_changes_get
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
+from billing.texts import in_account_language, money_text
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,14 @@ def plan_preview(*, plan_request: PlanRequest):
     try:
         return plan_build(plan_request)
     except PlanError as exc:
-        raise ApplicationError("invalid_plan", exc.message, {exc.field: [exc.message]}) from exc
+        message = plan_error_message(exc)
+        raise ApplicationError("invalid_plan", message, {exc.field: [message]}) from exc
+
+
+def plan_error_message(exc: PlanError) -> str:
+    """The engine's English message from the catalogue, amounts written as money («160 000,00 ₽»)."""
+    params = {key: money_text(value) if isinstance(value, Decimal) else value for key, value in exc.params.items()}
+    return _(exc.template) % params if params else _(exc.template)
 
 
 def schedule_request_full(*, plan_request: PlanRequest, options: ScheduleOptions) -> dict:
@@ -52,14 +62,16 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     requested = plan_preview(plan_request=plan_request)
     deal = deal_lock(deal=deal)
     if deal.cancelled_at is not None:
-        raise ApplicationError("deal_cancelled", "The deal is cancelled; its plan cannot change.")
+        raise ApplicationError("deal_cancelled", _("The deal is cancelled; its plan cannot change."))
     plan, fee_moves = plan_with_fees_kept(deal=deal, plan=requested, direction=options.direction)
     changes = schedule_changes_get(deal=deal, plan=plan, options=options)
     if changes is not None and changes.unchanged:
         return active_schedule(deal)
     recorded = deal.payments.exclude(method=Payment.Method.OPENING_BALANCE).aggregate(s=Sum("amount"))["s"] or ZERO
     if recorded > plan.debt:
-        message = f"Payments of {recorded} are already recorded, more than this plan's debt of {plan.debt}."
+        currency = deal.account.currency
+        message = _("Payments of %(recorded)s are already recorded, more than this plan's debt of %(debt)s.") % {
+            "recorded": money_text(recorded, currency), "debt": money_text(plan.debt, currency)}
         raise ApplicationError("plan_below_paid", message, {"total": [message]})
     previous = active_schedule(deal)
     if previous is not None:
@@ -96,8 +108,10 @@ def _opening_balance_sync(*, deal: Deal, already_paid, recorded_by: int | None, 
     opening = deal.payments.filter(method=Payment.Method.OPENING_BALANCE).aggregate(s=Sum("amount"))["s"] or ZERO
     difference = already_paid - opening
     if difference != ZERO:
+        with in_account_language(deal.account):
+            comment = _("Received before the plan") if opening == ZERO else _("Opening balance corrected")
         Payment.objects.create(
             account=deal.account, deal=deal, amount=difference, method=Payment.Method.OPENING_BALANCE,
             paid_at=today, recorded_by=recorded_by,
-            comment="Received before the plan" if opening == ZERO else "Opening balance corrected",
+            comment=comment,
         )

@@ -31,6 +31,7 @@ from billing.gateway.notifications import (
 from billing.models import Account, GatewayEvent, Invoice, Payment
 from billing.services.autopay import charge_attempt_for_reference, charge_attempt_settle_paid, saved_card_capture
 from billing.services.payments import PaymentInput, payment_record_from_gateway, payment_refund_record
+from billing.texts import gateway_payment_comment, in_account_language
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def gateway_event_process(*, event_id: int, force: bool = False) -> Notification
     """Process a stored, signed event under its row lock; a processed one answers again without changes."""
     event = GatewayEvent.objects.select_for_update(no_key=True, of=("self",)).select_related("account").get(pk=event_id)
     if not event.signature_valid:
-        raise ApplicationError("invalid_signature", "A notification with a bad signature is never processed.")
+        raise ApplicationError("invalid_signature", _("A notification with a bad signature is never processed."))
     if event.status in FINAL_STATUSES and not force:
         return _stored_outcome(event)
     try:
@@ -217,6 +218,12 @@ def process_pay(event: GatewayEvent, note: GatewayNotification) -> NotificationO
     return _record_gateway_payment(event, note)
 
 
+def _gateway_comment(invoice: Invoice, note: GatewayNotification) -> str:
+    with in_account_language(invoice.account):
+        return gateway_payment_comment(number=invoice.number, card_last_four=note.card_last_four or "",
+                                       test_mode=note.test_mode)
+
+
 def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     invoice = _invoice_of(event, note)
     attempt = charge_attempt_for_reference(account=event.account, reference=note.invoice_number)
@@ -230,11 +237,10 @@ def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> N
         # Money for someone else's lead is never booked to this invoice's deal: an operator sorts it out.
         return _unmatched(event, _("AccountId %(account_id)r is not lead %(lead_id)s of invoice %(number)s.") % {
             "account_id": note.account_id, "lead_id": invoice.deal.lead_id, "number": invoice.number})
-    card = f", card *{note.card_last_four}" if note.card_last_four else ""
     payment, created = payment_record_from_gateway(deal=invoice.deal, amount=note.amount, payment=PaymentInput(
         method=Payment.Method.CLOUDPAYMENTS, paid_at=_local_date(event.account, note),
         transaction_id=note.transaction_id, invoice_id=invoice.pk, card_token=note.token or "",
-        comment=f"CloudPayments, invoice {invoice.number}{card}" + (" (test mode)" if note.test_mode else ""),
+        comment=_gateway_comment(invoice, note),
     ))
     if created:  # the deal is still locked by the service's transaction
         _invoice_add_paid(invoice=invoice, amount=note.amount, paid_at=note.occurred_at or timezone.now())

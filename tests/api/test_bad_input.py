@@ -46,7 +46,7 @@ VALID = {"plan": "equal", "total": "1000.00", "installments_count": 2, "first_du
     ({"plan": "custom", "items": [{"due_date": "2027-01-01", "amount": "999.00"}]}, "items"),
     ({"plan": "custom", "items": []}, "items"),
     ({"plan": "custom", "items": [{"due_date": "2027-01-02", "amount": "500.00"},
-                                 {"due_date": "2027-01-01", "amount": "500.00"}]}, "items"),
+                                 {"due_date": "2027-01-01", "amount": "500.00"}]}, "items.1.due_date"),
     ({"manager_id": "boss"}, "manager_id"),
     ({"group": "x" * 300}, "group"),
 ])

@@ -22,8 +22,8 @@ def test_preview_computes_the_contract_example_and_stores_nothing(widget):
     assert data["debt"] == "151500.00"
     assert data["installments_count"] == 8
     assert data["version"] is None
-    assert data["installments"][0] == {
-        "seq": 1, "kind": "down_payment", "label": "Down payment", "due_date": "2026-12-01",
+    assert data["installments"][0] == {  # the label in the manager's language: Russian unless asked for English
+        "seq": 1, "kind": "down_payment", "label": "Первый взнос", "due_date": "2026-12-01",
         "amount": "20000.00", "paid": "0.00", "status": "planned", "invoice": None, "days_overdue": 0}
     assert sum(__import__("decimal").Decimal(line["amount"]) for line in data["installments"]) == 151500
     assert not Schedule.objects.exists()

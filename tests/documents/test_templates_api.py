@@ -50,7 +50,7 @@ def test_only_admins_change_templates(widget, school):
 ])
 def test_a_bad_template_is_a_422_naming_the_line_and_is_not_saved(admin, source, code, line):
     error = assert_error(admin.put(INVOICE, {"source": source}), 422, code, "source")
-    assert error["message"].startswith(f"Line {line}:"), error
+    assert error["message"].startswith((f"Line {line}:", f"Строка {line}:")), error
     assert not DocumentTemplate.objects.exists()
 
 

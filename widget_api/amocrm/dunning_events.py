@@ -7,6 +7,8 @@ handler here writes at most one action of each kind. A Bitrix24 adapter would re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 from billing.dunning.events import (
     CLIENT_ANSWERED,
     DEAL_ESCALATED,
@@ -50,7 +52,7 @@ def on_installment_overdue(event: DomainEvent) -> None:
     deal = _deal(event)
     text = event.payload["text"]
     _task(deal, event, text, event.payload.get("responsible_user_id"))
-    _note(deal, event, f"Просрочка: {text}")
+    _note(deal, event, _("Overdue: %(text)s") % {"text": text})
 
 
 def on_reminder_sent(event: DomainEvent) -> None:
@@ -63,23 +65,26 @@ def on_reminder_sent(event: DomainEvent) -> None:
     elif channel == "note":
         _note(deal, event, payload["text"])
     else:
-        _note(deal, event, f"Отправлено напоминание ({CHANNEL_NAMES.get(channel, channel)}, "
-                           f"{payload.get('recipient', '')}): {payload.get('text', '')}")
+        _note(deal, event, _("Reminder sent (%(channel)s, %(recipient)s): %(text)s") % {
+            "channel": CHANNEL_NAMES.get(channel, channel), "recipient": payload.get("recipient", ""),
+            "text": payload.get("text", "")})
 
 
 def on_reminder_failed(event: DomainEvent) -> None:
     payload = event.payload
-    _note(_deal(event), event, f"Напоминание не доставлено ({CHANNEL_NAMES.get(payload.get('channel'), '')}, "
-                               f"{payload.get('recipient') or 'нет адреса'}): {payload.get('error', '')}")
+    _note(_deal(event), event, _("Reminder not delivered (%(channel)s, %(recipient)s): %(error)s") % {
+        "channel": CHANNEL_NAMES.get(payload.get("channel"), ""),
+        "recipient": payload.get("recipient") or _("no address"), "error": payload.get("error", "")})
 
 
 def on_client_answered(event: DomainEvent) -> None:
     """The client's answer is a note and a task; a manager's own entry (a promise, a call) only a note."""
     deal = _deal(event)
     payload = event.payload
-    text = payload.get("text") or f"Ответ клиента: {payload.get('answer')}"
+    text = payload.get("text") or _("The client's answer: %(answer)s") % {"answer": payload.get("answer")}
     if payload.get("answer") == "promise" and payload.get("promised_on"):
-        text = f"Клиент обещал оплатить до {_date(payload['promised_on'])}: напоминания по платежу на паузе."
+        text = _("The client promised to pay by %(date)s: the payment's reminders are paused.") % {
+            "date": _date(payload["promised_on"])}
     _note(deal, event, text)
     if payload.get("source") == "client":
         _task(deal, event, text, payload.get("responsible_user_id"))
@@ -103,15 +108,15 @@ def on_deal_escalated(event: DomainEvent) -> None:
             update |= {"status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")}
         if update:
             crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload=update)
-        _task(deal, event, text or "Сделка передана юристу.", user_id or payload.get("assignee_user_id"))
-        _note(deal, event, text or "Сделка передана юристу.")
+        _task(deal, event, text or _("The deal is handed to the lawyer."), user_id or payload.get("assignee_user_id"))
+        _note(deal, event, text or _("The deal is handed to the lawyer."))
     else:  # write_off_decision, monthly, late_fee: a record and a person who looks at it
         if action.get("status_id"):
             crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload={
                 "status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")})
         _note(deal, event, text)
         if kind == "write_off_decision":
-            _task(deal, event, f"Решение о списании: {text}", payload.get("assignee_user_id"))
+            _task(deal, event, _("Write-off decision: %(text)s") % {"text": text}, payload.get("assignee_user_id"))
 
 
 def on_deal_stage_changed(event: DomainEvent) -> None:

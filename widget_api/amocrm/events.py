@@ -29,8 +29,9 @@ from billing.events import (
     SCHEDULE_PROPOSED,
     register_handler,
 )
-from billing.models import Deal, Direction, DomainEvent, Installment, Payment
+from billing.models import Account, Deal, Direction, DomainEvent, Installment, Payment
 from billing.selectors import deal_figures_get
+from billing.texts import in_account_language
 from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
 from widget_api.account_settings import crm_settings
@@ -258,7 +259,9 @@ def crm_feed(event: DomainEvent) -> None:
     """Relay handler: write the event's CRM actions once (the drain is asked for on commit)."""
     if CrmAction.objects.filter(event=event).exists():
         return
-    FEED[event.name](event)
+    account = Account.objects.filter(pk=event.account_id).first()
+    with in_account_language(account):  # notes and tasks in the account's language, whoever caused them
+        FEED[event.name](event)
 
 
 def register() -> None:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from billing.transactions import assert_no_transaction
 from widget_api.amocrm import coordination
@@ -38,10 +39,11 @@ AMOCRM_HOST = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.(?:amocrm\.ru|
 STATE_SALT = "payplan.amocrm.install-state"
 # Long enough to read amoCRM's consent screen; the code it brings back lives 20 minutes anyway.
 STATE_MAX_AGE_SECONDS = 1800
-STATE_MISSING_RU = ("amoCRM не передал подтверждение установки PayPlan. Подключите PayPlan по ссылке установки "
-                    "(кнопка «Подключить» в настройках виджета или адрес /amocrm/install).")
-STATE_BAD_RU = "Ссылка установки устарела или создана не PayPlan. Начните подключение заново."
-STATE_USED_RU = "Эта ссылка установки уже использована. Начните подключение заново."
+STATE_MISSING_RU = gettext_lazy(
+    "amoCRM did not pass on PayPlan's installation confirmation. Connect PayPlan through the installation link "
+    "(the «Connect» button in the widget settings or the /amocrm/install address).")
+STATE_BAD_RU = gettext_lazy("The installation link has expired or was not made by PayPlan. Start connecting again.")
+STATE_USED_RU = gettext_lazy("This installation link was already used. Start connecting again.")
 # Longer than one token call may take (connect + read timeouts), so the lock never expires mid-call.
 REFRESH_LOCK_HOLD_SECONDS = 90
 REFRESH_LOCK_WAIT_SECONDS = 45

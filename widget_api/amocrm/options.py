@@ -2,6 +2,7 @@
 import logging
 
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from billing.errors import ApplicationError
 from billing.models import Account
@@ -23,11 +24,15 @@ def crm_options_get(*, account: Account) -> dict:
     try:
         return _options(AmoCrmClient.for_account(account, max_wait=INTERACTIVE_WAIT_SECONDS))
     except CrmReinstallNeeded as exc:
-        raise ApplicationError("crm_not_connected", exc.message, status=409) from exc
+        raise ApplicationError("crm_not_connected", gettext(
+            "PayPlan has lost its access to amoCRM: reinstall the integration."), status=409) from exc
     except CrmRejected as exc:
-        raise ApplicationError("crm_refused", f"amoCRM refused the request: {exc.message}", status=502) from exc
+        logger.warning("amoCRM refused the options request: %s", exc.message)
+        raise ApplicationError("crm_refused", gettext("amoCRM refused the request; try again later."),
+                               status=502) from exc
     except CrmError as exc:
-        raise ApplicationError("crm_unavailable", f"amoCRM cannot be reached now: {exc.message}",
+        logger.warning("amoCRM cannot be reached for options: %s", exc.message)
+        raise ApplicationError("crm_unavailable", gettext("amoCRM cannot be reached now; try again in a minute."),
                                status=503) from exc
 
 

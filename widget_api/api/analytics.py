@@ -1,7 +1,7 @@
 """Analytics endpoints: totals, rows with paging, Excel export, filter values."""
 from django.core.paginator import EmptyPage, Paginator
 from django.http import HttpResponse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -37,9 +37,9 @@ class FilterInput(serializers.Serializer):
     def validate(self, attrs):
         start, end = attrs.get("date_from"), attrs.get("date_to")
         if start and end and start > end:
-            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+            raise serializers.ValidationError({"date_to": [gettext("Must not be before the start date.")]})
         if start and end and (end - start).days >= MAX_DAYS * 5:
-            raise serializers.ValidationError({"date_to": ["The range is limited to five years."]})
+            raise serializers.ValidationError({"date_to": [gettext("The range is limited to five years.")]})
         return attrs
 
     def to_filter(self) -> AnalyticsFilter:

@@ -3,6 +3,7 @@ import json
 from urllib.parse import quote
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -78,7 +79,7 @@ class PaymentReceiptView(DocumentView):
 
 def _kind(value: str, allowed=tuple(Kind)) -> Kind:
     if value not in {kind.value for kind in allowed}:
-        raise NotFound("document_kind_not_found", f"There is no document kind {value!r} here.")
+        raise NotFound("document_kind_not_found", gettext("There is no such document here."))
     return Kind(value)
 
 
@@ -90,7 +91,7 @@ class DealDocumentView(DocumentView):
         kind = _kind(kind, DEAL_KINDS)
         deal = deal_find(account=self.account, lead_id=lead_id)
         if kind == Kind.SCHEDULE and not deal.schedules.filter(is_active=True).exists():
-            raise ApplicationError("no_plan", "The deal has no payment plan to print yet.")
+            raise ApplicationError("no_plan", gettext("The deal has no payment plan to print yet."))
         return fetched(document_pdf_fetch(account=self.account, kind=kind, object_id=deal.pk))
 
 

@@ -2,6 +2,7 @@
 actions on them, and the «Должники сегодня» worklist. Thin: the rules live in billing.dunning."""
 from django.core.paginator import EmptyPage, Paginator
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -95,7 +96,7 @@ class ChannelInput(serializers.Serializer):
     def validate_options(self, value: dict) -> dict:
         if len(value) > 10 or any(not isinstance(item, str | int | bool) or len(str(item)) > 255
                                   for item in value.values()):
-            raise serializers.ValidationError("Up to 10 options, each a short string, number or flag.")
+            raise serializers.ValidationError(gettext("Up to 10 options, each a short string, number or flag."))
         return value
 
 

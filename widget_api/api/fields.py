@@ -2,6 +2,7 @@
 import re
 from decimal import Decimal
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -32,12 +33,13 @@ class BoundedDateField(serializers.DateField):
     """A date PayPlan can reason about (the plans' window): year 1 or 9999 would overflow date arithmetic
     (a period added, a by-day range) deep inside a selector instead of being refused here."""
 
-    default_error_messages = {"out_of_range": f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."}
+    default_error_messages = {"out_of_range": _("Must be between {earliest} and {latest}.")}
 
     def to_internal_value(self, value):
         day = super().to_internal_value(value)
         if not EARLIEST_DATE <= day <= LATEST_DATE:
-            self.fail("out_of_range")
+            self.fail("out_of_range", earliest=EARLIEST_DATE.strftime("%d.%m.%Y"),
+                      latest=LATEST_DATE.strftime("%d.%m.%Y"))
         return day
 
 
@@ -48,7 +50,7 @@ def PositiveMoneyField(**kwargs) -> MoneyField:
 @extend_schema_field({"oneOf": [{"type": "integer", "minimum": 1, "maximum": 31},
                                 {"type": "string", "enum": ["last"]}]})
 class DueDayField(serializers.Field):
-    default_error_messages = {"invalid": 'Day of month must be 1..31 or "last".'}
+    default_error_messages = {"invalid": _('Day of month must be 1..31 or "last".')}
 
     def to_internal_value(self, data):
         if data == "last":
@@ -70,7 +72,7 @@ class DueDayField(serializers.Field):
 @extend_schema_field({"type": "string", "enum": ["0.01", "1", "100"]})
 class RoundingField(serializers.Field):
     UNITS = {Decimal("0.01"): Decimal("0.01"), Decimal("1"): Decimal("1"), Decimal("100"): Decimal("100")}
-    default_error_messages = {"invalid": 'Rounding must be "0.01", "1" or "100".'}
+    default_error_messages = {"invalid": _('Rounding must be "0.01", "1" or "100".')}
 
     def to_internal_value(self, data):
         if isinstance(data, bool):

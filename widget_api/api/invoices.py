@@ -1,4 +1,5 @@
 """Invoice endpoints of a deal: issue now (or get the live one), and the history."""
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -35,8 +36,8 @@ class DealInvoicesView(WidgetView):
         deal = self.deal(lead_id)
         installment = installment_for_invoice(deal=deal, seq=serializer.validated_data.get("installment_seq"))
         if installment is None:
-            raise ApplicationError("nothing_to_invoice", "The deal has no unpaid line to invoice.",
-                                   {"installment_seq": ["No unpaid line."]})
+            raise ApplicationError("nothing_to_invoice", gettext("The deal has no unpaid payment to invoice."),
+                                   {"installment_seq": [gettext("No unpaid payment.")]})
         issued = invoice_issue(installment_id=installment.pk)
         row = next(row for row in deal_state_get(deal=deal).invoices if row.id == issued.invoice.pk)
         return Response(InvoiceOutput(row).data, status=201 if issued.created else 200)

@@ -1,6 +1,7 @@
 """Output serializers shared by the schedule and deal endpoints: the contract's response shapes."""
 from rest_framework import serializers
 
+from billing.texts import installment_label, payment_comment
 from widget_api.api.fields import MoneyField
 
 
@@ -29,6 +30,12 @@ class InstallmentOutput(serializers.Serializer):
         choices=["planned", "invoiced", "partially_paid", "paid", "overdue", "cancelled"])
     invoice = InvoiceRefOutput(allow_null=True)
     days_overdue = serializers.IntegerField(help_text="days past the due date while unpaid; 0 otherwise")
+
+    def to_representation(self, instance):
+        # The engine's default labels are codes ("Down payment"): people read the catalogue's words.
+        data = super().to_representation(instance)
+        data["label"] = installment_label(data["kind"], data["label"])
+        return data
 
 
 class ScheduleOutput(serializers.Serializer):
@@ -77,6 +84,11 @@ class PaymentOutput(serializers.Serializer):
     refunds = CorrectionOutput(many=True, help_text="refunds of this payment")
     can_reverse = serializers.BooleanField(help_text="an offline payment not reversed yet")
     refundable = MoneyField(allow_null=True, help_text="online payments: what an admin may still refund")
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["comment"] = payment_comment(data["comment"])
+        return data
 
 
 class InvoiceOutput(serializers.Serializer):

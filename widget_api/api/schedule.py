@@ -12,6 +12,7 @@ from billing.selectors import deal_state_get, schedule_state_from_plan
 from billing.selectors.schedule_changes import plan_with_fees_kept, schedule_changes_get
 from billing.services import ScheduleOptions, plan_preview, schedule_replace
 from billing.services.schedules import schedule_request_full
+from billing.texts import installment_label
 from billing.time import account_today
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import DueDayField, MoneyField, PositiveMoneyField, RoundingField
@@ -83,6 +84,11 @@ class LineSideOutput(serializers.Serializer):
     label = serializers.CharField(allow_blank=True)
     due_date = serializers.DateField()
     amount = MoneyField()
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["label"] = installment_label(data["kind"], data["label"])
+        return data
 
 
 class LineChangeOutput(serializers.Serializer):
