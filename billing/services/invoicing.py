@@ -84,12 +84,12 @@ def invoice_reserve_remainder(*, deal_id: int, today: date | None = None) -> Inv
     cancelled and replaced. When one line is left, its own live invoice already is «всё»."""
     deal = Deal.objects.select_related("account").filter(pk=deal_id).first()
     if deal is None:
-        raise NotFound("deal_not_found", "No such deal.")
+        raise NotFound("deal_not_found", _("No such deal."))
     deal = deal_lock(deal=deal)
     unpaid = list(Installment.objects.select_for_update(no_key=True, of=("self",)).select_related("schedule")
                   .filter(schedule__deal=deal, schedule__is_active=True, paid__lt=F("amount")).order_by("seq"))
     if not unpaid:
-        raise ApplicationError("nothing_to_pay", "Nothing is left to pay.")
+        raise ApplicationError("nothing_to_pay", _("Nothing is left to pay."))
     remainder = sum((line.amount - line.paid for line in unpaid), ZERO)
     last = unpaid[-1]
     _check_invoiceable(deal, last)

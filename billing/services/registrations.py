@@ -123,7 +123,7 @@ def registration_complete(*, registration_id: int) -> ClientRegistration:
     if registration.status == ClientRegistration.Status.DONE:
         return registration
     if registration.crm_lead_id is None:
-        raise ApplicationError("no_lead", "The CRM lead is not made yet.")
+        raise ApplicationError("no_lead", _("The CRM lead is not made yet."))
     account = registration.account
     template = next((item for item in registration_settings(account).templates
                      if item.key == registration.template_key), None)
