@@ -20,6 +20,8 @@ FIELD_KEYS = ("total", "received", "debt", "payments_count", "monthly_payment", 
 REQUISITE_KEYS = ("company_name", "inn", "kpp", "ogrn", "address", "bank_name", "bik", "bank_account",
                   "correspondent_account", "email", "phone", "director", "accountant")
 REMINDER_ACTIONS = ("client_email", "client_reminder", "manager_task", "escalate")
+# Per-step roles of payout plans (billing.services.payouts.payout_roles): who pays, who closes the claim.
+ROLE_KEYS = ("accountant_user_id", "claims_specialist_user_id")
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ def account_settings_get(*, account: Account) -> dict:
         "completed_stage": {"pipeline_id": account.completed_pipeline_id, "status_id": account.completed_status_id},
         "custom_fields": {key: (stored.get("custom_fields") or {}).get(key) for key in FIELD_KEYS},
         "task_user_id": stored.get("task_user_id"),
+        "roles": {key: (stored.get("roles") or {}).get(key) for key in ROLE_KEYS},
         "invoice_lead_days": int(stored.get("invoice_lead_days") or 0),
         "invoice_grace_days": invoice_grace_days(account),
         "time_zone": account.time_zone,

@@ -12,6 +12,7 @@ from billing.services.invoicing import (
     invoices_retry_creating,
     invoices_stuck_creating,
 )
+from billing.services.payouts import payouts_run
 from billing.time import account_today
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,8 @@ class BillingRunReport:
     pending: int = 0  # rows left `creating` because the gateway did not answer
     stuck: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    payouts: list[int] = field(default_factory=list)  # payouts whose accountant task went out
+    payouts_overdue: list[int] = field(default_factory=list)
 
 
 def billing_run(*, today: date | None = None, gateway: Gateway | None = None) -> BillingRunReport:
@@ -34,6 +37,9 @@ def billing_run(*, today: date | None = None, gateway: Gateway | None = None) ->
 
 
 def account_run(*, account: Account, today: date, gateway: Gateway | None, report: BillingRunReport) -> None:
+    payouts = payouts_run(account=account, today=today)
+    report.payouts += payouts.opened
+    report.payouts_overdue += payouts.overdue
     invoices_retry_creating(account=account, gateway=gateway)
     for installment_id in installments_due_for_invoice(account=account, today=today):
         try:

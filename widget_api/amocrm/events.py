@@ -5,7 +5,7 @@ in order, and again after a crash: the actions of an event are written in one tr
 per (event, kind), so a feed run twice adds nothing. Amounts in the notes are the event's own (its debt
 and status), not whatever the deal holds when the relay gets to it.
 """
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,11 +17,13 @@ from billing.events import (
     PAYMENT_FAILED,
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
+    PAYOUT_DUE,
     SCHEDULE_CHANGED,
     register_handler,
 )
 from billing.models import Deal, Direction, DomainEvent, Installment
 from billing.selectors import deal_figures_get
+from billing.services.payouts import payout_roles
 from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
 from widget_api.account_settings import crm_settings
@@ -63,13 +65,15 @@ def _note(deal: Deal, event: DomainEvent, text: str) -> None:
     crm_action_add(deal=deal, kind=Kind.ADD_NOTE, payload={"text": text}, source=event.name, event=event)
 
 
-def _task(deal: Deal, event: DomainEvent, text: str) -> None:
-    """A task due by the end of the account's day (23:59 local shows as "all day" in amoCRM)."""
+def _task(deal: Deal, event: DomainEvent, text: str, *, user_id: int | None = None, day: date | None = None,
+          extra: dict | None = None) -> None:
+    """A task for `user_id` (None: the account's task user, else the lead's responsible) due by the end of
+    `day` (the account's today) in the account's time zone: 23:59 local shows as "all day" in amoCRM."""
     zone = ZoneInfo(deal.account.time_zone)
-    end_of_day = datetime.combine(account_today(deal.account), time(23, 59), tzinfo=zone)
+    end_of_day = datetime.combine(day or account_today(deal.account), time(23, 59), tzinfo=zone)
     crm_action_add(deal=deal, kind=Kind.CREATE_TASK, source=event.name, event=event, payload={
         "text": text, "complete_till": int(end_of_day.timestamp()),
-        "responsible_user_id": crm_settings(deal.account).task_user_id})
+        "responsible_user_id": user_id or crm_settings(deal.account).task_user_id, **(extra or {})})
 
 
 def _money(deal: Deal, amount) -> str:
@@ -94,6 +98,7 @@ def on_schedule_changed(event: DomainEvent) -> None:
         total=_money(deal, snapshot["total"]), count=snapshot["payments_count"],
         monthly=_money(deal, snapshot["monthly_payment"]), last_due=texts.date_text(snapshot["last_payment_day"]),
         debt=_money(deal, snapshot["debt"])))
+    _payout_summary(deal, event, snapshot)
 
 
 def _as_of_event(snapshot: dict, event: DomainEvent) -> dict:
@@ -113,6 +118,7 @@ def on_payment_recorded(event: DomainEvent) -> None:
     _note(deal, event, texts.note_text(
         name, amount=_money(deal, event.payload["amount"]), method=texts.method_text(event.payload["method"]),
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+    _payout_summary(deal, event, snapshot)
 
 
 def on_deal_paid(event: DomainEvent) -> None:
@@ -121,7 +127,8 @@ def on_deal_paid(event: DomainEvent) -> None:
     deal = _deal(event)
     _fields(deal, event)
     if deal.direction == Direction.OUTGOING:
-        _task(deal, event, texts.task_text("close_outgoing", total=_money(deal, event.payload["total"])))
+        _task(deal, event, texts.task_text("close_outgoing", total=_money(deal, event.payload["total"])),
+              user_id=payout_roles(deal.account).claims_specialist_user_id)
     else:
         crm_action_add(deal=deal, kind=Kind.MOVE_TO_COMPLETED, payload={}, source=event.name, event=event)
 
@@ -149,6 +156,34 @@ def on_payment_refunded(event: DomainEvent) -> None:
     _note(deal, event, texts.note_text(
         _payout_words(deal, "payment_refunded"), amount=_money(deal, event.payload["amount"]),
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+    _payout_summary(deal, event, snapshot)
+
+
+def _payout_summary(deal: Deal, event: DomainEvent, snapshot: dict) -> None:
+    """A payout plan keeps one running summary note (total / paid out / left), edited in place."""
+    if deal.direction != Direction.OUTGOING:
+        return
+    lines = list(Installment.objects.filter(schedule__deal_id=deal.pk, schedule__is_active=True)
+                 .values_list("amount", "paid"))
+    paid_count = sum(1 for amount, paid in lines if paid >= amount)
+    crm_action_add(deal=deal, kind=Kind.SUMMARY_NOTE, source=event.name, event=event, payload={
+        "summary": "payouts", "text": texts.note_text(
+            "payout_summary", total=_money(deal, snapshot["total"]), paid=_money(deal, snapshot["received"]),
+            left=_money(deal, snapshot["debt"]), paid_count=paid_count, count=len(lines),
+            updated=texts.date_text(account_today(deal.account)))})
+
+
+def on_payout_due(event: DomainEvent) -> None:
+    """The accountant's task for one payout, due by the end of its date; completing it records the payout
+    (widget_api.amocrm.payout_tasks finds the completion)."""
+    deal = _deal(event)
+    payload = event.payload
+    _task(deal, event, texts.task_text(
+        "payout_due", amount=_money(deal, payload["amount"]), recipient=payload["recipient"] or texts.catalog()["none"],
+        due_date=texts.date_text(payload["due_date"]), seq=payload["seq"],
+        requisites=payload["requisites"] or texts.catalog()["none"]),
+        user_id=payload.get("assignee_user_id"), day=date.fromisoformat(payload["due_date"]),
+        extra={"payout_id": payload["payout_id"]})
 
 
 FEED = {
@@ -158,6 +193,7 @@ FEED = {
     INVOICE_ISSUED: on_invoice_issued,
     PAYMENT_FAILED: on_payment_failed,
     PAYMENT_REFUNDED: on_payment_refunded,
+    PAYOUT_DUE: on_payout_due,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 

@@ -14,6 +14,7 @@ from widget_api.account_settings import (
     FIELD_KEYS,
     REMINDER_ACTIONS,
     REQUISITE_KEYS,
+    ROLE_KEYS,
     account_settings_get,
     cloudpayments_settings_get,
 )
@@ -50,6 +51,12 @@ def _requisite(key: str) -> serializers.Field:
 
 RequisitesSerializer = type("RequisitesSerializer", (serializers.Serializer,),
                             {key: _requisite(key) for key in REQUISITE_KEYS})
+
+
+RolesSerializer = type("RolesSerializer", (serializers.Serializer,), {
+    key: serializers.IntegerField(**AMO_ID, allow_null=True, default=None,
+                                  help_text="CRM user id; null: the task user, else the lead's responsible")
+    for key in ROLE_KEYS})
 
 
 class ReminderSerializer(serializers.Serializer):
@@ -133,6 +140,8 @@ class AccountSettingsInput(serializers.Serializer):
     custom_fields = CustomFieldsSerializer(required=False)
     task_user_id = serializers.IntegerField(**AMO_ID, required=False, allow_null=True,
                                             help_text="who gets tasks; null: the lead's responsible user")
+    roles = RolesSerializer(required=False, help_text="payout plans: accountant_user_id gets each payout's task, "
+                                                    "claims_specialist_user_id the task to close after the last")
     invoice_lead_days = serializers.IntegerField(min_value=0, max_value=60, required=False)
     invoice_grace_days = serializers.IntegerField(
         min_value=0, max_value=60, required=False,
@@ -256,7 +265,7 @@ class CloudPaymentsTestView(WidgetView):
 
 
 # The terminal's secret is write-only, so a complete body cannot carry it: PUT may leave the section out.
-PUT_OPTIONAL = frozenset({"cloudpayments"})
+PUT_OPTIONAL = frozenset({"cloudpayments", "roles"})  # roles came later: an older complete PUT stays complete
 
 
 def settings_missing_for_put(data, serializer: serializers.Serializer) -> list[str]:

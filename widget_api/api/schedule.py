@@ -55,6 +55,9 @@ class PlanInput(serializers.Serializer):
     education_direction = serializers.CharField(max_length=255, allow_blank=True, default="")
     autopay = serializers.BooleanField(default=False)
     manager_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
+    requisites = serializers.CharField(max_length=1000, allow_blank=True, default="",
+                                       help_text="outgoing plans: the recipient's bank details, put in the "
+                                                 "accountant's payout tasks")
 
     def to_plan_request(self) -> PlanRequest:
         data = self.validated_data
@@ -75,7 +78,8 @@ class PlanInput(serializers.Serializer):
         data = self.validated_data
         return ScheduleOptions(direction=data["direction"], group=data["group"].strip(),
                                education_direction=data["education_direction"].strip(),
-                               autopay=data["autopay"], manager_id=data.get("manager_id"))
+                               autopay=data["autopay"], manager_id=data.get("manager_id"),
+                               requisites=data["requisites"].strip())
 
 
 class LineSideOutput(serializers.Serializer):

@@ -21,6 +21,9 @@ class Command(BaseCommand):
             raise CommandError("--date must be YYYY-MM-DD") from exc
         report = billing_run(today=today)
         self.stdout.write(f"issued {len(report.issued)}: {', '.join(report.issued) or '-'}")
+        if report.payouts or report.payouts_overdue:
+            self.stdout.write(f"payout tasks sent: {len(report.payouts)}, overdue payouts alerted: "
+                              f"{len(report.payouts_overdue)}")
         if report.pending:
             self.stdout.write(f"left creating (gateway did not answer; the tick retries): {report.pending}")
         for line in report.refused:
