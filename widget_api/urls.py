@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 
 from widget_api.api.account import AccountSettingsView, CloudPaymentsTestView, CrmOptionsView
 from widget_api.api.analytics import (
+    AnalyticsCounterpartiesView,
     AnalyticsExportView,
     AnalyticsFiltersView,
     AnalyticsRowsView,
@@ -38,6 +39,7 @@ urlpatterns = [
     path("analytics/rows", AnalyticsRowsView.as_view(), name="analytics-rows"),
     path("analytics/export.xlsx", AnalyticsExportView.as_view(), name="analytics-export"),
     path("analytics/filters", AnalyticsFiltersView.as_view(), name="analytics-filters"),
+    path("analytics/counterparties", AnalyticsCounterpartiesView.as_view(), name="analytics-counterparties"),
     path("analytics/debtors-today", DebtorsTodayView.as_view(), name="analytics-debtors-today"),
     path("deals/<bigid:lead_id>", DealView.as_view(), name="deal"),
     path("deals/<bigid:lead_id>/dunning", DealDunningView.as_view(), name="deal-dunning"),
