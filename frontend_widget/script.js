@@ -147,6 +147,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     var dialog = null;
     var modal = null;
     var analytics = {filters: null, kind: 'received', page: 1, seq: 0, chart: null, options: null};
+    var counterparties = {groupBy: 'counterparty', seq: 0};
 
     // ---- platform glue --------------------------------------------------------------------------
 
@@ -697,7 +698,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         group: has('group') ? sent.group : (deal.group || ''),
         education_direction: has('education_direction') ? sent.education_direction : (deal.education_direction || ''),
         autopay: !!sent.autopay,
-        manager_id: sent.manager_id ? String(sent.manager_id) : ''
+        manager_id: sent.manager_id ? String(sent.manager_id) : '',
+        requisites: deal.payout_requisites || ''
       };
     }
 
@@ -769,6 +771,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       if (fieldValue($root, 'manager_id')) {
         body.manager_id = parseInt(fieldValue($root, 'manager_id'), 10);
       }
+      if (body.direction === 'outgoing') {
+        body.requisites = fieldValue($root, 'requisites');
+      }
       return body;
     }
 
@@ -784,6 +789,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           (!$part.is('[data-equal-by]') || $part.attr('data-equal-by') === by) &&
           (!$part.is('[data-monthly-only]') || monthly) && (!$part.is('[data-down-payment]') || down));
       });
+      $root.find('[data-outgoing-only]').toggle(fieldValue($root, 'direction') === 'outgoing');
       $root.find('[data-first-date-label]').each(function () {
         $(this).toggle($(this).attr('data-first-date-label') === (plan === 'full' ? 'full' : 'equal'));
       });
@@ -1165,6 +1171,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           .html(compiled.render(summaryModel(summary)));
         drawChart(summary);
         loadRows();
+        loadCounterparties();
       }, function (error) {
         if (seq !== analytics.seq) {
           return;
@@ -1286,6 +1293,62 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         .always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
     }
 
+    // ---- payout roles (settings): who pays each tranche, who closes the claim after the last --------
+
+    var PAYOUT_ROLES = ['accountant_user_id', 'claims_specialist_user_id'];
+
+    function payoutRolesModel(values, users) {
+      var roles = values.roles || {};
+      return _.map(PAYOUT_ROLES, function (key) {
+        return {key: key, label: t('account.role_' + key),
+          options: idOptions(users, roles[key], function (id) { return tf('account.user_unknown', {id: id}); })};
+      });
+    }
+
+    function payoutRolesBody(number) {
+      var roles = {};
+      _.each(PAYOUT_ROLES, function (key) { roles[key] = number('roles.' + key); });
+      return roles;
+    }
+
+    // ---- counterparty report (the analytics page): paid, payments made, remaining per counterparty / contract
+
+    function loadCounterparties() {
+      var $block = analyticsPage().find('.payplan-counterparties');
+      var seq = counterparties.seq += 1;
+      var params = _.extend(analyticsFilters(), {group_by: counterparties.groupBy});
+      $block.addClass('is-updating');
+      $.when(template('counterparties'), api('GET', '/analytics/counterparties', params)).then(function (compiled, report) {
+        if (seq !== counterparties.seq) {
+          return;
+        }
+        $block.removeClass('is-updating').html(compiled.render(counterpartiesModel(report)));
+      }, function (error) {
+        $block.removeClass('is-updating').html('<div class="payplan-muted">' + escapeHtml(error.message) + '</div>');
+      });
+    }
+
+    function counterpartiesModel(report) {
+      function figures(row) {
+        return {key: row.key, counterparty: row.counterparty, contract: row.contract,
+          lead_url: row.lead_id ? '/leads/detail/' + row.lead_id : '', deals_count: row.deals_count,
+          paid: money(row.paid, report.currency), payments_count: row.payments_count,
+          remaining: money(row.remaining, report.currency),
+          next_due_date: row.next_due_date ? day(row.next_due_date) : ''};
+      }
+      return {t: texts(), by_counterparty: report.group_by === 'counterparty', empty: !report.rows.length,
+        rows: _.map(report.rows, figures), totals: figures(report.totals)};
+    }
+
+    function exportCounterparties($button) {
+      $button.prop('disabled', true).addClass('is-busy');
+      var kind = counterparties.groupBy === 'contract' ? 'contracts' : 'counterparties';
+      download('/api/v1/analytics/export.xlsx', _.extend(analyticsFilters(), {kind: kind, lang: lang()}),
+        'payplan-' + kind + '-' + isoDate(new Date()) + '.xlsx')
+        .fail(function (error) { showErrors(analyticsPage(), error); })
+        .always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
+    }
+
     // ---- account settings (inside the integration's settings modal) -----------------------------
 
     var CP_KINDS = ['check', 'pay', 'fail', 'confirm', 'refund', 'cancel', 'recurrent'];
@@ -1371,6 +1434,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             options: idOptions(leadFields, chosen, function (id) { return tf('account.field_unknown', {id: id}); })};
         }),
         users: idOptions(users, values.task_user_id, function (id) { return tf('account.user_unknown', {id: id}); }),
+        roles: payoutRolesModel(values, users),
         requisites: _.map(_.union(REQUISITE_KEYS, _.keys(requisites)), function (key) {
           return {key: key, label: t('account.requisite_' + key), value: requisites[key] || ''};
         }),
@@ -1435,7 +1499,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return {
         completed_stage: values.completed_stage, custom_fields: values.custom_fields, requisites: values.requisites,
         task_user_id: values.task_user_id, invoice_lead_days: values.invoice_lead_days, time_zone: values.time_zone,
-        reminders: values.reminders, receipts: values.receipts,
+        roles: values.roles || {}, reminders: values.reminders, receipts: values.receipts,
         invoice_grace_days: values.invoice_grace_days, client_service_name: values.client_service_name,
         cloudpayments: {public_id: cp.public_id, test_mode: cp.test_mode}
       };
@@ -1454,6 +1518,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           status_id: /^\d+$/.test(stage[1]) ? parseInt(stage[1], 10) : (stage[1] || null)},
         custom_fields: {}, requisites: {},
         task_user_id: number('task_user_id'),
+        roles: payoutRolesBody(number),
         invoice_lead_days: number('invoice_lead_days'),
         invoice_grace_days: number('invoice_grace_days'),
         client_service_name: {source: fieldValue($block, 'client_service_name.source'),
@@ -1741,6 +1806,13 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         loadRows();
       });
       on('click', '.payplan-analytics ' + action('export'), function () { exportAnalytics($(this)); });
+      on('click', '.payplan-analytics ' + action('counterparty-group'), function () {
+        counterparties.groupBy = $(this).attr('data-group-by') === 'contract' ? 'contract' : 'counterparty';
+        loadCounterparties();
+      });
+      on('click', '.payplan-analytics ' + action('counterparty-export'), function () {
+        exportCounterparties($(this));
+      });
 
       on('click', '.payplan-account ' + action('template-save'), function () { saveTemplate(templatesRoot($(this))); });
       on('click', '.payplan-account ' + action('template-reset'), function () { resetTemplate(templatesRoot($(this))); });

@@ -107,6 +107,7 @@ class DealState:
     payments: list[PaymentRow] = field(default_factory=list)
     invoices: list[InvoiceRow] = field(default_factory=list)
     days_overdue: int = 0  # of the oldest overdue line
+    payout_requisites: str = ""
 
 
 def deal_find(*, account: Account, lead_id: int) -> Deal:
@@ -165,7 +166,7 @@ def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
         lead_id=deal.lead_id, status=figures.status, currency=account.currency, total=figures.total,
         paid=figures.paid, debt=figures.debt, overdue_amount=figures.overdue_amount, next_due=figures.next_due,
         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
-        name=deal.name, schedule=schedule_state,
+        name=deal.name, schedule=schedule_state, payout_requisites=deal.payout_requisites,
         payments=[_payment_row(payment) for payment in deal.payments.order_by("paid_at", "id")],
         invoices=[_invoice_row(invoice) for invoice in invoices],
         days_overdue=max((line.days_overdue for line in schedule_state.installments), default=0)

@@ -11,6 +11,7 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from billing.domain.money import ZERO
+from billing.domain.status import days_late
 from billing.dunning.domain import date_ru, money_ru
 from billing.dunning.events import INSTALLMENT_OVERDUE
 from billing.events import PAYOUT_DUE, publish
@@ -110,7 +111,7 @@ def payout_overdue_alert(*, payout_id: int, today: date) -> bool:
     if installment.paid >= installment.amount:
         return False  # paid by hand meanwhile: nothing is late
     deal = payout.deal
-    days = (today - payout.due_date).days
+    days = days_late(payout.due_date, today)
     text = (f"Просрочена выплата {money_ru(payout.amount)} получателю {payout.recipient or deal.lead_id} "
             f"(срок {date_ru(payout.due_date)}, дней просрочки: {days}).")
     publish(account=payout.account, name=INSTALLMENT_OVERDUE, payload={

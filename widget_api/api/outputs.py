@@ -82,6 +82,8 @@ class DealOutput(serializers.Serializer):
     next_due = NextDueOutput(allow_null=True)
     group = serializers.CharField(allow_blank=True)
     education_direction = serializers.CharField(allow_blank=True)
+    payout_requisites = serializers.CharField(allow_blank=True, help_text="outgoing plans: the recipient's bank "
+                                                                          "details the accountant's tasks show")
     schedule = ScheduleOutput(allow_null=True)
     payments = PaymentOutput(many=True)
     invoices = InvoiceOutput(many=True)
