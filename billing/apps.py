@@ -7,8 +7,9 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from billing.services import invoice_sync, invoicing, receipts
+        from billing.services import invoice_sync, invoicing, receipts, recurring
 
         invoice_sync.register()
         invoicing.register()
         receipts.register()
+        recurring.register()

@@ -25,6 +25,7 @@ INVOICE_ISSUED = "invoice_issued"
 PAYMENT_FAILED = "payment_failed"
 PAYMENT_REFUNDED = "payment_refunded"
 INVOICES_CANCELLED = "invoices_cancelled"
+PLAN_EXTENDED = "plan_extended"  # a recurring plan's rolling horizon gained lines (billing.services.recurring)
 PAYOUT_DUE = "payout_due"  # an outgoing line reached its date: the accountant's task (billing.services.payouts)
 
 

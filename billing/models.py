@@ -109,11 +109,12 @@ class Schedule(models.Model):
         EQUAL = "equal"
         FULL = "full"
         CUSTOM = "custom"
+        RECURRING = "recurring"  # open-ended: lines appended a rolling horizon ahead (billing.services.recurring)
 
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="schedules")
     version = models.PositiveIntegerField()
     is_active = models.BooleanField(default=True)
-    plan = models.CharField(max_length=8, choices=Plan.choices)
+    plan = models.CharField(max_length=16, choices=Plan.choices)
     direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCOMING)
     total = models.DecimalField(**MONEY)
     already_paid = models.DecimalField(**MONEY, default=0)

@@ -16,7 +16,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var WEEKLY_CHART_AFTER_DAYS = 62;
   var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
   var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
-    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account', 'changes'];
+    'panel', 'schedule', 'payment', 'full_payment', 'invoice', 'errors', 'analytics', 'aging', 'account', 'changes',
+    'counterparties', 'subscription'];
   // A payout plan (direction outgoing) speaks of payouts: these texts replace the payment words there.
   var PAYOUT_WORDS = {'status.paid': 'status_paid', 'line_status.paid': 'line_paid',
     'line_status.partially_paid': 'line_partially_paid', 'panel.next_due': 'next_due', 'panel.schedule': 'schedule',
@@ -37,7 +38,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var ROW_KINDS = ['received', 'upcoming', 'overdue'];
   var SERVICE_SOURCES = ['fixed', 'group', 'education_direction', 'custom_field', 'product', 'course'];
   var FIELD_KEYS = ['total', 'received', 'debt', 'payments_count', 'monthly_payment', 'last_payment_day', 'group',
-    'education_direction'];
+    'education_direction', 'next_payment_date'];
   // The order of the form; any other requisite the server returns is shown after these, never dropped.
   var REQUISITE_KEYS = ['company_name', 'inn', 'kpp', 'ogrn', 'address', 'director', 'accountant', 'bank_name',
     'bik', 'correspondent_account', 'bank_account', 'email', 'phone'];
@@ -622,6 +623,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function renderPanel(compiled) {
       panelRoot().html(compiled.render(panelModel(panel.deal)));
+      panelRoot().find('.payplan-actions').first().before(subscriptionBoxHtml(panel.deal));
     }
 
     function refreshPanel() {
@@ -699,7 +701,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         education_direction: has('education_direction') ? sent.education_direction : (deal.education_direction || ''),
         autopay: !!sent.autopay,
         manager_id: sent.manager_id ? String(sent.manager_id) : '',
-        requisites: deal.payout_requisites || ''
+        requisites: deal.payout_requisites || '',
+        recurring_price: deal.subscription ? deal.subscription.price : '',
+        recurring_period: deal.subscription && _.contains(['week', '2weeks'], deal.subscription.period) ? 'week' : 'month',
+        every: deal.subscription ? deal.subscription.every * (deal.subscription.period === '2weeks' ? 2
+          : (deal.subscription.period === 'quarter' ? 3 : 1)) : 1
       };
     }
 
@@ -714,7 +720,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var label = function (prefix) { return function (code) { return t(prefix + code); }; };
       return {
         t: texts(), values: values, rebuild: !!deal.schedule,
-        plans: choices(['equal', 'full', 'custom'], label('schedule.plan_'), values.plan),
+        plans: choices(['equal', 'full', 'custom', 'recurring'], label('schedule.plan_'), values.plan),
+        recurring_periods: choices(['month', 'week'], label('schedule.recurring_period_'), values.recurring_period),
         periods: choices(['month', '2weeks', 'week', 'quarter'], label('period.'), values.period),
         roundings: choices(['0.01', '1', '100'], function (code) { return t('schedule.rounding_' + ROUNDING_KEYS[code]); },
           values.rounding),
@@ -737,6 +744,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var body = {plan: plan, direction: fieldValue($root, 'direction') || 'incoming',
         group: fieldValue($root, 'group'), education_direction: fieldValue($root, 'education_direction'),
         autopay: $root.find('[name="autopay"]').is(':checked')};
+      if (plan === 'recurring') {
+        return recurringScheduleBody($root, body);
+      }
       putMoney(body, 'total', fieldValue($root, 'total'));
       putMoney(body, 'already_paid', fieldValue($root, 'already_paid'));
       if (plan !== 'custom' && fieldValue($root, 'first_due_date')) {
@@ -775,6 +785,78 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         body.requisites = fieldValue($root, 'requisites');
       }
       return body;
+    }
+
+    // ---- open-ended recurring plans (subscriptions): the builder's body, the card's buttons ------------
+
+    function recurringScheduleBody($root, body) {
+      var every = fieldValue($root, 'every');
+      putMoney(body, 'installment_amount', fieldValue($root, 'recurring_price'));
+      body.period = fieldValue($root, 'recurring_period') || 'month';
+      body.every = /^\d+$/.test(every) ? parseInt(every, 10) : (every || 1);
+      if (fieldValue($root, 'first_due_date')) {
+        body.first_due_date = fieldValue($root, 'first_due_date');
+      }
+      if (fieldValue($root, 'manager_id')) {
+        body.manager_id = parseInt(fieldValue($root, 'manager_id'), 10);
+      }
+      if (body.direction === 'outgoing') {
+        body.requisites = fieldValue($root, 'requisites');
+      }
+      return body;
+    }
+
+    function subscriptionBoxHtml(deal) {
+      var subscription = deal && deal.subscription;
+      if (!subscription) {
+        return '';
+      }
+      var state = subscription.state;
+      var every = subscription.every > 1 ? tf('subscription.every_' + (subscription.period === 'week' ? 'weeks' : 'months'),
+        {count: subscription.every}) : t('subscription.once_' + (subscription.period === 'week' ? 'week' : 'month'));
+      var button = function (name, primary) {
+        return '<button type="button" class="payplan-button' + (primary ? '' : ' payplan-button--secondary') +
+          '" data-payplan-action="subscription" data-subscription-action="' + name + '">' +
+          escapeHtml(t('subscription.' + name)) + '</button>';
+      };
+      var html = '<div class="payplan-subscription payplan-panel-box" data-subscription-state="' + escapeHtml(state) + '">' +
+        '<div class="payplan-panel-box__title">' + escapeHtml(t('subscription.title')) + '</div>' +
+        '<div class="payplan-subscription__line">' + escapeHtml(t('subscription.state_' + state)) + ' · ' +
+        escapeHtml(money(subscription.price)) + ' ' + escapeHtml(every) + '</div>' +
+        (subscription.reason ? '<div class="payplan-muted">' + escapeHtml(tf('subscription.last_reason',
+          {reason: subscription.reason})) + '</div>' : '');
+      if (state === 'cancelled') {
+        return html + '</div>';
+      }
+      html += '<div class="payplan-field"><input class="payplan-input" name="subscription_reason" maxlength="500" placeholder="' +
+        escapeHtml(t('subscription.reason')) + '"></div>';
+      if (state === 'active') {
+        html += '<div class="payplan-field"><input class="payplan-input payplan-input--money" name="subscription_price" ' +
+          'inputmode="decimal" placeholder="' + escapeHtml(t('subscription.new_price')) + '">' +
+          '<div class="payplan-field-error" data-error-for="price"></div></div>' +
+          button('price', true) + button('pause');
+      } else {
+        html += button('resume', true);
+      }
+      return html + button('cancel') + '</div>';
+    }
+
+    function changeSubscription($button) {
+      var $box = $button.closest('.payplan-subscription');
+      var body = {action: $button.attr('data-subscription-action'), reason: fieldValue($box, 'subscription_reason')};
+      if (body.action === 'price') {
+        putMoney(body, 'price', fieldValue($box, 'subscription_price'));
+      }
+      $button.prop('disabled', true).addClass('is-busy');
+      // One key per click: a retry of a lost answer is the same change, a second click another one.
+      var key = 'subscription-' + currentLeadId() + '-' + Date.now() + '-' + Math.random().toString(36).slice(2);
+      api('POST', '/deals/' + currentLeadId() + '/subscription', body, key).then(function (deal) {
+        afterDeal(deal, t('subscription.saved_' + body.action));
+      }, function (error) {
+        $button.prop('disabled', false).removeClass('is-busy');
+        showErrors($box, error);
+        flash(error.message, 'error');
+      });
     }
 
     function syncScheduleForm($root) {
@@ -1806,6 +1888,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         loadRows();
       });
       on('click', '.payplan-analytics ' + action('export'), function () { exportAnalytics($(this)); });
+      on('click', '.payplan-subscription ' + action('subscription'), function () { changeSubscription($(this)); });
       on('click', '.payplan-analytics ' + action('counterparty-group'), function () {
         counterparties.groupBy = $(this).attr('data-group-by') === 'contract' ? 'contract' : 'counterparty';
         loadCounterparties();

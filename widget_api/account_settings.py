@@ -16,7 +16,7 @@ from documents.selectors import requisites_missing
 
 # The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
 FIELD_KEYS = ("total", "received", "debt", "payments_count", "monthly_payment", "last_payment_day", "group",
-              "education_direction")
+              "education_direction", "next_payment_date")
 REQUISITE_KEYS = ("company_name", "inn", "kpp", "ogrn", "address", "bank_name", "bik", "bank_account",
                   "correspondent_account", "email", "phone", "director", "accountant")
 REMINDER_ACTIONS = ("client_email", "client_reminder", "manager_task", "escalate")

@@ -9,7 +9,7 @@ from widget_api.api.analytics import (
     AnalyticsRowsView,
     AnalyticsSummaryView,
 )
-from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView
+from widget_api.api.deals import DealView, FullPaymentView, OfflinePaymentView, SubscriptionView
 from widget_api.api.documents import (
     DealDocumentView,
     InvoicePdfView,
@@ -52,6 +52,7 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/schedule", ScheduleView.as_view(), name="schedule"),
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
+    path("deals/<bigid:lead_id>/subscription", SubscriptionView.as_view(), name="subscription"),
     path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
     path("account/settings", AccountSettingsView.as_view(), name="account-settings"),
     path("account/cloudpayments/test", CloudPaymentsTestView.as_view(), name="account-cloudpayments-test"),

@@ -13,6 +13,7 @@ from billing.services.invoicing import (
     invoices_stuck_creating,
 )
 from billing.services.payouts import payouts_run
+from billing.services.recurring import recurring_run
 from billing.time import account_today
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ class BillingRunReport:
     refused: list[str] = field(default_factory=list)
     payouts: list[int] = field(default_factory=list)  # payouts whose accountant task went out
     payouts_overdue: list[int] = field(default_factory=list)
+    recurring_lines: int = 0  # lines appended to open-ended plans to keep their horizon
 
 
 def billing_run(*, today: date | None = None, gateway: Gateway | None = None) -> BillingRunReport:
@@ -37,6 +39,8 @@ def billing_run(*, today: date | None = None, gateway: Gateway | None = None) ->
 
 
 def account_run(*, account: Account, today: date, gateway: Gateway | None, report: BillingRunReport) -> None:
+    # Recurring plans first: a line appended today may already be due for its invoice or payout task.
+    report.recurring_lines += recurring_run(account=account, today=today)
     payouts = payouts_run(account=account, today=today)
     report.payouts += payouts.opened
     report.payouts_overdue += payouts.overdue

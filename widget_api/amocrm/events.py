@@ -18,6 +18,7 @@ from billing.events import (
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
     PAYOUT_DUE,
+    PLAN_EXTENDED,
     SCHEDULE_CHANGED,
     register_handler,
 )
@@ -49,6 +50,7 @@ def fields_snapshot(deal: Deal) -> dict:
         "payments_count": lines_count or None,
         "monthly_payment": str(figures.monthly_payment) if figures.monthly_payment is not None else None,
         "last_payment_day": figures.last_due_date.isoformat() if figures.last_due_date else None,
+        "next_payment_date": figures.next_due.due_date.isoformat() if figures.next_due else None,
         "group": deal.group, "education_direction": deal.education_direction,
     }
 
@@ -173,6 +175,11 @@ def _payout_summary(deal: Deal, event: DomainEvent, snapshot: dict) -> None:
             updated=texts.date_text(account_today(deal.account)))})
 
 
+def on_plan_extended(event: DomainEvent) -> None:
+    """A recurring plan rolled forward: only the lead fields (the next payment date, the totals) follow."""
+    _fields(_deal(event), event)
+
+
 def on_payout_due(event: DomainEvent) -> None:
     """The accountant's task for one payout, due by the end of its date; completing it records the payout
     (widget_api.amocrm.payout_tasks finds the completion)."""
@@ -194,6 +201,7 @@ FEED = {
     PAYMENT_FAILED: on_payment_failed,
     PAYMENT_REFUNDED: on_payment_refunded,
     PAYOUT_DUE: on_payout_due,
+    PLAN_EXTENDED: on_plan_extended,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 

@@ -265,7 +265,8 @@ class CloudPaymentsTestView(WidgetView):
 
 
 # The terminal's secret is write-only, so a complete body cannot carry it: PUT may leave the section out.
-PUT_OPTIONAL = frozenset({"cloudpayments", "roles"})  # roles came later: an older complete PUT stays complete
+# Sections and keys that came later: a PUT that was complete before them stays complete.
+PUT_OPTIONAL = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date"})
 
 
 def settings_missing_for_put(data, serializer: serializers.Serializer) -> list[str]:
@@ -280,7 +281,7 @@ def settings_missing_for_put(data, serializer: serializers.Serializer) -> list[s
             missing.append(name)
         elif isinstance(field, serializers.Serializer) and isinstance(data[name], dict):
             missing += [f"{name}.{key}" for key, sub in field.fields.items()
-                        if not sub.read_only and key not in data[name]]
+                        if not sub.read_only and key not in data[name] and f"{name}.{key}" not in PUT_OPTIONAL]
     return missing
 
 
