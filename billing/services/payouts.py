@@ -44,8 +44,10 @@ class PayoutRunReport:
 
 
 def payouts_due(*, account: Account, today: date):
-    """Unpaid lines of active outgoing plans due by `today` that have no payout yet."""
-    known = Payout.objects.filter(installment_id=OuterRef("pk"))
+    """Unpaid lines of active outgoing plans due by `today` that have no payout yet. A line is known by its
+    deal, number and date, so a plan rebuilt after a task went out does not send the same tranche again."""
+    known = Payout.objects.filter(deal_id=OuterRef("schedule__deal_id"), due_date=OuterRef("due_date"),
+                                  installment__seq=OuterRef("seq"))
     return (Installment.objects
             .filter(schedule__deal__account=account, schedule__is_active=True,
                     schedule__direction=Direction.OUTGOING, schedule__deal__cancelled_at__isnull=True,
@@ -78,6 +80,8 @@ def payout_open(*, installment_id: int) -> Payout | None:
     installment.refresh_from_db()
     outstanding = installment.amount - installment.paid
     if not installment.schedule.is_active or outstanding <= ZERO or deal.cancelled_at is not None:
+        return None
+    if Payout.objects.filter(deal=deal, due_date=installment.due_date, installment__seq=installment.seq).exists():
         return None
     roles = payout_roles(deal.account)
     try:

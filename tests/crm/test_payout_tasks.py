@@ -152,3 +152,15 @@ def test_payout_roles_are_account_settings(builder):
     response = APIClient().patch("/api/v1/account/settings", {"roles": {"claims_specialist_user_id": None}},
                                  format="json", **admin)
     assert response.json()["roles"] == {"accountant_user_id": ACCOUNTANT_USER_ID, "claims_specialist_user_id": None}
+
+
+def test_a_plan_rebuilt_after_a_task_went_out_does_not_send_the_same_tranche_again(builder, sandbox, frozen_clock):
+    widget = WidgetClient(builder)
+    assert widget.put(f"/api/v1/deals/{LEAD}/schedule", PLAN).status_code == 200
+    frozen_clock.move_to(datetime(2026, 12, 31, 9, 0, tzinfo=UTC))
+    tick(builder)
+    rebuilt = {**PLAN, "requisites": "р/с 40702810900000099999"}
+    assert widget.put(f"/api/v1/deals/{LEAD}/schedule", rebuilt).status_code == 200
+    tick(builder)
+    assert len([task for task in tasks(sandbox) if task.text.startswith("Сделайте выплату")]) == 1
+    assert Payout.objects.filter(deal__lead_id=LEAD).count() == 1
