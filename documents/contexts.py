@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from billing.domain.account_settings import invoicing_read
 from billing.domain.money import ZERO, money
 from billing.domain.schedule import DEFAULT_LABELS
 from billing.models import Account, Deal, Installment, Invoice, Payment, Schedule
@@ -16,8 +17,8 @@ from billing.time import account_today
 from documents import formatting
 from documents.kinds import Kind
 
-# The key names the widget's settings page stores under Account.settings["requisites"]
-# (widget_api/account_settings.py); director and accountant sign documents when present.
+# The requisites section of the account's settings (billing.domain.account_settings.REQUISITE_KEYS);
+# director and chief accountant sign documents when present.
 REQUISITE_LABELS = {
     "company_name": "Наименование организации", "inn": "ИНН", "kpp": "КПП", "ogrn": "ОГРН",
     "address": "Адрес", "bank_name": "Банк", "bik": "БИК", "correspondent_account": "Корр. счёт",
@@ -37,9 +38,6 @@ METHOD_LABELS = {"cloudpayments": "Онлайн-оплата картой (Cloud
                  "other": "Иным способом"}
 PAYOUT_STATUS_LABELS = {**STATUS_LABELS, "paid": "Выплачен", "partially_paid": "Выплачен частично"}
 PLAN_LABELS = {"equal": "равными платежами", "full": "единовременно", "custom": "по индивидуальному графику"}
-# Days a client gets to pay an invoice issued on or after its line's due date (Account.settings
-# "invoice_grace_days" overrides): an invoice never asks to be paid by a day already gone.
-INVOICE_GRACE_DAYS = 3
 # CloudKassir VAT codes (Account.settings["receipts"]["vat"]) → the rate the invoice shows.
 VAT_RATES = {0: 0, 5: 5, 7: 7, 10: 10, 20: 20, 22: 22, 105: 5, 107: 7, 110: 10, 120: 20, 122: 22}
 
@@ -111,8 +109,7 @@ def invoice_pay_by(*, due_date: date, issued_on: date, grace_days: int) -> date:
 
 
 def invoice_grace_days(account: Account) -> int:
-    value = account.settings.get("invoice_grace_days")
-    return value if isinstance(value, int) and 0 <= value <= 60 else INVOICE_GRACE_DAYS
+    return invoicing_read(account.settings).grace_days
 
 
 def invoice_variables(invoice: Invoice) -> dict:

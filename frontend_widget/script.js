@@ -45,7 +45,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var REMINDER_ACTIONS = ['client_email', 'client_reminder', 'manager_task', 'escalate'];
   // CloudKassir's VAT codes as the server accepts them: null is "no VAT"; 1xx are the calculated rates x/1xx.
   var VAT_CODES = [null, 0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122];
-  var TAXATION_SYSTEMS = [0, 1, 2, 3, 4, 5];
+  // ENVD (3) was abolished in 2021 and the server refuses it; an account that stored it still sees it.
+  var TAXATION_SYSTEMS = [0, 1, 2, 4, 5];
   var RECEIPT_METHODS = [1, 2, 3, 4, 5, 6, 7];
   var RECEIPT_OBJECTS = [1, 3, 4, 10, 13];
   // Russia's zones (no daylight saving), west to east: the pick-list of the settings page.
@@ -1526,7 +1527,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         vat_rates: _.map(VAT_CODES, function (code) {
           return {code: code === null ? '' : String(code), label: vatLabel(code), selected: code === vat};
         }),
-        taxation_systems: _.map(TAXATION_SYSTEMS, function (code) {
+        taxation_systems: _.map(_.union(TAXATION_SYSTEMS, receipts.taxation_system === 3 ? [3] : []), function (code) {
           return {code: code, label: t('account.taxation_' + code)};
         }),
         receipt_methods: _.map(RECEIPT_METHODS, function (code) {
@@ -1563,9 +1564,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var options = api('GET', '/account/crm-options').then(null, function () {
         return $.Deferred().resolve(null).promise();
       });
-      $.when(template('account'), api('GET', '/account/settings'), options)
-        .then(function (compiled, values, crmOptions) {
-          var model = accountModel(values, crmOptions);
+      $.when(template('account'), api('GET', '/account/settings'), options, remindersByLadder())
+        .then(function (compiled, values, crmOptions, byLadder) {
+          var model = _.extend(accountModel(values, crmOptions), {reminders_by_ladder: byLadder});
           $block.html(compiled.render(model));
           $block.data('payplan-stored', storedBody(values));
           renumberRows($block, 'reminders');
@@ -1573,6 +1574,16 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         }, function (error) {
           $block.html(errorHtml(error.status === 404 ? {status: 404, message: t('account.missing')} : error));
         });
+    }
+
+    // Once the account saved a collections ladder, the old reminder list is not read (the server refuses
+    // changing it): the page says so instead of offering rows that would do nothing.
+    function remindersByLadder() {
+      return api('GET', '/account/dunning').then(function (body) {
+        return !!body.custom;
+      }, function () {
+        return $.Deferred().resolve(false).promise();
+      });
     }
 
     // The settings as stored, in the shape of the form's body: what a save compares the form with.
@@ -1607,9 +1618,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           field_id: number('client_service_name.field_id'),
           default_text: fieldValue($block, 'client_service_name.default_text')},
         time_zone: fieldValue($block, 'time_zone'),
-        reminders: _.map(rowsOf($block, 'reminders', ['day', 'action']), function (row) {
-          return {day: /^-?\d+$/.test(row.day) ? parseInt(row.day, 10) : row.day, action: row.action};
-        }),
+
         receipts: {
           enabled: $block.find('[name="receipts.enabled"]').is(':checked'),
           inn: fieldValue($block, 'receipts.inn'),
@@ -1620,6 +1629,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           object: number('receipts.object')
         }
       };
+      if ($block.find('[data-rows="reminders"]').length) {
+        body.reminders = _.map(rowsOf($block, 'reminders', ['day', 'action']), function (row) {
+          return {day: /^-?\d+$/.test(row.day) ? parseInt(row.day, 10) : row.day, action: row.action};
+        });
+      }
       if ($block.find('[name="cloudpayments.public_id"]').length) {
         body.cloudpayments = {public_id: fieldValue($block, 'cloudpayments.public_id'),
           test_mode: $block.find('[name="cloudpayments.test_mode"]').is(':checked')};

@@ -1,27 +1,28 @@
-"""The account's settings as the CRM side reads them, with their defaults.
+"""The account's settings as the widget's settings page and the CRM side read them, defaults filled in.
 
-They live in `Account.settings` (JSON) next to the keys billing reads (`invoice_lead_days`,
-`receipts`); the Completed stage and the time zone are columns of Account.
+Billing owns them (billing.domain.account_settings: typed sections and their rules;
+billing.services.account_settings: the only writer); the Completed stage and the time zone are columns
+of Account.
 """
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
 
+from billing.domain.account_settings import (
+    FIELD_KEYS,
+    REMINDER_ACTIONS,
+    REQUISITE_KEYS,
+    ROLE_KEYS,
+    crm_mapping_read,
+    settings_read,
+)
 from billing.gateway.cloudpayments_notifications import KINDS
 from billing.models import Account, GatewayEvent
-from billing.names import client_service_name_setting
-from documents.contexts import invoice_grace_days
 from documents.selectors import requisites_missing
 
-# The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
-FIELD_KEYS = ("total", "received", "debt", "payments_count", "monthly_payment", "last_payment_day", "group",
-              "education_direction", "next_payment_date")
-REQUISITE_KEYS = ("company_name", "inn", "kpp", "ogrn", "address", "bank_name", "bik", "bank_account",
-                  "correspondent_account", "email", "phone", "director", "accountant")
-REMINDER_ACTIONS = ("client_email", "client_reminder", "manager_task", "escalate")
-# Per-step roles of payout plans (billing.services.payouts.payout_roles): who pays, who closes the claim.
-ROLE_KEYS = ("accountant_user_id", "claims_specialist_user_id")
+__all__ = ["FIELD_KEYS", "REMINDER_ACTIONS", "REQUISITE_KEYS", "CrmSettings", "account_settings_get",
+           "cloudpayments_settings_get", "crm_settings"]
 
 
 @dataclass(frozen=True)
@@ -33,26 +34,23 @@ class CrmSettings:
 
 
 def crm_settings(account: Account) -> CrmSettings:
-    mapping = account.settings.get("custom_fields") or {}
-    return CrmSettings(
-        completed_status_id=account.completed_status_id,
-        completed_pipeline_id=account.completed_pipeline_id,
-        field_ids={key: int(mapping[key]) for key in FIELD_KEYS if mapping.get(key)},
-        task_user_id=account.settings.get("task_user_id") or None,
-    )
-
+    mapping = crm_mapping_read(account.settings)
+    return CrmSettings(completed_status_id=account.completed_status_id,
+                       completed_pipeline_id=account.completed_pipeline_id,
+                       field_ids=mapping.field_ids, task_user_id=mapping.task_user_id)
 
 
 def account_settings_get(*, account: Account) -> dict:
     """Every setting the widget's settings page shows, defaults filled in."""
     stored = account.settings
+    typed = settings_read(stored)
     return {
         "completed_stage": {"pipeline_id": account.completed_pipeline_id, "status_id": account.completed_status_id},
         "custom_fields": {key: (stored.get("custom_fields") or {}).get(key) for key in FIELD_KEYS},
         "task_user_id": stored.get("task_user_id"),
         "roles": {key: (stored.get("roles") or {}).get(key) for key in ROLE_KEYS},
-        "invoice_lead_days": int(stored.get("invoice_lead_days") or 0),
-        "invoice_grace_days": invoice_grace_days(account),
+        "invoice_lead_days": typed.invoicing.lead_days,
+        "invoice_grace_days": typed.invoicing.grace_days,
         "time_zone": account.time_zone,
         "requisites": {key: (stored.get("requisites") or {}).get(key, "") for key in REQUISITE_KEYS},
         "requisites_missing": requisites_missing(account),
@@ -65,7 +63,7 @@ def account_settings_get(*, account: Account) -> dict:
 
 def client_service_name_get(*, account: Account) -> dict:
     """How documents, emails and the payment page name the service to clients (never the lead's title)."""
-    setting = client_service_name_setting(account)
+    setting = settings_read(account.settings).invoicing.client_service_name
     return {"source": setting.source, "field_id": setting.field_id, "default_text": setting.default_text}
 
 

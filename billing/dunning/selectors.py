@@ -30,6 +30,11 @@ def policy_get(*, account: Account) -> tuple[bool, Policy]:
     return stored.enabled, policy_parse(stored.config)
 
 
+def ladder_saved(*, account: Account) -> bool:
+    """The account saved a ladder of its own: the old `settings["reminders"]` list is no longer read."""
+    return DunningPolicy.objects.filter(account=account).exists()
+
+
 def open_installments(*, account: Account, due_until: date):
     """Incoming lines of active plans with an unpaid remainder, due by `due_until`, deal and schedule loaded.
 

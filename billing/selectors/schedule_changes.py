@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from billing.domain.account_settings import invoicing_read
 from billing.domain.schedule import Plan
 from billing.models import Deal, Direction, Installment, Invoice, Schedule
 from billing.time import account_today
@@ -88,7 +89,7 @@ def _invoice_changes(*, deal: Deal, old: list[Installment], plan: Plan, directio
     live = Invoice.objects.filter(installment_id__in=by_id, status__in=Invoice.LIVE_STATUSES).order_by("id")
     new_lines = {(line.due_date, line.kind, line.amount): line for line in plan.installments}
     new_by_seq = {line.seq: line for line in plan.installments}
-    lead_days = int(deal.account.settings.get("invoice_lead_days", 0) or 0)
+    lead_days = invoicing_read(deal.account.settings).lead_days
     invoice_until = account_today(deal.account) + timedelta(days=lead_days)
     kept, cancelled, reissued = [], [], []
     for invoice in live:

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from billing.errors import ApplicationError
 from billing.models import Account
+from billing.services.account_settings import account_settings_change
 
 
 @transaction.atomic
@@ -75,59 +76,24 @@ def account_install(*, amocrm_account_id: int, subdomain: str, host: str, name: 
     return account
 
 
-@transaction.atomic
 def account_settings_update(*, account: Account, settings: dict, time_zone: str | None = None,
                             completed_status_id: int | None = None, completed_pipeline_id: int | None = None,
                             cloudpayments: dict | None = None) -> Account:
-    """Replace the given top-level keys of the account's settings; keys not given are kept.
-    `cloudpayments` holds the keywords of `account_cloudpayments_update` (keys and test mode)."""
-    if cloudpayments is not None:
-        account_cloudpayments_update(account=account, **cloudpayments)
-    account = Account.objects.select_for_update().get(pk=account.pk)
+    """Change the given settings (checked like the API's PATCH; keys not given are kept).
+    `cloudpayments` holds the terminal's keys (`public_id`, `api_secret`, `clear_api_secret`, `test_mode`)."""
+    changes = dict(settings)
     if time_zone is not None:
-        _check_time_zone(time_zone)
-        account.time_zone = time_zone
+        changes["time_zone"] = time_zone
     if completed_status_id is not None:
-        account.completed_status_id = completed_status_id
-        account.completed_pipeline_id = completed_pipeline_id
-    account.settings = {**account.settings, **settings}
-    account.save(update_fields=["settings", "time_zone", "completed_status_id", "completed_pipeline_id"])
-    return account
-
-
-@transaction.atomic
-def account_settings_patch(*, account: Account, changes: dict) -> Account:
-    """Change only what `changes` names: nested objects are merged key by key (a requisite sent keeps its
-    siblings), lists and plain values are replaced, keys not sent are kept. `completed_stage` and
-    `time_zone` are columns of Account; `cloudpayments` holds the keywords of `account_cloudpayments_update`."""
-    changes = dict(changes)
-    cloudpayments = changes.pop("cloudpayments", None)
+        changes["completed_stage"] = {"status_id": completed_status_id, "pipeline_id": completed_pipeline_id}
     if cloudpayments is not None:
-        account_cloudpayments_update(account=account, **cloudpayments)
-    account = Account.objects.select_for_update().get(pk=account.pk)
-    stage = changes.pop("completed_stage", None) or {}
-    if "status_id" in stage:
-        account.completed_status_id = stage["status_id"]
-    if "pipeline_id" in stage:
-        account.completed_pipeline_id = stage["pipeline_id"]
-    time_zone = changes.pop("time_zone", None)
-    if time_zone is not None:
-        _check_time_zone(time_zone)
-        account.time_zone = time_zone
-    account.settings = settings_merged(account.settings, changes)
-    account.save(update_fields=["settings", "time_zone", "completed_status_id", "completed_pipeline_id"])
-    return account
+        changes["cloudpayments"] = cloudpayments
+    return account_settings_change(account=account, changes=changes)
 
 
-def settings_merged(stored: dict, changes: dict) -> dict:
-    """`stored` with `changes` applied: dicts on both sides merge recursively, anything else is replaced."""
-    merged = dict(stored)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = settings_merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+def account_settings_patch(*, account: Account, changes: dict) -> Account:
+    """PATCH semantics: see `billing.services.account_settings.account_settings_change`."""
+    return account_settings_change(account=account, changes=changes)
 
 
 def _check_time_zone(time_zone: str) -> None:

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from billing.domain.account_settings import invoicing_read
 from billing.errors import ApplicationError, NotFound
 from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, publish, register_handler
 from billing.gateway.errors import GatewayError, GatewayUnavailable
@@ -203,7 +204,7 @@ def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -
 def installments_due_for_invoice(*, account: Account, today: date) -> list[int]:
     """Unpaid lines of active incoming plans whose invoice date (due date − lead days) has come and
     that have no live, paid or refused invoice: a line is never billed twice automatically."""
-    lead_days = int(account.settings.get("invoice_lead_days", 0) or 0)
+    lead_days = invoicing_read(account.settings).lead_days
     return list(
         Installment.objects.filter(
             schedule__deal__account=account, schedule__is_active=True, schedule__direction=Direction.INCOMING,

@@ -2,10 +2,10 @@
 flagged `pending` in the payment's transaction, sent by the event relay (retried with backoff, dead-lettered
 when it keeps failing), never in the way of the payment itself."""
 import logging
-from dataclasses import dataclass
 
 from django.db.models import F
 
+from billing.domain.account_settings import FiscalReceipts, fiscal_read
 from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, register_handler, subscribe
 from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
@@ -17,29 +17,14 @@ from billing.transactions import assert_no_transaction
 logger = logging.getLogger(__name__)
 
 CASH_METHODS = {Payment.Method.CASH}
-SERVICE_OBJECT, FULL_PAYMENT_METHOD = 4, 4
 
 
-@dataclass(frozen=True)
-class ReceiptSettings:
-    enabled: bool
-    inn: str
-    taxation_system: int
-    vat: int | None
-    item_label: str
-    method: int
-    object: int
+# The typed fiscal section of the account's settings (billing.domain.account_settings).
+ReceiptSettings = FiscalReceipts
 
 
 def receipt_settings(account: Account) -> ReceiptSettings:
-    raw = account.settings.get("receipts") or {}
-    return ReceiptSettings(
-        enabled=bool(raw.get("enabled")), inn=str(raw.get("inn") or ""),
-        taxation_system=int(raw.get("taxation_system", 1)), vat=raw.get("vat"),
-        item_label=str(raw.get("item_label") or "").strip(),  # blank: the service name the client reads
-        method=int(raw.get("method", FULL_PAYMENT_METHOD)),
-        object=int(raw.get("object", SERVICE_OBJECT)),
-    )
+    return fiscal_read(account.settings)
 
 
 def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:

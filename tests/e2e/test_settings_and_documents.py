@@ -7,6 +7,7 @@ import pytest
 from django.db.models import F
 from playwright.sync_api import expect
 
+from billing.dunning.models import DunningPolicy
 from billing.models import Account, Installment
 from billing.services.accounts import account_settings_patch
 from widget_api.account_settings import account_settings_get
@@ -74,7 +75,12 @@ def form_names(settings: dict, shown: set[str]) -> set[str]:
 
 @pytest.fixture
 def stored(demo):
-    account_settings_patch(account=demo, changes={**STORED, "kept_by_another_part": {"a": 1}})
+    # The old reminder list is read (and editable) only while the account has no collections ladder of its own.
+    DunningPolicy.objects.filter(account=demo).delete()
+    account_settings_patch(account=demo, changes=STORED)
+    # A key another part keeps in the settings JSON: the settings service refuses it, the page must keep it.
+    Account.objects.filter(pk=demo.pk).update(
+        settings={**Account.objects.get(pk=demo.pk).settings, "kept_by_another_part": {"a": 1}})
     return demo
 
 

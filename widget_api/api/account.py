@@ -1,33 +1,25 @@
-"""The widget's settings page: the account's settings, and the amoCRM lists to pick them from."""
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+"""The widget's settings page: the account's settings, and the amoCRM lists to pick them from.
 
+Thin: the serializers here only describe the JSON (for the schema and the GET body); billing checks and
+stores every setting (billing.services.account_settings)."""
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from billing.errors import ApplicationError
-from billing.names import CRM_FIELD_SOURCES, DEFAULT_SERVICE_TEXT, SERVICE_NAME_SOURCES
-from billing.services.accounts import account_settings_patch, account_settings_update
+from billing.domain import account_settings as schema
+from billing.services.account_settings import account_settings_change
 from billing.webhooks.self_test import gateway_notification_self_test
-from widget_api.account_settings import (
-    FIELD_KEYS,
-    REMINDER_ACTIONS,
-    REQUISITE_KEYS,
-    ROLE_KEYS,
-    account_settings_get,
-    cloudpayments_settings_get,
-)
+from widget_api.account_settings import account_settings_get, cloudpayments_settings_get
 from widget_api.amocrm.options import crm_options_get
 from widget_api.api.base import WidgetView
 from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
 from widget_api.models import CrmConnection
 
-AMO_ID = {"min_value": 1, "max_value": 2**62}
-# CloudKassir's VAT codes (contracts/cloudpayments.md); null means "no VAT", which is not 0.
-VAT_CODES = [0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122]
-DIGITS = {"inn": r"^(\d{10}|\d{12})$", "kpp": r"^\d{9}$", "ogrn": r"^(\d{13}|\d{15})$", "bik": r"^\d{9}$",
-          "bank_account": r"^\d{20}$", "correspondent_account": r"^\d{20}$"}
+AMO_ID = {"min_value": 1, "max_value": schema.MAX_AMO_ID}
+# The legal lengths of the requisites' digits, as patterns for the schema.
+DIGITS = {key: r"^(" + "|".join(rf"\d{{{length}}}" for length in lengths) + r")$"
+          for key, lengths in schema.DIGITS.items()}
 
 
 class CompletedStageSerializer(serializers.Serializer):
@@ -37,78 +29,72 @@ class CompletedStageSerializer(serializers.Serializer):
 
 
 CustomFieldsSerializer = type("CustomFieldsSerializer", (serializers.Serializer,), {
-    key: serializers.IntegerField(**AMO_ID, allow_null=True, default=None) for key in FIELD_KEYS})
+    key: serializers.IntegerField(**AMO_ID, allow_null=True, default=None) for key in schema.FIELD_KEYS})
 
 
 def _requisite(key: str) -> serializers.Field:
     if key == "email":
         return serializers.EmailField(allow_blank=True, default="")
     if key in DIGITS:
-        return serializers.RegexField(DIGITS[key], allow_blank=True, default="",
-                                      error_messages={"invalid": _("Digits only, of the legal length.")})
-    return serializers.CharField(max_length=500, allow_blank=True, default="")
+        return serializers.RegexField(DIGITS[key], allow_blank=True, default="")
+    return serializers.CharField(max_length=schema.REQUISITE_MAX_LENGTH, allow_blank=True, default="",
+                                 help_text="director: who signs; accountant: the chief accountant"
+                                 if key in schema.SIGNER_KEYS else None)
 
 
 RequisitesSerializer = type("RequisitesSerializer", (serializers.Serializer,),
-                            {key: _requisite(key) for key in REQUISITE_KEYS})
+                            {key: _requisite(key) for key in schema.REQUISITE_KEYS})
 
 
 RolesSerializer = type("RolesSerializer", (serializers.Serializer,), {
     key: serializers.IntegerField(**AMO_ID, allow_null=True, default=None,
                                   help_text="CRM user id; null: the task user, else the lead's responsible")
-    for key in ROLE_KEYS})
+    for key in schema.ROLE_KEYS})
 
 
 class ReminderSerializer(serializers.Serializer):
-    day = serializers.IntegerField(min_value=-60, max_value=365, help_text="negative = before the due date")
-    action = serializers.ChoiceField(choices=REMINDER_ACTIONS)
+    day = serializers.IntegerField(min_value=schema.MIN_REMINDER_DAY, max_value=schema.MAX_REMINDER_DAY,
+                                   help_text="negative = before the due date")
+    action = serializers.ChoiceField(choices=schema.REMINDER_ACTIONS)
 
 
 class ReceiptsSerializer(serializers.Serializer):
-    enabled = serializers.BooleanField(default=False)
+    enabled = serializers.BooleanField(default=False, help_text="true needs CloudPayments connected and the INN")
     inn = serializers.RegexField(DIGITS["inn"], allow_blank=True, default="")
-    taxation_system = serializers.IntegerField(min_value=0, max_value=5, default=1)
-    vat = serializers.ChoiceField(choices=VAT_CODES, allow_null=True, default=None)
-    item_label = serializers.CharField(max_length=128, allow_blank=True, default="")
-    method = serializers.IntegerField(min_value=1, max_value=7, default=4)
-    object = serializers.IntegerField(min_value=1, max_value=27, default=4)
+    taxation_system = serializers.ChoiceField(choices=schema.TAXATION_SYSTEMS, default=schema.USN_INCOME,
+                                              help_text="0 OSN, 1 USN income, 2 USN income−expense, 4 ESHN, "
+                                                        "5 patent; 3 (ENVD, abolished) is refused")
+    vat = serializers.ChoiceField(choices=[code for code in schema.VAT_CODES if code is not None], allow_null=True,
+                                  default=None, help_text="CloudKassir VAT code; null: no VAT")
+    item_label = serializers.CharField(max_length=schema.ITEM_LABEL_MAX_LENGTH, allow_blank=True, default="")
+    method = serializers.IntegerField(min_value=1, max_value=7, default=schema.FULL_PAYMENT_METHOD)
+    object = serializers.IntegerField(min_value=1, max_value=27, default=schema.SERVICE_OBJECT)
 
 
 class ClientServiceNameSerializer(serializers.Serializer):
     """What clients read as the service: a lead field, the deal's group or direction, or a fixed text."""
 
-    source = serializers.ChoiceField(choices=SERVICE_NAME_SOURCES, default="fixed",
+    source = serializers.ChoiceField(choices=schema.SERVICE_NAME_SOURCES, default="fixed",
                                      help_text="product, course, custom_field: the lead field `field_id`; group, "
                                                "education_direction: the deal's; fixed: `default_text`")
     field_id = serializers.IntegerField(**AMO_ID, allow_null=True, default=None)
-    default_text = serializers.CharField(max_length=255, allow_blank=True, default=DEFAULT_SERVICE_TEXT,
+    default_text = serializers.CharField(max_length=schema.SERVICE_TEXT_MAX_LENGTH, allow_blank=True,
+                                         default=schema.DEFAULT_SERVICE_TEXT,
                                          help_text="shown when the chosen field is empty, e.g. «Оплата обучения»")
-
-    def validate(self, attrs):
-        if attrs["source"] in CRM_FIELD_SOURCES and not attrs.get("field_id"):
-            message = _("Choose the lead field the service name is taken from.")
-            raise serializers.ValidationError({"field_id": [message]})
-        return attrs
 
 
 class CloudPaymentsInput(serializers.Serializer):
     """The terminal's keys. The secret is write-only: absent, null or blank keeps the stored one."""
 
     public_id = serializers.RegexField(r"^[A-Za-z0-9_.\-]{1,128}$", allow_blank=True, required=False,
-                                       error_messages={"invalid": _("Latin letters, digits, '_', '-' and '.'.")},
                                        help_text="CloudPayments Public ID, e.g. pk_…; blank disconnects")
     api_secret = serializers.CharField(write_only=True, required=False, allow_null=True, allow_blank=True,
-                                       max_length=256, help_text="write-only; never returned")
+                                       min_length=8, max_length=256, help_text="write-only; never returned")
     clear_api_secret = serializers.BooleanField(required=False, default=False,
                                                 help_text="true removes the stored secret (disconnects)")
     test_mode = serializers.BooleanField(required=False,
                                          help_text="the terminal is in CloudPayments test mode: TestMode "
                                                    "payments count as money")
-
-    def validate_api_secret(self, value: str | None) -> str | None:
-        if value and (len(value) < 8 or any(char.isspace() or not char.isprintable() for char in value)):
-            raise serializers.ValidationError(_("The API secret is at least 8 characters without spaces."))
-        return value or None
 
 
 class LastNotificationOutput(serializers.Serializer):
@@ -133,8 +119,11 @@ class CloudPaymentsOutput(serializers.Serializer):
 
 
 class AccountSettingsInput(serializers.Serializer):
-    """PATCH: every key is optional and only the keys sent change (nested objects merged key by key).
-    PUT: a complete body (every section and every key of its objects, except `cloudpayments`)."""
+    """The body's shape, for the schema: billing checks every key (billing.domain.account_settings).
+    PATCH: every key is optional and only the keys sent change (nested objects merged key by key).
+    PUT: a complete body (every section and every key of its objects, except `cloudpayments`).
+    A key PayPlan has no setting for, or a setting for something that does not run, is a 422
+    `setting_not_supported`."""
 
     completed_stage = CompletedStageSerializer(required=False)
     custom_fields = CustomFieldsSerializer(required=False)
@@ -148,23 +137,12 @@ class AccountSettingsInput(serializers.Serializer):
         help_text="days a client gets to pay an invoice issued for a line already due")
     time_zone = serializers.CharField(max_length=64, required=False)
     requisites = RequisitesSerializer(required=False)
-    reminders = ReminderSerializer(many=True, required=False, max_length=20)
+    reminders = ReminderSerializer(many=True, required=False, max_length=20,
+                                   help_text="the old reminder list: read by the collections engine only while "
+                                             "the account has no ladder of its own (then a change is refused)")
     receipts = ReceiptsSerializer(required=False)
     cloudpayments = CloudPaymentsInput(required=False)
     client_service_name = ClientServiceNameSerializer(required=False)
-
-    def validate_time_zone(self, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise serializers.ValidationError(_("Unknown time zone.")) from exc
-        return value
-
-    def validate_reminders(self, value: list) -> list:
-        # A PATCH validates partially, but a ladder step without its day or action would be stored half-made.
-        if any(set(step) != {"day", "action"} for step in value):
-            raise serializers.ValidationError(_("Every reminder step needs a day and an action."))
-        return value
 
 
 class CrmStatusOutput(serializers.Serializer):
@@ -190,10 +168,7 @@ class AccountSettingsView(WidgetView):
                    summary="Change some of the account's settings (admins): only the keys sent change; "
                            "objects are merged key by key")
     def patch(self, request):
-        serializer = AccountSettingsInput(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        changes = _plain(dict(serializer.validated_data))
-        account_settings_patch(account=self.account, changes=changes)
+        account_settings_change(account=self.account, changes=request.data)
         return Response(self._body())
 
     @extend_schema(operation_id="account_settings_put", request=AccountSettingsInput,
@@ -201,23 +176,7 @@ class AccountSettingsView(WidgetView):
                    summary="Replace the account's settings (admins): a complete body, else 422 naming what "
                            "is missing")
     def put(self, request):
-        serializer = AccountSettingsInput(data=request.data)
-        missing = settings_missing_for_put(request.data, serializer)
-        if missing:
-            raise ApplicationError(
-                "settings_incomplete",
-                _("Replacing the settings needs all of them; missing: %(keys)s. "
-                  "To change only some, use PATCH.") % {"keys": ", ".join(missing)},
-                {key: [str(_("Required when all settings are replaced."))] for key in missing})
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        stage = data.pop("completed_stage", None)
-        time_zone = data.pop("time_zone", None)
-        cloudpayments = data.pop("cloudpayments", None)
-        account_settings_update(account=self.account, settings=_plain(data), time_zone=time_zone,
-                                completed_status_id=stage["status_id"] if stage else None,
-                                completed_pipeline_id=stage["pipeline_id"] if stage else None,
-                                cloudpayments=dict(cloudpayments) if cloudpayments is not None else None)
+        account_settings_change(account=self.account, changes=request.data, replace=True)
         return Response(self._body())
 
     def _body(self) -> dict:
@@ -262,36 +221,6 @@ class CloudPaymentsTestView(WidgetView):
             "http_status": result.http_status, "answer_code": result.answer_code, "error_code": result.error_code,
             "message": str(message), "last_notification": cloudpayments["last_notification"],
         }).data)
-
-
-# The terminal's secret is write-only, so a complete body cannot carry it: PUT may leave the section out.
-# Sections and keys that came later: a PUT that was complete before them stays complete.
-PUT_OPTIONAL = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date"})
-
-
-def settings_missing_for_put(data, serializer: serializers.Serializer) -> list[str]:
-    """The sections, and keys of object sections, a PUT body lacks; its defaults would silently blank them."""
-    if not isinstance(data, dict):
-        return []  # the serializer names the problem
-    missing = []
-    for name, field in serializer.fields.items():
-        if name in PUT_OPTIONAL or field.read_only:
-            continue
-        if name not in data:
-            missing.append(name)
-        elif isinstance(field, serializers.Serializer) and isinstance(data[name], dict):
-            missing += [f"{name}.{key}" for key, sub in field.fields.items()
-                        if not sub.read_only and key not in data[name] and f"{name}.{key}" not in PUT_OPTIONAL]
-    return missing
-
-
-def _plain(value):
-    """Validated data (OrderedDicts) as plain JSON for the settings column."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
 
 
 class PipelineStatusOutput(serializers.Serializer):

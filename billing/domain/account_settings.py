@@ -1,0 +1,492 @@
+"""The account's settings as typed sections owned by billing: their JSON shape, defaults and rules.
+
+Pure Python. `settings_read` turns the stored JSON into typed sections (requisites, fiscal receipts,
+invoicing, reminders, the CRM mapping) with defaults filled in; `changes_clean` checks what a request
+sends key by key and `settings_check` the whole that would result. Both answer with `Problem`s (a field
+path and a rule), which the service (billing.services.account_settings) words in Russian; a problem
+marked `unsupported` is a setting for something that does not run, refused rather than stored.
+"""
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
+FIELD_KEYS = ("total", "received", "debt", "payments_count", "monthly_payment", "last_payment_day", "group",
+              "education_direction", "next_payment_date")
+# Per-step roles of payout plans (billing.services.payouts.payout_roles): who pays each tranche, who closes the
+# claim after the last one (CRM user ids; null: the task user, else the lead's responsible).
+ROLE_KEYS = ("accountant_user_id", "claims_specialist_user_id")
+# The organisation, its bank, and who signs documents (the director and the chief accountant).
+ORGANISATION_KEYS = ("company_name", "inn", "kpp", "ogrn", "address")
+BANK_KEYS = ("bank_name", "bik", "bank_account", "correspondent_account")
+CONTACT_KEYS = ("email", "phone")
+SIGNER_KEYS = ("director", "accountant")
+REQUISITE_KEYS = ("company_name", "inn", "kpp", "ogrn", "address", "bank_name", "bik", "bank_account",
+                  "correspondent_account", "email", "phone", "director", "accountant")
+# The old reminder list (read by billing.dunning when the account saved no ladder of its own).
+REMINDER_ACTIONS = ("client_email", "client_reminder", "manager_task", "escalate")
+MIN_REMINDER_DAY, MAX_REMINDER_DAY, MAX_REMINDERS = -60, 365, 20
+# CloudKassir codes (contracts/cloudpayments.md); a null VAT means "no VAT", which is not 0.
+VAT_CODES = (None, 0, 5, 7, 10, 20, 22, 105, 107, 110, 120, 122)
+TAXATION_SYSTEMS = (0, 1, 2, 4, 5)
+RETIRED_TAXATION_SYSTEMS = (3,)  # ENVD, abolished on 1 January 2021: no cash register issues receipts under it
+RECEIPT_METHODS = tuple(range(1, 8))
+RECEIPT_OBJECTS = tuple(range(1, 28))
+RECEIPT_KEYS = ("enabled", "inn", "taxation_system", "vat", "item_label", "method", "object")
+SERVICE_OBJECT, FULL_PAYMENT_METHOD, USN_INCOME = 4, 4, 1
+# product / course / custom_field: a lead custom field read from amoCRM into Deal.service_name on fetch;
+# group / education_direction: the deal's own fields, set by the schedule dialog; fixed: the default text.
+CRM_FIELD_SOURCES = ("product", "course", "custom_field")
+SERVICE_NAME_SOURCES = (*CRM_FIELD_SOURCES, "group", "education_direction", "fixed")
+DEFAULT_SERVICE_TEXT = "Оплата услуг"
+SERVICE_NAME_KEYS = ("source", "field_id", "default_text")
+# Days a client gets to pay an invoice issued on or after its line's due date.
+INVOICE_GRACE_DAYS = 3
+MAX_INVOICE_DAYS = 60
+WON_STATUS_ID = 142  # exists in every amoCRM pipeline
+MAX_AMO_ID = 2**62
+CLOUDPAYMENTS_KEYS = ("public_id", "api_secret", "clear_api_secret", "test_mode")
+
+# The request body's sections, in the order the API names them.
+OBJECT_SECTIONS: dict[str, tuple[str, ...]] = {
+    "completed_stage": ("status_id", "pipeline_id"),
+    "custom_fields": FIELD_KEYS,
+    "requisites": REQUISITE_KEYS,
+    "receipts": RECEIPT_KEYS,
+    "cloudpayments": CLOUDPAYMENTS_KEYS,
+    "client_service_name": SERVICE_NAME_KEYS,
+    "roles": ROLE_KEYS,
+}
+SECTIONS = ("completed_stage", "custom_fields", "task_user_id", "invoice_lead_days", "invoice_grace_days",
+            "time_zone", "requisites", "reminders", "receipts", "cloudpayments", "client_service_name", "roles")
+# The terminal's secret is write-only, so a complete body cannot carry it: a replacement may leave it out.
+# Sections and keys that came later may be left out too: a body complete before them stays complete.
+OPTIONAL_ON_REPLACE = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date"})
+# What the settings body shows but nobody sets: a body read and sent back carries them, and they are ignored.
+DERIVED = frozenset({"crm", "requisites_missing"})
+DERIVED_CLOUDPAYMENTS = frozenset({"api_secret_set", "connected", "notification_urls", "last_notification"})
+# Columns of Account rather than keys of its settings JSON.
+COLUMN_SECTIONS = frozenset({"completed_stage", "time_zone", "cloudpayments"})
+# Names a client might send for payment services PayPlan does not run: payments go through CloudPayments only.
+OTHER_GATEWAY_KEYS = frozenset({"gateway", "payment_gateway", "payment_provider", "acquiring"})
+
+DIGITS = {"inn": (10, 12), "kpp": (9,), "ogrn": (13, 15), "bik": (9,), "bank_account": (20,),
+          "correspondent_account": (20,)}
+REQUISITE_MAX_LENGTH, ITEM_LABEL_MAX_LENGTH, SERVICE_TEXT_MAX_LENGTH = 500, 128, 255
+PUBLIC_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+# --- Typed sections ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Requisites:
+    company_name: str = ""
+    inn: str = ""
+    kpp: str = ""
+    ogrn: str = ""
+    address: str = ""
+    bank_name: str = ""
+    bik: str = ""
+    bank_account: str = ""
+    correspondent_account: str = ""
+    email: str = ""
+    phone: str = ""
+    director: str = ""
+    accountant: str = ""  # the chief accountant
+
+
+@dataclass(frozen=True)
+class FiscalReceipts:
+    """54-FZ receipts through CloudKassir: sent after each payment when `enabled`."""
+
+    enabled: bool = False
+    inn: str = ""
+    taxation_system: int = USN_INCOME
+    vat: int | None = None
+    item_label: str = ""  # blank: the service name the client reads
+    method: int = FULL_PAYMENT_METHOD
+    object: int = SERVICE_OBJECT
+
+
+@dataclass(frozen=True)
+class ClientServiceName:
+    """How documents, emails and the payment page name the service to clients (never the lead's title)."""
+
+    source: str = "fixed"
+    field_id: int | None = None
+    default_text: str = DEFAULT_SERVICE_TEXT
+
+
+@dataclass(frozen=True)
+class Invoicing:
+    lead_days: int = 0  # invoices go out this many days before the due date
+    grace_days: int = INVOICE_GRACE_DAYS  # days to pay an invoice issued for a line already due
+    client_service_name: ClientServiceName = field(default_factory=ClientServiceName)
+
+
+@dataclass(frozen=True)
+class ReminderStep:
+    day: int  # relative to the due date; negative = before
+    action: str
+
+
+@dataclass(frozen=True)
+class CrmMapping:
+    field_ids: dict[str, int]  # only the mapped keys
+    task_user_id: int | None  # None: the lead's responsible user
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    requisites: Requisites
+    fiscal: FiscalReceipts
+    invoicing: Invoicing
+    reminders: tuple[ReminderStep, ...]
+    crm: CrmMapping
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value) if value is not None and not isinstance(value, bool) else default
+    except (TypeError, ValueError):
+        return default
+
+
+def requisites_read(stored: dict) -> Requisites:
+    raw = stored.get("requisites") if isinstance(stored.get("requisites"), dict) else {}
+    return Requisites(**{key: str(raw.get(key) or "").strip() for key in REQUISITE_KEYS})
+
+
+def fiscal_read(stored: dict) -> FiscalReceipts:
+    raw = stored.get("receipts") if isinstance(stored.get("receipts"), dict) else {}
+    vat = raw.get("vat")
+    return FiscalReceipts(
+        enabled=bool(raw.get("enabled")), inn=str(raw.get("inn") or ""),
+        taxation_system=_int(raw.get("taxation_system"), USN_INCOME), vat=vat if vat in VAT_CODES else None,
+        item_label=str(raw.get("item_label") or "").strip(),
+        method=_int(raw.get("method"), FULL_PAYMENT_METHOD), object=_int(raw.get("object"), SERVICE_OBJECT))
+
+
+def client_service_name_read(stored: dict) -> ClientServiceName:
+    """An unknown source counts as fixed; a blank default text is the standard one."""
+    raw = stored.get("client_service_name") if isinstance(stored.get("client_service_name"), dict) else {}
+    source = raw.get("source") if raw.get("source") in SERVICE_NAME_SOURCES else "fixed"
+    field_id = _int(raw.get("field_id"), 0)
+    return ClientServiceName(source=source, field_id=field_id or None,
+                             default_text=str(raw.get("default_text") or "").strip() or DEFAULT_SERVICE_TEXT)
+
+
+def invoicing_read(stored: dict) -> Invoicing:
+    grace = stored.get("invoice_grace_days")
+    grace_ok = isinstance(grace, int) and not isinstance(grace, bool) and 0 <= grace <= MAX_INVOICE_DAYS
+    return Invoicing(lead_days=max(_int(stored.get("invoice_lead_days") or 0, 0), 0),
+                     grace_days=grace if grace_ok else INVOICE_GRACE_DAYS,
+                     client_service_name=client_service_name_read(stored))
+
+
+def reminders_read(stored: dict) -> tuple[ReminderStep, ...]:
+    raw = stored.get("reminders") if isinstance(stored.get("reminders"), list) else []
+    return tuple(ReminderStep(day=item["day"], action=item["action"]) for item in raw
+                 if isinstance(item, dict) and isinstance(item.get("day"), int) and item.get("action")
+                 in REMINDER_ACTIONS)
+
+
+def crm_mapping_read(stored: dict) -> CrmMapping:
+    mapping = stored.get("custom_fields") if isinstance(stored.get("custom_fields"), dict) else {}
+    return CrmMapping(field_ids={key: int(mapping[key]) for key in FIELD_KEYS if _int(mapping.get(key), 0)},
+                      task_user_id=_int(stored.get("task_user_id"), 0) or None)
+
+
+def settings_read(stored: dict) -> AccountSettings:
+    """The stored JSON as typed sections, defaults filled in; junk left by old versions reads as the default."""
+    stored = stored if isinstance(stored, dict) else {}
+    return AccountSettings(requisites=requisites_read(stored), fiscal=fiscal_read(stored),
+                           invoicing=invoicing_read(stored), reminders=reminders_read(stored),
+                           crm=crm_mapping_read(stored))
+
+
+# --- Checking what a request sends ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    """`field` is the body's path (`requisites.inn`, `reminders.0.day`); `rule` names what is wrong."""
+
+    field: str
+    rule: str
+    params: tuple[tuple[str, Any], ...] = ()
+    unsupported: bool = False  # a setting for something that does not run: refused, never stored
+
+
+def missing_for_replace(body: Any) -> list[str]:
+    """The sections, and keys of object sections, a replacing body lacks; defaults would silently blank them."""
+    if not isinstance(body, dict):
+        return []  # the checks name the problem
+    missing = []
+    for name in SECTIONS:
+        if name in OPTIONAL_ON_REPLACE:
+            continue
+        if name not in body:
+            missing.append(name)
+        elif name in OBJECT_SECTIONS and isinstance(body[name], dict):
+            missing += [f"{name}.{key}" for key in OBJECT_SECTIONS[name]
+                        if key not in body[name] and f"{name}.{key}" not in OPTIONAL_ON_REPLACE]
+    return missing
+
+
+class _Cleaner:
+    """Collects the problems of one body while turning its values into clean JSON."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, rule: str, unsupported: bool = False, **params: Any) -> None:
+        self.problems.append(Problem(path, rule, tuple(params.items()), unsupported))
+
+    def integer(self, path: str, value: Any, low: int, high: int, *, nullable: bool = False,
+                rule: str = "range") -> int | None:
+        if value is None and nullable:
+            return None
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit() and value.strip().isascii():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(path, "required" if value is None else "integer")
+            return None
+        if not low <= value <= high:
+            self.fail(path, rule, min=low, max=high)
+            return None
+        return value
+
+    def amo_id(self, path: str, value: Any, *, nullable: bool = True) -> int | None:
+        return self.integer(path, value, 1, MAX_AMO_ID, nullable=nullable, rule="amo_id")
+
+    def boolean(self, path: str, value: Any) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(path, "boolean")
+            return None
+        return value
+
+    def text(self, path: str, value: Any, max_length: int) -> str | None:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.fail(path, "text")
+            return None
+        value = value.strip()
+        if len(value) > max_length:
+            self.fail(path, "too_long", max=max_length)
+            return None
+        return value
+
+    def choice(self, path: str, value: Any, choices: tuple) -> Any:
+        if isinstance(value, bool) or value not in choices:
+            self.fail(path, "choice")
+            return None
+        return value
+
+    def section(self, path: str, value: Any, keys: tuple[str, ...], ignored: frozenset = frozenset()) -> dict:
+        if not isinstance(value, dict):
+            self.fail(path, "object")
+            return {}
+        for key in value:
+            if key not in keys and key not in ignored:
+                self.fail(f"{path}.{key}", "unknown_setting", unsupported=True)
+        return {key: value[key] for key in keys if key in value}
+
+
+def _requisite(cleaner: _Cleaner, key: str, value: Any) -> str | None:
+    path = f"requisites.{key}"
+    text = cleaner.text(path, value, REQUISITE_MAX_LENGTH)
+    if not text:
+        return text
+    if key in DIGITS and not (text.isdigit() and text.isascii() and len(text) in DIGITS[key]):
+        cleaner.fail(path, f"digits_{key}")
+        return None
+    if key == "email":
+        local, _, domain = text.partition("@")
+        if not local or "." not in domain.strip(".") or any(char.isspace() for char in text) or "@" in domain:
+            cleaner.fail(path, "email")
+            return None
+    return text
+
+
+def _time_zone(cleaner: _Cleaner, value: Any) -> str | None:
+    name = cleaner.text("time_zone", value, 64)
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        cleaner.fail("time_zone", "time_zone")
+        return None
+    return name
+
+
+def _reminders(cleaner: _Cleaner, value: Any) -> list | None:
+    if not isinstance(value, list):
+        cleaner.fail("reminders", "list")
+        return None
+    if len(value) > MAX_REMINDERS:
+        cleaner.fail("reminders", "too_many", max=MAX_REMINDERS)
+        return None
+    if any(not isinstance(step, dict) or set(step) != {"day", "action"} for step in value):
+        # A ladder step without its day or action would be stored half-made.
+        cleaner.fail("reminders", "reminder_step")
+        return None
+    return [{"day": cleaner.integer(f"reminders.{index}.day", step["day"], MIN_REMINDER_DAY, MAX_REMINDER_DAY),
+             "action": cleaner.choice(f"reminders.{index}.action", step["action"], REMINDER_ACTIONS)}
+            for index, step in enumerate(value)]
+
+
+def _receipts(cleaner: _Cleaner, raw: dict) -> dict:
+    clean = {}
+    for key, value in raw.items():
+        path = f"receipts.{key}"
+        if key == "enabled":
+            clean[key] = cleaner.boolean(path, value)
+        elif key == "inn":
+            text = cleaner.text(path, value, 12)
+            if text and not (text.isdigit() and text.isascii() and len(text) in DIGITS["inn"]):
+                cleaner.fail(path, "digits_inn")
+            clean[key] = text
+        elif key == "taxation_system":
+            if value in RETIRED_TAXATION_SYSTEMS and not isinstance(value, bool):
+                clean[key] = value  # refused by settings_check when it changes what is stored
+            else:
+                clean[key] = cleaner.choice(path, value, TAXATION_SYSTEMS)
+        elif key == "vat":
+            clean[key] = cleaner.choice(path, value, VAT_CODES)
+        elif key == "item_label":
+            clean[key] = cleaner.text(path, value, ITEM_LABEL_MAX_LENGTH)
+        elif key == "method":
+            clean[key] = cleaner.choice(path, value, RECEIPT_METHODS)
+        elif key == "object":
+            clean[key] = cleaner.choice(path, value, RECEIPT_OBJECTS)
+    return clean
+
+
+def _service_name(cleaner: _Cleaner, raw: dict) -> dict:
+    clean = {}
+    for key, value in raw.items():
+        path = f"client_service_name.{key}"
+        if key == "source":
+            clean[key] = cleaner.choice(path, value, SERVICE_NAME_SOURCES)
+        elif key == "field_id":
+            clean[key] = cleaner.amo_id(path, value)
+        elif key == "default_text":
+            clean[key] = cleaner.text(path, value, SERVICE_TEXT_MAX_LENGTH)
+    # Choosing a lead field as the source comes with the field: the one stored may belong to another source.
+    if clean.get("source") in CRM_FIELD_SOURCES and not clean.get("field_id"):
+        cleaner.fail("client_service_name.field_id", "service_field")
+    return clean
+
+
+def _cloudpayments(cleaner: _Cleaner, raw: dict) -> dict:
+    """The terminal's keys: a secret absent, null or blank keeps the stored one; `clear_api_secret` removes it."""
+    clean: dict[str, Any] = {}
+    if "public_id" in raw:
+        public_id = cleaner.text("cloudpayments.public_id", raw["public_id"], 128)
+        if public_id and not set(public_id) <= PUBLIC_ID_CHARACTERS:
+            cleaner.fail("cloudpayments.public_id", "public_id")
+        clean["public_id"] = public_id
+    secret = raw.get("api_secret")
+    if secret is not None:
+        if not isinstance(secret, str):
+            cleaner.fail("cloudpayments.api_secret", "text")
+        elif secret and (not 8 <= len(secret) <= 256
+                         or any(char.isspace() or not char.isprintable() for char in secret)):
+            cleaner.fail("cloudpayments.api_secret", "api_secret")
+        elif secret:
+            clean["api_secret"] = secret
+    if "clear_api_secret" in raw:
+        clean["clear_api_secret"] = cleaner.boolean("cloudpayments.clear_api_secret", raw["clear_api_secret"])
+    if "test_mode" in raw:
+        clean["test_mode"] = cleaner.boolean("cloudpayments.test_mode", raw["test_mode"])
+    return clean
+
+
+def changes_clean(body: Any) -> tuple[dict, list[Problem]]:
+    """What a request sends, as clean JSON (only the keys sent, texts trimmed), and every problem found.
+    Keys the body shows but nobody sets are dropped; keys of nothing PayPlan runs are problems."""
+    cleaner = _Cleaner()
+    if not isinstance(body, dict):
+        cleaner.fail("non_field_errors", "settings_object")
+        return {}, cleaner.problems
+    clean: dict[str, Any] = {}
+    for name, value in body.items():
+        if name in DERIVED:
+            continue
+        if name in OTHER_GATEWAY_KEYS:
+            cleaner.fail(name, "other_gateway", unsupported=True)
+        elif name not in SECTIONS:
+            cleaner.fail(name, "unknown_setting", unsupported=True)
+        elif name == "completed_stage":
+            raw = cleaner.section(name, value, OBJECT_SECTIONS[name])
+            clean[name] = {key: cleaner.amo_id(f"{name}.{key}", item, nullable=key == "pipeline_id")
+                           for key, item in raw.items()}
+        elif name == "custom_fields":
+            raw = cleaner.section(name, value, FIELD_KEYS)
+            clean[name] = {key: cleaner.amo_id(f"{name}.{key}", item) for key, item in raw.items()}
+        elif name == "task_user_id":
+            clean[name] = cleaner.amo_id(name, value)
+        elif name == "roles":
+            raw = cleaner.section(name, value, ROLE_KEYS)
+            clean[name] = {key: cleaner.amo_id(f"{name}.{key}", item) for key, item in raw.items()}
+        elif name in ("invoice_lead_days", "invoice_grace_days"):
+            clean[name] = cleaner.integer(name, value, 0, MAX_INVOICE_DAYS)
+        elif name == "time_zone":
+            clean[name] = _time_zone(cleaner, value)
+        elif name == "requisites":
+            raw = cleaner.section(name, value, REQUISITE_KEYS)
+            clean[name] = {key: _requisite(cleaner, key, item) for key, item in raw.items()}
+        elif name == "reminders":
+            clean[name] = _reminders(cleaner, value)
+        elif name == "receipts":
+            clean[name] = _receipts(cleaner, cleaner.section(name, value, RECEIPT_KEYS))
+        elif name == "client_service_name":
+            clean[name] = _service_name(cleaner, cleaner.section(name, value, SERVICE_NAME_KEYS))
+        elif name == "cloudpayments":
+            raw = cleaner.section(name, value, CLOUDPAYMENTS_KEYS, ignored=DERIVED_CLOUDPAYMENTS)
+            clean[name] = _cloudpayments(cleaner, raw)
+    return clean, cleaner.problems
+
+
+def settings_merged(stored: dict, changes: dict) -> dict:
+    """`stored` with `changes` applied: dicts on both sides merge recursively, anything else is replaced."""
+    merged = dict(stored)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = settings_merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class Circumstances:
+    """What the settings cannot see by themselves, as it will be once the change is saved."""
+
+    cloudpayments_connected: bool
+    ladder_saved: bool  # the account saved a collections ladder: the old reminder list is not read
+
+
+def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances) -> list[Problem]:
+    """Rules over the whole that would result, for what this change touches: a setting stored earlier that
+    breaks one is never the reason a change of something else is refused."""
+    problems = []
+    merged = settings_merged(stored, {key: value for key, value in changes.items() if key not in COLUMN_SECTIONS})
+    sent_receipts = changes.get("receipts") or {}
+    before, after = fiscal_read(stored), fiscal_read(merged)
+    if "taxation_system" in sent_receipts and sent_receipts["taxation_system"] in RETIRED_TAXATION_SYSTEMS \
+            and before.taxation_system != after.taxation_system:
+        problems.append(Problem("receipts.taxation_system", "retired_taxation", unsupported=True))
+    if after.enabled and not before.enabled and not circumstances.cloudpayments_connected:
+        problems.append(Problem("receipts.enabled", "receipts_without_terminal", unsupported=True))
+    if sent_receipts and after.enabled and not after.inn:
+        problems.append(Problem("receipts.inn", "receipts_inn"))
+    if "reminders" in changes and circumstances.ladder_saved \
+            and changes["reminders"] != (stored.get("reminders") or []):
+        problems.append(Problem("reminders", "reminders_superseded", unsupported=True))
+    service = merged.get("client_service_name") if isinstance(merged.get("client_service_name"), dict) else {}
+    sent_service = changes.get("client_service_name") or {}
+    if "field_id" in sent_service and "source" not in sent_service and not sent_service["field_id"] \
+            and service.get("source") in CRM_FIELD_SOURCES:
+        problems.append(Problem("client_service_name.field_id", "service_field"))
+    return problems

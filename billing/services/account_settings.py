@@ -1,0 +1,191 @@
+"""Changing the account's settings: every key checked by billing's typed sections, refused in Russian
+naming the setting in words, and settings for capabilities that do not run refused rather than stored."""
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from billing.domain import account_settings as schema
+from billing.domain.account_settings import Circumstances, Problem
+from billing.dunning.selectors import ladder_saved
+from billing.errors import ApplicationError
+from billing.models import Account
+
+FIELD_LABELS = {
+    "completed_stage": gettext_lazy("The stage of a paid deal"),
+    "completed_stage.status_id": gettext_lazy("The stage of a paid deal"),
+    "completed_stage.pipeline_id": gettext_lazy("The pipeline of the paid deal's stage"),
+    "custom_fields": gettext_lazy("The lead fields PayPlan fills in"),
+    "custom_fields.total": gettext_lazy("The lead field for the total"),
+    "custom_fields.received": gettext_lazy("The lead field for the money received"),
+    "custom_fields.debt": gettext_lazy("The lead field for the debt"),
+    "custom_fields.payments_count": gettext_lazy("The lead field for the number of payments"),
+    "custom_fields.monthly_payment": gettext_lazy("The lead field for the monthly payment"),
+    "custom_fields.last_payment_day": gettext_lazy("The lead field for the last payment's date"),
+    "custom_fields.group": gettext_lazy("The lead field for the group"),
+    "custom_fields.education_direction": gettext_lazy("The lead field for the education direction"),
+    "task_user_id": gettext_lazy("Who gets tasks"),
+    "invoice_lead_days": gettext_lazy("Days before the due date an invoice is issued"),
+    "invoice_grace_days": gettext_lazy("Days to pay an invoice for a payment already due"),
+    "time_zone": gettext_lazy("Time zone"),
+    "requisites": gettext_lazy("Requisites"),
+    "requisites.company_name": gettext_lazy("Company name"),
+    "requisites.inn": gettext_lazy("The company's INN"),
+    "requisites.kpp": gettext_lazy("KPP"),
+    "requisites.ogrn": gettext_lazy("OGRN"),
+    "requisites.address": gettext_lazy("Address"),
+    "requisites.bank_name": gettext_lazy("Bank"),
+    "requisites.bik": gettext_lazy("The bank's BIK"),
+    "requisites.bank_account": gettext_lazy("Settlement account"),
+    "requisites.correspondent_account": gettext_lazy("Correspondent account"),
+    "requisites.email": gettext_lazy("Email for replies"),
+    "requisites.phone": gettext_lazy("Phone"),
+    "requisites.director": gettext_lazy("Director"),
+    "requisites.accountant": gettext_lazy("Chief accountant"),
+    "reminders": gettext_lazy("Reminders"),
+    "receipts": gettext_lazy("Receipts"),
+    "receipts.enabled": gettext_lazy("Sending a receipt after each payment"),
+    "receipts.inn": gettext_lazy("The INN for receipts"),
+    "receipts.taxation_system": gettext_lazy("Taxation system"),
+    "receipts.vat": gettext_lazy("VAT rate"),
+    "receipts.item_label": gettext_lazy("The item's name on the receipt"),
+    "receipts.method": gettext_lazy("Payment method sign"),
+    "receipts.object": gettext_lazy("Subject of payment"),
+    "client_service_name": gettext_lazy("The service name clients read"),
+    "client_service_name.source": gettext_lazy("Where the service name is taken from"),
+    "client_service_name.field_id": gettext_lazy("The lead field with the service name"),
+    "client_service_name.default_text": gettext_lazy("The default service name"),
+    "cloudpayments": gettext_lazy("CloudPayments"),
+    "cloudpayments.public_id": gettext_lazy("CloudPayments Public ID"),
+    "cloudpayments.api_secret": gettext_lazy("CloudPayments API secret"),
+    "cloudpayments.clear_api_secret": gettext_lazy("Disconnecting CloudPayments"),
+    "cloudpayments.test_mode": gettext_lazy("The terminal's test mode"),
+    "non_field_errors": gettext_lazy("Settings"),
+}
+RULE_MESSAGES = {
+    "required": gettext_lazy("Fill this in."),
+    "integer": gettext_lazy("A whole number is needed."),
+    "range": gettext_lazy("A whole number from %(min)s to %(max)s."),
+    "amo_id": gettext_lazy("An amoCRM id is needed: a whole number above zero."),
+    "boolean": gettext_lazy("Yes or no is needed."),
+    "text": gettext_lazy("Text is needed."),
+    "too_long": gettext_lazy("At most %(max)s characters."),
+    "choice": gettext_lazy("Choose one of the offered values."),
+    "object": gettext_lazy("A group of settings is needed here."),
+    "list": gettext_lazy("A list of steps is needed."),
+    "too_many": gettext_lazy("At most %(max)s steps."),
+    "settings_object": gettext_lazy("The settings are sent as one JSON object."),
+    "digits_inn": gettext_lazy("Digits only: 10 for an organisation, 12 for a sole trader."),
+    "digits_kpp": gettext_lazy("Digits only: 9 of them."),
+    "digits_ogrn": gettext_lazy("Digits only: 13 for an organisation, 15 for a sole trader."),
+    "digits_bik": gettext_lazy("Digits only: 9 of them."),
+    "digits_bank_account": gettext_lazy("Digits only: 20 of them."),
+    "digits_correspondent_account": gettext_lazy("Digits only: 20 of them."),
+    "email": gettext_lazy("An email address is needed, like pay@school.ru."),
+    "time_zone": gettext_lazy("Unknown time zone."),
+    "reminder_step": gettext_lazy("Every reminder step needs a day and an action."),
+    "service_field": gettext_lazy("Choose the lead field the service name is taken from."),
+    "public_id": gettext_lazy("Latin letters, digits, '_', '-' and '.'."),
+    "api_secret": gettext_lazy("The API secret is at least 8 characters without spaces."),
+    "receipts_inn": gettext_lazy("Receipts need the INN the cash register is registered under."),
+    # Settings for something that does not run: refused, never stored.
+    "unknown_setting": gettext_lazy("PayPlan has no such setting: it would change nothing."),
+    "other_gateway": gettext_lazy("Payments are taken through CloudPayments only: other payment services are "
+                                  "not supported yet."),
+    "retired_taxation": gettext_lazy("ENVD was abolished in 2021: no cash register issues receipts under it."),
+    "receipts_without_terminal": gettext_lazy("Receipts are sent through the CloudKassir of the CloudPayments "
+                                              "terminal: connect CloudPayments first."),
+    "reminders_superseded": gettext_lazy("Reminders follow the collections ladder saved for this account: this "
+                                         "list is no longer read. Change the ladder's steps instead."),
+}
+
+
+def field_label(path: str) -> str:
+    """The setting in words: «ИНН организации», «День шага напоминаний № 2»."""
+    if path in FIELD_LABELS:
+        return str(FIELD_LABELS[path])
+    parts = path.split(".")
+    if parts[0] == "reminders" and len(parts) == 3 and parts[1].isdigit():
+        label = _("Day of reminder step %(number)s") if parts[2] == "day" else _("Action of reminder step %(number)s")
+        return label % {"number": int(parts[1]) + 1}
+    return _("This setting")
+
+
+def problem_text(problem: Problem) -> str:
+    return str(RULE_MESSAGES[problem.rule]) % dict(problem.params)
+
+
+def settings_refused(problems: list[Problem]) -> ApplicationError:
+    """One 422 for every problem: `setting_not_supported` when a setting is for something that does not run
+    (those are named alone), else `validation_error`; the message names the first setting in words."""
+    unsupported = [problem for problem in problems if problem.unsupported]
+    shown = unsupported or problems
+    fields: dict[str, list[str]] = {}
+    for problem in shown:
+        fields.setdefault(problem.field, []).append(problem_text(problem))
+    first = shown[0]
+    message = _("Not accepted: «%(field)s». %(problem)s") if unsupported else _("Check «%(field)s»: %(problem)s")
+    return ApplicationError("setting_not_supported" if unsupported else "validation_error",
+                            message % {"field": field_label(first.field), "problem": problem_text(first)}, fields)
+
+
+def settings_incomplete(missing: list[str]) -> ApplicationError:
+    return ApplicationError(
+        "settings_incomplete",
+        _("Replacing the settings needs all of them; missing: %(keys)s. To change only some, use PATCH.")
+        % {"keys": ", ".join(missing)},
+        {key: [_("Required when all settings are replaced.")] for key in missing})
+
+
+@transaction.atomic
+def account_settings_change(*, account: Account, changes: dict, replace: bool = False) -> Account:
+    """Apply the settings a request sends, or refuse all of them (ApplicationError, nothing written).
+
+    `replace=False` (PATCH): only the keys sent change; objects merge key by key, lists and values are
+    replaced. `replace=True` (PUT): every section must be there (`settings_incomplete` names what is
+    missing), each replaces the stored one whole. Either way stored keys the body does not know are kept,
+    `completed_stage` and `time_zone` are columns of Account, and `cloudpayments` holds the terminal's keys
+    (a blank secret keeps the stored one, `clear_api_secret` removes it).
+    """
+    if replace:
+        missing = schema.missing_for_replace(changes)
+        if missing:
+            raise settings_incomplete(missing)
+    clean, problems = schema.changes_clean(changes)
+    if problems:
+        raise settings_refused(problems)
+    account = Account.objects.select_for_update().get(pk=account.pk)
+    changed = _apply_cloudpayments(account, clean.get("cloudpayments") or {})
+    circumstances = Circumstances(cloudpayments_connected=account.cloudpayments_connected,
+                                  ladder_saved=ladder_saved(account=account))
+    problems = schema.settings_check(stored=account.settings, changes=clean, circumstances=circumstances)
+    if problems:
+        raise settings_refused(problems)
+    stage = clean.get("completed_stage") or {}
+    if "status_id" in stage:
+        account.completed_status_id = stage["status_id"]
+    if "pipeline_id" in stage:
+        account.completed_pipeline_id = stage["pipeline_id"]
+    if clean.get("time_zone"):
+        account.time_zone = clean["time_zone"]
+    stored_part = {key: value for key, value in clean.items() if key not in schema.COLUMN_SECTIONS}
+    account.settings = ({**account.settings, **stored_part} if replace
+                        else schema.settings_merged(account.settings, stored_part))
+    account.save(update_fields=["settings", "time_zone", "completed_status_id", "completed_pipeline_id", *changed])
+    return account
+
+
+def _apply_cloudpayments(account: Account, keys: dict) -> list[str]:
+    changed = []
+    if keys.get("public_id") is not None:
+        account.cloudpayments_public_id = keys["public_id"]
+        changed.append("cloudpayments_public_id")
+    if keys.get("clear_api_secret"):
+        account.cloudpayments_api_secret = ""
+        changed.append("cloudpayments_api_secret")
+    elif keys.get("api_secret"):
+        account.cloudpayments_api_secret = keys["api_secret"]
+        changed.append("cloudpayments_api_secret")
+    if keys.get("test_mode") is not None:
+        account.cloudpayments_test_mode = keys["test_mode"]
+        changed.append("cloudpayments_test_mode")
+    return changed
