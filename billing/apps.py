@@ -7,9 +7,10 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from billing.services import autopay, invoice_sync, invoicing, receipts
+        from billing.services import autopay, invoice_sync, invoicing, receipts, recurring
 
         autopay.register()
         invoice_sync.register()
         invoicing.register()
         receipts.register()
+        recurring.register()

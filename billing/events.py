@@ -33,6 +33,8 @@ CLIENT_CONTACT_CHANGED = "client_contact_changed"
 SCHEDULE_PROPOSED = "schedule_proposed"
 SCHEDULE_PROPOSAL_DECIDED = "schedule_proposal_decided"
 CLIENT_REGISTERED = "client_registered"
+PLAN_EXTENDED = "plan_extended"  # a recurring plan's rolling horizon gained lines (billing.services.recurring)
+PAYOUT_DUE = "payout_due"  # an outgoing line reached its date: the accountant's task (billing.services.payouts)
 
 
 class DeliveryRefused(Exception):

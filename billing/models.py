@@ -75,6 +75,8 @@ class Deal(models.Model):
     contract_number = models.CharField(max_length=32, blank=True,
                                        help_text="«Д-2026-000001»: given once, when the contract is first made.")
     direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCOMING)
+    payout_requisites = models.TextField(blank=True, help_text="An outgoing plan's recipient bank details, for "
+                                                              "the accountant's payout tasks.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.NO_PLAN)
     total = models.DecimalField(**MONEY, default=0)
     paid = models.DecimalField(**MONEY, default=0)
@@ -109,11 +111,12 @@ class Schedule(models.Model):
         EQUAL = "equal"
         FULL = "full"
         CUSTOM = "custom"
+        RECURRING = "recurring"  # open-ended: lines appended a rolling horizon ahead (billing.services.recurring)
 
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="schedules")
     version = models.PositiveIntegerField()
     is_active = models.BooleanField(default=True)
-    plan = models.CharField(max_length=8, choices=Plan.choices)
+    plan = models.CharField(max_length=16, choices=Plan.choices)
     direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCOMING)
     total = models.DecimalField(**MONEY)
     already_paid = models.DecimalField(**MONEY, default=0)
@@ -614,3 +617,40 @@ class ChargeAttempt(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="charge_attempt_amount_positive"),
         ]
         indexes = [models.Index(fields=["account", "status"])]
+
+
+class Payout(models.Model):
+    """One line of an outgoing plan come due: the accountant's task on its date, recorded once as a payment
+    when the accountant completes that task in the CRM (the CRM side finds the completion and calls
+    `payout_complete`)."""
+
+    class State(models.TextChoices):
+        DUE = "due"  # the task is out; waiting for the accountant
+        PAID = "paid"  # the task was completed and the payout recorded
+        CLOSED = "closed"  # completed with nothing left to pay (paid by hand meanwhile), nothing recorded
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payouts")
+    deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="payouts")
+    installment = models.ForeignKey(Installment, on_delete=models.PROTECT, related_name="payouts")
+    due_date = models.DateField()
+    amount = models.DecimalField(**MONEY, help_text="What was left of the line when its task went out.")
+    recipient = models.CharField(max_length=255, blank=True)
+    requisites = models.TextField(blank=True)
+    assignee_user_id = models.BigIntegerField(null=True, blank=True, help_text="The accountant role's CRM user.")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DUE)
+    overdue_alerted_at = models.DateTimeField(null=True, blank=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    completed_by = models.BigIntegerField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deal_id", "due_date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["installment"], name="payout_once_per_installment"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["account", "state"], name="payout_account_state")]
+
+    def __str__(self) -> str:
+        return f"payout {self.amount} of lead {self.deal_id} due {self.due_date} ({self.state})"

@@ -20,7 +20,8 @@ def purge_idempotency_records() -> int:
 @shared_task(name="billing.tick")
 def billing_tick() -> dict:
     report = billing_run()
-    return {"issued": report.issued, "pending": report.pending, "stuck": report.stuck, "refused": report.refused}
+    return {"issued": report.issued, "pending": report.pending, "stuck": report.stuck, "refused": report.refused,
+            "payouts": report.payouts, "payouts_overdue": report.payouts_overdue}
 
 
 @shared_task(name="billing.refresh_deal_statuses")

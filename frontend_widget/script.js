@@ -19,7 +19,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var CHART_LIBRARY = '/vendor/frappe-charts.min.umd.js';
   var SECTIONS = ['widget', 'common', 'status', 'line_status', 'invoice_status', 'kind', 'method', 'period',
     'panel', 'schedule', 'payment', 'full_payment', 'correction', 'invoice', 'errors', 'analytics', 'aging', 'account',
-    'changes', 'client_page'];
+    'changes', 'client_page', 'counterparties', 'subscription'];
   // A payout plan (direction outgoing) speaks of payouts: these texts replace the payment words there.
   var PAYOUT_WORDS = {'status.paid': 'status_paid', 'line_status.paid': 'line_paid',
     'line_status.partially_paid': 'line_partially_paid', 'panel.next_due': 'next_due', 'panel.schedule': 'schedule',
@@ -40,7 +40,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var ROW_KINDS = ['received', 'upcoming', 'overdue'];
   var SERVICE_SOURCES = ['fixed', 'group', 'education_direction', 'custom_field', 'product', 'course'];
   var FIELD_KEYS = ['total', 'received', 'debt', 'payments_count', 'monthly_payment', 'last_payment_day', 'group',
-    'education_direction'];
+    'education_direction', 'next_payment_date'];
   // The order of the form; any other requisite the server returns is shown after these, never dropped.
   var REQUISITE_KEYS = ['company_name', 'inn', 'kpp', 'ogrn', 'address', 'director', 'accountant', 'bank_name',
     'bik', 'correspondent_account', 'bank_account', 'email', 'phone'];
@@ -152,6 +152,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     var dialog = null;
     var modal = null;
     var analytics = {filters: null, kind: 'received', page: 1, seq: 0, chart: null, options: null};
+    var counterparties = {groupBy: 'counterparty', seq: 0};
 
     // ---- platform glue --------------------------------------------------------------------------
 
@@ -707,6 +708,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       // A live update re-draws the card; a message the manager is reading stays where it is.
       var $flash = panelRoot().find('.payplan-flash').detach();
       panelRoot().html(compiled.render(panelModel(panel.deal))).prepend($flash);
+      panelRoot().find('.payplan-actions').first().before(subscriptionBoxHtml(panel.deal));
       clientPageLoad();
     }
 
@@ -854,7 +856,12 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         group: has('group') ? sent.group : (deal.group || ''),
         education_direction: has('education_direction') ? sent.education_direction : (deal.education_direction || ''),
         autopay: !!sent.autopay,
-        manager_id: sent.manager_id ? String(sent.manager_id) : ''
+        manager_id: sent.manager_id ? String(sent.manager_id) : '',
+        requisites: deal.payout_requisites || '',
+        recurring_price: deal.subscription ? deal.subscription.price : '',
+        recurring_period: deal.subscription && _.contains(['week', '2weeks'], deal.subscription.period) ? 'week' : 'month',
+        every: deal.subscription ? deal.subscription.every * (deal.subscription.period === '2weeks' ? 2
+          : (deal.subscription.period === 'quarter' ? 3 : 1)) : 1
       };
     }
 
@@ -869,7 +876,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var label = function (prefix) { return function (code) { return t(prefix + code); }; };
       return {
         t: texts(), values: values, rebuild: !!deal.schedule,
-        plans: choices(['equal', 'full', 'custom'], label('schedule.plan_'), values.plan),
+        plans: choices(['equal', 'full', 'custom', 'recurring'], label('schedule.plan_'), values.plan),
+        recurring_periods: choices(['month', 'week'], label('schedule.recurring_period_'), values.recurring_period),
         periods: choices(['month', '2weeks', 'week', 'quarter'], label('period.'), values.period),
         roundings: choices(['0.01', '1', '100'], function (code) { return t('schedule.rounding_' + ROUNDING_KEYS[code]); },
           values.rounding),
@@ -892,6 +900,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var body = {plan: plan, direction: fieldValue($root, 'direction') || 'incoming',
         group: fieldValue($root, 'group'), education_direction: fieldValue($root, 'education_direction'),
         autopay: $root.find('[name="autopay"]').is(':checked')};
+      if (plan === 'recurring') {
+        return recurringScheduleBody($root, body);
+      }
       putMoney(body, 'total', fieldValue($root, 'total'));
       putMoney(body, 'already_paid', fieldValue($root, 'already_paid'));
       if (plan !== 'custom' && fieldValue($root, 'first_due_date')) {
@@ -926,7 +937,82 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       if (fieldValue($root, 'manager_id')) {
         body.manager_id = parseInt(fieldValue($root, 'manager_id'), 10);
       }
+      if (body.direction === 'outgoing') {
+        body.requisites = fieldValue($root, 'requisites');
+      }
       return body;
+    }
+
+    // ---- open-ended recurring plans (subscriptions): the builder's body, the card's buttons ------------
+
+    function recurringScheduleBody($root, body) {
+      var every = fieldValue($root, 'every');
+      putMoney(body, 'installment_amount', fieldValue($root, 'recurring_price'));
+      body.period = fieldValue($root, 'recurring_period') || 'month';
+      body.every = /^\d+$/.test(every) ? parseInt(every, 10) : (every || 1);
+      if (fieldValue($root, 'first_due_date')) {
+        body.first_due_date = fieldValue($root, 'first_due_date');
+      }
+      if (fieldValue($root, 'manager_id')) {
+        body.manager_id = parseInt(fieldValue($root, 'manager_id'), 10);
+      }
+      if (body.direction === 'outgoing') {
+        body.requisites = fieldValue($root, 'requisites');
+      }
+      return body;
+    }
+
+    function subscriptionBoxHtml(deal) {
+      var subscription = deal && deal.subscription;
+      if (!subscription) {
+        return '';
+      }
+      var state = subscription.state;
+      var every = subscription.every > 1 ? tf('subscription.every_' + (subscription.period === 'week' ? 'weeks' : 'months'),
+        {count: subscription.every}) : t('subscription.once_' + (subscription.period === 'week' ? 'week' : 'month'));
+      var button = function (name, primary) {
+        return '<button type="button" class="payplan-button' + (primary ? '' : ' payplan-button--secondary') +
+          '" data-payplan-action="subscription" data-subscription-action="' + name + '">' +
+          escapeHtml(t('subscription.' + name)) + '</button>';
+      };
+      var html = '<div class="payplan-subscription payplan-panel-box" data-subscription-state="' + escapeHtml(state) + '">' +
+        '<div class="payplan-panel-box__title">' + escapeHtml(t('subscription.title')) + '</div>' +
+        '<div class="payplan-subscription__line">' + escapeHtml(t('subscription.state_' + state)) + ' · ' +
+        escapeHtml(money(subscription.price)) + ' ' + escapeHtml(every) + '</div>' +
+        (subscription.reason ? '<div class="payplan-muted">' + escapeHtml(tf('subscription.last_reason',
+          {reason: subscription.reason})) + '</div>' : '');
+      if (state === 'cancelled') {
+        return html + '</div>';
+      }
+      html += '<div class="payplan-field"><input class="payplan-input" name="subscription_reason" maxlength="500" placeholder="' +
+        escapeHtml(t('subscription.reason')) + '"></div>';
+      if (state === 'active') {
+        html += '<div class="payplan-field"><input class="payplan-input payplan-input--money" name="subscription_price" ' +
+          'inputmode="decimal" placeholder="' + escapeHtml(t('subscription.new_price')) + '">' +
+          '<div class="payplan-field-error" data-error-for="price"></div></div>' +
+          button('price', true) + button('pause');
+      } else {
+        html += button('resume', true);
+      }
+      return html + button('cancel') + '</div>';
+    }
+
+    function changeSubscription($button) {
+      var $box = $button.closest('.payplan-subscription');
+      var body = {action: $button.attr('data-subscription-action'), reason: fieldValue($box, 'subscription_reason')};
+      if (body.action === 'price') {
+        putMoney(body, 'price', fieldValue($box, 'subscription_price'));
+      }
+      $button.prop('disabled', true).addClass('is-busy');
+      // One key per click: a retry of a lost answer is the same change, a second click another one.
+      var key = 'subscription-' + currentLeadId() + '-' + Date.now() + '-' + Math.random().toString(36).slice(2);
+      api('POST', '/deals/' + currentLeadId() + '/subscription', body, key).then(function (deal) {
+        afterDeal(deal, t('subscription.saved_' + body.action));
+      }, function (error) {
+        $button.prop('disabled', false).removeClass('is-busy');
+        showErrors($box, error);
+        flash(error.message, 'error');
+      });
     }
 
     function syncScheduleForm($root) {
@@ -941,6 +1027,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           (!$part.is('[data-equal-by]') || $part.attr('data-equal-by') === by) &&
           (!$part.is('[data-monthly-only]') || monthly) && (!$part.is('[data-down-payment]') || down));
       });
+      $root.find('[data-outgoing-only]').toggle(fieldValue($root, 'direction') === 'outgoing');
       $root.find('[data-first-date-label]').each(function () {
         $(this).toggle($(this).attr('data-first-date-label') === (plan === 'full' ? 'full' : 'equal'));
       });
@@ -1322,6 +1409,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           .html(compiled.render(summaryModel(summary)));
         drawChart(summary);
         loadRows();
+        loadCounterparties();
       }, function (error) {
         if (seq !== analytics.seq) {
           return;
@@ -1443,6 +1531,62 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         .always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
     }
 
+    // ---- payout roles (settings): who pays each tranche, who closes the claim after the last --------
+
+    var PAYOUT_ROLES = ['accountant_user_id', 'claims_specialist_user_id'];
+
+    function payoutRolesModel(values, users) {
+      var roles = values.roles || {};
+      return _.map(PAYOUT_ROLES, function (key) {
+        return {key: key, label: t('account.role_' + key),
+          options: idOptions(users, roles[key], function (id) { return tf('account.user_unknown', {id: id}); })};
+      });
+    }
+
+    function payoutRolesBody(number) {
+      var roles = {};
+      _.each(PAYOUT_ROLES, function (key) { roles[key] = number('roles.' + key); });
+      return roles;
+    }
+
+    // ---- counterparty report (the analytics page): paid, payments made, remaining per counterparty / contract
+
+    function loadCounterparties() {
+      var $block = analyticsPage().find('.payplan-counterparties');
+      var seq = counterparties.seq += 1;
+      var params = _.extend(analyticsFilters(), {group_by: counterparties.groupBy});
+      $block.addClass('is-updating');
+      $.when(template('counterparties'), api('GET', '/analytics/counterparties', params)).then(function (compiled, report) {
+        if (seq !== counterparties.seq) {
+          return;
+        }
+        $block.removeClass('is-updating').html(compiled.render(counterpartiesModel(report)));
+      }, function (error) {
+        $block.removeClass('is-updating').html('<div class="payplan-muted">' + escapeHtml(error.message) + '</div>');
+      });
+    }
+
+    function counterpartiesModel(report) {
+      function figures(row) {
+        return {key: row.key, counterparty: row.counterparty, contract: row.contract,
+          lead_url: row.lead_id ? '/leads/detail/' + row.lead_id : '', deals_count: row.deals_count,
+          paid: money(row.paid, report.currency), payments_count: row.payments_count,
+          remaining: money(row.remaining, report.currency),
+          next_due_date: row.next_due_date ? day(row.next_due_date) : ''};
+      }
+      return {t: texts(), by_counterparty: report.group_by === 'counterparty', empty: !report.rows.length,
+        rows: _.map(report.rows, figures), totals: figures(report.totals)};
+    }
+
+    function exportCounterparties($button) {
+      $button.prop('disabled', true).addClass('is-busy');
+      var kind = counterparties.groupBy === 'contract' ? 'contracts' : 'counterparties';
+      download('/api/v1/analytics/export.xlsx', _.extend(analyticsFilters(), {kind: kind, lang: lang()}),
+        'payplan-' + kind + '-' + isoDate(new Date()) + '.xlsx')
+        .fail(function (error) { showErrors(analyticsPage(), error); })
+        .always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
+    }
+
     // ---- account settings (inside the integration's settings modal) -----------------------------
 
     var CP_KINDS = ['check', 'pay', 'fail', 'confirm', 'refund', 'cancel', 'recurrent'];
@@ -1528,6 +1672,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             options: idOptions(leadFields, chosen, function (id) { return tf('account.field_unknown', {id: id}); })};
         }),
         users: idOptions(users, values.task_user_id, function (id) { return tf('account.user_unknown', {id: id}); }),
+        roles: payoutRolesModel(values, users),
         requisites: _.map(_.union(REQUISITE_KEYS, _.keys(requisites)), function (key) {
           return {key: key, label: t('account.requisite_' + key), value: requisites[key] || ''};
         }),
@@ -1602,7 +1747,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return {
         completed_stage: values.completed_stage, custom_fields: values.custom_fields, requisites: values.requisites,
         task_user_id: values.task_user_id, invoice_lead_days: values.invoice_lead_days, time_zone: values.time_zone,
-        reminders: values.reminders, receipts: values.receipts,
+        roles: values.roles || {}, reminders: values.reminders, receipts: values.receipts,
         invoice_grace_days: values.invoice_grace_days, client_service_name: values.client_service_name,
         cloudpayments: {public_id: cp.public_id, test_mode: cp.test_mode}
       };
@@ -1621,6 +1766,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           status_id: /^\d+$/.test(stage[1]) ? parseInt(stage[1], 10) : (stage[1] || null)},
         custom_fields: {}, requisites: {},
         task_user_id: number('task_user_id'),
+        roles: payoutRolesBody(number),
         invoice_lead_days: number('invoice_lead_days'),
         invoice_grace_days: number('invoice_grace_days'),
         client_service_name: {source: fieldValue($block, 'client_service_name.source'),
@@ -2085,6 +2231,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         loadRows();
       });
       on('click', '.payplan-analytics ' + action('export'), function () { exportAnalytics($(this)); });
+      on('click', '.payplan-subscription ' + action('subscription'), function () { changeSubscription($(this)); });
+      on('click', '.payplan-analytics ' + action('counterparty-group'), function () {
+        counterparties.groupBy = $(this).attr('data-group-by') === 'contract' ? 'contract' : 'counterparty';
+        loadCounterparties();
+      });
+      on('click', '.payplan-analytics ' + action('counterparty-export'), function () {
+        exportCounterparties($(this));
+      });
 
       on('click', '.payplan-account ' + action('template-save'), function () { saveTemplate(templatesRoot($(this))); });
       on('click', '.payplan-account ' + action('template-reset'), function () { resetTemplate(templatesRoot($(this))); });

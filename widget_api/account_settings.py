@@ -13,6 +13,7 @@ from billing.domain.account_settings import (
     FIELD_KEYS,
     REMINDER_ACTIONS,
     REQUISITE_KEYS,
+    ROLE_KEYS,
     crm_mapping_read,
     settings_read,
 )
@@ -47,6 +48,7 @@ def account_settings_get(*, account: Account) -> dict:
         "completed_stage": {"pipeline_id": account.completed_pipeline_id, "status_id": account.completed_status_id},
         "custom_fields": {key: (stored.get("custom_fields") or {}).get(key) for key in FIELD_KEYS},
         "task_user_id": stored.get("task_user_id"),
+        "roles": {key: (stored.get("roles") or {}).get(key) for key in ROLE_KEYS},
         "invoice_lead_days": typed.invoicing.lead_days,
         "invoice_grace_days": typed.invoicing.grace_days,
         "time_zone": account.time_zone,

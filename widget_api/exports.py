@@ -13,7 +13,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from billing.domain.money import ZERO
-from billing.selectors.analytics import AnalyticsRow
+from billing.selectors.analytics import AnalyticsRow, CounterpartyReport
 
 MONEY_FORMAT = "#,##0.00"
 MONEY_COLUMNS = ("amount", "paid", "remaining")
@@ -152,6 +152,56 @@ def rows_workbook(sheets: dict[str, list[AnalyticsRow]], *, language: str = "ru"
         for index, name in enumerate(COLUMNS, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = 28 if name in WIDE_COLUMNS else 14
         sheet.freeze_panes = "A2"
+    buffer = BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+COUNTERPARTY_COLUMNS = ("counterparty", "contract", "lead_id", "deals_count", "total", "paid", "payments_count",
+                        "remaining", "next_due_date")
+COUNTERPARTY_MONEY = ("total", "paid", "remaining")
+COUNTERPARTY_TEXTS = {
+    "ru": {"sheets": {"counterparty": "По контрагентам", "contract": "По договорам"},
+           "columns": {"counterparty": "Контрагент", "contract": "Договор", "lead_id": "Сделка №",
+                       "deals_count": "Сделок", "total": "Сумма по графикам", "paid": "Оплачено за период",
+                       "payments_count": "Платежей за период", "remaining": "Остаток долга",
+                       "next_due_date": "Ближайший платёж"}},
+    "en": {"sheets": {"counterparty": "By counterparty", "contract": "By contract"},
+           "columns": {"counterparty": "Counterparty", "contract": "Contract", "lead_id": "Deal #",
+                       "deals_count": "Deals", "total": "Plans total", "paid": "Paid in the period",
+                       "payments_count": "Payments in the period", "remaining": "Remaining principal",
+                       "next_due_date": "Next payment"}},
+}
+
+
+def counterparties_sheet(report: CounterpartyReport, *, language: str = "ru") -> bytes:
+    """The counterparty report as one sheet: header, a row per counterparty or contract, the totals row."""
+    texts = COUNTERPARTY_TEXTS["ru" if language.lower().startswith("ru") else "en"]
+    total_word = export_texts(language).total
+    columns = [name for name in COUNTERPARTY_COLUMNS
+               if report.group_by == "contract" or name not in ("contract", "lead_id")]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = texts["sheets"][report.group_by]
+    for index, name in enumerate(columns, start=1):
+        _put(sheet, 1, index, texts["columns"][name]).font = Font(bold=True)
+    for row_index, row in enumerate([*report.rows, report.totals], start=2):
+        is_total = row is report.totals
+        for index, name in enumerate(columns, start=1):
+            value = getattr(row, name)
+            if is_total and name == "counterparty":
+                value = total_word
+            cell = _put(sheet, row_index, index, value)
+            if name in COUNTERPARTY_MONEY:
+                cell.number_format = MONEY_FORMAT
+            elif name == "next_due_date":
+                cell.number_format = "DD.MM.YYYY"
+            if is_total:
+                cell.font = Font(bold=True)
+    for index, name in enumerate(columns, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = 32 if name in ("counterparty", "contract") else 16
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(report.rows) + 1}"
+    sheet.freeze_panes = "A2"
     buffer = BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -64,6 +64,9 @@ class CrmAction(models.Model):
         FETCH_LEAD = "fetch_lead"
         UPDATE_LEAD = "update_lead"  # stage and/or responsible user (collections: aging, hand to the lawyer)
         UPDATE_CONTACT = "update_contact"  # the client corrected name/phone/email on their page: the main contact
+        # The one running summary note of a deal (payout plans: total / paid out / left): created once, then
+        # edited in place (PATCH) with the id the first one got.
+        SUMMARY_NOTE = "summary_note"
 
     class State(models.TextChoices):
         PENDING = "pending"

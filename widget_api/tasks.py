@@ -42,3 +42,15 @@ def crm_install_finish_task(account_id: int) -> None:
              autoretry_for=(CrmTransient, CrmNotSent), retry_backoff=30, retry_backoff_max=3600, retry_jitter=False)
 def crm_revoke_confirm_task(account_id: int, install_generation: int) -> None:
     crm_revoke_confirm(account_id=account_id, install_generation=install_generation)
+
+
+@shared_task(name="widget_api.crm_payout_tasks_poll", ignore_result=True)
+def crm_payout_tasks_poll() -> int:
+    """Record the payouts whose accountant task was completed in amoCRM (polled: see payout_tasks)."""
+    from widget_api.amocrm.payout_tasks import payout_tasks_poll_all
+
+    reports = payout_tasks_poll_all()
+    recorded = sum(report.recorded for report in reports.values())
+    if recorded:
+        logger.info("payout tasks: %d payouts recorded", recorded)
+    return recorded

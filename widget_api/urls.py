@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 
 from widget_api.api.account import AccountSettingsView, CloudPaymentsTestView, CrmOptionsView
 from widget_api.api.analytics import (
+    AnalyticsCounterpartiesView,
     AnalyticsExportView,
     AnalyticsFiltersView,
     AnalyticsRowsView,
@@ -16,7 +17,7 @@ from widget_api.api.client_page import (
     ProposalCreateView,
 )
 from widget_api.api.corrections import PaymentRefundView, PaymentReverseView
-from widget_api.api.deals import AutopayView, DealView, FullPaymentView, OfflinePaymentView
+from widget_api.api.deals import AutopayView, DealView, FullPaymentView, OfflinePaymentView, SubscriptionView
 from widget_api.api.documents import (
     DealDocumentView,
     InvoicePdfView,
@@ -46,6 +47,7 @@ urlpatterns = [
     path("analytics/rows", AnalyticsRowsView.as_view(), name="analytics-rows"),
     path("analytics/export.xlsx", AnalyticsExportView.as_view(), name="analytics-export"),
     path("analytics/filters", AnalyticsFiltersView.as_view(), name="analytics-filters"),
+    path("analytics/counterparties", AnalyticsCounterpartiesView.as_view(), name="analytics-counterparties"),
     path("analytics/debtors-today", DebtorsTodayView.as_view(), name="analytics-debtors-today"),
     path("deals/<bigid:lead_id>", DealView.as_view(), name="deal"),
     path("deals/<bigid:lead_id>/dunning", DealDunningView.as_view(), name="deal-dunning"),
@@ -64,6 +66,7 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
     path("deals/<bigid:lead_id>/autopay", AutopayView.as_view(), name="deal-autopay"),
+    path("deals/<bigid:lead_id>/subscription", SubscriptionView.as_view(), name="subscription"),
     path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
     path("account/settings", AccountSettingsView.as_view(), name="account-settings"),
     path("account/cloudpayments/test", CloudPaymentsTestView.as_view(), name="account-cloudpayments-test"),

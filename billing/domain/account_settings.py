@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
 FIELD_KEYS = ("total", "received", "debt", "payments_count", "monthly_payment", "last_payment_day", "group",
-              "education_direction")
+              "education_direction", "next_payment_date")
+# Per-step roles of payout plans (billing.services.payouts.payout_roles): who pays each tranche, who closes the
+# claim after the last one (CRM user ids; null: the task user, else the lead's responsible).
+ROLE_KEYS = ("accountant_user_id", "claims_specialist_user_id")
 # The organisation, its bank, and who signs documents (the director and the chief accountant).
 ORGANISATION_KEYS = ("company_name", "inn", "kpp", "ogrn", "address")
 BANK_KEYS = ("bank_name", "bik", "bank_account", "correspondent_account")
@@ -52,11 +55,13 @@ OBJECT_SECTIONS: dict[str, tuple[str, ...]] = {
     "receipts": RECEIPT_KEYS,
     "cloudpayments": CLOUDPAYMENTS_KEYS,
     "client_service_name": SERVICE_NAME_KEYS,
+    "roles": ROLE_KEYS,
 }
 SECTIONS = ("completed_stage", "custom_fields", "task_user_id", "invoice_lead_days", "invoice_grace_days",
-            "time_zone", "requisites", "reminders", "receipts", "cloudpayments", "client_service_name")
+            "time_zone", "requisites", "reminders", "receipts", "cloudpayments", "client_service_name", "roles")
 # The terminal's secret is write-only, so a complete body cannot carry it: a replacement may leave it out.
-OPTIONAL_ON_REPLACE = frozenset({"cloudpayments"})
+# Sections and keys that came later may be left out too: a body complete before them stays complete.
+OPTIONAL_ON_REPLACE = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date"})
 # What the settings body shows but nobody sets: a body read and sent back carries them, and they are ignored.
 DERIVED = frozenset({"crm", "requisites_missing"})
 DERIVED_CLOUDPAYMENTS = frozenset({"api_secret_set", "connected", "notification_urls", "last_notification"})
@@ -221,7 +226,8 @@ def missing_for_replace(body: Any) -> list[str]:
         if name not in body:
             missing.append(name)
         elif name in OBJECT_SECTIONS and isinstance(body[name], dict):
-            missing += [f"{name}.{key}" for key in OBJECT_SECTIONS[name] if key not in body[name]]
+            missing += [f"{name}.{key}" for key in OBJECT_SECTIONS[name]
+                        if key not in body[name] and f"{name}.{key}" not in OPTIONAL_ON_REPLACE]
     return missing
 
 
@@ -420,6 +426,9 @@ def changes_clean(body: Any) -> tuple[dict, list[Problem]]:
             clean[name] = {key: cleaner.amo_id(f"{name}.{key}", item) for key, item in raw.items()}
         elif name == "task_user_id":
             clean[name] = cleaner.amo_id(name, value)
+        elif name == "roles":
+            raw = cleaner.section(name, value, ROLE_KEYS)
+            clean[name] = {key: cleaner.amo_id(f"{name}.{key}", item) for key, item in raw.items()}
         elif name in ("invoice_lead_days", "invoice_grace_days"):
             clean[name] = cleaner.integer(name, value, 0, MAX_INVOICE_DAYS)
         elif name == "time_zone":

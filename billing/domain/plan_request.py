@@ -46,7 +46,8 @@ def plan_request_as_dict(request: PlanRequest) -> dict:
     a down payment or an extra charge without a date is due on the first due date."""
     first = request.first_due_date
     down = request.down_payment
-    return {
+    recurring = {"every": request.every, "state": "active", "reason": ""} if request.plan == "recurring" else {}
+    return recurring | {
         "plan": request.plan,
         "total": _amount(request.total),
         "already_paid": _amount(request.already_paid),
@@ -89,6 +90,7 @@ def plan_request_from_dict(data: dict) -> PlanRequest:
                             for charge in data.get("extra_charges") or ()),
         items=tuple(CustomItem(_parse_day(item["due_date"]), _parse_amount(item["amount"]))
                     for item in data.get("items") or ()),
+        every=int(data.get("every") or 1),
     )
 
 

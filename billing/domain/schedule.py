@@ -9,7 +9,7 @@ from billing.domain import status
 from billing.domain.calendar import DueDay, Period, regular_due_dates
 from billing.domain.money import CENT, MAX_AMOUNT, ZERO, floor_to_unit, money
 
-PlanKind = Literal["equal", "full", "custom"]
+PlanKind = Literal["equal", "full", "custom", "recurring"]
 InstallmentKind = Literal["down_payment", "regular", "extra", "fee"]
 
 MAX_INSTALLMENTS = 120
@@ -73,6 +73,7 @@ class PlanRequest:
     rounding: Decimal = CENT
     extra_charges: tuple[ExtraCharge, ...] = ()
     items: tuple[CustomItem, ...] = ()
+    every: int = 1  # recurring: a payment every N periods (N weeks, N months)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,13 @@ class Plan:
 
 def plan_build(request: PlanRequest) -> Plan:
     """Build the installments of a plan, or raise PlanError naming the field at fault."""
+    if request.plan == "recurring":
+        # Imported here: the recurring engine builds on this module's types.
+        from billing.domain.recurring import recurring_plan, terms_from_request
+
+        return recurring_plan(terms_from_request(
+            price=request.installment_amount, start_date=request.first_due_date, period=request.period,
+            every=request.every, due_day=request.due_day))
     _check_dates(request)
     total = _positive(request.total, "total")
     already_paid = money(request.already_paid)

@@ -31,12 +31,14 @@ def installment_status(state: InstallmentState, today: date) -> InstallmentStatu
     return "invoiced" if state.has_live_invoice else "planned"
 
 
-def deal_status(*, has_plan: bool, cancelled: bool, debt: Decimal, overdue_amount: Decimal) -> DealStatus:
+def deal_status(*, has_plan: bool, cancelled: bool, debt: Decimal, overdue_amount: Decimal,
+                open_ended: bool = False) -> DealStatus:
+    """`open_ended`: a recurring plan not cancelled is never paid off, only paid up to date (active)."""
     if cancelled:
         return "cancelled"
     if not has_plan:
         return "no_plan"
-    if debt <= ZERO:
+    if debt <= ZERO and not open_ended:
         return "paid"
     if overdue_amount > ZERO:
         return "overdue"
@@ -94,7 +96,7 @@ def last_due_date(lines) -> date | None:
 
 
 def deal_figures(*, lines: list[PlanLine], has_plan: bool, plan_total: Decimal, payments_total: Decimal,
-                 cancelled: bool, today: date) -> DealFigures:
+                 cancelled: bool, today: date, open_ended: bool = False) -> DealFigures:
     """The deal's status and figures from its active plan's lines (any order) and the sum of its payments
     (credit and refunds included), on `today` in the account's time zone."""
     by_seq = sorted(lines, key=lambda line: line.seq)
@@ -102,7 +104,8 @@ def deal_figures(*, lines: list[PlanLine], has_plan: bool, plan_total: Decimal, 
     upcoming = next((line for line in by_seq if line.paid < line.amount and line.due_date >= today), None)
     debt = plan_total - payments_total
     return DealFigures(
-        status=deal_status(has_plan=has_plan, cancelled=cancelled, debt=debt, overdue_amount=overdue),
+        status=deal_status(has_plan=has_plan, cancelled=cancelled, debt=debt, overdue_amount=overdue,
+                           open_ended=open_ended),
         total=plan_total, paid=payments_total, debt=debt, overdue_amount=overdue,
         monthly_payment=monthly_payment(by_seq), last_due_date=last_due_date(by_seq),
         next_due=NextDue(upcoming.seq, upcoming.due_date, upcoming.amount - upcoming.paid) if upcoming else None,

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.domain.money import ZERO
@@ -213,3 +213,70 @@ def analytics_filters(*, account: Account) -> dict[str, list]:
                              .exclude(manager_id=None).values_list("manager_id", flat=True))),
         "directions": [Direction.INCOMING, Direction.OUTGOING],
     }
+
+
+# --- counterparty reports (user story 4: totals per counterparty, payments made, remaining per contract) ----
+GROUP_BY = ("counterparty", "contract")
+
+
+@dataclass(frozen=True)
+class CounterpartyRow:
+    key: str  # the grouping key: the counterparty's name, or the deal's lead id for a contract
+    counterparty: str
+    contract: str  # «Д-2026-000001», else the deal's name; "" when grouped by counterparty
+    lead_id: int | None  # the contract's lead; None when grouped by counterparty
+    deals_count: int
+    total: Decimal  # what the active plans are worth
+    paid: Decimal  # money moved in the date range (refunds subtract)
+    payments_count: int  # payments made in the date range (refunds not counted)
+    remaining: Decimal  # the unpaid remainder of the active plans' lines, whatever their date
+    next_due_date: date | None
+
+
+@dataclass(frozen=True)
+class CounterpartyReport:
+    currency: str
+    group_by: str
+    rows: list[CounterpartyRow]
+    totals: CounterpartyRow
+
+
+def analytics_counterparties(*, account: Account, flt: AnalyticsFilter, group_by: str) -> CounterpartyReport:
+    """Per counterparty (the deal's client or recipient) or per contract (deal): paid in the range, payments made,
+    remaining principal. The same filters as the summary: `paid`/`payments_count` are the `received` payments,
+    `remaining` the active plans' unpaid lines (as upcoming + overdue without the date range)."""
+    lines = (_plan_lines(account, flt).values("schedule__deal_id")
+             .annotate(total=Sum("amount"), remaining=Sum(REMAINDER),
+                       next_due=Min("due_date", filter=Q(paid__lt=F("amount")))))
+    by_deal = {row["schedule__deal_id"]: row for row in lines}
+    payments = {row["deal_id"]: row for row in _payments(account, flt).values("deal_id").annotate(
+        paid=Sum("amount"), count=Count("pk", filter=Q(amount__gt=0)))}
+    deals = Deal.objects.filter(pk__in=set(by_deal) | set(payments)).order_by("pk")
+    groups: dict[str, dict] = {}
+    for deal in deals:
+        line, paid = by_deal.get(deal.pk) or {}, payments.get(deal.pk) or {}
+        name = deal.contact_name.strip() or _deal_name(deal)
+        if group_by == "contract":
+            key, contract, lead_id = str(deal.lead_id), deal.contract_number or _deal_name(deal), deal.lead_id
+        else:
+            key, contract, lead_id = name.casefold(), "", None
+        group = groups.setdefault(key, {"key": key, "counterparty": name, "contract": contract, "lead_id": lead_id,
+                                        "deals_count": 0, "total": ZERO, "paid": ZERO, "payments_count": 0,
+                                        "remaining": ZERO, "next_due_date": None})
+        group["deals_count"] += 1
+        group["total"] += line.get("total") or ZERO
+        group["remaining"] += line.get("remaining") or ZERO
+        group["paid"] += paid.get("paid") or ZERO
+        group["payments_count"] += paid.get("count") or 0
+        next_due = line.get("next_due")
+        if next_due and (group["next_due_date"] is None or next_due < group["next_due_date"]):
+            group["next_due_date"] = next_due
+    rows = sorted((CounterpartyRow(**group) for group in groups.values()),
+                  key=lambda row: (-row.remaining, row.counterparty.casefold(), row.key))
+    dues = [row.next_due_date for row in rows if row.next_due_date]
+    totals = CounterpartyRow(
+        key="", counterparty="", contract="", lead_id=None, deals_count=sum(row.deals_count for row in rows),
+        total=sum((row.total for row in rows), ZERO), paid=sum((row.paid for row in rows), ZERO),
+        payments_count=sum(row.payments_count for row in rows),
+        remaining=sum((row.remaining for row in rows), ZERO), next_due_date=min(dues) if dues else None)
+    return CounterpartyReport(currency=account.currency, group_by=group_by, rows=rows, totals=totals)

@@ -141,6 +141,8 @@ class DealState:
     invoices: list[InvoiceRow] = field(default_factory=list)
     days_overdue: int = 0  # of the oldest overdue line
     autopay: Any = None  # billing.selectors.autopay.AutopayState
+    payout_requisites: str = ""
+    subscription: dict | None = None  # recurring plans: state, price, period, every, reason of the last change
 
 
 def deal_find(*, account: Account, lead_id: int) -> Deal:
@@ -168,7 +170,7 @@ def schedule_state_from_plan(*, plan: Plan, lead_id: int, currency: str, directi
 def deal_figures_get(*, deal: Deal, today: date | None = None) -> DealFigures:
     """The deal's derived state on `today` (default: today in the account's time zone), from committed
     facts, or from the caller's transaction when it runs inside one."""
-    schedule = Schedule.objects.filter(deal_id=deal.pk, is_active=True).only("total").first()
+    schedule = Schedule.objects.filter(deal_id=deal.pk, is_active=True).only("total", "plan", "request").first()
     lines = [PlanLine(*row) for row in Installment.objects.filter(schedule=schedule)
              .values_list("seq", "kind", "due_date", "amount", "paid")] if schedule else []
     return _figures(deal, schedule, lines, today or account_today(deal.account))
@@ -176,8 +178,20 @@ def deal_figures_get(*, deal: Deal, today: date | None = None) -> DealFigures:
 
 def _figures(deal: Deal, schedule: Schedule | None, lines: list[PlanLine], today: date) -> DealFigures:
     payments_total = Payment.objects.filter(deal_id=deal.pk).aggregate(total=Sum("amount"))["total"] or ZERO
+    open_ended = (schedule is not None and schedule.plan == Schedule.Plan.RECURRING
+                  and schedule.request.get("state") != "cancelled")
     return deal_figures(lines=lines, has_plan=schedule is not None, plan_total=schedule.total if schedule else ZERO,
-                        payments_total=payments_total, cancelled=deal.cancelled_at is not None, today=today)
+                        payments_total=payments_total, cancelled=deal.cancelled_at is not None, today=today,
+                        open_ended=open_ended)
+
+
+def _subscription(schedule: Schedule | None) -> dict | None:
+    if schedule is None or schedule.plan != Schedule.Plan.RECURRING:
+        return None
+    request = schedule.request
+    return {"state": request.get("state") or "active", "price": request.get("installment_amount"),
+            "period": request.get("period") or "month", "every": int(request.get("every") or 1),
+            "reason": request.get("reason") or "", "change": request.get("change") or ""}
 
 
 def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
@@ -200,7 +214,8 @@ def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
         lead_id=deal.lead_id, status=figures.status, currency=account.currency, total=figures.total,
         paid=figures.paid, debt=figures.debt, overdue_amount=figures.overdue_amount, next_due=figures.next_due,
         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
-        name=deal.name, schedule=schedule_state,
+        name=deal.name, schedule=schedule_state, payout_requisites=deal.payout_requisites,
+        subscription=_subscription(schedule),
         payments=_payment_rows(deal),
         invoices=[_invoice_row(invoice) for invoice in invoices],
         days_overdue=max((line.days_overdue for line in schedule_state.installments), default=0)

@@ -13,6 +13,8 @@ from billing.services.invoicing import (
     invoices_retry_creating,
     invoices_stuck_creating,
 )
+from billing.services.payouts import payouts_run
+from billing.services.recurring import recurring_run
 from billing.time import account_today
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ class BillingRunReport:
     charged: int = 0  # autopay: lines paid by the saved card
     declined: int = 0  # autopay: soft declines, retried on the schedule
     fallback: int = 0  # autopay: lines given up on, sent the invoice link
+    payouts: list[int] = field(default_factory=list)  # payouts whose accountant task went out
+    payouts_overdue: list[int] = field(default_factory=list)
+    recurring_lines: int = 0  # lines appended to open-ended plans to keep their horizon
 
 
 def billing_run(*, today: date | None = None, gateway: Gateway | None = None) -> BillingRunReport:
@@ -38,6 +43,11 @@ def billing_run(*, today: date | None = None, gateway: Gateway | None = None) ->
 
 
 def account_run(*, account: Account, today: date, gateway: Gateway | None, report: BillingRunReport) -> None:
+    # Recurring plans first: a line appended today may already be due for its invoice or payout task.
+    report.recurring_lines += recurring_run(account=account, today=today)
+    payouts = payouts_run(account=account, today=today)
+    report.payouts += payouts.opened
+    report.payouts_overdue += payouts.overdue
     invoices_retry_creating(account=account, gateway=gateway)
     # Cards first: a line autopay gives up on today gets its invoice link in the loop below.
     autopay = autopay_run(account=account, today=today, gateway=gateway)

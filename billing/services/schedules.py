@@ -25,6 +25,7 @@ class ScheduleOptions:
     education_direction: str = ""
     autopay: bool = False
     manager_id: int | None = None
+    requisites: str = ""  # an outgoing plan's recipient requisites, for the accountant's payout tasks
 
 
 def plan_preview(*, plan_request: PlanRequest):
@@ -89,9 +90,9 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
         for line in plan.installments
     )
     _opening_balance_sync(deal=deal, already_paid=plan.already_paid, recorded_by=created_by, today=today)
-    deal.direction, deal.group, deal.education_direction = (
-        options.direction, options.group, options.education_direction)
-    deal.save(update_fields=["direction", "group", "education_direction", "updated_at"])
+    deal.direction, deal.group, deal.education_direction, deal.payout_requisites = (
+        options.direction, options.group, options.education_direction, options.requisites)
+    deal.save(update_fields=["direction", "group", "education_direction", "payout_requisites", "updated_at"])
     deal_reallocate(deal=deal, schedule=schedule)
     deal_recompute(deal=deal)
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={

@@ -238,6 +238,10 @@ AMOCRM_REDIS_PREFIX = env("AMOCRM_REDIS_PREFIX", default="payplan:amocrm")
 CELERY_BEAT_SCHEDULE |= {
     "crm-outbox-drain": {"task": "widget_api.crm_outbox_drain", "schedule": AMOCRM_OUTBOX_DRAIN_SECONDS},
     "crm-tokens-refresh": {"task": "widget_api.crm_tokens_refresh", "schedule": 3600.0},
+    # Completed payout tasks are polled (amoCRM has no task-completion hook we can rely on): one call per
+    # 250 open payouts of an account, through the account's rate-limit bucket.
+    "crm-payout-tasks-poll": {"task": "widget_api.crm_payout_tasks_poll",
+                              "schedule": env.float("AMOCRM_PAYOUT_POLL_SECONDS", default=300.0)},
 }
 
 LOGGING = {

@@ -52,7 +52,7 @@ def test_defaults_before_anything_is_set(account):
     body = WidgetClient(account).get(SETTINGS).json()
 
     assert body["completed_stage"] == {"pipeline_id": None, "status_id": 142}
-    assert body["custom_fields"] == dict.fromkeys(CRM_FIELDS)
+    assert body["custom_fields"] == dict.fromkeys([*CRM_FIELDS, "next_payment_date"])
     assert (body["invoice_lead_days"], body["time_zone"], body["task_user_id"]) == (0, "Europe/Moscow", None)
     assert body["crm"]["status"] == "not_installed"
 
@@ -213,7 +213,7 @@ def test_one_account_never_sees_or_changes_anothers_settings(account, other_acco
 
     assert (mine["invoice_lead_days"], mine["time_zone"]) == (5, "Asia/Yekaterinburg")
     assert (theirs["invoice_lead_days"], theirs["time_zone"]) == (2, "Europe/Kaliningrad")
-    assert theirs["custom_fields"] == dict.fromkeys(CRM_FIELDS)
+    assert theirs["custom_fields"] == dict.fromkeys([*CRM_FIELDS, "next_payment_date"])
     assert theirs["requisites"]["inn"] == ""
 
 
@@ -229,7 +229,7 @@ def test_crm_options_list_pipelines_users_and_fields_with_a_suggested_mapping(in
     direction = next(field for field in body["lead_fields"] if field["id"] == 512348)
     assert direction["type"] == "select"
     assert len(direction["enums"]) == 4
-    assert body["suggested_custom_fields"] == CRM_FIELDS
+    assert body["suggested_custom_fields"] == {**CRM_FIELDS, "next_payment_date": None}
     assert body["warnings"] == []
 
 

@@ -96,10 +96,20 @@ def test_settings_for_what_does_not_run_are_unsupported_problems(body, field, ru
 def test_a_replacement_lists_every_section_and_key_it_lacks():
     assert missing_for_replace({"invoice_lead_days": 1})[:2] == ["completed_stage", "custom_fields"]
     assert "cloudpayments" not in missing_for_replace({})
-    assert set(missing_for_replace({})) == set(SECTIONS) - {"cloudpayments"}
+    assert set(missing_for_replace({})) == set(SECTIONS) - {"cloudpayments", "roles"}  # both may be left out
     assert missing_for_replace({"receipts": {"enabled": False}})[-7:-1] == [
         "receipts.inn", "receipts.taxation_system", "receipts.vat", "receipts.item_label", "receipts.method",
         "receipts.object"]
+
+
+def test_payout_roles_are_clean_crm_user_ids_and_a_body_without_them_is_complete():
+    clean, problems = changes_clean({"roles": {"accountant_user_id": 8765433, "claims_specialist_user_id": None}})
+    assert (clean, problems) == ({"roles": {"accountant_user_id": 8765433, "claims_specialist_user_id": None}}, [])
+    assert [problem.field for problem in changes_clean({"roles": {"accountant_user_id": 0}})[1]] == [
+        "roles.accountant_user_id"]
+    assert [problem.field for problem in changes_clean({"roles": {"lawyer_user_id": 1}})[1]] == [
+        "roles.lawyer_user_id"]
+    assert "custom_fields.next_payment_date" not in missing_for_replace({"custom_fields": {}})
 
 
 def test_envd_is_refused_when_chosen_but_a_stored_one_never_blocks_other_changes():

@@ -30,7 +30,7 @@ from widget_api.models import CrmAction
 logger = logging.getLogger(__name__)
 
 Kind = CrmAction.Kind
-CREATE_KINDS = {Kind.ADD_NOTE, Kind.CREATE_TASK}
+CREATE_KINDS = {Kind.ADD_NOTE, Kind.CREATE_TASK, Kind.SUMMARY_NOTE}
 # How far back a found note/task may have been made and still count as our earlier attempt.
 RECONCILE_WINDOW_SECONDS = 600
 Items = dict[int, tuple[CrmAction, dict]]
@@ -73,7 +73,7 @@ def _groups(actions: list[CrmAction]) -> list[tuple[Sender, list[CrmAction]]]:
     order = [(Kind.FETCH_LEAD, _fetch_leads), (Kind.UPDATE_FIELDS, _write_leads),
              (Kind.MOVE_TO_COMPLETED, _write_leads), (Kind.UPDATE_LEAD, _write_leads),
              (Kind.UPDATE_CONTACT, _write_contacts),
-             (Kind.ADD_NOTE, _add_notes), (Kind.CREATE_TASK, _add_tasks)]
+             (Kind.ADD_NOTE, _add_notes), (Kind.SUMMARY_NOTE, _summary_notes), (Kind.CREATE_TASK, _add_tasks)]
     batched: dict[Sender, list[CrmAction]] = {}
     alone: list[tuple[Sender, list[CrmAction]]] = []
     for kind, sender in order:
@@ -234,6 +234,39 @@ def _add_notes(client: AmoCrmClient, account: Account, actions: list[CrmAction])
                                      "params": {"service": texts.service_name(), "text": action.payload["text"]},
                                      "request_id": str(action.pk)})
     return outcomes + _send_batch(client, "POST", "/api/v4/leads/notes", "notes", items, creates=True)
+
+
+def _summary_notes(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
+    """A deal's running summary: the note an earlier summary made is edited in place (PATCH); the first one,
+    or one whose note amoCRM no longer has (deleted by a user), is created."""
+    outcomes, edits, creates = [], {}, []
+    for action in actions:
+        if action.crm_entity_id:
+            outcomes.append(Outcome(action, "done", entity_id=action.crm_entity_id))
+            continue
+        note_id = _summary_note_id(action)
+        params = {"service": texts.service_name(), "text": action.payload["text"]}
+        if note_id is None:
+            creates.append(action)
+            continue
+        edits[action.pk] = (action, {"id": note_id, "entity_id": action.lead_id, "note_type": "service_message",
+                                     "params": params, "request_id": str(action.pk)})
+    if edits:
+        try:
+            client.request("PATCH", "/api/v4/leads/notes", body=[item for _, item in edits.values()])
+        except CrmRejected as exc:
+            logger.info("summary notes could not be edited (%s): made anew", exc.message)
+            creates += [action for action, _ in edits.values()]
+        else:
+            outcomes += [Outcome(action, "done", entity_id=item["id"]) for action, item in edits.values()]
+    return outcomes + _add_notes(client, account, creates) if creates else outcomes
+
+
+def _summary_note_id(action: CrmAction) -> int | None:
+    """The amoCRM id of the deal's summary note, as the last delivered summary left it."""
+    return (CrmAction.objects.filter(deal_id=action.deal_id, kind=Kind.SUMMARY_NOTE, state=CrmAction.State.DONE,
+                                     crm_entity_id__isnull=False, id__lt=action.pk)
+            .order_by("-id").values_list("crm_entity_id", flat=True).first())
 
 
 def _add_tasks(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:

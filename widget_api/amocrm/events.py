@@ -5,7 +5,7 @@ in order, and again after a crash: the actions of an event are written in one tr
 per (event, kind), so a feed run twice adds nothing. Amounts in the notes are the event's own (its debt
 and status), not whatever the deal holds when the relay gets to it.
 """
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,8 @@ from billing.events import (
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
     PAYMENT_REVERSED,
+    PAYOUT_DUE,
+    PLAN_EXTENDED,
     SCHEDULE_CHANGED,
     SCHEDULE_PROPOSAL_DECIDED,
     SCHEDULE_PROPOSED,
@@ -31,6 +33,7 @@ from billing.events import (
 )
 from billing.models import Account, Deal, Direction, DomainEvent, Installment, Payment
 from billing.selectors import deal_figures_get
+from billing.services.payouts import payout_roles
 from billing.texts import in_account_language
 from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
@@ -57,6 +60,7 @@ def fields_snapshot(deal: Deal) -> dict:
         "payments_count": lines_count or None,
         "monthly_payment": str(figures.monthly_payment) if figures.monthly_payment is not None else None,
         "last_payment_day": figures.last_due_date.isoformat() if figures.last_due_date else None,
+        "next_payment_date": figures.next_due.due_date.isoformat() if figures.next_due else None,
         "group": deal.group, "education_direction": deal.education_direction,
     }
 
@@ -73,13 +77,15 @@ def _note(deal: Deal, event: DomainEvent, text: str) -> None:
     crm_action_add(deal=deal, kind=Kind.ADD_NOTE, payload={"text": text}, source=event.name, event=event)
 
 
-def _task(deal: Deal, event: DomainEvent, text: str) -> None:
-    """A task due by the end of the account's day (23:59 local shows as "all day" in amoCRM)."""
+def _task(deal: Deal, event: DomainEvent, text: str, *, user_id: int | None = None, day: date | None = None,
+          extra: dict | None = None) -> None:
+    """A task for `user_id` (None: the account's task user, else the lead's responsible) due by the end of
+    `day` (the account's today) in the account's time zone: 23:59 local shows as "all day" in amoCRM."""
     zone = ZoneInfo(deal.account.time_zone)
-    end_of_day = datetime.combine(account_today(deal.account), time(23, 59), tzinfo=zone)
+    end_of_day = datetime.combine(day or account_today(deal.account), time(23, 59), tzinfo=zone)
     crm_action_add(deal=deal, kind=Kind.CREATE_TASK, source=event.name, event=event, payload={
         "text": text, "complete_till": int(end_of_day.timestamp()),
-        "responsible_user_id": crm_settings(deal.account).task_user_id})
+        "responsible_user_id": user_id or crm_settings(deal.account).task_user_id, **(extra or {})})
 
 
 def _money(deal: Deal, amount) -> str:
@@ -104,6 +110,7 @@ def on_schedule_changed(event: DomainEvent) -> None:
         total=_money(deal, snapshot["total"]), count=snapshot["payments_count"],
         monthly=_money(deal, snapshot["monthly_payment"]), last_due=texts.date_text(snapshot["last_payment_day"]),
         debt=_money(deal, snapshot["debt"])))
+    _payout_summary(deal, event, snapshot)
 
 
 def _as_of_event(snapshot: dict, event: DomainEvent) -> dict:
@@ -123,6 +130,7 @@ def on_payment_recorded(event: DomainEvent) -> None:
     _note(deal, event, texts.note_text(
         name, amount=_money(deal, event.payload["amount"]), method=texts.method_text(event.payload["method"]),
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+    _payout_summary(deal, event, snapshot)
 
 
 def on_deal_paid(event: DomainEvent) -> None:
@@ -131,7 +139,8 @@ def on_deal_paid(event: DomainEvent) -> None:
     deal = _deal(event)
     _fields(deal, event)
     if deal.direction == Direction.OUTGOING:
-        _task(deal, event, texts.task_text("close_outgoing", total=_money(deal, event.payload["total"])))
+        _task(deal, event, texts.task_text("close_outgoing", total=_money(deal, event.payload["total"])),
+              user_id=payout_roles(deal.account).claims_specialist_user_id)
     else:
         crm_action_add(deal=deal, kind=Kind.MOVE_TO_COMPLETED, payload={}, source=event.name, event=event)
 
@@ -163,6 +172,39 @@ def on_payment_refunded(event: DomainEvent) -> None:
     _note(deal, event, texts.note_text(
         _payout_words(deal, name), amount=_money(deal, event.payload["amount"]), reason=reason,
         paid=_money(deal, snapshot["received"]), debt=_money(deal, snapshot["debt"])))
+    _payout_summary(deal, event, snapshot)
+
+
+def _payout_summary(deal: Deal, event: DomainEvent, snapshot: dict) -> None:
+    """A payout plan keeps one running summary note (total / paid out / left), edited in place."""
+    if deal.direction != Direction.OUTGOING:
+        return
+    lines = list(Installment.objects.filter(schedule__deal_id=deal.pk, schedule__is_active=True)
+                 .values_list("amount", "paid"))
+    paid_count = sum(1 for amount, paid in lines if paid >= amount)
+    crm_action_add(deal=deal, kind=Kind.SUMMARY_NOTE, source=event.name, event=event, payload={
+        "summary": "payouts", "text": texts.note_text(
+            "payout_summary", total=_money(deal, snapshot["total"]), paid=_money(deal, snapshot["received"]),
+            left=_money(deal, snapshot["debt"]), paid_count=paid_count, count=len(lines),
+            updated=texts.date_text(account_today(deal.account)))})
+
+
+def on_plan_extended(event: DomainEvent) -> None:
+    """A recurring plan rolled forward: only the lead fields (the next payment date, the totals) follow."""
+    _fields(_deal(event), event)
+
+
+def on_payout_due(event: DomainEvent) -> None:
+    """The accountant's task for one payout, due by the end of its date; completing it records the payout
+    (widget_api.amocrm.payout_tasks finds the completion)."""
+    deal = _deal(event)
+    payload = event.payload
+    _task(deal, event, texts.task_text(
+        "payout_due", amount=_money(deal, payload["amount"]), recipient=payload["recipient"] or texts.catalog()["none"],
+        due_date=texts.date_text(payload["due_date"]), seq=payload["seq"],
+        requisites=payload["requisites"] or texts.catalog()["none"]),
+        user_id=payload.get("assignee_user_id"), day=date.fromisoformat(payload["due_date"]),
+        extra={"payout_id": payload["payout_id"]})
 
 
 def on_payment_reversed(event: DomainEvent) -> None:
@@ -250,6 +292,8 @@ FEED = {
     SCHEDULE_PROPOSED: on_schedule_proposed,
     SCHEDULE_PROPOSAL_DECIDED: on_schedule_proposal_decided,
     CLIENT_CONTACT_CHANGED: on_client_contact_changed,
+    PAYOUT_DUE: on_payout_due,
+    PLAN_EXTENDED: on_plan_extended,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
 

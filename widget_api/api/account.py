@@ -46,6 +46,12 @@ RequisitesSerializer = type("RequisitesSerializer", (serializers.Serializer,),
                             {key: _requisite(key) for key in schema.REQUISITE_KEYS})
 
 
+RolesSerializer = type("RolesSerializer", (serializers.Serializer,), {
+    key: serializers.IntegerField(**AMO_ID, allow_null=True, default=None,
+                                  help_text="CRM user id; null: the task user, else the lead's responsible")
+    for key in schema.ROLE_KEYS})
+
+
 class ReminderSerializer(serializers.Serializer):
     day = serializers.IntegerField(min_value=schema.MIN_REMINDER_DAY, max_value=schema.MAX_REMINDER_DAY,
                                    help_text="negative = before the due date")
@@ -123,6 +129,8 @@ class AccountSettingsInput(serializers.Serializer):
     custom_fields = CustomFieldsSerializer(required=False)
     task_user_id = serializers.IntegerField(**AMO_ID, required=False, allow_null=True,
                                             help_text="who gets tasks; null: the lead's responsible user")
+    roles = RolesSerializer(required=False, help_text="payout plans: accountant_user_id gets each payout's task, "
+                                                    "claims_specialist_user_id the task to close after the last")
     invoice_lead_days = serializers.IntegerField(min_value=0, max_value=60, required=False)
     invoice_grace_days = serializers.IntegerField(
         min_value=0, max_value=60, required=False,

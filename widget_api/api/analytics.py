@@ -9,8 +9,10 @@ from rest_framework.response import Response
 
 from billing.models import Direction
 from billing.selectors.analytics import (
+    GROUP_BY,
     MAX_DAYS,
     AnalyticsFilter,
+    analytics_counterparties,
     analytics_filters,
     analytics_row,
     analytics_rows,
@@ -20,9 +22,10 @@ from billing.time import account_today
 from widget_api.amocrm.options import crm_user_names
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
-from widget_api.exports import rows_workbook
+from widget_api.exports import counterparties_sheet, rows_workbook
 
 KINDS = ["received", "upcoming", "overdue"]
+REPORT_KINDS = ["counterparties", "contracts"]  # export only: the counterparty report's sheet
 EXPORT_ROW_LIMIT = 100_000
 
 
@@ -56,8 +59,18 @@ class RowsInput(FilterInput):
         return AnalyticsFilter(**data)
 
 
+class CounterpartiesInput(FilterInput):
+    group_by = serializers.ChoiceField(choices=GROUP_BY, default="counterparty",
+                                       help_text="counterparty: the deal's client or recipient; contract: each deal")
+
+    def to_filter(self) -> AnalyticsFilter:
+        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items() if key != "group_by"})
+
+
 class ExportInput(FilterInput):
-    kind = serializers.ChoiceField(choices=KINDS, required=False)
+    kind = serializers.ChoiceField(choices=KINDS + REPORT_KINDS, required=False,
+                                   help_text="one sheet; without it the three row sheets. counterparties / "
+                                             "contracts: the counterparty report grouped that way")
     lang = serializers.ChoiceField(choices=["ru", "en"], required=False,
                                    help_text="the widget's language; without it, the request's Accept-Language")
 
@@ -119,6 +132,26 @@ class RowsPageOutput(serializers.Serializer):
     results = RowOutput(many=True)
 
 
+class CounterpartyOutput(serializers.Serializer):
+    key = serializers.CharField(allow_blank=True)
+    counterparty = serializers.CharField(allow_blank=True, help_text="the client (incoming) or recipient (outgoing)")
+    contract = serializers.CharField(allow_blank=True, help_text="group_by=contract: the contract number or deal")
+    lead_id = serializers.IntegerField(allow_null=True, help_text="group_by=contract: the deal's lead")
+    deals_count = serializers.IntegerField()
+    total = MoneyField(help_text="what the active plans are worth")
+    paid = MoneyField(help_text="paid in the date range (refunds subtract)")
+    payments_count = serializers.IntegerField(help_text="payments made in the date range")
+    remaining = MoneyField(help_text="remaining principal: the unpaid lines of the active plans")
+    next_due_date = serializers.DateField(allow_null=True)
+
+
+class CounterpartiesOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    group_by = serializers.ChoiceField(choices=GROUP_BY)
+    rows = CounterpartyOutput(many=True)
+    totals = CounterpartyOutput()
+
+
 class FiltersOutput(serializers.Serializer):
     groups = serializers.ListField(child=serializers.CharField())
     education_directions = serializers.ListField(child=serializers.CharField())
@@ -169,17 +202,33 @@ class AnalyticsExportView(WidgetView):
     def get(self, request):
         serializer = _parsed(ExportInput, request)
         flt = serializer.to_filter()
-        kinds = [serializer.validated_data["kind"]] if serializer.validated_data.get("kind") else KINDS
+        kind = serializer.validated_data.get("kind")
         today = account_today(self.account)
-        sheets = {kind: [analytics_row(item, kind, today) for item in
-                         analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT]]
-                  for kind in kinds}
         language = serializer.validated_data.get("lang") or get_language() or "ru"
-        workbook = rows_workbook(sheets, language=language, manager_names=crm_user_names(account=self.account))
+        if kind in REPORT_KINDS:
+            report = analytics_counterparties(account=self.account, flt=flt,
+                                              group_by="contract" if kind == "contracts" else "counterparty")
+            workbook = counterparties_sheet(report, language=language)
+        else:
+            sheets = {kind: [analytics_row(item, kind, today) for item in
+                             analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT]]
+                      for kind in ([kind] if kind else KINDS)}
+            workbook = rows_workbook(sheets, language=language, manager_names=crm_user_names(account=self.account))
         response = HttpResponse(workbook,
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = f'attachment; filename="payplan-{today.isoformat()}.xlsx"'
         return response
+
+
+class AnalyticsCounterpartiesView(WidgetView):
+    @extend_schema(operation_id="analytics_counterparties", parameters=[CounterpartiesInput],
+                   responses={200: CounterpartiesOutput},
+                   summary="Per counterparty or per contract: paid, payments made, remaining principal")
+    def get(self, request):
+        serializer = _parsed(CounterpartiesInput, request)
+        report = analytics_counterparties(account=self.account, flt=serializer.to_filter(),
+                                          group_by=serializer.validated_data["group_by"])
+        return Response(CounterpartiesOutput(report).data)
 
 
 class AnalyticsFiltersView(WidgetView):

@@ -9,6 +9,7 @@ from billing.selectors.autopay import autopay_state_get
 from billing.selectors.deals import deal_state_etag
 from billing.services import PaymentInput, payment_record, payment_record_full
 from billing.services.autopay import autopay_disable
+from billing.services.recurring import recurring_change
 from billing.time import account_today
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, PositiveMoneyField
@@ -60,6 +61,36 @@ def _payment_input(view: WidgetView, data: dict) -> PaymentInput:
     key = view.request.headers.get("Idempotency-Key", "").strip() or None
     return PaymentInput(method=data["method"], paid_at=data.get("paid_at") or account_today(view.account),
                         recorded_by=view.amo_user_id, comment=data["comment"], idempotency_key=key)
+
+
+class SubscriptionChangeInput(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["pause", "resume", "cancel", "price"])
+    price = PositiveMoneyField(required=False, help_text="action=price: the new price, from the next period")
+    reason = serializers.CharField(max_length=500, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if attrs["action"] == "price" and attrs.get("price") is None:
+            raise serializers.ValidationError({"price": ["The new price per period is required."]})
+        return attrs
+
+
+class SubscriptionView(WidgetView):
+    @extend_schema(operation_id="subscription_change", request=SubscriptionChangeInput, responses={200: DealOutput},
+                   parameters=[IDEMPOTENCY_HEADER],
+                   summary="Pause, resume, cancel or re-price an open-ended plan (a new schedule version with "
+                           "the reason)")
+    def post(self, request, lead_id: int):
+        return idempotent(request, account=self.account, handler=lambda: self._change(request, lead_id))
+
+    def _change(self, request, lead_id: int) -> Response:
+        serializer = SubscriptionChangeInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        deal = self.deal(lead_id)
+        recurring_change(deal=deal, action=data["action"], price=data.get("price"), reason=data["reason"],
+                         changed_by=self.amo_user_id)
+        deal.refresh_from_db()
+        return Response(DealOutput(deal_state_get(deal=deal)).data)
 
 
 class OfflinePaymentView(WidgetView):

@@ -133,6 +133,15 @@ class AutopayOutput(serializers.Serializer):
     charges = ChargeOutput(many=True)
 
 
+class SubscriptionOutput(serializers.Serializer):
+    state = serializers.ChoiceField(choices=["active", "paused", "cancelled"])
+    price = MoneyField()
+    period = serializers.ChoiceField(choices=["month", "2weeks", "week", "quarter"])
+    every = serializers.IntegerField()
+    reason = serializers.CharField(allow_blank=True, help_text="why the last version was made (pause, cancel, price)")
+    change = serializers.CharField(allow_blank=True, help_text="pause, resume, cancel, price; '' for the first version")
+
+
 class DealOutput(serializers.Serializer):
     lead_id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=["no_plan", "active", "overdue", "paid", "cancelled"])
@@ -146,7 +155,10 @@ class DealOutput(serializers.Serializer):
     next_due = NextDueOutput(allow_null=True)
     group = serializers.CharField(allow_blank=True)
     education_direction = serializers.CharField(allow_blank=True)
+    payout_requisites = serializers.CharField(allow_blank=True, help_text="outgoing plans: the recipient's bank "
+                                                                          "details the accountant's tasks show")
     schedule = ScheduleOutput(allow_null=True)
+    subscription = SubscriptionOutput(allow_null=True, help_text="recurring plans only; null otherwise")
     payments = PaymentOutput(many=True)
     invoices = InvoiceOutput(many=True)
     days_overdue = serializers.IntegerField(help_text="days overdue of the oldest unpaid line; 0: none overdue")

@@ -39,8 +39,12 @@ class CustomItemInput(serializers.Serializer):
 
 
 class PlanInput(serializers.Serializer):
-    plan = serializers.ChoiceField(choices=["equal", "full", "custom"])
-    total = PositiveMoneyField()
+    plan = serializers.ChoiceField(choices=["equal", "full", "custom", "recurring"],
+                                   help_text="recurring: open-ended, installment_amount every `every` periods until "
+                                             "cancelled; total is not sent")
+    total = PositiveMoneyField(required=False, help_text="required except for recurring plans")
+    every = serializers.IntegerField(required=False, default=1, min_value=1, max_value=52,
+                                     help_text="recurring: a payment every N periods (e.g. period=week, every=3)")
     already_paid = MoneyField(min_value=Decimal("0"), default=Decimal("0.00"))
     down_payment = DownPaymentInput(required=False, allow_null=True)
     installments_count = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=120)
@@ -56,12 +60,23 @@ class PlanInput(serializers.Serializer):
     education_direction = serializers.CharField(max_length=255, allow_blank=True, default="")
     autopay = serializers.BooleanField(default=False)
     manager_id = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=2**62)
+    requisites = serializers.CharField(max_length=1000, allow_blank=True, default="",
+                                       help_text="outgoing plans: the recipient's bank details, put in the "
+                                                 "accountant's payout tasks")
+
+    def validate(self, attrs):
+        if attrs.get("plan") != "recurring" and attrs.get("total") is None:
+            raise serializers.ValidationError({"total": [self.fields["total"].error_messages["required"]]})
+        if attrs.get("plan") == "recurring" and attrs.get("installment_amount") is None:
+            raise serializers.ValidationError({"installment_amount": ["A subscription needs its price per period."]})
+        return attrs
 
     def to_plan_request(self) -> PlanRequest:
         data = self.validated_data
         down = data.get("down_payment")
         return PlanRequest(
-            plan=data["plan"], total=data["total"], already_paid=data["already_paid"],
+            plan=data["plan"], total=data.get("total") or Decimal("0.00"), already_paid=data["already_paid"],
+            every=data["every"],
             first_due_date=data.get("first_due_date"),
             down_payment=DownPayment(down["amount"], down.get("due_date")) if down else None,
             installments_count=data.get("installments_count"),
@@ -76,7 +91,8 @@ class PlanInput(serializers.Serializer):
         data = self.validated_data
         return ScheduleOptions(direction=data["direction"], group=data["group"].strip(),
                                education_direction=data["education_direction"].strip(),
-                               autopay=data["autopay"], manager_id=data.get("manager_id"))
+                               autopay=data["autopay"], manager_id=data.get("manager_id"),
+                               requisites=data["requisites"].strip())
 
 
 class LineSideOutput(serializers.Serializer):

@@ -24,6 +24,9 @@ class Command(BaseCommand):
         if report.charged or report.declined or report.fallback:
             self.stdout.write(f"autopay: charged {report.charged}, declined (retried later) {report.declined}, "
                               f"fell back to the invoice link {report.fallback}")
+        if report.payouts or report.payouts_overdue:
+            self.stdout.write(f"payout tasks sent: {len(report.payouts)}, overdue payouts alerted: "
+                              f"{len(report.payouts_overdue)}")
         if report.pending:
             self.stdout.write(f"left creating (gateway did not answer; the tick retries): {report.pending}")
         for line in report.refused:

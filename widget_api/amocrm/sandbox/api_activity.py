@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .calls import ApiCall, page, require_int, write_collection
+from .calls import ApiCall, page, require_int, validation_problem, write_collection
 from .http_io import FieldErrors, Response, hal, no_content
 from .models import TASK_TYPES, Note, Task, by_id
 from .render import note_json, self_link, task_json
@@ -122,12 +122,14 @@ def tasks_create(call: ApiCall) -> Response:
 
 
 def tasks_list(call: ApiCall) -> Response:
+    task_ids = call.int_values("filter[id][]") | call.int_values("filter[id]")
     entity_type = call.request.arg("filter[entity_type]")
     entity_ids = call.int_values("filter[entity_id]")
     responsible = call.int_values("filter[responsible_user_id]")
     completed = call.request.arg("filter[is_completed]")
     tasks = [task for _, task in sorted(call.account.tasks.items())
-             if (entity_type is None or task.entity_type == entity_type)
+             if (not task_ids or task.id in task_ids)
+             and (entity_type is None or task.entity_type == entity_type)
              and (not entity_ids or task.entity_id in entity_ids)
              and (not responsible or task.responsible_user_id in responsible)
              and (completed is None or task.is_completed == (completed in ("1", "true")))]
@@ -137,6 +139,93 @@ def tasks_list(call: ApiCall) -> Response:
 def task_get(call: ApiCall, task_id: int) -> Response:
     task = call.account.tasks.get(task_id)
     return hal(task_json(call.account, task, call.base_url)) if task else no_content()
+
+
+def _task_edit_parse(call: ApiCall, item: object, task_id: int | None = None) -> tuple[Task | None, FieldErrors]:
+    """An edit of a known task: completion (`is_completed`, `result.text`), text, deadline, responsible."""
+    errors = FieldErrors()
+    if not isinstance(item, dict):
+        errors.add("InvalidType", "", "This value should be of type object.")
+        return None, errors
+    task_id = task_id if task_id is not None else require_int(errors, item, "id")
+    task = call.account.tasks.get(task_id) if task_id is not None else None
+    if task_id is not None and task is None:
+        errors.add("NotFound", "id", "Task not found.")
+    completed = item.get("is_completed")
+    if completed is not None and not isinstance(completed, bool):
+        errors.add("InvalidType", "is_completed", "This value should be of type bool.")
+    result = item.get("result")
+    if result is not None and not (isinstance(result, dict) and isinstance(result.get("text", ""), str)):
+        errors.add("InvalidType", "result", "This value should be of type object.")
+    if "responsible_user_id" in item and item["responsible_user_id"] not in call.account.users:
+        errors.add("NotSupportedChoice", "responsible_user_id", "The value you selected is not a valid choice.")
+    if errors:
+        return None, errors
+    return task, errors
+
+
+def _task_edit_apply(call: ApiCall, item: dict, task: Task) -> dict:
+    if item.get("is_completed") is not None:
+        task.is_completed = item["is_completed"]
+    if isinstance(item.get("result"), dict):
+        task.result_text = item["result"].get("text", "")
+    for key in ("text", "complete_till", "responsible_user_id"):
+        if key in item:
+            setattr(task, key, item[key])
+    task.updated_by, task.updated_at = call.user_id, call.now
+    return {"id": task.id, "updated_at": task.updated_at,
+            "_links": self_link(call.base_url, f"/api/v4/tasks/{task.id}")}
+
+
+def tasks_edit(call: ApiCall) -> Response:
+    """PATCH /api/v4/tasks: an array of edits, each with `id` (how a user's "done" reaches amoCRM too)."""
+    items = call.request.payload()
+    return write_collection(call, "tasks", lambda c, item: _task_edit_parse(c, item),
+                            lambda c, task: _task_edit_apply(c, _item_of(items, task.id), task))
+
+
+def task_edit(call: ApiCall, task_id: int) -> Response:
+    item = call.request.payload()
+    task, errors = _task_edit_parse(call, item, task_id)
+    if errors:
+        raise validation_problem([{"request_id": "0", "errors": errors}])
+    return hal(_task_edit_apply(call, item, task))
+
+
+def _note_edit_parse(call: ApiCall, item: object, note_id: int | None = None) -> tuple[Note | None, FieldErrors]:
+    errors = FieldErrors()
+    if not isinstance(item, dict):
+        errors.add("InvalidType", "", "This value should be of type object.")
+        return None, errors
+    note_id = note_id if note_id is not None else require_int(errors, item, "id")
+    note = call.account.notes.get(note_id) if note_id is not None else None
+    if note_id is not None and note is None:
+        errors.add("NotFound", "id", "Note not found.")
+    params = item.get("params")
+    if params is not None and not isinstance(params, dict):
+        errors.add("InvalidType", "params", "This value should be of type object.")
+    if errors:
+        return None, errors
+    return note, errors
+
+
+def _note_edit_apply(call: ApiCall, item: dict, note: Note) -> dict:
+    if isinstance(item.get("params"), dict):
+        note.params = {**note.params, **item["params"]}
+    note.updated_at = call.now
+    return {"id": note.id, "entity_id": note.entity_id, "updated_at": note.updated_at,
+            "_links": self_link(call.base_url, f"/api/v4/leads/{note.entity_id}/notes/{note.id}")}
+
+
+def notes_edit(call: ApiCall) -> Response:
+    """PATCH /api/v4/leads/notes: an array of edits, each with `id` (a note's text edited in place)."""
+    items = call.request.payload()
+    return write_collection(call, "notes", lambda c, item: _note_edit_parse(c, item),
+                            lambda c, note: _note_edit_apply(c, _item_of(items, note.id), note))
+
+
+def _item_of(items: list, entity_id: int) -> dict:
+    return next(item for item in items if isinstance(item, dict) and item.get("id") == entity_id)
 
 
 ROUTES = [
@@ -149,4 +238,7 @@ ROUTES = [
     ("POST", "/api/v4/tasks", tasks_create),
     ("GET", "/api/v4/tasks", tasks_list),
     ("GET", "/api/v4/tasks/{id}", task_get),
+    ("PATCH", "/api/v4/tasks", tasks_edit),
+    ("PATCH", "/api/v4/tasks/{id}", task_edit),
+    ("PATCH", "/api/v4/leads/notes", notes_edit),
 ]

@@ -101,6 +101,14 @@ def lead_status(core: SandboxCore, request: Request, lead_id: int) -> Response:
                 "updated_at": lead.updated_at})
 
 
+def task_complete(core: SandboxCore, request: Request, task_id: int) -> Response:
+    body = _body(request)
+    result = body.get("result", "")
+    if not isinstance(result, str):
+        raise bad_request("result must be a string")
+    return _ok(_known(lambda: core.complete_task(task_id, user_id=_int(body, "user_id"), result=result)))
+
+
 def install(core: SandboxCore, request: Request) -> Response:
     body = _body(request)
     return _ok(_known(lambda: core.simulate_install(_int(body, "account_id"), _int(body, "user_id"))))
@@ -129,6 +137,7 @@ ROUTES = [
     ("POST", "/_sandbox/token", widget_token),
     ("POST", "/_sandbox/long-lived-token", long_lived_token),
     ("POST", "/_sandbox/leads/{id}/status", lead_status),
+    ("POST", "/_sandbox/tasks/{id}/complete", task_complete),
     ("POST", "/_sandbox/install", install),
     ("POST", "/_sandbox/uninstall", uninstall),
     ("GET", "/_sandbox/webhooks", webhook_deliveries),

@@ -144,6 +144,17 @@ class SandboxCore:
         self.emit_lead_changes(account, [change])
         return patch.lead
 
+    def complete_task(self, task_id: int, *, user_id: int | None = None, result: str = "") -> dict:
+        """A user ticks a task done in the UI (the accountant after sending a payout)."""
+        with self.lock:
+            account = next((a for a in self.accounts.values() if task_id in a.tasks), None)
+            if account is None:
+                raise KeyError(f"no task {task_id} in the sandbox")
+            task = account.tasks[task_id]
+            task.is_completed, task.result_text = True, result or task.result_text
+            task.updated_by, task.updated_at = user_id or task.responsible_user_id, self.now()
+            return {"id": task.id, "is_completed": True, "updated_by": task.updated_by, "updated_at": task.updated_at}
+
     def emit_lead_changes(self, account: Account, changes: list[LeadChange]) -> None:
         with self.lock:
             bodies = webhook_bodies(account, changes, self.host)

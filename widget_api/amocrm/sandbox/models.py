@@ -125,6 +125,7 @@ class Note:
     created_by: int
     responsible_user_id: int
     created_at: int
+    updated_at: int = 0
 
 
 @dataclass
@@ -140,6 +141,9 @@ class Task:
     created_by: int
     created_at: int
     is_completed: bool = False
+    result_text: str = ""
+    updated_by: int = 0
+    updated_at: int = 0
 
 
 @dataclass

@@ -97,19 +97,21 @@ def pipeline_json(account: Account, pipeline: Pipeline, base_url: str) -> dict:
 
 def note_json(account: Account, note: Note, base_url: str) -> dict:
     return {"id": note.id, "entity_id": note.entity_id, "created_by": note.created_by,
-            "updated_by": note.created_by, "created_at": note.created_at, "updated_at": note.created_at,
+            "updated_by": note.created_by, "created_at": note.created_at,
+            "updated_at": note.updated_at or note.created_at,
             "responsible_user_id": note.responsible_user_id, "group_id": 0, "note_type": note.note_type,
             "params": note.params, "account_id": account.id,
             "_links": self_link(base_url, f"/api/v4/{note.entity_type}/{note.entity_id}/notes/{note.id}")}
 
 
 def task_json(account: Account, task: Task, base_url: str) -> dict:
-    return {"id": task.id, "created_by": task.created_by, "updated_by": task.created_by,
-            "created_at": task.created_at, "updated_at": task.created_at,
+    return {"id": task.id, "created_by": task.created_by, "updated_by": task.updated_by or task.created_by,
+            "created_at": task.created_at, "updated_at": task.updated_at or task.created_at,
             "responsible_user_id": task.responsible_user_id, "group_id": 0, "entity_id": task.entity_id,
             "entity_type": task.entity_type, "is_completed": task.is_completed,
             "task_type_id": task.task_type_id, "text": task.text, "duration": task.duration,
-            "complete_till": task.complete_till, "result": [], "account_id": account.id,
+            "complete_till": task.complete_till,
+            "result": {"text": task.result_text} if task.result_text else [], "account_id": account.id,
             "_links": self_link(base_url, f"/api/v4/tasks/{task.id}")}
 
 
