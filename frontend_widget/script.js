@@ -1793,24 +1793,26 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         button('dun-lawyer', t('dunning.to_lawyer'), 'ghost') + '</div>';
     }
 
+    // The fee lines of the plan in force, then the waivers (a waived fee leaves the plan; its record stays).
     function remindersFees(model, currency) {
-      if (!model.fees.length) {
+      var waivers = _.where(model.penalties, {kind: 'waiver'});
+      if (!model.fees.length && !waivers.length) {
         return '';
       }
-      var reasons = {};
-      _.each(model.penalties, function (row) {
-        reasons[row.fee_seq] = (reasons[row.fee_seq] || []).concat([row.kind === 'waiver'
-          ? tf('dunning.fee_waived', {amount: money(row.amount, currency, true), reason: row.reason}) : row.reason]);
-      });
       return '<div class="payplan-reminders__fees"><div class="payplan-reminders__title">' +
         escapeHtml(t('dunning.penalties')) + '</div>' + _.map(model.fees, function (line) {
           var unpaid = (kopecks(line.amount) || 0) - (kopecks(line.paid) || 0);
           return '<div class="payplan-reminders__fee" data-fee-seq="' + line.seq + '"><div class="payplan-item__row">' +
             '<span>' + escapeHtml(line.label || t('kind.fee')) + '</span><b>' + escapeHtml(money(line.amount, currency, true)) +
             '</b></div><div class="payplan-item__row payplan-item__meta"><span>' +
-            escapeHtml((reasons[line.seq] || []).join(' · ') || word('line_status.' + line.status)) + '</span>' +
+            escapeHtml(word('line_status.' + line.status)) + '</span>' +
             (unpaid > 0 ? '<button type="button" class="payplan-link-button" data-payplan-action="dun-waive" data-seq="' +
               line.seq + '">' + escapeHtml(t('dunning.waive')) + '</button>' : '') + '</div></div>';
+        }).join('') + _.map(waivers, function (row) {
+          return '<div class="payplan-reminders__fee is-waived" data-fee-waiver="' + row.fee_seq + '">' +
+            '<div class="payplan-item__row"><span>' + escapeHtml(tf('dunning.fee_waived', {date: day(row.charged_on)})) +
+            '</span><b>' + escapeHtml(money(row.amount, currency, true)) + '</b></div><div class="payplan-item__meta">' +
+            escapeHtml(row.reason) + '</div></div>';
         }).join('') + '</div>';
     }
 
@@ -1818,13 +1820,17 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var sends = _.map(model.sends, function (send) {
         var failed = send.status === 'failed';
         var status = t('dunning.status_' + send.status) + (send.error ? ': ' + send.error : '');
+        // A task or a note goes to a user of the CRM: their name, not their id.
+        var recipient = /^\d+$/.test(send.recipient || '') && !_.contains(DUNNING_CLIENT_CHANNELS, send.channel)
+          ? managerName(parseInt(send.recipient, 10)) : send.recipient;
         return '<li class="payplan-item payplan-reminders__send" data-send-status="' + escapeHtml(send.status) + '">' +
           '<div class="payplan-item__row"><span class="payplan-item__title">' + escapeHtml(dunningChannel(send.channel)) +
           '</span><span class="payplan-item__date">' + escapeHtml(dunningMoment(send.at)) + '</span></div>' +
-          '<div class="payplan-item__row payplan-item__meta"><span>' + escapeHtml(send.recipient ? tf('dunning.to_whom',
-            {recipient: send.recipient}) : '') + ' ' + escapeHtml(tf('dunning.for_line', {seq: send.seq})) + '</span>' +
-          '<span class="payplan-chip payplan-chip--' + (failed ? 'failed' : (send.status === 'sent' ? 'paid' : 'issued')) +
-          '" data-send-result>' + escapeHtml(status) + '</span></div></li>';
+          '<div class="payplan-item__meta">' + escapeHtml(tf('dunning.for_line', {seq: send.seq}) +
+            (recipient ? ' · ' + tf('dunning.to_whom', {recipient: recipient}) : '')) + '</div>' +
+          '<div class="payplan-reminders__result"><span class="payplan-chip payplan-chip--' +
+          (failed ? 'failed' : (send.status === 'sent' ? 'paid' : 'issued')) + '" data-send-result>' +
+          escapeHtml(status) + '</span></div></li>';
       });
       var calls = _.map(model.calls, function (call) {
         return '<li class="payplan-item payplan-reminders__call"><div class="payplan-item__row"><span class="payplan-item__title">' +
