@@ -1686,7 +1686,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return '<div class="payplan-field' + (extraClass ? ' ' + extraClass : '') + '"' +
         (only ? ' data-action-only="' + only + '"' : '') + '>' +
         (label ? '<label class="payplan-label">' + escapeHtml(label) + '</label>' : '') + control +
-        '<div class="payplan-field-error" data-error-for="' + escapeHtml(errorFor) + '"></div></div>';
+        (errorFor === null ? '' : '<div class="payplan-field-error" data-error-for="' + escapeHtml(errorFor) + '"></div>') +
+        '</div>';
     }
 
     function tomorrowIso() {
@@ -2213,22 +2214,23 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       };
       return '<div class="payplan-ladder-step" data-row-of="steps" data-step-json="' + escapeHtml(JSON.stringify(step)) + '">' +
         '<div class="payplan-ladder-step__main">' +
-        dunningField(t('dunning.step_day'), input('day', step.day, ' payplan-input--short'), '') +
+        dunningField(t('dunning.step_day'), input('day', step.day, ' payplan-input--short'), null) +
         dunningField(t('dunning.step_channel'), '<select class="payplan-input" data-name="channel">' +
-          channelOptions(step.channel) + '</select>', '') +
+          channelOptions(step.channel) + '</select>', null) +
         dunningField(t('dunning.step_assignee'), '<select class="payplan-input" data-name="assignee.kind">' +
           _.map(DUNNING_ASSIGNEES, function (code) {
             return dunningOption(code, t('dunning.assignee_' + code), code === assignee.kind);
-          }).join('') + '</select>', '') +
+          }).join('') + '</select>', null) +
         dunningField(t('dunning.step_user'), '<select class="payplan-input" data-name="assignee.user_id">' +
-          userChoices(context.users, assignee.user_id, '—') + '</select>', '', 'payplan-ladder-step__user') +
+          userChoices(context.users, assignee.user_id, '—') + '</select>', null, 'payplan-ladder-step__user') +
         '<button type="button" class="payplan-icon-button" data-payplan-action="dun-step-remove" title="' +
           escapeHtml(t('common.remove')) + '">×</button></div>' +
+        // The first line's fields are narrow: their errors read below the line, at full width.
+        '<div class="payplan-ladder-step__errors">' + _.map(['day', 'channel', 'assignee', 'assignee.user_id'],
+          function (name) { return '<div class="payplan-field-error" data-main-error="' + name + '"></div>'; }).join('') +
+        '</div>' +
         '<div class="payplan-ladder-step__more">' +
         dunningField(t('dunning.step_template'), input('template', step.template) , '', 'payplan-ladder-step__template') +
-        '<label class="payplan-check"><input type="checkbox" data-name="after_cutoff"' + (step.after_cutoff ? ' checked' : '') +
-          '> ' + escapeHtml(t('dunning.step_after_cutoff')) + '</label></div>' +
-        '<div class="payplan-ladder-step__more">' +
         dunningField(t('dunning.step_action'), '<select class="payplan-input" data-name="action.kind">' +
           actionOptions.join('') + '</select>', '') +
         dunningField(t('dunning.action_stage'), '<select class="payplan-input" data-name="action.stage">' +
@@ -2243,6 +2245,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           '', 'payplan-ladder-step__opt', 'late_fee') +
         dunningField(t('dunning.fee_cap'), input('action.cap', action.cap, ' payplan-input--money'), '',
           'payplan-ladder-step__opt', 'late_fee') + '</div>' +
+        '<label class="payplan-check payplan-ladder-step__cutoff"><input type="checkbox" data-name="after_cutoff"' +
+          (step.after_cutoff ? ' checked' : '') + '> ' + escapeHtml(t('dunning.step_after_cutoff')) + '</label>' +
         '<div class="payplan-field-error payplan-ladder-step__error" data-step-error></div></div>';
     }
 
@@ -2259,8 +2263,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           .attr('data-error-for', 'steps.' + index + '.action.status_id');
         $(row).find('[data-name="action.kind"]').closest('.payplan-field').find('.payplan-field-error')
           .attr('data-error-for', 'steps.' + index + '.action');
-        $(row).find('[data-name="assignee.kind"]').closest('.payplan-field').find('.payplan-field-error')
-          .attr('data-error-for', 'steps.' + index + '.assignee');
+        $(row).find('[data-main-error]').each(function () {
+          $(this).attr('data-error-for', 'steps.' + index + '.' + $(this).attr('data-main-error'));
+        });
       });
       syncSteps($root);
     }
@@ -2569,7 +2574,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       policy.then(saveChannels).then(function () {
         if (failed) {
           showErrors($block, failed);
+          _.each(failed.fields, function (messages, key) {
+            $block.find('[name="dunning.' + key + '"]').closest('.payplan-field').addClass('has-error');
+          });
           dunningResult($block, failed.status === 422 ? t('dunning.save_failed') : failed.message, 'error');
+          var $first = $block.find('.payplan-field-error:visible, .payplan-alert:visible').first();
+          if ($first.length && $first[0].scrollIntoView) {
+            $first[0].scrollIntoView({block: 'center'});
+          }
         } else {
           dunningResult($block, t('dunning.saved'));
         }

@@ -162,7 +162,7 @@ def test_the_worklist_lists_debtors_and_an_aging_bucket_opens_it_filtered(open_d
     expect(row).to_contain_text("+7 903 111-22-33")
     days = [int(text(cell)) for cell in debtors.locator("[data-days-overdue]").all()]
     assert days and all(value > 0 for value in days), days
-    page.screenshot(path=str(artifacts / f"collections-worklist-{lang}.png"), full_page=True)
+    debtors.screenshot(path=str(artifacts / f"collections-worklist-{lang}.png"))
 
     page.locator('.payplan-aging__item[data-bucket="overdue_1_30"]').click()
     expect(debtors.locator('[data-payplan-action="debtors-bucket"].is-active')).to_have_attribute(
@@ -239,7 +239,8 @@ def test_the_ladder_editor_saves_what_changed_and_reads_it_back(open_demo, demo,
     block.locator('[name="dunning.channels.sms.options.sender"]').fill("SCHOOL")
     page.locator("[data-demo-save]").click()
     expect(block.locator("[data-dunning-result]")).to_have_text(TEXTS[lang]["saved"])
-    page.screenshot(path=str(artifacts / f"collections-ladder-{lang}.png"), full_page=True)
+    step(block, 7).screenshot(path=str(artifacts / f"collections-ladder-step-{lang}.png"))
+    block.locator("[data-dunning-channels]").screenshot(path=str(artifacts / f"collections-channels-{lang}.png"))
 
     config = DunningPolicy.objects.get(account=demo).config
     assert [(item["day"], item["channel"]) for item in config["steps"]][0] == (-5, "client_email")
@@ -290,7 +291,7 @@ def test_a_bad_ladder_shows_the_422_next_to_its_step_and_saves_nothing(open_demo
     expect(error).to_contain_text("2")
     expect(step(block, 0).locator(".payplan-field-error:visible")).to_have_count(0)
     expect(block.locator("[data-dunning-result]")).to_have_attribute("data-tone", "error")
-    page.screenshot(path=str(artifacts / f"collections-ladder-error-{lang}.png"), full_page=True)
+    step(block, 1).screenshot(path=str(artifacts / f"collections-ladder-error-{lang}.png"))
     assert DunningPolicy.objects.get(account=demo).config == before
 
     step(block, 2).locator('[data-name="action.kind"]').select_option("late_fee")
