@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from playwright.sync_api import expect
 
 from billing.dunning.models import CallOutcome, ChannelSettings, DunningLine, DunningPolicy, LadderDecision, StepRun
@@ -59,8 +60,8 @@ def test_the_card_shows_days_overdue_the_send_log_and_reminds_now(open_demo, lad
     page = open_demo(lead=OVERDUE_LEAD, lang=lang)
     block = reminders(page)
     expect(block.locator(".payplan-section__head")).to_contain_text(TEXTS[lang]["title"])
-    days = (account_today(ladder_ran) - deal.schedules.get(is_active=True).installments
-            .filter(paid__lt=models_f("amount")).order_by("due_date").first().due_date).days
+    oldest = deal.schedules.get(is_active=True).installments.filter(paid__lt=F("amount")).order_by("due_date").first()
+    days = (account_today(ladder_ran) - oldest.due_date).days
     expect(block.locator('[data-reminders-fact="days_overdue"] b')).to_have_text(TEXTS[lang]["days"].format(days=days))
     expect(block.locator('[data-reminders-fact="next_step"] b')).not_to_be_empty()
     assert StepRun.objects.filter(deal=deal, status="sent").exists()
@@ -77,12 +78,6 @@ def test_the_card_shows_days_overdue_the_send_log_and_reminds_now(open_demo, lad
     assert StepRun.objects.filter(deal=deal, channel="client_email", status="sent",
                                   recipient="petrov@example.test").exists()
     block.screenshot(path=str(artifacts / f"collections-card-{lang}.png"))
-
-
-def models_f(name):
-    from django.db.models import F
-
-    return F(name)
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
@@ -161,7 +156,8 @@ def test_the_worklist_lists_debtors_and_an_aging_bucket_opens_it_filtered(open_d
     expect(row).to_contain_text("Пётр Петров")
     expect(row).to_contain_text("+7 903 111-22-33")
     days = [int(text(cell)) for cell in debtors.locator("[data-days-overdue]").all()]
-    assert days and all(value > 0 for value in days), days
+    assert days
+    assert all(value > 0 for value in days), days
     debtors.screenshot(path=str(artifacts / f"collections-worklist-{lang}.png"))
 
     page.locator('.payplan-aging__item[data-bucket="overdue_1_30"]').click()
@@ -169,7 +165,8 @@ def test_the_worklist_lists_debtors_and_an_aging_bucket_opens_it_filtered(open_d
         "data-bucket", "overdue_1_30")
     expect(debtors.locator("[data-days-overdue]").first).to_be_visible()
     in_bucket = [int(text(cell)) for cell in debtors.locator("[data-days-overdue]").all()]
-    assert in_bucket and all(1 <= value <= 30 for value in in_bucket), in_bucket
+    assert in_bucket
+    assert all(1 <= value <= 30 for value in in_bucket), in_bucket
     assert len(in_bucket) < len(days)
 
     page.locator('.payplan-aging__item[data-bucket="overdue_over_180"]').click()
@@ -187,12 +184,13 @@ def test_one_click_task_and_promise_from_the_worklist(open_demo, ladder_ran):
     assert StepRun.objects.filter(deal__lead_id=OVERDUE_LEAD, channel="manager_task").count() == before + 1
 
     promised = account_today(ladder_ran) + timedelta(days=3)
-    debtors.locator(f'tr[data-debtor="{OVERDUE_LEAD}"][data-seq="{seq}"] [data-payplan-action="debtor-promise"]').click()
+    line = f'tr[data-debtor="{OVERDUE_LEAD}"][data-seq="{seq}"]'
+    debtors.locator(f'{line} [data-payplan-action="debtor-promise"]').click()
     form = dialog(page, "dun-promise")
     form.locator('[name="date"]').fill(promised.isoformat())
     form.locator('[data-payplan-action="save"]').click()
     expect(form).to_have_count(0)
-    expect(debtors.locator(f'tr[data-debtor="{OVERDUE_LEAD}"][data-seq="{seq}"]')).to_contain_text(
+    expect(debtors.locator(line)).to_contain_text(
         promised.strftime("%d.%m.%Y"))
     assert DunningLine.objects.get(deal__lead_id=OVERDUE_LEAD, seq=seq).paused_until == promised
 
@@ -243,7 +241,7 @@ def test_the_ladder_editor_saves_what_changed_and_reads_it_back(open_demo, demo,
     block.locator("[data-dunning-channels]").screenshot(path=str(artifacts / f"collections-channels-{lang}.png"))
 
     config = DunningPolicy.objects.get(account=demo).config
-    assert [(item["day"], item["channel"]) for item in config["steps"]][0] == (-5, "client_email")
+    assert (config["steps"][0]["day"], config["steps"][0]["channel"]) == (-5, "client_email")
     assert config["steps"][7]["action"] == {"kind": "late_fee", "fixed": "300.00"}
     assert config["steps"][6]["action"] == {"kind": "assign_user", "role": "lawyer"}  # untouched, kept
     assert (config["quiet_start_hour"], config["quiet_end_hour"], config["cutoff_hour"]) == (20, 9, 18)
