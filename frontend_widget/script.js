@@ -1650,7 +1650,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       }).always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
     }
 
-    // ---- collections (dunning): the card's «Напоминания», the «Должники сегодня» worklist, the ladder editor
+    // ---- collections (dunning): the card's reminders block, the debtors-today worklist, the ladder editor
 
     var DUNNING_CHANNELS = ['client_email', 'client_sms', 'client_whatsapp', 'client_telegram', 'manager_task', 'note'];
     var DUNNING_CLIENT_CHANNELS = ['client_email', 'client_sms', 'client_whatsapp', 'client_telegram'];
@@ -2136,7 +2136,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       }, 0);
     }
 
-    // «Задача»: one click, a task for the responsible manager now.
+    // The worklist's task button: one click, a task for the responsible manager now.
     function debtorTask($button) {
       var target = debtorTarget(parseInt($button.attr('data-row'), 10));
       if (!target || $button.prop('disabled')) {
