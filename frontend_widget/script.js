@@ -710,6 +710,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       panelRoot().html(compiled.render(panelModel(panel.deal))).prepend($flash);
       panelRoot().find('.payplan-actions').first().before(subscriptionBoxHtml(panel.deal));
       clientPageLoad();
+      remindersLoad();
     }
 
     function refreshPanel() {
@@ -1410,6 +1411,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         drawChart(summary);
         loadRows();
         loadCounterparties();
+        debtorsAfterSummary(summary);
       }, function (error) {
         if (seq !== analytics.seq) {
           return;
@@ -1726,6 +1728,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           $block.data('payplan-stored', storedBody(values));
           renumberRows($block, 'reminders');
           loadTemplate($block);
+          dunningSettingsOpen($block, crmOptions);
         }, function (error) {
           $block.html(errorHtml(error.status === 404 ? {status: 404, message: t('account.missing')} : error));
         });
@@ -1961,6 +1964,1031 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       }, function (error) {
         $result.text(error.message || t('account.cp_test_failed'));
       }).always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
+    }
+
+    // ---- collections (dunning): the card's reminders block, the debtors-today worklist, the ladder editor
+
+    var DUNNING_CHANNELS = ['client_email', 'client_sms', 'client_whatsapp', 'client_telegram', 'manager_task', 'note'];
+    var DUNNING_CLIENT_CHANNELS = ['client_email', 'client_sms', 'client_whatsapp', 'client_telegram'];
+    var DUNNING_OUTCOMES = ['reached', 'no_answer', 'wrong_number', 'promised', 'refused'];
+    var DUNNING_ASSIGNEES = ['responsible', 'head_of_sales', 'lawyer', 'user'];
+    var DUNNING_ACTIONS = ['move_to_stage', 'assign_user', 'late_fee', 'write_off_decision'];
+    var DUNNING_BUCKETS = ['due_next_7_days', 'overdue_1_30', 'overdue_31_90', 'overdue_91_180', 'overdue_over_180'];
+    var DUNNING_END = ['', 'lawyer', 'monthly', 'write_off'];
+    // Each messaging channel's options as the settings page edits them; any other stored option is kept.
+    var DUNNING_PROVIDERS = {sms: ['sender'], whatsapp: ['phone_number_id', 'template', 'language'],
+      telegram: ['bot_username']};
+    var DEBTORS_PAGE_SIZE = 20;
+    var dunning = {card: null, lead: 0, seq: 0, debtors: {bucket: '', page: 1, seq: 0, rows: []}};
+
+    function dunningMoment(text) {
+      if (!text) {
+        return '';
+      }
+      var moment = new Date(text);
+      return timestamp(text) + ' ' + pad(moment.getHours()) + ':' + pad(moment.getMinutes());
+    }
+
+    function dunningChannel(code) {
+      return t('dunning.channel_' + code);
+    }
+
+    function dunningOption(value, label, selected) {
+      return '<option value="' + escapeHtml(value) + '"' + (selected ? ' selected' : '') + '>' + escapeHtml(label) +
+        '</option>';
+    }
+
+    function dunningField(label, control, errorFor, extraClass, only) {
+      return '<div class="payplan-field' + (extraClass ? ' ' + extraClass : '') + '"' +
+        (only ? ' data-action-only="' + only + '"' : '') + '>' +
+        (label ? '<label class="payplan-label">' + escapeHtml(label) + '</label>' : '') + control +
+        (errorFor === null ? '' : '<div class="payplan-field-error" data-error-for="' + escapeHtml(errorFor) + '"></div>') +
+        '</div>';
+    }
+
+    function tomorrowIso() {
+      var now = new Date();
+      return isoDate(new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1));
+    }
+
+    // The lines a manager acts on: unpaid, not a late fee, the oldest overdue first.
+    function dunningOpenLines(deal) {
+      var lines = deal && deal.schedule ? deal.schedule.installments : [];
+      return _.filter(lines, function (line) {
+        return line.kind !== 'fee' && _.contains(OPEN_LINES, line.status);
+      });
+    }
+
+    function dunningLineOptions(lines, currency, selected) {
+      return _.map(lines, function (line) {
+        var remainder = (kopecks(line.amount) || 0) - (kopecks(line.paid) || 0);
+        return dunningOption(line.seq, tf('dunning.line_option', {seq: line.seq, date: day(line.due_date),
+          amount: money(amountString(remainder), currency, true)}), String(line.seq) === String(selected));
+      }).join('');
+    }
+
+    // -- the card block
+
+    function remindersSlot() {
+      return panelRoot().find('[data-reminders]');
+    }
+
+    function remindersWanted(deal) {
+      return !!(deal && deal.schedule && deal.status !== 'no_plan' && deal.direction !== 'outgoing');
+    }
+
+    // Called after every render of the panel: shows what is known at once, then asks the server again.
+    function remindersLoad() {
+      var deal = panel.deal;
+      if (!remindersWanted(deal)) {
+        return;
+      }
+      if (!remindersSlot().length) {
+        panelRoot().find('.payplan-card').append('<section class="payplan-section payplan-reminders" ' +
+          'data-payplan-section="reminders" data-reminders></section>');
+      }
+      if (dunning.card && dunning.lead === deal.lead_id) {
+        remindersRender();
+      }
+      var seq = dunning.seq += 1;
+      var lead = deal.lead_id;
+      api('GET', '/deals/' + lead + '/dunning').then(function (card) {
+        if (seq === dunning.seq && panel.deal && panel.deal.lead_id === lead) {
+          dunning.card = card;
+          dunning.lead = lead;
+          remindersRender();
+        }
+      }, function (error) {
+        if (seq === dunning.seq && !(dunning.card && dunning.lead === lead)) {
+          remindersSlot().html('<div class="payplan-muted">' + escapeHtml(error.message) + '</div>');
+        }
+      });
+    }
+
+    function remindersModel(deal, card) {
+      var today = isoDate(new Date());
+      var promised = _.filter(_.pluck(card.lines, 'paused_until'), function (date) {
+        return date && date >= today;
+      }).sort().pop() || '';
+      var lastDecision = _.last(card.decisions || []);
+      var fees = _.filter(deal.schedule.installments, function (line) { return line.kind === 'fee'; });
+      return {days: deal.days_overdue || 0, promised: promised, next: card.next_step, decision: lastDecision,
+        fees: fees, sends: (card.sends || []).slice().reverse(), calls: (card.calls || []).slice().reverse(),
+        penalties: card.penalties || [], can_act: dunningOpenLines(deal).length > 0};
+    }
+
+    function remindersFacts(model) {
+      var facts = [];
+      var fact = function (key, label, value, tone) {
+        facts.push('<div class="payplan-reminders__fact' + (tone ? ' is-' + tone : '') + '" data-reminders-fact="' +
+          key + '"><span>' + escapeHtml(label) + '</span><b>' + escapeHtml(value) + '</b></div>');
+      };
+      fact('days_overdue', t('dunning.days_overdue'), model.days ? tf('dunning.days_value', {days: model.days})
+        : t('dunning.not_overdue'), model.days ? 'late' : '');
+      if (model.promised) {
+        fact('promised', t('dunning.promised'), day(model.promised));
+      }
+      fact('next_step', t('dunning.next_step'), model.next ? tf('dunning.next_step_value', {date: day(model.next.date),
+        channel: dunningChannel(model.next.channel), seq: model.next.seq}) : t('dunning.next_step_none'));
+      if (model.decision) {
+        fact('decision', t('dunning.decision'), tf('dunning.decision_value', {
+          decision: t('dunning.decision_' + model.decision.decision), date: timestamp(model.decision.at)}), 'late');
+      }
+      return '<div class="payplan-reminders__facts">' + facts.join('') + '</div>';
+    }
+
+    function remindersButtons(model) {
+      if (!model.can_act) {
+        return '';
+      }
+      var button = function (name, label, tone) {
+        return '<button type="button" class="payplan-button' + (tone ? ' payplan-button--' + tone : '') +
+          '" data-payplan-action="' + name + '">' + escapeHtml(label) + '</button>';
+      };
+      return '<div class="payplan-reminders__actions">' + button('dun-remind', t('dunning.remind_now')) +
+        button('dun-call', t('dunning.record_call')) + button('dun-promise', t('dunning.promise')) +
+        button('dun-lawyer', t('dunning.to_lawyer'), 'ghost') + '</div>';
+    }
+
+    // The fee lines of the plan in force, then the waivers (a waived fee leaves the plan; its record stays).
+    function remindersFees(model, currency) {
+      var waivers = _.where(model.penalties, {kind: 'waiver'});
+      if (!model.fees.length && !waivers.length) {
+        return '';
+      }
+      return '<div class="payplan-reminders__fees"><div class="payplan-reminders__title">' +
+        escapeHtml(t('dunning.penalties')) + '</div>' + _.map(model.fees, function (line) {
+          var unpaid = (kopecks(line.amount) || 0) - (kopecks(line.paid) || 0);
+          return '<div class="payplan-reminders__fee" data-fee-seq="' + line.seq + '"><div class="payplan-item__row">' +
+            '<span>' + escapeHtml(line.label || t('kind.fee')) + '</span><b>' + escapeHtml(money(line.amount, currency, true)) +
+            '</b></div><div class="payplan-item__row payplan-item__meta"><span>' +
+            escapeHtml(word('line_status.' + line.status)) + '</span>' +
+            (unpaid > 0 ? '<button type="button" class="payplan-link-button" data-payplan-action="dun-waive" data-seq="' +
+              line.seq + '">' + escapeHtml(t('dunning.waive')) + '</button>' : '') + '</div></div>';
+        }).join('') + _.map(waivers, function (row) {
+          return '<div class="payplan-reminders__fee is-waived" data-fee-waiver="' + row.fee_seq + '">' +
+            '<div class="payplan-item__row"><span>' + escapeHtml(tf('dunning.fee_waived', {date: day(row.charged_on)})) +
+            '</span><b>' + escapeHtml(money(row.amount, currency, true)) + '</b></div><div class="payplan-item__meta">' +
+            escapeHtml(row.reason) + '</div></div>';
+        }).join('') + '</div>';
+    }
+
+    function remindersLog(model) {
+      var sends = _.map(model.sends, function (send) {
+        var failed = send.status === 'failed';
+        var status = t('dunning.status_' + send.status) + (send.error ? ': ' + send.error : '');
+        // A task or a note goes to a user of the CRM: their name, not their id.
+        var recipient = /^\d+$/.test(send.recipient || '') && !_.contains(DUNNING_CLIENT_CHANNELS, send.channel)
+          ? managerName(parseInt(send.recipient, 10)) : send.recipient;
+        return '<li class="payplan-item payplan-reminders__send" data-send-status="' + escapeHtml(send.status) + '">' +
+          '<div class="payplan-item__row"><span class="payplan-item__title">' + escapeHtml(dunningChannel(send.channel)) +
+          '</span><span class="payplan-item__date">' + escapeHtml(dunningMoment(send.at)) + '</span></div>' +
+          '<div class="payplan-item__meta">' + escapeHtml(tf('dunning.for_line', {seq: send.seq}) +
+            (recipient ? ' · ' + tf('dunning.to_whom', {recipient: recipient}) : '')) + '</div>' +
+          '<div class="payplan-reminders__result"><span class="payplan-chip payplan-chip--' +
+          (failed ? 'failed' : (send.status === 'sent' ? 'paid' : 'issued')) + '" data-send-result>' +
+          escapeHtml(status) + '</span></div></li>';
+      });
+      var calls = _.map(model.calls, function (call) {
+        return '<li class="payplan-item payplan-reminders__call"><div class="payplan-item__row"><span class="payplan-item__title">' +
+          escapeHtml(t('dunning.call') + ': ' + t('dunning.outcome_' + call.outcome) +
+            (call.promised_on ? ' ' + day(call.promised_on) : '')) + '</span><span class="payplan-item__date">' +
+          escapeHtml(dunningMoment(call.at)) + '</span></div>' + (call.comment ? '<div class="payplan-item__meta">' +
+          escapeHtml(call.comment) + '</div>' : '') + '</li>';
+      });
+      if (!sends.length && !calls.length) {
+        return '<div class="payplan-muted" data-reminders-empty>' + escapeHtml(t('dunning.log_empty')) + '</div>';
+      }
+      return '<div class="payplan-reminders__title">' + escapeHtml(t('dunning.log')) + '</div>' +
+        '<ul class="payplan-list payplan-reminders__log">' + calls.concat(sends).join('') + '</ul>';
+    }
+
+    function remindersRender() {
+      var deal = panel.deal;
+      var $slot = remindersSlot();
+      if (!deal || !dunning.card || !$slot.length) {
+        return;
+      }
+      var model = remindersModel(deal, dunning.card);
+      $slot.toggleClass('is-open', panel.open.reminders !== false).html(
+        '<button type="button" class="payplan-section__head" data-payplan-action="toggle"><span>' +
+        escapeHtml(t('dunning.title')) + '</span>' + (model.days ? '<span class="payplan-section__count is-late">' +
+        escapeHtml(tf('dunning.days_value', {days: model.days})) + '</span>' : '') + '</button>' +
+        '<div class="payplan-reminders__body">' + remindersFacts(model) + remindersButtons(model) +
+        remindersFees(model, deal.currency) + remindersLog(model) + '</div>');
+    }
+
+    function remindersDone(card, message) {
+      dunning.card = card;
+      dunning.lead = currentLeadId();
+      loadDeal(true).then(function () { flash(message); });
+    }
+
+    // -- the dialogs (the card's and the worklist's): each acts on one lead, given explicitly
+
+    function dunningDialog(kind, title, subtitle, fields, saveLabel) {
+      return openDialog(kind, '<div class="payplan payplan-dialog payplan-dialog--narrow" data-dialog="' + kind + '">' +
+        '<div class="payplan-dialog__head"><h2 class="payplan-dialog__title">' + escapeHtml(title) + '</h2>' +
+        (subtitle ? '<div class="payplan-dialog__subtitle">' + escapeHtml(subtitle) + '</div>' : '') + '</div>' +
+        '<div class="payplan-alert" role="alert"></div>' + fields +
+        '<div class="payplan-dialog__footer"><button type="button" class="payplan-button payplan-button--primary" ' +
+        'data-payplan-action="save" data-payplan-submit>' + escapeHtml(saveLabel) + '</button>' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="cancel">' +
+        escapeHtml(t('common.cancel')) + '</button></div></div>');
+    }
+
+    function lineSelect(target) {
+      if (target.lines) {
+        return dunningField(t('dunning.line'), '<select class="payplan-input" name="seq">' +
+          dunningLineOptions(target.lines, target.currency, target.seq) + '</select>', 'seq');
+      }
+      return '<input type="hidden" name="seq" value="' + escapeHtml(target.seq) + '">' +
+        '<div class="payplan-field-error" data-error-for="seq"></div>';
+    }
+
+    function channelOptions(selected) {
+      return _.map(DUNNING_CHANNELS, function (code) {
+        return dunningOption(code, dunningChannel(code), code === selected);
+      }).join('');
+    }
+
+    function openRemindDialog(target) {
+      var preferred = target.email === '' && target.phone ? 'client_sms' : 'client_email';
+      dunningDialog('dun-remind', t('dunning.remind_now'), target.subtitle || t('dunning.remind_hint'),
+        lineSelect(target) + dunningField(t('dunning.channel'), '<select class="payplan-input" name="channel">' +
+          channelOptions(target.channel || preferred) + '</select>', 'channel'), t('dunning.remind_save'))
+        .data('target', target);
+    }
+
+    function openCallDialog(target) {
+      var $root = dunningDialog('dun-call', t('dunning.record_call'), target.subtitle || t('dunning.call_hint'),
+        lineSelect(target) + dunningField(t('dunning.outcome'), '<div class="payplan-radios">' +
+          _.map(DUNNING_OUTCOMES, function (code, index) {
+            return '<label><input type="radio" name="outcome" value="' + code + '"' + (index ? '' : ' checked') + '> ' +
+              escapeHtml(t('dunning.outcome_' + code)) + '</label>';
+          }).join('') + '</div>', 'outcome') +
+        '<div data-promised-only style="display: none">' + dunningField(t('dunning.promised_date'),
+          '<input class="payplan-input" type="date" name="date" min="' + tomorrowIso() + '">', 'date') + '</div>' +
+        '<div class="payplan-note payplan-note--warning" data-refused-only style="display: none">' +
+        escapeHtml(t('dunning.refused_hint')) + '</div>' +
+        dunningField(t('dunning.comment'), '<textarea class="payplan-input" name="comment" rows="2"></textarea>', 'comment'),
+        t('dunning.call_save'));
+      $root.data('target', target);
+    }
+
+    function syncCallDialog($root) {
+      var outcome = $root.find('[name="outcome"]:checked').val();
+      $root.find('[data-promised-only]').toggle(outcome === 'promised');
+      $root.find('[data-refused-only]').toggle(outcome === 'refused');
+    }
+
+    function openPromiseDialog(target) {
+      dunningDialog('dun-promise', t('dunning.promise'), target.subtitle || t('dunning.promise_hint'),
+        lineSelect(target) + dunningField(t('dunning.promised_date'), '<input class="payplan-input" type="date" ' +
+          'name="date" min="' + tomorrowIso() + '">', 'date'), t('dunning.promise_save')).data('target', target);
+    }
+
+    function openLawyerDialog(target) {
+      dunningDialog('dun-lawyer', t('dunning.to_lawyer'), target.subtitle || t('dunning.lawyer_hint'),
+        dunningField(t('dunning.reason'), '<textarea class="payplan-input" name="reason" rows="2"></textarea>', 'reason') +
+        '<div class="payplan-field-error" data-error-for="decision"></div>', t('dunning.lawyer_save'))
+        .data('target', target);
+    }
+
+    function openWaiveDialog(target) {
+      dunningDialog('dun-waive', t('dunning.waive'), t('dunning.waive_hint'),
+        '<input type="hidden" name="seq" value="' + escapeHtml(target.seq) + '">' +
+        '<div class="payplan-field-error" data-error-for="seq"></div>' +
+        dunningField(t('dunning.reason'), '<textarea class="payplan-input" name="reason" rows="2"></textarea>', 'reason'),
+        t('dunning.waive_save')).data('target', target);
+    }
+
+    function cardTarget() {
+      var deal = panel.deal;
+      var lines = dunningOpenLines(deal);
+      var overdue = _.find(lines, function (line) { return line.status === 'overdue'; });
+      return {lead: deal.lead_id, lines: lines, currency: deal.currency,
+        seq: (overdue || lines[0] || {}).seq, done: remindersDone};
+    }
+
+    function dunningSubmit(path, body, message) {
+      var $root = dialogRoot();
+      var target = $root.data('target') || {};
+      submit('POST', '/deals/' + target.lead + '/dunning/' + path, body, function (card) {
+        target.done(card, message);
+      });
+    }
+
+    function seqOf($root) {
+      var value = fieldValue($root, 'seq');
+      return /^\d+$/.test(value) ? parseInt(value, 10) : null;
+    }
+
+    function saveRemind() {
+      var $root = dialogRoot();
+      dunningSubmit('remind-now', {seq: seqOf($root), channel: fieldValue($root, 'channel')},
+        tf('dunning.reminded', {channel: dunningChannel(fieldValue($root, 'channel'))}));
+    }
+
+    function saveCall() {
+      var $root = dialogRoot();
+      var outcome = $root.find('[name="outcome"]:checked').val();
+      var body = {seq: seqOf($root), outcome: outcome, comment: fieldValue($root, 'comment')};
+      if (outcome === 'promised' && fieldValue($root, 'date')) {
+        body.date = fieldValue($root, 'date');
+      }
+      dunningSubmit('call-outcome', body, t(outcome === 'refused' ? 'dunning.call_refused_saved'
+        : 'dunning.call_saved'));
+    }
+
+    function savePromise() {
+      var $root = dialogRoot();
+      var date = fieldValue($root, 'date');
+      dunningSubmit('promise', date ? {seq: seqOf($root), date: date} : {seq: seqOf($root)},
+        tf('dunning.promise_saved', {date: day(date)}));
+    }
+
+    function saveLawyer() {
+      var $root = dialogRoot();
+      var target = $root.data('target') || {};
+      var body = {decision: 'lawyer', reason: fieldValue($root, 'reason')};
+      if (target.seq) {
+        body.seq = target.seq;
+      }
+      dunningSubmit('decision', body, t('dunning.lawyer_saved'));
+    }
+
+    function saveWaive() {
+      var $root = dialogRoot();
+      dunningSubmit('waive-fee', {seq: seqOf($root), reason: fieldValue($root, 'reason')},
+        t('dunning.waived'));
+    }
+
+    // -- the worklist on the analytics page
+
+    function debtorsRoot() {
+      return analyticsPage().find('[data-debtors]');
+    }
+
+    // After each summary: the aging buckets become links to the worklist, and the worklist follows the filters.
+    function debtorsAfterSummary(summary) {
+      var $page = analyticsPage();
+      $page.find('.payplan-aging__item').each(function (index) {
+        var bucket = (summary.aging || [])[index];
+        if (bucket) {
+          $(this).attr({'data-bucket': bucket.bucket, 'data-payplan-action': 'debtors-bucket', role: 'button',
+            tabindex: 0, title: t('dunning.bucket_open')});
+        }
+      });
+      dunning.debtors.page = 1;
+      if (!debtorsRoot().length) {
+        $page.append('<section class="payplan-panel-box payplan-debtors" data-debtors></section>');
+      }
+      loadDebtors();
+    }
+
+    function debtorsParams() {
+      var filters = _.omit(analyticsFilters(), 'date_from', 'date_to');
+      if (dunning.debtors.bucket) {
+        filters.bucket = dunning.debtors.bucket;
+      }
+      return _.extend(filters, {page: dunning.debtors.page, page_size: DEBTORS_PAGE_SIZE});
+    }
+
+    function loadDebtors() {
+      var state = dunning.debtors;
+      var seq = state.seq += 1;
+      var $root = debtorsRoot().addClass('is-updating');
+      api('GET', '/analytics/debtors-today', debtorsParams()).then(function (page) {
+        if (seq === state.seq) {
+          state.rows = page.results;
+          $root.removeClass('is-updating').html(debtorsHtml(page));
+        }
+      }, function (error) {
+        if (seq === state.seq) {
+          $root.removeClass('is-updating').html(debtorsHead(null) + '<div class="payplan-muted">' +
+            escapeHtml(error.message) + '</div>');
+        }
+      });
+    }
+
+    function debtorsHead(page) {
+      var state = dunning.debtors;
+      var chips = [''].concat(DUNNING_BUCKETS);
+      var first = page && page.count ? (page.page - 1) * page.page_size + 1 : 0;
+      return '<div class="payplan-rows__head"><div class="payplan-panel-box__title">' + escapeHtml(t('dunning.debtors_title')) +
+        '</div>' + (page ? '<div class="payplan-pager"><span class="payplan-pager__range">' +
+        escapeHtml(tf('analytics.range', {first: first, last: first ? first + page.results.length - 1 : 0,
+          count: page.count})) + '</span><button type="button" class="payplan-icon-button" ' +
+        'data-payplan-action="debtors-page" data-step="-1"' + (page.page > 1 ? '' : ' disabled') + '>‹</button>' +
+        '<button type="button" class="payplan-icon-button" data-payplan-action="debtors-page" data-step="1"' +
+        (page.page < page.pages ? '' : ' disabled') + '>›</button></div>' : '') + '</div>' +
+        '<div class="payplan-debtors__buckets">' + _.map(chips, function (bucket) {
+          return '<button type="button" class="payplan-chip-button' + (bucket === state.bucket ? ' is-active' : '') +
+            '" data-payplan-action="debtors-bucket" data-bucket="' + bucket + '">' +
+            escapeHtml(bucket ? t('aging.' + bucket) : t('dunning.bucket_all')) + '</button>';
+        }).join('') + '</div><div class="payplan-debtors__result" data-debtors-result role="status"></div>';
+    }
+
+    function debtorNext(row) {
+      if (row.paused_until) {
+        return tf('dunning.paused_until', {date: day(row.paused_until)});
+      }
+      return row.next_step ? tf('dunning.next_short', {date: day(row.next_step.date),
+        channel: dunningChannel(row.next_step.channel)}) : '—';
+    }
+
+    function debtorsHtml(page) {
+      if (!page.count) {
+        return debtorsHead(page) + '<div class="payplan-muted payplan-rows__empty" data-debtors-empty>' +
+          escapeHtml(t('dunning.debtors_empty')) + '</div>';
+      }
+      var button = function (name, label, index) {
+        return '<button type="button" class="payplan-chip-button" data-payplan-action="' + name + '" data-row="' +
+          index + '">' + escapeHtml(label) + '</button>';
+      };
+      return debtorsHead(page) + '<table class="payplan-table payplan-table--debtors"><thead><tr>' +
+        _.map(['col_client', 'col_phone', 'col_line', 'col_remaining', 'col_days', 'col_last_contact', 'col_next',
+          'col_actions'], function (key) {
+          return '<th' + (key === 'col_remaining' || key === 'col_days' ? ' class="payplan-table__money"' : '') + '>' +
+            escapeHtml(t('dunning.' + key)) + '</th>';
+        }).join('') + '</tr></thead><tbody>' + _.map(page.results, function (row, index) {
+          return '<tr data-debtor="' + row.lead_id + '" data-seq="' + row.seq + '">' +
+            '<td><a href="/leads/detail/' + row.lead_id + '" class="payplan-rows__deal">' +
+            escapeHtml(row.client || row.deal_name || tf('analytics.unnamed_deal', {lead_id: row.lead_id})) + '</a>' +
+            '<div class="payplan-table__note">' + escapeHtml(row.deal_name) + '</div></td>' +
+            '<td>' + (row.phone ? '<a href="tel:' + escapeHtml(row.phone.replace(/[^\d+]/g, '')) + '">' +
+              escapeHtml(row.phone) + '</a>' : '—') + '</td>' +
+            '<td>' + escapeHtml(tf('dunning.line_short', {seq: row.seq, date: day(row.due_date)})) + '</td>' +
+            '<td class="payplan-table__money">' + escapeHtml(money(row.remaining, null, true)) + '</td>' +
+            '<td class="payplan-table__money payplan-table__late" data-days-overdue>' + row.days_overdue + '</td>' +
+            '<td>' + escapeHtml(row.last_contact_at ? dunningMoment(row.last_contact_at) : '—') +
+              (row.last_contact_channel ? '<div class="payplan-table__note">' +
+                escapeHtml(dunningChannel(row.last_contact_channel)) + '</div>' : '') + '</td>' +
+            '<td>' + escapeHtml(debtorNext(row)) + '</td>' +
+            '<td class="payplan-debtors__actions">' + button('debtor-remind', t('dunning.act_remind'), index) +
+              button('debtor-task', t('dunning.act_task'), index) + button('debtor-promise', t('dunning.act_promise'), index) +
+              button('debtor-lawyer', t('dunning.act_lawyer'), index) + '</td></tr>';
+        }).join('') + '</tbody></table>';
+    }
+
+    function debtorTarget(index) {
+      var row = dunning.debtors.rows[index];
+      if (!row) {
+        return null;
+      }
+      return {lead: row.lead_id, seq: row.seq, email: row.email, phone: row.phone,
+        subtitle: tf('dunning.debtor_subtitle', {client: row.client || row.deal_name || row.lead_id,
+          seq: row.seq, date: day(row.due_date), amount: money(row.remaining, null, true)}),
+        done: function (card, message) {
+          debtorsResult(message);
+          loadDebtors();
+        }};
+    }
+
+    function debtorsResult(message, tone) {
+      setTimeout(function () {
+        debtorsRoot().find('[data-debtors-result]').attr('data-tone', tone || 'ok').text(message);
+      }, 0);
+    }
+
+    // The worklist's task button: one click, a task for the responsible manager now.
+    function debtorTask($button) {
+      var target = debtorTarget(parseInt($button.attr('data-row'), 10));
+      if (!target || $button.prop('disabled')) {
+        return;
+      }
+      $button.prop('disabled', true).addClass('is-busy');
+      api('POST', '/deals/' + target.lead + '/dunning/remind-now', {seq: target.seq, channel: 'manager_task'})
+        .then(function () {
+          target.done(null, t('dunning.task_created'));
+        }, function (error) {
+          $button.prop('disabled', false).removeClass('is-busy');
+          debtorsResult(error.message, 'error');
+        });
+    }
+
+    // -- the ladder editor (a block of the settings page, saved with the page)
+
+    function dunningSettingsRoot() {
+      return $('.payplan-dunning-settings');
+    }
+
+    function stageChoices(pipelines, current, withNone) {
+      var stages = withNone ? [{value: '', label: t('dunning.stage_none'), selected: !current}] : [];
+      _.each(pipelines || [], function (pipeline) {
+        _.each(pipeline.statuses || [], function (status) {
+          stages.push({value: pipeline.id + ':' + status.id, label: pipeline.name + ' → ' + status.name,
+            selected: !!current && current.status_id === status.id &&
+              (!current.pipeline_id || current.pipeline_id === pipeline.id)});
+        });
+      });
+      if (current && current.status_id && !_.findWhere(stages, {selected: true})) {
+        stages.push({value: (current.pipeline_id || '') + ':' + current.status_id, selected: true,
+          label: tf('account.stage_unknown', {pipeline: current.pipeline_id || '—', status: current.status_id})});
+      }
+      return _.map(stages, function (stage) { return dunningOption(stage.value, stage.label, stage.selected); }).join('');
+    }
+
+    function userChoices(users, current, noneLabel) {
+      var options = [dunningOption('', noneLabel, !current)];
+      _.each(idOptions(users, current, function (id) { return tf('account.user_unknown', {id: id}); }), function (user) {
+        options.push(dunningOption(user.id, user.name, user.selected));
+      });
+      return options.join('');
+    }
+
+    function stageValue(text) {
+      var parts = String(text || '').split(':');
+      if (!parts[1]) {
+        return null;
+      }
+      return {status_id: /^\d+$/.test(parts[1]) ? parseInt(parts[1], 10) : parts[1],
+        pipeline_id: /^\d+$/.test(parts[0]) ? parseInt(parts[0], 10) : null};
+    }
+
+    function stepActionCode(action) {
+      if (!action) {
+        return '';
+      }
+      return action.kind === 'assign_user' && !action.user_id ? 'assign_user:' + (action.role || 'lawyer') : action.kind;
+    }
+
+    function stepRow(step, context) {
+      var action = step.action || {};
+      var assignee = step.assignee || {kind: 'responsible'};
+      var kind = stepActionCode(step.action);
+      var actionOptions = [dunningOption('', t('dunning.action_none'), !kind)].concat(_.map(DUNNING_ACTIONS, function (code) {
+        return dunningOption(code === 'assign_user' ? 'assign_user:lawyer' : code, t('dunning.action_' + code),
+          kind === code || (code === 'assign_user' && kind.indexOf('assign_user:') === 0));
+      }));
+      actionOptions.push(dunningOption('assign_user', t('dunning.action_assign_named'), kind === 'assign_user'));
+      var input = function (name, value, extra) {
+        return '<input class="payplan-input' + (extra || '') + '" data-name="' + name + '" value="' +
+          escapeHtml(value === null || value === undefined ? '' : value) + '" aria-label="' +
+          escapeHtml(t('dunning.step_' + name.replace('action.', ''))) + '">';
+      };
+      return '<div class="payplan-ladder-step" data-row-of="steps" data-step-json="' + escapeHtml(JSON.stringify(step)) + '">' +
+        '<div class="payplan-ladder-step__main">' +
+        dunningField(t('dunning.step_day'), input('day', step.day, ' payplan-input--short'), null) +
+        dunningField(t('dunning.step_channel'), '<select class="payplan-input" data-name="channel">' +
+          channelOptions(step.channel) + '</select>', null) +
+        dunningField(t('dunning.step_assignee'), '<select class="payplan-input" data-name="assignee.kind">' +
+          _.map(DUNNING_ASSIGNEES, function (code) {
+            return dunningOption(code, t('dunning.assignee_' + code), code === assignee.kind);
+          }).join('') + '</select>', null) +
+        dunningField(t('dunning.step_user'), '<select class="payplan-input" data-name="assignee.user_id">' +
+          userChoices(context.users, assignee.user_id, '—') + '</select>', null, 'payplan-ladder-step__user') +
+        '<button type="button" class="payplan-icon-button" data-payplan-action="dun-step-remove" title="' +
+          escapeHtml(t('common.remove')) + '">×</button></div>' +
+        // The first line's fields are narrow: their errors read below the line, at full width.
+        '<div class="payplan-ladder-step__errors">' + _.map(['day', 'channel', 'assignee', 'assignee.user_id'],
+          function (name) { return '<div class="payplan-field-error" data-main-error="' + name + '"></div>'; }).join('') +
+        '</div>' +
+        '<div class="payplan-ladder-step__more">' +
+        dunningField(t('dunning.step_template'), input('template', step.template) , '', 'payplan-ladder-step__template') +
+        dunningField(t('dunning.step_action'), '<select class="payplan-input" data-name="action.kind">' +
+          actionOptions.join('') + '</select>', '') +
+        dunningField(t('dunning.action_stage'), '<select class="payplan-input" data-name="action.stage">' +
+          stageChoices(context.pipelines, action.kind === 'move_to_stage' ? action : null, true) + '</select>', '',
+          'payplan-ladder-step__opt', 'move_to_stage') +
+        dunningField(t('dunning.action_user'), '<select class="payplan-input" data-name="action.user_id">' +
+          userChoices(context.users, action.kind === 'assign_user' ? action.user_id : null, '—') + '</select>', '',
+          'payplan-ladder-step__opt', 'assign_user') +
+        dunningField(t('dunning.fee_fixed'), input('action.fixed', action.fixed, ' payplan-input--money'), '',
+          'payplan-ladder-step__opt', 'late_fee') +
+        dunningField(t('dunning.fee_percent'), input('action.percent_per_day', action.percent_per_day, ' payplan-input--short'),
+          '', 'payplan-ladder-step__opt', 'late_fee') +
+        dunningField(t('dunning.fee_cap'), input('action.cap', action.cap, ' payplan-input--money'), '',
+          'payplan-ladder-step__opt', 'late_fee') + '</div>' +
+        '<label class="payplan-check payplan-ladder-step__cutoff"><input type="checkbox" data-name="after_cutoff"' +
+          (step.after_cutoff ? ' checked' : '') + '> ' + escapeHtml(t('dunning.step_after_cutoff')) + '</label>' +
+        '<div class="payplan-field-error payplan-ladder-step__error" data-step-error></div></div>';
+    }
+
+    // Every field's error slot is named after its place (`steps.2.day`), as the API's 422 names it.
+    function renumberSteps($root) {
+      $root.find('[data-row-of="steps"]').each(function (index, row) {
+        $(row).find('[data-step-error]').attr('data-error-for', 'steps.' + index);
+        $(row).find('[data-name]').each(function () {
+          var name = 'steps.' + index + '.' + $(this).attr('data-name');
+          $(this).attr('name', 'dunning.' + name);
+          $(this).closest('.payplan-field').find('.payplan-field-error').attr('data-error-for', name);
+        });
+        $(row).find('[data-name="action.stage"]').closest('.payplan-field').find('.payplan-field-error')
+          .attr('data-error-for', 'steps.' + index + '.action.status_id');
+        $(row).find('[data-name="action.kind"]').closest('.payplan-field').find('.payplan-field-error')
+          .attr('data-error-for', 'steps.' + index + '.action');
+        $(row).find('[data-main-error]').each(function () {
+          $(this).attr('data-error-for', 'steps.' + index + '.' + $(this).attr('data-main-error'));
+        });
+      });
+      syncSteps($root);
+    }
+
+    function syncSteps($root) {
+      $root.find('[data-row-of="steps"]').each(function () {
+        var $row = $(this);
+        var kind = String($row.find('[data-name="action.kind"]').val() || '').split(':')[0];
+        var named = $row.find('[data-name="action.kind"]').val() === 'assign_user';
+        $row.find('[data-action-only]').each(function () {
+          var only = $(this).attr('data-action-only');
+          $(this).toggle(only === kind && (only !== 'assign_user' || named));
+        });
+        $row.find('.payplan-ladder-step__user').toggle($row.find('[data-name="assignee.kind"]').val() === 'user');
+      });
+    }
+
+    function dunningPenaltiesHtml(penalties) {
+      var mode = !penalties ? '' : (penalties.percent_per_day ? 'percent' : 'fixed');
+      var value = !penalties ? '' : (mode === 'percent' ? penalties.percent_per_day : penalties.fixed);
+      return '<div class="payplan-account__section" data-dunning-penalties><div class="payplan-block__title">' +
+        escapeHtml(t('dunning.penalties_title')) + '</div><div class="payplan-grid payplan-grid--2">' +
+        dunningField(t('dunning.penalty_mode'), '<select class="payplan-input" name="dunning.penalties.mode">' +
+          _.map(['', 'fixed', 'percent'], function (code) {
+            return dunningOption(code, t('dunning.penalty_' + (code || 'none')), code === mode);
+          }).join('') + '</select>', 'penalties') +
+        dunningField(t('dunning.penalty_value'), '<input class="payplan-input" name="dunning.penalties.value" value="' +
+          escapeHtml(value || '') + '" inputmode="decimal">', 'penalties.fixed', 'payplan-penalty-value') +
+        dunningField(t('dunning.fee_cap'), '<input class="payplan-input" name="dunning.penalties.cap" value="' +
+          escapeHtml(penalties && penalties.cap ? penalties.cap : '') + '" inputmode="decimal">', 'penalties.cap') +
+        dunningField(t('dunning.penalty_grace'), '<input class="payplan-input payplan-input--short" type="number" ' +
+          'name="dunning.penalties.grace_days" value="' + escapeHtml(penalties ? penalties.grace_days : 0) + '">',
+          'penalties.grace_days') + '</div>' +
+        '<div class="payplan-field-error" data-error-for="penalties.percent_per_day"></div></div>';
+    }
+
+    function dunningChannelsHtml(channels) {
+      return '<div class="payplan-account__section" data-dunning-channels><div class="payplan-block__title">' +
+        escapeHtml(t('dunning.channels_title')) + '</div><div class="payplan-muted">' +
+        escapeHtml(t('dunning.channels_hint')) + '</div>' + _.map(DUNNING_PROVIDERS, function (options, channel) {
+          var stored = channels[channel] || {enabled: false, has_secret: false, options: {}};
+          return '<div class="payplan-dunning-channel" data-channel="' + channel + '">' +
+            '<div class="payplan-dunning-channel__head"><label class="payplan-check"><input type="checkbox" ' +
+            'name="dunning.channels.' + channel + '.enabled"' + (stored.enabled ? ' checked' : '') + '> ' +
+            escapeHtml(t('dunning.provider_' + channel)) + '</label><span class="payplan-chip' +
+            (stored.has_secret ? ' payplan-chip--paid' : '') + '" data-secret-state>' +
+            escapeHtml(t(stored.has_secret ? 'dunning.secret_set' : 'dunning.secret_missing')) + '</span></div>' +
+            '<div class="payplan-grid payplan-grid--2">' +
+            dunningField(t('dunning.secret_' + channel), '<input class="payplan-input" type="password" ' +
+              'autocomplete="new-password" name="dunning.channels.' + channel + '.secret" value="" placeholder="' +
+              escapeHtml(t(stored.has_secret ? 'dunning.secret_set_placeholder' : 'dunning.secret_missing')) + '">',
+              'channels.' + channel + '.secret') +
+            _.map(options, function (option) {
+              return dunningField(t('dunning.option_' + option), '<input class="payplan-input" name="dunning.channels.' +
+                channel + '.options.' + option + '" value="' + escapeHtml((stored.options || {})[option] || '') + '">',
+                'channels.' + channel + '.options.' + option);
+            }).join('') + '</div><div class="payplan-field-error" data-error-for="channels.' + channel + '"></div></div>';
+        }).join('') + '</div>';
+    }
+
+    function dunningSettingsHtml(body, options) {
+      var policy = body.policy;
+      var users = options && options.users && options.users.length ? _.where(options.users, {is_active: true}) : managers();
+      var context = {users: users, pipelines: options ? options.pipelines : []};
+      var hour = function (name, label) {
+        return dunningField(label, '<input class="payplan-input payplan-input--short" type="number" min="0" max="23" ' +
+          'name="dunning.' + name + '" value="' + escapeHtml(policy[name]) + '">', name);
+      };
+      return '<div class="payplan-account__head"><div class="payplan-account__title">' + escapeHtml(t('dunning.settings_title')) +
+        '</div></div><div class="payplan-muted">' + escapeHtml(t(body.custom ? 'dunning.settings_hint'
+          : 'dunning.settings_defaults')) + '</div><div class="payplan-alert" role="alert"></div>' +
+        '<label class="payplan-check"><input type="checkbox" name="dunning.enabled"' + (body.enabled ? ' checked' : '') +
+        '> ' + escapeHtml(t('dunning.enabled')) + '</label>' +
+        '<div class="payplan-account__section"><div class="payplan-block__title">' + escapeHtml(t('dunning.ladder_title')) +
+        '</div><div class="payplan-muted">' + escapeHtml(t('dunning.ladder_hint')) + '</div>' +
+        '<div class="payplan-ladder" data-rows="steps">' + _.map(policy.steps, function (step) {
+          return stepRow(step, context);
+        }).join('') + '</div><button type="button" class="payplan-link-button" data-payplan-action="dun-step-add">+ ' +
+        escapeHtml(t('dunning.add_step')) + '</button><div class="payplan-field-error" data-error-for="steps"></div></div>' +
+        '<div class="payplan-account__section"><div class="payplan-block__title">' + escapeHtml(t('dunning.hours_title')) +
+        '</div><div class="payplan-grid payplan-grid--2">' + hour('cutoff_hour', t('dunning.cutoff_hour')) +
+        dunningField(t('dunning.postpone_max_days'), '<input class="payplan-input payplan-input--short" type="number" ' +
+          'min="0" max="90" name="dunning.postpone_max_days" value="' + escapeHtml(policy.postpone_max_days) + '">',
+          'postpone_max_days') +
+        hour('quiet_start_hour', t('dunning.quiet_start_hour')) + hour('quiet_end_hour', t('dunning.quiet_end_hour')) +
+        '</div></div>' +
+        '<div class="payplan-account__section"><div class="payplan-block__title">' + escapeHtml(t('dunning.people_title')) +
+        '</div><div class="payplan-grid payplan-grid--2">' +
+        dunningField(t('dunning.head_of_sales'), '<select class="payplan-input" name="dunning.head_of_sales_user_id">' +
+          userChoices(users, policy.head_of_sales_user_id, t('dunning.user_none')) + '</select>', 'head_of_sales_user_id') +
+        dunningField(t('dunning.lawyer'), '<select class="payplan-input" name="dunning.lawyer_user_id">' +
+          userChoices(users, policy.lawyer_user_id, t('dunning.user_none')) + '</select>', 'lawyer_user_id') +
+        dunningField(t('dunning.end_of_ladder'), '<select class="payplan-input" name="dunning.end_of_ladder">' +
+          _.map(DUNNING_END, function (code) {
+            return dunningOption(code, t('dunning.end_' + (code || 'none')), code === (policy.end_of_ladder || ''));
+          }).join('') + '</select>', 'end_of_ladder') + '</div></div>' +
+        dunningPenaltiesHtml(policy.penalties) +
+        '<div class="payplan-account__section" data-dunning-stages><div class="payplan-block__title">' +
+        escapeHtml(t('dunning.stages_title')) + '</div><div class="payplan-muted">' + escapeHtml(t('dunning.stages_hint')) +
+        '</div><div class="payplan-grid payplan-grid--2">' + _.map(body.buckets || DUNNING_BUCKETS, function (bucket) {
+          return dunningField(t('aging.' + bucket), '<select class="payplan-input" name="dunning.stages.' + bucket + '">' +
+            stageChoices(context.pipelines, (policy.stages || {})[bucket], true) + '</select>', 'stages.' + bucket);
+        }).join('') + '</div></div>' +
+        dunningChannelsHtml(body.channels || {}) +
+        '<div class="payplan-account__result" data-dunning-result role="status"></div>';
+    }
+
+    function dunningSettingsOpen($account, options) {
+      if (!$account.length) {
+        return;
+      }
+      dunningSettingsRoot().remove();
+      var $block = $('<div class="payplan payplan-dunning-settings"></div>').insertAfter($account).html(loadingHtml());
+      api('GET', '/account/dunning').then(function (body) {
+        $block.html(dunningSettingsHtml(body, options)).data({'payplan-stored': dunningStored(body),
+          'payplan-channels': body.channels || {}, 'payplan-context': options});
+        renumberSteps($block);
+        syncPenalties($block);
+      }, function (error) {
+        $block.html(errorHtml(error.status === 404 ? {status: 404, message: t('dunning.settings_missing')} : error));
+      });
+    }
+
+    // The ladder as stored, in the shape the form produces: what a save compares the form with.
+    function dunningStored(body) {
+      return _.extend({enabled: body.enabled}, _.pick(body.policy, 'steps', 'cutoff_hour', 'quiet_start_hour',
+        'quiet_end_hour', 'postpone_max_days', 'head_of_sales_user_id', 'lawyer_user_id', 'penalties', 'stages',
+        'end_of_ladder'));
+    }
+
+    function syncPenalties($block) {
+      var mode = fieldValue($block, 'dunning.penalties.mode');
+      $block.find('[data-dunning-penalties] .payplan-field').slice(1).toggle(!!mode);
+      $block.find('.payplan-penalty-value .payplan-field-error')
+        .attr('data-error-for', mode === 'percent' ? 'penalties.percent_per_day' : 'penalties.fixed');
+      $block.find('.payplan-penalty-value .payplan-label').text(t(mode === 'percent' ? 'dunning.fee_percent'
+        : 'dunning.fee_fixed'));
+    }
+
+    function formNumber(text) {
+      var value = String(text === undefined || text === null ? '' : text).trim();
+      return /^-?\d+$/.test(value) ? parseInt(value, 10) : (value === '' ? null : value);
+    }
+
+    function formMoney(text) {
+      var value = String(text || '').trim();
+      return value === '' ? null : normalizedAmount(value);
+    }
+
+    function stepBody($row) {
+      var value = function (name) { return String($row.find('[data-name="' + name + '"]').val() || '').trim(); };
+      var stored = JSON.parse($row.attr('data-step-json') || '{}');
+      var code = value('action.kind');
+      var kind = code.split(':')[0];
+      var action = null;
+      if (kind) {
+        // What this form does not show of a stored action of the same kind is kept as it was.
+        action = stored.action && stored.action.kind === kind ? _.clone(stored.action) : {kind: kind};
+        if (kind === 'move_to_stage') {
+          _.extend(action, stageValue(value('action.stage')) || {status_id: null});
+          if (action.pipeline_id === null) {
+            delete action.pipeline_id;
+          }
+        } else if (kind === 'assign_user') {
+          if (code === 'assign_user') {
+            action.user_id = formNumber(value('action.user_id'));
+            if (action.user_id === null) {
+              delete action.user_id;
+            }
+          } else {
+            delete action.user_id;
+            action.role = code.split(':')[1] || 'lawyer';
+          }
+        } else if (kind === 'late_fee') {
+          _.each(['fixed', 'percent_per_day', 'cap'], function (name) {
+            var amount = formMoney(value('action.' + name));
+            if (amount === null) {
+              delete action[name];
+            } else {
+              action[name] = amount;
+            }
+          });
+        }
+      }
+      var assignee = value('assignee.kind') || 'responsible';
+      return {day: formNumber(value('day')), channel: value('channel'), template: value('template'),
+        after_cutoff: $row.find('[data-name="after_cutoff"]').is(':checked'),
+        assignee: {kind: assignee, user_id: assignee === 'user' ? formNumber(value('assignee.user_id'))
+          : (stored.assignee && stored.assignee.kind === assignee ? stored.assignee.user_id : null)},
+        action: action};
+    }
+
+    function dunningForm($block) {
+      var mode = fieldValue($block, 'dunning.penalties.mode');
+      var penalties = null;
+      if (mode) {
+        var amount = formMoney(fieldValue($block, 'dunning.penalties.value'));
+        penalties = {enabled: true, fixed: mode === 'fixed' ? amount : null,
+          percent_per_day: mode === 'percent' ? amount : null, cap: formMoney(fieldValue($block, 'dunning.penalties.cap')),
+          grace_days: formNumber(fieldValue($block, 'dunning.penalties.grace_days')) || 0};
+      }
+      var stages = {};
+      _.each(DUNNING_BUCKETS, function (bucket) {
+        var stage = stageValue(fieldValue($block, 'dunning.stages.' + bucket));
+        if (stage) {
+          stages[bucket] = stage;
+        }
+      });
+      return {
+        enabled: $block.find('[name="dunning.enabled"]').is(':checked'),
+        steps: _.map($block.find('[data-row-of="steps"]'), function (row) { return stepBody($(row)); }),
+        cutoff_hour: formNumber(fieldValue($block, 'dunning.cutoff_hour')),
+        quiet_start_hour: formNumber(fieldValue($block, 'dunning.quiet_start_hour')),
+        quiet_end_hour: formNumber(fieldValue($block, 'dunning.quiet_end_hour')),
+        postpone_max_days: formNumber(fieldValue($block, 'dunning.postpone_max_days')),
+        head_of_sales_user_id: formNumber(fieldValue($block, 'dunning.head_of_sales_user_id')),
+        lawyer_user_id: formNumber(fieldValue($block, 'dunning.lawyer_user_id')),
+        penalties: penalties, stages: stages,
+        end_of_ladder: fieldValue($block, 'dunning.end_of_ladder')
+      };
+    }
+
+    // Only what the form changed is sent; the steps, fees and stages go whole (the API replaces each whole).
+    function dunningPatch(stored, form) {
+      var patch = {};
+      _.each(form, function (value, key) {
+        var before = stored[key] === undefined ? null : stored[key];
+        if (key === 'penalties' && before && value) {
+          before = _.extend({}, before, {enabled: true});
+        }
+        if (JSON.stringify(value) !== JSON.stringify(before)) {
+          patch[key] = value;
+        }
+      });
+      return patch;
+    }
+
+    function channelPuts($block) {
+      var stored = $block.data('payplan-channels') || {};
+      var puts = [];
+      _.each(DUNNING_PROVIDERS, function (names, channel) {
+        var before = stored[channel] || {enabled: false, options: {}};
+        var options = _.clone(before.options || {});
+        _.each(names, function (name) {
+          var value = fieldValue($block, 'dunning.channels.' + channel + '.options.' + name);
+          if (value) {
+            options[name] = value;
+          } else {
+            delete options[name];
+          }
+        });
+        var secret = fieldValue($block, 'dunning.channels.' + channel + '.secret');
+        var enabled = $block.find('[name="dunning.channels.' + channel + '.enabled"]').is(':checked');
+        if (secret || enabled !== !!before.enabled || JSON.stringify(options) !== JSON.stringify(before.options || {})) {
+          var body = {channel: channel, enabled: enabled, options: options};
+          if (secret) {
+            body.secret = secret;
+          }
+          puts.push(body);
+        }
+      });
+      return puts;
+    }
+
+    function dunningResult($block, text, tone) {
+      $block.find('[data-dunning-result]').text(text).attr('data-tone', tone || 'ok').show();
+    }
+
+    // Saved with the settings window's own button, after the account's settings; a 422 is shown by its step.
+    function saveDunningSettings() {
+      var $block = dunningSettingsRoot();
+      if (!$block.length || !$block.data('payplan-stored') || $block.data('busy')) {
+        return;
+      }
+      var patch = dunningPatch($block.data('payplan-stored'), dunningForm($block));
+      var puts = channelPuts($block);
+      clearErrors($block);
+      if (!_.size(patch) && !puts.length) {
+        dunningResult($block, t('dunning.saved_nothing'));
+        return;
+      }
+      $block.data('busy', true);
+      dunningResult($block, t('account.saving'));
+      var failed = null;
+      var saveChannels = function () {
+        return _.reduce(puts, function (chain, body) {
+          return chain.then(function () {
+            return api('PUT', '/account/dunning/channels', body).then(function (answer) {
+              $block.data('payplan-channels', answer.channels);
+              refreshSecretStates($block, answer.channels);
+            }, function (error) {
+              failed = failed || _.extend({}, error, {fields: _.object(_.map(error.fields, function (messages, key) {
+                return ['channels.' + body.channel + (key === 'channel' ? '' : '.' + key), messages];
+              }))});
+              return $.Deferred().resolve().promise();
+            });
+          });
+        }, $.Deferred().resolve().promise());
+      };
+      var policy = _.size(patch) ? api('PATCH', '/account/dunning', patch).then(function (body) {
+        $block.data('payplan-stored', dunningStored(body));
+      }, function (error) {
+        failed = error;
+        return $.Deferred().resolve().promise();
+      }) : $.Deferred().resolve().promise();
+      policy.then(saveChannels).then(function () {
+        if (failed) {
+          showErrors($block, failed);
+          _.each(failed.fields, function (messages, key) {
+            $block.find('[name="dunning.' + key + '"]').closest('.payplan-field').addClass('has-error');
+          });
+          dunningResult($block, failed.status === 422 ? t('dunning.save_failed') : failed.message, 'error');
+          var $first = $block.find('.payplan-field-error:visible, .payplan-alert:visible').first();
+          if ($first.length && $first[0].scrollIntoView) {
+            $first[0].scrollIntoView({block: 'center'});
+          }
+        } else {
+          dunningResult($block, t('dunning.saved'));
+        }
+      }).always(function () { $block.data('busy', false); });
+    }
+
+    function refreshSecretStates($block, channels) {
+      _.each(DUNNING_PROVIDERS, function (names, channel) {
+        var set = !!(channels[channel] && channels[channel].has_secret);
+        var $channel = $block.find('[data-channel="' + channel + '"]');
+        $channel.find('[data-secret-state]').text(t(set ? 'dunning.secret_set' : 'dunning.secret_missing'))
+          .toggleClass('payplan-chip--paid', set);
+        $channel.find('[name="dunning.channels.' + channel + '.secret"]').val('')
+          .attr('placeholder', t(set ? 'dunning.secret_set_placeholder' : 'dunning.secret_missing'));
+      });
+    }
+
+    function addStep($block) {
+      var context = $block.data('payplan-context') || {};
+      var users = context.users && context.users.length ? _.where(context.users, {is_active: true}) : managers();
+      var last = _.last(dunningForm($block).steps);
+      $block.find('[data-rows="steps"]').append(stepRow({day: last && _.isNumber(last.day) ? last.day + 1 : 0,
+        channel: 'client_email', template: '', after_cutoff: false, assignee: {kind: 'responsible', user_id: null},
+        action: null}, {users: users, pipelines: context.pipelines}));
+      renumberSteps($block);
+    }
+
+    function bindDunningEvents() {
+      var card = '#payplan-panel ';
+      var open = function (name, opener) {
+        on('click', card + action(name), function () {
+          if (panel.deal) {
+            opener(cardTarget());
+          }
+        });
+      };
+      open('dun-remind', openRemindDialog);
+      open('dun-call', openCallDialog);
+      open('dun-promise', openPromiseDialog);
+      open('dun-lawyer', openLawyerDialog);
+      on('click', card + action('dun-waive'), function () {
+        openWaiveDialog({lead: panel.deal.lead_id, seq: parseInt($(this).attr('data-seq'), 10), done: remindersDone});
+      });
+      on('click', '.payplan-dialog[data-dialog="dun-remind"] ' + action('save'), saveRemind);
+      on('click', '.payplan-dialog[data-dialog="dun-call"] ' + action('save'), saveCall);
+      on('click', '.payplan-dialog[data-dialog="dun-promise"] ' + action('save'), savePromise);
+      on('click', '.payplan-dialog[data-dialog="dun-lawyer"] ' + action('save'), saveLawyer);
+      on('click', '.payplan-dialog[data-dialog="dun-waive"] ' + action('save'), saveWaive);
+      on('change', '.payplan-dialog[data-dialog="dun-call"] [name="outcome"]', function () {
+        syncCallDialog($(this).closest('.payplan-dialog'));
+      });
+
+      on('click keydown', '.payplan-analytics .payplan-aging__item' + action('debtors-bucket') + ', .payplan-analytics ' +
+        '.payplan-debtors ' + action('debtors-bucket'), function (event) {
+        if (event.type === 'keydown' && event.key !== 'Enter') {
+          return;
+        }
+        dunning.debtors.bucket = $(this).attr('data-bucket') || '';
+        dunning.debtors.page = 1;
+        loadDebtors();
+        if ($(this).hasClass('payplan-aging__item') && debtorsRoot()[0] && debtorsRoot()[0].scrollIntoView) {
+          debtorsRoot()[0].scrollIntoView({block: 'start'});
+        }
+      });
+      on('click', '.payplan-analytics ' + action('debtors-page'), function () {
+        dunning.debtors.page = Math.max(1, dunning.debtors.page + parseInt($(this).attr('data-step'), 10));
+        loadDebtors();
+      });
+      var debtor = function (name, opener) {
+        on('click', '.payplan-analytics ' + action(name), function () {
+          var target = debtorTarget(parseInt($(this).attr('data-row'), 10));
+          if (target) {
+            opener(target);
+          }
+        });
+      };
+      debtor('debtor-remind', openRemindDialog);
+      debtor('debtor-promise', openPromiseDialog);
+      debtor('debtor-lawyer', openLawyerDialog);
+      on('click', '.payplan-analytics ' + action('debtor-task'), function () { debtorTask($(this)); });
+
+      var settingsBlock = '.payplan-dunning-settings ';
+      on('click', settingsBlock + action('dun-step-add'), function () { addStep(dunningSettingsRoot()); });
+      on('click', settingsBlock + action('dun-step-remove'), function () {
+        $(this).closest('[data-row-of="steps"]').remove();
+        renumberSteps(dunningSettingsRoot());
+      });
+      on('change', settingsBlock + '[data-name="action.kind"], ' + settingsBlock + '[data-name="assignee.kind"]', function () {
+        syncSteps(dunningSettingsRoot());
+      });
+      on('change', settingsBlock + '[name="dunning.penalties.mode"]', function () { syncPenalties(dunningSettingsRoot()); });
     }
 
     // ---- events ---------------------------------------------------------------------------------
@@ -2257,6 +3285,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         $(this).closest('[data-row-of]').remove();
         renumberRows($block, 'reminders');
       });
+      bindDunningEvents();
     }
 
     function unbindEvents() {
@@ -2305,6 +3334,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       onSave: function (data) {
         if (!data || data.active !== 'N') {
           saveAccountSettings($('.payplan-account'));
+          saveDunningSettings();
         }
         return true;
       },

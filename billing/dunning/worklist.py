@@ -94,3 +94,42 @@ def _next_step(policy: domain.Policy, item: Installment, recorded: set[str], tod
         if step.key not in recorded and on >= today:
             return NextStep(day=step.day, channel=step.channel, date=on)
     return None
+
+
+@dataclass(frozen=True)
+class DealNextStep:
+    seq: int
+    due_date: date
+    day: int
+    channel: str
+    date: date
+
+
+def deal_next_step(*, account: Account, lead_id: int, today: date) -> DealNextStep | None:
+    """The card's «Следующий шаг»: the earliest ladder step still to come over the deal's unpaid lines (a
+    line whose ladder is done, or a ladder switched off, has none)."""
+    enabled, policy = policy_get(account=account)
+    if not enabled:
+        return None
+    ladder = DunningLine.objects.filter(deal_id=OuterRef("schedule__deal_id"), seq=OuterRef("seq"),
+                                        due_date=OuterRef("due_date"))
+    items = list(_installments(account, AnalyticsFilter())
+                 .filter(schedule__deal__lead_id=lead_id)
+                 .exclude(kind=Installment.Kind.FEE)
+                 .annotate(line_id=Subquery(ladder.values("pk")[:1]),
+                           shift_days=Subquery(ladder.values("shift_days")[:1]),
+                           ladder_done_at=Subquery(ladder.values("ladder_done_at")[:1]))
+                 .order_by("due_date", "seq"))
+    recorded: dict[int, set[str]] = {}
+    line_ids = [item.line_id for item in items if item.line_id]
+    for line_id, key in StepRun.objects.filter(line_id__in=line_ids).values_list("line_id", "step_key"):
+        recorded.setdefault(line_id, set()).add(key)
+    found = []
+    for item in items:
+        if item.ladder_done_at is not None:
+            continue
+        step = _next_step(policy, item, recorded.get(item.line_id, set()), today)
+        if step is not None:
+            found.append(DealNextStep(seq=item.seq, due_date=item.due_date, day=step.day, channel=step.channel,
+                                      date=step.date))
+    return min(found, key=lambda step: (step.date, step.seq), default=None)

@@ -13,7 +13,7 @@ from billing.dunning.models import ChannelSettings, DunningPolicy
 from billing.dunning.penalties import penalty_waive
 from billing.dunning.selectors import channel_settings_get, deal_dunning_get, policy_get
 from billing.dunning.services import channel_settings_set, dunning_policy_set
-from billing.dunning.worklist import debtor_rows, debtors_lines
+from billing.dunning.worklist import deal_next_step, debtor_rows, debtors_lines
 from billing.time import account_today
 from widget_api.api.analytics import FilterInput
 from widget_api.api.base import WidgetView
@@ -181,7 +181,16 @@ class PenaltyOutput(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class DealNextStepOutput(serializers.Serializer):
+    seq = serializers.IntegerField(help_text="the line the step is for")
+    due_date = serializers.DateField()
+    day = serializers.IntegerField(help_text="the step's day relative to the due date")
+    channel = serializers.CharField()
+    date = serializers.DateField(help_text="the day it is due")
+
+
 class DealDunningOutput(serializers.Serializer):
+    next_step = DealNextStepOutput(allow_null=True, help_text="the earliest ladder step still to come; null: none")
     sends = SendOutput(many=True)
     overdue = OverdueFactOutput(many=True)
     lines = LineStateOutput(many=True)
@@ -195,7 +204,9 @@ class DealDunningOutput(serializers.Serializer):
 
 
 def _card(view: WidgetView, lead_id: int) -> dict:
-    return DealDunningOutput(deal_dunning_get(account=view.account, lead_id=lead_id)).data
+    card = deal_dunning_get(account=view.account, lead_id=lead_id)
+    next_step = deal_next_step(account=view.account, lead_id=lead_id, today=account_today(view.account))
+    return DealDunningOutput({**vars(card), "next_step": next_step}).data
 
 
 class DealDunningView(WidgetView):
