@@ -16,8 +16,22 @@ class DunningPolicy(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
 
+# Options that are provider secrets too (Telegram's webhook secret token, ...): written, never read back.
+SECRET_OPTIONS = {"telegram": ("webhook_secret",)}
+SECRET_OPTION_SUFFIXES = ("secret", "token", "password", "api_key", "api_id")
+
+
+def is_secret_option(name: str) -> bool:
+    """An option that holds a credential: answered only as «set / not set» (`<name>_set`)."""
+    return any(name in names for names in SECRET_OPTIONS.values()) or str(name).lower().endswith(
+        SECRET_OPTION_SUFFIXES)
+
+
 class ChannelSettings(models.Model):
-    """A provider's key for one account: encrypted at rest, never read back through the API."""
+    """A provider's key for one account: encrypted at rest, never read back through the API.
+
+    Secret options (`is_secret_option`, e.g. Telegram's `webhook_secret`) are write-only too: a save that
+    does not send one keeps the stored value."""
 
     class Channel(models.TextChoices):
         SMS = "sms"

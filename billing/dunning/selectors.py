@@ -8,6 +8,7 @@ from django.utils.translation import gettext
 
 from billing.dunning.domain import DEFAULT_POLICY, Policy, legacy_reminders_steps, policy_parse
 from billing.dunning.models import (
+    SECRET_OPTIONS,
     CallOutcome,
     ChannelSettings,
     DunningLine,
@@ -16,6 +17,7 @@ from billing.dunning.models import (
     OverdueFact,
     PenaltyCharge,
     StepRun,
+    is_secret_option,
 )
 from billing.errors import NotFound
 from billing.models import Account, Deal, Direction, Installment
@@ -86,9 +88,20 @@ def current_installment(*, line: DunningLine) -> Installment | None:
 
 
 def channel_settings_get(*, account: Account) -> dict[str, dict]:
-    """The channels as the settings page shows them: options and whether a key is set, never the key."""
-    return {row.channel: {"enabled": row.enabled, "has_secret": bool(row.secret), "options": row.options}
-            for row in ChannelSettings.objects.filter(account=account)}
+    """The channels as the settings page shows them: options and whether a key is set, never the key.
+
+    Secret options (Telegram's `webhook_secret`, ...) are left out of `options` and answered only as
+    `<name>_set: true/false` next to `has_secret`."""
+    shown = {}
+    for row in ChannelSettings.objects.filter(account=account):
+        options = dict(row.options or {})
+        secret_names = {*SECRET_OPTIONS.get(row.channel, ()), *(name for name in options if is_secret_option(name))}
+        body = {"enabled": row.enabled, "has_secret": bool(row.secret),
+                "options": {name: value for name, value in options.items() if name not in secret_names}}
+        for name in sorted(secret_names):
+            body[f"{name}_set"] = bool(options.get(name))
+        shown[row.channel] = body
+    return shown
 
 
 @dataclass(frozen=True)

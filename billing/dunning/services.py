@@ -34,6 +34,7 @@ from billing.dunning.models import (
     OverdueFact,
     StepRun,
     TelegramChat,
+    is_secret_option,
 )
 from billing.dunning.penalties import penalties_accrue
 from billing.dunning.selectors import current_installment, latest_decisions, open_installment_chunks, policy_get
@@ -81,12 +82,21 @@ def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True) 
 @transaction.atomic
 def channel_settings_set(*, account: Account, channel: str, options: dict, secret: str | None = None,
                          enabled: bool = True) -> ChannelSettings:
-    """Store a provider's options; the key is written only when given (write-only: never read back)."""
+    """Store a provider's options; the key is written only when given (write-only: never read back).
+
+    Secret options (`is_secret_option`, e.g. Telegram's `webhook_secret`) are write-only as well: left out
+    (or null) keeps the stored value, "" clears it; the other options are replaced by what is sent."""
     if channel not in ChannelSettings.Channel.values:
         message = gettext("Unknown channel.")
         raise ApplicationError("invalid_channel", message, {"channel": [message]})
-    row, _created = ChannelSettings.objects.get_or_create(account=account, channel=channel)
-    row.options, row.enabled = dict(options or {}), enabled
+    row, _created = ChannelSettings.objects.select_for_update().get_or_create(account=account, channel=channel)
+    given = dict(options or {})
+    kept = {name: value for name, value in (row.options or {}).items()
+            if is_secret_option(name) and given.get(name) is None}
+    merged = {name: value for name, value in given.items() if value is not None}
+    merged.update(kept)
+    row.options = {name: value for name, value in merged.items() if not (is_secret_option(name) and value == "")}
+    row.enabled = enabled
     if secret is not None:
         row.secret = secret
     row.save()

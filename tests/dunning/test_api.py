@@ -100,6 +100,38 @@ def test_channel_keys_are_write_only(admin, widget, account):
                  "channel")
 
 
+def test_provider_secret_options_are_write_only_and_kept_when_not_sent(admin, widget, account):
+    response = admin.put("/api/v1/account/dunning/channels", {
+        "channel": "telegram", "secret": "123:bot-token",
+        "options": {"bot_username": "school_bot", "webhook_secret": "hook-secret-1"}})
+    assert response.status_code == 200, response.content
+    assert response.json()["channels"]["telegram"] == {
+        "enabled": True, "has_secret": True, "webhook_secret_set": True, "options": {"bot_username": "school_bot"}}
+    for path in ("/api/v1/account/dunning", "/api/v1/account/dunning/channels"):
+        for client in (widget, admin):
+            assert "hook-secret-1" not in client.get(path).content.decode()
+            assert "123:bot-token" not in client.get(path).content.decode()
+    # The widget sends the options it was shown: the webhook secret is not among them and stays stored.
+    shown = admin.get("/api/v1/account/dunning/channels").json()["channels"]["telegram"]
+    response = admin.put("/api/v1/account/dunning/channels",
+                         {"channel": "telegram", "options": {**shown["options"], "bot_username": "new_bot"}})
+    assert response.json()["channels"]["telegram"]["webhook_secret_set"] is True
+    row = ChannelSettings.objects.get(account=account, channel="telegram")
+    assert row.options == {"bot_username": "new_bot", "webhook_secret": "hook-secret-1"}
+    assert row.secret == "123:bot-token"
+    # Sent again: replaced; sent empty: cleared. Any other credential-looking option is masked too.
+    admin.put("/api/v1/account/dunning/channels", {"channel": "telegram", "options": {"webhook_secret": "hook-2"}})
+    assert ChannelSettings.objects.get(account=account, channel="telegram").options["webhook_secret"] == "hook-2"
+    admin.put("/api/v1/account/dunning/channels", {"channel": "telegram", "options": {"webhook_secret": ""}})
+    assert "webhook_secret" not in ChannelSettings.objects.get(account=account, channel="telegram").options
+    response = admin.put("/api/v1/account/dunning/channels",
+                         {"channel": "whatsapp", "options": {"phone_number_id": "42", "app_secret": "shh"}})
+    assert response.json()["channels"]["whatsapp"]["options"] == {"phone_number_id": "42"}
+    assert response.json()["channels"]["whatsapp"]["app_secret_set"] is True
+    assert response.json()["channels"]["telegram"]["webhook_secret_set"] is False
+    assert "shh" not in admin.get("/api/v1/account/dunning").content.decode()
+
+
 def test_deal_dunning_shows_the_send_log_overdue_and_days_overdue(account, widget, overdue_deal):
     with time_machine.travel(at(account, "2026-12-08 12:00")):
         body = widget.get(f"/api/v1/deals/{LEAD}/dunning").json()
