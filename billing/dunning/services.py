@@ -456,9 +456,10 @@ def _action_publish(*, run: StepRun, line: DunningLine, installment: Installment
     data = domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0]["action"]
     if action.kind == "assign_user" and action.user_id is None and action.role == "lawyer":
         data["user_id"] = policy.lawyer_user_id
+    # step_channel: a staff step's own task / note comes with its reminder_sent; the CRM feed adds no second one.
     publish(account=run.deal.account, name=DEAL_ESCALATED, payload={
-        **_line_payload(line, installment), "step_key": run.step_key, "action": data, "text": text,
-        "debt": str(run.deal.debt)})
+        **_line_payload(line, installment), "step_key": run.step_key, "step_channel": step.channel,
+        "action": data, "text": text, "debt": str(run.deal.debt)})
 
 
 def _finish(run: StepRun, status: str, now: datetime, *, error: str = "") -> None:

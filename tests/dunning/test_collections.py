@@ -142,3 +142,18 @@ def test_a_policy_change_reopens_done_ladders(school, deal, provider):
     assert DunningLine.objects.get(seq=1).ladder_done_at is None
     tick(at(school, "2026-12-10 10:00"))
     assert StepRun.objects.filter(step_key="+5:client_sms").exists()
+
+
+def test_the_plus_30_hand_to_the_lawyer_step_is_one_task_and_one_note_in_the_crm(school, deal, provider):
+    lawyer = {"day": 30, "channel": "manager_task", "assignee": {"kind": "lawyer"},
+              "action": {"kind": "assign_user", "role": "lawyer"}}  # the default ladder's last step
+    dunning_policy_set(account=school, config={"steps": [lawyer], "lawyer_user_id": 909})
+    tick(at(school, "2027-01-04 10:00"))  # the first line is 30 days late
+    events_relay_run()
+    actions = list(CrmAction.objects.filter(deal=deal, source__in=("reminder_sent", "deal_escalated"))
+                   .order_by("id").values_list("kind", "payload"))
+    kinds = sorted(kind for kind, _payload in actions)
+    assert kinds == ["add_note", "create_task", "update_lead"]
+    task = next(payload for kind, payload in actions if kind == "create_task")
+    assert task["responsible_user_id"] == 909
+    assert next(payload for kind, payload in actions if kind == "update_lead") == {"responsible_user_id": 909}

@@ -91,16 +91,22 @@ def on_client_answered(event: DomainEvent) -> None:
 
 
 def on_deal_escalated(event: DomainEvent) -> None:
-    """A step's or a manager's action: move the lead, hand it to a user (the lawyer), or ask for a decision."""
+    """A step's or a manager's action: move the lead, hand it to a user (the lawyer), or ask for a decision.
+
+    A ladder step that is itself a manager task (or a note) gets that task (note) from its own
+    `reminder_sent`: the action adds no second one, so a +30 «hand to the lawyer» step is one task, one note."""
     deal = _deal(event)
     payload = event.payload
+    step_channel = payload.get("step_channel")
+    task = _task if step_channel != "manager_task" else lambda *args: None
+    note = _note if step_channel != "note" else lambda *args: None
     action = payload.get("action") or {}
     kind = action.get("kind")
     text = payload.get("text") or ""
     if kind == "move_to_stage" and action.get("status_id"):
         crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload={
             "status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")})
-        _note(deal, event, text)
+        note(deal, event, text)
     elif kind == "assign_user":
         user_id = action.get("user_id")
         update = {"responsible_user_id": user_id} if user_id else {}
@@ -108,15 +114,15 @@ def on_deal_escalated(event: DomainEvent) -> None:
             update |= {"status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")}
         if update:
             crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload=update)
-        _task(deal, event, text or _("The deal is handed to the lawyer."), user_id or payload.get("assignee_user_id"))
-        _note(deal, event, text or _("The deal is handed to the lawyer."))
+        task(deal, event, text or _("The deal is handed to the lawyer."), user_id or payload.get("assignee_user_id"))
+        note(deal, event, text or _("The deal is handed to the lawyer."))
     else:  # write_off_decision, monthly, late_fee: a record and a person who looks at it
         if action.get("status_id"):
             crm_action_add(deal=deal, kind=Kind.UPDATE_LEAD, source=event.name, event=event, payload={
                 "status_id": action["status_id"], "pipeline_id": action.get("pipeline_id")})
-        _note(deal, event, text)
+        note(deal, event, text)
         if kind == "write_off_decision":
-            _task(deal, event, _("Write-off decision: %(text)s") % {"text": text}, payload.get("assignee_user_id"))
+            task(deal, event, _("Write-off decision: %(text)s") % {"text": text}, payload.get("assignee_user_id"))
 
 
 def on_deal_stage_changed(event: DomainEvent) -> None:
