@@ -1,7 +1,8 @@
-"""Pure dunning rules: the ladder and its validation, when a step is due, quiet hours, Russian texts.
+"""Pure dunning rules: the ladder and its validation, when a step is due, quiet hours, message texts.
 
 Nothing here imports Django: the services feed it plain values (local naive datetimes, Decimals).
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -481,7 +482,7 @@ def penalty_due(penalties: Penalties, *, remainder: Decimal, days_overdue: int, 
     return max(amount, Decimal("0.00"))
 
 
-# --- Russian texts ---------------------------------------------------------------------------------
+# --- Texts (English msgids; translated by the caller) -----------------------------------------
 
 def money_ru(amount: Decimal) -> str:
     """25000 → «25 000,00 ₽»."""
@@ -499,34 +500,48 @@ def date_ru(value: date) -> str:
     return f"{value.day:02d}.{value.month:02d}.{value.year}"
 
 
-def client_label(contact_name: str, lead_id: int) -> str:
-    return contact_name.strip() or f"по сделке № {lead_id}"
+def _same(message: str) -> str:
+    return message
 
 
-def overdue_text(*, client: str, outstanding: Decimal, due_date: date, debt: Decimal) -> str:
-    return (f"Клиент {client} не оплатил(а) {money_ru(outstanding)} по сроку {date_ru(due_date)}, "
-            f"долг {money_ru(debt)}")
+# What people read is an English msgid here (marked for the catalogue); the service layer passes its
+# gettext as `translate`, inside the account's language (billing.texts.in_account_language).
+CLIENT_FALLBACK = gettext_noop("on deal No. %(lead_id)s")
+OVERDUE_TEXT = gettext_noop("The client %(client)s has not paid %(outstanding)s due %(due_date)s, debt %(debt)s")
 
 
+def client_label(contact_name: str, lead_id: int, *, translate: Callable[[str], str] = _same) -> str:
+    return contact_name.strip() or translate(CLIENT_FALLBACK) % {"lead_id": lead_id}
+
+
+def overdue_text(*, client: str, outstanding: Decimal, due_date: date, debt: Decimal,
+                 translate: Callable[[str], str] = _same) -> str:
+    return translate(OVERDUE_TEXT) % {"client": client, "outstanding": money_ru(outstanding),
+                                      "due_date": date_ru(due_date), "debt": money_ru(debt)}
+
+
+# The channels' default texts ($-placeholders, filled by step_text). An account's own step template is
+# used exactly as the account wrote it; only these defaults go through the catalogue.
 DEFAULT_TEMPLATES = {
-    "before": "Здравствуйте, $client! Напоминаем: $due_date срок платежа $amount. $links",
-    "due": "Здравствуйте, $client! Сегодня, $due_date, срок платежа $amount. $links",
-    "after": "Здравствуйте, $client! Платёж $amount по сроку $due_date пока не поступил. "
-             "Долг по договору: $debt. $links",
-    "staff": "Клиент $client не оплатил(а) $amount по сроку $due_date, долг $debt. "
-             "Дней просрочки: $days_overdue. Шаг напоминаний: день $day.",
+    "before": gettext_noop("Hello, $client! A reminder: the payment of $amount is due on $due_date. $links"),
+    "due": gettext_noop("Hello, $client! Today, $due_date, the payment of $amount is due. $links"),
+    "after": gettext_noop("Hello, $client! The payment of $amount due on $due_date has not arrived yet. "
+                          "Debt under the contract: $debt. $links"),
+    "staff": gettext_noop("The client $client has not paid $amount due $due_date, debt $debt. "
+                          "Days overdue: $days_overdue. Reminder step: day $day."),
 }
 
 
 def step_text(step: Step, *, client: str, amount: Decimal, due_date: date, debt: Decimal, days_overdue: int,
-              links: str) -> str:
-    """The step's text: its own template or the channel's default, with $-placeholders filled."""
+              links: str, translate: Callable[[str], str] = _same) -> str:
+    """The step's text: its own template (as written) or the channel's default (through `translate`),
+    with $-placeholders filled."""
     if step.template:
         template = step.template
     elif not step.is_client:
-        template = DEFAULT_TEMPLATES["staff"]
+        template = translate(DEFAULT_TEMPLATES["staff"])
     else:
-        template = DEFAULT_TEMPLATES["before" if step.day < 0 else "due" if step.day == 0 else "after"]
+        template = translate(DEFAULT_TEMPLATES["before" if step.day < 0 else "due" if step.day == 0 else "after"])
     values = {"client": client, "amount": money_ru(amount), "due_date": date_ru(due_date), "debt": money_ru(debt),
               "days_overdue": str(max(days_overdue, 0)), "day": f"{step.day:+d}", "links": links}
     return Template(template).safe_substitute(values).strip()

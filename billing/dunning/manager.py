@@ -5,13 +5,13 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from billing.dunning import domain
 from billing.dunning.events import CLIENT_ANSWERED, DEAL_ESCALATED
 from billing.dunning.models import CallOutcome, DunningLine, LadderDecision, StepRun
 from billing.dunning.selectors import current_installment, policy_get
-from billing.dunning.services import aware, line_promise_record, local_now
+from billing.dunning.services import aware, client_name, line_promise_record, local_now, say
 from billing.errors import ApplicationError, NotFound
 from billing.events import publish
 from billing.models import Account, Deal, Direction, Installment
@@ -31,7 +31,8 @@ DECISION_TEXTS = {
                               "recorded, the debt is not deleted)."),
 }
 
-STOPPED_TEXTS = {"lawyer": "Остановлено: долг передан юристу", "write_off": "Остановлено: долг отмечен к списанию"}
+STOPPED_TEXTS = {"lawyer": gettext_noop("Stopped: the debt is handed to the lawyer"),
+                 "write_off": gettext_noop("Stopped: the debt is marked for write-off")}
 
 
 def _invalid(field: str, message: str) -> ApplicationError:
@@ -65,7 +66,7 @@ def line_for_seq(*, deal: Deal, seq: int) -> DunningLine:
 
 
 def _client(deal: Deal) -> str:
-    return domain.client_label(deal.contact_name, deal.lead_id)
+    return client_name(deal)
 
 
 def _promise_date_check(*, account: Account, promised_on: date | None, now: datetime) -> date:
@@ -144,7 +145,7 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
     if decision in ("lawyer", "write_off"):
         lines = DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=True)
         StepRun.objects.filter(line__in=lines, status__in=StepRun.OPEN_STATUSES).update(
-            status=StepRun.Status.CANCELLED, finished_at=now, error=STOPPED_TEXTS[decision])
+            status=StepRun.Status.CANCELLED, finished_at=now, error=say(account, STOPPED_TEXTS[decision]))
         lines.update(ladder_done_at=now)
     else:  # monthly: a finished ladder goes on
         DunningLine.objects.filter(deal=deal, ladder_done_at__isnull=False).update(ladder_done_at=None)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from billing.client_links import client_page_url
 from billing.dunning import domain
@@ -45,7 +45,26 @@ from billing.models import Account, Deal, Installment
 from billing.texts import in_account_language
 
 logger = logging.getLogger(__name__)
-SKIPPED_REASON = "Пропущен: к этому времени наступил более поздний шаг"
+SKIPPED_REASON = gettext_noop("Skipped: a later step was already due by then")
+UNKNOWN_OUTCOME = gettext_noop("The sending outcome is unknown: the worker did not answer")
+NOT_IN_PLAN = gettext_noop("The payment is no longer in the plan")
+PAID_BEFORE_SENDING = gettext_noop("Paid before sending")
+PAUSED_UNTIL = gettext_noop("Paused until %(date)s")
+LINK_TEXT = gettext_noop("I have paid: %(paid)s Move the date: %(postpone)s Your plan and online payment: %(page)s")
+EMAIL_SUBJECT = gettext_noop("Payment reminder: %(amount)s due %(due_date)s")
+LADDER_FINISHED = gettext_noop("Every reminder step is done.")
+
+
+def say(account: Account, message: str, **params: object) -> str:
+    """A catalogue message (English msgid) in the account's language, with %-params filled."""
+    with in_account_language(account):
+        text = gettext(message)
+    return text % params if params else text
+
+
+def client_name(deal: Deal) -> str:
+    """The client as texts name them: the contact's name, or «по сделке № N» in the account's language."""
+    return domain.client_label(deal.contact_name, deal.lead_id, translate=lambda message: say(deal.account, message))
 
 
 # --- Local time --------------------------------------------------------------------------------------
@@ -254,7 +273,7 @@ def _end_of_ladder_decide(*, line: DunningLine, decision: str, now: datetime) ->
         return
     deal = line.deal
     deal_decision_record(account=deal.account, lead_id=deal.lead_id, decision=decision, decided_by=None, now=now,
-                         seq=line.seq, reason="Все шаги напоминаний пройдены.")
+                         seq=line.seq, reason=say(deal.account, LADDER_FINISHED))
 
 
 def _recorded_keys(line_ids: list[int]) -> dict[int, set[str]]:
@@ -271,8 +290,8 @@ def _effective_due(line: DunningLine) -> date:
 def _fact_row(*, line: DunningLine, installment: Installment, now: datetime) -> OverdueFact:
     deal = line.deal
     outstanding = installment.amount - installment.paid
-    text = domain.overdue_text(client=domain.client_label(deal.contact_name, deal.lead_id), outstanding=outstanding,
-                               due_date=line.due_date, debt=deal.debt)
+    text = domain.overdue_text(client=client_name(deal), outstanding=outstanding, due_date=line.due_date,
+                               debt=deal.debt, translate=lambda message: say(deal.account, message))
     return OverdueFact(line=line, account_id=line.account_id, deal=deal, recorded_at=now, outstanding=outstanding,
                        debt=deal.debt, text=text)
 
@@ -280,8 +299,8 @@ def _fact_row(*, line: DunningLine, installment: Installment, now: datetime) -> 
 def _overdue_event(*, line: DunningLine, installment: Installment, now_local: datetime) -> tuple[str, dict]:
     deal = line.deal
     outstanding = installment.amount - installment.paid
-    text = domain.overdue_text(client=domain.client_label(deal.contact_name, deal.lead_id), outstanding=outstanding,
-                               due_date=line.due_date, debt=deal.debt)
+    text = domain.overdue_text(client=client_name(deal), outstanding=outstanding, due_date=line.due_date,
+                               debt=deal.debt, translate=lambda message: say(deal.account, message))
     return INSTALLMENT_OVERDUE, {
         **_line_payload(line, installment), "outstanding": str(outstanding), "debt": str(deal.debt),
         "days_overdue": (now_local.date() - line.due_date).days, "text": text,
@@ -291,10 +310,11 @@ def _overdue_event(*, line: DunningLine, installment: Installment, now_local: da
 def _step_row(*, line: DunningLine, step: domain.Step, status: str, send_after: datetime, now: datetime) -> StepRun:
     """The (line, step) row; inserted only if absent (the unique row is the at-most-once)."""
     skipped = status == StepRun.Status.SKIPPED
+    account = line.deal.account if skipped else None
     return StepRun(account_id=line.account_id, deal_id=line.deal_id, line=line, step_key=step.key, day=step.day,
                    channel=step.channel, step=domain.policy_dump(domain.Policy(steps=(step,)))["steps"][0],
                    status=status, send_after=send_after, finished_at=now if skipped else None,
-                   error=SKIPPED_REASON if skipped else "")
+                   error=say(account, SKIPPED_REASON) if skipped else "")
 
 
 def _due_soon_mark(*, line_ids: set[int], now: datetime) -> set[int]:
@@ -315,7 +335,7 @@ def _stale_claims_fail(*, account: Account, now: datetime) -> None:
     stale = now - timedelta(seconds=settings.DUNNING_SEND_LEASE_SECONDS)
     for run_id in StepRun.objects.filter(account=account, status=StepRun.Status.SENDING,
                                          claimed_at__lt=stale).values_list("pk", flat=True):
-        step_run_finish(step_run_id=run_id, now=now, error="Исход отправки неизвестен: обработчик не ответил",
+        step_run_finish(step_run_id=run_id, now=now, error=say(account, UNKNOWN_OUTCOME),
                         temporary=False, expected_status=StepRun.Status.SENDING)
 
 
@@ -371,26 +391,27 @@ def step_run_claim(*, step_run_id: int, now: datetime) -> OutgoingMessage | None
         line.deal = deal
         installment = current_installment(line=line)
         if installment is None:
-            _finish(run, StepRun.Status.CANCELLED, now, error="Платёж больше не в графике")
+            _finish(run, StepRun.Status.CANCELLED, now, error=say(account, NOT_IN_PLAN))
             return None
         if installment.pk != line.installment_id:
             DunningLine.objects.filter(pk=line.pk).update(installment=installment)
         outstanding = installment.amount - installment.paid
         if outstanding <= 0:
-            _finish(run, StepRun.Status.CANCELLED, now, error="Оплачено до отправки")
+            _finish(run, StepRun.Status.CANCELLED, now, error=say(account, PAID_BEFORE_SENDING))
             return None
         now_local = local_now(account, now)
         if line.paused_until is not None and now_local.date() < line.paused_until:
-            _finish(run, StepRun.Status.CANCELLED, now, error=f"Пауза до {domain.date_ru(line.paused_until)}")
+            _finish(run, StepRun.Status.CANCELLED, now, error=say(account, PAUSED_UNTIL,
+                                                                      date=domain.date_ru(line.paused_until)))
             return None
         _enabled, policy = policy_get(account=account)
         step = domain.step_parse(run.step, 0)
         links = answer_links(account_id=account.pk, line_id=line.pk)
-        link_text = (f"Я оплатил: {links['paid']} Перенести: {links['postpone']} "
-                     f"Ваш график и оплата онлайн: {client_page_url(deal)}") if step.is_client else ""
-        text = domain.step_text(step, client=domain.client_label(deal.contact_name, deal.lead_id),
-                                amount=outstanding, due_date=line.due_date, debt=deal.debt,
-                                days_overdue=(now_local.date() - line.due_date).days, links=link_text)
+        link_text = say(account, LINK_TEXT, paid=links["paid"], postpone=links["postpone"],
+                        page=client_page_url(deal)) if step.is_client else ""
+        text = domain.step_text(step, client=client_name(deal), amount=outstanding, due_date=line.due_date,
+                                debt=deal.debt, days_overdue=(now_local.date() - line.due_date).days,
+                                links=link_text, translate=lambda message: say(account, message))
         if step.action is not None:
             _action_publish(run=run, line=line, installment=installment, step=step, policy=policy, text=text)
         if not step.is_client:
@@ -406,23 +427,23 @@ def step_run_claim(*, step_run_id: int, now: datetime) -> OutgoingMessage | None
         recipient = _recipient(step.channel, deal)
         if not recipient:
             run.text = text
-            _finish(run, StepRun.Status.FAILED, now, error=_NO_RECIPIENT[step.channel])
+            _finish(run, StepRun.Status.FAILED, now, error=say(account, _NO_RECIPIENT[step.channel]))
             _failed_publish(run=run, line=line, installment=installment)
             return None
         run.status, run.claimed_at, run.recipient, run.text = StepRun.Status.SENDING, now, recipient, text
         run.attempts += 1
         run.save(update_fields=["status", "claimed_at", "recipient", "text", "attempts"])
         return OutgoingMessage(channel=step.channel, recipient=recipient, text=text,
-                               subject=f"Напоминание об оплате {domain.money_ru(outstanding)} до "
-                                       f"{domain.date_ru(line.due_date)}",
+                               subject=say(account, EMAIL_SUBJECT, amount=domain.money_ru(outstanding),
+                                           due_date=domain.date_ru(line.due_date)),
                                idempotency_key=f"payplan-dunning-{run.pk}")
 
 
 _NO_RECIPIENT = {
-    "client_email": "У клиента не указан email",
-    "client_sms": "У клиента не указан телефон",
-    "client_whatsapp": "У клиента не указан телефон",
-    "client_telegram": "Клиент не подключил Telegram",
+    "client_email": gettext_noop("The client has no email"),
+    "client_sms": gettext_noop("The client has no phone number"),
+    "client_whatsapp": gettext_noop("The client has no phone number"),
+    "client_telegram": gettext_noop("The client has not connected Telegram"),
 }
 
 
@@ -541,7 +562,7 @@ def client_paid_claim(*, account_id: int, line_id: int, now: datetime) -> Client
     deal = line.deal
     with in_account_language(deal.account):
         text = gettext("The client {client} says they paid the payment due {due_date}. Check that it arrived.").format(
-            client=domain.client_label(deal.contact_name, deal.lead_id), due_date=domain.date_ru(line.due_date))
+            client=client_name(deal), due_date=domain.date_ru(line.due_date))
     publish(account=deal.account, name=CLIENT_ANSWERED, payload={
         **_line_payload(line, None), "answer": "paid", "source": "client",
         "responsible_user_id": deal.responsible_user_id, "text": text})
@@ -578,7 +599,7 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
         line.postponed_at = now
         line.save(update_fields=["shift_days", "postponed_at"])
         _open_steps_drop(line)
-    client = domain.client_label(deal.contact_name, deal.lead_id)
+    client = client_name(deal)
     with in_account_language(deal.account):
         template = (gettext("The client {client} moved the payment due {due_date} to {requested}.")
                     if decision.allowed else

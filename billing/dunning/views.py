@@ -6,6 +6,7 @@ from datetime import date
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -50,7 +51,7 @@ def answer_postpone(request, token: str):
         try:
             requested = date.fromisoformat(context["value"])
         except ValueError:
-            context["error"] = "Выберите дату в календаре."
+            context["error"] = gettext("Choose the date in the calendar.")
             return render(request, "dunning/postpone.html", context, status=422)
         try:
             result = client_postpone_request(account_id=line.account_id, line_id=line.line_id, requested=requested,

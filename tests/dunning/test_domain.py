@@ -92,10 +92,28 @@ def test_quiet_hours_move_a_send_to_the_morning(now, expected):
     assert next_allowed(now, quiet_start_hour=21, quiet_end_hour=9) == expected
 
 
-def test_overdue_text_is_russian_with_money_and_date():
+def test_texts_are_english_msgids_the_caller_translates_with_money_and_date():
     text = domain.overdue_text(client="Иванова Мария", outstanding=Decimal("25000"), due_date=date(2026, 12, 5),
                                debt=Decimal("75000"))
-    assert text == "Клиент Иванова Мария не оплатил(а) 25 000,00 ₽ по сроку 05.12.2026, долг 75 000,00 ₽"
+    assert text == "The client Иванова Мария has not paid 25 000,00 ₽ due 05.12.2026, debt 75 000,00 ₽"
+    asked = []
+    text = domain.overdue_text(client="X", outstanding=Decimal("1"), due_date=date(2026, 12, 5), debt=Decimal("1"),
+                               translate=lambda message: asked.append(message) or "%(client)s/%(debt)s")
+    assert (asked, text) == ([domain.OVERDUE_TEXT], "X/1,00 ₽")
+    assert domain.client_label(" ", 7001) == "on deal No. 7001"
+
+
+def test_a_default_step_text_is_translated_and_an_account_template_is_kept_as_written():
+    values = {"client": "Мария", "amount": Decimal("100"), "due_date": date(2026, 12, 5), "debt": Decimal("300"),
+              "days_overdue": 0, "links": "L"}
+    def upper(message):
+        return message.replace("Hello", "HELLO")
+
+    default = domain.step_text(domain.Step(day=0, channel="client_email"), translate=upper, **values)
+    assert default == "HELLO, Мария! Today, 05.12.2026, the payment of 100,00 ₽ is due. L"
+    own = domain.step_text(domain.Step(day=0, channel="client_email", template="Добрый день, $client: $amount"),
+                           translate=upper, **values)
+    assert own == "Добрый день, Мария: 100,00 ₽"
 
 
 def test_postpone_within_limit_once():

@@ -267,3 +267,35 @@ def test_a_retry_that_would_fall_into_quiet_hours_waits_for_the_morning(school, 
     sms = StepRun.objects.get(step_key="+3:client_sms")
     assert sms.status == "retrying"
     assert sms.send_after == at(school, "2026-12-09 09:00")
+
+
+@pytest.mark.parametrize(("language", "greeting", "subject", "task"), [
+    ("ru", "Здравствуйте, Иванова Мария! Сегодня, 05.12.2026, срок платежа 25 000,00 ₽.",
+     "Напоминание об оплате 25 000,00 ₽ до 05.12.2026", "Клиент Иванова Мария не оплатил(а) 25 000,00 ₽"),
+    ("en", "Hello, Иванова Мария! Today, 05.12.2026, the payment of 25 000,00 ₽ is due.",
+     "Payment reminder: 25 000,00 ₽ due 05.12.2026", "The client Иванова Мария has not paid 25 000,00 ₽"),
+])
+def test_default_reminder_texts_speak_the_accounts_language(school, deal, provider, language, greeting, subject,
+                                                            task):
+    school.settings = {**school.settings, "language": language}
+    school.save(update_fields=["settings"])
+    tick(at(school, "2026-12-05 10:00"))
+    [email] = mail.outbox
+    assert email.body.startswith(greeting)
+    assert email.subject == subject
+    assert ("Я оплатил:" if language == "ru" else "I have paid:") in email.body
+    tick(at(school, "2026-12-05 18:00"))
+    assert events("reminder_sent")[-1]["text"].startswith(task)
+    assert events("installment_overdue")[-1]["text"].startswith(task)
+    skipped = StepRun.objects.get(step_key="-3:client_email")
+    assert skipped.error == ("Пропущен: к этому времени наступил более поздний шаг" if language == "ru"
+                             else "Skipped: a later step was already due by then")
+
+
+def test_an_account_written_template_is_sent_as_written_in_an_english_account(school, deal, provider):
+    school.settings = {**school.settings, "language": "en"}
+    school.save(update_fields=["settings"])
+    dunning_policy_set(account=school, config={"steps": [
+        {"day": 0, "channel": "client_email", "template": "Добрый день, $client! К оплате $amount."}]})
+    tick(at(school, "2026-12-05 10:00"))
+    assert mail.outbox[0].body == "Добрый день, Иванова Мария! К оплате 25 000,00 ₽."
