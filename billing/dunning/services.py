@@ -15,7 +15,7 @@ from django.utils.translation import gettext, gettext_noop
 from billing.client_links import client_page_url
 from billing.dunning import domain
 from billing.dunning.bulk import insert_new_rows
-from billing.dunning.channels.base import Delivery, OutgoingMessage
+from billing.dunning.channels.base import ChannelError, Delivery, OutgoingMessage
 from billing.dunning.events import (
     CLIENT_ANSWERED,
     DEAL_ESCALATED,
@@ -60,6 +60,14 @@ def say(account: Account, message: str, **params: object) -> str:
     with in_account_language(account):
         text = gettext(message)
     return text % params if params else text
+
+
+def channel_error_text(*, account: Account, error: ChannelError) -> str:
+    """A provider's failure as the deal's send log shows it: PayPlan's words in the account's language,
+    the provider's own words as they came."""
+    if not error.template:
+        return error.reason
+    return say(account, error.template, **error.params)[:500]
 
 
 def client_name(deal: Deal) -> str:

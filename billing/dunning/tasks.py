@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from billing.dunning.channels.base import ChannelError
 from billing.dunning.channels.registry import provider_for
-from billing.dunning.services import dunning_plan_all, step_run_claim, step_run_finish
+from billing.dunning.services import channel_error_text, dunning_plan_all, step_run_claim, step_run_finish
 from billing.models import Account
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ def step_run_send(*, step_run_id: int, now: datetime) -> str:
         delivery = provider_for(account=account, channel=message.channel).send(message)
     except ChannelError as exc:
         logger.warning("dunning step %s via %s failed: %s", step_run_id, message.channel, exc.reason)
-        step_run_finish(step_run_id=step_run_id, now=now, error=exc.reason, temporary=exc.temporary)
+        step_run_finish(step_run_id=step_run_id, now=now, error=channel_error_text(account=account, error=exc),
+                        temporary=exc.temporary)
         return "retrying" if exc.temporary else "failed"
     step_run_finish(step_run_id=step_run_id, now=now, delivery=delivery)
     return "sent"

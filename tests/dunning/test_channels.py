@@ -102,7 +102,7 @@ def test_a_dropped_connection_is_temporary(sandbox):
 def test_a_slow_provider_times_out_as_temporary(sandbox, settings):
     settings.DUNNING_HTTP_READ_TIMEOUT = 0.3
     sandbox.set_faults("sms", delay_seconds=0.8)
-    with pytest.raises(TemporaryChannelError, match="нет ответа"):
+    with pytest.raises(TemporaryChannelError, match="no answer in time"):
         SmsRuProvider(base_url=sandbox.url, api_id=SMS_KEY).send(message())
 
 
@@ -168,3 +168,13 @@ def test_channel_keys_are_stored_encrypted_and_never_read_back(school, channels)
     shown = channel_settings_get(account=school)
     assert shown["sms"] == {"enabled": True, "has_secret": True, "options": {"sender": "School"}}
     assert SMS_KEY not in json.dumps(shown)
+
+
+def test_a_channel_failure_is_shown_in_the_accounts_language(school, sandbox):
+    school.settings = {**school.settings, "language": "en"}
+    school.save(update_fields=["settings"])
+    make_deal(school)
+    tick(at(school, "2026-12-05 18:30"))
+    tick(at(school, "2026-12-08 10:00"))
+    sms = StepRun.objects.get(step_key="+3:client_sms")
+    assert (sms.status, sms.error) == ("failed", "The SMS channel is not set up")

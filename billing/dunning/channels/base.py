@@ -18,13 +18,17 @@ class Delivery:
 
 
 class ChannelError(Exception):
-    """A failed send; `.reason` is the provider's own words, safe to show on the deal."""
+    """A failed send, safe to show on the deal. `message` is PayPlan's English msgid (gettext_noop) or the
+    provider's own words; `params` (the provider's words, codes) fill it. `.reason` is the English text;
+    the service layer shows it in the account's language (billing.dunning.services.channel_error_text)."""
 
     temporary = False
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason[:500]
+    def __init__(self, message: str, **params: object) -> None:
+        self.template = message
+        self.params = params
+        self.reason = (message % params if params else message)[:500]
+        super().__init__(self.reason)
 
 
 class TemporaryChannelError(ChannelError):

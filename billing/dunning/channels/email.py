@@ -3,6 +3,7 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.utils.translation import gettext_noop
 
 from billing.dunning.channels.base import (
     Delivery,
@@ -24,12 +25,14 @@ class EmailProvider:
         try:
             email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentChannelError(f"Почтовый сервер отклонил адрес {message.recipient}") from exc
+            raise PermanentChannelError(gettext_noop("The mail server refused the address %(address)s"),
+                                        address=message.recipient) from exc
         except smtplib.SMTPResponseException as exc:
             text = f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"
             if 500 <= exc.smtp_code < 600:
                 raise PermanentChannelError(text) from exc
             raise TemporaryChannelError(text) from exc
         except (smtplib.SMTPException, OSError) as exc:
-            raise TemporaryChannelError(f"Почтовый сервер недоступен ({type(exc).__name__})") from exc
+            raise TemporaryChannelError(gettext_noop("The mail server is unavailable (%(error)s)"),
+                                        error=type(exc).__name__) from exc
         return Delivery(provider_message_id=message.idempotency_key)

@@ -1,5 +1,6 @@
 """The provider for an account's channel, built from its stored keys and the base URLs in settings."""
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from billing.dunning.channels.base import PermanentChannelError, Provider
 from billing.dunning.channels.email import EmailProvider
@@ -20,7 +21,8 @@ def provider_for(*, account: Account, channel: str) -> Provider:
     stored = ChannelSettings.objects.filter(account=account, channel=channel.removeprefix("client_"),
                                             enabled=True).first()
     if stored is None:
-        raise PermanentChannelError(f"Канал {CHANNEL_NAMES.get(channel, channel)} не настроен")
+        raise PermanentChannelError(gettext_noop("The %(channel)s channel is not set up"),
+                                    channel=CHANNEL_NAMES.get(channel, channel))
     options = stored.options or {}
     if channel == "client_sms":
         return SmsRuProvider(base_url=settings.DUNNING_SMSRU_URL, api_id=stored.secret,
@@ -33,4 +35,4 @@ def provider_for(*, account: Account, channel: str) -> Provider:
                                      language=options.get("language") or "ru")
     if channel == "client_telegram":
         return TelegramBotProvider(base_url=settings.DUNNING_TELEGRAM_URL, token=stored.secret)
-    raise PermanentChannelError(f"Неизвестный канал {channel}")
+    raise PermanentChannelError(gettext_noop("Unknown channel %(channel)s"), channel=channel)

@@ -4,6 +4,8 @@ The answer is {"status": "OK"|"ERROR", "status_code": N, "sms": {phone: {"status
 "sms_id" | "status_text"}}}. Codes 100-103 are accepted; 220 (service busy) and 500 are temporary;
 anything else (bad key 200/301, no money 201, bad number 202/207, ...) is permanent.
 """
+from django.utils.translation import gettext_noop
+
 from billing.dunning.channels import http
 from billing.dunning.channels.base import (
     Delivery,
@@ -19,7 +21,7 @@ TEMPORARY = {220, 500}
 class SmsRuProvider:
     def __init__(self, *, base_url: str, api_id: str, sender: str = "") -> None:
         if not api_id:
-            raise PermanentChannelError("SMS.ru: не задан api_id")
+            raise PermanentChannelError(gettext_noop("SMS.ru: the api_id is not set"))
         self.base_url = base_url.rstrip("/")
         self.api_id = api_id
         self.sender = sender
@@ -38,7 +40,7 @@ class SmsRuProvider:
 
     @staticmethod
     def _raise(code, text) -> None:
-        reason = f"SMS.ru {code}: {text or 'ошибка'}"
-        if code in TEMPORARY:
-            raise TemporaryChannelError(reason)
-        raise PermanentChannelError(reason)
+        error = TemporaryChannelError if code in TEMPORARY else PermanentChannelError
+        if text:
+            raise error("SMS.ru %(code)s: %(text)s", code=code, text=text)
+        raise error(gettext_noop("%(provider)s %(code)s: an error"), provider="SMS.ru", code=code)

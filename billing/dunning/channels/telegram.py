@@ -3,6 +3,8 @@
 Answers are {"ok": true, "result": {"message_id"}} or {"ok": false, "error_code", "description"};
 429 (with retry_after) and 5xx are temporary, 400/403 (chat not found, bot blocked) permanent.
 """
+from django.utils.translation import gettext_noop
+
 from billing.dunning.channels import http
 from billing.dunning.channels.base import (
     Delivery,
@@ -15,7 +17,7 @@ from billing.dunning.channels.base import (
 class TelegramBotProvider:
     def __init__(self, *, base_url: str, token: str) -> None:
         if not token:
-            raise PermanentChannelError("Telegram: не задан токен бота")
+            raise PermanentChannelError(gettext_noop("Telegram: the bot token is not set"))
         self.url = f"{base_url.rstrip('/')}/bot{token}/sendMessage"
 
     def send(self, message: OutgoingMessage) -> Delivery:
@@ -24,7 +26,8 @@ class TelegramBotProvider:
                                        "disable_web_page_preview": True})
         if body.get("ok"):
             return Delivery(provider_message_id=str((body.get("result") or {}).get("message_id") or ""))
-        reason = f"Telegram {body.get('error_code', status)}: {body.get('description') or 'ошибка'}"
-        if status == 429 or body.get("error_code") == 429:
-            raise TemporaryChannelError(reason)
-        raise PermanentChannelError(reason)
+        error = TemporaryChannelError if status == 429 or body.get("error_code") == 429 else PermanentChannelError
+        code = body.get("error_code", status)
+        if body.get("description"):
+            raise error("Telegram %(code)s: %(text)s", code=code, text=body["description"])
+        raise error(gettext_noop("%(provider)s %(code)s: an error"), provider="Telegram", code=code)

@@ -4,6 +4,8 @@ POST {base}/{version}/{phone_number_id}/messages, Authorization: Bearer <token>.
 service window only approved templates may be sent, so the reminder text goes as the template's one
 body parameter. Success: {"messages": [{"id": "wamid..."}]}; failure: {"error": {"code", "message"}}.
 """
+from django.utils.translation import gettext_noop
+
 from billing.dunning.channels import http
 from billing.dunning.channels.base import (
     Delivery,
@@ -20,7 +22,7 @@ class WhatsAppCloudProvider:
     def __init__(self, *, base_url: str, api_version: str, phone_number_id: str, token: str,
                  template: str = "payment_reminder", language: str = "ru") -> None:
         if not token or not phone_number_id:
-            raise PermanentChannelError("WhatsApp: не заданы токен или phone_number_id")
+            raise PermanentChannelError(gettext_noop("WhatsApp: the token or phone_number_id is not set"))
         self.url = f"{base_url.rstrip('/')}/{api_version}/{phone_number_id}/messages"
         self.token = token
         self.template = template
@@ -38,7 +40,8 @@ class WhatsAppCloudProvider:
         if status == 200 and body.get("messages"):
             return Delivery(provider_message_id=str(body["messages"][0].get("id") or ""))
         error = body.get("error") or {}
-        reason = f"WhatsApp {error.get('code', status)}: {error.get('message') or 'ошибка'}"
-        if status == 429 or error.get("code") in TEMPORARY_CODES:
-            raise TemporaryChannelError(reason)
-        raise PermanentChannelError(reason)
+        kind = TemporaryChannelError if status == 429 or error.get("code") in TEMPORARY_CODES else PermanentChannelError
+        code = error.get("code", status)
+        if error.get("message"):
+            raise kind("WhatsApp %(code)s: %(text)s", code=code, text=error["message"])
+        raise kind(gettext_noop("%(provider)s %(code)s: an error"), provider="WhatsApp", code=code)
