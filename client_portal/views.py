@@ -11,7 +11,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt, csrf_protect, requires_csrf_token
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.client_links import client_page_deal, client_page_path, registration_account_id
@@ -84,6 +84,7 @@ def plan_page(request, token: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_POST
 def pay(request, token: str, what: str):
     """«Оплатить следующий платёж» / «Оплатить всё»: the invoice (reused while open), then its payment page."""
@@ -110,6 +111,7 @@ def pay(request, token: str, what: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_POST
 def contact(request, token: str):
     lang = _lang(request)
@@ -127,6 +129,7 @@ def contact(request, token: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_http_methods(["GET", "POST"])
 def payoff(request, token: str):
     """Pay off early: GET previews «было → стало» for an amount and a mode; POST accepts that very preview."""
@@ -165,6 +168,7 @@ def payoff(request, token: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_POST
 def proposal_answer(request, token: str, proposal_id: int, answer: str):
     lang = _lang(request)

@@ -208,3 +208,17 @@ def test_nothing_is_shown_without_a_card_or_when_the_plan_has_no_autopay(client,
     response = client.post(page_path(plain) + "/autopay/on", {"consent": "yes", "terms": "x"})
     assert response.status_code in (409, 422)
     assert SavedCard.objects.get(deal=plain).status == SavedCard.Status.OFFERED
+
+
+def test_a_page_re_rendered_after_another_forms_error_still_switches(csrf_client, deal):
+    card = saved_card(deal)
+    csrf_client.get(page_path(deal))
+    refused = csrf_client.post(page_path(deal) + "/contact", {"name": "", "phone": "", "email": "nope"})
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
+    response = csrf_client.post(page_path(deal) + "/autopay/on",
+                                {"consent": "yes", "terms": terms(html), "csrfmiddlewaretoken": token})
+    assert response.status_code == 303
+    card.refresh_from_db()
+    assert card.status == SavedCard.Status.ACTIVE
