@@ -156,7 +156,8 @@ def test_a_stored_receipts_section_without_its_inn_never_blocks_a_change_of_its_
 
 def test_client_page_autopay_and_sign_up_options_are_typed_settings():
     clean, problems = changes_clean({
-        "language": "en", "proposal_expiry_days": 10, "autopay_retry_days": [1, 3], "autopay_consent_text": {"ru": " Да "},
+        "language": "en", "proposal_expiry_days": 10, "autopay_retry_days": [1, 3],
+        "autopay_consent_text": {"ru": " Да "},
         "client_registration": {"enabled": True, "consent_text": "Согласие", "embed_origins": ["https://school.ru"],
                                 "templates": [{"key": "course", "title": "Курс", "total": "90000.00",
                                                "installments_count": 3}]}})
