@@ -13,6 +13,8 @@ urlpatterns = [
          name="client-page-proposal-approve"),
     path("p/<str:token>/proposals/<int:proposal_id>/decline", views.proposal_answer, {"answer": "decline"},
          name="client-page-proposal-decline"),
+    path("p/<str:token>/autopay/on", views.autopay_switch, {"turn": "on"}, name="client-page-autopay-on"),
+    path("p/<str:token>/autopay/off", views.autopay_switch, {"turn": "off"}, name="client-page-autopay-off"),
     path("p/<str:token>/documents/<str:kind>/<int:object_id>.pdf", views.document, name="client-page-document"),
     path("register/<str:token>", views.register, name="client-register"),
     path("register/<str:token>/wait/<str:key>", views.register_wait, name="client-register-wait"),

@@ -9,20 +9,22 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.csrf import csrf_exempt, csrf_protect, requires_csrf_token
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.client_links import client_page_deal, client_page_path, registration_account_id
 from billing.errors import ApplicationError
 from billing.models import Account, ClientRegistration, Deal
 from billing.selectors.schedule_changes import schedule_changes_get
+from billing.services.autopay import autopay_disable, autopay_enable
 from billing.services.client_page import ContactInput, client_contact_update, client_invoice_all, client_invoice_next
 from billing.services.proposals import early_payoff_apply, early_payoff_build, proposal_decide
 from billing.services.registrations import registration_settings, registration_submit
 from billing.services.schedules import plan_preview
 from billing.time import account_today
+from client_portal.autopay import autopay_consent_text, autopay_saved_card, consent_digest
 from client_portal.selectors import client_document_allowed, client_page_get
 from client_portal.throttle import registration_allowed
 from documents.services import DocumentFile, document_pdf_fetch
@@ -52,12 +54,16 @@ def _render(request, template: str, context: dict, lang: str, status: int = 200)
         response = render(request, template, {"lang": lang, **context}, status=status)
     response["X-Robots-Tag"] = "noindex"
     response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the path: never hand it to another site
+    # The token is in the path: never hand it to another site. "same-origin" (not "no-referrer") so that the
+    # page's own form posts carry their Origin, which the CSRF check of the autopay switch compares.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
 def _plan_context(deal: Deal, token: str, lang: str, **extra) -> dict:
-    return {"page": client_page_get(deal=deal), "token": token, "base": f"/p/{token}",
+    with translation.override(lang):  # the page's own words (the autopay consent text) in the client's language
+        page = client_page_get(deal=deal)
+    return {"page": page, "token": token, "base": f"/p/{token}",
             "switch_lang": _with_lang(f"/p/{token}", "ru" if lang == "en" else "en"), **extra}
 
 
@@ -66,6 +72,7 @@ def _contact_input(request) -> ContactInput:
                         email=request.POST.get("email", ""))
 
 
+@csrf_protect  # sets the CSRF cookie the autopay switch's form needs
 @require_GET
 def plan_page(request, token: str):
     lang = _lang(request)
@@ -77,6 +84,7 @@ def plan_page(request, token: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_POST
 def pay(request, token: str, what: str):
     """«Оплатить следующий платёж» / «Оплатить всё»: the invoice (reused while open), then its payment page."""
@@ -103,6 +111,7 @@ def pay(request, token: str, what: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_POST
 def contact(request, token: str):
     lang = _lang(request)
@@ -120,6 +129,7 @@ def contact(request, token: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_http_methods(["GET", "POST"])
 def payoff(request, token: str):
     """Pay off early: GET previews «было → стало» for an amount and a mode; POST accepts that very preview."""
@@ -158,6 +168,7 @@ def payoff(request, token: str):
 
 
 @csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_POST
 def proposal_answer(request, token: str, proposal_id: int, answer: str):
     lang = _lang(request)
@@ -174,6 +185,55 @@ def proposal_answer(request, token: str, proposal_id: int, answer: str):
                        lang, status=exc.status)
     done = "approved" if answer == "approve" else "declined"
     return HttpResponseRedirect(_with_lang(f"/p/{token}", lang, "plan", done=done), status=303)
+
+
+def _autopay_error(exc: ApplicationError) -> str:
+    """The client reads a Russian sentence (English with ?lang=en), never the service's English message."""
+    messages = {
+        "card_expired": _("Your saved card has expired. Pay the next payment with the button above: the new "
+                          "card is saved and autopay can be switched on with it."),
+        "card_revoked": _("The bank does not allow repeat charges of this card. Pay the next payment with the "
+                          "button above to save another card."),
+        "autopay_not_offered": _("Autopay is not available for this plan. Please ask your manager."),
+        "deal_cancelled": _("This plan is closed: autopay cannot be switched on."),
+        "no_plan": _("There is no payment plan yet: autopay cannot be switched on."),
+    }
+    return messages.get(exc.code, _("Autopay could not be switched. Please try again or ask your manager."))
+
+
+@csrf_protect
+@require_POST
+def autopay_switch(request, token: str, turn: str):
+    """«Включить автоплатёж» (with the consent box ticked: the very text shown is recorded, with the time and
+    the client's address) and «Отключить автоплатёж». Only ever the token's own deal."""
+    lang = _lang(request)
+    deal = client_page_deal(token)
+    if deal is None:
+        return _not_found(request, lang)
+    with translation.override(lang):
+        try:
+            if turn == "off":
+                autopay_disable(deal=deal, by="client", reason="switched off on the client page")
+            else:
+                card = autopay_saved_card(deal=deal)
+                text = autopay_consent_text(deal=deal, card=card) if card is not None else ""
+                if card is None or not text:
+                    raise ApplicationError("card_token_unknown", "No saved card.")
+                if request.POST.get("consent") != "yes":
+                    return _render(request, "client_portal/plan.html", _plan_context(
+                        deal, token, lang, autopay_error=_("Tick the box to agree, then switch autopay on.")),
+                        lang, status=422)
+                if request.POST.get("terms") != consent_digest(text):
+                    return _render(request, "client_portal/plan.html", _plan_context(
+                        deal, token, lang, autopay_error=_("The terms have changed since the page was opened. "
+                                                           "Please read them again.")), lang, status=409)
+                autopay_enable(deal=deal, token=card.token, consent_text=text, consented_at=timezone.now(),
+                               source="client_page", ip_address=request.META.get("REMOTE_ADDR") or None)
+        except ApplicationError as exc:
+            return _render(request, "client_portal/plan.html", _plan_context(
+                deal, token, lang, autopay_error=_autopay_error(exc)), lang, status=exc.status)
+    done = "autopay_on" if turn == "on" else "autopay_off"
+    return HttpResponseRedirect(_with_lang(f"/p/{token}", lang, "autopay", done=done), status=303)
 
 
 @require_GET

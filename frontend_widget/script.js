@@ -193,7 +193,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return t(outgoing && PAYOUT_WORDS[path] ? 'payout.' + PAYOUT_WORDS[path] : path);
     }
 
-    // `exact` always shows the kopecks («15 000,00 ₽»), as a statement of an amount to be issued does.
+    // Money as every PayPlan text writes it: always with kopecks («160 000,00 ₽»); `exact` is kept for old callers.
     function money(value, currency, exact) {
       var cents = kopecks(value);
       if (cents === null) {
@@ -201,7 +201,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       }
       var abs = Math.abs(cents);
       var whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, lang() === 'ru' ? '\u00a0' : ',');
-      var fraction = abs % 100 || exact ? (lang() === 'ru' ? ',' : '.') + pad(abs % 100) : '';
+      var fraction = (lang() === 'ru' ? ',' : '.') + pad(abs % 100);
       var code = currency || (panel.deal && panel.deal.currency) || 'RUB';
       return (cents < 0 ? '−' : '') + whole + fraction + '\u00a0' + (CURRENCY_SIGNS[code] || code);
     }

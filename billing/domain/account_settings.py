@@ -58,10 +58,21 @@ OBJECT_SECTIONS: dict[str, tuple[str, ...]] = {
     "roles": ROLE_KEYS,
 }
 SECTIONS = ("completed_stage", "custom_fields", "task_user_id", "invoice_lead_days", "invoice_grace_days",
-            "time_zone", "requisites", "reminders", "receipts", "cloudpayments", "client_service_name", "roles")
+            "time_zone", "requisites", "reminders", "receipts", "cloudpayments", "client_service_name", "roles",
+            "language", "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text", "client_registration")
 # The terminal's secret is write-only, so a complete body cannot carry it: a replacement may leave it out.
 # Sections and keys that came later may be left out too: a body complete before them stays complete.
-OPTIONAL_ON_REPLACE = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date"})
+OPTIONAL_ON_REPLACE = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date", "language",
+                                 "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text",
+                                 "client_registration"})
+# The client-facing features of the client page, autopay and the sign-up form (billing.services.*).
+LANGUAGES = ("ru", "en")
+MAX_PROPOSAL_EXPIRY_DAYS = 90
+MAX_AUTOPAY_RETRIES, MAX_AUTOPAY_RETRY_GAP_DAYS = 5, 30
+CONSENT_TEXT_MAX_LENGTH = 5000
+REGISTRATION_KEYS = ("enabled", "consent_text", "templates", "embed_origins")
+REGISTRATION_TEMPLATE_KEYS = ("key", "title", "total", "installments_count", "period", "first_due_in_days")
+MAX_REGISTRATION_TEMPLATES, MAX_EMBED_ORIGINS = 50, 20
 # What the settings body shows but nobody sets: a body read and sent back carries them, and they are ignored.
 DERIVED = frozenset({"crm", "requisites_missing"})
 DERIVED_CLOUDPAYMENTS = frozenset({"api_secret_set", "connected", "notification_urls", "last_notification"})
@@ -445,7 +456,82 @@ def changes_clean(body: Any) -> tuple[dict, list[Problem]]:
         elif name == "cloudpayments":
             raw = cleaner.section(name, value, CLOUDPAYMENTS_KEYS, ignored=DERIVED_CLOUDPAYMENTS)
             clean[name] = _cloudpayments(cleaner, raw)
+        elif name == "language":
+            clean[name] = cleaner.choice(name, value, LANGUAGES)
+        elif name == "proposal_expiry_days":
+            clean[name] = cleaner.integer(name, value, 1, MAX_PROPOSAL_EXPIRY_DAYS)
+        elif name == "autopay_retry_days":
+            clean[name] = _retry_days(cleaner, value)
+        elif name == "autopay_consent_text":
+            clean[name] = _consent_text(cleaner, name, value)
+        elif name == "client_registration":
+            clean[name] = _registration(cleaner, cleaner.section(name, value, REGISTRATION_KEYS))
     return clean, cleaner.problems
+
+
+def _retry_days(cleaner: _Cleaner, value: Any) -> list[int] | None:
+    """Days between soft-declined card charges: at most 5 retries, each 1..30 days after the last."""
+    if not isinstance(value, list):
+        cleaner.fail("autopay_retry_days", "values")
+        return None
+    if len(value) > MAX_AUTOPAY_RETRIES:
+        cleaner.fail("autopay_retry_days", "too_many_values", max=MAX_AUTOPAY_RETRIES)
+        return None
+    days = [cleaner.integer(f"autopay_retry_days.{index}", day, 1, MAX_AUTOPAY_RETRY_GAP_DAYS)
+            for index, day in enumerate(value)]
+    return None if None in days else days
+
+
+def _consent_text(cleaner: _Cleaner, path: str, value: Any) -> str | dict | None:
+    """A consent text the client reads: one text, or one per language {"ru": ..., "en": ...}."""
+    if isinstance(value, dict):
+        raw = cleaner.section(path, value, LANGUAGES)
+        return {key: cleaner.text(f"{path}.{key}", text, CONSENT_TEXT_MAX_LENGTH) for key, text in raw.items()}
+    return cleaner.text(path, value, CONSENT_TEXT_MAX_LENGTH)
+
+
+def _registration(cleaner: _Cleaner, raw: dict) -> dict:
+    """The sign-up form: on/off, the 152-FZ consent, the plan templates offered, the sites that may embed it."""
+    clean: dict[str, Any] = {}
+    if "enabled" in raw:
+        clean["enabled"] = cleaner.boolean("client_registration.enabled", raw["enabled"])
+    if "consent_text" in raw:
+        clean["consent_text"] = cleaner.text("client_registration.consent_text", raw["consent_text"],
+                                             CONSENT_TEXT_MAX_LENGTH)
+    if "templates" in raw:
+        clean["templates"] = _registration_templates(cleaner, raw["templates"])
+    if "embed_origins" in raw:
+        origins = raw["embed_origins"]
+        if not isinstance(origins, list) or len(origins) > MAX_EMBED_ORIGINS:
+            cleaner.fail("client_registration.embed_origins", "values")
+        else:
+            clean["embed_origins"] = [cleaner.text(f"client_registration.embed_origins.{index}", origin, 255)
+                                      for index, origin in enumerate(origins)]
+    return clean
+
+
+def _registration_templates(cleaner: _Cleaner, templates: Any) -> list[dict] | None:
+    if not isinstance(templates, list):
+        cleaner.fail("client_registration.templates", "values")
+        return None
+    if len(templates) > MAX_REGISTRATION_TEMPLATES:
+        cleaner.fail("client_registration.templates", "too_many_values", max=MAX_REGISTRATION_TEMPLATES)
+        return None
+    clean = []
+    for index, template in enumerate(templates):
+        path = f"client_registration.templates.{index}"
+        raw = cleaner.section(path, template, REGISTRATION_TEMPLATE_KEYS)
+        item = {key: cleaner.text(f"{path}.{key}", raw.get(key), 255) for key in ("key", "title")}
+        item["total"] = cleaner.text(f"{path}.total", raw.get("total"), 32)
+        item["installments_count"] = cleaner.integer(f"{path}.installments_count", raw.get("installments_count"),
+                                                     1, 360)
+        if "period" in raw:
+            item["period"] = cleaner.text(f"{path}.period", raw["period"], 16)
+        if "first_due_in_days" in raw:
+            item["first_due_in_days"] = cleaner.integer(f"{path}.first_due_in_days", raw["first_due_in_days"],
+                                                        0, 365)
+        clean.append(item)
+    return clean
 
 
 def settings_merged(stored: dict, changes: dict) -> dict:

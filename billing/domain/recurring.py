@@ -51,7 +51,7 @@ def terms_from_request(*, price: Decimal | None, start_date: date | None, period
         raise PlanError("first_due_date", "The first payment date is out of range.")
     every = every or 1
     if not 1 <= every <= MAX_EVERY:
-        raise PlanError("every", f"Every 1 to {MAX_EVERY} periods.")
+        raise PlanError("every", "Every 1 to %(max)s periods.", max=MAX_EVERY)
     base: RecurringPeriod = "week" if period in ("week", "2weeks") else "month"
     every *= {"2weeks": 2, "quarter": 3}.get(period, 1)
     return RecurringTerms(price=price, start_date=start_date, period=base, every=every,

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Max
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.domain.money import ZERO, money
 from billing.domain.plan_request import plan_request_from_dict
@@ -15,9 +17,16 @@ from billing.errors import ApplicationError
 from billing.events import PAYMENT_RECORDED, PLAN_EXTENDED, SCHEDULE_CHANGED, publish, subscribe
 from billing.models import Account, Deal, DomainEvent, Installment, Schedule
 from billing.services.deals import active_schedule, deal_cancel, deal_lock, deal_reallocate, deal_recompute
+from billing.services.schedules import plan_error_message
 from billing.time import account_today
 
 ACTIONS = ("pause", "resume", "cancel", "price")
+SUBSCRIPTION_REFUSALS = {
+    "pause": gettext_lazy("Only a running subscription can be paused."),
+    "resume": gettext_lazy("Only a paused subscription can be resumed."),
+    "cancel": gettext_lazy("The subscription is already cancelled."),
+    "price": gettext_lazy("A cancelled subscription has no price to change."),
+}
 
 
 def recurring_terms(schedule: Schedule) -> RecurringTerms:
@@ -107,23 +116,22 @@ def recurring_change(*, deal: Deal, action: str, price: Decimal | None = None, r
     today = today or account_today(deal.account)
     previous = active_schedule(deal)
     if previous is None or previous.plan != Schedule.Plan.RECURRING:
-        raise ApplicationError("not_recurring", "The deal has no open-ended (recurring) plan.")
+        raise ApplicationError("not_recurring", _("The deal has no open-ended (recurring) plan."))
     if deal.cancelled_at is not None:
-        raise ApplicationError("deal_cancelled", "The deal is cancelled; its plan cannot change.")
+        raise ApplicationError("deal_cancelled", _("The deal is cancelled; its plan cannot change."))
     state = recurring_state(previous)
     refused = {"pause": state != "active", "resume": state != "paused", "cancel": state == "cancelled",
                "price": state == "cancelled"}
     if action not in ACTIONS:
-        raise ApplicationError("invalid_action", "Action: pause, resume, cancel or price.",
-                               {"action": ["pause, resume, cancel or price"]})
+        message = _("Choose an action: pause, resume, cancel or change the price.")
+        raise ApplicationError("invalid_action", message, {"action": [message]})
     if refused[action]:
-        message = f"The subscription is {state}: it cannot be {action}d." if action != "price" else (
-            "A cancelled subscription has no price to change.")
+        message = str(SUBSCRIPTION_REFUSALS[action])
         raise ApplicationError("subscription_state", message, {"action": [message]})
     request = dict(previous.request)
     if action == "price":
         if price is None or money(price) <= ZERO:
-            message = "The price per period must be greater than zero."
+            message = _("The price per period must be greater than zero.")
             raise ApplicationError("invalid_plan", message, {"price": [message]}, status=422)
         request["installment_amount"] = str(money(price))
     request["state"] = {"pause": "paused", "cancel": "cancelled"}.get(action, "active")
@@ -132,7 +140,8 @@ def recurring_change(*, deal: Deal, action: str, price: Decimal | None = None, r
     try:
         terms = _terms(request)
     except PlanError as exc:
-        raise ApplicationError("invalid_plan", exc.message, {exc.field: [exc.message]}) from exc
+        message = plan_error_message(exc)
+        raise ApplicationError("invalid_plan", message, {exc.field: [message]}) from exc
     old_lines = list(Installment.objects.filter(schedule=previous).order_by("seq"))
     kept = [line for line in old_lines if line.due_date <= today or line.paid > ZERO]
     if not kept and request["state"] != "active":
@@ -140,7 +149,7 @@ def recurring_change(*, deal: Deal, action: str, price: Decimal | None = None, r
             deal_cancel(deal=deal, reason=reason or "Subscription cancelled before its first payment.")
             return None
         raise ApplicationError("subscription_not_started",
-                               "Nothing is due yet: cancel the subscription or change its first date instead.")
+                               _("Nothing is due yet: cancel the subscription or change its first date instead."))
     Schedule.objects.filter(pk=previous.pk).update(is_active=False)
     version = (deal.schedules.aggregate(v=Max("version"))["v"] or 0) + 1
     kept_total = sum((line.amount for line in kept), ZERO)

@@ -96,7 +96,10 @@ def test_settings_for_what_does_not_run_are_unsupported_problems(body, field, ru
 def test_a_replacement_lists_every_section_and_key_it_lacks():
     assert missing_for_replace({"invoice_lead_days": 1})[:2] == ["completed_stage", "custom_fields"]
     assert "cloudpayments" not in missing_for_replace({})
-    assert set(missing_for_replace({})) == set(SECTIONS) - {"cloudpayments", "roles"}  # both may be left out
+    # CloudPayments, roles and the client-facing options (language, proposals, autopay, sign-up) may be left out
+    assert set(missing_for_replace({})) == set(SECTIONS) - {
+        "cloudpayments", "roles", "language", "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text",
+        "client_registration"}
     assert missing_for_replace({"receipts": {"enabled": False}})[-7:-1] == [
         "receipts.inn", "receipts.taxation_system", "receipts.vat", "receipts.item_label", "receipts.method",
         "receipts.object"]
@@ -149,3 +152,23 @@ def test_a_stored_receipts_section_without_its_inn_never_blocks_a_change_of_its_
     cleared = changes_clean({"receipts": {"inn": ""}})[0]
     assert [problem.rule for problem in settings_check(stored=stored, changes=cleared, circumstances=RUNNING)] == [
         "receipts_inn"]
+
+
+def test_client_page_autopay_and_sign_up_options_are_typed_settings():
+    clean, problems = changes_clean({
+        "language": "en", "proposal_expiry_days": 10, "autopay_retry_days": [1, 3],
+        "autopay_consent_text": {"ru": " Да "},
+        "client_registration": {"enabled": True, "consent_text": "Согласие", "embed_origins": ["https://school.ru"],
+                                "templates": [{"key": "course", "title": "Курс", "total": "90000.00",
+                                               "installments_count": 3}]}})
+    assert problems == []
+    assert clean["autopay_consent_text"] == {"ru": "Да"}
+    assert clean["client_registration"]["templates"][0]["installments_count"] == 3
+
+
+def test_bad_client_page_autopay_and_sign_up_options_are_named():
+    _, problems = changes_clean({"language": "de", "proposal_expiry_days": 0, "autopay_retry_days": [0, 3],
+                                 "client_registration": {"enabled": "yes", "templates": "many", "captcha": True}})
+    assert {problem.field for problem in problems} == {
+        "language", "proposal_expiry_days", "autopay_retry_days.0", "client_registration.enabled",
+        "client_registration.templates", "client_registration.captcha"}

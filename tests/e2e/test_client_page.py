@@ -160,3 +160,36 @@ def test_the_card_shows_copies_and_rotates_the_link_and_proposes_a_plan(page, op
     client.goto(page.locator("#payplan-panel [data-client-page-url]").input_value())
     expect(client.locator('[data-proposal="pending"]')).to_be_visible()
     client.close()
+
+
+def test_switch_autopay_on_and_off_on_a_phone_in_russian(page, live_server, demo, artifacts):
+    """[E] point 2 / [F] point 1: the saved card, the consent box, «Включить» and «Отключить», CSRF and CSP on."""
+    from django.utils import timezone
+
+    from billing.models import SavedCard, Schedule
+    from billing.services.autopay import token_digest
+
+    deal = Deal.objects.get(lead_id=SCHOOL_LEAD)
+    Schedule.objects.filter(deal=deal, is_active=True).update(autopay=True)
+    card = SavedCard.objects.create(
+        account=demo, deal=deal, token="tk_e2e_4242", token_digest=token_digest("tk_e2e_4242"),
+        public_id=demo.cloudpayments_public_id, gateway_account_id=str(deal.lead_id), card_first_six="424242",
+        card_last_four="4242", card_exp="09/28", card_type="Visa")
+    page.set_viewport_size(PHONE)
+    page.goto(school_page(live_server))
+    section = page.locator('[data-autopay="off"]')
+    expect(section.locator("[data-autopay-terms]")).to_contain_text("•••• 4242")
+    fits(page, PHONE["width"])
+    section.get_by_label(re.compile("Я согласен")).check()
+    section.get_by_role("button", name="Включить автоплатёж").click()
+    expect(page.locator("[data-autopay-card]")).to_have_text("Автоплатёж включён: карта •••• 4242, до 09/28")
+    card.refresh_from_db()
+    assert (card.status, card.consent_source) == ("active", "client_page")
+    assert card.consent_ip
+    assert card.consented_at <= timezone.now()
+    page.screenshot(path=str(artifacts / "client-page-autopay-on-phone.png"), full_page=True)
+    page.get_by_role("button", name="Отключить автоплатёж").click()
+    expect(page.locator('[data-flash="autopay_off"]')).to_be_visible()
+    expect(page.locator('[data-autopay="off"]')).to_be_visible()
+    card.refresh_from_db()
+    assert (card.status, card.disabled_by) == ("disabled", "client")

@@ -123,7 +123,7 @@ def test_an_offline_payment_shows_the_new_debt_first_and_a_refused_amount_beside
     expect(form.locator('[data-error-for="amount"]')).to_contain_text("debt")
 
     form.locator('[name="amount"]').fill("15000")
-    assert text(form.locator("[data-new-debt]")) == "120 000 ₽"
+    assert text(form.locator("[data-new-debt]")) == "120 000,00 ₽"
     form.locator('[name="method"]').select_option("bank_transfer")
     form.locator('[name="comment"]').fill("перевод от родителей")
     form.locator('[data-payplan-action="save"]').click()

@@ -1,4 +1,5 @@
 """Deal endpoints: the card's state, offline partial payments, full payment."""
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -70,7 +71,7 @@ class SubscriptionChangeInput(serializers.Serializer):
 
     def validate(self, attrs):
         if attrs["action"] == "price" and attrs.get("price") is None:
-            raise serializers.ValidationError({"price": ["The new price per period is required."]})
+            raise serializers.ValidationError({"price": [_("The new price per period is required.")]})
         return attrs
 
 

@@ -2,6 +2,7 @@
 from dataclasses import replace
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -68,7 +69,7 @@ class PlanInput(serializers.Serializer):
         if attrs.get("plan") != "recurring" and attrs.get("total") is None:
             raise serializers.ValidationError({"total": [self.fields["total"].error_messages["required"]]})
         if attrs.get("plan") == "recurring" and attrs.get("installment_amount") is None:
-            raise serializers.ValidationError({"installment_amount": ["A subscription needs its price per period."]})
+            raise serializers.ValidationError({"installment_amount": [_("A subscription needs its price per period.")]})
         return attrs
 
     def to_plan_request(self) -> PlanRequest:
