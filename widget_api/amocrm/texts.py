@@ -35,7 +35,7 @@ NOTES = {
         "Payout of {amount} returned. Paid out in total {paid}, left to pay out {debt}."),
     "invoice_issued": gettext_noop(
         "Invoice No. {number} issued for {amount}, due {due_date}. Payment link: {payment_url} Invoice (PDF): "
-        "{pdf_url}"),
+        "{pdf_url} Client page (plan and payment): {client_page_url}"),
     "payment_failed": gettext_noop(
         "Payment of invoice No. {number} for {amount} failed: {reason}."),
     "payment_refunded": gettext_noop(
