@@ -42,7 +42,7 @@ def active_lines(lead: int) -> list[tuple[str, str]]:
 
 def digits(amount: Decimal) -> str:
     whole, cents = f"{amount:.2f}".split(".")
-    return whole + ("" if cents == "00" else cents)
+    return whole + cents  # the widget always prints kopecks: «12 000,00 ₽»
 
 
 def preview_lines(form) -> list[tuple[str, str]]:

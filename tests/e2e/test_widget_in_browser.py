@@ -76,7 +76,7 @@ def test_bad_input_shows_the_api_message_beside_the_field_and_saves_nothing(open
     form.locator('[name="total"]').fill("100")
     form.locator('[name="already_paid"]').fill("200")
     form.locator('[data-payplan-action="save"]').click()
-    expect(form.locator('[data-error-for="already_paid"]')).to_contain_text("less than the total")
+    expect(form.locator('[data-error-for="already_paid"]')).to_contain_text("меньше суммы")
     expect(form.locator('[data-error-for="total"]')).to_be_hidden()
     assert versions(NEW_LEAD) == 0
 
@@ -120,7 +120,7 @@ def test_an_offline_payment_shows_the_new_debt_first_and_a_refused_amount_beside
     form.locator('[name="amount"]').fill("999999")
     expect(form.locator("[data-new-debt]")).to_contain_text("больше долга")
     form.locator('[data-payplan-action="save"]').click()
-    expect(form.locator('[data-error-for="amount"]')).to_contain_text("debt")
+    expect(form.locator('[data-error-for="amount"]')).to_contain_text("больше долга")
 
     form.locator('[name="amount"]').fill("15000")
     assert text(form.locator("[data-new-debt]")) == "120 000,00 ₽"
@@ -147,7 +147,7 @@ def test_a_double_clicked_full_payment_records_one_payment_and_the_panel_says_pa
     form.locator('[data-payplan-action="save"]').dblclick()
 
     expect(panel(page).locator("[data-deal-status]")).to_have_text("Оплачено")
-    expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"^0\s₽$"))
+    expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"^0,00\s₽$"))
     expect(panel(page).locator('[data-payplan-action="full"]')).to_have_count(0)
     assert Payment.objects.filter(deal__lead_id=OVERDUE_LEAD).count() == before + 1
     assert Deal.objects.get(lead_id=OVERDUE_LEAD).status == "paid"
