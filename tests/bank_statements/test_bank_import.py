@@ -13,7 +13,6 @@ from billing.services.bank_statements import (
     bank_document_unconfirm,
     bank_statement_upload,
 )
-
 from tests.bank_statements.conftest import OUR
 
 pytestmark = pytest.mark.django_db
