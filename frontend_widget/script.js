@@ -2992,7 +2992,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('change', settingsBlock + '[name="dunning.penalties.mode"]', function () { syncPenalties(dunningSettingsRoot()); });
     }
 
-    // ---- [H] «Импорт выписки»: a 1C bank statement on the analytics page ----------------------------------
+    // ---- [H] statement import: a 1C bank statement on the analytics page ----------------------------------
     // Everything of the statement import lives in these bankImport* functions and the .payplan-bank-import block.
     var bankImport = {statement: null, busy: false};
 
