@@ -42,19 +42,42 @@ def normalize(text: str) -> str:
 def _mentions(purpose: str, number: str) -> bool:
     """The number appears in the purpose, not as part of a longer number."""
     key = normalize(number)
-    if not key:
+    if not key or key not in purpose:
         return False
     return re.search(rf"(?<![0-9]){re.escape(key)}(?![0-9])", purpose) is not None
 
 
-def match_credit(*, purpose: str, payer_inn: str, amount: Decimal, lines: list[OpenLine]) -> Match:
+class LineIndex:
+    """Open lines looked up by the digits of their numbers and by client INN: a 10 000-credit statement against
+    thousands of lines stays linear."""
+
+    def __init__(self, lines: list[OpenLine]) -> None:
+        self.contracts: dict[str, list[OpenLine]] = {}
+        self.invoices: dict[str, list[OpenLine]] = {}
+        self.by_inn: dict[str, list[OpenLine]] = {}
+        for line in lines:
+            for number, table in ((line.contract_number, self.contracts), (line.invoice_number, self.invoices)):
+                runs = _DIGIT_RUN.findall(normalize(number))
+                if runs:
+                    table.setdefault(runs[-1], []).append(line)
+            if line.client_inn:
+                self.by_inn.setdefault(line.client_inn, []).append(line)
+
+
+_DIGIT_RUN = re.compile(r"\d+")
+
+
+def match_credit(*, purpose: str, payer_inn: str, amount: Decimal, lines: list[OpenLine] | LineIndex) -> Match:
     """The best line for one credit, with a confidence 0–100 and the reasons that gave it."""
+    index = lines if isinstance(lines, LineIndex) else LineIndex(lines)
     text = normalize(purpose)
-    contracts = {line.contract_number for line in lines
-                 if line.contract_number and _mentions(text, line.contract_number)}
+    runs = set(_DIGIT_RUN.findall(text))
+    contracts = {line.contract_number for run in runs for line in index.contracts.get(run, ())
+                 if _mentions(text, line.contract_number)}
     for number in contracts:  # a contract «Д-2026-000018» must not read as invoice «2026-000018»
         text = text.replace(normalize(number), " ")
-    by_invoice = [line for line in lines if line.invoice_number and _mentions(text, line.invoice_number)]
+    by_invoice = [line for run in sorted(runs) for line in index.invoices.get(run, ())
+                  if _mentions(text, line.invoice_number)]
     if by_invoice:
         line = by_invoice[0]
         reasons = ["invoice_number"]
@@ -63,7 +86,8 @@ def match_credit(*, purpose: str, payer_inn: str, amount: Decimal, lines: list[O
         if payer_inn and line.client_inn == payer_inn:
             reasons.append("inn_equal")
         return Match(line.deal_id, line.installment_id, line.invoice_id, 100 if exact else 75, tuple(reasons))
-    by_contract = [line for line in lines if line.contract_number in contracts]
+    by_contract = [line for run in sorted(runs) for line in index.contracts.get(run, ())
+                   if line.contract_number in contracts]
     if by_contract:
         deal_lines = _first_deal(by_contract)
         equal = [line for line in deal_lines if line.remaining == amount]
@@ -75,9 +99,9 @@ def match_credit(*, purpose: str, payer_inn: str, amount: Decimal, lines: list[O
         confidence = 95 if equal and inn_ok else 90 if equal else 70
         return Match(line.deal_id, line.installment_id, line.invoice_id, confidence, tuple(reasons))
     if payer_inn:
-        by_inn = [line for line in lines if line.client_inn == payer_inn]
+        by_inn = index.by_inn.get(payer_inn, [])
         equal = [line for line in by_inn if line.remaining == amount]
-        if len({line.deal_id for line in equal}) == 1 and len(equal) >= 1:
+        if len({line.deal_id for line in equal}) == 1:
             line = equal[0]
             return Match(line.deal_id, line.installment_id, line.invoice_id, 90, ("inn_equal", "amount_equal"))
         if len({line.deal_id for line in by_inn}) == 1:

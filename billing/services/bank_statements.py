@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.domain.account_settings import requisites_read
-from billing.domain.bank_matching import OpenLine, match_credit
+from billing.domain.bank_matching import LineIndex, OpenLine, match_credit
 from billing.domain.bank_statement import StatementError, parse_statement
 from billing.errors import ApplicationError, Conflict, NotFound
 from billing.models import Account, BankDocument, BankStatement, Deal, Installment, Invoice, Payment
@@ -110,7 +110,7 @@ def bank_statement_upload(*, account: Account, data: bytes, file_name: str, uplo
         bank_account=sorted(set(parsed.accounts) & ours)[0], encoding=parsed.encoding,
         date_from=parsed.date_from, date_to=parsed.date_to, documents_total=len(incoming),
         warnings=list(parsed.warnings), uploaded_by=uploaded_by)
-    lines = open_lines(account=account)
+    lines = LineIndex(open_lines(account=account))
     rows = []
     for doc in incoming:
         match = match_credit(purpose=doc.purpose, payer_inn=doc.payer_inn, amount=doc.amount, lines=lines)
