@@ -157,6 +157,9 @@ def bank_document_confirm(*, document: BankDocument, confirmed_by: int | None, d
     payment = payment_record(deal=deal, amount=document.amount, allow_credit=True, payment=PaymentInput(
         method=Payment.Method.BANK_TRANSFER, paid_at=document.credit_date, recorded_by=confirmed_by,
         comment=_payment_comment(document), invoice_id=invoice_id))
+    if document.payer_inn:
+        # The next statement finds this client by INN: a confirmed payment is the manager's word for it.
+        Deal.objects.filter(pk=deal.pk, client_inn="").update(client_inn=document.payer_inn)
     document.payment = payment
     document.status = BankDocument.Status.CONFIRMED
     document.decided_by, document.decided_at = confirmed_by, timezone.now()

@@ -119,3 +119,12 @@ def test_payer_inn_and_amount_of_one_deal_match_without_any_number():
              OpenLine(deal_id=2, installment_id=20, remaining=Decimal("500"), client_inn="7709000003")]
     match = match_credit(purpose="взнос 2 из 6", payer_inn="501200000042", amount=Decimal("500"), lines=lines)
     assert (match.deal_id, match.confidence, match.reasons) == (1, 90, ("inn_equal", "amount_equal"))
+
+
+def test_confirming_learns_the_payer_inn_for_a_deal_without_one(deals, account):
+    _deal, other = deals
+    Deal.objects.filter(pk=other.pk).update(client_inn="")
+    upload(account, [credit("8", "100.00", "оплата", inn="771234567890")])
+    bank_document_confirm(document=BankDocument.objects.get(), deal=other, confirmed_by=7)
+    other.refresh_from_db()
+    assert other.client_inn == "771234567890"
