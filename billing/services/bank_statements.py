@@ -101,6 +101,9 @@ def bank_statement_upload(*, account: Account, data: bytes, file_name: str, uplo
     except StatementError as error:
         raise _statement_refused(error) from None
     file_hash = hashlib.sha256(data).hexdigest()
+    # Two uploads of one account wait for each other (NO KEY: payments referencing the account go on), so the
+    # same file twice is found, never a unique-constraint 500.
+    Account.objects.select_for_update(no_key=True).filter(pk=account.pk).first()
     existing = BankStatement.objects.filter(account=account, file_hash=file_hash).first()
     if existing is not None:
         return existing
