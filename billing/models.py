@@ -74,6 +74,8 @@ class Deal(models.Model):
                                               "chose (client_service_name); never the lead's title.")
     contract_number = models.CharField(max_length=32, blank=True,
                                        help_text="«Д-2026-000001»: given once, when the contract is first made.")
+    client_inn = models.CharField(max_length=12, blank=True,
+                                  help_text="The paying client's INN (10 or 12 digits): matches bank credits.")
     direction = models.CharField(max_length=16, choices=Direction.choices, default=Direction.INCOMING)
     payout_requisites = models.TextField(blank=True, help_text="An outgoing plan's recipient bank details, for "
                                                               "the accountant's payout tasks.")
@@ -654,3 +656,68 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.amount} of lead {self.deal_id} due {self.due_date} ({self.state})"
+
+
+class BankStatement(models.Model):
+    """One uploaded 1C bank statement file; the same bytes uploaded again are the same statement."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="bank_statements")
+    file_hash = models.CharField(max_length=64, help_text="SHA-256 of the uploaded bytes.")
+    file_name = models.CharField(max_length=255, blank=True)
+    bank_account = models.CharField(max_length=34, help_text="Our account the statement is for.")
+    encoding = models.CharField(max_length=16)
+    date_from = models.DateField(null=True, blank=True)
+    date_to = models.DateField(null=True, blank=True)
+    documents_total = models.PositiveIntegerField(default=0)
+    documents_new = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    uploaded_by = models.BigIntegerField(null=True, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["account", "file_hash"], name="bank_statement_once_per_file")]
+
+
+class BankDocument(models.Model):
+    """An incoming credit from a statement, once per account however many overlapping files repeat it."""
+
+    class Status(models.TextChoices):
+        NEW = "new"
+        CONFIRMED = "confirmed"
+        SKIPPED = "skipped"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="bank_documents")
+    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="documents",
+                                  help_text="The first statement that brought this document.")
+    bank_account = models.CharField(max_length=34)
+    number = models.CharField(max_length=64)
+    doc_date = models.DateField()
+    credit_date = models.DateField()
+    amount = models.DecimalField(**MONEY)
+    payer_account = models.CharField(max_length=34, blank=True)
+    payer_inn = models.CharField(max_length=12, blank=True)
+    payer_name = models.CharField(max_length=255, blank=True)
+    purpose = models.TextField(blank=True)
+    kind = models.CharField(max_length=64, blank=True)
+    raw = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEW)
+    suggested_deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    suggested_installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT,
+                                              related_name="+")
+    suggested_invoice = models.ForeignKey("Invoice", null=True, blank=True, on_delete=models.PROTECT,
+                                          related_name="+")
+    confidence = models.PositiveSmallIntegerField(default=0, help_text="0–100; 90 and above is an exact match.")
+    match_reasons = models.JSONField(default=list, blank=True, help_text="Reason codes, rendered via gettext.")
+    payment = models.OneToOneField(Payment, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="bank_document", help_text="The payment confirming made (audit link).")
+    decided_by = models.BigIntegerField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "bank_account", "number", "doc_date", "payer_account", "amount"],
+                                    name="bank_document_once_per_account"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bank_document_amount_positive"),
+        ]

@@ -1394,6 +1394,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         managers: _.map(options.managers, function (id) { return {id: id, name: managerName(id)}; })
       }));
       refreshAnalytics();
+      bankImportRender();
     }
 
     function refreshAnalytics() {
@@ -2991,6 +2992,124 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('change', settingsBlock + '[name="dunning.penalties.mode"]', function () { syncPenalties(dunningSettingsRoot()); });
     }
 
+    // ---- [H] statement import: a 1C bank statement on the analytics page ----------------------------------
+    // Everything of the statement import lives in these bankImport* functions and the .payplan-bank-import block.
+    var bankImport = {statement: null, busy: false};
+
+    function bankImportRoot() {
+      return analyticsPage().find('.payplan-bank-import');
+    }
+
+    function bankImportRender() {
+      var $root = bankImportRoot();
+      if (!$root.length) {
+        return;
+      }
+      var html = '<h2 class="payplan-analytics__title">' + escapeHtml(t('bank_import.title')) + '</h2>' +
+        '<div class="payplan-analytics__subtitle">' + escapeHtml(t('bank_import.hint')) + '</div>' +
+        '<div class="payplan-field"><input class="payplan-input" type="file" name="bank_statement_file" ' +
+        'accept=".txt,text/plain"> <button type="button" class="payplan-button" ' +
+        'data-payplan-action="bank-import-upload">' + escapeHtml(t('bank_import.upload')) + '</button></div>' +
+        '<div class="payplan-alert" role="alert" data-bank-import-error></div>' +
+        '<div data-bank-import-preview></div>';
+      $root.html(html);
+      if (bankImport.statement) {
+        bankImportRenderPreview();
+      }
+    }
+
+    function bankImportRenderPreview() {
+      var statement = bankImport.statement;
+      var $preview = bankImportRoot().find('[data-bank-import-preview]');
+      var exactOpen = _.filter(statement.documents, function (row) { return row.exact && row.status === 'new'; });
+      var rows = _.map(statement.documents, function (row) {
+        var target = row.suggested_lead_id
+          ? escapeHtml(row.suggested_deal_name || ('#' + row.suggested_lead_id)) +
+            (row.suggested_invoice_number ? ' · ' + escapeHtml(row.suggested_invoice_number) : '')
+          : escapeHtml(t('bank_import.no_match'));
+        var actions = row.status === 'new'
+          ? (row.suggested_lead_id ? '<button type="button" class="payplan-button" data-payplan-action="bank-import-confirm" ' +
+              'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.confirm')) + '</button> ' : '') +
+            '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="bank-import-skip" ' +
+              'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.skip')) + '</button>'
+          : escapeHtml(t('bank_import.status_' + row.status));
+        return '<tr data-bank-document="' + row.id + '"><td>' + escapeHtml(row.number) + '</td><td>' +
+          escapeHtml(day(row.credit_date)) + '</td><td>' + escapeHtml(money(row.amount, 'RUB', true)) + '</td><td>' +
+          escapeHtml(row.payer_name || row.payer_inn) + '</td><td>' + escapeHtml(row.purpose) + '</td><td>' + target +
+          '</td><td>' + row.confidence + '%</td><td>' + escapeHtml(row.reason) + '</td><td>' + actions + '</td></tr>';
+      }).join('');
+      var head = _.map(['number', 'date', 'amount', 'payer', 'purpose', 'match', 'confidence', 'reason', 'actions'],
+        function (key) { return '<th>' + escapeHtml(t('bank_import.col_' + key)) + '</th>'; }).join('');
+      $preview.html('<div class="payplan-analytics__subtitle">' + escapeHtml(tf('bank_import.summary', {
+        total: statement.documents_total, fresh: statement.documents_new})) + '</div>' +
+        (exactOpen.length ? '<button type="button" class="payplan-button" data-payplan-action="bank-import-confirm-exact">' +
+          escapeHtml(tf('bank_import.confirm_exact', {count: exactOpen.length})) + '</button>' : '') +
+        '<table class="payplan-table"><thead><tr>' + head + '</tr></thead><tbody>' + rows + '</tbody></table>');
+    }
+
+    function bankImportError(error) {
+      bankImportRoot().find('[data-bank-import-error]').text(error ? error.message : '').toggle(!!error);
+    }
+
+    function bankImportUpload() {
+      var input = bankImportRoot().find('[name="bank_statement_file"]')[0];
+      if (!input || !input.files || !input.files.length) {
+        bankImportError({message: t('bank_import.choose_file')});
+        return;
+      }
+      if (!backendUrl() || bankImport.busy) {
+        return;
+      }
+      var form = new FormData();
+      form.append('file', input.files[0]);
+      bankImport.busy = true;
+      bankImportError(null);
+      call({url: backendUrl() + '/api/v1/bank-statements', type: 'POST', data: form, processData: false,
+        contentType: false, dataType: 'json', timeout: DOWNLOAD_TIMEOUT_MS, headers: {'Accept-Language': lang()}})
+        .then(function (statement) {
+          bankImport.busy = false;
+          bankImport.statement = statement;
+          bankImportRenderPreview();
+        }, function (xhr, textStatus) {
+          bankImport.busy = false;
+          bankImportError(problem(xhr, textStatus));
+        });
+    }
+
+    function bankImportDecide(documentId, verb) {
+      return api('POST', '/bank-documents/' + documentId + '/' + verb, {}).then(function (row) {
+        bankImport.statement.documents = _.map(bankImport.statement.documents, function (old) {
+          return old.id === row.id ? row : old;
+        });
+        bankImportRenderPreview();
+        return row;
+      }, function (error) {
+        bankImportError(error);
+        return $.Deferred().reject(error).promise();
+      });
+    }
+
+    function bankImportConfirmExact() {
+      var ids = _.pluck(_.filter(bankImport.statement.documents, function (row) {
+        return row.exact && row.status === 'new';
+      }), 'id');
+      // One after another: each confirm locks its deal; a failure stops the run and is shown.
+      _.reduce(ids, function (chain, id) {
+        return chain.then(function () { return bankImportDecide(id, 'confirm'); });
+      }, $.Deferred().resolve().promise());
+    }
+
+    function bindBankImportEvents() {
+      on('click', '.payplan-bank-import ' + action('bank-import-upload'), function () { bankImportUpload(); });
+      on('click', '.payplan-bank-import ' + action('bank-import-confirm'), function () {
+        bankImportDecide(parseInt($(this).attr('data-document-id'), 10), 'confirm');
+      });
+      on('click', '.payplan-bank-import ' + action('bank-import-skip'), function () {
+        bankImportDecide(parseInt($(this).attr('data-document-id'), 10), 'skip');
+      });
+      on('click', '.payplan-bank-import ' + action('bank-import-confirm-exact'), function () { bankImportConfirmExact(); });
+    }
+
     // ---- events ---------------------------------------------------------------------------------
 
     function on(events, selector, handler) {
@@ -3286,6 +3405,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         renumberRows($block, 'reminders');
       });
       bindDunningEvents();
+      bindBankImportEvents();
     }
 
     function unbindEvents() {

@@ -9,6 +9,12 @@ from widget_api.api.analytics import (
     AnalyticsRowsView,
     AnalyticsSummaryView,
 )
+from widget_api.api.bank_statements import (
+    BankDocumentConfirmView,
+    BankDocumentSkipView,
+    BankStatementUploadView,
+    BankStatementView,
+)
 from widget_api.api.client_page import (
     ClientPageRotateView,
     ClientPageView,
@@ -74,6 +80,10 @@ urlpatterns = [
     path("account/dunning/channels", DunningChannelsView.as_view(), name="account-dunning-channels"),
     path("account/crm-options", CrmOptionsView.as_view(), name="account-crm-options"),
     path("invoices/<bigid:invoice_id>/pdf", InvoicePdfView.as_view(), name="invoice-pdf"),
+    path("bank-statements", BankStatementUploadView.as_view(), name="bank-statements"),
+    path("bank-statements/<bigid:statement_id>", BankStatementView.as_view(), name="bank-statement"),
+    path("bank-documents/<bigid:document_id>/confirm", BankDocumentConfirmView.as_view(), name="bank-document-confirm"),
+    path("bank-documents/<bigid:document_id>/skip", BankDocumentSkipView.as_view(), name="bank-document-skip"),
     path("payments/<bigid:payment_id>/reverse", PaymentReverseView.as_view(), name="payment-reverse"),
     path("payments/<bigid:payment_id>/refund", PaymentRefundView.as_view(), name="payment-refund"),
     path("payments/<bigid:payment_id>/receipt.pdf", PaymentReceiptView.as_view(), name="payment-receipt-pdf"),
