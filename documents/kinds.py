@@ -1,13 +1,14 @@
 """The documents PayPlan makes and the variables each one's template may read (and nothing else)."""
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 
 class Kind(models.TextChoices):
-    INVOICE = "invoice", "Счёт на оплату"
-    RECEIPT = "receipt", "Подтверждение оплаты"
-    SCHEDULE = "schedule", "График платежей"
-    CONTRACT = "contract", "Договор"
-    OFFER = "offer", "Коммерческое предложение"
+    INVOICE = "invoice", pgettext_lazy("document kind", "Invoice")
+    RECEIPT = "receipt", pgettext_lazy("document kind", "Payment confirmation")
+    SCHEDULE = "schedule", pgettext_lazy("document kind", "Payment schedule")
+    CONTRACT = "contract", pgettext_lazy("document kind", "Contract")
+    OFFER = "offer", pgettext_lazy("document kind", "Commercial offer")
 
 
 DEAL_KINDS = (Kind.SCHEDULE, Kind.CONTRACT, Kind.OFFER)  # made from a deal, not from one invoice or payment

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils import translation
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
@@ -105,7 +106,7 @@ def _replace(value, old, new, count=None):
 def _required(value):
     """A value the document needs, or a visible red "не указано" where the account left it blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return Markup('<span class="missing">не указано</span>')
+        return Markup('<span class="missing">%s</span>') % translation.gettext("not specified")
     return value
 
 
@@ -130,7 +131,8 @@ class DocumentEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self) -> None:
-        super().__init__(autoescape=True, undefined=StrictUndefined, auto_reload=False, cache_size=0)
+        super().__init__(autoescape=True, undefined=StrictUndefined, auto_reload=False, cache_size=0,
+                         extensions=["jinja2.ext.i18n"])
         builtin = self.filters
         self.filters = {name: _guarded(builtin[name]) for name in SAFE_FILTERS}
         self.filters["replace"] = _guarded(_replace)
@@ -141,13 +143,21 @@ class DocumentEnvironment(ImmutableSandboxedEnvironment):
             "date_short": _guarded(formatting.date_short),
             "currency_sign": _guarded(formatting.currency_sign),
             "required": _guarded(_required),
-            "plural": _guarded(lambda number, one, few, many: formatting.plural_ru(int(number), (one, few, many))),
+            "plural": _guarded(lambda number, one, few, many: formatting.plural(int(number), (one, few, many))),
         }
         self.tests = {name: self.tests[name] for name in (
             "defined", "undefined", "none", "number", "string", "sequence", "mapping", "even", "odd",
             "divisibleby", "eq", "ne", "lt", "le", "gt", "ge", "in", "true", "false", "boolean")}
         # No namespace(), dict(), cycler() or lipsum(): nothing that carries state across loop steps.
-        self.globals = {"range": _bounded_range, "qr_code": _guarded(qr_data_uri, is_filter=False)}
+        # `_` is the i18n extension's alias of gettext (installed below).
+        self.globals = {"_": self.globals["_"], "range": _bounded_range,
+                        "qr_code": _guarded(qr_data_uri, is_filter=False)}
+        # The fixed words of a document come from the documents catalogue in the active language (the
+        # account's: documents.services renders inside billing.texts.in_account_language):
+        # {{ _("Invoice No. %(number)s", number=invoice.number) }}, {% trans %}…{% endtrans %}, ngettext.
+        self.install_gettext_callables(gettext=translation.gettext, ngettext=translation.ngettext,
+                                       pgettext=translation.pgettext, npgettext=translation.npgettext,
+                                       newstyle=True)
 
     def guarded_concat(self, value):
         return _check_size(value)

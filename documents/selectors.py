@@ -3,7 +3,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from billing.errors import NotFound
 from billing.models import Account, Deal, Invoice, Payment
@@ -60,7 +60,8 @@ def document_subject_get(*, account: Account, kind: str, object_id: int) -> Docu
             raise NotFound("invoice_not_found", gettext("Invoice %(id)s is not known for this "
                                                         "account.") % {"id": object_id})
         return DocumentSubject(account, kind, object_id, contexts.invoice_variables(invoice),
-                               f"Счёт на оплату № {invoice.number}", f"invoice-{invoice.number}.pdf", 1)
+                               gettext("Invoice No. %(number)s") % {"number": invoice.number},
+                               f"invoice-{invoice.number}.pdf", 1)
     if kind == Kind.RECEIPT:
         payment = (Payment.objects.select_related("deal__account", "invoice", "account")
                    .filter(account=account, pk=object_id, amount__gt=0).first())
@@ -69,7 +70,8 @@ def document_subject_get(*, account: Account, kind: str, object_id: int) -> Docu
                                                         "account.") % {"id": object_id})
         variables = contexts.receipt_variables(payment)
         number = variables["payment"]["number"]
-        return DocumentSubject(account, kind, object_id, variables, f"Подтверждение оплаты № {number}",
+        return DocumentSubject(account, kind, object_id, variables,
+                               gettext("Payment confirmation No. %(number)s") % {"number": number},
                                f"receipt-{number}.pdf", 1)
     if kind in DEAL_KINDS:
         deal = Deal.objects.select_related("account").filter(account=account, pk=object_id).first()
@@ -79,8 +81,8 @@ def document_subject_get(*, account: Account, kind: str, object_id: int) -> Docu
         rows = len(variables["schedule"]["installments"]) if variables["schedule"] else 0
         # The contract goes by its own number; the printout and the offer by the deal.
         number = deal.contract_number if kind == Kind.CONTRACT and deal.contract_number else str(deal.lead_id)
-        return DocumentSubject(account, kind, object_id, variables, f"{Kind(kind).label} № {number}",
-                               f"{kind}-{number}.pdf", rows)
+        title = pgettext("document title", "%(kind)s No. %(number)s") % {"kind": Kind(kind).label, "number": number}
+        return DocumentSubject(account, kind, object_id, variables, title, f"{kind}-{number}.pdf", rows)
     raise NotFound("document_kind_not_found", gettext("There is no such document."))
 
 

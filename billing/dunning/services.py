@@ -42,7 +42,7 @@ from billing.dunning.stages import stages_sync
 from billing.errors import ApplicationError
 from billing.events import publish, publish_many
 from billing.models import Account, Deal, Installment
-from billing.texts import in_account_language
+from billing.texts import date_text, in_account_language
 
 logger = logging.getLogger(__name__)
 SKIPPED_REASON = gettext_noop("Skipped: a later step was already due by then")
@@ -591,7 +591,7 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
     today = local_now(deal.account, now).date()
     not_before = domain.postpone_not_before(today=today, due=line.due_date)
     if requested <= not_before:
-        message = gettext("Choose a date after %(date)s.") % {"date": domain.date_ru(not_before)}
+        message = gettext("Choose a date after %(date)s.") % {"date": date_text(not_before)}
         raise ApplicationError("invalid_date", message, {"date": [message]})
     if requested > today + timedelta(days=366):
         message = gettext("The date is too far away.")
@@ -613,7 +613,7 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
                     if decision.allowed else
                     gettext("The client {client} asks to move the payment due {due_date} to {requested}: this is "
                             "over the limit, your decision is needed."))
-    text = template.format(client=client, due_date=domain.date_ru(line.due_date), requested=domain.date_ru(requested))
+        text = template.format(client=client, due_date=date_text(line.due_date), requested=date_text(requested))
     publish(account=deal.account, name=CLIENT_ANSWERED, payload={
         **_line_payload(line, None), "answer": "postpone", "source": "client", "requested_date":
         requested.isoformat(), "accepted": decision.allowed, "needs_manager": decision.needs_manager,
