@@ -88,6 +88,23 @@ def money_text(amount: Decimal | int | str | None, currency: str = "RUB") -> str
     return f"{number_text(amount)}{NBSP}{CURRENCY_SIGNS.get(currency, currency)}"
 
 
+def plain_money_text(amount: Decimal | int | str | None, currency: str = "RUB") -> str:
+    """money_text with plain spaces: texts sent as they are (SMS, messengers, CRM notes and tasks)."""
+    return money_text(amount, currency).replace(NBSP, " ")
+
+
+def money_in(account, amount: Decimal | int | str | None) -> str:
+    """The account's money in its language, whatever language is active: «25 000,00 ₽», «25,000.00 ₽»."""
+    with in_account_language(account):
+        return plain_money_text(amount, getattr(account, "currency", "RUB") or "RUB")
+
+
+def date_in(account, day: date | None) -> str:
+    """A date in the account's language, whatever language is active: «05.12.2026», «2026-12-05»."""
+    with in_account_language(account):
+        return date_text(day)
+
+
 MONTHS_GENITIVE_RU = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
                       "октября", "ноября", "декабря")
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

@@ -391,9 +391,12 @@ def _attempt_succeeded(*, attempt_id: int, transaction_id: str) -> ChargeOutcome
 def _charge_payment_record(attempt: ChargeAttempt, transaction_id: str) -> Payment:
     """The money moved: recorded once per transaction; if the line was paid meanwhile the excess is credit."""
     card = attempt.card
+    with in_account_language(attempt.account):
+        comment = pgettext("autopay payment comment", "Autopay, payment %(seq)s, card *%(card)s") % {
+            "seq": attempt.installment.seq, "card": card.card_last_four}
     payment, _created = payment_record_from_gateway(deal=attempt.deal, amount=attempt.amount, payment=PaymentInput(
         method=Payment.Method.CARD_TOKEN, paid_at=account_today(attempt.account), transaction_id=transaction_id,
-        comment=f"Автоплатёж, платёж {attempt.installment.seq}, карта *{card.card_last_four}"))
+        comment=comment))
     return payment
 
 
