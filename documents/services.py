@@ -116,14 +116,13 @@ def document_pdf_fetch(*, account: Account, kind: str, object_id: int, fallback_
     """The stored PDF when it is up to date; otherwise rendered now, or by a worker when it is big.
     Documents are made in the account's language, whoever asks (billing.texts.in_account_language)."""
     _numbers_assign(account=account, kind=kind, object_id=object_id)
-    with in_account_language(account):
-        return _document_pdf_fetch(account=account, kind=kind, object_id=object_id,
-                                   fallback_to_default=fallback_to_default)
-
-
-def _document_pdf_fetch(*, account: Account, kind: str, object_id: int, fallback_to_default: bool,
-                        ) -> DocumentFile | DocumentQueued:
     subject = document_subject_get(account=account, kind=kind, object_id=object_id)
+    with in_account_language(account):
+        return _document_pdf_fetch(subject, fallback_to_default=fallback_to_default)
+
+
+def _document_pdf_fetch(subject: DocumentSubject, *, fallback_to_default: bool) -> DocumentFile | DocumentQueued:
+    account, kind, object_id = subject.account, subject.kind, subject.object_id
     source = template_source_get(account=account, kind=kind).source
     fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
     stored = stored_document_get(account=account, kind=kind, object_id=object_id)
@@ -145,8 +144,8 @@ def document_render(*, account: Account, kind: str, object_id: int) -> StoredDoc
     the worker's render limits. A broken account template falls back to the default: the client still
     gets a document."""
     _numbers_assign(account=account, kind=kind, object_id=object_id)
+    subject = document_subject_get(account=account, kind=kind, object_id=object_id)
     with in_account_language(account):
-        subject = document_subject_get(account=account, kind=kind, object_id=object_id)
         source = template_source_get(account=account, kind=kind).source
         fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
         stored = stored_document_get(account=account, kind=kind, object_id=object_id)
@@ -252,8 +251,7 @@ def document_email_send(*, account: Account, kind: str, object_id: int) -> Docum
     if kind not in (Kind.INVOICE, Kind.RECEIPT):
         raise ValueError(f"{kind} documents are not emailed")
     assert_no_transaction()
-    with in_account_language(account):
-        subject = document_subject_get(account=account, kind=kind, object_id=object_id)
+    subject = document_subject_get(account=account, kind=kind, object_id=object_id)
     recipient = subject.variables["client"]["email"]
     claim = _email_claim(account=account, kind=kind, object_id=object_id, recipient=recipient)
     if claim is None:
