@@ -7,6 +7,7 @@ attribute access, call and loop step, caps on the size of strings and lists a te
 on the HTML it can emit. Everything a template may call is listed here.
 """
 import functools
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -110,6 +111,46 @@ def _required(value):
     return value
 
 
+# A template's own text given to _() is a %-format its variables fill: a width or precision
+# ("%(x)999999999s") would build a huge string, so only plain %(name)s / %(name)d and %% are allowed.
+_FORMAT_DIRECTIVE = re.compile(r"%(?:%|\((?P<name>\w+)\)(?P<spec>[^a-zA-Z%]*)[a-zA-Z])")
+
+
+def _plain_format(*messages: str) -> None:
+    for message in messages:
+        for directive in _FORMAT_DIRECTIVE.finditer(str(message)):
+            if directive.group("spec"):
+                raise SecurityError("Widths and precisions are not available in translated texts.")
+
+
+def _gettext(message: str) -> str:
+    _plain_format(message)
+    translated = translation.gettext(message)
+    _plain_format(translated)
+    return translated
+
+
+def _ngettext(singular: str, plural: str, number: int) -> str:
+    _plain_format(singular, plural)
+    translated = translation.ngettext(singular, plural, number)
+    _plain_format(translated)
+    return translated
+
+
+def _pgettext(context: str, message: str) -> str:
+    _plain_format(message)
+    translated = translation.pgettext(context, message)
+    _plain_format(translated)
+    return translated
+
+
+def _npgettext(context: str, singular: str, plural: str, number: int) -> str:
+    _plain_format(singular, plural)
+    translated = translation.npgettext(context, singular, plural, number)
+    _plain_format(translated)
+    return translated
+
+
 SAFE_FILTERS = ("abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape",
                 "first", "groupby", "int", "items", "join", "last", "length", "list", "lower", "map", "max",
                 "min", "reject", "rejectattr", "reverse", "safe", "select", "selectattr", "slice", "sort",
@@ -155,9 +196,8 @@ class DocumentEnvironment(ImmutableSandboxedEnvironment):
         # The fixed words of a document come from the documents catalogue in the active language (the
         # account's: documents.services renders inside billing.texts.in_account_language):
         # {{ _("Invoice No. %(number)s", number=invoice.number) }}, {% trans %}…{% endtrans %}, ngettext.
-        self.install_gettext_callables(gettext=translation.gettext, ngettext=translation.ngettext,
-                                       pgettext=translation.pgettext, npgettext=translation.npgettext,
-                                       newstyle=True)
+        self.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext,
+                                       npgettext=_npgettext, newstyle=True)
 
     def guarded_concat(self, value):
         return _check_size(value)

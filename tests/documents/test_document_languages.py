@@ -223,3 +223,14 @@ def test_an_account_s_own_template_keeps_working_and_may_use_the_catalogue(schoo
             account=school, kind=Kind.INVOICE, object_id=invoice.pk).variables))
     assert "10,000.00 RUB" in text
     assert "Pay no later than" in text
+
+
+def test_a_template_s_own_text_given_to_the_catalogue_cannot_build_a_huge_string():
+    from documents.sandbox import TemplateProblem
+
+    with pytest.raises(TemplateProblem, match="Widths and precisions"):
+        render_template('{{ _("%(a)999999999s", a=1) }}', {})
+    with pytest.raises(TemplateProblem, match="Widths and precisions"):
+        render_template('{{ ngettext("%(num)99999999d", "%(num)d", 2) }}', {})
+    with translation.override("ru"):
+        assert render_template('{{ _("Pay no later than %(date)s", date="x") }}', {}) == "Оплатить не позднее x"
