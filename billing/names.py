@@ -5,6 +5,7 @@ Invoices, receipts, contracts, the CloudPayments order and emails name the servi
 `deal_service_name`; analytics and exports name a deal through `deal_display_name`.
 """
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from billing.domain.account_settings import (
     CRM_FIELD_SOURCES,
@@ -16,7 +17,7 @@ from billing.domain.account_settings import (
 from billing.models import Account, Deal
 
 __all__ = ["CRM_FIELD_SOURCES", "DEFAULT_SERVICE_TEXT", "SERVICE_NAME_SOURCES", "ClientServiceName",
-           "client_service_name_setting", "deal_display_name", "deal_service_name"]
+           "client_service_name_setting", "deal_display_name", "deal_service_name", "service_default_text"]
 
 
 def client_service_name_setting(account: Account) -> ClientServiceName:
@@ -29,7 +30,15 @@ def deal_service_name(deal: Deal) -> str:
     setting = client_service_name_setting(deal.account)
     chosen = {"group": deal.group, "education_direction": deal.education_direction, "fixed": ""}.get(
         setting.source, deal.service_name)
-    return (chosen or "").strip() or setting.default_text
+    return (chosen or "").strip() or service_default_text(setting)
+
+
+def service_default_text(setting: ClientServiceName) -> str:
+    """The account's own default text as written; the standard one from the catalogue in the active language
+    («Оплата услуг»): callers that speak to clients run inside billing.texts.in_account_language."""
+    if setting.default_text == DEFAULT_SERVICE_TEXT:
+        return pgettext("client service name", "Payment for services")
+    return setting.default_text
 
 
 def deal_display_name(*, name: str, lead_id: int) -> str:

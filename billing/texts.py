@@ -6,7 +6,7 @@ person reads is chosen here, through the gettext catalogue, when a message or a 
 """
 import re
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -72,22 +72,65 @@ def _russian() -> bool:
     return (get_language() or "ru").startswith("ru")
 
 
+def number_text(amount: Decimal | int | str) -> str:
+    """160000 -> «160 000,00» (non-breaking spaces) in Russian, «160,000.00» in English: the one place
+    that decides how a sum is written, with or without its currency sign."""
+    grouped = f"{money(amount):,.2f}"
+    if _russian():
+        grouped = grouped.replace(",", NBSP).replace(".", ",")
+    return grouped
+
+
 def money_text(amount: Decimal | int | str | None, currency: str = "RUB") -> str:
     """160000 -> «160 000,00 ₽» (non-breaking spaces) in Russian, «160,000.00 ₽» in English."""
     if amount is None or amount == "":
         return "—"
-    value = money(amount)
-    grouped = f"{value:,.2f}"
-    if _russian():
-        grouped = grouped.replace(",", NBSP).replace(".", ",")
-    return f"{grouped}{NBSP}{CURRENCY_SIGNS.get(currency, currency)}"
+    return f"{number_text(amount)}{NBSP}{CURRENCY_SIGNS.get(currency, currency)}"
+
+
+def plain_money_text(amount: Decimal | int | str | None, currency: str = "RUB") -> str:
+    """money_text with plain spaces: texts sent as they are (SMS, messengers, CRM notes and tasks)."""
+    return money_text(amount, currency).replace(NBSP, " ")
+
+
+def money_in(account, amount: Decimal | int | str | None) -> str:
+    """The account's money in its language, whatever language is active: «25 000,00 ₽», «25,000.00 ₽»."""
+    with in_account_language(account):
+        return plain_money_text(amount, getattr(account, "currency", "RUB") or "RUB")
+
+
+def date_in(account, day: date | None) -> str:
+    """A date in the account's language, whatever language is active: «05.12.2026», «2026-12-05»."""
+    with in_account_language(account):
+        return date_text(day)
+
+
+MONTHS_GENITIVE_RU = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
+                      "октября", "ноября", "декабря")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+             "November", "December")
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def date_text(day: date | None) -> str:
     """«05.12.2026» in Russian, «2026-12-05» in English."""
     if day is None:
         return "—"
+    day = _day(day)
     return day.strftime("%d.%m.%Y") if _russian() else day.isoformat()
+
+
+def date_long_text(day: date | None) -> str:
+    """«5 декабря 2026 г.» in Russian, «5 December 2026» in English (the date line of a document)."""
+    if day is None:
+        return "—"
+    day = _day(day)
+    if _russian():
+        return f"{day.day} {MONTHS_GENITIVE_RU[day.month - 1]} {day.year} г."
+    return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
 
 
 def installment_label(kind: str, label: str) -> str:

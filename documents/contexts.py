@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import get_language, gettext, gettext_lazy, pgettext, pgettext_lazy
+
 from billing.domain.account_settings import invoicing_read
 from billing.domain.money import ZERO, money
 from billing.domain.schedule import DEFAULT_LABELS
@@ -20,24 +22,40 @@ from documents.kinds import Kind
 # The requisites section of the account's settings (billing.domain.account_settings.REQUISITE_KEYS);
 # director and chief accountant sign documents when present.
 REQUISITE_LABELS = {
-    "company_name": "Наименование организации", "inn": "ИНН", "kpp": "КПП", "ogrn": "ОГРН",
-    "address": "Адрес", "bank_name": "Банк", "bik": "БИК", "correspondent_account": "Корр. счёт",
-    "bank_account": "Расчётный счёт", "email": "Эл. почта", "phone": "Телефон",
-    "director": "Руководитель", "accountant": "Бухгалтер",
+    "company_name": gettext_lazy("Company name"), "inn": pgettext_lazy("requisite", "TIN"),
+    "kpp": pgettext_lazy("requisite", "KPP"), "ogrn": pgettext_lazy("requisite", "OGRN"),
+    "address": pgettext_lazy("requisite", "Address"), "bank_name": pgettext_lazy("requisite", "Bank"),
+    "bik": pgettext_lazy("requisite", "BIC"), "correspondent_account": pgettext_lazy("requisite", "Corr. account"),
+    "bank_account": pgettext_lazy("requisite", "Settlement account"), "email": pgettext_lazy("requisite", "Email"),
+    "phone": pgettext_lazy("requisite", "Phone"), "director": pgettext_lazy("requisite", "Director"),
+    "accountant": pgettext_lazy("requisite", "Accountant"),
 }
 # What an invoice cannot be paid by bank transfer without; KPP only for organisations (10-digit INN).
 REQUIRED_REQUISITES = ("company_name", "inn", "address", "bank_name", "bik", "correspondent_account",
                        "bank_account")
-KIND_LABELS = {"down_payment": "Первоначальный взнос", "regular": "Платёж по графику",
-               "extra": "Доп. платёж", "fee": "Пени"}
-STATUS_LABELS = {"planned": "Запланирован", "invoiced": "Выставлен счёт", "partially_paid": "Оплачен частично",
-                 "paid": "Оплачен", "overdue": "Просрочен", "cancelled": "Отменён"}
-METHOD_LABELS = {"cloudpayments": "Онлайн-оплата картой (CloudPayments)", "cash": "Наличными",
-                 "bank_transfer": "Банковским переводом", "card_terminal": "Картой через терминал",
-                 "card_token": "Автоплатёж с сохранённой карты", "opening_balance": "Получено до графика",
-                 "other": "Иным способом"}
-PAYOUT_STATUS_LABELS = {**STATUS_LABELS, "paid": "Выплачен", "partially_paid": "Выплачен частично"}
-PLAN_LABELS = {"equal": "равными платежами", "full": "единовременно", "custom": "по индивидуальному графику"}
+# What documents print, from the documents catalogue in the account's language (str() them when used).
+KIND_LABELS = {"down_payment": pgettext_lazy("document line", "Down payment"),
+               "regular": pgettext_lazy("document line", "Scheduled payment"),
+               "extra": pgettext_lazy("document line", "Extra payment"),
+               "fee": pgettext_lazy("document line", "Penalty")}
+STATUS_LABELS = {"planned": pgettext_lazy("document line status", "Planned"),
+                 "invoiced": pgettext_lazy("document line status", "Invoiced"),
+                 "partially_paid": pgettext_lazy("document line status", "Partly paid"),
+                 "paid": pgettext_lazy("document line status", "Paid"),
+                 "overdue": pgettext_lazy("document line status", "Overdue"),
+                 "cancelled": pgettext_lazy("document line status", "Cancelled")}
+METHOD_LABELS = {"cloudpayments": pgettext_lazy("document payment method", "Online by card (CloudPayments)"),
+                 "cash": pgettext_lazy("document payment method", "In cash"),
+                 "bank_transfer": pgettext_lazy("document payment method", "By bank transfer"),
+                 "card_terminal": pgettext_lazy("document payment method", "By card at a terminal"),
+                 "card_token": pgettext_lazy("document payment method", "Autopay from a saved card"),
+                 "opening_balance": pgettext_lazy("document payment method", "Received before the schedule"),
+                 "other": pgettext_lazy("document payment method", "In another way")}
+PAYOUT_STATUS_LABELS = {**STATUS_LABELS, "paid": pgettext_lazy("document payout status", "Paid out"),
+                        "partially_paid": pgettext_lazy("document payout status", "Partly paid out")}
+PLAN_LABELS = {"equal": pgettext_lazy("document plan", "in equal instalments"),
+               "full": pgettext_lazy("document plan", "in one payment"),
+               "custom": pgettext_lazy("document plan", "on an individual schedule")}
 # CloudKassir VAT codes (Account.settings["receipts"]["vat"]) → the rate the invoice shows.
 VAT_RATES = {0: 0, 5: 5, 7: 7, 10: 10, 20: 20, 22: 22, 105: 5, 107: 7, 110: 10, 120: 20, 122: 22}
 
@@ -65,7 +83,7 @@ def common_variables(deal: Deal) -> dict:
     service = deal_service_name(deal)
     return {
         "company": company_variables(account),
-        "missing_requisites": [REQUISITE_LABELS[key] for key in requisites_missing(account)],
+        "missing_requisites": [str(REQUISITE_LABELS[key]) for key in requisites_missing(account)],
         "client": {"name": deal.contact_name, "email": deal.contact_email, "phone": deal.contact_phone},
         "deal": {"lead_id": deal.lead_id, "name": service, "service_name": service,
                  "contract_number": deal.contract_number, "group": deal.group,
@@ -73,7 +91,14 @@ def common_variables(deal: Deal) -> dict:
                  "debt": deal.debt},
         "currency": account.currency,
         "today": account_today(account),
+        "language": document_language(),
     }
+
+
+def document_language() -> str:
+    """The language the document is made in ("ru" or "en"): the active one, which documents.services sets
+    to the account's (billing.texts.in_account_language)."""
+    return "en" if (get_language() or "ru").startswith("en") else "ru"
 
 
 def _local_date(account: Account, moment) -> date | None:
@@ -84,22 +109,32 @@ def _vat(account: Account, amount: Decimal) -> tuple[str, Decimal | None]:
     code = (account.settings.get("receipts") or {}).get("vat")
     rate = VAT_RATES.get(code) if code is not None else None
     if not rate:
-        return ("Без налога (НДС)" if rate is None else "НДС 0%"), None
-    return f"В том числе НДС {rate}%", money(amount * rate / (100 + rate))
+        return (gettext("No VAT") if rate is None else gettext("VAT 0%")), None
+    return gettext("Including VAT %(rate)s%%") % {"rate": rate}, money(amount * rate / (100 + rate))
 
 
 def line_label(kind: str, label: str) -> str:
     """The line's own label (a state fee, say) unless it is the schedule engine's English default."""
-    return label if label and label not in DEFAULT_LABELS.values() else KIND_LABELS.get(kind, label)
+    return label if label and label not in DEFAULT_LABELS.values() else str(KIND_LABELS.get(kind, label))
 
 
 def invoice_line_title(*, service_name: str, contract_number: str, kind: str, label: str, seq: int,
                        count: int) -> str:
     """"Оплата обучения по договору № Д-2026-000001: платёж 2 из 6 по графику"."""
-    subject = service_name + (f" по договору № {contract_number}" if contract_number else "")
+    subject = service_name
+    if contract_number:
+        subject = pgettext("invoice line", "%(service)s under contract No. %(number)s") % {
+            "service": service_name, "number": contract_number}
     if kind == "regular":
-        return f"{subject}: платёж {seq} из {count} по графику"
-    return f"{subject}: {line_label(kind, label)[:1].lower()}{line_label(kind, label)[1:]}"
+        return pgettext("invoice line", "%(subject)s: payment %(seq)s of %(count)s under the schedule") % {
+            "subject": subject, "seq": seq, "count": count}
+    words = line_label(kind, label)
+    return f"{subject}: {words[:1].lower()}{words[1:]}"
+
+
+def service_unit() -> str:
+    """The unit of an invoice line: «усл.» (a service)."""
+    return pgettext("invoice line unit", "svc")
 
 
 def invoice_pay_by(*, due_date: date, issued_on: date, grace_days: int) -> date:
@@ -131,7 +166,7 @@ def invoice_variables(invoice: Invoice) -> dict:
             "amount_words": formatting.amount_in_words(invoice.amount, account.currency),
             "payment_url": invoice.payment_url, "vat_label": vat_label, "vat_amount": vat_amount,
             "installment_seq": installment.seq, "installments_count": count,
-            "lines": [{"n": 1, "title": title, "quantity": 1, "unit": "усл.", "price": invoice.amount,
+            "lines": [{"n": 1, "title": title, "quantity": 1, "unit": service_unit(), "price": invoice.amount,
                        "amount": invoice.amount}],
         },
     }
@@ -147,7 +182,7 @@ def receipt_variables(payment: Payment) -> dict:
         "payment": {
             "number": f"{payment.paid_at:%Y}-{payment.pk:06d}", "date": payment.paid_at, "amount": payment.amount,
             "amount_words": formatting.amount_in_words(payment.amount, account.currency),
-            "method": payment.method, "method_label": METHOD_LABELS.get(payment.method, payment.method),
+            "method": payment.method, "method_label": str(METHOD_LABELS.get(payment.method, payment.method)),
             "transaction_id": payment.transaction_id or "",
             "invoice_number": payment.invoice.number if payment.invoice_id else "",
             "comment": payment.comment, "paid_total": paid_total,
@@ -164,12 +199,12 @@ def schedule_variables(deal_state: DealState, plan: str = "") -> dict | None:
     status_labels = PAYOUT_STATUS_LABELS if state.direction == "outgoing" else STATUS_LABELS
     rows = [{
         "seq": line.seq, "due_date": line.due_date, "kind": line.kind,
-        "kind_label": KIND_LABELS.get(line.kind, line.kind), "label": line_label(line.kind, line.label),
+        "kind_label": str(KIND_LABELS.get(line.kind, line.kind)), "label": line_label(line.kind, line.label),
         "amount": line.amount, "paid": line.paid, "remaining": line.amount - line.paid,
-        "status": line.status, "status_label": status_labels.get(line.status, line.status),
+        "status": line.status, "status_label": str(status_labels.get(line.status, line.status)),
     } for line in state.installments]
     return {
-        "version": state.version, "plan": plan, "plan_label": PLAN_LABELS.get(plan, ""),
+        "version": state.version, "plan": plan, "plan_label": str(PLAN_LABELS.get(plan, "")),
         "direction": state.direction, "total": state.total, "already_paid": state.already_paid,
         "paid": deal_state.paid, "debt": deal_state.debt,
         "installments_count": state.installments_count, "monthly_payment": state.monthly_payment,
@@ -196,9 +231,10 @@ def deal_document_variables(deal: Deal, kind: str) -> dict:
 
 
 def city_from_address(address: str) -> str:
-    """"г. Москва, ул. ..." → "г. Москва": the city line of a contract's heading."""
+    """"г. Москва, ул. ..." → "г. Москва": the city line of a contract's heading (an English address:
+    "…, London, …" has no marker, so the contract leaves the city blank to fill in)."""
     for part in address.split(","):
         part = part.strip()
-        if part.startswith(("г.", "г ", "город ")):
+        if part.startswith(("г.", "г ", "город ", "City of ")):
             return part
     return ""

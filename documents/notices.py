@@ -5,11 +5,12 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from billing.decline_reasons import NEEDS_CLIENT, decline_text
 from billing.events import AUTOPAY_FAILED, PAYMENT_FAILED, DeliveryNotYet, register_handler
 from billing.models import Deal, DomainEvent, Invoice
+from billing.texts import in_account_language
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
 from documents import emails
@@ -80,7 +81,7 @@ def on_autopay_failed(event: DomainEvent) -> None:
     if not _still_unpaid(invoice):
         return  # paid (or cancelled) before the email went: nothing to ask for
     currency = deal.account.currency
-    with translation.override("ru"):
+    with in_account_language(deal.account):  # the client reads the account's language
         variables = common_variables(deal)
         title, body = emails.autopay_failed_text(
             client=variables["client"], company=variables["company"], deal=variables["deal"],
@@ -99,7 +100,7 @@ def on_payment_failed(event: DomainEvent) -> None:
     if invoice is None or invoice.status != Invoice.Status.ISSUED or not invoice.payment_url:
         return
     deal = invoice.deal
-    with translation.override("ru"):
+    with in_account_language(deal.account):  # the client reads the account's language
         variables = common_variables(deal)
         title, body = emails.payment_failed_text(
             client=variables["client"], company=variables["company"], deal=variables["deal"],

@@ -3,12 +3,14 @@ with the account's own requisites, so the preview shows the company as its clien
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.utils.translation import gettext, pgettext
+
 from billing.models import Account
+from billing.texts import account_language
 from billing.time import account_today
 from documents import contexts, formatting
 from documents.kinds import Kind
 
-SAMPLE_SERVICE_NAME = "Оплата обучения: курс косметологии"
 # A made-up company for demos, benchmarks and tests (the preview uses the account's own requisites).
 SAMPLE_REQUISITES = {
     "company_name": "ООО «Школа профессий»", "inn": "7701234567", "kpp": "770101001", "ogrn": "1187746000000",
@@ -17,12 +19,22 @@ SAMPLE_REQUISITES = {
     "email": "buh@school.example", "phone": "+7 495 000-00-00", "director": "Петров П. П.",
     "accountant": "Сидорова А. А.",
 }
+# The same made-up company for an account that works in English.
+SAMPLE_REQUISITES_EN = {
+    **SAMPLE_REQUISITES, "company_name": "Skills School LLC", "address": "1 Tverskaya St., office 101, Moscow",
+    "bank_name": "TBank JSC, Moscow", "director": "P. Petrov", "accountant": "A. Sidorova",
+}
 SAMPLE_CONTRACT_NUMBER = "Д-2026-000001"
+# The made-up client and service of a preview in the account's language (the requisites are the account's own).
+SAMPLE_CONTRACT_NUMBERS = {"ru": SAMPLE_CONTRACT_NUMBER, "en": "C-2026-000001"}
 SAMPLE_PAYMENT_URL = "https://pay.cloudpayments.ru/example/0000000000"
 
 
 def sample_variables(*, account: Account, kind: str) -> dict:
+    """Read in the language the preview is made in (documents.services sets the account's)."""
     today = account_today(account)
+    service_name = pgettext("document sample", "Tuition: a beauty therapy course")
+    contract_number = SAMPLE_CONTRACT_NUMBERS.get(account_language(account), SAMPLE_CONTRACT_NUMBER)
     total, already_paid, count = Decimal("160000.00"), Decimal("10000.00"), 6
     monthly = Decimal("25000.00")
     lines = []
@@ -30,20 +42,23 @@ def sample_variables(*, account: Account, kind: str) -> dict:
         due = _add_months(today.replace(day=5), seq - 1)
         paid = monthly if seq == 1 else Decimal("0.00")
         status = "paid" if seq == 1 else "invoiced" if seq == 2 else "planned"
-        lines.append({"seq": seq, "due_date": due, "kind": "regular", "kind_label": contexts.KIND_LABELS["regular"],
-                      "label": contexts.KIND_LABELS["regular"], "amount": monthly, "paid": paid,
-                      "remaining": monthly - paid, "status": status, "status_label": contexts.STATUS_LABELS[status]})
+        regular = str(contexts.KIND_LABELS["regular"])
+        lines.append({"seq": seq, "due_date": due, "kind": "regular", "kind_label": regular, "label": regular,
+                      "amount": monthly, "paid": paid, "remaining": monthly - paid, "status": status,
+                      "status_label": str(contexts.STATUS_LABELS[status])})
     paid_total = already_paid + monthly
     variables = {
         "company": contexts.company_variables(account),
-        "missing_requisites": [contexts.REQUISITE_LABELS[key] for key in contexts.requisites_missing(account)],
-        "client": {"name": "Иванова Мария Сергеевна", "email": "maria@example.com", "phone": "+7 900 000-00-00"},
-        "deal": {"lead_id": 17651, "name": SAMPLE_SERVICE_NAME, "service_name": SAMPLE_SERVICE_NAME,
-                 "contract_number": SAMPLE_CONTRACT_NUMBER, "group": "Поток 2026-11",
-                 "education_direction": "Косметология", "total": total, "paid": paid_total,
+        "missing_requisites": [str(contexts.REQUISITE_LABELS[key]) for key in contexts.requisites_missing(account)],
+        "client": {"name": pgettext("document sample", "Maria Ivanova"), "email": "maria@example.com",
+                   "phone": "+7 900 000-00-00"},
+        "deal": {"lead_id": 17651, "name": service_name, "service_name": service_name,
+                 "contract_number": contract_number, "group": pgettext("document sample", "Intake 2026-11"),
+                 "education_direction": pgettext("document sample", "Beauty therapy"), "total": total,
+                 "paid": paid_total,
                  "debt": total - paid_total},
-        "currency": account.currency, "today": today,
-        "schedule": {"version": 1, "plan": "equal", "plan_label": contexts.PLAN_LABELS["equal"],
+        "currency": account.currency, "today": today, "language": contexts.document_language(),
+        "schedule": {"version": 1, "plan": "equal", "plan_label": str(contexts.PLAN_LABELS["equal"]),
                      "direction": "incoming", "total": total, "already_paid": already_paid, "paid": paid_total,
                      "debt": total - paid_total, "installments_count": count, "monthly_payment": monthly,
                      "last_due_date": lines[-1]["due_date"], "installments": lines},
@@ -53,24 +68,25 @@ def sample_variables(*, account: Account, kind: str) -> dict:
             "number": f"{today.year}-000002", "status": "issued", "date": today, "due_date": lines[1]["due_date"],
             "installment_due_date": lines[1]["due_date"], "amount": monthly,
             "amount_words": formatting.amount_in_words(monthly, account.currency),
-            "payment_url": SAMPLE_PAYMENT_URL, "vat_label": "Без налога (НДС)", "vat_amount": None,
+            "payment_url": SAMPLE_PAYMENT_URL, "vat_label": gettext("No VAT"), "vat_amount": None,
             "installment_seq": 2, "installments_count": count,
             "lines": [{"n": 1, "title": contexts.invoice_line_title(
-                service_name=SAMPLE_SERVICE_NAME, contract_number=SAMPLE_CONTRACT_NUMBER, kind="regular", label="",
+                service_name=service_name, contract_number=contract_number, kind="regular", label="",
                 seq=2, count=count),
-                "quantity": 1, "unit": "усл.", "price": monthly, "amount": monthly}],
+                "quantity": 1, "unit": contexts.service_unit(), "price": monthly, "amount": monthly}],
         }
     elif kind == Kind.RECEIPT:
         variables["payment"] = {
             "number": f"{today.year}-000009", "date": today, "amount": monthly,
             "amount_words": formatting.amount_in_words(monthly, account.currency), "method": "cloudpayments",
-            "method_label": contexts.METHOD_LABELS["cloudpayments"], "transaction_id": "1234567890",
+            "method_label": str(contexts.METHOD_LABELS["cloudpayments"]), "transaction_id": "1234567890",
             "invoice_number": f"{today.year}-000001", "comment": "", "paid_total": paid_total,
             "debt_after": total - paid_total,
         }
     elif kind == Kind.CONTRACT:
-        variables["contract"] = {"number": SAMPLE_CONTRACT_NUMBER, "date": today,
-                                 "city": contexts.city_from_address(variables["company"]["address"]) or "г. Москва"}
+        variables["contract"] = {"number": contract_number, "date": today,
+                                 "city": contexts.city_from_address(variables["company"]["address"])
+                                 or pgettext("document sample", "Moscow")}
     elif kind == Kind.OFFER:
         variables["offer"] = {"number": f"17651-{today:%y%m%d}", "date": today,
                               "valid_until": today + timedelta(days=14)}

@@ -7,12 +7,14 @@ attribute access, call and loop step, caps on the size of strings and lists a te
 on the HTML it can emit. Everything a template may call is listed here.
 """
 import functools
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.utils import translation
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError, TemplateError
@@ -105,8 +107,48 @@ def _replace(value, old, new, count=None):
 def _required(value):
     """A value the document needs, or a visible red "не указано" where the account left it blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        return Markup('<span class="missing">не указано</span>')
+        return Markup('<span class="missing">%s</span>') % translation.gettext("not specified")
     return value
+
+
+# A template's own text given to _() is a %-format its variables fill: a width or precision
+# ("%(x)999999999s") would build a huge string, so only plain %(name)s / %(name)d and %% are allowed.
+_FORMAT_DIRECTIVE = re.compile(r"%(?:%|\((?P<name>\w+)\)(?P<spec>[^a-zA-Z%]*)[a-zA-Z])")
+
+
+def _plain_format(*messages: str) -> None:
+    for message in messages:
+        for directive in _FORMAT_DIRECTIVE.finditer(str(message)):
+            if directive.group("spec"):
+                raise SecurityError("Widths and precisions are not available in translated texts.")
+
+
+def _gettext(message: str) -> str:
+    _plain_format(message)
+    translated = translation.gettext(message)
+    _plain_format(translated)
+    return translated
+
+
+def _ngettext(singular: str, plural: str, number: int) -> str:
+    _plain_format(singular, plural)
+    translated = translation.ngettext(singular, plural, number)
+    _plain_format(translated)
+    return translated
+
+
+def _pgettext(context: str, message: str) -> str:
+    _plain_format(message)
+    translated = translation.pgettext(context, message)
+    _plain_format(translated)
+    return translated
+
+
+def _npgettext(context: str, singular: str, plural: str, number: int) -> str:
+    _plain_format(singular, plural)
+    translated = translation.npgettext(context, singular, plural, number)
+    _plain_format(translated)
+    return translated
 
 
 SAFE_FILTERS = ("abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape",
@@ -130,7 +172,8 @@ class DocumentEnvironment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
 
     def __init__(self) -> None:
-        super().__init__(autoescape=True, undefined=StrictUndefined, auto_reload=False, cache_size=0)
+        super().__init__(autoescape=True, undefined=StrictUndefined, auto_reload=False, cache_size=0,
+                         extensions=["jinja2.ext.i18n"])
         builtin = self.filters
         self.filters = {name: _guarded(builtin[name]) for name in SAFE_FILTERS}
         self.filters["replace"] = _guarded(_replace)
@@ -141,13 +184,20 @@ class DocumentEnvironment(ImmutableSandboxedEnvironment):
             "date_short": _guarded(formatting.date_short),
             "currency_sign": _guarded(formatting.currency_sign),
             "required": _guarded(_required),
-            "plural": _guarded(lambda number, one, few, many: formatting.plural_ru(int(number), (one, few, many))),
+            "plural": _guarded(lambda number, one, few, many: formatting.plural(int(number), (one, few, many))),
         }
         self.tests = {name: self.tests[name] for name in (
             "defined", "undefined", "none", "number", "string", "sequence", "mapping", "even", "odd",
             "divisibleby", "eq", "ne", "lt", "le", "gt", "ge", "in", "true", "false", "boolean")}
         # No namespace(), dict(), cycler() or lipsum(): nothing that carries state across loop steps.
-        self.globals = {"range": _bounded_range, "qr_code": _guarded(qr_data_uri, is_filter=False)}
+        # `_` is the i18n extension's alias of gettext (installed below).
+        self.globals = {"_": self.globals["_"], "range": _bounded_range,
+                        "qr_code": _guarded(qr_data_uri, is_filter=False)}
+        # The fixed words of a document come from the documents catalogue in the active language (the
+        # account's: documents.services renders inside billing.texts.in_account_language):
+        # {{ _("Invoice No. %(number)s", number=invoice.number) }}, {% trans %}…{% endtrans %}, ngettext.
+        self.install_gettext_callables(gettext=_gettext, ngettext=_ngettext, pgettext=_pgettext,
+                                       npgettext=_npgettext, newstyle=True)
 
     def guarded_concat(self, value):
         return _check_size(value)

@@ -3,10 +3,11 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from billing.errors import NotFound
 from billing.models import Account, Deal, Invoice, Payment
+from billing.texts import in_account_language
 from documents import contexts
 from documents.kinds import DEAL_KINDS, Kind
 from documents.links import document_link
@@ -52,35 +53,42 @@ class DocumentSubject:
 
 
 def document_subject_get(*, account: Account, kind: str, object_id: int) -> DocumentSubject:
-    """The document `kind` of the account's invoice, payment or deal `object_id`; 404 for any other account's."""
+    """The document `kind` of the account's invoice, payment or deal `object_id`; 404 for any other account's
+    (in the asker's language). Its data and title are in the account's language, whoever asks."""
     if kind == Kind.INVOICE:
         invoice = (Invoice.objects.select_related("deal__account", "installment", "account")
                    .filter(account=account, pk=object_id).first())
         if invoice is None:
             raise NotFound("invoice_not_found", gettext("Invoice %(id)s is not known for this "
                                                         "account.") % {"id": object_id})
-        return DocumentSubject(account, kind, object_id, contexts.invoice_variables(invoice),
-                               f"Счёт на оплату № {invoice.number}", f"invoice-{invoice.number}.pdf", 1)
+        with in_account_language(account):
+            return DocumentSubject(account, kind, object_id, contexts.invoice_variables(invoice),
+                                   gettext("Invoice No. %(number)s") % {"number": invoice.number},
+                                   f"invoice-{invoice.number}.pdf", 1)
     if kind == Kind.RECEIPT:
         payment = (Payment.objects.select_related("deal__account", "invoice", "account")
                    .filter(account=account, pk=object_id, amount__gt=0).first())
         if payment is None:
             raise NotFound("payment_not_found", gettext("Payment %(id)s is not known for this "
                                                         "account.") % {"id": object_id})
-        variables = contexts.receipt_variables(payment)
-        number = variables["payment"]["number"]
-        return DocumentSubject(account, kind, object_id, variables, f"Подтверждение оплаты № {number}",
-                               f"receipt-{number}.pdf", 1)
+        with in_account_language(account):
+            variables = contexts.receipt_variables(payment)
+            number = variables["payment"]["number"]
+            return DocumentSubject(account, kind, object_id, variables,
+                                   gettext("Payment confirmation No. %(number)s") % {"number": number},
+                                   f"receipt-{number}.pdf", 1)
     if kind in DEAL_KINDS:
         deal = Deal.objects.select_related("account").filter(account=account, pk=object_id).first()
         if deal is None:
             raise NotFound("deal_not_found", gettext("This deal is not known for this account."))
-        variables = contexts.deal_document_variables(deal, kind)
+        with in_account_language(account):
+            variables = contexts.deal_document_variables(deal, kind)
+            # The contract goes by its own number; the printout and the offer by the deal.
+            number = deal.contract_number if kind == Kind.CONTRACT and deal.contract_number else str(deal.lead_id)
+            title = pgettext("document title", "%(kind)s No. %(number)s") % {"kind": Kind(kind).label,
+                                                                             "number": number}
         rows = len(variables["schedule"]["installments"]) if variables["schedule"] else 0
-        # The contract goes by its own number; the printout and the offer by the deal.
-        number = deal.contract_number if kind == Kind.CONTRACT and deal.contract_number else str(deal.lead_id)
-        return DocumentSubject(account, kind, object_id, variables, f"{Kind(kind).label} № {number}",
-                               f"{kind}-{number}.pdf", rows)
+        return DocumentSubject(account, kind, object_id, variables, title, f"{kind}-{number}.pdf", rows)
     raise NotFound("document_kind_not_found", gettext("There is no such document."))
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import get_language, gettext, gettext_lazy
 from billing.errors import ApplicationError
 from billing.models import Account
 from billing.services.contracts import contract_number_assign
+from billing.texts import in_account_language
 from billing.transactions import assert_no_transaction
 from documents import emails
 from documents.isolation import ChildLimits
@@ -74,8 +75,9 @@ def template_preview(*, account: Account, kind: str, source: str | None = None) 
     Anything a template may not do (syntax, undocumented variables, internals, URLs) is a 422 with the line."""
     source = template_source_get(account=account, kind=kind).source if source is None else source
     try:
-        return document_pdf(source=source, variables=sample_variables(account=account, kind=kind),
-                            title=gettext("%(title)s (sample)") % {"title": Kind(kind).label}, strict_urls=True)
+        with in_account_language(account):  # the preview reads as the account's clients will read it
+            return document_pdf(source=source, variables=sample_variables(account=account, kind=kind),
+                                title=gettext("%(title)s (sample)") % {"title": Kind(kind).label}, strict_urls=True)
     except TemplateProblem as exc:
         raise _problem(exc) from exc
 
@@ -111,9 +113,16 @@ class DocumentQueued:
 
 def document_pdf_fetch(*, account: Account, kind: str, object_id: int, fallback_to_default: bool = False,
                        ) -> DocumentFile | DocumentQueued:
-    """The stored PDF when it is up to date; otherwise rendered now, or by a worker when it is big."""
+    """The stored PDF when it is up to date; otherwise rendered now, or by a worker when it is big.
+    Documents are made in the account's language, whoever asks (billing.texts.in_account_language)."""
     _numbers_assign(account=account, kind=kind, object_id=object_id)
     subject = document_subject_get(account=account, kind=kind, object_id=object_id)
+    with in_account_language(account):
+        return _document_pdf_fetch(subject, fallback_to_default=fallback_to_default)
+
+
+def _document_pdf_fetch(subject: DocumentSubject, *, fallback_to_default: bool) -> DocumentFile | DocumentQueued:
+    account, kind, object_id = subject.account, subject.kind, subject.object_id
     source = template_source_get(account=account, kind=kind).source
     fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
     stored = stored_document_get(account=account, kind=kind, object_id=object_id)
@@ -136,12 +145,13 @@ def document_render(*, account: Account, kind: str, object_id: int) -> StoredDoc
     gets a document."""
     _numbers_assign(account=account, kind=kind, object_id=object_id)
     subject = document_subject_get(account=account, kind=kind, object_id=object_id)
-    source = template_source_get(account=account, kind=kind).source
-    fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
-    stored = stored_document_get(account=account, kind=kind, object_id=object_id)
-    if stored is not None and stored.fingerprint == fingerprint and _storage().exists(stored.file_name):
-        return stored
-    _render_and_store(subject, source, fingerprint, True, worker_limits())
+    with in_account_language(account):
+        source = template_source_get(account=account, kind=kind).source
+        fingerprint = document_fingerprint(kind=kind, source=source, variables=subject.variables)
+        stored = stored_document_get(account=account, kind=kind, object_id=object_id)
+        if stored is not None and stored.fingerprint == fingerprint and _storage().exists(stored.file_name):
+            return stored
+        _render_and_store(subject, source, fingerprint, True, worker_limits())
     return stored_document_get(account=account, kind=kind, object_id=object_id)
 
 

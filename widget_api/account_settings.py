@@ -19,6 +19,7 @@ from billing.domain.account_settings import (
 )
 from billing.gateway.cloudpayments_notifications import KINDS
 from billing.models import Account, GatewayEvent
+from billing.names import service_default_text
 from documents.selectors import requisites_missing
 
 __all__ = ["FIELD_KEYS", "REMINDER_ACTIONS", "REQUISITE_KEYS", "CrmSettings", "account_settings_get",
@@ -64,7 +65,7 @@ def account_settings_get(*, account: Account) -> dict:
 def client_service_name_get(*, account: Account) -> dict:
     """How documents, emails and the payment page name the service to clients (never the lead's title)."""
     setting = settings_read(account.settings).invoicing.client_service_name
-    return {"source": setting.source, "field_id": setting.field_id, "default_text": setting.default_text}
+    return {"source": setting.source, "field_id": setting.field_id, "default_text": service_default_text(setting)}
 
 
 def notification_urls(account: Account) -> dict[str, str]:

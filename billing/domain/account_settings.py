@@ -38,7 +38,10 @@ SERVICE_OBJECT, FULL_PAYMENT_METHOD, USN_INCOME = 4, 4, 1
 # group / education_direction: the deal's own fields, set by the schedule dialog; fixed: the default text.
 CRM_FIELD_SOURCES = ("product", "course", "custom_field")
 SERVICE_NAME_SOURCES = (*CRM_FIELD_SOURCES, "group", "education_direction", "fixed")
-DEFAULT_SERVICE_TEXT = "Оплата услуг"
+# The default name is a code read through the catalogue in the account's language (billing.names):
+# «Оплата услуг» / "Payment for services". Its older stored Russian spelling means the same default.
+DEFAULT_SERVICE_TEXT = "Payment for services"
+DEFAULT_SERVICE_TEXTS = frozenset({DEFAULT_SERVICE_TEXT, "Оплата услуг"})
 SERVICE_NAME_KEYS = ("source", "field_id", "default_text")
 # Days a client gets to pay an invoice issued on or after its line's due date.
 INVOICE_GRACE_DAYS = 3
@@ -178,12 +181,16 @@ def fiscal_read(stored: dict) -> FiscalReceipts:
 
 
 def client_service_name_read(stored: dict) -> ClientServiceName:
-    """An unknown source counts as fixed; a blank default text is the standard one."""
+    """An unknown source counts as fixed; a blank default text (or the standard one in any of its spellings)
+    is the standard one, DEFAULT_SERVICE_TEXT."""
     raw = stored.get("client_service_name") if isinstance(stored.get("client_service_name"), dict) else {}
     source = raw.get("source") if raw.get("source") in SERVICE_NAME_SOURCES else "fixed"
     field_id = _int(raw.get("field_id"), 0)
+    default_text = str(raw.get("default_text") or "").strip()
+    if default_text in DEFAULT_SERVICE_TEXTS:
+        default_text = DEFAULT_SERVICE_TEXT
     return ClientServiceName(source=source, field_id=field_id or None,
-                             default_text=str(raw.get("default_text") or "").strip() or DEFAULT_SERVICE_TEXT)
+                             default_text=default_text or DEFAULT_SERVICE_TEXT)
 
 
 def invoicing_read(stored: dict) -> Invoicing:

@@ -515,9 +515,11 @@ def client_label(contact_name: str, lead_id: int, *, translate: Callable[[str], 
 
 
 def overdue_text(*, client: str, outstanding: Decimal, due_date: date, debt: Decimal,
-                 translate: Callable[[str], str] = _same) -> str:
-    return translate(OVERDUE_TEXT) % {"client": client, "outstanding": money_ru(outstanding),
-                                      "due_date": date_ru(due_date), "debt": money_ru(debt)}
+                 translate: Callable[[str], str] = _same, money: Callable[[Decimal], str] = money_ru,
+                 day: Callable[[date], str] = date_ru) -> str:
+    """`money` and `day` write sums and dates in the account's language (billing.texts.money_in, date_in)."""
+    return translate(OVERDUE_TEXT) % {"client": client, "outstanding": money(outstanding),
+                                      "due_date": day(due_date), "debt": money(debt)}
 
 
 # The channels' default texts ($-placeholders, filled by step_text). An account's own step template is
@@ -533,7 +535,8 @@ DEFAULT_TEMPLATES = {
 
 
 def step_text(step: Step, *, client: str, amount: Decimal, due_date: date, debt: Decimal, days_overdue: int,
-              links: str, translate: Callable[[str], str] = _same) -> str:
+              links: str, translate: Callable[[str], str] = _same, money: Callable[[Decimal], str] = money_ru,
+              day: Callable[[date], str] = date_ru) -> str:
     """The step's text: its own template (as written) or the channel's default (through `translate`),
     with $-placeholders filled."""
     if step.template:
@@ -542,7 +545,7 @@ def step_text(step: Step, *, client: str, amount: Decimal, due_date: date, debt:
         template = translate(DEFAULT_TEMPLATES["staff"])
     else:
         template = translate(DEFAULT_TEMPLATES["before" if step.day < 0 else "due" if step.day == 0 else "after"])
-    values = {"client": client, "amount": money_ru(amount), "due_date": date_ru(due_date), "debt": money_ru(debt),
+    values = {"client": client, "amount": money(amount), "due_date": day(due_date), "debt": money(debt),
               "days_overdue": str(max(days_overdue, 0)), "day": f"{step.day:+d}", "links": links}
     return Template(template).safe_substitute(values).strip()
 

@@ -15,7 +15,7 @@ from billing.dunning.services import aware, client_name, line_promise_record, lo
 from billing.errors import ApplicationError, NotFound
 from billing.events import publish
 from billing.models import Account, Deal, Direction, Installment
-from billing.texts import in_account_language
+from billing.texts import date_text, in_account_language, plain_money_text
 
 CALL_TEXTS = {
     "reached": gettext_lazy("Reached the client {client}."),
@@ -74,7 +74,7 @@ def _promise_date_check(*, account: Account, promised_on: date | None, now: date
     if promised_on is None:
         raise _invalid("date", _("Give the date the client promised to pay by."))
     if promised_on <= today:
-        raise _invalid("date", _("The promised date must be after %(date)s.") % {"date": domain.date_ru(today)})
+        raise _invalid("date", _("The promised date must be after %(date)s.") % {"date": date_text(today)})
     if promised_on > today + timedelta(days=366):
         raise _invalid("date", _("The promised date is too far away."))
     return promised_on
@@ -107,9 +107,9 @@ def call_outcome_record(*, account: Account, lead_id: int, seq: int, outcome: st
     installment = current_installment(line=line)
     outstanding = installment.amount - installment.paid if installment else Decimal("0.00")
     with in_account_language(account):
-        text = str(CALL_TEXTS[outcome]).format(client=_client(deal), amount=domain.money_ru(outstanding),
-                                               date=domain.date_ru(promised_on) if promised_on else "",
-                                               debt=domain.money_ru(deal.debt))
+        text = str(CALL_TEXTS[outcome]).format(client=_client(deal), amount=plain_money_text(outstanding),
+                                               date=date_text(promised_on) if promised_on else "",
+                                               debt=plain_money_text(deal.debt))
         if comment:
             text += " " + _("Comment: %(comment)s") % {"comment": comment}
         refused_reason = _("The client refused to pay (call outcome).")
@@ -158,7 +158,7 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
     if stage is not None:
         action |= {"status_id": stage.status_id, "pipeline_id": stage.pipeline_id}
     with in_account_language(account):
-        text = str(DECISION_TEXTS[decision]).format(debt=domain.money_ru(deal.debt), client=_client(deal))
+        text = str(DECISION_TEXTS[decision]).format(debt=plain_money_text(deal.debt), client=_client(deal))
         if reason:
             text += " " + _("Reason: %(reason)s") % {"reason": reason}
     publish(account=account, name=DEAL_ESCALATED, payload={

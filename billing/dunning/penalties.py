@@ -17,16 +17,17 @@ from billing.errors import ApplicationError
 from billing.events import SCHEDULE_CHANGED, publish, subscribe
 from billing.models import Account, Deal, Installment, Schedule
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
-from billing.texts import in_account_language
+from billing.texts import date_text, in_account_language, plain_money_text
 
 
 class _AlreadyCharged(Exception):
     """Another tick charged this deal today first; this one's version is rolled back."""
 
 
-def fee_label(*, seq: int, due_date: date) -> str:
-    return gettext("Penalty on payment No. %(seq)s of "
-                   "%(due_date)s") % {"seq": seq, "due_date": domain.date_ru(due_date)}
+def fee_label(*, account, seq: int, due_date: date) -> str:
+    """The penalty line's label, stored once, in the account's language."""
+    with in_account_language(account):
+        return gettext("Penalty on payment No. %(seq)s of %(due_date)s") % {"seq": seq, "due_date": date_text(due_date)}
 
 
 def _version_with(*, deal: Deal, schedule: Schedule, installments: list[Installment], amounts: dict[int, Decimal],
@@ -114,7 +115,8 @@ def _deal_accrue(*, deal_id: int, policy: domain.Policy, today: date, now: datet
             charges.append((line, amount, fee.seq))
         else:
             new_lines.append(Installment(seq=next_seq, kind=Installment.Kind.FEE, due_date=today, amount=amount,
-                                         label=fee_label(seq=line.seq, due_date=line.due_date)))
+                                         label=fee_label(account=deal.account, seq=line.seq,
+                                                                         due_date=line.due_date)))
             charges.append((line, amount, next_seq))
             next_seq += 1
     if not charges:
@@ -122,7 +124,7 @@ def _deal_accrue(*, deal_id: int, policy: domain.Policy, today: date, now: datet
     with in_account_language(deal.account):
         reason = gettext("Late payment penalty: %(lines)s") % {"lines": "; ".join(
             gettext("payment No. %(seq)s of %(due_date)s — %(amount)s") % {
-                "seq": line.seq, "due_date": domain.date_ru(line.due_date), "amount": domain.money_ru(amount)}
+                "seq": line.seq, "due_date": date_text(line.due_date), "amount": plain_money_text(amount)}
             for line, amount, _ in charges)}
     new = _version_with(deal=deal, schedule=schedule, installments=installments, amounts=amounts,
                         new_lines=new_lines, reason=reason, created_by=None)
@@ -167,7 +169,7 @@ def penalty_waive(*, account: Account, lead_id: int, fee_seq: int, reason: str, 
     waived = fee.amount - fee.paid
     with in_account_language(account):
         text = gettext("Penalty %(amount)s (%(label)s) waived. Reason: %(reason)s") % {
-            "amount": domain.money_ru(waived), "label": fee.label, "reason": reason}
+            "amount": plain_money_text(waived), "label": fee.label, "reason": reason}
     new = _version_with(deal=deal, schedule=schedule, installments=installments, amounts={fee.seq: fee.paid},
                         new_lines=[], reason=text, created_by=waived_by)
     source = PenaltyCharge.objects.filter(deal=deal, fee_seq=fee_seq).order_by("-id").first()

@@ -218,17 +218,18 @@ class AnswerLine:
     line_id: int
     company: str
     client: str
-    amount: str
-    due_date: str
+    amount: str  # «25 000,00 ₽», in the language active when it was read (the page's)
+    due_date: str  # «05.12.2026»
     due: date
     latest_postpone: date
+    latest_postpone_text: str
     postponed: bool
     telegram_link: str
 
 
 def answer_line_get(*, account_id: int, line_id: int) -> AnswerLine | None:
-    from billing.dunning import domain
     from billing.dunning.links import telegram_start_token
+    from billing.texts import date_text, money_text
 
     line = DunningLine.objects.filter(pk=line_id, account_id=account_id).select_related("deal__account").first()
     if line is None:
@@ -238,10 +239,12 @@ def answer_line_get(*, account_id: int, line_id: int) -> AnswerLine | None:
     _enabled, policy = policy_get(account=line.deal.account)
     bot = ChannelSettings.objects.filter(account_id=account_id, channel="telegram", enabled=True).first()
     bot_name = (bot.options or {}).get("bot_username", "") if bot else ""
+    latest_postpone = line.due_date + timedelta(days=policy.postpone_max_days)
     return AnswerLine(
         account_id=account_id, line_id=line.pk, company=line.deal.account.name,
-        client=line.deal.contact_name, amount=domain.money_ru(outstanding), due_date=domain.date_ru(line.due_date),
-        due=line.due_date, latest_postpone=line.due_date + timedelta(days=policy.postpone_max_days),
+        client=line.deal.contact_name, amount=money_text(outstanding, line.deal.account.currency),
+        due_date=date_text(line.due_date), due=line.due_date, latest_postpone=latest_postpone,
+        latest_postpone_text=date_text(latest_postpone),
         postponed=line.postponed_at is not None,
         telegram_link=f"https://t.me/{bot_name}?start={telegram_start_token(line.deal_id)}" if bot_name else "",
     )

@@ -42,7 +42,7 @@ from billing.dunning.stages import stages_sync
 from billing.errors import ApplicationError
 from billing.events import publish, publish_many
 from billing.models import Account, Deal, Installment
-from billing.texts import in_account_language
+from billing.texts import date_in, date_text, in_account_language, money_in
 
 logger = logging.getLogger(__name__)
 SKIPPED_REASON = gettext_noop("Skipped: a later step was already due by then")
@@ -299,7 +299,9 @@ def _fact_row(*, line: DunningLine, installment: Installment, now: datetime) -> 
     deal = line.deal
     outstanding = installment.amount - installment.paid
     text = domain.overdue_text(client=client_name(deal), outstanding=outstanding, due_date=line.due_date,
-                               debt=deal.debt, translate=lambda message: say(deal.account, message))
+                               debt=deal.debt, translate=lambda message: say(deal.account, message),
+                               money=lambda amount: money_in(deal.account, amount),
+                               day=lambda day: date_in(deal.account, day))
     return OverdueFact(line=line, account_id=line.account_id, deal=deal, recorded_at=now, outstanding=outstanding,
                        debt=deal.debt, text=text)
 
@@ -308,7 +310,9 @@ def _overdue_event(*, line: DunningLine, installment: Installment, now_local: da
     deal = line.deal
     outstanding = installment.amount - installment.paid
     text = domain.overdue_text(client=client_name(deal), outstanding=outstanding, due_date=line.due_date,
-                               debt=deal.debt, translate=lambda message: say(deal.account, message))
+                               debt=deal.debt, translate=lambda message: say(deal.account, message),
+                               money=lambda amount: money_in(deal.account, amount),
+                               day=lambda day: date_in(deal.account, day))
     return INSTALLMENT_OVERDUE, {
         **_line_payload(line, installment), "outstanding": str(outstanding), "debt": str(deal.debt),
         "days_overdue": (now_local.date() - line.due_date).days, "text": text,
@@ -410,7 +414,7 @@ def step_run_claim(*, step_run_id: int, now: datetime) -> OutgoingMessage | None
         now_local = local_now(account, now)
         if line.paused_until is not None and now_local.date() < line.paused_until:
             _finish(run, StepRun.Status.CANCELLED, now, error=say(account, PAUSED_UNTIL,
-                                                                      date=domain.date_ru(line.paused_until)))
+                                                                      date=date_in(account, line.paused_until)))
             return None
         _enabled, policy = policy_get(account=account)
         step = domain.step_parse(run.step, 0)
@@ -419,7 +423,8 @@ def step_run_claim(*, step_run_id: int, now: datetime) -> OutgoingMessage | None
                         page=client_page_url(deal)) if step.is_client else ""
         text = domain.step_text(step, client=client_name(deal), amount=outstanding, due_date=line.due_date,
                                 debt=deal.debt, days_overdue=(now_local.date() - line.due_date).days,
-                                links=link_text, translate=lambda message: say(account, message))
+                                links=link_text, translate=lambda message: say(account, message),
+                                money=lambda amount: money_in(account, amount), day=lambda day: date_in(account, day))
         if step.action is not None:
             _action_publish(run=run, line=line, installment=installment, step=step, policy=policy, text=text)
         if not step.is_client:
@@ -442,8 +447,8 @@ def step_run_claim(*, step_run_id: int, now: datetime) -> OutgoingMessage | None
         run.attempts += 1
         run.save(update_fields=["status", "claimed_at", "recipient", "text", "attempts"])
         return OutgoingMessage(channel=step.channel, recipient=recipient, text=text,
-                               subject=say(account, EMAIL_SUBJECT, amount=domain.money_ru(outstanding),
-                                           due_date=domain.date_ru(line.due_date)),
+                               subject=say(account, EMAIL_SUBJECT, amount=money_in(account, outstanding),
+                                           due_date=date_in(account, line.due_date)),
                                idempotency_key=f"payplan-dunning-{run.pk}")
 
 
@@ -570,7 +575,7 @@ def client_paid_claim(*, account_id: int, line_id: int, now: datetime) -> Client
     deal = line.deal
     with in_account_language(deal.account):
         text = gettext("The client {client} says they paid the payment due {due_date}. Check that it arrived.").format(
-            client=client_name(deal), due_date=domain.date_ru(line.due_date))
+            client=client_name(deal), due_date=date_text(line.due_date))
     publish(account=deal.account, name=CLIENT_ANSWERED, payload={
         **_line_payload(line, None), "answer": "paid", "source": "client",
         "responsible_user_id": deal.responsible_user_id, "text": text})
@@ -591,7 +596,7 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
     today = local_now(deal.account, now).date()
     not_before = domain.postpone_not_before(today=today, due=line.due_date)
     if requested <= not_before:
-        message = gettext("Choose a date after %(date)s.") % {"date": domain.date_ru(not_before)}
+        message = gettext("Choose a date after %(date)s.") % {"date": date_text(not_before)}
         raise ApplicationError("invalid_date", message, {"date": [message]})
     if requested > today + timedelta(days=366):
         message = gettext("The date is too far away.")
@@ -613,7 +618,7 @@ def client_postpone_request(*, account_id: int, line_id: int, requested: date, n
                     if decision.allowed else
                     gettext("The client {client} asks to move the payment due {due_date} to {requested}: this is "
                             "over the limit, your decision is needed."))
-    text = template.format(client=client, due_date=domain.date_ru(line.due_date), requested=domain.date_ru(requested))
+        text = template.format(client=client, due_date=date_text(line.due_date), requested=date_text(requested))
     publish(account=deal.account, name=CLIENT_ANSWERED, payload={
         **_line_payload(line, None), "answer": "postpone", "source": "client", "requested_date":
         requested.isoformat(), "accepted": decision.allowed, "needs_manager": decision.needs_manager,

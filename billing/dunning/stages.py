@@ -11,7 +11,7 @@ from billing.dunning.events import DEAL_STAGE_CHANGED
 from billing.dunning.models import DealStage
 from billing.events import publish
 from billing.models import Account, Deal, Direction, Installment
-from billing.texts import in_account_language
+from billing.texts import in_account_language, plain_money_text
 
 
 def oldest_unpaid_due_dates(*, account: Account, today: date) -> dict[int, date]:
@@ -59,7 +59,7 @@ def _move(*, account: Account, deal_id: int, bucket: str, target: domain.StageTa
     deal = Deal.objects.get(pk=deal_id)
     with in_account_language(account):
         text = gettext("The deal moved to the «%(bucket)s» stage: %(days)s days overdue, debt %(debt)s.") % {
-            "bucket": BUCKET_LABELS[bucket], "days": max(days_overdue, 0), "debt": domain.money_ru(deal.debt)}
+            "bucket": BUCKET_LABELS[bucket], "days": max(days_overdue, 0), "debt": plain_money_text(deal.debt)}
     publish(account=account, name=DEAL_STAGE_CHANGED, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "bucket": bucket, "status_id": target.status_id,
         "pipeline_id": target.pipeline_id, "days_overdue": max(days_overdue, 0), "debt": str(deal.debt),

@@ -1,38 +1,59 @@
 """Client answer pages (/r/<token>/paid|postpone) and the Telegram bot webhook: thin, server-rendered."""
+import functools
 import hmac
 import json
 from datetime import date
 
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from billing.domain.account_settings import LANGUAGES
 from billing.dunning.links import answer_token_read
 from billing.dunning.models import ChannelSettings
 from billing.dunning.selectors import answer_line_get
 from billing.dunning.services import client_paid_claim, client_postpone_request, telegram_update_receive
 from billing.errors import ApplicationError
 from billing.models import Account
+from billing.texts import account_language, date_text
 
 
 def _not_found(request) -> HttpResponse:
     return render(request, "dunning/not_found.html", status=404)
 
 
-def _line(token: str):
-    target = answer_token_read(token)
-    return answer_line_get(account_id=target.account_id, line_id=target.line_id) if target else None
+def _language(request, account_id: int | None) -> str:
+    """?lang=en|ru as the client page takes it (the form posts back to the same address, query included);
+    else the account's language (Russian by default), never whatever the browser says."""
+    asked = request.GET.get("lang") or request.POST.get("lang") or ""
+    if asked in LANGUAGES:
+        return asked
+    account = Account.objects.filter(pk=account_id).first() if account_id else None
+    return account_language(account)
+
+
+def answer_page(view):
+    """Reads the token, then runs the page in its language with the line it names (None: not found)."""
+
+    @functools.wraps(view)
+    def page(request, token: str):
+        target = answer_token_read(token)
+        with translation.override(_language(request, target.account_id if target else None)):
+            line = answer_line_get(account_id=target.account_id, line_id=target.line_id) if target else None
+            if line is None:
+                return _not_found(request)
+            return view(request, line)
+
+    return page
 
 
 @csrf_exempt  # the signed token is the capability; GET never changes anything (mail scanners open links)
 @require_http_methods(["GET", "POST"])
-def answer_paid(request, token: str):
-    line = _line(token)
-    if line is None:
-        return _not_found(request)
+@answer_page
+def answer_paid(request, line):
     if request.method == "POST":
         client_paid_claim(account_id=line.account_id, line_id=line.line_id, now=timezone.now())
         return render(request, "dunning/done.html", {"line": line, "paid": True})
@@ -41,10 +62,8 @@ def answer_paid(request, token: str):
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def answer_postpone(request, token: str):
-    line = _line(token)
-    if line is None:
-        return _not_found(request)
+@answer_page
+def answer_postpone(request, line):
     context = {"line": line, "error": "", "value": ""}
     if request.method == "POST":
         context["value"] = request.POST.get("date", "")
@@ -59,7 +78,8 @@ def answer_postpone(request, token: str):
         except ApplicationError as exc:
             context["error"] = exc.message
             return render(request, "dunning/postpone.html", context, status=exc.status)
-        return render(request, "dunning/done.html", {"line": line, "paid": False, "result": result})
+        return render(request, "dunning/done.html", {"line": line, "paid": False, "result": result,
+                                                     "requested": date_text(result.requested)})
     return render(request, "dunning/postpone.html", context)
 
 

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from billing.decline_reasons import EXPIRED_CARD, DeclineKind, decline_reason
 from billing.errors import ApplicationError
@@ -39,6 +40,7 @@ from billing.names import deal_service_name
 from billing.services.deals import active_schedule, deal_lock
 from billing.services.gateways import gateway_for
 from billing.services.payments import PaymentInput, payment_record_from_gateway
+from billing.texts import in_account_language
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
 
@@ -331,9 +333,12 @@ def _attempt_reserve(*, installment_id: int, today: date | None) -> _Planned | C
 
 
 def _charge_of(attempt: ChargeAttempt, card: SavedCard, deal: Deal, line: Installment) -> ChargeToken:
+    with in_account_language(deal.account):  # the client reads it on the bank statement and the receipt
+        description = pgettext("autopay charge", "%(service)s, payment %(seq)s") % {
+            "service": deal_service_name(deal), "seq": line.seq}
     return ChargeToken(
         amount=attempt.amount, token=card.token, account_id=card.gateway_account_id, invoice_id=attempt.reference,
-        description=f"{deal_service_name(deal)}, платёж {line.seq}", currency=deal.account.currency,
+        description=description, currency=deal.account.currency,
         email=deal.contact_email or None, scheduled=True)
 
 
@@ -386,9 +391,12 @@ def _attempt_succeeded(*, attempt_id: int, transaction_id: str) -> ChargeOutcome
 def _charge_payment_record(attempt: ChargeAttempt, transaction_id: str) -> Payment:
     """The money moved: recorded once per transaction; if the line was paid meanwhile the excess is credit."""
     card = attempt.card
+    with in_account_language(attempt.account):
+        comment = pgettext("autopay payment comment", "Autopay, payment %(seq)s, card *%(card)s") % {
+            "seq": attempt.installment.seq, "card": card.card_last_four}
     payment, _created = payment_record_from_gateway(deal=attempt.deal, amount=attempt.amount, payment=PaymentInput(
         method=Payment.Method.CARD_TOKEN, paid_at=account_today(attempt.account), transaction_id=transaction_id,
-        comment=f"Автоплатёж, платёж {attempt.installment.seq}, карта *{card.card_last_four}"))
+        comment=comment))
     return payment
 
 

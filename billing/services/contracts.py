@@ -4,9 +4,12 @@ from django.db.models import F
 
 from billing.models import Account, ContractCounter, Deal
 from billing.services.deals import deal_lock
+from billing.texts import account_language
 from billing.time import account_today
 
 CONTRACT_PREFIX = "Д"
+# The prefix a number gets in the account's language (the number is issued once and then stays as it is).
+CONTRACT_PREFIXES = {"ru": CONTRACT_PREFIX, "en": "C"}
 
 
 def _next_contract_number(*, account: Account, year: int) -> str:
@@ -19,7 +22,8 @@ def _next_contract_number(*, account: Account, year: int) -> str:
     counter.last_number = F("last_number") + 1
     counter.save(update_fields=["last_number"])
     counter.refresh_from_db(fields=["last_number"])
-    return f"{CONTRACT_PREFIX}-{year}-{counter.last_number:06d}"
+    prefix = CONTRACT_PREFIXES.get(account_language(account), CONTRACT_PREFIX)
+    return f"{prefix}-{year}-{counter.last_number:06d}"
 
 
 @transaction.atomic

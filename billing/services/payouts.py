@@ -9,15 +9,16 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from billing.domain.money import ZERO
 from billing.domain.status import days_late
-from billing.dunning.domain import date_ru, money_ru
 from billing.dunning.events import INSTALLMENT_OVERDUE
 from billing.events import PAYOUT_DUE, publish
 from billing.models import Account, Deal, Direction, Installment, Payment, Payout
 from billing.services.deals import deal_lock
 from billing.services.payments import PaymentInput, payment_record
+from billing.texts import date_text, in_account_language, money_text
 
 logger = logging.getLogger(__name__)
 
@@ -116,8 +117,11 @@ def payout_overdue_alert(*, payout_id: int, today: date) -> bool:
         return False  # paid by hand meanwhile: nothing is late
     deal = payout.deal
     days = days_late(payout.due_date, today)
-    text = (f"Просрочена выплата {money_ru(payout.amount)} получателю {payout.recipient or deal.lead_id} "
-            f"(срок {date_ru(payout.due_date)}, дней просрочки: {days}).")
+    with in_account_language(payout.account):  # the manager's task and note, in the account's language
+        text = gettext("The payout of %(amount)s to %(recipient)s is overdue (due %(due_date)s, days overdue: "
+                       "%(days)s).") % {"amount": money_text(payout.amount, payout.account.currency),
+                                        "recipient": payout.recipient or deal.lead_id,
+                                        "due_date": date_text(payout.due_date), "days": days}
     publish(account=payout.account, name=INSTALLMENT_OVERDUE, payload={
         "deal_id": deal.pk, "lead_id": deal.lead_id, "seq": installment.seq,
         "due_date": payout.due_date.isoformat(), "outstanding": str(installment.amount - installment.paid),
@@ -147,10 +151,12 @@ def payout_complete(*, account: Account, payout_id: int, completed_by: int | Non
         payout.state = Payout.State.CLOSED
         payout.save(update_fields=["state", "completed_by", "completed_at"])
         return payout
+    with in_account_language(account):
+        comment = gettext("Payout by the accountant's task (due %(due_date)s)") % {
+            "due_date": date_text(payout.due_date)}
     payout.payment = payment_record(deal=deal, amount=amount, payment=PaymentInput(
         method=Payment.Method.BANK_TRANSFER, paid_at=paid_at, recorded_by=completed_by,
-        idempotency_key=f"payout:{payout.pk}",
-        comment=f"Выплата по задаче бухгалтера (срок {date_ru(payout.due_date)})"))
+        idempotency_key=f"payout:{payout.pk}", comment=comment))
     payout.state = Payout.State.PAID
     payout.save(update_fields=["state", "payment", "completed_by", "completed_at"])
     logger.info("payout %s of deal %s recorded: %s", payout.pk, deal.pk, amount)

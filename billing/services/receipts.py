@@ -4,6 +4,7 @@ when it keeps failing), never in the way of the payment itself."""
 import logging
 
 from django.db.models import F
+from django.utils.translation import pgettext
 
 from billing.domain.account_settings import FiscalReceipts, fiscal_read
 from billing.events import PAYMENT_RECORDED, PAYMENT_REFUNDED, PAYMENT_REVERSED, register_handler, subscribe
@@ -12,6 +13,7 @@ from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
 from billing.names import deal_service_name
 from billing.services.gateways import gateway_for
+from billing.texts import in_account_language
 from billing.transactions import assert_no_transaction
 
 logger = logging.getLogger(__name__)
@@ -30,8 +32,11 @@ def receipt_settings(account: Account) -> ReceiptSettings:
 def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:
     amount = abs(payment.amount)
     deal = payment.deal
-    contract = f" по договору № {deal.contract_number}" if deal.contract_number else ""
-    label = f"{settings.item_label or deal_service_name(deal)}{contract}"
+    with in_account_language(deal.account):
+        label = settings.item_label or deal_service_name(deal)
+        if deal.contract_number:
+            label = pgettext("fiscal receipt item", "%(service)s under contract No. %(number)s") % {
+                "service": label, "number": deal.contract_number}
     item = {"Label": label[:128], "Price": amount, "Quantity": 1,
             "Amount": amount, "Vat": settings.vat, "Method": settings.method, "Object": settings.object}
     customer: dict = {"Items": [item], "TaxationSystem": settings.taxation_system,

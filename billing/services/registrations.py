@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from billing.domain.money import money
 from billing.domain.schedule import PlanRequest
@@ -24,10 +25,11 @@ from billing.services.deals import deal_get_or_create, deal_lock
 from billing.services.schedules import ScheduleOptions, plan_preview, schedule_replace
 from billing.time import account_today
 
-DEFAULT_CONSENT_TEXT = (
-    "Я даю согласие на обработку моих персональных данных (имя, телефон, адрес электронной почты) в целях "
-    "заключения и исполнения договора и информирования о платежах в соответствии с Федеральным законом "
-    "от 27.07.2006 № 152-ФЗ «О персональных данных». Согласие действует до его отзыва.")
+# The form's language (?lang) chooses it when the page is shown and when the consent is recorded.
+DEFAULT_CONSENT_TEXT = gettext_lazy(
+    "I consent to the processing of my personal data (name, phone number, email address) for concluding and "
+    "performing the contract and for being informed about payments in accordance with Federal Law No. 152-FZ "
+    "of 27.07.2006 “On Personal Data”. The consent is valid until withdrawn.")
 
 
 @dataclass(frozen=True)

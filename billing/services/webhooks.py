@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.decline_reasons import decline_reason_text
@@ -274,14 +274,14 @@ def process_fail(event: GatewayEvent, note: GatewayNotification) -> Notification
     publish(account=event.account, name=PAYMENT_FAILED, payload={
         "invoice_id": invoice.pk, "number": invoice.number, "deal_id": invoice.deal_id,
         "lead_id": invoice.deal.lead_id, "amount": str(note.amount), "reason": reason,
-        "reason_code": note.reason_code, "reason_text": _crm_text(note.reason_code, reason),
+        "reason_code": note.reason_code, "reason_text": _crm_text(event.account, note.reason_code, reason),
     })
     return _processed(event)
 
 
-def _crm_text(code: int | None, reason: str) -> str:
-    # The amoCRM notes and tasks are written in Russian (widget_api/amocrm/i18n/ru.json).
-    with translation.override("ru"):
+def _crm_text(account, code: int | None, reason: str) -> str:
+    """The bank's reason as the account's managers read it in amoCRM notes and tasks."""
+    with in_account_language(account):
         return decline_reason_text(code, reason)
 
 

@@ -332,3 +332,56 @@ def test_the_engines_default_labels_and_comments_read_in_the_managers_language(a
             "CloudPayments, счёт № 2026-000001, карта *4242 (тестовый режим)"
         assert installment_label("regular", "Installment") == "Платёж по графику"
         assert installment_label("extra", "Госпошлина") == "Госпошлина"
+
+
+# --- pages and documents --------------------------------------------------------------------------------
+
+def _catalogue_entries() -> dict[str, str]:
+    entries: dict[str, str] = {}
+    for app in (*APPS, "client_portal"):
+        folder = ROOT / app / "locale" / "ru" / "LC_MESSAGES"
+        entries.update(_po_entries((folder / "django.po").read_text(encoding="utf-8")))
+    return entries
+
+
+def _django_templates() -> list[Path]:
+    """Server-rendered pages a client or manager reads (the Jinja document templates are checked in
+    tests/documents/test_document_languages.py)."""
+    return sorted(path for app in (*APPS, "client_portal") for path in (ROOT / app).rglob("templates/**/*.html")
+                  if "templates_default" not in path.parts)
+
+
+@pytest.mark.skipif(shutil.which("xgettext") is None, reason="gettext tools are not installed")
+def test_every_word_of_the_server_rendered_pages_has_a_russian_translation(tmp_path):
+    from django.utils.translation.template import templatize
+
+    sources = []
+    for number, path in enumerate(_django_templates()):
+        source = tmp_path / f"page{number}.py"
+        source.write_text(templatize(path.read_text(encoding="utf-8"), origin=str(path)), encoding="utf-8")
+        sources.append(str(source))
+    pot = tmp_path / "pages.pot"
+    subprocess.run(["xgettext", "--language=Python", "--from-code=UTF-8", "--no-location", "-o", str(pot),
+                    *(f"--keyword={keyword}" for keyword in KEYWORDS), *sources], check=True)
+    msgids = {key for key in _po_entries(pot.read_text(encoding="utf-8")) if key}
+    assert len(msgids) > 50
+    catalogue = _catalogue_entries()
+    untranslated = sorted(key for key in msgids if not catalogue.get(key))
+    assert not untranslated, f"page words without a Russian msgstr: {untranslated}"
+
+
+# Bilingual by design: the amoCRM install result is read before the account has chosen a language.
+BILINGUAL_PAGES = {"installed.html", "install_failed.html"}
+LANGUAGE_NAMES = ("Русский",)
+
+
+def test_no_server_rendered_page_carries_fixed_russian_outside_the_catalogue():
+    found = []
+    for path in _django_templates():
+        if path.name in BILINGUAL_PAGES:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for name in LANGUAGE_NAMES:
+            text = text.replace(name, "")
+        found += [f"{path.relative_to(ROOT)}: {word}" for word in re.findall(r"[А-Яа-яЁё]+", text)]
+    assert not found, found

@@ -1,4 +1,5 @@
 """Client answer links: signed, expiring, per line; GET shows, POST acts; forged or old → friendly 404."""
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -30,7 +31,7 @@ def test_paid_link_shows_a_russian_page_and_a_post_records_the_claim(school, lin
         assert page.status_code == 200
         html = page.content.decode()
         assert 'lang="ru"' in html
-        assert "25 000,00 ₽" in html
+        assert "25\u00a0000,00\u00a0₽" in html  # billing.texts.money_text: non-breaking spaces
         assert "05.12.2026" in html
         assert 'name="viewport"' in html
         assert not ClientAnswer.objects.exists()  # opening the link changes nothing
@@ -103,3 +104,58 @@ def test_the_operator_command_runs_a_day_in_every_accounts_calendar(school):
     assert "overdue recorded 1" in out.getvalue()
     assert len(mail.outbox) == 1
     assert len(events("installment_overdue")) == 1
+
+
+CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+
+
+def _visible(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|head)\b.*?</\1>", " ", html, flags=re.S)).split())
+
+
+def _english(school) -> None:
+    school.settings = {**school.settings, "language": "en"}
+    school.save(update_fields=["settings"])
+
+
+def test_an_english_account_s_answer_pages_read_in_english_from_the_catalogue(school, line):
+    _english(school)
+    links = answer_links(account_id=school.pk, line_id=line.pk)
+    client = Client()
+    with time_machine.travel(at(school, "2026-12-03 12:00"), tick=False):
+        html = client.get(path(links["paid"])).content.decode()
+        assert 'lang="en"' in html
+        assert "Have you already paid?" in html
+        assert "25,000.00\u00a0₽" in html
+        assert "2026-12-05" in html
+        form = client.get(path(links["postpone"])).content.decode()
+        assert "When will you pay?" in form
+        bad = client.post(path(links["postpone"]), {"date": "soon"})
+        assert bad.status_code == 422
+        assert "Choose the date in the calendar." in bad.content.decode()
+        past = client.post(path(links["postpone"]), {"date": "2026-12-01"}).content.decode()
+        assert "Choose a date after 2026-12-05." in past
+        done = client.post(path(links["postpone"]), {"date": "2026-12-10"}).content.decode()
+        assert "has been moved to 2026-12-10" in done
+        paid = client.post(path(links["paid"])).content.decode()
+        assert "Thank you!" in paid
+    for page in (html, form, past, done, paid):
+        text = _visible(page).replace("Иванова Мария", "")  # the client's own name stays as the CRM has it
+        assert not CYRILLIC.search(text), text
+
+
+def test_lang_in_the_address_overrides_the_account_s_language_both_ways(school, line):
+    links = answer_links(account_id=school.pk, line_id=line.pk)
+    client = Client()
+    with time_machine.travel(at(school, "2026-12-03 12:00"), tick=False):
+        english = client.get(path(links["paid"]) + "?lang=en").content.decode()
+        assert "Have you already paid?" in english
+        assert "Вы уже оплатили" not in english
+        _english(school)
+        russian = client.get(path(links["paid"]) + "?lang=ru").content.decode()
+        assert "Вы уже оплатили?" in russian
+        assert 'lang="ru"' in russian
+        forged = client.get(path(links["paid"]).replace("/r/", "/r/x") + "?lang=en")
+        assert forged.status_code == 404
+        assert "The link does not work" in forged.content.decode()
+    assert not ClientAnswer.objects.exists()

@@ -272,8 +272,9 @@ def test_a_retry_that_would_fall_into_quiet_hours_waits_for_the_morning(school, 
 @pytest.mark.parametrize(("language", "greeting", "subject", "task"), [
     ("ru", "Здравствуйте, Иванова Мария! Сегодня, 05.12.2026, срок платежа 25 000,00 ₽.",
      "Напоминание об оплате 25 000,00 ₽ до 05.12.2026", "Клиент Иванова Мария не оплатил(а) 25 000,00 ₽"),
-    ("en", "Hello, Иванова Мария! Today, 05.12.2026, the payment of 25 000,00 ₽ is due.",
-     "Payment reminder: 25 000,00 ₽ due 05.12.2026", "The client Иванова Мария has not paid 25 000,00 ₽"),
+    # English money and dates (billing.texts): «25,000.00 ₽», «2026-12-05»
+    ("en", "Hello, Иванова Мария! Today, 2026-12-05, the payment of 25,000.00 ₽ is due.",
+     "Payment reminder: 25,000.00 ₽ due 2026-12-05", "The client Иванова Мария has not paid 25,000.00 ₽"),
 ])
 def test_default_reminder_texts_speak_the_accounts_language(school, deal, provider, language, greeting, subject,
                                                             task):
@@ -298,4 +299,5 @@ def test_an_account_written_template_is_sent_as_written_in_an_english_account(sc
     dunning_policy_set(account=school, config={"steps": [
         {"day": 0, "channel": "client_email", "template": "Добрый день, $client! К оплате $amount."}]})
     tick(at(school, "2026-12-05 10:00"))
-    assert mail.outbox[0].body == "Добрый день, Иванова Мария! К оплате 25 000,00 ₽."
+    # its own words as written; the sum, like every sum of an English account, the English way
+    assert mail.outbox[0].body == "Добрый день, Иванова Мария! К оплате 25,000.00 ₽."

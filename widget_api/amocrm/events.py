@@ -10,7 +10,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import translation
 
 from billing.client_links import client_page_url
 from billing.decline_reasons import NEEDS_CLIENT, decline_text
@@ -219,10 +218,10 @@ def on_payment_reversed(event: DomainEvent) -> None:
 
 
 def _autopay_reason(payload: dict) -> str:
-    with translation.override("ru"):
-        if payload.get("reason") == "3ds_required":
-            return str(NEEDS_CLIENT)
-        return decline_text(payload.get("reason_code"))
+    """In the account's language: crm_feed runs every handler inside it."""
+    if payload.get("reason") == "3ds_required":
+        return str(NEEDS_CLIENT)
+    return decline_text(payload.get("reason_code"))
 
 
 def on_autopay_failed(event: DomainEvent) -> None:
@@ -243,7 +242,7 @@ def on_autopay_changed(event: DomainEvent) -> None:
     deal = _deal(event)
     payload = event.payload
     by = str(payload.get("by") or "")
-    who = texts.catalog()["autopay_by"].get(by.split(":")[0], by)
+    who = texts.autopay_by_text(by)
     name = "autopay_enabled" if payload.get("enabled") else "autopay_disabled"
     _note(deal, event, texts.note_text(name, last_four=payload.get("card_last_four") or "—",
                                        card_exp=payload.get("card_exp") or "—", by=who))
@@ -252,8 +251,8 @@ def on_autopay_changed(event: DomainEvent) -> None:
 def on_schedule_proposed(event: DomainEvent) -> None:
     deal = _deal(event)
     expires = datetime.fromisoformat(event.payload["expires_at"]).astimezone(ZoneInfo(deal.account.time_zone))
-    _note(deal, event, texts.note_text("schedule_proposed", expires=expires.strftime("%d.%m.%Y %H:%M"),
-                                       client_page_url=client_page_url(deal)))
+    when = f"{texts.date_text(expires.date())} {expires:%H:%M}"
+    _note(deal, event, texts.note_text("schedule_proposed", expires=when, client_page_url=client_page_url(deal)))
 
 
 def on_schedule_proposal_decided(event: DomainEvent) -> None:

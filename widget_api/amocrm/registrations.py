@@ -12,6 +12,7 @@ from billing.client_links import client_page_url
 from billing.events import CLIENT_REGISTERED, DeliveryRefused, register_handler
 from billing.models import ClientRegistration, DomainEvent
 from billing.services.registrations import registration_complete, registration_lead_record, registration_settings
+from billing.texts import in_account_language
 from widget_api.amocrm import texts
 from widget_api.amocrm.client import AmoCrmClient
 from widget_api.amocrm.delivery import contact_fields
@@ -37,7 +38,8 @@ def _lead_create(client: AmoCrmClient, registration: ClientRegistration) -> tupl
     templates = {item.key: item for item in registration_settings(registration.account).templates}
     template = templates.get(registration.template_key)
     title = template.title if template else registration.template_key
-    name = texts.catalog()["registration_lead_name"].format(name=registration.name, template=title)
+    with in_account_language(registration.account):
+        name = texts.registration_lead_name(name=registration.name, template=title)
     answer = client.post("/api/v4/leads/complex", [{
         "name": f"{name} {_marker(registration)}"[:255], "price": int(template.total) if template else 0,
         "_embedded": {"contacts": [{"name": registration.name, "custom_fields_values": contact_fields(
@@ -72,10 +74,12 @@ def _note(event: DomainEvent, registration: ClientRegistration) -> None:
         return
     deal = registration.deal
     local = registration.consent_at.astimezone(ZoneInfo(deal.account.time_zone))
-    crm_action_add(deal=deal, kind=CrmAction.Kind.ADD_NOTE, source=event.name, event=event, payload={
-        "text": texts.note_text("client_registered", client_name=registration.name, phone=registration.phone,
-                                email=registration.email, template=deal.service_name,
-                                consent_at=local.strftime("%d.%m.%Y %H:%M"), client_page_url=client_page_url(deal))})
+    with in_account_language(deal.account):  # the manager's note in the account's language
+        text = texts.note_text("client_registered", client_name=registration.name, phone=registration.phone,
+                               email=registration.email, template=deal.service_name,
+                               consent_at=f"{texts.date_text(local.date())} {local:%H:%M}",
+                               client_page_url=client_page_url(deal))
+    crm_action_add(deal=deal, kind=CrmAction.Kind.ADD_NOTE, source=event.name, event=event, payload={"text": text})
 
 
 def register() -> None:

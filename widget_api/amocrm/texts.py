@@ -9,6 +9,8 @@ from pathlib import Path
 
 from django.utils.translation import gettext, gettext_noop, pgettext_lazy
 
+from billing import texts as billing_texts
+
 I18N_FILE = Path(__file__).resolve().parent / "i18n" / "ru.json"
 THIN_SPACE = "\u00a0"
 
@@ -40,13 +42,62 @@ NOTES = {
         "Payment of invoice No. {number} for {amount} failed: {reason}."),
     "payment_refunded": gettext_noop(
         "Refund of {amount}. Paid in total {paid}, debt left {debt}."),
+    "payout_reversed": gettext_noop(
+        "Payout of {amount} ({method}) of {paid_at} reversed. Reason: {reason}. Paid out in total {paid}, "
+        "left to pay out {debt}."),
+    "payment_refunded_reason": gettext_noop(
+        "Refund of {amount} to the card. Reason: {reason}. Paid in total {paid}, debt left {debt}."),
+    "payment_reversed": gettext_noop(
+        "Payment of {amount} ({method}) of {paid_at} reversed. Reason: {reason}. Paid in total {paid}, debt "
+        "left {debt}."),
+    "autopay_failed": gettext_noop(
+        "Autopayment failed: payment {seq} for {amount}, card *{last_four}, attempts: {attempts}. Reason: "
+        "{reason}. The client was sent a payment link (invoice No. {number}): {payment_url}"),
+    "autopay_card_stopped": gettext_noop(
+        "The bank forbade further charges to card *{last_four}: autopayment by it is turned off."),
+    "autopay_enabled": gettext_noop(
+        "The client turned on autopayment: card *{last_four}, valid until {card_exp}."),
+    "autopay_disabled": gettext_noop(
+        "Autopayment turned off (card *{last_four}): {by}."),
+    "schedule_proposed": gettext_noop(
+        "A new plan was proposed to the client. Waiting for the answer until {expires}. Client page: "
+        "{client_page_url}"),
+    "proposal_approved": gettext_noop(
+        "The client accepted the new plan ({decided_by}, {decided_at}): version {version} is in force."),
+    "proposal_declined": gettext_noop(
+        "The client declined the proposed plan ({decided_by}, {decided_at}). The previous plan stays in "
+        "force."),
+    "client_contact_changed": gettext_noop(
+        "The client corrected their contact details on their page: {client_name}, {phone}, {email}."),
+    "client_registered": gettext_noop(
+        "The client signed up through the form: {client_name}, {phone}, {email}; programme “{template}”. "
+        "Consent to the processing of personal data received {consent_at}. Client page: {client_page_url}"),
+    "payout_summary": gettext_noop(
+        "Payouts of the deal: total {total}, paid out {paid} ({paid_count} of {count}), left to pay out "
+        "{left}. Updated {updated}."),
 }
 TASKS = {
     "payment_failed": gettext_noop(
         "Payment of invoice No. {number} for {amount} failed ({reason}). Contact the client."),
     "close_outgoing": gettext_noop(
         "All payouts of the deal are made ({total}). Close the deal."),
+    "autopay_failed": gettext_noop(
+        "Autopayment of {amount} (payment {seq}) failed: {reason}. The client was sent a payment link. "
+        "Contact the client."),
+    "proposal_approved": gettext_noop(
+        "The client accepted the new plan (version {version}). Check the plan and contact the client."),
+    "proposal_declined": gettext_noop(
+        "The client declined the proposed plan. Contact the client."),
+    "payout_due": gettext_noop(
+        "Make the payout of {amount} to {recipient} by {due_date} (payout No. {seq}). Requisites: "
+        "{requisites}. Complete the task when the money is sent: PayPlan records the payout itself."),
 }
+AUTOPAY_BY = {
+    "manager": pgettext_lazy("autopay turned off", "by the manager"),
+    "client": pgettext_lazy("autopay turned off", "by the client"),
+    "bank": pgettext_lazy("autopay turned off", "by the bank"),
+}
+REGISTRATION_LEAD_NAME = gettext_noop("Website application: {name} ({template})")
 PAYMENT_METHODS = {
     "cash": pgettext_lazy("crm note method", "cash"),
     "bank_transfer": pgettext_lazy("crm note method", "bank transfer"),
@@ -64,18 +115,28 @@ def catalog() -> dict:
 
 
 def money_text(amount: Decimal | str | None, currency: str = "RUB") -> str:
-    """25000.5 -> '25 000,50 ₽' (the grouping space does not break)."""
+    """25000.5 -> '25 000,50 ₽' in Russian, '25,000.50 ₽' in English (the grouping space does not break):
+    billing.texts decides, in the active language (the account's: crm_feed runs in it)."""
     if amount is None:
         return catalog()["none"]
-    grouped = f"{Decimal(amount):,.2f}".replace(",", THIN_SPACE).replace(".", ",")
-    return f"{grouped}{THIN_SPACE}{catalog()['currency_symbols'].get(currency, currency)}"
+    return billing_texts.money_text(Decimal(amount), currency)
 
 
 def date_text(day: date | str | None) -> str:
+    """«05.12.2026» in Russian, «2026-12-05» in English (billing.texts)."""
     if day is None:
         return catalog()["none"]
-    day = date.fromisoformat(day) if isinstance(day, str) else day
-    return day.strftime("%d.%m.%Y")
+    return billing_texts.date_text(date.fromisoformat(day) if isinstance(day, str) else day)
+
+
+def autopay_by_text(by: str) -> str:
+    """Who turned autopay off, in words: «менеджером» / "by the manager"."""
+    word = AUTOPAY_BY.get(by.split(":")[0])
+    return str(word) if word is not None else by
+
+
+def registration_lead_name(*, name: str, template: str) -> str:
+    return gettext(REGISTRATION_LEAD_NAME).format(name=name, template=template)
 
 
 def method_text(method: str) -> str:
