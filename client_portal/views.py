@@ -25,6 +25,7 @@ from billing.services.registrations import registration_settings, registration_s
 from billing.services.schedules import plan_preview
 from billing.time import account_today
 from client_portal.autopay import autopay_consent_text, autopay_saved_card, consent_digest
+from client_portal.client_ip import client_ip
 from client_portal.selectors import client_document_allowed, client_page_get
 from client_portal.throttle import registration_allowed
 from documents.services import DocumentFile, document_pdf_fetch
@@ -228,7 +229,7 @@ def autopay_switch(request, token: str, turn: str):
                         deal, token, lang, autopay_error=_("The terms have changed since the page was opened. "
                                                            "Please read them again.")), lang, status=409)
                 autopay_enable(deal=deal, token=card.token, consent_text=text, consented_at=timezone.now(),
-                               source="client_page", ip_address=request.META.get("REMOTE_ADDR") or None)
+                               source="client_page", ip_address=client_ip(request))
         except ApplicationError as exc:
             return _render(request, "client_portal/plan.html", _plan_context(
                 deal, token, lang, autopay_error=_autopay_error(exc)), lang, status=exc.status)
@@ -274,8 +275,8 @@ def _embeddable(response: HttpResponse, account: Account) -> HttpResponse:
     return response
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def _throttle_key(request) -> str:
+    return client_ip(request) or "unknown"
 
 
 def _registration_account(token: str) -> Account | None:
@@ -304,7 +305,7 @@ def register(request, token: str):
         if request.POST.get("website"):  # the honeypot: people never see this field, bots fill it in
             return _render(request, "client_portal/message.html", {
                 "title": _("Thank you!"), "text": _("We have received your application.")}, lang)
-        if not registration_allowed(account_id=account.pk, ip_address=_client_ip(request)):
+        if not registration_allowed(account_id=account.pk, ip_address=_throttle_key(request)):
             context["error"] = _("Too many applications from here. Please try again in a few minutes.")
             response = _render(request, "client_portal/register.html", context, lang, status=429)
             response["Retry-After"] = "600"
@@ -313,7 +314,7 @@ def register(request, token: str):
             registration = registration_submit(
                 account=account, submission_key=context["submission_key"], contact=_contact_input(request),
                 template_key=request.POST.get("template", ""), consent_given=request.POST.get("consent") == "yes",
-                ip_address=_client_ip(request))
+                ip_address=client_ip(request))
         except ApplicationError as exc:
             context["error"], context["errors"] = exc.message, exc.fields
             return _embeddable(_render(request, "client_portal/register.html", context, lang, status=exc.status),

@@ -169,3 +169,15 @@ def test_registration_refuses_bots_bad_input_and_floods(installed, sandbox, sett
     flood = [client.post(path, {"name": "n", "submission_key": f"{i:020d}"}).status_code for i in range(4)]
     assert flood[-1] == 429
     assert client.get("/register/forged-token").status_code == 404
+
+
+def test_the_consent_behind_a_configured_proxy_records_the_clients_address(installed, sandbox, settings):  # noqa: F811
+    account_settings_update(account=installed, settings={"client_registration": TEMPLATES})
+    settings.PAYPLAN_TRUSTED_PROXIES = ["127.0.0.1"]
+    cache.delete_many([f"payplan:register:{installed.pk}:ip:198.51.100.9", f"payplan:register:{installed.pk}:all"])
+    path = f"/register/{registration_token(installed.pk)}"
+    answer = Client().post(path, {"name": "Пётр Новый", "phone": "+79990001122", "email": "petr@example.ru",
+                                  "template": "python", "consent": "yes", "submission_key": "p" * 20},
+                           HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9")
+    assert answer.status_code == 303
+    assert ClientRegistration.objects.get().ip_address == "198.51.100.9"
