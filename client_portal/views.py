@@ -33,8 +33,20 @@ from documents.services import DocumentFile, document_pdf_fetch
 DOCUMENT_KINDS = ("invoice", "receipt", "contract", "schedule")
 
 
+LANGUAGES = ("ru", "en")
+# The client's last explicit choice (?lang=en / ?lang=ru): the way back from the payment page, and the links of
+# emails, carry no language of their own, and the client must not land in another one.
+LANG_COOKIE, LANG_COOKIE_AGE = "payplan_lang", 365 * 86400
+
+
+def _chosen_lang(request) -> str | None:
+    chosen = request.GET.get("lang") or request.POST.get("lang")
+    return chosen if chosen in LANGUAGES else None
+
+
 def _lang(request) -> str:
-    return "en" if (request.GET.get("lang") or request.POST.get("lang")) == "en" else "ru"
+    remembered = request.COOKIES.get(LANG_COOKIE)
+    return _chosen_lang(request) or (remembered if remembered in LANGUAGES else "ru")
 
 
 def _with_lang(path: str, lang: str, anchor: str = "", **query) -> str:
@@ -58,6 +70,9 @@ def _render(request, template: str, context: dict, lang: str, status: int = 200)
     # The token is in the path: never hand it to another site. "same-origin" (not "no-referrer") so that the
     # page's own form posts carry their Origin, which the CSRF check of the autopay switch compares.
     response["Referrer-Policy"] = "same-origin"
+    if _chosen_lang(request) == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="Lax", httponly=True,
+                            secure=request.is_secure())
     return response
 
 
@@ -65,7 +80,7 @@ def _plan_context(deal: Deal, token: str, lang: str, **extra) -> dict:
     with translation.override(lang):  # the page's own words (the autopay consent text) in the client's language
         page = client_page_get(deal=deal)
     return {"page": page, "token": token, "base": f"/p/{token}",
-            "switch_lang": _with_lang(f"/p/{token}", "ru" if lang == "en" else "en"), **extra}
+            "switch_lang": f"/p/{token}?lang={'ru' if lang == 'en' else 'en'}", **extra}
 
 
 def _contact_input(request) -> ContactInput:
@@ -295,7 +310,7 @@ def register(request, token: str):
     options = registration_settings(account)
     context = {"options": options, "token": token, "values": {}, "errors": {},
                "submission_key": secrets.token_urlsafe(24),
-               "switch_lang": _with_lang(f"/register/{token}", "ru" if lang == "en" else "en")}
+               "switch_lang": f"/register/{token}?lang={'ru' if lang == 'en' else 'en'}"}
     if request.method == "GET":
         context["values"] = {"template": options.templates[0].key}
         return _embeddable(_render(request, "client_portal/register.html", context, lang), account)
