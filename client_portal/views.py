@@ -349,12 +349,35 @@ def register_wait(request, token: str, key: str):
     if registration.status == ClientRegistration.Status.DONE and registration.deal is not None:
         return HttpResponseRedirect(_with_lang(client_page_path(registration.deal), lang), status=303)
     failed = registration.status == ClientRegistration.Status.FAILED
+    delayed = not failed and registration.crm_attempts > 0  # the CRM is not answering: it is retried
+    refresh = 0 if failed else (WAIT_DELAYED_REFRESH_SECONDS if delayed else 2)
     with translation.override(lang):
-        context = {"title": _("Thank you!") if not failed else _("Something went wrong"),
-                   "text": _("We are preparing your payment plan: this page opens it in a moment.") if not failed
-                   else _("We could not prepare your plan automatically. A manager will contact you."),
-                   "refresh": 0 if failed else 2}
+        if failed:
+            context = {"title": _("Something went wrong"), "text": _(
+                "Your application is saved, but we could not prepare your plan automatically. Please get in "
+                "touch with us so that we can finish it.") + _contacts_text(account)}
+        elif delayed:
+            context = {"title": _("Your application is saved"), "text": _(
+                "Preparing your payment plan takes longer than usual: our CRM is not answering right now. Nothing "
+                "is lost: the plan is prepared as soon as it answers, and this page opens it by itself. You can "
+                "also close it and open this address again later.")}
+        else:
+            context = {"title": _("Thank you!"),
+                       "text": _("We are preparing your payment plan: this page opens it in a moment.")}
+        context["refresh"] = refresh
     response = _render(request, "client_portal/message.html", context, lang, status=200)
-    if not failed:
-        response["Refresh"] = "2"
+    if refresh:
+        response["Refresh"] = str(refresh)
     return response
+
+
+WAIT_DELAYED_REFRESH_SECONDS = 30
+
+
+def _contacts_text(account: Account) -> str:
+    """« Телефон: …, почта: …» from the account's requisites, when it has them."""
+    requisites = account.settings.get("requisites") or {}
+    phone, email = str(requisites.get("phone") or "").strip(), str(requisites.get("email") or "").strip()
+    parts = ([_("Phone: %(phone)s") % {"phone": phone}] if phone else []) + (
+        [_("email: %(email)s") % {"email": email}] if email else [])
+    return (" " + ", ".join(parts) + ".") if parts else ""
