@@ -412,6 +412,10 @@ class ClientRegistration(models.Model):
     crm_lead_id = models.BigIntegerField(null=True, blank=True)
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     error = models.CharField(max_length=255, blank=True)
+    # The CRM could not take the sign-up for a passing reason (down, timing out, not connected): the relay
+    # tries again from `crm_retry_at` (backoff up to an hour), never giving up while the reason may pass.
+    crm_attempts = models.PositiveIntegerField(default=0)
+    crm_retry_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

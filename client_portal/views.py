@@ -25,6 +25,7 @@ from billing.services.registrations import registration_settings, registration_s
 from billing.services.schedules import plan_preview
 from billing.time import account_today
 from client_portal.autopay import autopay_consent_text, autopay_saved_card, consent_digest
+from client_portal.client_ip import client_ip
 from client_portal.selectors import client_document_allowed, client_page_get
 from client_portal.throttle import registration_allowed
 from documents.services import DocumentFile, document_pdf_fetch
@@ -32,8 +33,20 @@ from documents.services import DocumentFile, document_pdf_fetch
 DOCUMENT_KINDS = ("invoice", "receipt", "contract", "schedule")
 
 
+LANGUAGES = ("ru", "en")
+# The client's last explicit choice (?lang=en / ?lang=ru): the way back from the payment page, and the links of
+# emails, carry no language of their own, and the client must not land in another one.
+LANG_COOKIE, LANG_COOKIE_AGE = "payplan_lang", 365 * 86400
+
+
+def _chosen_lang(request) -> str | None:
+    chosen = request.GET.get("lang") or request.POST.get("lang")
+    return chosen if chosen in LANGUAGES else None
+
+
 def _lang(request) -> str:
-    return "en" if (request.GET.get("lang") or request.POST.get("lang")) == "en" else "ru"
+    remembered = request.COOKIES.get(LANG_COOKIE)
+    return _chosen_lang(request) or (remembered if remembered in LANGUAGES else "ru")
 
 
 def _with_lang(path: str, lang: str, anchor: str = "", **query) -> str:
@@ -57,6 +70,9 @@ def _render(request, template: str, context: dict, lang: str, status: int = 200)
     # The token is in the path: never hand it to another site. "same-origin" (not "no-referrer") so that the
     # page's own form posts carry their Origin, which the CSRF check of the autopay switch compares.
     response["Referrer-Policy"] = "same-origin"
+    if _chosen_lang(request) == lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="Lax", httponly=True,
+                            secure=request.is_secure())
     return response
 
 
@@ -64,7 +80,7 @@ def _plan_context(deal: Deal, token: str, lang: str, **extra) -> dict:
     with translation.override(lang):  # the page's own words (the autopay consent text) in the client's language
         page = client_page_get(deal=deal)
     return {"page": page, "token": token, "base": f"/p/{token}",
-            "switch_lang": _with_lang(f"/p/{token}", "ru" if lang == "en" else "en"), **extra}
+            "switch_lang": f"/p/{token}?lang={'ru' if lang == 'en' else 'en'}", **extra}
 
 
 def _contact_input(request) -> ContactInput:
@@ -228,7 +244,7 @@ def autopay_switch(request, token: str, turn: str):
                         deal, token, lang, autopay_error=_("The terms have changed since the page was opened. "
                                                            "Please read them again.")), lang, status=409)
                 autopay_enable(deal=deal, token=card.token, consent_text=text, consented_at=timezone.now(),
-                               source="client_page", ip_address=request.META.get("REMOTE_ADDR") or None)
+                               source="client_page", ip_address=client_ip(request))
         except ApplicationError as exc:
             return _render(request, "client_portal/plan.html", _plan_context(
                 deal, token, lang, autopay_error=_autopay_error(exc)), lang, status=exc.status)
@@ -274,8 +290,8 @@ def _embeddable(response: HttpResponse, account: Account) -> HttpResponse:
     return response
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def _throttle_key(request) -> str:
+    return client_ip(request) or "unknown"
 
 
 def _registration_account(token: str) -> Account | None:
@@ -294,7 +310,7 @@ def register(request, token: str):
     options = registration_settings(account)
     context = {"options": options, "token": token, "values": {}, "errors": {},
                "submission_key": secrets.token_urlsafe(24),
-               "switch_lang": _with_lang(f"/register/{token}", "ru" if lang == "en" else "en")}
+               "switch_lang": f"/register/{token}?lang={'ru' if lang == 'en' else 'en'}"}
     if request.method == "GET":
         context["values"] = {"template": options.templates[0].key}
         return _embeddable(_render(request, "client_portal/register.html", context, lang), account)
@@ -304,7 +320,7 @@ def register(request, token: str):
         if request.POST.get("website"):  # the honeypot: people never see this field, bots fill it in
             return _render(request, "client_portal/message.html", {
                 "title": _("Thank you!"), "text": _("We have received your application.")}, lang)
-        if not registration_allowed(account_id=account.pk, ip_address=_client_ip(request)):
+        if not registration_allowed(account_id=account.pk, ip_address=_throttle_key(request)):
             context["error"] = _("Too many applications from here. Please try again in a few minutes.")
             response = _render(request, "client_portal/register.html", context, lang, status=429)
             response["Retry-After"] = "600"
@@ -313,7 +329,7 @@ def register(request, token: str):
             registration = registration_submit(
                 account=account, submission_key=context["submission_key"], contact=_contact_input(request),
                 template_key=request.POST.get("template", ""), consent_given=request.POST.get("consent") == "yes",
-                ip_address=_client_ip(request))
+                ip_address=client_ip(request))
         except ApplicationError as exc:
             context["error"], context["errors"] = exc.message, exc.fields
             return _embeddable(_render(request, "client_portal/register.html", context, lang, status=exc.status),
@@ -333,12 +349,35 @@ def register_wait(request, token: str, key: str):
     if registration.status == ClientRegistration.Status.DONE and registration.deal is not None:
         return HttpResponseRedirect(_with_lang(client_page_path(registration.deal), lang), status=303)
     failed = registration.status == ClientRegistration.Status.FAILED
+    delayed = not failed and registration.crm_attempts > 0  # the CRM is not answering: it is retried
+    refresh = 0 if failed else (WAIT_DELAYED_REFRESH_SECONDS if delayed else 2)
     with translation.override(lang):
-        context = {"title": _("Thank you!") if not failed else _("Something went wrong"),
-                   "text": _("We are preparing your payment plan: this page opens it in a moment.") if not failed
-                   else _("We could not prepare your plan automatically. A manager will contact you."),
-                   "refresh": 0 if failed else 2}
+        if failed:
+            context = {"title": _("Something went wrong"), "text": _(
+                "Your application is saved, but we could not prepare your plan automatically. Please get in "
+                "touch with us so that we can finish it.") + _contacts_text(account)}
+        elif delayed:
+            context = {"title": _("Your application is saved"), "text": _(
+                "Preparing your payment plan takes longer than usual: our CRM is not answering right now. Nothing "
+                "is lost: the plan is prepared as soon as it answers, and this page opens it by itself. You can "
+                "also close it and open this address again later.")}
+        else:
+            context = {"title": _("Thank you!"),
+                       "text": _("We are preparing your payment plan: this page opens it in a moment.")}
+        context["refresh"] = refresh
     response = _render(request, "client_portal/message.html", context, lang, status=200)
-    if not failed:
-        response["Refresh"] = "2"
+    if refresh:
+        response["Refresh"] = str(refresh)
     return response
+
+
+WAIT_DELAYED_REFRESH_SECONDS = 30
+
+
+def _contacts_text(account: Account) -> str:
+    """« Телефон: …, почта: …» from the account's requisites, when it has them."""
+    requisites = account.settings.get("requisites") or {}
+    phone, email = str(requisites.get("phone") or "").strip(), str(requisites.get("email") or "").strip()
+    parts = ([_("Phone: %(phone)s") % {"phone": phone}] if phone else []) + (
+        [_("email: %(email)s") % {"email": email}] if email else [])
+    return (" " + ", ".join(parts) + ".") if parts else ""

@@ -1726,6 +1726,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         .then(function (compiled, values, crmOptions, byLadder) {
           var model = _.extend(accountModel(values, crmOptions), {reminders_by_ladder: byLadder});
           $block.html(compiled.render(model));
+          clientSettingsOpen($block, values);
           $block.data('payplan-stored', storedBody(values));
           renumberRows($block, 'reminders');
           loadTemplate($block);
@@ -1748,13 +1749,13 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     // The settings as stored, in the shape of the form's body: what a save compares the form with.
     function storedBody(values) {
       var cp = values.cloudpayments || {};
-      return {
+      return _.extend(clientSettingsStored(values), {
         completed_stage: values.completed_stage, custom_fields: values.custom_fields, requisites: values.requisites,
         task_user_id: values.task_user_id, invoice_lead_days: values.invoice_lead_days, time_zone: values.time_zone,
         roles: values.roles || {}, reminders: values.reminders, receipts: values.receipts,
         invoice_grace_days: values.invoice_grace_days, client_service_name: values.client_service_name,
         cloudpayments: {public_id: cp.public_id, test_mode: cp.test_mode}
-      };
+      });
     }
 
     function accountBody($block) {
@@ -1805,7 +1806,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       $block.find('[name^="requisites."]').each(function () {
         body.requisites[this.name.slice('requisites.'.length)] = String($(this).val() || '').trim();
       });
-      return body;
+      return _.extend(body, clientSettingsForm($block));
     }
 
     function isObject(value) {
@@ -1838,7 +1839,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       if (!$block.length || !$block.data('payplan-stored') || $block.data('busy')) {
         return;
       }
-      var patch = changes($block.data('payplan-stored'), accountBody($block));
+      var form = accountBody($block);
+      var patch = clientSettingsPatch(changes($block.data('payplan-stored'), form), form);
       clearErrors($block);
       if (!_.size(patch)) {
         accountResult($block, t('account.saved_nothing'));
@@ -1855,6 +1857,223 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         accountResult($block, error.status === 422 ? t('account.save_failed') : error.message, 'error');
       }).always(function () {
         $block.data('busy', false);
+      });
+    }
+
+    // ---- client features (sections of the settings page, saved with it): the language of client texts,
+    // proposals, autopay, the sign-up form [F]. Pre-filled from GET /account/settings; only what changed is sent.
+
+    var CLIENT_LANGUAGES = ['ru', 'en'];
+    var PROGRAMME_PERIODS = ['month', '2weeks', 'week', 'quarter'];
+    var PROGRAMMES = 'client_registration.templates';
+
+    function cs(path) {
+      return escapeHtml(t('client_settings.' + path));
+    }
+
+    function csField(name, label, control, hint) {
+      return '<div class="payplan-field"><label class="payplan-label" for="payplan-cs-' + name.replace(/\./g, '-') +
+        '">' + label + '</label>' + control + (hint ? '<div class="payplan-muted">' + hint + '</div>' : '') +
+        '<div class="payplan-field-error" data-error-for="' + name + '"></div></div>';
+    }
+
+    function csTextarea(name, value, extra) {
+      return '<textarea class="payplan-input" id="payplan-cs-' + name.replace(/\./g, '-') + '" name="' + name +
+        '" rows="4"' + (extra || '') + '>' + escapeHtml(value || '') + '</textarea>';
+    }
+
+    function programmeRowHtml(row) {
+      row = row || {period: 'month', first_due_in_days: 0};
+      var input = function (name, label, short) {
+        var value = row[name] === null || row[name] === undefined ? '' : row[name];
+        return '<div class="payplan-field"><input class="payplan-input' + (short ? ' payplan-input--short' : '') +
+          '" data-name="' + name + '" value="' + escapeHtml(String(value)) + '" aria-label="' + label + '"' +
+          (short ? ' inputmode="numeric"' : '') + ' placeholder="' + label + '"><div class="payplan-field-error"></div></div>';
+      };
+      var periods = _.map(PROGRAMME_PERIODS, function (code) {
+        return '<option value="' + code + '"' + (code === (row.period || 'month') ? ' selected' : '') + '>' +
+          escapeHtml(t('period.' + code)) + '</option>';
+      }).join('');
+      return '<div class="payplan-row payplan-cs-programme" data-row-of="' + PROGRAMMES + '">' +
+        input('key', cs('programme_key'), false) + input('title', cs('programme_title'), false) +
+        input('total', cs('programme_total'), false) + input('installments_count', cs('programme_count'), true) +
+        '<div class="payplan-field"><select class="payplan-input" data-name="period" aria-label="' + cs('programme_period') +
+        '">' + periods + '</select><div class="payplan-field-error"></div></div>' +
+        input('first_due_in_days', cs('programme_first_due'), true) +
+        '<button type="button" class="payplan-icon-button" data-payplan-action="cs-programme-remove" title="' +
+        escapeHtml(t('common.remove')) + '">×</button></div>';
+    }
+
+    function embedSnippet(url) {
+      return '<iframe src="' + url + '" title="' + t('client_settings.embed_title') +
+        '" style="width:100%;min-height:760px;border:0" loading="lazy"></iframe>';
+    }
+
+    function clientSettingsHtml(values) {
+      var registration = values.client_registration || {};
+      var consent = values.autopay_consent_text || {};
+      var url = values.registration_url || '';
+      var languages = _.map(CLIENT_LANGUAGES, function (code) {
+        return '<option value="' + code + '"' + (code === values.language ? ' selected' : '') + '>' +
+          cs('language_' + code) + '</option>';
+      }).join('');
+      var copy = function (what) {
+        return '<button type="button" class="payplan-button" data-payplan-action="cs-copy" data-copy="' + what + '">' +
+          cs('copy') + '</button>';
+      };
+      return '<div class="payplan-account__section" data-client-settings>' +
+        '<div class="payplan-block__title">' + cs('section_client') + '</div>' +
+        '<div class="payplan-grid payplan-grid--2">' +
+        csField('language', cs('language'), '<select class="payplan-input" id="payplan-cs-language" name="language">' +
+          languages + '</select>', cs('language_hint')) +
+        csField('proposal_expiry_days', cs('proposal_expiry_days'), '<input class="payplan-input payplan-input--short" ' +
+          'id="payplan-cs-proposal_expiry_days" name="proposal_expiry_days" inputmode="numeric" value="' +
+          escapeHtml(String(values.proposal_expiry_days || '')) + '">', cs('proposal_expiry_hint')) +
+        '</div></div>' +
+        '<div class="payplan-account__section" data-client-settings-autopay>' +
+        '<div class="payplan-block__title">' + cs('section_autopay') + '</div>' +
+        csField('autopay_retry_days', cs('retry_days'), '<input class="payplan-input" id="payplan-cs-autopay_retry_days" ' +
+          'name="autopay_retry_days" value="' + escapeHtml((values.autopay_retry_days || []).join(', ')) + '">',
+          cs('retry_days_hint')) +
+        csField('autopay_consent_text.ru', cs('autopay_consent_ru'), csTextarea('autopay_consent_text.ru', consent.ru,
+          ' placeholder="' + cs('autopay_consent_placeholder') + '"'), cs('autopay_consent_hint')) +
+        csField('autopay_consent_text.en', cs('autopay_consent_en'), csTextarea('autopay_consent_text.en', consent.en,
+          ' placeholder="' + cs('autopay_consent_en_placeholder') + '"')) +
+        '</div>' +
+        '<div class="payplan-account__section" data-client-settings-registration>' +
+        '<div class="payplan-block__title">' + cs('section_registration') + '</div>' +
+        '<div class="payplan-muted">' + cs('registration_hint') + '</div>' +
+        '<label class="payplan-check"><input type="checkbox" name="client_registration.enabled"' +
+        (registration.enabled ? ' checked' : '') + '> ' + cs('registration_enabled') + '</label>' +
+        '<div class="payplan-field-error" data-error-for="client_registration.enabled"></div>' +
+        (url ? csField('registration_link', cs('registration_link'), '<div class="payplan-cs-copy-row">' +
+          '<input class="payplan-input" id="payplan-cs-registration_link" readonly data-cs-copy-source="link" value="' +
+          escapeHtml(url) + '">' + copy('link') + '</div>', registration.enabled ? '' : cs('registration_off_note')) +
+          csField('registration_embed', cs('registration_embed'), '<div class="payplan-cs-copy-row">' +
+          '<textarea class="payplan-input" id="payplan-cs-registration_embed" readonly rows="2" data-cs-copy-source="embed">' +
+          escapeHtml(embedSnippet(url)) + '</textarea>' + copy('embed') + '</div>') +
+          '<div class="payplan-muted" data-cs-copy-result role="status"></div>' : '') +
+        '<div class="payplan-label">' + cs('programmes') + '</div>' +
+        '<div class="payplan-muted">' + cs('programmes_hint') + '</div>' +
+        '<div class="payplan-rows" data-rows="' + PROGRAMMES + '">' +
+        _.map(registration.templates || [], programmeRowHtml).join('') + '</div>' +
+        '<button type="button" class="payplan-link-button" data-payplan-action="cs-programme-add">+ ' +
+        cs('programme_add') + '</button>' +
+        '<div class="payplan-field-error" data-error-for="' + PROGRAMMES + '"></div>' +
+        csField('client_registration.consent_text', cs('registration_consent'),
+          csTextarea('client_registration.consent_text', registration.consent_text,
+            ' placeholder="' + cs('registration_consent_placeholder') + '"'), cs('registration_consent_hint')) +
+        csField('client_registration.embed_origins', cs('embed_origins'),
+          csTextarea('client_registration.embed_origins', (registration.embed_origins || []).join('\n'),
+            ' rows="2" placeholder="' + cs('embed_origins_placeholder') + '"'), cs('embed_origins_hint')) +
+        '</div>';
+    }
+
+    // Called once the settings page is drawn: the sections go before the document templates.
+    function clientSettingsOpen($block, values) {
+      if (!values || !values.client_registration) {
+        return;  // a server without these settings: nothing to show, nothing is sent
+      }
+      var $before = $block.find('[data-templates]');
+      var html = clientSettingsHtml(values);
+      if ($before.length) {
+        $before.before(html);
+      } else {
+        $block.find('.payplan-account__footer').before(html);
+      }
+      renumberRows($block, PROGRAMMES);
+    }
+
+    // The settings as stored, in the shape clientSettingsForm gives them.
+    function clientSettingsStored(values) {
+      if (!values || !values.client_registration) {
+        return {};
+      }
+      var registration = values.client_registration;
+      return {
+        language: values.language, proposal_expiry_days: values.proposal_expiry_days,
+        autopay_retry_days: values.autopay_retry_days || [],
+        autopay_consent_text: _.pick(values.autopay_consent_text || {}, CLIENT_LANGUAGES),
+        client_registration: {enabled: !!registration.enabled, consent_text: registration.consent_text || '',
+          templates: registration.templates || [], embed_origins: registration.embed_origins || []}
+      };
+    }
+
+    function formWhole(text) {
+      var value = String(text === undefined || text === null ? '' : text).trim();
+      return /^\d+$/.test(value) ? parseInt(value, 10) : (value === '' ? null : value);
+    }
+
+    // What the sections say now; {} when they are not on the page (nothing of theirs is sent then).
+    function clientSettingsForm($block) {
+      if (!$block.find('[data-client-settings]').length) {
+        return {};
+      }
+      var retries = _.filter(fieldValue($block, 'autopay_retry_days').split(/[\s,;]+/), function (part) {
+        return part !== '';
+      });
+      var origins = _.filter(_.map(String($block.find('[name="client_registration.embed_origins"]').val() || '')
+        .split(/\n/), function (line) { return line.trim(); }), function (line) { return line !== ''; });
+      var templates = _.map($block.find('[data-row-of="' + PROGRAMMES + '"]'), function (row) {
+        var value = function (name) { return String($(row).find('[data-name="' + name + '"]').val() || '').trim(); };
+        return {key: value('key'), title: value('title'), total: value('total'),
+          installments_count: formWhole(value('installments_count')), period: value('period') || 'month',
+          first_due_in_days: formWhole(value('first_due_in_days')) || 0};
+      });
+      return {
+        language: fieldValue($block, 'language'),
+        proposal_expiry_days: formWhole(fieldValue($block, 'proposal_expiry_days')),
+        autopay_retry_days: _.map(retries, formWhole),
+        // A consent text goes whole (both languages) when either changed: see clientSettingsPatch.
+        autopay_consent_text: {ru: fieldValue($block, 'autopay_consent_text.ru'),
+          en: fieldValue($block, 'autopay_consent_text.en')},
+        client_registration: {enabled: $block.find('[name="client_registration.enabled"]').is(':checked'),
+          consent_text: fieldValue($block, 'client_registration.consent_text'),
+          templates: templates, embed_origins: origins}
+      };
+    }
+
+    // The consent texts are sent as a pair: one language alone must never stand for both.
+    function clientSettingsPatch(patch, form) {
+      if (patch.autopay_consent_text && form.autopay_consent_text) {
+        patch.autopay_consent_text = form.autopay_consent_text;
+      }
+      return patch;
+    }
+
+    function clientSettingsCopy($button) {
+      var $block = $button.closest('.payplan-account');
+      var $source = $block.find('[data-cs-copy-source="' + $button.attr('data-copy') + '"]');
+      var $result = $block.find('[data-cs-copy-result]');
+      var done = function () { $result.text(t('client_settings.copied')); };
+      var byHand = function () {
+        $source.trigger('select');
+        $result.text(t('client_settings.copy_by_hand'));
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText($source.val()).then(done, byHand);
+      } else {
+        $source.trigger('select');
+        try {
+          document.execCommand('copy');
+          done();
+        } catch (error) {
+          byHand();
+        }
+      }
+    }
+
+    function bindClientSettingsEvents() {
+      on('click', '.payplan-account ' + action('cs-copy'), function () { clientSettingsCopy($(this)); });
+      on('click', '.payplan-account ' + action('cs-programme-add'), function () {
+        var $block = $(this).closest('.payplan-account');
+        $block.find('[data-rows="' + PROGRAMMES + '"]').append(programmeRowHtml());
+        renumberRows($block, PROGRAMMES);
+      });
+      on('click', '.payplan-account ' + action('cs-programme-remove'), function () {
+        var $block = $(this).closest('.payplan-account');
+        $(this).closest('[data-row-of]').remove();
+        renumberRows($block, PROGRAMMES);
       });
     }
 
@@ -3406,6 +3625,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
       bindDunningEvents();
       bindBankImportEvents();
+      bindClientSettingsEvents();
     }
 
     function unbindEvents() {

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import reverse
 
+from billing.client_links import registration_url
 from billing.domain.account_settings import (
     FIELD_KEYS,
+    LANGUAGES,
     REMINDER_ACTIONS,
     REQUISITE_KEYS,
     ROLE_KEYS,
@@ -20,6 +22,8 @@ from billing.domain.account_settings import (
 from billing.gateway.cloudpayments_notifications import KINDS
 from billing.models import Account, GatewayEvent
 from billing.names import service_default_text
+from billing.services.autopay import retry_days
+from billing.services.proposals import proposal_expiry_days
 from documents.selectors import requisites_missing
 
 __all__ = ["FIELD_KEYS", "REMINDER_ACTIONS", "REQUISITE_KEYS", "CrmSettings", "account_settings_get",
@@ -59,6 +63,35 @@ def account_settings_get(*, account: Account) -> dict:
         "receipts": dict(stored.get("receipts") or {"enabled": False}),
         "cloudpayments": cloudpayments_settings_get(account=account),
         "client_service_name": client_service_name_get(account=account),
+        **client_features_get(account=account),
+    }
+
+
+def client_features_get(*, account: Account) -> dict:
+    """The client-facing features (client page, autopay, sign-up form) as the settings page shows them: what
+    is in force, defaults filled in. The consent texts are per language (a blank one: ours, or the Russian one);
+    `registration_url` is derived (the form's address, the same whether the form is on or off)."""
+    stored = account.settings
+    language = stored.get("language")
+    own = stored.get("autopay_consent_text")
+    texts = own if isinstance(own, dict) else {"ru": own if isinstance(own, str) else ""}
+    registration = stored.get("client_registration") if isinstance(stored.get("client_registration"), dict) else {}
+    templates = [template for template in registration.get("templates") or [] if isinstance(template, dict)]
+    return {
+        "language": language if language in LANGUAGES else "ru",
+        "proposal_expiry_days": proposal_expiry_days(account),
+        "autopay_retry_days": list(retry_days(account)),
+        "autopay_consent_text": {code: str(texts.get(code) or "") for code in LANGUAGES},
+        "client_registration": {
+            "enabled": bool(registration.get("enabled")),
+            "consent_text": str(registration.get("consent_text") or ""),
+            "templates": [{"key": template.get("key"), "title": template.get("title"), "total": template.get("total"),
+                           "installments_count": template.get("installments_count"),
+                           "period": template.get("period") or "month",
+                           "first_due_in_days": template.get("first_due_in_days") or 0} for template in templates],
+            "embed_origins": [str(origin) for origin in registration.get("embed_origins") or []],
+        },
+        "registration_url": registration_url(account.pk),
     }
 
 

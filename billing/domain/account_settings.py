@@ -76,8 +76,9 @@ CONSENT_TEXT_MAX_LENGTH = 5000
 REGISTRATION_KEYS = ("enabled", "consent_text", "templates", "embed_origins")
 REGISTRATION_TEMPLATE_KEYS = ("key", "title", "total", "installments_count", "period", "first_due_in_days")
 MAX_REGISTRATION_TEMPLATES, MAX_EMBED_ORIGINS = 50, 20
+TEMPLATE_PERIODS = ("month", "2weeks", "week", "quarter")
 # What the settings body shows but nobody sets: a body read and sent back carries them, and they are ignored.
-DERIVED = frozenset({"crm", "requisites_missing"})
+DERIVED = frozenset({"crm", "requisites_missing", "registration_url"})
 DERIVED_CLOUDPAYMENTS = frozenset({"api_secret_set", "connected", "notification_urls", "last_notification"})
 # Columns of Account rather than keys of its settings JSON.
 COLUMN_SECTIONS = frozenset({"completed_stage", "time_zone", "cloudpayments"})
@@ -512,7 +513,7 @@ def _registration(cleaner: _Cleaner, raw: dict) -> dict:
         if not isinstance(origins, list) or len(origins) > MAX_EMBED_ORIGINS:
             cleaner.fail("client_registration.embed_origins", "values")
         else:
-            clean["embed_origins"] = [cleaner.text(f"client_registration.embed_origins.{index}", origin, 255)
+            clean["embed_origins"] = [_embed_origin(cleaner, f"client_registration.embed_origins.{index}", origin)
                                       for index, origin in enumerate(origins)]
     return clean
 
@@ -529,11 +530,16 @@ def _registration_templates(cleaner: _Cleaner, templates: Any) -> list[dict] | N
         path = f"client_registration.templates.{index}"
         raw = cleaner.section(path, template, REGISTRATION_TEMPLATE_KEYS)
         item = {key: cleaner.text(f"{path}.{key}", raw.get(key), 255) for key in ("key", "title")}
-        item["total"] = cleaner.text(f"{path}.total", raw.get("total"), 32)
+        for key in ("key", "title"):
+            if item[key] == "":
+                cleaner.fail(f"{path}.{key}", "required")
+        if item["key"] and item["key"] in [other.get("key") for other in clean]:
+            cleaner.fail(f"{path}.key", "duplicate_key")
+        item["total"] = _template_total(cleaner, f"{path}.total", raw.get("total"))
         item["installments_count"] = cleaner.integer(f"{path}.installments_count", raw.get("installments_count"),
                                                      1, 360)
         if "period" in raw:
-            item["period"] = cleaner.text(f"{path}.period", raw["period"], 16)
+            item["period"] = cleaner.choice(f"{path}.period", raw["period"], TEMPLATE_PERIODS)
         if "first_due_in_days" in raw:
             item["first_due_in_days"] = cleaner.integer(f"{path}.first_due_in_days", raw["first_due_in_days"],
                                                         0, 365)
@@ -541,9 +547,39 @@ def _registration_templates(cleaner: _Cleaner, templates: Any) -> list[dict] | N
     return clean
 
 
+def _template_total(cleaner: _Cleaner, path: str, value: Any) -> str | None:
+    """A programme's price in roubles: «160000», «160 000,50» → "160000.00"; above zero. A price the form
+    would have to drop later (it cannot build a plan) is refused here, beside its field."""
+    text = cleaner.text(path, value, 32)
+    if text is None:
+        return None
+    digits = text.replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    whole, _, cents = digits.partition(".")
+    if not (whole.isdigit() and whole.isascii() and (cents == "" or (cents.isdigit() and len(cents) <= 2))) \
+            or int(whole or "0") * 100 + int((cents or "0").ljust(2, "0")) <= 0 or len(whole) > 12:
+        cleaner.fail(path, "amount")
+        return None
+    return f"{int(whole)}.{(cents or '0').ljust(2, '0')}"
+
+
+def _embed_origin(cleaner: _Cleaner, path: str, value: Any) -> str | None:
+    """A site allowed to show the form in a frame: https://host[:port], nothing after the host."""
+    text = cleaner.text(path, value, 255)
+    if text is None:
+        return None
+    host = text.removeprefix("https://").rstrip("/")
+    if not text.startswith("https://") or not host or any(char in host for char in "/?#@ *'\"\\;,"):
+        cleaner.fail(path, "origin")
+        return None
+    return "https://" + host
+
+
 def settings_merged(stored: dict, changes: dict) -> dict:
     """`stored` with `changes` applied: dicts on both sides merge recursively, anything else is replaced."""
     merged = dict(stored)
+    if isinstance(merged.get("autopay_consent_text"), str) and isinstance(changes.get("autopay_consent_text"), dict):
+        # One text stands for every language: as {"ru": text} it still does (English falls back to Russian).
+        merged["autopay_consent_text"] = {"ru": merged["autopay_consent_text"]}
     for key, value in changes.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = settings_merged(merged[key], value)

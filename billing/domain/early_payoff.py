@@ -9,6 +9,11 @@ spreads what is left over the later lines' dates:
 - "lower": the later lines keep their dates and share what is left equally (the last one absorbs the
   kopecks), so each payment is smaller.
 The items add up exactly to the same debt, so a custom plan of them is the same deal, to the kopeck.
+
+Every line keeps its kind and label (a down payment, an extra charge such as a state fee): what is paid of it
+stays on its date, what is due by the lump's date moves into the lump as its own piece, and only the regular
+lines are shortened or lowered. The later lines of other kinds keep their dates and amounts, unless the lump
+is larger than every later regular line together: then it takes them too, oldest first.
 """
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -32,17 +37,24 @@ class PayoffError(ValueError):
         self.limit = limit
 
 
+REGULAR = "regular"
+
+
 @dataclass(frozen=True)
 class CurrentLine:
     due_date: date
     amount: Decimal
     paid: Decimal
+    kind: str = REGULAR  # down_payment | regular | extra
+    label: str = ""
 
 
 @dataclass(frozen=True)
 class PayoffItem:
     due_date: date
     amount: Decimal
+    kind: str = REGULAR
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,12 +90,26 @@ def payoff_plan(*, lines: list[CurrentLine], lump_sum: Decimal, mode: str, today
     if lump_sum > maximum:
         raise PayoffError("amount", "above_maximum", f"The payment cannot exceed what is left to pay, {maximum}.",
                           maximum)
-    settled = [PayoffItem(line.due_date, line.paid) for line in lines if line.paid > ZERO]
-    later = [(line.due_date, line.amount - line.paid) for line in lines
-             if line.amount > line.paid and line.due_date > lump_date]
-    rest = maximum - lump_sum
-    spread = _shorten(later, rest) if mode == "shorten" else _lower(later, rest)
-    items = _merge_same_days([*settled, PayoffItem(lump_date, lump_sum), *spread])
+    settled = [PayoffItem(line.due_date, line.paid, line.kind, line.label) for line in lines if line.paid > ZERO]
+    due_now = [PayoffItem(lump_date, line.amount - line.paid, line.kind, line.label) for line in lines
+               if line.amount > line.paid and line.due_date <= lump_date]
+    later = [line for line in lines if line.amount > line.paid and line.due_date > lump_date]
+    later_regular = [(line.due_date, line.amount - line.paid) for line in later if line.kind == REGULAR]
+    ahead = lump_sum - minimum  # what the lump pays of the later lines
+    on_regular = min(ahead, sum((rest for _, rest in later_regular), ZERO))
+    prepaid = [PayoffItem(lump_date, on_regular)] if on_regular > ZERO else []
+    beyond, kept = ahead - on_regular, []
+    for line in (line for line in later if line.kind != REGULAR):
+        unpaid = line.amount - line.paid
+        take = min(unpaid, beyond)
+        beyond -= take
+        if take > ZERO:
+            prepaid.append(PayoffItem(lump_date, take, line.kind, line.label))
+        if unpaid > take:
+            kept.append(PayoffItem(line.due_date, unpaid - take, line.kind, line.label))
+    rest = sum((rest for _, rest in later_regular), ZERO) - on_regular
+    spread = _shorten(later_regular, rest) if mode == "shorten" else _lower(later_regular, rest)
+    items = _merge_same_days([*settled, *due_now, *prepaid, *spread, *kept])
     return Payoff(items=tuple(items), lump_date=lump_date, lump_amount=lump_sum, minimum=minimum, maximum=maximum)
 
 
@@ -111,8 +137,14 @@ def _lower(later: list[tuple[date, Decimal]], rest: Decimal) -> list[PayoffItem]
     return [PayoffItem(day, amount) for day, amount in zip(dates, amounts, strict=True)]
 
 
+KIND_ORDER = {"down_payment": 0, REGULAR: 1, "extra": 2}
+
+
 def _merge_same_days(items: list[PayoffItem]) -> list[PayoffItem]:
-    merged: dict[date, Decimal] = {}
+    """One piece per day, kind and label (regular lines of a day are one line), ordered by day then kind."""
+    merged: dict[tuple[date, str, str], Decimal] = {}
     for item in items:
-        merged[item.due_date] = merged.get(item.due_date, ZERO) + item.amount
-    return [PayoffItem(day, amount) for day, amount in sorted(merged.items())]
+        key = (item.due_date, item.kind, "" if item.kind == REGULAR else item.label)
+        merged[key] = merged.get(key, ZERO) + item.amount
+    ordered = sorted(merged.items(), key=lambda pair: (pair[0][0], KIND_ORDER.get(pair[0][1], 3), pair[0][2]))
+    return [PayoffItem(day, amount, kind, label) for (day, kind, label), amount in ordered]

@@ -97,6 +97,9 @@ RULE_MESSAGES = {
     "service_field": gettext_lazy("Choose the lead field the service name is taken from."),
     "public_id": gettext_lazy("Latin letters, digits, '_', '-' and '.'."),
     "api_secret": gettext_lazy("The API secret is at least 8 characters without spaces."),
+    "amount": gettext_lazy("An amount in roubles above zero is needed, like 160000 or 160000,50."),
+    "origin": gettext_lazy("A site address is needed, like https://school.ru (https, nothing after the name)."),
+    "duplicate_key": gettext_lazy("Another programme already has this code."),
     "receipts_inn": gettext_lazy("Receipts need the INN the cash register is registered under."),
     # Settings for something that does not run: refused, never stored.
     "unknown_setting": gettext_lazy("PayPlan has no such setting: it would change nothing."),
@@ -118,6 +121,12 @@ def field_label(path: str) -> str:
     if parts[0] == "reminders" and len(parts) == 3 and parts[1].isdigit():
         label = _("Day of reminder step %(number)s") if parts[2] == "day" else _("Action of reminder step %(number)s")
         return label % {"number": int(parts[1]) + 1}
+    if parts[:2] == ["client_registration", "templates"] and len(parts) >= 3 and parts[2].isdigit():
+        return _("Programme %(number)s of the sign-up form") % {"number": int(parts[2]) + 1}
+    if parts[:2] == ["client_registration", "embed_origins"]:
+        return str(FIELD_LABELS["client_registration.embed_origins"])
+    if parts[0] == "autopay_retry_days":
+        return str(FIELD_LABELS["autopay_retry_days"])
     return _("This setting")
 
 

@@ -7,6 +7,7 @@ answer is an event: the CRM adapter gives the manager a task.
 """
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -14,11 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.domain.early_payoff import CurrentLine, Payoff, PayoffError, payoff_plan
+from billing.domain.money import ZERO
 from billing.domain.plan_request import plan_request_from_dict
-from billing.domain.schedule import CustomItem, PlanRequest
+from billing.domain.schedule import DEFAULT_LABELS, CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.errors import ApplicationError, NotFound
 from billing.events import SCHEDULE_PROPOSAL_DECIDED, SCHEDULE_PROPOSED, publish
-from billing.models import Account, Deal, Schedule, ScheduleProposal
+from billing.models import Account, Deal, Installment, Schedule, ScheduleProposal
 from billing.selectors.schedule_changes import schedule_changes_get
 from billing.services.deals import active_schedule, deal_lock
 from billing.services.schedules import ScheduleOptions, plan_preview, schedule_replace, schedule_request_full
@@ -133,7 +135,9 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
     schedule = active_schedule(deal)
     if schedule is None or deal.cancelled_at is not None:
         raise ApplicationError("no_plan", _("There is no active plan to pay off."))
-    lines = [CurrentLine(line.due_date, line.amount, line.paid) for line in schedule.installments.order_by("seq")]
+    # Late fees are no part of a plan request: schedule_replace carries them over as they are.
+    lines = [CurrentLine(line.due_date, line.amount, line.paid, line.kind, line.label)
+             for line in schedule.installments.exclude(kind=Installment.Kind.FEE).order_by("seq")]
     try:
         payoff = payoff_plan(lines=lines, lump_sum=amount, mode=mode, today=today)
     except PayoffError as exc:
@@ -142,10 +146,36 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
     except (ValueError, ArithmeticError) as exc:
         raise ApplicationError("invalid_payoff", _("Enter the amount in roubles, e.g. 30000."),
                                {"amount": [_("Enter the amount in roubles, e.g. 30000.")]}) from exc
-    request = PlanRequest(plan="custom", total=schedule.total, already_paid=schedule.already_paid,
-                          first_due_date=payoff.items[0].due_date,
-                          items=tuple(CustomItem(item.due_date, item.amount) for item in payoff.items))
+    request = payoff_request(items=payoff.items, already_paid=schedule.already_paid)
     return EarlyPayoff(plan_request=request, options=options_of(deal=deal, schedule=schedule), payoff=payoff)
+
+
+def payoff_request(*, items, already_paid) -> PlanRequest:
+    """The custom plan of the payoff's items, each line in its own kind: the down payment as the down payment,
+    extra charges (a state fee...) with their labels, the rest as the plan's rows. A piece the engine cannot
+    take in its kind (a second or late down payment; no regular row left) becomes a regular row of its day."""
+    regular = [item for item in items if item.kind == "regular"]
+    downs = sorted((item for item in items if item.kind == "down_payment"), key=lambda item: item.due_date)
+    extras = [item for item in items if item.kind == "extra"]
+    down = None
+    if downs:  # a partly paid down payment: its paid part stays the down payment, the rest is due with the lump
+        regular += downs[1:]
+        if regular and downs[0].due_date <= min(item.due_date for item in regular):
+            down = downs[0]
+        else:
+            regular.append(downs[0])
+    if not regular and extras:
+        regular.append(extras.pop())
+    by_day: dict[date, Decimal] = {}
+    for item in regular:
+        by_day[item.due_date] = by_day.get(item.due_date, ZERO) + item.amount
+    charges = tuple(ExtraCharge("" if item.label == DEFAULT_LABELS["extra"] else item.label, item.amount,
+                                item.due_date) for item in extras)
+    rows = tuple(CustomItem(day, amount) for day, amount in sorted(by_day.items()))
+    total = already_paid + sum((item.amount for item in items), ZERO) - sum((item.amount for item in charges), ZERO)
+    return PlanRequest(plan="custom", total=total, already_paid=already_paid, first_due_date=rows[0].due_date,
+                       down_payment=DownPayment(down.amount, down.due_date) if down else None,
+                       extra_charges=charges, items=rows)
 
 
 def _payoff_message(exc: PayoffError, currency: str) -> str:

@@ -108,6 +108,38 @@ def registration_submit(*, account: Account, submission_key: str, contact: Conta
     return registration
 
 
+# A CRM that cannot take the sign-up now is asked again after 30 s, 1 min, 2 min... at most hourly, never given up.
+CRM_RETRY_FIRST_SECONDS, CRM_RETRY_MAX_SECONDS = 30, 3600
+
+
+def registration_crm_retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(CRM_RETRY_FIRST_SECONDS * 2 ** max(attempts - 1, 0), CRM_RETRY_MAX_SECONDS))
+
+
+@transaction.atomic
+def registration_crm_wait(*, registration_id: int, reason: str) -> ClientRegistration:
+    """The CRM could not make the lead for a reason that passes (down, timing out, not connected): note why and
+    when to try again. The sign-up stays pending and completes once the CRM is back."""
+    registration = ClientRegistration.objects.select_for_update().get(pk=registration_id)
+    if registration.status != ClientRegistration.Status.PENDING or registration.crm_lead_id is not None:
+        return registration
+    registration.crm_attempts += 1
+    registration.crm_retry_at = timezone.now() + registration_crm_retry_delay(registration.crm_attempts)
+    registration.error = reason[:255]
+    registration.save(update_fields=["crm_attempts", "crm_retry_at", "error"])
+    return registration
+
+
+@transaction.atomic
+def registration_fail(*, registration_id: int, reason: str) -> ClientRegistration:
+    """The CRM refused the sign-up for good: the client is told to get in touch (the page names how)."""
+    registration = ClientRegistration.objects.select_for_update().get(pk=registration_id)
+    if registration.status == ClientRegistration.Status.PENDING:
+        registration.status, registration.error = ClientRegistration.Status.FAILED, reason[:255]
+        registration.save(update_fields=["status", "error"])
+    return registration
+
+
 @transaction.atomic
 def registration_lead_record(*, registration_id: int, contact_id: int | None, lead_id: int) -> ClientRegistration:
     """Store the CRM ids the moment they are known: a re-run of the handler never makes a second lead."""

@@ -303,6 +303,9 @@ PAYPLAN_PROPOSAL_EXPIRY_DAYS = env.int("PAYPLAN_PROPOSAL_EXPIRY_DAYS", default=7
 PAYPLAN_REGISTRATION_PER_IP = env.int("PAYPLAN_REGISTRATION_PER_IP", default=5)
 PAYPLAN_REGISTRATION_PER_ACCOUNT = env.int("PAYPLAN_REGISTRATION_PER_ACCOUNT", default=200)
 PAYPLAN_REGISTRATION_WINDOW_SECONDS = env.int("PAYPLAN_REGISTRATION_WINDOW_SECONDS", default=600)
+# Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma-separated). Empty: none,
+# the client is REMOTE_ADDR (client_portal.client_ip: the address recorded with a consent, counted by the throttle).
+PAYPLAN_TRUSTED_PROXIES = env.list("PAYPLAN_TRUSTED_PROXIES", default=[])
 
 # --- Dunning (billing.dunning): the reminder ladder and its channels -------------------------------
 DUNNING_TICK_SECONDS = env.float("DUNNING_TICK_SECONDS", default=300.0)

@@ -132,3 +132,30 @@ def test_a_stale_remainder_invoice_is_cancelled_when_other_money_arrives(client,
     assert Invoice.objects.get(covers_remainder=True).status == "cancelled"
     client.post(page_path(deal) + "/pay/all")
     assert Invoice.objects.get(covers_remainder=True, status="issued").amount == Decimal("25000.00")
+
+
+def test_the_way_back_from_the_payment_page_keeps_the_clients_language(client, deal, gateway):
+    paying = client.post(page_path(deal) + "/pay/next", {"lang": "en"})
+    assert paying.status_code == 200
+    assert 'lang="en"' in paying.content.decode()
+    back = gateway.calls[0][1].success_redirect_url  # the gateway sends the client here, with no language of its own
+    path = back[back.index("/p/"):]
+    returned = client.get(path).content.decode()
+    assert 'lang="en"' in returned
+    assert "Pay the next payment" in returned
+    failed = client.get(gateway.calls[0][1].fail_redirect_url[back.index("/p/"):]).content.decode()
+    assert 'lang="en"' in failed
+
+
+def test_switching_back_to_russian_is_remembered_too(client, deal):
+    assert 'lang="en"' in client.get(page_path(deal) + "?lang=en").content.decode()
+    english = client.get(page_path(deal)).content.decode()
+    assert f'href="{page_path(deal)}?lang=ru"' in english  # the switch names its language
+    assert 'lang="ru"' in client.get(page_path(deal) + "?lang=ru").content.decode()
+    assert "Оплатить следующий платёж" in client.get(page_path(deal)).content.decode()
+
+
+def test_a_new_visitor_reads_russian(client, deal):
+    html = client.get(page_path(deal)).content.decode()
+    assert 'lang="ru"' in html
+    assert client.cookies.get("payplan_lang") is None

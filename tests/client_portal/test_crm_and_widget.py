@@ -169,3 +169,90 @@ def test_registration_refuses_bots_bad_input_and_floods(installed, sandbox, sett
     flood = [client.post(path, {"name": "n", "submission_key": f"{i:020d}"}).status_code for i in range(4)]
     assert flood[-1] == 429
     assert client.get("/register/forged-token").status_code == 404
+
+
+def test_the_consent_behind_a_configured_proxy_records_the_clients_address(installed, sandbox, settings):  # noqa: F811
+    account_settings_update(account=installed, settings={"client_registration": TEMPLATES})
+    settings.PAYPLAN_TRUSTED_PROXIES = ["127.0.0.1"]
+    cache.delete_many([f"payplan:register:{installed.pk}:ip:198.51.100.9", f"payplan:register:{installed.pk}:all"])
+    path = f"/register/{registration_token(installed.pk)}"
+    answer = Client().post(path, {"name": "Пётр Новый", "phone": "+79990001122", "email": "petr@example.ru",
+                                  "template": "python", "consent": "yes", "submission_key": "p" * 20},
+                           HTTP_X_FORWARDED_FOR="1.2.3.4, 198.51.100.9")
+    assert answer.status_code == 303
+    assert ClientRegistration.objects.get().ip_address == "198.51.100.9"
+
+
+def _sign_up(account, key: str):
+    account_settings_update(account=account, settings={"client_registration": TEMPLATES})
+    cache.delete_many([f"payplan:register:{account.pk}:ip:127.0.0.1", f"payplan:register:{account.pk}:all"])
+    client = Client()
+    path = f"/register/{registration_token(account.pk)}"
+    answer = client.post(path, {"name": "Пётр Новый", "phone": "+79990001122", "email": "petr@example.ru",
+                                "template": "python", "consent": "yes", "submission_key": key})
+    assert answer.status_code == 303
+    return client, answer["Location"]
+
+
+def _relay_due_now() -> None:
+    """Skip the waits: the sign-up's next CRM try and the relay's next claim are due now."""
+    from django.utils import timezone
+
+    from billing.models import EventDelivery
+
+    ClientRegistration.objects.update(crm_retry_at=timezone.now() - timedelta(seconds=1))
+    EventDelivery.objects.filter(state="pending").update(next_attempt_at=timezone.now())
+
+
+# The handler's note of the wait is committed as a worker commits it: no test transaction around it.
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_up_while_the_crm_is_down_waits_truthfully_and_completes_when_it_is_back(installed, sandbox,  # noqa: F811
+                                                                                        settings):
+    from billing.models import EventDelivery
+
+    settings.PAYPLAN_EVENTS_MAX_ATTEMPTS = 2
+    sandbox.faults.add({"next": 1000, "status": 503, "path_prefix": "/api/v4/leads"})
+    client, waiting = _sign_up(installed, "d" * 20)
+    for _ in range(4):  # more tries than the relay's dead-letter limit: a CRM outage never gives the sign-up up
+        drain(installed)
+        _relay_due_now()
+    registration = ClientRegistration.objects.get()
+    assert (registration.status, registration.crm_lead_id, registration.crm_attempts) == ("pending", None, 4)
+    assert not EventDelivery.objects.filter(handler="widget_api.crm_registration", state="dead").exists()
+    page = client.get(waiting)
+    assert page.status_code == 200
+    assert "Ваша заявка сохранена" in page.content.decode()
+    assert "CRM сейчас не отвечает" in page.content.decode()
+    assert page["Refresh"] == "30"
+
+    sandbox.faults.clear()  # amoCRM is back
+    drain(installed)
+    drain(installed)
+    registration.refresh_from_db()
+    assert registration.status == "done"
+    assert len([lead for lead in sandbox.account().leads.values() if "Пётр Новый" in lead.name]) == 1
+    assert client.get(waiting)["Location"].startswith("/p/")
+
+
+# The handler's note of the wait is committed as a worker commits it: no test transaction around it.
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_up_waits_for_a_disconnected_crm_without_calling_it(installed, sandbox, settings):  # noqa: F811
+    from widget_api.models import CrmConnection
+
+    CrmConnection.objects.filter(account=installed).update(status="disconnected")
+    before = len(sandbox.journal)
+    _sign_up(installed, "e" * 20)
+    drain(installed)
+    registration = ClientRegistration.objects.get()
+    assert (registration.status, registration.crm_attempts) == ("pending", 1)
+    assert len(sandbox.journal) == before
+    assert registration.error
+
+
+def test_a_refused_sign_up_tells_the_client_how_to_get_in_touch(installed, sandbox):  # noqa: F811
+    account_settings_update(account=installed, settings={"requisites": {"phone": "+7 495 000-00-00"}})
+    client, waiting = _sign_up(installed, "f" * 20)
+    ClientRegistration.objects.update(status="failed", error="amoCRM refused the lead")
+    html = client.get(waiting).content.decode()
+    assert "свяжитесь с нами" in html
+    assert "+7 495 000-00-00" in html

@@ -46,7 +46,7 @@ STORED = {
                  "method": 3, "object": 4},
 }
 # What the server derives or keeps write-only: not a field of the form.
-DERIVED = {"crm", "cloudpayments", "requisites_missing"}
+DERIVED = {"crm", "cloudpayments", "requisites_missing", "registration_url"}
 
 
 def text(locator) -> str:
@@ -67,7 +67,12 @@ def form_names(settings: dict, shown: set[str]) -> set[str]:
         elif key == "reminders":
             names.update(f"reminders.{index}.{part}" for index in range(len(value)) for part in ("day", "action"))
         elif isinstance(value, dict):
-            names.update(f"{key}.{inner}" for inner in value)
+            for inner, item in value.items():
+                if isinstance(item, list) and item and all(isinstance(row, dict) for row in item):
+                    # rows of a list (the sign-up form's programmes): one field per key of each row
+                    names.update(f"{key}.{inner}.{index}.{part}" for index, row in enumerate(item) for part in row)
+                else:
+                    names.add(f"{key}.{inner}")
         else:
             names.add(key)
     return names

@@ -3,20 +3,31 @@
 Idempotent: the lead id is stored the moment amoCRM answers, and a run after a lost answer (timeout, killed
 worker) first looks for the lead by the marker in its name before creating one. Then billing builds the plan
 on that lead and the lead gets a note with the consent and the client page link.
+
+amoCRM down, timing out, blocking us or not connected: the sign-up waits (billing.services.registrations
+.registration_crm_wait: backoff up to an hour, the delivery released, never dead-lettered) and completes once
+amoCRM answers again; the client's waiting page says so. Only a refusal of the lead itself fails it.
 """
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
 
 from billing.client_links import client_page_url
-from billing.events import CLIENT_REGISTERED, DeliveryRefused, register_handler
+from billing.events import CLIENT_REGISTERED, DeliveryNotYet, DeliveryRefused, register_handler
 from billing.models import ClientRegistration, DomainEvent
-from billing.services.registrations import registration_complete, registration_lead_record, registration_settings
+from billing.services.registrations import (
+    registration_complete,
+    registration_crm_wait,
+    registration_fail,
+    registration_lead_record,
+    registration_settings,
+)
 from billing.texts import in_account_language
 from widget_api.amocrm import texts
 from widget_api.amocrm.client import AmoCrmClient
 from widget_api.amocrm.delivery import contact_fields
-from widget_api.amocrm.errors import CrmRejected
+from widget_api.amocrm.errors import CrmBlocked, CrmReinstallNeeded, CrmRejected, CrmTransient
 from widget_api.amocrm.outbox import crm_action_add
 from widget_api.models import CrmAction
 
@@ -46,8 +57,8 @@ def _lead_create(client: AmoCrmClient, registration: ClientRegistration) -> tupl
             phone=registration.phone, email=registration.email)}]},
         "request_id": str(registration.pk)}])
     row = (answer or [None])[0] if isinstance(answer, list) else None
-    if not row or not row.get("id"):
-        raise DeliveryRefused("amoCRM answered leads/complex without a lead id")
+    if not row or not row.get("id"):  # maybe made after all: the next try looks it up by its marker first
+        raise CrmTransient("amoCRM answered leads/complex without a lead id", maybe_applied=True)
     return int(row["id"]), int(row["contact_id"]) if row.get("contact_id") else None
 
 
@@ -56,10 +67,17 @@ def on_client_registered(event: DomainEvent) -> None:
     if registration.status != ClientRegistration.Status.PENDING:
         return
     if registration.crm_lead_id is None:
-        client = AmoCrmClient.for_account(registration.account)
+        if registration.crm_retry_at is not None and timezone.now() < registration.crm_retry_at:
+            raise DeliveryNotYet(f"the CRM is asked again at {registration.crm_retry_at.isoformat()}")
         try:
+            client = AmoCrmClient.for_account(registration.account)
             found = _lead_found(client, _marker(registration)) or _lead_create(client, registration)
+        except (CrmTransient, CrmBlocked, CrmReinstallNeeded) as exc:
+            # Passing: the delivery waits (never dead-lettered) and completes once amoCRM answers again.
+            registration_crm_wait(registration_id=registration.pk, reason=exc.message)
+            raise DeliveryNotYet(exc.message) from exc
         except CrmRejected as exc:
+            registration_fail(registration_id=registration.pk, reason=f"amoCRM refused the lead: {exc.message}")
             raise DeliveryRefused(exc.message) from exc
         registration = registration_lead_record(registration_id=registration.pk, contact_id=found[1],
                                                 lead_id=found[0])

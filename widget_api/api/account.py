@@ -118,6 +118,34 @@ class CloudPaymentsOutput(serializers.Serializer):
     last_notification = LastNotificationOutput(allow_null=True)
 
 
+class ConsentTextSerializer(serializers.Serializer):
+    ru = serializers.CharField(max_length=schema.CONSENT_TEXT_MAX_LENGTH, allow_blank=True, default="")
+    en = serializers.CharField(max_length=schema.CONSENT_TEXT_MAX_LENGTH, allow_blank=True, default="",
+                               help_text="blank: the Russian text is shown in English too")
+
+
+class RegistrationTemplateSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=255, help_text="the programme's code, unique in the form")
+    title = serializers.CharField(max_length=255, help_text="what the client picks, e.g. «Курс «Массаж»»")
+    total = serializers.CharField(max_length=32, help_text="the price in roubles: «160000», «160 000,50»")
+    installments_count = serializers.IntegerField(min_value=1, max_value=360)
+    period = serializers.ChoiceField(choices=schema.TEMPLATE_PERIODS, default="month")
+    first_due_in_days = serializers.IntegerField(min_value=0, max_value=365, default=0,
+                                                 help_text="the first payment is due this many days after sign-up")
+
+
+class ClientRegistrationSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(default=False)
+    consent_text = serializers.CharField(max_length=schema.CONSENT_TEXT_MAX_LENGTH, allow_blank=True, default="",
+                                         help_text="the 152-FZ consent; blank: the standard text")
+    templates = RegistrationTemplateSerializer(many=True, max_length=schema.MAX_REGISTRATION_TEMPLATES, default=list,
+                                               help_text="the programmes offered, each with its default plan")
+    embed_origins = serializers.ListField(child=serializers.CharField(max_length=255), default=list,
+                                          max_length=schema.MAX_EMBED_ORIGINS,
+                                          help_text="https sites that may show the form in a frame; none: any "
+                                                    "https site")
+
+
 class AccountSettingsInput(serializers.Serializer):
     """The body's shape, for the schema: billing checks every key (billing.domain.account_settings).
     PATCH: every key is optional and only the keys sent change (nested objects merged key by key).
@@ -143,6 +171,16 @@ class AccountSettingsInput(serializers.Serializer):
     receipts = ReceiptsSerializer(required=False)
     cloudpayments = CloudPaymentsInput(required=False)
     client_service_name = ClientServiceNameSerializer(required=False)
+    language = serializers.ChoiceField(choices=schema.LANGUAGES, required=False,
+                                       help_text="of client texts: emails, documents, the client page")
+    proposal_expiry_days = serializers.IntegerField(min_value=1, max_value=schema.MAX_PROPOSAL_EXPIRY_DAYS,
+                                                    required=False)
+    autopay_retry_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=schema.MAX_AUTOPAY_RETRY_GAP_DAYS), required=False,
+        max_length=schema.MAX_AUTOPAY_RETRIES, help_text="days between retries of a soft-declined autopay charge")
+    autopay_consent_text = ConsentTextSerializer(required=False, help_text="blank: PayPlan's own text naming the "
+                                                                           "card, amounts and dates")
+    client_registration = ClientRegistrationSerializer(required=False)
 
 
 class CrmStatusOutput(serializers.Serializer):
@@ -153,6 +191,8 @@ class CrmStatusOutput(serializers.Serializer):
 class AccountSettingsOutput(AccountSettingsInput):
     crm = CrmStatusOutput()
     cloudpayments = CloudPaymentsOutput()
+    registration_url = serializers.CharField(help_text="the sign-up form's address (derived; it answers only "
+                                                       "while the form is on)")
 
 
 class AccountSettingsView(WidgetView):
