@@ -11,9 +11,13 @@ from widget_api.api.analytics import (
 )
 from widget_api.api.bank_statements import (
     BankDocumentConfirmView,
+    BankDocumentReverseView,
     BankDocumentSkipView,
+    BankStatementConfirmView,
     BankStatementUploadView,
     BankStatementView,
+    PaymentSheetTemplateView,
+    PaymentSheetUploadView,
 )
 from widget_api.api.client_page import (
     ClientPageRotateView,
@@ -84,6 +88,15 @@ urlpatterns = [
     path("bank-statements/<bigid:statement_id>", BankStatementView.as_view(), name="bank-statement"),
     path("bank-documents/<bigid:document_id>/confirm", BankDocumentConfirmView.as_view(), name="bank-document-confirm"),
     path("bank-documents/<bigid:document_id>/skip", BankDocumentSkipView.as_view(), name="bank-document-skip"),
+    path("bank-documents/<bigid:document_id>/reverse", BankDocumentReverseView.as_view(),
+         name="bank-document-reverse"),
+    path("bank-statements/<bigid:statement_id>/confirm", BankStatementConfirmView.as_view(),
+         name="bank-statement-confirm"),
+    path("payment-imports", PaymentSheetUploadView.as_view(), name="payment-imports"),
+    path("payment-imports/template.xlsx", PaymentSheetTemplateView.as_view(kind="xlsx"),
+         name="payment-import-template-xlsx"),
+    path("payment-imports/template.csv", PaymentSheetTemplateView.as_view(kind="csv"),
+         name="payment-import-template-csv"),
     path("payments/<bigid:payment_id>/reverse", PaymentReverseView.as_view(), name="payment-reverse"),
     path("payments/<bigid:payment_id>/refund", PaymentRefundView.as_view(), name="payment-refund"),
     path("payments/<bigid:payment_id>/receipt.pdf", PaymentReceiptView.as_view(), name="payment-receipt-pdf"),
