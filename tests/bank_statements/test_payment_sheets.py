@@ -81,7 +81,8 @@ def test_confirm_records_each_valid_row_once_linked_to_file_and_row(deals, accou
     payment = Payment.objects.get(deal=deal)
     assert (payment.amount, payment.method, payment.recorded_by) == (Decimal("1000.00"), "bank_transfer", 7)
     assert (payment.bank_document.statement.file_name, payment.bank_document.row) == ("май.xlsx", 2)
-    assert "май.xlsx" in payment.comment and "п/п 15" in payment.comment
+    assert "май.xlsx" in payment.comment
+    assert "п/п 15" in payment.comment
     # confirming again, uploading the same file again (or the same payments re-saved as CSV) records nothing
     assert bank_statement_confirm_exact(statement=statement, confirmed_by=7) == ([], [])
     assert upload(account, data, "май.xlsx").pk == statement.pk
@@ -98,13 +99,14 @@ def test_a_row_repeating_a_recorded_payment_is_not_confirmed_in_bulk(deals, acco
     bank_statement_confirm_exact(statement=BankStatement.objects.get(), confirmed_by=7)
     second = upload(account, csv_bytes([[LEAD, "", "700", day(account), "", "ещё раз"]]))
     document = BankDocument.objects.get(statement=second)
-    assert "possible_duplicate" in document.match_reasons and document.confidence < 90
+    assert "possible_duplicate" in document.match_reasons
+    assert document.confidence < 90
     assert bank_statement_confirm_exact(statement=second, confirmed_by=7) == ([], [])
     assert Payment.objects.filter(deal=deal).count() == 1
 
 
 def test_storno_of_an_imported_payment_reopens_the_row_without_its_suggestion(deals, account):
-    deal, other = deals
+    deal, _other = deals
     statement = upload(account, csv_bytes([[LEAD, "", "900", day(account), "", ""]]))
     bank_statement_confirm_exact(statement=statement, confirmed_by=7)
     document = BankDocument.objects.get()
@@ -112,8 +114,10 @@ def test_storno_of_an_imported_payment_reopens_the_row_without_its_suggestion(de
     original = storno.reversal_of
     document.refresh_from_db()
     assert storno.amount == Decimal("-900.00")
-    assert document.history[0]["payment_id"] == original.pk and document.history[0]["storno_id"] == storno.pk
-    assert "payments.csv" in original.comment and "2" in original.comment  # the file and row stay on it too
+    assert document.history[0]["payment_id"] == original.pk
+    assert document.history[0]["storno_id"] == storno.pk
+    assert "payments.csv" in original.comment  # the file and row stay on it too
+    assert "2" in original.comment
     assert (document.status, document.suggested_deal_id, document.confidence) == ("new", None, 0)
     assert bank_statement_confirm_exact(statement=statement, confirmed_by=7) == ([], [])
     deal.refresh_from_db()
@@ -128,8 +132,10 @@ def test_formulas_and_merged_cells_refuse_the_file_naming_the_row(deals, account
     data = xlsx_bytes([[LEAD, None, 100, day(account), None, None]], hook=hook)
     with pytest.raises(ApplicationError) as error:
         upload(account, data, "x.xlsx")
-    assert error.value.code == "bad_sheet" and str(row) in error.value.message
-    assert not BankStatement.objects.exists() and not BankDocument.objects.exists()
+    assert error.value.code == "bad_sheet"
+    assert str(row) in error.value.message
+    assert not BankStatement.objects.exists()
+    assert not BankDocument.objects.exists()
 
 
 @pytest.mark.parametrize("data", [
@@ -144,7 +150,7 @@ def test_files_that_are_not_payment_sheets_are_refused(deals, account, data):
 
 
 def test_cp1251_comma_separated_csv_with_english_headers_and_iso_dates(deals, account):
-    deal, _other = deals
+    _deal, _other = deals
     today = account_today(account) - timedelta(days=1)
     data = csv_bytes([[LEAD, "", "250.50", today.isoformat(), "cash", "тест"]],
                      header=["Lead ID", "Contract number", "Amount", "Payment date", "Method", "Comment"],
@@ -167,7 +173,8 @@ def test_a_thousand_rows(deals, account):
             for n in range(1000)]
     rows[500][2] = "сто"
     statement = upload(account, xlsx_bytes(rows), "big.xlsx")
-    assert statement.documents_total == 999 and [e["row"] for e in statement.row_errors] == [502]
+    assert statement.documents_total == 999
+    assert [e["row"] for e in statement.row_errors] == [502]
     confirmed, failed = bank_statement_confirm_exact(statement=statement, confirmed_by=7)
     assert failed == []
     expected = sum((Decimal(r[2].replace(",", ".")) for i, r in enumerate(rows) if i != 500), Decimal(0))
@@ -189,7 +196,7 @@ class TestApi:
                                   format="multipart", HTTP_ACCEPT_LANGUAGE="ru", **client.headers())
 
     def test_template_upload_preview_confirm_and_reverse(self, admin, deals, account):
-        deal, _other = deals
+        _deal, _other = deals
         template = admin.client.get("/api/v1/payment-imports/template.xlsx", HTTP_ACCEPT_LANGUAGE="ru",
                                     **admin.headers())
         assert template.status_code == 200
@@ -203,8 +210,10 @@ class TestApi:
         response = self.post_file(admin, out.getvalue(), "шаблон.xlsx")
         assert response.status_code == 201, response.content
         body = response.json()
-        assert body["source"] == "xlsx" and len(body["documents"]) == 1
-        assert body["documents"][0]["row"] == 2 and body["documents"][0]["suggested_lead_id"] == LEAD
+        assert body["source"] == "xlsx"
+        assert len(body["documents"]) == 1
+        assert body["documents"][0]["row"] == 2
+        assert body["documents"][0]["suggested_lead_id"] == LEAD
         assert body["row_errors"][0]["message"].startswith("Строка 3, столбец «Сумма»")
         confirmed = admin.post(f"/api/v1/bank-statements/{body['id']}/confirm", {})
         assert confirmed.status_code == 200, confirmed.content
