@@ -22,6 +22,7 @@ from billing.services.bank_statements import (
 )
 from billing.services.payment_sheets import payment_sheet_template, payment_sheet_upload, row_error_text
 from widget_api.api.base import WidgetView
+from widget_api.api.corrections import ReverseInput
 from widget_api.api.schedule import IDEMPOTENCY_HEADER
 from widget_api.auth import AdminRequired
 from widget_api.idempotency import idempotent
@@ -55,12 +56,6 @@ class ConfirmInput(serializers.Serializer):
     contract_number = serializers.CharField(required=False, allow_blank=True, max_length=64,
                                             help_text="Or the deal named by its contract number (18/2026 = "
                                                       "№ 18-2026); ignored when lead_id is given.")
-
-
-class ReverseInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, error_messages={
-        "required": gettext_lazy("Say why the payment is reversed."),
-        "blank": gettext_lazy("Say why the payment is reversed.")})
 
 
 class RowErrorOutput(serializers.Serializer):
@@ -241,14 +236,25 @@ class PaymentSheetTemplateView(WidgetView):
     CONTENT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                      "csv": "text/csv; charset=utf-8"}
 
-    @extend_schema(operation_id="payment_sheet_template", summary="The payment sheet template (xlsx or csv)",
-                   description="Headers in the request's language, one example row.",
-                   responses={(200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY)})
+    @extend_schema(operation_id="payment_sheet_template_xlsx", summary="The payment sheet template (xlsx)",
+                   description="Headers in the request's language, one example row, a note on each column.",
+                   responses={(200, CONTENT_TYPES["xlsx"]): OpenApiResponse(OpenApiTypes.BINARY)})
     def get(self, request):
         content, filename = payment_sheet_template(kind=self.kind)
         response = HttpResponse(content, content_type=self.CONTENT_TYPES[self.kind])
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+class PaymentSheetCsvTemplateView(PaymentSheetTemplateView):
+    kind = "csv"
+
+    @extend_schema(operation_id="payment_sheet_template_csv", summary="The payment sheet template as CSV",
+                   description="UTF-8 with a BOM, semicolons, CRLF (as Russian Excel opens it); headers in the "
+                               "request's language, one example row.",
+                   responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY)})
+    def get(self, request):
+        return super().get(request)
 
 
 class BankStatementConfirmView(WidgetView):
