@@ -3025,7 +3025,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var sheet = sheetImportIsSheet(statement);
       var exactOpen = _.filter(statement.documents, function (row) { return row.exact && row.status === 'new'; });
       var rows = _.map(statement.documents, function (row) {
-        var target = row.suggested_lead_id
+        var target = row.payment_lead_id ? escapeHtml(row.payment_deal_name || ('#' + row.payment_lead_id))
+          : row.suggested_lead_id
           ? escapeHtml(row.suggested_deal_name || ('#' + row.suggested_lead_id)) +
             (row.suggested_invoice_number ? ' · ' + escapeHtml(row.suggested_invoice_number) : '')
           : escapeHtml(t('bank_import.no_match'));

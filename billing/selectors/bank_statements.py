@@ -18,7 +18,8 @@ def bank_statement_documents(*, statement: BankStatement) -> list[BankDocument]:
 
 
 def bank_document_get(*, account: Account, document_id: int) -> BankDocument:
-    document = BankDocument.objects.filter(account=account, pk=document_id).select_related("suggested_deal").first()
+    document = (BankDocument.objects.filter(account=account, pk=document_id)
+                .select_related("suggested_deal", "suggested_invoice", "payment__deal").first())
     if document is None:
         raise NotFound("bank_document_not_found", _("Bank document not found."))
     return document

@@ -71,6 +71,7 @@ def test_excel_import_preview_confirm_storno_and_manual_pick(open_demo, demo, ar
     row.locator('[name="pick_value"]').fill(str(second.lead_id))
     row.locator('[data-payplan-action="sheet-import-pick"]').click()
     expect(row).to_contain_text("Подтверждено")
+    expect(row).to_contain_text(second.name or second.contact_name or f"#{second.lead_id}")
     moved = BankDocument.objects.get(row=2).payment
     assert (moved.deal_id, moved.amount) == (second.pk, payment.amount)
     block.screenshot(path=str(artifacts / "sheet-import-storno-ru.png"))

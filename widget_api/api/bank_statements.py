@@ -85,8 +85,17 @@ class BankDocumentOutput(serializers.Serializer):
     row = serializers.IntegerField(allow_null=True, help_text="A payment sheet's row; null for a bank statement")
     method = serializers.SerializerMethodField(help_text="The payment method confirming records")
 
+    payment_lead_id = serializers.SerializerMethodField(help_text="The deal the confirmed payment went to")
+    payment_deal_name = serializers.SerializerMethodField()
+
     def get_method(self, document: BankDocument) -> str:
         return document.method or "bank_transfer"
+
+    def get_payment_lead_id(self, document: BankDocument) -> int | None:
+        return document.payment.deal.lead_id if document.payment else None
+
+    def get_payment_deal_name(self, document: BankDocument) -> str:
+        return (document.payment.deal.name or document.payment.deal.contact_name) if document.payment else ""
 
     def get_exact(self, document: BankDocument) -> bool:
         return document.confidence >= 90 and document.suggested_deal_id is not None
