@@ -3167,8 +3167,32 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         '<option value="contract_number">' + escapeHtml(t('bank_import.pick_contract')) + '</option></select> ' +
         '<input class="payplan-input" type="text" name="pick_value" placeholder="' +
         escapeHtml(t('bank_import.pick_placeholder')) + '"> ' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="sheet-import-search" ' +
+        'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.search')) + '</button> ' +
+        '<select class="payplan-input" name="pick_candidate" style="display:none"></select> ' +
         '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="sheet-import-pick" ' +
         'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.pick')) + '</button></div>';
+    }
+
+    // The pick-list: deals of the account with a debt, searched by client, INN or contract; equal amounts first.
+    function sheetImportSearch(documentId) {
+      var $box = bankImportRoot().find('[data-sheet-import-pick="' + documentId + '"]');
+      var query = $.trim($box.find('[name="pick_value"]').val() || '');
+      bankImportError(null);
+      api('GET', '/bank-documents/' + documentId + '/candidates', {q: query}).then(function (result) {
+        var $select = $box.find('[name="pick_candidate"]');
+        if (!result.candidates.length) {
+          $select.hide().empty();
+          bankImportError({message: t('bank_import.search_empty')});
+          return;
+        }
+        $select.html(_.map(result.candidates, function (deal) {
+          var label = (deal.name || ('#' + deal.lead_id)) + (deal.contract_number ? ' · № ' + deal.contract_number : '') +
+            (deal.client_inn ? ' · ' + t('bank_import.inn') + ' ' + deal.client_inn : '') + ' · ' +
+            tf('bank_import.debt', {amount: money(deal.debt, 'RUB', true)}) + (deal.amount_equal ? ' ✓' : '');
+          return '<option value="' + deal.lead_id + '">' + escapeHtml(label) + '</option>';
+        }).join('')).show();
+      }, bankImportError);
     }
 
     function sheetImportReverseHtml(row) {
@@ -3216,8 +3240,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function sheetImportPick(documentId) {
       var $box = bankImportRoot().find('[data-sheet-import-pick="' + documentId + '"]');
-      var kind = $box.find('[name="pick_kind"]').val();
-      var value = $.trim($box.find('[name="pick_value"]').val() || '');
+      var $candidate = $box.find('[name="pick_candidate"]');
+      var picked = $candidate.is(':visible') && $candidate.val();
+      var kind = picked ? 'lead_id' : $box.find('[name="pick_kind"]').val();
+      var value = picked || $.trim($box.find('[name="pick_value"]').val() || '');
       if (!value || (kind === 'lead_id' && !/^\d+$/.test(value))) {
         bankImportError({message: t('bank_import.pick_missing')});
         return;
@@ -3248,6 +3274,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
       on('click', '.payplan-bank-import ' + action('sheet-import-pick'), function () {
         sheetImportPick(parseInt($(this).attr('data-document-id'), 10));
+      });
+      on('click', '.payplan-bank-import ' + action('sheet-import-search'), function () {
+        sheetImportSearch(parseInt($(this).attr('data-document-id'), 10));
       });
       on('click', '.payplan-bank-import ' + action('sheet-import-reverse'), function () {
         sheetImportReverse(parseInt($(this).attr('data-document-id'), 10));

@@ -10,6 +10,7 @@ from widget_api.api.analytics import (
     AnalyticsSummaryView,
 )
 from widget_api.api.bank_statements import (
+    BankDocumentCandidatesView,
     BankDocumentConfirmView,
     BankDocumentReverseView,
     BankDocumentSkipView,
@@ -89,6 +90,8 @@ urlpatterns = [
     path("bank-statements/<bigid:statement_id>", BankStatementView.as_view(), name="bank-statement"),
     path("bank-documents/<bigid:document_id>/confirm", BankDocumentConfirmView.as_view(), name="bank-document-confirm"),
     path("bank-documents/<bigid:document_id>/skip", BankDocumentSkipView.as_view(), name="bank-document-skip"),
+    path("bank-documents/<bigid:document_id>/candidates", BankDocumentCandidatesView.as_view(),
+         name="bank-document-candidates"),
     path("bank-documents/<bigid:document_id>/reverse", BankDocumentReverseView.as_view(),
          name="bank-document-reverse"),
     path("bank-statements/<bigid:statement_id>/confirm", BankStatementConfirmView.as_view(),

@@ -212,7 +212,7 @@ class TestApi:
         return client.client.post("/api/v1/payment-imports", {"file": SimpleUploadedFile(name, data)},
                                   format="multipart", HTTP_ACCEPT_LANGUAGE="ru", **client.headers())
 
-    def test_template_upload_preview_confirm_and_reverse(self, admin, deals, account):
+    def test_template_upload_preview_confirm_and_reverse(self, admin, deals, account, other_account):
         _deal, _other = deals
         template = admin.client.get("/api/v1/payment-imports/template.xlsx", HTTP_ACCEPT_LANGUAGE="ru",
                                     **admin.headers())
@@ -243,6 +243,11 @@ class TestApi:
         assert (reversed_.json()["status"], reversed_.json()["payment_id"]) == ("new", None)
         assert_error(admin.post(f"/api/v1/bank-documents/{document_id}/reverse", {"reason": "ещё"}), 409,
                      "bank_document_not_confirmed")
+        picks = admin.get(f"/api/v1/bank-documents/{document_id}/candidates", q="2026-000018")
+        assert [c["lead_id"] for c in picks.json()["candidates"]] == [OTHER_LEAD]
+        everyone = admin.get(f"/api/v1/bank-documents/{document_id}/candidates").json()["candidates"]
+        assert {c["lead_id"] for c in everyone} == {LEAD, OTHER_LEAD}
+        assert_error(AdminClient(other_account).get(f"/api/v1/bank-documents/{document_id}/candidates"), 404)
         moved = admin.post(f"/api/v1/bank-documents/{document_id}/confirm", {"contract_number": "Д-2026-000018"})
         assert moved.status_code == 201, moved.content
         assert Payment.objects.get(pk=moved.json()["payment_id"]).deal.lead_id == OTHER_LEAD

@@ -68,7 +68,10 @@ def test_excel_import_preview_confirm_storno_and_manual_pick(open_demo, demo, ar
     expect(row).to_contain_text("платёж сторнирован")
     assert Payment.objects.get(reversal_of=payment).amount == -payment.amount
 
-    row.locator('[name="pick_value"]').fill(str(second.lead_id))
+    row.locator('[name="pick_value"]').fill(str(second.lead_id))  # the pick-list: search, then choose
+    row.locator('[data-payplan-action="sheet-import-search"]').click()
+    expect(row.locator('[name="pick_candidate"]')).to_be_visible()
+    expect(row.locator('[name="pick_candidate"] option')).to_have_count(1)
     row.locator('[data-payplan-action="sheet-import-pick"]').click()
     expect(row).to_contain_text("Подтверждено")
     expect(row).to_contain_text(second.name or second.contact_name or f"#{second.lead_id}")

@@ -11,7 +11,12 @@ from rest_framework.response import Response
 from billing.domain.bank_matching import contract_key
 from billing.errors import NotFound
 from billing.models import BankDocument, BankStatement, Deal
-from billing.selectors.bank_statements import bank_document_get, bank_statement_documents, bank_statement_get
+from billing.selectors.bank_statements import (
+    bank_document_candidates,
+    bank_document_get,
+    bank_statement_documents,
+    bank_statement_get,
+)
 from billing.services.bank_statements import (
     bank_document_confirm,
     bank_document_skip,
@@ -308,3 +313,35 @@ class BankDocumentReverseView(WidgetView):
         bank_document_unconfirm(document=document, reason=serializer.validated_data["reason"],
                                 decided_by=self.amo_user_id)
         return Response(BankDocumentOutput(bank_document_get(account=self.account, document_id=document_id)).data)
+
+
+class CandidatesInput(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                              help_text="Client name, INN, contract number or lead ID; empty = all with a debt")
+
+
+class CandidateOutput(serializers.Serializer):
+    lead_id = serializers.IntegerField()
+    name = serializers.CharField()
+    contract_number = serializers.CharField()
+    client_inn = serializers.CharField()
+    debt = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount_equal = serializers.BooleanField(help_text="An open instalment is exactly the document's amount")
+
+
+class CandidatesOutput(serializers.Serializer):
+    candidates = CandidateOutput(many=True)
+
+
+class BankDocumentCandidatesView(WidgetView):
+    @extend_schema(operation_id="bank_document_candidates", parameters=[CandidatesInput],
+                   summary="Deals to pick by hand for a statement/sheet document (search by client, INN, contract)",
+                   description="Live incoming deals of the caller's account with a debt, at most 20; those with an "
+                               "open instalment of the document's amount first. Error codes: 404 "
+                               "bank_document_not_found.", responses={200: CandidatesOutput})
+    def get(self, request, document_id: int):
+        serializer = CandidatesInput(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        document = bank_document_get(account=self.account, document_id=document_id)
+        candidates = bank_document_candidates(document=document, query=serializer.validated_data.get("q", ""))
+        return Response(CandidatesOutput({"candidates": candidates}).data)
