@@ -675,6 +675,10 @@ class BankStatement(models.Model):
     documents_total = models.PositiveIntegerField(default=0)
     documents_new = models.PositiveIntegerField(default=0)
     warnings = models.JSONField(default=list, blank=True)
+    source = models.CharField(max_length=8, default="1c",
+                              help_text="1c (a bank statement) | xlsx | csv (a payment sheet: one payment a row).")
+    row_errors = models.JSONField(default=list, blank=True,
+                                  help_text="Sheet rows left out: [{row, column, code, value}], rendered via gettext.")
     uploaded_by = models.BigIntegerField(null=True, blank=True)
     uploaded_at = models.DateTimeField(auto_now_add=True)
 
@@ -717,11 +721,18 @@ class BankDocument(models.Model):
                                    related_name="bank_document", help_text="The payment confirming made (audit link).")
     decided_by = models.BigIntegerField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    row = models.PositiveIntegerField(null=True, blank=True,
+                                      help_text="A payment sheet's row (as the spreadsheet numbers it); null for 1C.")
+    method = models.CharField(max_length=16, blank=True, help_text="A sheet row's payment method; 1C: bank_transfer.")
+    history = models.JSONField(default=list, blank=True, help_text="Payments this document made and lost to a "
+                               "storno: [{payment_id, storno_id, reason, by, at}] (the audit trail after a reversal).")
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["account", "bank_account", "number", "doc_date", "payer_account", "amount"],
-                                    name="bank_document_once_per_account"),
+                                    condition=Q(row__isnull=True), name="bank_document_once_per_account"),
+            models.UniqueConstraint(fields=["statement", "row"], condition=Q(row__isnull=False),
+                                    name="bank_document_once_per_sheet_row"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bank_document_amount_positive"),
         ]

@@ -3229,6 +3229,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         '<div class="payplan-field"><input class="payplan-input" type="file" name="bank_statement_file" ' +
         'accept=".txt,text/plain"> <button type="button" class="payplan-button" ' +
         'data-payplan-action="bank-import-upload">' + escapeHtml(t('bank_import.upload')) + '</button></div>' +
+        sheetImportHtml() +
         '<div class="payplan-alert" role="alert" data-bank-import-error></div>' +
         '<div data-bank-import-preview></div>';
       $root.html(html);
@@ -3240,9 +3241,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     function bankImportRenderPreview() {
       var statement = bankImport.statement;
       var $preview = bankImportRoot().find('[data-bank-import-preview]');
+      var sheet = sheetImportIsSheet(statement);
       var exactOpen = _.filter(statement.documents, function (row) { return row.exact && row.status === 'new'; });
       var rows = _.map(statement.documents, function (row) {
-        var target = row.suggested_lead_id
+        var target = row.payment_lead_id ? escapeHtml(row.payment_deal_name || ('#' + row.payment_lead_id))
+          : row.suggested_lead_id
           ? escapeHtml(row.suggested_deal_name || ('#' + row.suggested_lead_id)) +
             (row.suggested_invoice_number ? ' · ' + escapeHtml(row.suggested_invoice_number) : '')
           : escapeHtml(t('bank_import.no_match'));
@@ -3250,19 +3253,23 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           ? (row.suggested_lead_id ? '<button type="button" class="payplan-button" data-payplan-action="bank-import-confirm" ' +
               'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.confirm')) + '</button> ' : '') +
             '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="bank-import-skip" ' +
-              'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.skip')) + '</button>'
-          : escapeHtml(t('bank_import.status_' + row.status));
-        return '<tr data-bank-document="' + row.id + '"><td>' + escapeHtml(row.number) + '</td><td>' +
-          escapeHtml(day(row.credit_date)) + '</td><td>' + escapeHtml(money(row.amount, 'RUB', true)) + '</td><td>' +
-          escapeHtml(row.payer_name || row.payer_inn) + '</td><td>' + escapeHtml(row.purpose) + '</td><td>' + target +
+              'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.skip')) + '</button>' + sheetImportPickHtml(row)
+          : escapeHtml(t('bank_import.status_' + row.status)) + sheetImportReverseHtml(row);
+        return '<tr data-bank-document="' + row.id + '"><td>' + escapeHtml(sheet ? String(row.row) : row.number) +
+          '</td><td>' + escapeHtml(day(row.credit_date)) + '</td><td>' + escapeHtml(money(row.amount, 'RUB', true)) +
+          '</td><td>' + escapeHtml(sheet ? t('bank_import.method_' + row.method) : (row.payer_name || row.payer_inn)) +
+          '</td><td>' + escapeHtml(row.purpose) + '</td><td>' + target +
           '</td><td>' + row.confidence + '%</td><td>' + escapeHtml(row.reason) + '</td><td>' + actions + '</td></tr>';
       }).join('');
-      var head = _.map(['number', 'date', 'amount', 'payer', 'purpose', 'match', 'confidence', 'reason', 'actions'],
+      var head = _.map([sheet ? 'row' : 'number', 'date', 'amount', sheet ? 'method' : 'payer', sheet ? 'comment' : 'purpose',
+        'match', 'confidence', 'reason', 'actions'],
         function (key) { return '<th>' + escapeHtml(t('bank_import.col_' + key)) + '</th>'; }).join('');
-      $preview.html('<div class="payplan-analytics__subtitle">' + escapeHtml(tf('bank_import.summary', {
-        total: statement.documents_total, fresh: statement.documents_new})) + '</div>' +
+      $preview.html('<div class="payplan-analytics__subtitle">' + escapeHtml(sheet
+        ? tf('bank_import.sheet_summary', {total: statement.documents_total, errors: statement.row_errors.length})
+        : tf('bank_import.summary', {total: statement.documents_total, fresh: statement.documents_new})) + '</div>' +
+        sheetImportErrorsHtml(statement) +
         (exactOpen.length ? '<button type="button" class="payplan-button" data-payplan-action="bank-import-confirm-exact">' +
-          escapeHtml(tf('bank_import.confirm_exact', {count: exactOpen.length})) + '</button>' : '') +
+          escapeHtml(tf(sheet ? 'bank_import.confirm_all' : 'bank_import.confirm_exact', {count: exactOpen.length})) + '</button>' : '') +
         '<table class="payplan-table"><thead><tr>' + head + '</tr></thead><tbody>' + rows + '</tbody></table>');
     }
 
@@ -3309,13 +3316,23 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     function bankImportConfirmExact() {
-      var ids = _.pluck(_.filter(bankImport.statement.documents, function (row) {
-        return row.exact && row.status === 'new';
-      }), 'id');
-      // One after another: each confirm locks its deal; a failure stops the run and is shown.
-      _.reduce(ids, function (chain, id) {
-        return chain.then(function () { return bankImportDecide(id, 'confirm'); });
-      }, $.Deferred().resolve().promise());
+      // The server confirms them one by one (each locks its deal); the ones it refused are listed.
+      if (bankImport.busy) {
+        return;
+      }
+      bankImport.busy = true;
+      bankImportError(null);
+      api('POST', '/bank-statements/' + bankImport.statement.id + '/confirm', {}, newKey()).then(function (result) {
+        bankImport.busy = false;
+        bankImport.statement = result;
+        bankImportRenderPreview();
+        if (result.failed && result.failed.length) {
+          bankImportError({message: _.pluck(result.failed, 'message').join(' ')});
+        }
+      }, function (error) {
+        bankImport.busy = false;
+        bankImportError(error);
+      });
     }
 
     function bindBankImportEvents() {
@@ -3327,6 +3344,162 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         bankImportDecide(parseInt($(this).attr('data-document-id'), 10), 'skip');
       });
       on('click', '.payplan-bank-import ' + action('bank-import-confirm-exact'), function () { bankImportConfirmExact(); });
+      bindSheetImportEvents();
+    }
+
+    // ---- [H] payment sheet import (Excel/CSV), storno and manual pick: the sheetImport* functions -----------
+    // A sheet lands in the same preview as a statement (one pipeline): its rows are documents with a row number.
+
+    function sheetImportIsSheet(statement) {
+      return !!statement && !!statement.source && statement.source !== '1c';
+    }
+
+    function sheetImportHtml() {
+      return '<h3 class="payplan-analytics__title">' + escapeHtml(t('bank_import.sheet_title')) + '</h3>' +
+        '<div class="payplan-analytics__subtitle">' + escapeHtml(t('bank_import.sheet_hint')) + '</div>' +
+        '<div class="payplan-field">' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="sheet-import-template" ' +
+          'data-format="xlsx">' + escapeHtml(t('bank_import.template_xlsx')) + '</button> ' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="sheet-import-template" ' +
+          'data-format="csv">' + escapeHtml(t('bank_import.template_csv')) + '</button></div>' +
+        '<div class="payplan-field"><input class="payplan-input" type="file" name="payment_sheet_file" ' +
+        'accept=".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"> ' +
+        '<button type="button" class="payplan-button" data-payplan-action="sheet-import-upload">' +
+        escapeHtml(t('bank_import.sheet_upload')) + '</button></div>';
+    }
+
+    function sheetImportErrorsHtml(statement) {
+      if (!statement.row_errors || !statement.row_errors.length) {
+        return '';
+      }
+      return '<div class="payplan-alert" data-sheet-import-row-errors style="display:block">' +
+        '<div>' + escapeHtml(tf('bank_import.rows_left_out', {count: statement.row_errors.length})) + '</div><ul>' +
+        _.map(statement.row_errors, function (error) { return '<li>' + escapeHtml(error.message) + '</li>'; }).join('') +
+        '</ul></div>';
+    }
+
+    // A document the matcher got wrong or could not match: the deal is named by its lead ID or contract number.
+    function sheetImportPickHtml(row) {
+      return '<div class="payplan-bank-import__pick" data-sheet-import-pick="' + row.id + '">' +
+        '<select class="payplan-input" name="pick_kind">' +
+        '<option value="lead_id">' + escapeHtml(t('bank_import.pick_lead')) + '</option>' +
+        '<option value="contract_number">' + escapeHtml(t('bank_import.pick_contract')) + '</option></select> ' +
+        '<input class="payplan-input" type="text" name="pick_value" placeholder="' +
+        escapeHtml(t('bank_import.pick_placeholder')) + '"> ' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="sheet-import-search" ' +
+        'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.search')) + '</button> ' +
+        '<select class="payplan-input" name="pick_candidate" style="display:none"></select> ' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="sheet-import-pick" ' +
+        'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.pick')) + '</button></div>';
+    }
+
+    // The pick-list: deals of the account with a debt, searched by client, INN or contract; equal amounts first.
+    function sheetImportSearch(documentId) {
+      var $box = bankImportRoot().find('[data-sheet-import-pick="' + documentId + '"]');
+      var query = $.trim($box.find('[name="pick_value"]').val() || '');
+      bankImportError(null);
+      api('GET', '/bank-documents/' + documentId + '/candidates', {q: query}).then(function (result) {
+        var $select = $box.find('[name="pick_candidate"]');
+        if (!result.candidates.length) {
+          $select.hide().empty();
+          bankImportError({message: t('bank_import.search_empty')});
+          return;
+        }
+        $select.html(_.map(result.candidates, function (deal) {
+          var label = (deal.name || ('#' + deal.lead_id)) + (deal.contract_number ? ' · № ' + deal.contract_number : '') +
+            (deal.client_inn ? ' · ' + t('bank_import.inn') + ' ' + deal.client_inn : '') + ' · ' +
+            tf('bank_import.debt', {amount: money(deal.debt, 'RUB', true)}) + (deal.amount_equal ? ' ✓' : '');
+          return '<option value="' + deal.lead_id + '">' + escapeHtml(label) + '</option>';
+        }).join('')).show();
+      }, bankImportError);
+    }
+
+    function sheetImportReverseHtml(row) {
+      if (row.status !== 'confirmed' || !row.payment_id) {
+        return '';
+      }
+      return '<div class="payplan-bank-import__reverse" data-sheet-import-reverse="' + row.id + '">' +
+        '<input class="payplan-input" type="text" name="reverse_reason" placeholder="' +
+        escapeHtml(t('bank_import.reverse_reason')) + '"> ' +
+        '<button type="button" class="payplan-button payplan-button--secondary" data-payplan-action="sheet-import-reverse" ' +
+        'data-document-id="' + row.id + '">' + escapeHtml(t('bank_import.reverse')) + '</button></div>';
+    }
+
+    function sheetImportUpload() {
+      var input = bankImportRoot().find('[name="payment_sheet_file"]')[0];
+      if (!input || !input.files || !input.files.length) {
+        bankImportError({message: t('bank_import.choose_sheet')});
+        return;
+      }
+      if (!backendUrl() || bankImport.busy) {
+        return;
+      }
+      var form = new FormData();
+      form.append('file', input.files[0]);
+      bankImport.busy = true;
+      bankImportError(null);
+      call({url: backendUrl() + '/api/v1/payment-imports', type: 'POST', data: form, processData: false,
+        contentType: false, dataType: 'json', timeout: DOWNLOAD_TIMEOUT_MS, headers: {'Accept-Language': lang()}})
+        .then(function (statement) {
+          bankImport.busy = false;
+          bankImport.statement = statement;
+          bankImportRenderPreview();
+        }, function (xhr, textStatus) {
+          bankImport.busy = false;
+          bankImportError(problem(xhr, textStatus));
+        });
+    }
+
+    function sheetImportReplace(row) {
+      bankImport.statement.documents = _.map(bankImport.statement.documents, function (old) {
+        return old.id === row.id ? row : old;
+      });
+      bankImportRenderPreview();
+    }
+
+    function sheetImportPick(documentId) {
+      var $box = bankImportRoot().find('[data-sheet-import-pick="' + documentId + '"]');
+      var $candidate = $box.find('[name="pick_candidate"]');
+      var picked = $candidate.is(':visible') && $candidate.val();
+      var kind = picked ? 'lead_id' : $box.find('[name="pick_kind"]').val();
+      var value = picked || $.trim($box.find('[name="pick_value"]').val() || '');
+      if (!value || (kind === 'lead_id' && !/^\d+$/.test(value))) {
+        bankImportError({message: t('bank_import.pick_missing')});
+        return;
+      }
+      var payload = {};
+      payload[kind] = kind === 'lead_id' ? parseInt(value, 10) : value;
+      bankImportError(null);
+      api('POST', '/bank-documents/' + documentId + '/confirm', payload, newKey()).then(sheetImportReplace, bankImportError);
+    }
+
+    function sheetImportReverse(documentId) {
+      var reason = $.trim(bankImportRoot().find('[data-sheet-import-reverse="' + documentId + '"] [name="reverse_reason"]')
+        .val() || '');
+      if (!reason) {
+        bankImportError({message: t('bank_import.reverse_reason_missing')});
+        return;
+      }
+      bankImportError(null);
+      api('POST', '/bank-documents/' + documentId + '/reverse', {reason: reason}, newKey())
+        .then(sheetImportReplace, bankImportError);
+    }
+
+    function bindSheetImportEvents() {
+      on('click', '.payplan-bank-import ' + action('sheet-import-upload'), function () { sheetImportUpload(); });
+      on('click', '.payplan-bank-import ' + action('sheet-import-template'), function () {
+        var format = $(this).attr('data-format') === 'csv' ? 'csv' : 'xlsx';
+        download('/api/v1/payment-imports/template.' + format, null, 'payplan-payments.' + format).fail(bankImportError);
+      });
+      on('click', '.payplan-bank-import ' + action('sheet-import-pick'), function () {
+        sheetImportPick(parseInt($(this).attr('data-document-id'), 10));
+      });
+      on('click', '.payplan-bank-import ' + action('sheet-import-search'), function () {
+        sheetImportSearch(parseInt($(this).attr('data-document-id'), 10));
+      });
+      on('click', '.payplan-bank-import ' + action('sheet-import-reverse'), function () {
+        sheetImportReverse(parseInt($(this).attr('data-document-id'), 10));
+      });
     }
 
     // ---- events ---------------------------------------------------------------------------------

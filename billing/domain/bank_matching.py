@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 EXACT = 90  # at and above: «Подтвердить точные» confirms it without a look
+DISTINCTIVE = 6  # a contract key this long is matched anywhere in the purpose, not only after «договор»
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,40 @@ NO_MATCH = Match(reasons=("no_match",))
 def normalize(text: str) -> str:
     """Upper case, Ё→Е, no spaces, dashes or slashes: «PP-2026-000123», «pp 2026 000123» read the same."""
     return re.sub(r"[\s\-_/.]", "", text.upper().replace("Ё", "Е"))
+
+
+# «договор №18/2026», «дог. N18/2026», «по дог.18/2026 от …», «договору от 01.05.2026 № 18/2026»: the marker,
+# an optional «от <date>», an optional number sign, then the number itself (letters, digits, - / . _).
+_CONTRACT_MENTION = re.compile(
+    r"(?<![А-ЯA-Z])ДОГ(?:ОВОР[А-Я]*|ОВ)?\.?\s*"
+    r"(?:ОТ\s*\d{1,2}[./]\d{1,2}[./]\d{2,4}\s*(?:Г\.?|ГОДА)?\s*)?"
+    r"(?:(?:№|N|#|NO)\s*\.?\s*)?"
+    # the number: words joined by - / \\ _ (spaced only before digits: «18 / 2026», not «18/2026 - оплата»)
+    r"([A-ZА-Я0-9]+(?:(?:\s*[\-/\\]\s*(?=\d)|[\-/\\_]|(?<=\d)\.(?=\d))[A-ZА-Я0-9]+)*)")
+
+
+def contract_key(number: str) -> str:
+    """A contract number as the matcher compares it: upper case, Ё→Е, no spaces, dashes, slashes or dots, no
+    leading number sign («№ 18/2026», «N18-2026» and «18/2026» are one contract)."""
+    key = normalize(number).replace("\\", "")
+    return re.sub(r"^(?:№|#|N(?=\d))", "", key)
+
+
+def contract_mentions(purpose: str) -> tuple[str, ...]:
+    """The contract numbers a payment purpose names after «договор»/«дог.», as contract keys, in order."""
+    text = re.sub(r"\s+", " ", purpose.upper().replace("Ё", "Е")).replace("#", "№")
+    found = []
+    for raw in _CONTRACT_MENTION.findall(text):
+        key = contract_key(raw)
+        if key and any(ch.isdigit() for ch in key) and key not in found:
+            found.append(key)
+    return tuple(found)
+
+
+def contract_named(purpose: str, contract_number: str) -> bool:
+    """The purpose names this contract after a contract marker («дог. N18/2026» names «18/2026»)."""
+    key = contract_key(contract_number)
+    return bool(key) and key in contract_mentions(purpose)
 
 
 def _mentions(purpose: str, number: str) -> bool:
@@ -72,8 +107,12 @@ def match_credit(*, purpose: str, payer_inn: str, amount: Decimal, lines: list[O
     index = lines if isinstance(lines, LineIndex) else LineIndex(lines)
     text = normalize(purpose)
     runs = set(_DIGIT_RUN.findall(text))
+    named = set(contract_mentions(purpose))
+    # A contract counts when the purpose names it after «договор»/«дог.», or, being distinctive (6+ characters),
+    # anywhere: a short «5» must not be read out of «взнос 2 из 5».
     contracts = {line.contract_number for run in runs for line in index.contracts.get(run, ())
-                 if _mentions(text, line.contract_number)}
+                 if contract_key(line.contract_number) in named
+                 or (len(contract_key(line.contract_number)) >= DISTINCTIVE and _mentions(text, line.contract_number))}
     for number in contracts:  # a contract «Д-2026-000018» must not read as invoice «2026-000018»
         text = text.replace(normalize(number), " ")
     by_invoice = [line for run in sorted(runs) for line in index.invoices.get(run, ())

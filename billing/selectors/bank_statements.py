@@ -1,8 +1,9 @@
 """Reads for bank statement import: a statement with its documents and their match suggestions."""
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from billing.errors import NotFound
-from billing.models import Account, BankDocument, BankStatement
+from billing.models import Account, BankDocument, BankStatement, Deal, Installment
 
 
 def bank_statement_get(*, account: Account, statement_id: int) -> BankStatement:
@@ -18,7 +19,32 @@ def bank_statement_documents(*, statement: BankStatement) -> list[BankDocument]:
 
 
 def bank_document_get(*, account: Account, document_id: int) -> BankDocument:
-    document = BankDocument.objects.filter(account=account, pk=document_id).select_related("suggested_deal").first()
+    document = (BankDocument.objects.filter(account=account, pk=document_id)
+                .select_related("suggested_deal", "suggested_invoice", "payment__deal").first())
     if document is None:
         raise NotFound("bank_document_not_found", _("Bank document not found."))
     return document
+
+
+def bank_document_candidates(*, document: BankDocument, query: str = "", limit: int = 20) -> list[dict]:
+    """The pick-list for a document the matcher got wrong or could not match: live incoming deals of the same
+    account with a debt, searched by client, INN, contract number or lead ID; those with an open instalment of
+    exactly the document's amount first."""
+    deals = (Deal.objects.filter(account=document.account, direction="incoming", cancelled_at__isnull=True,
+                                 debt__gt=0, schedules__is_active=True))
+    query = (query or "").strip()
+    if query:
+        found = (Q(name__icontains=query) | Q(contact_name__icontains=query) | Q(client_inn__icontains=query)
+                 | Q(contract_number__icontains=query))
+        if query.isdigit():
+            found |= Q(lead_id=int(query[:18]))
+        deals = deals.filter(found)
+    equal = set(Installment.objects.filter(schedule__deal__in=deals, schedule__is_active=True,
+                                           amount=F("paid") + document.amount)
+                .values_list("schedule__deal_id", flat=True))
+    rows = list(deals.order_by("-id")[:500])
+    rows.sort(key=lambda deal: (deal.pk not in equal, deal.client_inn != document.payer_inn or not deal.client_inn,
+                                -deal.pk))
+    return [{"lead_id": deal.lead_id, "name": deal.name or deal.contact_name, "contract_number": deal.contract_number,
+             "client_inn": deal.client_inn, "debt": deal.debt, "amount_equal": deal.pk in equal}
+            for deal in rows[:limit]]

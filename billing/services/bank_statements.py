@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.domain.account_settings import requisites_read
-from billing.domain.bank_matching import LineIndex, OpenLine, match_credit
+from billing.domain.bank_matching import EXACT, LineIndex, OpenLine, match_credit
 from billing.domain.bank_statement import StatementError, parse_statement
 from billing.errors import ApplicationError, Conflict, NotFound
 from billing.models import Account, BankDocument, BankStatement, Deal, Installment, Invoice, Payment
@@ -44,6 +44,12 @@ MATCH_REASONS = {
     "amount_differs": gettext_lazy("amount differs: partial or overpayment"),
     "inn_many_deals": gettext_lazy("the payer INN belongs to several deals"),
     "no_match": gettext_lazy("nothing in the purpose, INN or amount points to a deal"),
+    "lead_id": gettext_lazy("the row names the lead ID"),
+    "sheet_contract": gettext_lazy("the row names the contract number"),
+    "partial_payment": gettext_lazy("part of the debt"),
+    "overpayment": gettext_lazy("more than the debt: the excess is kept as credit"),
+    "possible_duplicate": gettext_lazy("this deal already has a payment of this amount on this date"),
+    "reversed": gettext_lazy("the payment was reversed: choose the right deal"),
 }
 
 
@@ -138,6 +144,9 @@ def _document_locked(document: BankDocument) -> BankDocument:
 
 def _payment_comment(document: BankDocument) -> str:
     with in_account_language(document.account):
+        if document.row is not None:  # a payment sheet's row: the file and row are the audit trail
+            text = _("Import «%(file)s», row %(row)s") % {"file": document.statement.file_name, "row": document.row}
+            return f"{text}: {document.purpose}" if document.purpose else text
         return _("Bank statement: document № %(number)s of %(date)s, %(payer)s") % {
             "number": document.number, "date": document.doc_date.strftime("%d.%m.%Y"),
             "payer": document.payer_name or document.payer_inn}
@@ -158,8 +167,8 @@ def bank_document_confirm(*, document: BankDocument, confirmed_by: int | None, d
         raise NotFound("deal_not_found", _("Deal not found."))
     invoice_id = document.suggested_invoice_id if deal.pk == document.suggested_deal_id else None
     payment = payment_record(deal=deal, amount=document.amount, allow_credit=True, payment=PaymentInput(
-        method=Payment.Method.BANK_TRANSFER, paid_at=document.credit_date, recorded_by=confirmed_by,
-        comment=_payment_comment(document), invoice_id=invoice_id))
+        method=document.method or Payment.Method.BANK_TRANSFER, paid_at=document.credit_date,
+        recorded_by=confirmed_by, comment=_payment_comment(document), invoice_id=invoice_id))
     if document.payer_inn:
         # The next statement finds this client by INN: a confirmed payment is the manager's word for it.
         Deal.objects.filter(pk=deal.pk, client_inn="").update(client_inn=document.payer_inn)
@@ -188,8 +197,35 @@ def bank_document_unconfirm(*, document: BankDocument, reason: str, decided_by: 
     if document.status != BankDocument.Status.CONFIRMED or document.payment is None:
         raise Conflict("bank_document_not_confirmed", _("This bank document is not confirmed."))
     storno = payment_reverse(payment=document.payment, reason=reason, reversed_by=decided_by)
+    document.history = [*document.history, {"payment_id": document.payment_id, "storno_id": storno.pk,
+                                             "reason": storno.correction_reason, "by": decided_by,
+                                             "at": timezone.now().isoformat()}]
     document.payment = None
     document.status = BankDocument.Status.NEW
     document.decided_by, document.decided_at = decided_by, timezone.now()
-    document.save(update_fields=["payment", "status", "decided_by", "decided_at"])
+    # The suggestion was wrong (or the payment was): it is not offered again, the deal is chosen by hand.
+    document.suggested_deal = document.suggested_installment = document.suggested_invoice = None
+    document.confidence = 0
+    document.match_reasons = ["reversed"]
+    document.save(update_fields=["payment", "history", "status", "decided_by", "decided_at", "suggested_deal",
+                                 "suggested_installment", "suggested_invoice", "confidence", "match_reasons"])
     return storno
+
+
+def bank_statement_confirm_exact(*, statement: BankStatement, confirmed_by: int | None
+                                 ) -> tuple[list[BankDocument], list[tuple[BankDocument, str]]]:
+    """Confirm every open exact match of the statement (each sheet row naming its deal), one transaction per
+    document so one refused row (a deal cancelled meanwhile) neither blocks nor undoes the others. Confirming
+    again finds nothing left to confirm: nothing is recorded twice."""
+    confirmed, failed = [], []
+    documents = BankDocument.objects.filter(account=statement.account, statement=statement,
+                                            status=BankDocument.Status.NEW, confidence__gte=EXACT,
+                                            suggested_deal__isnull=False).select_related("statement").order_by("id")
+    for document in documents:
+        try:
+            bank_document_confirm(document=document, confirmed_by=confirmed_by)
+        except ApplicationError as error:  # Conflict: a twin request confirmed it first; the rest: the deal
+            failed.append((document, error.message))
+        else:
+            confirmed.append(document)
+    return confirmed, failed
