@@ -86,7 +86,7 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     )
     Installment.objects.bulk_create(
         Installment(schedule=schedule, seq=line.seq, kind=line.kind, label=line.label,
-                    due_date=line.due_date, amount=line.amount)
+                    due_date=line.due_date, amount=line.amount, interest=line.interest)
         for line in plan.installments
     )
     _opening_balance_sync(deal=deal, already_paid=plan.already_paid, recorded_by=created_by, today=today)
