@@ -112,7 +112,7 @@ def annuity_payment(principal: Decimal, annual_rate: Decimal, periods: int, peri
         return +(principal * rate / (1 - (1 + rate) ** -periods))
 
 
-def _interest(balance: Decimal, annual_rate: Decimal, fraction: Fraction) -> Decimal:
+def interest_amount(balance: Decimal, annual_rate: Decimal, fraction: Fraction) -> Decimal:
     """balance · rate · fraction, computed exactly, then rounded to the kopeck half up."""
     value = Fraction(balance) * Fraction(annual_rate) / 100 * fraction
     kopecks, remainder = divmod(value.numerator * 100, value.denominator)
@@ -166,7 +166,7 @@ def _lines_by_count(terms: InterestTerms) -> list[InterestLine]:
             raise InterestError("installments_count", "too_many")
     lines, balance = [], terms.principal
     for index in range(count):
-        interest = _interest(balance, terms.annual_rate, _fraction(terms, index))
+        interest = interest_amount(balance, terms.annual_rate, _fraction(terms, index))
         left_after = count - index - 1  # lines after this one, each to repay at least a kopeck
         if index < grace:
             principal = ZERO
@@ -191,7 +191,7 @@ def _lines_by_payment(terms: InterestTerms) -> list[InterestLine]:
     while balance > ZERO:
         if index >= len(terms.dates):
             raise InterestError("installment_amount", "too_long", max=len(terms.dates))
-        interest = _interest(balance, terms.annual_rate, _fraction(terms, index))
+        interest = interest_amount(balance, terms.annual_rate, _fraction(terms, index))
         if index < terms.grace_periods:
             principal = ZERO
         else:

@@ -53,7 +53,9 @@ def plan_request_as_dict(request: PlanRequest) -> dict:
     interest = {"annual_rate": format(Decimal(request.annual_rate).normalize(), "f"), "day_count": request.day_count,
                 "grace_periods": request.grace_periods,
                 "start_date": _day(request.start_date or (default_start(first, request.period) if first else None)),
-                } if request.plan in INTEREST_KINDS else {}
+                } if request.plan in INTEREST_KINDS or request.interest_plan else {}
+    if request.plan not in INTEREST_KINDS and request.interest_plan:
+        interest["interest_plan"] = request.interest_plan
     return recurring | interest | {
         "plan": request.plan,
         "total": _amount(request.total),
@@ -102,6 +104,7 @@ def plan_request_from_dict(data: dict) -> PlanRequest:
         every=int(data.get("every") or 1),
         annual_rate=Decimal(str(data.get("annual_rate") or "0")), day_count=data.get("day_count") or "actual/365",
         grace_periods=int(data.get("grace_periods") or 0), start_date=_parse_day(data.get("start_date")),
+        interest_plan=data.get("interest_plan") or "" if data.get("interest_plan") in INTEREST_KINDS else "",
     )
 
 

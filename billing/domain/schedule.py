@@ -88,6 +88,9 @@ class PlanRequest:
     day_count: str = "actual/365"
     grace_periods: int = 0  # the first lines carry interest only
     start_date: date | None = None  # interest accrues from; None: one period before the first due date
+    # A custom plan rebuilt from an interest plan (an early payoff): the kind whose terms above it keeps, so
+    # the next early payoff recomputes interest the same way. The engine reads only the items' interest.
+    interest_plan: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,20 +5,30 @@ schedule_replace, so payments are re-allocated and live invoices synced as for a
 when it has expired, was withdrawn by a newer proposal, or the plan changed since (superseded). Either
 answer is an event: the CRM adapter gives the manager a task.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.domain.early_payoff import CurrentLine, Payoff, PayoffError, payoff_plan
+from billing.domain.early_payoff import (
+    CurrentLine,
+    InterestPlanTerms,
+    Payoff,
+    PayoffError,
+    interest_payoff_plan,
+    payoff_plan,
+)
+from billing.domain.interest import INTEREST_KINDS
+from billing.domain.money import ZERO
 from billing.domain.plan_request import plan_request_from_dict
 from billing.domain.schedule import CustomItem, PlanRequest
 from billing.errors import ApplicationError, NotFound
 from billing.events import SCHEDULE_PROPOSAL_DECIDED, SCHEDULE_PROPOSED, publish
-from billing.models import Account, Deal, Schedule, ScheduleProposal
+from billing.models import Account, Deal, Installment, Schedule, ScheduleProposal
 from billing.selectors.schedule_changes import schedule_changes_get
 from billing.services.deals import active_schedule, deal_lock
 from billing.services.schedules import ScheduleOptions, plan_preview, schedule_replace, schedule_request_full
@@ -133,19 +143,38 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
     schedule = active_schedule(deal)
     if schedule is None or deal.cancelled_at is not None:
         raise ApplicationError("no_plan", _("There is no active plan to pay off."))
-    lines = [CurrentLine(line.due_date, line.amount, line.paid) for line in schedule.installments.order_by("seq")]
+    lines = [CurrentLine(line.due_date, line.amount, line.paid, line.interest, line.kind == Installment.Kind.REGULAR)
+             for line in schedule.installments.order_by("seq")]
+    terms = _interest_terms(schedule)
     try:
-        payoff = payoff_plan(lines=lines, lump_sum=amount, mode=mode, today=today)
+        payoff = (payoff_plan(lines=lines, lump_sum=amount, mode=mode, today=today) if terms is None else
+                  interest_payoff_plan(lines=lines, lump_sum=amount, mode=mode, today=today, terms=terms))
     except PayoffError as exc:
         message = _payoff_message(exc, deal.account.currency)
         raise ApplicationError("invalid_payoff", message, {exc.field: [message]}) from exc
     except (ValueError, ArithmeticError) as exc:
         raise ApplicationError("invalid_payoff", _("Enter the amount in roubles, e.g. 30000."),
                                {"amount": [_("Enter the amount in roubles, e.g. 30000.")]}) from exc
-    request = PlanRequest(plan="custom", total=schedule.total, already_paid=schedule.already_paid,
+    principal = sum((item.amount - item.interest for item in payoff.items), ZERO)
+    request = PlanRequest(plan="custom", total=schedule.already_paid + principal, already_paid=schedule.already_paid,
                           first_due_date=payoff.items[0].due_date,
-                          items=tuple(CustomItem(item.due_date, item.amount) for item in payoff.items))
+                          items=tuple(CustomItem(item.due_date, item.amount, item.interest) for item in payoff.items))
+    if terms is not None:  # the interest terms go along, so the next early payoff recomputes the same way
+        request = replace(request, interest_plan=terms.kind, annual_rate=terms.annual_rate,
+                          day_count=terms.day_count, period=terms.period, start_date=terms.start_date)
     return EarlyPayoff(plan_request=request, options=options_of(deal=deal, schedule=schedule), payoff=payoff)
+
+
+def _interest_terms(schedule: Schedule) -> InterestPlanTerms | None:
+    """How the active version charges interest, from its stored request; None: a plan without interest."""
+    request = schedule.request or {}
+    kind = request.get("plan") if request.get("plan") in INTEREST_KINDS else request.get("interest_plan")
+    if kind not in INTEREST_KINDS or not request.get("start_date"):
+        return None
+    return InterestPlanTerms(kind=kind, annual_rate=Decimal(str(request.get("annual_rate") or "0")),
+                             day_count=request.get("day_count") or "actual/365",
+                             period=request.get("period") or "month",
+                             start_date=date.fromisoformat(request["start_date"]))
 
 
 def _payoff_message(exc: PayoffError, currency: str) -> str:
@@ -173,5 +202,7 @@ def early_payoff_apply(*, deal: Deal, amount, mode: str, today: date, created_by
             raise ApplicationError("plan_changed", _("The plan changed while you were looking: check the new one."),
                                    status=409)
         built = early_payoff_build(deal=deal, amount=amount, mode=mode, today=today)
+        payoff = built.payoff
         return schedule_replace(deal=deal, plan_request=built.plan_request, options=built.options,
-                                created_by=created_by, today=today)
+                                created_by=created_by, today=today, change=f"early_payoff_{mode}",
+                                reason=f"{payoff.lump_amount} on {payoff.lump_date.isoformat()}")

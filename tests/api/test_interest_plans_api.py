@@ -1,5 +1,7 @@
 """Interest plans [J] through the widget API: preview and save, the interest per line, the stored request
 rebuilds exactly the active plan, bad input is a 422 naming the field."""
+from decimal import Decimal
+
 import pytest
 
 from billing.models import Installment, Schedule
@@ -54,3 +56,33 @@ def test_a_saved_interest_plan_stores_the_split_and_rebuilds_unchanged(widget):
 def test_bad_interest_input_is_a_422_naming_the_field(widget, change, field):
     response = widget.post(f"/api/v1/deals/{LEAD}/schedule/preview", {**ANNUITY, **change})
     assert_error(response, 422, field=field)
+
+
+def test_an_early_payoff_of_an_interest_plan_recomputes_interest_and_rebuilds_unchanged(widget):
+    saved = widget.put(f"/api/v1/deals/{LEAD}/schedule", ANNUITY).json()
+    preview = widget.post(f"/api/v1/deals/{LEAD}/early-payoff/preview", {"amount": "30000", "mode": "lower"})
+    assert preview.status_code == 200, preview.content
+    body = preview.json()
+    assert body["installments"][0]["amount"] == "30000.00"
+    assert body["installments"][0]["interest"] == "0.00"  # paid before interest starts (1 January)
+    assert len(body["installments"]) == 13
+    assert body["interest_total"] < saved["interest_total"]
+    assert sum(Decimal(line["amount"]) - Decimal(line["interest"]) for line in body["installments"]) == 100000
+    assert body["request"]["interest_plan"] == "annuity"
+
+    applied = widget.post(f"/api/v1/deals/{LEAD}/early-payoff", {"amount": "30000", "mode": "shorten",
+                                                                 "expected_version": 1})
+    assert applied.status_code == 200, applied.content
+    stored = applied.json()
+    assert stored["version"] == 2
+    assert stored["request"]["change"] == "early_payoff_shorten"
+    assert stored["request"]["reason"]
+    assert all(line["amount"] == "8884.88" for line in stored["installments"][1:-1])
+    assert len(stored["installments"]) < 13
+    again = widget.post(f"/api/v1/deals/{LEAD}/schedule/preview", stored["request"]).json()
+    assert again["changes"]["unchanged"] is True
+    # A second early payoff (the first lump, due today, still unpaid, so it is part of it) keeps recomputing
+    # interest with the same terms.
+    second = widget.post(f"/api/v1/deals/{LEAD}/early-payoff/preview", {"amount": "40000", "mode": "lower"})
+    assert second.status_code == 200, second.content
+    assert Decimal(second.json()["interest_total"]) < Decimal(stored["interest_total"])
