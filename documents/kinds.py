@@ -41,7 +41,9 @@ SCHEDULE = {
     "schedule.debt": "Остаток к оплате", "schedule.installments_count": "Число платежей",
     "schedule.monthly_payment": "Регулярный платёж или none", "schedule.last_due_date": "Дата последнего платежа",
     "schedule.installments": "Строки: seq, due_date, kind, kind_label, label, amount, paid, remaining, status, "
-                             "status_label",
+                             "status_label, principal, interest (в т. ч. проценты)",
+    "schedule.interest_total": "Проценты за весь срок (0, если график без процентов)",
+    "schedule.annual_rate": "Ставка, % годовых, или none", "schedule.effective_rate": "Эффективная ставка, % или none",
 }
 VARIABLES: dict[str, dict[str, str]] = {
     Kind.INVOICE: {

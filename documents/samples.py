@@ -32,7 +32,8 @@ def sample_variables(*, account: Account, kind: str) -> dict:
         status = "paid" if seq == 1 else "invoiced" if seq == 2 else "planned"
         lines.append({"seq": seq, "due_date": due, "kind": "regular", "kind_label": contexts.KIND_LABELS["regular"],
                       "label": contexts.KIND_LABELS["regular"], "amount": monthly, "paid": paid,
-                      "remaining": monthly - paid, "status": status, "status_label": contexts.STATUS_LABELS[status]})
+                      "remaining": monthly - paid, "status": status, "status_label": contexts.STATUS_LABELS[status],
+                      "interest": Decimal("0.00"), "principal": monthly})
     paid_total = already_paid + monthly
     variables = {
         "company": contexts.company_variables(account),
@@ -46,7 +47,8 @@ def sample_variables(*, account: Account, kind: str) -> dict:
         "schedule": {"version": 1, "plan": "equal", "plan_label": contexts.PLAN_LABELS["equal"],
                      "direction": "incoming", "total": total, "already_paid": already_paid, "paid": paid_total,
                      "debt": total - paid_total, "installments_count": count, "monthly_payment": monthly,
-                     "last_due_date": lines[-1]["due_date"], "installments": lines},
+                     "last_due_date": lines[-1]["due_date"], "installments": lines,
+                     "interest_total": Decimal("0.00"), "effective_rate": None, "annual_rate": None},
     }
     if kind == Kind.INVOICE:
         variables["invoice"] = {
