@@ -1181,6 +1181,15 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     // ---- interest plans [J]: annuity and differentiated, the interest per line, the effective rate ----
 
+    // Analytics: of the money received, the interest of interest plans (the rest is principal).
+    function interestReceivedSplit(kind, summary) {
+      if (kind !== 'received' || !(kopecks(summary.received_interest) || 0)) {
+        return {split: ''};
+      }
+      return {split: interestText('received_split').replace('{interest}', money(summary.received_interest,
+        summary.currency)).replace('{principal}', money(summary.received_principal, summary.currency))};
+    }
+
     function interestText(key) {
       return t('interest.' + key);
     }
@@ -1498,8 +1507,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return {
         t: texts(), kind: analytics.kind,
         totals: _.map(ROW_KINDS, function (kind) {
-          return {kind: kind, label: t('analytics.' + kind), amount: money(summary[kind].amount, currency),
-            count: tf('analytics.count', {count: summary[kind].count}), active: kind === analytics.kind};
+          return _.extend({kind: kind, label: t('analytics.' + kind), amount: money(summary[kind].amount, currency),
+            count: tf('analytics.count', {count: summary[kind].count}), active: kind === analytics.kind},
+          interestReceivedSplit(kind, summary));
         }),
         aging: _.map(aging, function (bucket) {
           return {label: t('aging.' + bucket.bucket), amount: money(bucket.amount, currency),
