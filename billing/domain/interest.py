@@ -221,7 +221,8 @@ def effective_annual_rate(*, start_date: date, principal: Decimal,
     target = float(principal)
 
     def value(rate: float) -> float:
-        return sum(amount / math.exp(years * math.log1p(rate)) for years, amount in times) - target
+        # exp(−t·ln(1 + E)) underflows to zero where (1 + E)^t would overflow.
+        return sum(amount * math.exp(-years * math.log1p(rate)) for years, amount in times) - target
 
     low, high = -0.99, 1.0
     while value(high) > 0:
