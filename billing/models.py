@@ -114,6 +114,8 @@ class Schedule(models.Model):
         FULL = "full"
         CUSTOM = "custom"
         RECURRING = "recurring"  # open-ended: lines appended a rolling horizon ahead (billing.services.recurring)
+        ANNUITY = "annuity"  # interest-bearing, equal payments (billing.domain.interest)
+        DIFFERENTIATED = "differentiated"  # interest-bearing, equal principal parts
 
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="schedules")
     version = models.PositiveIntegerField()
@@ -156,6 +158,7 @@ class Installment(models.Model):
     label = models.CharField(max_length=255, blank=True)
     due_date = models.DateField()
     amount = models.DecimalField(**MONEY)
+    interest = models.DecimalField(**MONEY, default=0, help_text="The part of `amount` that is interest.")
     paid = models.DecimalField(**MONEY, default=0, help_text="Sum of allocations, kept by the allocator.")
 
     class Meta:
@@ -165,6 +168,8 @@ class Installment(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="installment_amount_positive"),
             models.CheckConstraint(condition=Q(paid__gte=0) & Q(paid__lte=F("amount")),
                                    name="installment_paid_within_amount"),
+            models.CheckConstraint(condition=Q(interest__gte=0) & Q(interest__lte=F("amount")),
+                                   name="installment_interest_within_amount"),
         ]
         indexes = [models.Index(fields=["due_date"])]
 

@@ -29,6 +29,7 @@ class PageLine:
     paid: Decimal
     status: str  # paid | due | overdue
     is_next: bool
+    interest: Decimal = Decimal("0.00")  # interest plans: the part of `amount` that is interest
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class ClientPage:
     documents: list[PageDocument] = field(default_factory=list)
     proposal: PageProposal | None = None
     saved_card: SavedCard | None = None
+    interest_total: Decimal = Decimal("0.00")  # interest plans: the interest over the term
+    effective_rate: Decimal | None = None  # interest plans: percent a year
 
 
 def client_page_get(*, deal: Deal, today: date | None = None) -> ClientPage:
@@ -80,7 +83,8 @@ def client_page_get(*, deal: Deal, today: date | None = None) -> ClientPage:
     next_seq = next((row.seq for row in sorted(rows, key=lambda row: (row.due_date, row.seq))
                      if row.paid < row.amount), None)
     lines = [PageLine(seq=row.seq, due_date=row.due_date, amount=row.amount, paid=row.paid,
-                      status=CLIENT_STATUS.get(row.status, "due"), is_next=row.seq == next_seq) for row in rows]
+                      status=CLIENT_STATUS.get(row.status, "due"), is_next=row.seq == next_seq, interest=row.interest)
+             for row in rows]
     company = (deal.account.settings.get("requisites") or {}).get("company_name") or deal.account.name
     return ClientPage(
         deal_id=deal.pk, service_name=deal_service_name(deal), company_name=company or "",
@@ -90,6 +94,8 @@ def client_page_get(*, deal: Deal, today: date | None = None) -> ClientPage:
         debt=max(figures.debt, Decimal("0.00")), overdue_amount=figures.overdue_amount,
         next_line=next((line for line in lines if line.is_next), None), lines=lines,
         documents=_documents(deal), proposal=_proposal(deal), saved_card=autopay_card_get(deal=deal),
+        interest_total=state.schedule.interest_total if state.schedule else Decimal("0.00"),
+        effective_rate=state.schedule.effective_rate if state.schedule else None,
     )
 
 

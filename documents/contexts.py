@@ -55,7 +55,9 @@ PAYOUT_STATUS_LABELS = {**STATUS_LABELS, "paid": pgettext_lazy("document payout 
                         "partially_paid": pgettext_lazy("document payout status", "Partly paid out")}
 PLAN_LABELS = {"equal": pgettext_lazy("document plan", "in equal instalments"),
                "full": pgettext_lazy("document plan", "in one payment"),
-               "custom": pgettext_lazy("document plan", "on an individual schedule")}
+               "custom": pgettext_lazy("document plan", "on an individual schedule"),
+               "annuity": pgettext_lazy("document plan", "in annuity payments"),
+               "differentiated": pgettext_lazy("document plan", "in differentiated payments")}
 # CloudKassir VAT codes (Account.settings["receipts"]["vat"]) → the rate the invoice shows.
 VAT_RATES = {0: 0, 5: 5, 7: 7, 10: 10, 20: 20, 22: 22, 105: 5, 107: 7, 110: 10, 120: 20, 122: 22}
 
@@ -202,13 +204,19 @@ def schedule_variables(deal_state: DealState, plan: str = "") -> dict | None:
         "kind_label": str(KIND_LABELS.get(line.kind, line.kind)), "label": line_label(line.kind, line.label),
         "amount": line.amount, "paid": line.paid, "remaining": line.amount - line.paid,
         "status": line.status, "status_label": str(status_labels.get(line.status, line.status)),
+        "interest": line.interest, "principal": line.amount - line.interest,
     } for line in state.installments]
+    request = state.request or {}
     return {
         "version": state.version, "plan": plan, "plan_label": str(PLAN_LABELS.get(plan, "")),
         "direction": state.direction, "total": state.total, "already_paid": state.already_paid,
         "paid": deal_state.paid, "debt": deal_state.debt,
         "installments_count": state.installments_count, "monthly_payment": state.monthly_payment,
         "last_due_date": state.last_due_date, "installments": rows,
+        # Interest plans: the interest in the lines (zero otherwise), the nominal and the effective rate.
+        "interest_total": state.interest_total, "effective_rate": state.effective_rate,
+        "annual_rate": Decimal(str(request["annual_rate"])) if request.get("annual_rate") and state.interest_total
+        else None,
     }
 
 

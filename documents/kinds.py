@@ -63,7 +63,12 @@ SCHEDULE = {
     "schedule.monthly_payment": pgettext_lazy("template variable", "Regular payment or none"),
     "schedule.last_due_date": pgettext_lazy("template variable", "Date of the last payment"),
     "schedule.installments": pgettext_lazy("template variable", "Lines: seq, due_date, kind, kind_label, label, "
-                                                                "amount, paid, remaining, status, status_label"),
+                                                                "amount, paid, remaining, status, status_label, "
+                                                                "principal, interest (of which interest)"),
+    "schedule.interest_total": pgettext_lazy("template variable", "Interest over the whole term (0 if the schedule "
+                                                                  "has no interest)"),
+    "schedule.annual_rate": pgettext_lazy("template variable", "Rate, % per year, or none"),
+    "schedule.effective_rate": pgettext_lazy("template variable", "Effective rate, % or none"),
 }
 VARIABLES: dict[str, dict] = {
     Kind.INVOICE: {

@@ -45,7 +45,8 @@ def sample_variables(*, account: Account, kind: str) -> dict:
         regular = str(contexts.KIND_LABELS["regular"])
         lines.append({"seq": seq, "due_date": due, "kind": "regular", "kind_label": regular, "label": regular,
                       "amount": monthly, "paid": paid, "remaining": monthly - paid, "status": status,
-                      "status_label": str(contexts.STATUS_LABELS[status])})
+                      "status_label": str(contexts.STATUS_LABELS[status]),
+                      "interest": Decimal("0.00"), "principal": monthly})
     paid_total = already_paid + monthly
     variables = {
         "company": contexts.company_variables(account),
@@ -61,7 +62,8 @@ def sample_variables(*, account: Account, kind: str) -> dict:
         "schedule": {"version": 1, "plan": "equal", "plan_label": str(contexts.PLAN_LABELS["equal"]),
                      "direction": "incoming", "total": total, "already_paid": already_paid, "paid": paid_total,
                      "debt": total - paid_total, "installments_count": count, "monthly_payment": monthly,
-                     "last_due_date": lines[-1]["due_date"], "installments": lines},
+                     "last_due_date": lines[-1]["due_date"], "installments": lines,
+                     "interest_total": Decimal("0.00"), "effective_rate": None, "annual_rate": None},
     }
     if kind == Kind.INVOICE:
         variables["invoice"] = {

@@ -61,6 +61,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
   var DEAL_DOCUMENTS = ['contract', 'offer', 'schedule'];
   var DOCUMENT_RETRIES = 24;
   var ROUNDING_KEYS = {'0.01': 'kopecks', '1': 'roubles', '100': 'hundreds'};
+  var INTEREST_PLANS = ['annuity', 'differentiated'];
+  var DAY_COUNTS = ['actual/365', 'actual/actual', '30/360'];
+  var DAY_COUNT_KEYS = {'actual/365': 'actual_365', 'actual/actual': 'actual_actual', '30/360': 'thirty_360'};
 
   // ---- money and dates: pure helpers ----------------------------------------------------------
 
@@ -586,14 +589,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function lineModel(line, currency, outgoing) {
       var paidCents = kopecks(line.paid) || 0;
-      return {
+      return _.extend({
         seq: line.seq, date: day(line.due_date), amount: money(line.amount, currency),
         paid: paidCents ? money(line.paid, currency) : '', status: line.status,
         status_label: word('line_status.' + line.status, outgoing),
         note: line.kind === 'regular' ? '' : (line.label || t('kind.' + line.kind)),
         invoice_url: line.invoice && line.invoice.status === 'issued' ? line.invoice.payment_url : '',
         failure: line.invoice && line.invoice.failure ? tf('panel.declined', {reason: line.invoice.failure.reason_text}) : ''
-      };
+      }, interestLineModel(line, currency));
     }
 
     function panelModel(deal) {
@@ -875,9 +878,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     function scheduleModel(deal) {
       var values = scheduleDefaults(deal);
       var label = function (prefix) { return function (code) { return t(prefix + code); }; };
-      return {
+      return _.extend({
         t: texts(), values: values, rebuild: !!deal.schedule,
-        plans: choices(['equal', 'full', 'custom', 'recurring'], label('schedule.plan_'), values.plan),
+        plans: choices(['equal', 'full', 'custom', 'recurring'], label('schedule.plan_'), values.plan)
+          .concat(choices(INTEREST_PLANS, label('interest.plan_'), values.plan)),
         recurring_periods: choices(['month', 'week'], label('schedule.recurring_period_'), values.recurring_period),
         periods: choices(['month', '2weeks', 'week', 'quarter'], label('period.'), values.period),
         roundings: choices(['0.01', '1', '100'], function (code) { return t('schedule.rounding_' + ROUNDING_KEYS[code]); },
@@ -893,7 +897,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             ? [{id: values.manager_id, name: managerName(parseInt(values.manager_id, 10)), selected: true}] : []),
         groups: analytics.options ? analytics.options.groups : [],
         education_directions: analytics.options ? analytics.options.education_directions : []
-      };
+      }, interestScheduleModel(deal));
     }
 
     function scheduleBody($root) {
@@ -909,7 +913,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       if (plan !== 'custom' && fieldValue($root, 'first_due_date')) {
         body.first_due_date = fieldValue($root, 'first_due_date');
       }
-      if (plan === 'equal') {
+      if (plan === 'equal' || _.contains(INTEREST_PLANS, plan)) {
         if ($root.find('[name="equal_by"]:checked').val() === 'amount') {
           putMoney(body, 'installment_amount', fieldValue($root, 'installment_amount'));
         } else {
@@ -921,6 +925,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           body.due_day = fieldValue($root, 'due_day') === 'last' ? 'last' : parseInt(fieldValue($root, 'due_day'), 10);
         }
         body.rounding = fieldValue($root, 'rounding') || '0.01';
+      }
+      if (_.contains(INTEREST_PLANS, plan)) {
+        interestScheduleBody($root, body);
       }
       if (plan === 'custom') {
         body.items = _.map(rowsOf($root, 'items', ['due_date', 'amount']), function (row) {
@@ -1105,7 +1112,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     function lineSideText(side, currency) {
-      return side ? day(side.due_date) + ' · ' + money(side.amount, currency) : '—';
+      return side ? day(side.due_date) + ' · ' + money(side.amount, currency) + interestSideText(side, currency) : '—';
     }
 
     function changeValueText(field, value, currency) {
@@ -1158,7 +1165,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var currency = plan.currency;
       var outgoing = plan.direction === 'outgoing';
       var changed = _.pluck((plan.changes && plan.changes.lines) || [], 'seq');
-      return {
+      return _.extend({
         t: texts(outgoing),
         total: money(plan.total, currency), debt: money(plan.debt, currency),
         already_paid: (kopecks(plan.already_paid) || 0) ? money(plan.already_paid, currency) : '',
@@ -1169,7 +1176,78 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         lines: _.map(plan.installments, function (line) {
           return _.extend(lineModel(line, currency, outgoing), {changed: _.contains(changed, line.seq)});
         })
+      }, interestPreviewModel(plan));
+    }
+
+    // ---- interest plans [J]: annuity and differentiated, the interest per line, the effective rate ----
+
+    // Analytics: of the money received, the interest of interest plans (the rest is principal).
+    function interestReceivedSplit(kind, summary) {
+      if (kind !== 'received' || !(kopecks(summary.received_interest) || 0)) {
+        return {split: ''};
+      }
+      return {split: interestText('received_split').replace('{interest}', money(summary.received_interest,
+        summary.currency)).replace('{principal}', money(summary.received_principal, summary.currency))};
+    }
+
+    function interestText(key) {
+      return t('interest.' + key);
+    }
+
+    // The rate, day count, grace and start of an interest plan, from the active version's stored request.
+    function interestScheduleModel(deal) {
+      var sent = (deal.schedule && deal.schedule.request) || {};
+      var interest = _.contains(INTEREST_PLANS, sent.plan);
+      var dayCount = interest && sent.day_count ? sent.day_count : 'actual/365';
+      return {
+        interest_t: self.i18n('interest') || {},
+        interest_values: {
+          annual_rate: interest && sent.annual_rate !== undefined && sent.annual_rate !== null ? String(sent.annual_rate) : '',
+          grace_periods: interest && sent.grace_periods ? String(sent.grace_periods) : '0',
+          start_date: interest && sent.start_date ? sent.start_date : ''
+        },
+        day_counts: choices(DAY_COUNTS, function (code) { return interestText('day_count_' + DAY_COUNT_KEYS[code]); },
+          dayCount)
       };
+    }
+
+    function interestScheduleBody($root, body) {
+      var rate = (fieldValue($root, 'annual_rate') || '').replace(/\s/g, '').replace(',', '.');
+      var grace = fieldValue($root, 'grace_periods');
+      body.annual_rate = rate === '' ? '0' : rate;
+      body.day_count = fieldValue($root, 'day_count') || 'actual/365';
+      body.grace_periods = /^\d+$/.test(grace) ? parseInt(grace, 10) : (grace || 0);
+      if (fieldValue($root, 'start_date')) {
+        body.start_date = fieldValue($root, 'start_date');
+      }
+      return body;
+    }
+
+    function interestLineModel(line, currency) {
+      var cents = kopecks(line.interest) || 0;
+      if (!cents) {
+        return {interest: '', principal: '', interest_note: ''};
+      }
+      var interest = money(line.interest, currency);
+      return {interest: interest, principal: money(amountString((kopecks(line.amount) || 0) - cents), currency),
+        interest_note: interestText('line_note').replace('{interest}', interest)};
+    }
+
+    function interestSideText(side, currency) {
+      return side && (kopecks(side.interest) || 0) ? ' (' + interestText('line_note').replace('{interest}',
+        money(side.interest, currency)) + ')' : '';
+    }
+
+    // The preview's interest summary and columns: only for a plan that charges interest.
+    function interestPreviewModel(plan) {
+      var currency = plan.currency;
+      var charged = (kopecks(plan.interest_total) || 0) > 0 || _.contains(INTEREST_PLANS, plan.plan);
+      if (!charged) {
+        return {interest: null};
+      }
+      var rate = plan.effective_rate === null || plan.effective_rate === undefined ? ''
+        : String(plan.effective_rate).replace('.', lang() === 'ru' ? ',' : '.') + '\u00a0%';
+      return {interest: {t: self.i18n('interest') || {}, total: money(plan.interest_total || '0', currency), rate: rate}};
     }
 
     function saveSchedule() {
@@ -1429,8 +1507,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return {
         t: texts(), kind: analytics.kind,
         totals: _.map(ROW_KINDS, function (kind) {
-          return {kind: kind, label: t('analytics.' + kind), amount: money(summary[kind].amount, currency),
-            count: tf('analytics.count', {count: summary[kind].count}), active: kind === analytics.kind};
+          return _.extend({kind: kind, label: t('analytics.' + kind), amount: money(summary[kind].amount, currency),
+            count: tf('analytics.count', {count: summary[kind].count}), active: kind === analytics.kind},
+          interestReceivedSplit(kind, summary));
         }),
         aging: _.map(aging, function (bucket) {
           return {label: t('aging.' + bucket.bucket), amount: money(bucket.amount, currency),

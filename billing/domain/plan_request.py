@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 
 from billing.domain.calendar import month_end, regular_due_dates
+from billing.domain.interest import INTEREST_KINDS, default_start
 from billing.domain.money import CENT, ZERO, money
 from billing.domain.schedule import (
     DEFAULT_LABELS,
@@ -24,6 +25,7 @@ from billing.domain.schedule import (
 
 PLAN_FIELDS = ("plan", "total", "already_paid", "down_payment", "installments_count", "installment_amount",
                "first_due_date", "period", "due_day", "rounding", "extra_charges", "items")
+INTEREST_FIELDS = ("annual_rate", "day_count", "grace_periods", "start_date")
 OPTION_FIELDS = ("direction", "group", "education_direction", "autopay", "manager_id")
 REQUEST_FIELDS = PLAN_FIELDS + OPTION_FIELDS
 PERIODS = ("month", "2weeks", "week", "quarter")
@@ -47,7 +49,14 @@ def plan_request_as_dict(request: PlanRequest) -> dict:
     first = request.first_due_date
     down = request.down_payment
     recurring = {"every": request.every, "state": "active", "reason": ""} if request.plan == "recurring" else {}
-    return recurring | {
+    # Interest plans name their rate and conventions, the start resolved: a rebuild computes the same lines.
+    interest = {"annual_rate": format(Decimal(request.annual_rate).normalize(), "f"), "day_count": request.day_count,
+                "grace_periods": request.grace_periods,
+                "start_date": _day(request.start_date or (default_start(first, request.period) if first else None)),
+                } if request.plan in INTEREST_KINDS or request.interest_plan else {}
+    if request.plan not in INTEREST_KINDS and request.interest_plan:
+        interest["interest_plan"] = request.interest_plan
+    return recurring | interest | {
         "plan": request.plan,
         "total": _amount(request.total),
         "already_paid": _amount(request.already_paid),
@@ -61,7 +70,8 @@ def plan_request_as_dict(request: PlanRequest) -> dict:
         "rounding": _rounding(request.rounding),
         "extra_charges": [{"label": (charge.label or "").strip(), "amount": _amount(charge.amount),
                            "due_date": _day(charge.due_date or first)} for charge in request.extra_charges],
-        "items": [{"due_date": _day(item.due_date), "amount": _amount(item.amount)} for item in request.items],
+        "items": [{"due_date": _day(item.due_date), "amount": _amount(item.amount)}
+                  | ({"interest": _amount(item.interest)} if item.interest else {}) for item in request.items],
     }
 
 
@@ -88,9 +98,13 @@ def plan_request_from_dict(data: dict) -> PlanRequest:
         extra_charges=tuple(ExtraCharge(charge.get("label") or "", _parse_amount(charge["amount"]),
                                         _parse_day(charge.get("due_date")))
                             for charge in data.get("extra_charges") or ()),
-        items=tuple(CustomItem(_parse_day(item["due_date"]), _parse_amount(item["amount"]))
+        items=tuple(CustomItem(_parse_day(item["due_date"]), _parse_amount(item["amount"]),
+                               _parse_amount(item.get("interest")) or ZERO)
                     for item in data.get("items") or ()),
         every=int(data.get("every") or 1),
+        annual_rate=Decimal(str(data.get("annual_rate") or "0")), day_count=data.get("day_count") or "actual/365",
+        grace_periods=int(data.get("grace_periods") or 0), start_date=_parse_day(data.get("start_date")),
+        interest_plan=data.get("interest_plan") or "" if data.get("interest_plan") in INTEREST_KINDS else "",
     )
 
 

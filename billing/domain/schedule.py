@@ -7,9 +7,17 @@ from typing import Literal
 
 from billing.domain import status
 from billing.domain.calendar import DueDay, Period, regular_due_dates
+from billing.domain.interest import (
+    INTEREST_KINDS,
+    InterestError,
+    InterestTerms,
+    default_start,
+    effective_annual_rate,
+    interest_lines,
+)
 from billing.domain.money import CENT, MAX_AMOUNT, ZERO, floor_to_unit, money
 
-PlanKind = Literal["equal", "full", "custom", "recurring"]
+PlanKind = Literal["equal", "full", "custom", "recurring", "annuity", "differentiated"]
 InstallmentKind = Literal["down_payment", "regular", "extra", "fee"]
 
 MAX_INSTALLMENTS = 120
@@ -56,7 +64,8 @@ class ExtraCharge:
 @dataclass(frozen=True)
 class CustomItem:
     due_date: date
-    amount: Decimal
+    amount: Decimal  # the whole payment of the line
+    interest: Decimal = ZERO  # of which interest (an interest plan rebuilt as items, e.g. after an early payoff)
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,14 @@ class PlanRequest:
     extra_charges: tuple[ExtraCharge, ...] = ()
     items: tuple[CustomItem, ...] = ()
     every: int = 1  # recurring: a payment every N periods (N weeks, N months)
+    # Interest plans (annuity, differentiated): billing.domain.interest states the conventions.
+    annual_rate: Decimal = ZERO  # percent a year
+    day_count: str = "actual/365"
+    grace_periods: int = 0  # the first lines carry interest only
+    start_date: date | None = None  # interest accrues from; None: one period before the first due date
+    # A custom plan rebuilt from an interest plan (an early payoff): the kind whose terms above it keeps, so
+    # the next early payoff recomputes interest the same way. The engine reads only the items' interest.
+    interest_plan: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,14 +100,21 @@ class PlannedInstallment:
     amount: Decimal
     kind: InstallmentKind
     label: str
+    interest: Decimal = ZERO  # the part of `amount` that is interest; the rest is principal
+
+    @property
+    def principal(self) -> Decimal:
+        return self.amount - self.interest
 
 
 @dataclass(frozen=True)
 class Plan:
-    total: Decimal  # the deal budget plus extra charges
+    total: Decimal  # the deal budget plus extra charges plus interest
     already_paid: Decimal
     debt: Decimal  # what the installments add up to
     installments: tuple[PlannedInstallment, ...] = field(default_factory=tuple)
+    interest_total: Decimal = ZERO
+    effective_rate: Decimal | None = None  # interest plans: percent a year, billing.domain.interest
 
     @property
     def regular_amount(self) -> Decimal | None:
@@ -127,12 +151,14 @@ def plan_build(request: PlanRequest) -> Plan:
     ordered = sorted(lines, key=lambda line: (line.due_date, KIND_ORDER[line.kind]))
     installments = tuple(
         PlannedInstallment(seq=index, due_date=line.due_date, amount=line.amount, kind=line.kind,
-                           label=line.label)
+                           label=line.label, interest=line.interest)
         for index, line in enumerate(ordered, start=1)
     )
     extras_total = sum((line.amount for line in extras), ZERO)
-    plan = Plan(total=total + extras_total, already_paid=already_paid,
-                debt=total - already_paid + extras_total, installments=installments)
+    interest_total = sum((line.interest for line in regular), ZERO)
+    plan = Plan(total=total + extras_total + interest_total, already_paid=already_paid,
+                debt=total - already_paid + extras_total + interest_total, installments=installments,
+                interest_total=interest_total, effective_rate=_effective_rate(request, regular, regular_part))
     if plan.total > MAX_AMOUNT:
         raise PlanError("total", gettext_noop("The total with extra charges is too large."))
     return plan
@@ -144,6 +170,7 @@ class _Line:
     amount: Decimal
     kind: InstallmentKind
     label: str
+    interest: Decimal = ZERO
 
 
 def _positive(value: Decimal, field_name: str) -> Decimal:
@@ -201,7 +228,65 @@ def _regular_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
             raise PlanError("installments_count", gettext_noop("The plan would end after 2100."))
         return [_Line(day, amount, "regular", DEFAULT_LABELS["regular"])
                 for day, amount in zip(dates, amounts, strict=True)]
+    if request.plan in INTEREST_KINDS:
+        return _interest_lines(request, regular_part)
     raise PlanError("plan", gettext_noop("Choose equal payments, one payment or a custom plan."))
+
+
+INTEREST_MESSAGES = {
+    "kind": gettext_noop("Choose an annuity or a differentiated plan."),
+    "day_count": gettext_noop('The day count must be "actual/365", "actual/actual" or "30/360".'),
+    "rate": gettext_noop("The interest rate must be from 0 to 1000 % a year."),
+    "grace_negative": gettext_noop("The grace period cannot be negative."),
+    "grace_too_long": gettext_noop("The grace period must be shorter than the plan."),
+    "start_after_first": gettext_noop("Interest cannot start after the first due date."),
+    "too_many": gettext_noop("Too many payments for this amount and rounding unit."),
+    "zero_line": gettext_noop("A payment of this plan would be zero: raise the rate or shorten the grace period."),
+    "payment_missing": gettext_noop("Give either the number of payments or the payment amount, one of them."),
+    "too_long": gettext_noop("This amount would need more than %(max)s payments."),
+    "below_interest": gettext_noop("The payment does not even cover the interest of %(interest)s."),
+}
+
+
+def _interest_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
+    first = _first_date(request)
+    _check_period(request)
+    count, amount = request.installments_count, request.installment_amount
+    if (count is None) == (amount is None):
+        raise PlanError("installments_count", gettext_noop("Give either the number of payments or the payment amount, "
+                                                           "one of them."))
+    if request.rounding not in ROUNDING_UNITS:
+        raise PlanError("rounding", gettext_noop('Rounding must be "0.01", "1" or "100".'))
+    if count is not None and not 1 <= count <= MAX_INSTALLMENTS:
+        raise PlanError("installments_count", gettext_noop("Number of payments must be "
+                                                           "1..%(max)s."), max=MAX_INSTALLMENTS)
+    if not isinstance(request.grace_periods, int) or request.grace_periods < 0:
+        raise PlanError("grace_periods", INTEREST_MESSAGES["grace_negative"])
+    start = request.start_date or default_start(first, request.period)
+    _check_date(start, "start_date")
+    dates = regular_due_dates(first, count or MAX_INSTALLMENTS, request.period, request.due_day)
+    terms = InterestTerms(
+        kind=request.plan, principal=regular_part, annual_rate=Decimal(request.annual_rate),
+        dates=tuple(dates), start_date=start, period=request.period, day_count=request.day_count,
+        grace_periods=request.grace_periods, count=count,
+        payment=None if amount is None else _positive(amount, "installment_amount"), rounding=request.rounding)
+    try:
+        lines = interest_lines(terms)
+    except InterestError as exc:
+        raise PlanError(exc.field, INTEREST_MESSAGES[exc.reason], **exc.params) from exc
+    if lines[-1].due_date > LATEST_DATE:
+        raise PlanError("installments_count", gettext_noop("The plan would end after 2100."))
+    return [_Line(line.due_date, line.amount, "regular", DEFAULT_LABELS["regular"], line.interest)
+            for line in lines]
+
+
+def _effective_rate(request: PlanRequest, regular: list[_Line], regular_part: Decimal) -> Decimal | None:
+    """Interest plans: the effective annual rate of the amount financed and its regular lines."""
+    if request.plan not in INTEREST_KINDS or not regular:
+        return None
+    start = request.start_date or default_start(_first_date(request), request.period)
+    return effective_annual_rate(start_date=start, principal=regular_part,
+                                 flows=[(line.due_date, line.amount) for line in regular])
 
 
 def _check_period(request: PlanRequest) -> None:
@@ -244,16 +329,23 @@ def _custom_lines(request: PlanRequest, regular_part: Decimal) -> list[_Line]:
     if len(request.items) > MAX_INSTALLMENTS:
         raise PlanError("items", gettext_noop("A plan has at most %(max)s regular payments."), max=MAX_INSTALLMENTS)
     lines = [_Line(item.due_date, _positive(item.amount, f"items.{index}.amount"), "regular",
-                   DEFAULT_LABELS["regular"])
+                   DEFAULT_LABELS["regular"], _item_interest(item, index))
              for index, item in enumerate(request.items)]
     for index, (earlier, later) in enumerate(pairwise(lines), start=1):
         if later.due_date <= earlier.due_date:
             raise PlanError(f"items.{index}.due_date", gettext_noop("The date must be later than the previous row's."))
-    items_sum = sum((line.amount for line in lines), ZERO)
+    items_sum = sum((line.amount - line.interest for line in lines), ZERO)
     if items_sum != regular_part:
         raise PlanError("items", gettext_noop("The payments add up to %(sum)s, but %(left)s is left to plan."),
                         sum=items_sum, left=regular_part)
     return lines
+
+
+def _item_interest(item: CustomItem, index: int) -> Decimal:
+    interest = money(item.interest or ZERO)
+    if interest < ZERO or interest > money(item.amount):
+        raise PlanError(f"items.{index}.interest", gettext_noop("Interest must be from zero to the payment."))
+    return interest
 
 
 def _extra_lines(request: PlanRequest) -> list[_Line]:

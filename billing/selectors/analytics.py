@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 
 from billing.domain.money import ZERO
 from billing.domain.status import days_late
-from billing.models import Account, Deal, Direction, Installment, Payment, Schedule
+from billing.models import Account, Allocation, Deal, Direction, Installment, Payment, Schedule
 from billing.names import deal_display_name
 from billing.time import account_today
 
@@ -58,6 +58,9 @@ class Summary:
     overdue: Total
     by_day: list[DayRow] = field(default_factory=list)
     aging: list[AgingBucket] = field(default_factory=list)
+    # Of `received`: the interest of interest plans, and the rest (principal, fees...); they add up to it.
+    received_interest: Decimal = ZERO
+    received_principal: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -136,11 +139,33 @@ def overdue_lines(account: Account, flt: AnalyticsFilter, today: date) -> QueryS
     return _installments(account, flt).filter(due_date__lt=today)
 
 
+def received_interest(account: Account, flt: AnalyticsFilter) -> Decimal:
+    """The interest in the payments received (the summary's `received`): a payment covers a line's
+    interest before its principal, so of the allocations to a line, in payment order, the first ones up to
+    the line's interest are interest."""
+    in_range = set(_payments(account, flt).values_list("pk", flat=True))
+    slices = (Allocation.objects.filter(installment__schedule__is_active=True, installment__interest__gt=0,
+                                        installment__schedule__deal__account=account)
+              .order_by("installment_id", "payment__paid_at", "payment_id")
+              .values_list("installment_id", "installment__interest", "payment_id", "amount"))
+    total, left, line = ZERO, ZERO, None
+    for installment_id, interest, payment_id, amount in slices:
+        if installment_id != line:
+            line, left = installment_id, interest
+        part = min(amount, left)
+        left -= part
+        if payment_id in in_range:
+            total += part
+    return total
+
+
 def analytics_summary(*, account: Account, flt: AnalyticsFilter) -> Summary:
     today = account_today(account)
+    received = _total(_payments(account, flt), "amount")
+    interest = received_interest(account, flt)
     return Summary(
         currency=account.currency,
-        received=_total(_payments(account, flt), "amount"),
+        received=received, received_interest=interest, received_principal=received.amount - interest,
         upcoming=_total(upcoming_lines(account, flt, today), REMAINDER),
         overdue=_total(overdue_lines(account, flt, today), REMAINDER),
         by_day=_by_day(account, flt, today),

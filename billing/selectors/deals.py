@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from billing.decline_reasons import OWN_REASONS, decline_reason_text
+from billing.domain.interest import INTEREST_KINDS, effective_annual_rate
 from billing.domain.money import ZERO
 from billing.domain.schedule import Plan
 from billing.domain.status import (
@@ -60,6 +61,7 @@ class InstallmentRow:
     status: str
     invoice: InvoiceRef | None = None
     days_overdue: int = 0  # days past the due date of an unpaid line (the card shows it)
+    interest: Decimal = ZERO  # the part of `amount` that is interest (interest plans)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class ScheduleState:
     installments: list[InstallmentRow]
     plan: str | None = None
     request: dict | None = None  # the plan request as the manager sent it, to pre-fill a re-build
+    interest_total: Decimal = ZERO  # interest plans: the interest of all lines
+    effective_rate: Decimal | None = None  # interest plans: percent a year (billing.domain.interest)
 
 
 @dataclass(frozen=True)
@@ -157,13 +161,14 @@ def schedule_state_from_plan(*, plan: Plan, lead_id: int, currency: str, directi
     """A preview: the same shape as a stored schedule, nothing paid, nothing invoiced."""
     lines = [
         InstallmentRow(seq=line.seq, kind=line.kind, label=line.label, due_date=line.due_date,
-                          amount=line.amount, paid=ZERO, status="planned")
+                          amount=line.amount, paid=ZERO, status="planned", interest=line.interest)
         for line in plan.installments
     ]
     return ScheduleState(
         lead_id=lead_id, version=None, currency=currency, direction=direction, total=plan.total,
         already_paid=plan.already_paid, debt=plan.debt, installments_count=len(lines),
         monthly_payment=plan.regular_amount, last_due_date=plan.last_due_date, installments=lines,
+        interest_total=plan.interest_total, effective_rate=plan.effective_rate,
     )
 
 
@@ -238,6 +243,7 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
             invoice=InvoiceRef(invoice.pk, invoice.number, invoice.status, invoice.payment_url,
                                failure=invoice_failure(invoice)) if invoice else None,
             days_overdue=days_late(line.due_date, today) if status == "overdue" else 0,
+            interest=line.interest,
         ))
     return ScheduleState(
         lead_id=deal.lead_id, version=schedule.version, currency=deal.account.currency,
@@ -245,7 +251,19 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
         debt=schedule.debt, installments_count=len(lines), monthly_payment=figures.monthly_payment,
         last_due_date=figures.last_due_date, installments=lines,
         plan=schedule.plan, request=schedule.request or None,
+        interest_total=sum((line.interest for line in lines), ZERO), effective_rate=_effective_rate(schedule, lines),
     )
+
+
+def _effective_rate(schedule: Schedule, lines: list[InstallmentRow]) -> Decimal | None:
+    """An interest plan's effective annual rate, from its stored lines and the start its request names."""
+    start = (schedule.request or {}).get("start_date")
+    if schedule.plan not in INTEREST_KINDS or not start:
+        return None
+    regular = [line for line in lines if line.kind == "regular"]
+    return effective_annual_rate(start_date=date.fromisoformat(start),
+                                 principal=sum((line.amount - line.interest for line in regular), ZERO),
+                                 flows=[(line.due_date, line.amount) for line in regular])
 
 
 def _correction(payment: Payment) -> Correction:

@@ -16,6 +16,7 @@ class LineSide:
     label: str
     due_date: date
     amount: Decimal
+    interest: Decimal = Decimal("0.00")  # interest plans: the part of `amount` that is interest
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,9 @@ def plan_with_fees_kept(*, deal: Deal, plan: Plan, direction: str) -> tuple[Plan
 
 
 def _line_changes(old: list[Installment], plan: Plan) -> list[LineChange]:
-    was = {line.seq: LineSide(line.kind, line.label, line.due_date, line.amount) for line in old}
-    becomes = {line.seq: LineSide(line.kind, line.label, line.due_date, line.amount) for line in plan.installments}
+    was = {line.seq: LineSide(line.kind, line.label, line.due_date, line.amount, line.interest) for line in old}
+    becomes = {line.seq: LineSide(line.kind, line.label, line.due_date, line.amount, line.interest)
+               for line in plan.installments}
     changes = []
     for seq in sorted(was.keys() | becomes.keys()):
         before, after = was.get(seq), becomes.get(seq)

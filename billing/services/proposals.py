@@ -5,7 +5,7 @@ schedule_replace, so payments are re-allocated and live invoices synced as for a
 when it has expired, was withdrawn by a newer proposal, or the plan changed since (superseded). Either
 answer is an event: the CRM adapter gives the manager a task.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -14,7 +14,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from billing.domain.early_payoff import CurrentLine, Payoff, PayoffError, payoff_plan
+from billing.domain.early_payoff import (
+    CurrentLine,
+    InterestPlanTerms,
+    Payoff,
+    PayoffError,
+    interest_payoff_plan,
+    payoff_plan,
+)
+from billing.domain.interest import INTEREST_KINDS
 from billing.domain.money import ZERO
 from billing.domain.plan_request import plan_request_from_dict
 from billing.domain.schedule import DEFAULT_LABELS, CustomItem, DownPayment, ExtraCharge, PlanRequest
@@ -136,10 +144,12 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
     if schedule is None or deal.cancelled_at is not None:
         raise ApplicationError("no_plan", _("There is no active plan to pay off."))
     # Late fees are no part of a plan request: schedule_replace carries them over as they are.
-    lines = [CurrentLine(line.due_date, line.amount, line.paid, line.kind, line.label)
+    lines = [CurrentLine(line.due_date, line.amount, line.paid, line.kind, line.label, line.interest)
              for line in schedule.installments.exclude(kind=Installment.Kind.FEE).order_by("seq")]
+    terms = _interest_terms(schedule)
     try:
-        payoff = payoff_plan(lines=lines, lump_sum=amount, mode=mode, today=today)
+        payoff = (payoff_plan(lines=lines, lump_sum=amount, mode=mode, today=today) if terms is None else
+                  interest_payoff_plan(lines=lines, lump_sum=amount, mode=mode, today=today, terms=terms))
     except PayoffError as exc:
         message = _payoff_message(exc, deal.account.currency)
         raise ApplicationError("invalid_payoff", message, {exc.field: [message]}) from exc
@@ -147,6 +157,9 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
         raise ApplicationError("invalid_payoff", _("Enter the amount in roubles, e.g. 30000."),
                                {"amount": [_("Enter the amount in roubles, e.g. 30000.")]}) from exc
     request = payoff_request(items=payoff.items, already_paid=schedule.already_paid)
+    if terms is not None:  # the interest terms go along, so the next early payoff recomputes the same way
+        request = replace(request, interest_plan=terms.kind, annual_rate=terms.annual_rate,
+                          day_count=terms.day_count, period=terms.period, start_date=terms.start_date)
     return EarlyPayoff(plan_request=request, options=options_of(deal=deal, schedule=schedule), payoff=payoff)
 
 
@@ -166,16 +179,30 @@ def payoff_request(*, items, already_paid) -> PlanRequest:
             regular.append(downs[0])
     if not regular and extras:
         regular.append(extras.pop())
-    by_day: dict[date, Decimal] = {}
+    by_day: dict[date, tuple[Decimal, Decimal]] = {}
     for item in regular:
-        by_day[item.due_date] = by_day.get(item.due_date, ZERO) + item.amount
+        amount, interest = by_day.get(item.due_date, (ZERO, ZERO))
+        by_day[item.due_date] = (amount + item.amount, interest + item.interest)
     charges = tuple(ExtraCharge("" if item.label == DEFAULT_LABELS["extra"] else item.label, item.amount,
                                 item.due_date) for item in extras)
-    rows = tuple(CustomItem(day, amount) for day, amount in sorted(by_day.items()))
-    total = already_paid + sum((item.amount for item in items), ZERO) - sum((item.amount for item in charges), ZERO)
+    rows = tuple(CustomItem(day, amount, interest) for day, (amount, interest) in sorted(by_day.items()))
+    principal = sum((item.amount - item.interest for item in items), ZERO)
+    total = already_paid + principal - sum((item.amount for item in charges), ZERO)
     return PlanRequest(plan="custom", total=total, already_paid=already_paid, first_due_date=rows[0].due_date,
                        down_payment=DownPayment(down.amount, down.due_date) if down else None,
                        extra_charges=charges, items=rows)
+
+
+def _interest_terms(schedule: Schedule) -> InterestPlanTerms | None:
+    """How the active version charges interest, from its stored request; None: a plan without interest."""
+    request = schedule.request or {}
+    kind = request.get("plan") if request.get("plan") in INTEREST_KINDS else request.get("interest_plan")
+    if kind not in INTEREST_KINDS or not request.get("start_date"):
+        return None
+    return InterestPlanTerms(kind=kind, annual_rate=Decimal(str(request.get("annual_rate") or "0")),
+                             day_count=request.get("day_count") or "actual/365",
+                             period=request.get("period") or "month",
+                             start_date=date.fromisoformat(request["start_date"]))
 
 
 def _payoff_message(exc: PayoffError, currency: str) -> str:
@@ -203,5 +230,7 @@ def early_payoff_apply(*, deal: Deal, amount, mode: str, today: date, created_by
             raise ApplicationError("plan_changed", _("The plan changed while you were looking: check the new one."),
                                    status=409)
         built = early_payoff_build(deal=deal, amount=amount, mode=mode, today=today)
+        payoff = built.payoff
         return schedule_replace(deal=deal, plan_request=built.plan_request, options=built.options,
-                                created_by=created_by, today=today)
+                                created_by=created_by, today=today, change=f"early_payoff_{mode}",
+                                reason=f"{payoff.lump_amount} on {payoff.lump_date.isoformat()}")

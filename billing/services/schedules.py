@@ -53,13 +53,15 @@ def schedule_request_full(*, plan_request: PlanRequest, options: ScheduleOptions
 
 @transaction.atomic
 def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: ScheduleOptions,
-                     created_by: int | None, today: date, request_data: dict | None = None) -> Schedule:
+                     created_by: int | None, today: date, request_data: dict | None = None, change: str = "",
+                     reason: str = "") -> Schedule:
     """Make `plan_request` the deal's active plan as a new version; the old version is kept as history.
     Late fees of the active version are not in any request: they are carried over onto the new version.
 
     A plan identical to the active one (same lines, totals and options) changes nothing: the active
     version is returned and no new one is made. `request_data` is accepted for old callers and ignored:
-    the version stores the complete, normalised request."""
+    the version stores the complete, normalised request. `change` and `reason` (e.g. an early payoff: the
+    mode, the lump sum and its date) are kept in the new version's request and its event."""
     requested = plan_preview(plan_request=plan_request)
     deal = deal_lock(deal=deal)
     if deal.cancelled_at is not None:
@@ -81,12 +83,13 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     schedule = Schedule.objects.create(
         deal=deal, version=version, is_active=True, plan=plan_request.plan, direction=options.direction,
         total=plan.total, already_paid=plan.already_paid, debt=plan.debt,
-        request=schedule_request_full(plan_request=plan_request, options=options),
+        request=schedule_request_full(plan_request=plan_request, options=options)
+        | ({"change": change, "reason": reason[:500]} if change else {}),
         autopay=options.autopay, manager_id=options.manager_id, created_by=created_by,
     )
     Installment.objects.bulk_create(
         Installment(schedule=schedule, seq=line.seq, kind=line.kind, label=line.label,
-                    due_date=line.due_date, amount=line.amount)
+                    due_date=line.due_date, amount=line.amount, interest=line.interest)
         for line in plan.installments
     )
     _opening_balance_sync(deal=deal, already_paid=plan.already_paid, recorded_by=created_by, today=today)
@@ -100,7 +103,7 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
         "previous_schedule_id": previous.pk if previous else None,
         # Late fees carried over from the previous version, where their line number changed (old → new).
         "fee_seq_moves": {str(old): new for old, new in fee_moves.items() if old != new},
-    })
+    } | ({"change": change, "reason": reason[:500]} if change else {}))
     return schedule
 
 

@@ -135,3 +135,24 @@ def test_analytics_needs_a_token(db):
     from rest_framework.test import APIClient
 
     assert_error(APIClient().get("/api/v1/analytics/summary"), 401)
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_received_separates_principal_and_interest_of_interest_plans(book):
+    with time_machine.travel("2026-12-01 12:00:00+03:00", tick=False):
+        book.put("/api/v1/deals/4/schedule", {
+            "plan": "annuity", "total": "100000.00", "installments_count": 12, "first_due_date": "2027-01-01",
+            "annual_rate": "12", "day_count": "30/360"})
+        # Line 1: 8 884.88 of which 1 000.00 interest. 500.00 pays interest only; 9 000.00 pays the rest of
+        # line 1 (500.00 interest, 7 884.88 principal) and 615.12 of line 2 (all interest: 921.15 is due).
+    with time_machine.travel("2027-01-16 12:00:00+03:00", tick=False):
+        book.post("/api/v1/deals/4/payments", {"amount": "500.00", "method": "cash", "paid_at": "2026-12-05"})
+        book.post("/api/v1/deals/4/payments", {"amount": "9000.00", "method": "cash", "paid_at": "2027-01-15"})
+    body = book.get("/api/v1/analytics/summary", date_from="2026-12-01", date_to="2026-12-31").json()
+    assert body["received"]["amount"] == "10500.00"  # deal 1's 10 000.00 and the 500.00
+    assert body["received_interest"] == "500.00"
+    assert body["received_principal"] == "10000.00"
+    body = book.get("/api/v1/analytics/summary", date_from="2027-01-01", date_to="2027-01-31").json()
+    assert body["received"]["amount"] == "9000.00"
+    assert body["received_interest"] == "1115.12"  # 500.00 of line 1 and 615.12 of line 2
+    assert body["received_principal"] == "7884.88"

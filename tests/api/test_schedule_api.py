@@ -24,7 +24,8 @@ def test_preview_computes_the_contract_example_and_stores_nothing(widget):
     assert data["version"] is None
     assert data["installments"][0] == {  # the label in the manager's language: Russian unless asked for English
         "seq": 1, "kind": "down_payment", "label": "Первый взнос", "due_date": "2026-12-01",
-        "amount": "20000.00", "paid": "0.00", "status": "planned", "invoice": None, "days_overdue": 0}
+        "amount": "20000.00", "paid": "0.00", "status": "planned", "invoice": None, "days_overdue": 0,
+        "interest": "0.00"}
     assert sum(__import__("decimal").Decimal(line["amount"]) for line in data["installments"]) == 151500
     assert not Schedule.objects.exists()
     assert not Payment.objects.exists()

@@ -159,3 +159,19 @@ def test_a_new_visitor_reads_russian(client, deal):
     html = client.get(page_path(deal)).content.decode()
     assert 'lang="ru"' in html
     assert client.cookies.get("payplan_lang") is None
+def test_an_interest_plan_shows_the_interest_of_each_line_and_over_the_term(account, client):
+    from datetime import date
+    from decimal import Decimal
+
+    from billing.domain.schedule import PlanRequest
+    from billing.services import ScheduleOptions, schedule_replace
+
+    deal = make_deal(account, lead_id=7090)
+    schedule_replace(deal=deal, plan_request=PlanRequest(
+        plan="annuity", total=Decimal("100000"), installments_count=12, first_due_date=date(2027, 2, 1),
+        annual_rate=Decimal("12"), day_count="30/360"), options=ScheduleOptions(), created_by=1,
+        today=date(2026, 11, 24))
+    html = client.get(page_path(deal)).content.decode()
+    assert "в т. ч. проценты 1\u00a0000,00" in html
+    assert "Проценты за весь срок: 6\u00a0618,53" in html
+    assert "Эффективная ставка: 12," in html

@@ -103,6 +103,9 @@ class SummaryOutput(serializers.Serializer):
     overdue = TotalOutput()
     by_day = DayOutput(many=True)
     aging = AgingOutput(many=True)
+    received_interest = MoneyField(help_text="of received: the interest of interest plans (a payment covers a "
+                                             "line's interest first)")
+    received_principal = MoneyField(help_text="of received: everything but interest; the two add up to received")
 
 
 class RowOutput(serializers.Serializer):

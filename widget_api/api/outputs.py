@@ -30,6 +30,7 @@ class InstallmentOutput(serializers.Serializer):
         choices=["planned", "invoiced", "partially_paid", "paid", "overdue", "cancelled"])
     invoice = InvoiceRefOutput(allow_null=True)
     days_overdue = serializers.IntegerField(help_text="days past the due date while unpaid; 0 otherwise")
+    interest = MoneyField(help_text="the part of amount that is interest (interest plans; 0.00 otherwise)")
 
     def to_representation(self, instance):
         # The engine's default labels are codes ("Down payment"): people read the catalogue's words.
@@ -50,8 +51,12 @@ class ScheduleOutput(serializers.Serializer):
     monthly_payment = MoneyField(allow_null=True)
     last_due_date = serializers.DateField(allow_null=True)
     installments = InstallmentOutput(many=True)
-    plan = serializers.ChoiceField(choices=["equal", "full", "custom"], allow_null=True)
+    plan = serializers.ChoiceField(choices=["equal", "full", "custom", "recurring", "annuity", "differentiated"],
+                                   allow_null=True)
     request = serializers.DictField(allow_null=True, help_text="the plan request of this version, as sent")
+    interest_total = MoneyField(help_text="interest of all lines; total includes it")
+    effective_rate = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True, coerce_to_string=True,
+                                              help_text="interest plans: the effective annual rate, percent")
 
 
 class NextDueOutput(serializers.Serializer):

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from billing.domain.interest import DAY_COUNTS, MAX_RATE
 from billing.domain.schedule import CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.models import Direction
 from billing.selectors import deal_state_get, schedule_state_from_plan
@@ -37,12 +38,15 @@ class ExtraChargeInput(serializers.Serializer):
 class CustomItemInput(serializers.Serializer):
     due_date = serializers.DateField()
     amount = PositiveMoneyField()
+    interest = MoneyField(min_value=Decimal("0"), default=Decimal("0.00"),
+                          help_text="of which interest (a plan rebuilt after an early payoff of an interest plan)")
 
 
 class PlanInput(serializers.Serializer):
-    plan = serializers.ChoiceField(choices=["equal", "full", "custom", "recurring"],
+    plan = serializers.ChoiceField(choices=["equal", "full", "custom", "recurring", "annuity", "differentiated"],
                                    help_text="recurring: open-ended, installment_amount every `every` periods until "
-                                             "cancelled; total is not sent")
+                                             "cancelled; total is not sent. annuity / differentiated: with interest "
+                                             "(annual_rate, day_count, grace_periods, start_date)")
     total = PositiveMoneyField(required=False, help_text="required except for recurring plans")
     every = serializers.IntegerField(required=False, default=1, min_value=1, max_value=52,
                                      help_text="recurring: a payment every N periods (e.g. period=week, every=3)")
@@ -56,6 +60,15 @@ class PlanInput(serializers.Serializer):
     rounding = RoundingField(required=False, default=Decimal("0.01"))
     extra_charges = ExtraChargeInput(many=True, required=False, default=list)
     items = CustomItemInput(many=True, required=False, default=list)
+    annual_rate = serializers.DecimalField(max_digits=9, decimal_places=4, required=False, default=Decimal("0"),
+                                           help_text="interest plans: nominal percent a year, 0..1000")
+    day_count = serializers.ChoiceField(choices=DAY_COUNTS, default="actual/365",
+                                        help_text="interest plans: how days turn into a part of the year")
+    grace_periods = serializers.IntegerField(required=False, default=0, min_value=0, max_value=119,
+                                             help_text="interest plans: first lines with interest only")
+    start_date = serializers.DateField(required=False, allow_null=True,
+                                       help_text="interest plans: interest accrues from; default one period "
+                                                 "before first_due_date")
     direction = serializers.ChoiceField(choices=Direction.values, default=Direction.INCOMING)
     group = serializers.CharField(max_length=255, allow_blank=True, default="")
     education_direction = serializers.CharField(max_length=255, allow_blank=True, default="")
@@ -68,6 +81,10 @@ class PlanInput(serializers.Serializer):
     def validate(self, attrs):
         if attrs.get("plan") != "recurring" and attrs.get("total") is None:
             raise serializers.ValidationError({"total": [self.fields["total"].error_messages["required"]]})
+        rate = attrs.get("annual_rate") or Decimal("0")
+        if rate < 0 or rate > MAX_RATE:
+            message = _("The interest rate must be from 0 to 1000 % a year.")
+            raise serializers.ValidationError({"annual_rate": [message]})
         if attrs.get("plan") == "recurring" and attrs.get("installment_amount") is None:
             raise serializers.ValidationError({"installment_amount": [_("A subscription needs its price per period.")]})
         return attrs
@@ -85,7 +102,9 @@ class PlanInput(serializers.Serializer):
             period=data["period"], due_day=data.get("due_day"), rounding=data["rounding"],
             extra_charges=tuple(ExtraCharge(c["label"], c["amount"], c.get("due_date"))
                                 for c in data["extra_charges"]),
-            items=tuple(CustomItem(i["due_date"], i["amount"]) for i in data["items"]),
+            items=tuple(CustomItem(i["due_date"], i["amount"], i["interest"]) for i in data["items"]),
+            annual_rate=data["annual_rate"], day_count=data["day_count"], grace_periods=data["grace_periods"],
+            start_date=data.get("start_date"),
         )
 
     def to_options(self) -> ScheduleOptions:
@@ -101,6 +120,7 @@ class LineSideOutput(serializers.Serializer):
     label = serializers.CharField(allow_blank=True)
     due_date = serializers.DateField()
     amount = MoneyField()
+    interest = MoneyField()
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
