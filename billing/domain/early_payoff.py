@@ -230,7 +230,8 @@ def interest_payoff_plan(*, lines: list[CurrentLine], lump_sum: Decimal, mode: s
     lump = PayoffItem(lump_date, lump_sum, interest=interest_due + accrued)
     rest = maximum - lump_sum
     later = [line for line in lines if line.due_date > lump_date]
-    kept = [PayoffItem(line.due_date, line.amount - line.paid, line.kind, line.label) for line in later if not line.regular]
+    kept = [PayoffItem(line.due_date, line.amount - line.paid, line.kind, line.label)
+            for line in later if not line.regular]
     regular_later = [line for line in later if line.regular]
     spread = _interest_spread(regular_later, rest, mode, lump_date, terms) if rest > ZERO else []
     items = _merge_same_days([*settled, lump, *spread, *kept])
