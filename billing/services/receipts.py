@@ -11,7 +11,7 @@ from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
 from billing.names import deal_service_name
-from billing.services.gateways import gateway_for
+from billing.services.gateways import cloudpayments_gateway
 from billing.transactions import assert_no_transaction
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ def _mark_pending(event: DomainEvent) -> None:
     """In the payment's own transaction: flag the receipt; the relay's `billing.fiscal_receipt` sends it."""
     if event.payload.get("method") == Payment.Method.OPENING_BALANCE or not receipt_settings(event.account).enabled:
         return
+    if event.payload.get("method") == Payment.Method.YOOKASSA:
+        return  # its 54-FZ receipt went with the YooKassa payment itself (billing.services.invoicing)
     payment_id = event.payload["payment_id"]
     if payment_is_payout(Payment.objects.select_related("deal").get(pk=payment_id)):
         return
@@ -97,7 +99,7 @@ def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> 
         Payment.objects.filter(pk=payment_id).update(receipt_status="failed",
                                                      receipt_error="The account's INN is not set.")
         return payment
-    gateway = gateway or gateway_for(payment.account)
+    gateway = gateway or cloudpayments_gateway(payment.account)  # CloudKassir is CloudPayments' cash register
     try:
         queued = gateway.create_receipt(receipt_for(payment, settings),
                                         request_id=f"receipt:{payment.account_id}:{payment.pk}")
