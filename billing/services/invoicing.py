@@ -25,7 +25,7 @@ from billing.models import Account, Deal, Direction, DomainEvent, Installment, I
 from billing.names import deal_service_name
 from billing.services.autopay import installments_autopay_managed
 from billing.services.deals import deal_lock
-from billing.services.gateways import YOOKASSA, gateway_name_for, gateway_named
+from billing.services.gateways import YOOKASSA, gateway_for, gateway_name_for, gateway_named
 from billing.texts import in_account_language
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
@@ -172,6 +172,13 @@ def _order_for(invoice: Invoice) -> CreateOrder:
     )
 
 
+def _gateway_of(invoice: Invoice) -> Gateway:
+    """The gateway the invoice was made on: the account's current one, or the one it used before a switch."""
+    if invoice.gateway == gateway_name_for(invoice.account):
+        return gateway_for(invoice.account)
+    return gateway_named(invoice.account, invoice.gateway)
+
+
 def invoice_receipt(invoice: Invoice) -> dict | None:
     """YooKassa's `receipt` (54-FZ, contracts/yookassa.md §9) when the account sends receipts: one service line
     for the invoice's amount; None without the client's email or phone (the receipt needs one)."""
@@ -202,7 +209,7 @@ def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) ->
     """Create the gateway order of a `creating` invoice on its own gateway (no lock held), then record it."""
     assert_no_transaction()
     try:
-        gateway = gateway or gateway_named(invoice.account, invoice.gateway)
+        gateway = gateway or _gateway_of(invoice)
     except ApplicationError as exc:  # the invoice's gateway lost its keys meanwhile: refused, kept for a retry
         return _invoice_mark_failed(invoice_id=invoice.pk, reason=exc.message)
     try:
@@ -291,7 +298,7 @@ def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -
     invoice = Invoice.objects.select_related("account").get(pk=invoice_id)
     if not invoice.gateway_cancel_pending or not invoice.gateway_order_id:
         return
-    gateway = gateway or gateway_named(invoice.account, invoice.gateway)
+    gateway = gateway or _gateway_of(invoice)
     gateway.cancel_order(invoice.gateway_order_id, request_id=f"cancel:{invoice.account_id}:{invoice.number}")
     Invoice.objects.filter(pk=invoice_id).update(gateway_cancel_pending=False)
 
@@ -345,7 +352,7 @@ def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gatew
     invoice = Invoice.objects.select_related("account", "deal", "installment").get(pk=invoice_id)
     if invoice.status != Invoice.Status.CREATING:
         return Reconciliation(invoice, "not_stuck")
-    gateway = gateway or gateway_named(invoice.account, invoice.gateway)
+    gateway = gateway or _gateway_of(invoice)
     found = gateway.find_payment(invoice.number)
     if found is not None and found.status in ("Completed", "Authorized"):
         with transaction.atomic():

@@ -23,6 +23,12 @@ CASH_METHODS = {Payment.Method.CASH}
 ReceiptSettings = FiscalReceipts
 
 
+def gateway_for(account: Account) -> Gateway:
+    """CloudKassir is CloudPayments' cash register: receipts go there whatever gateway takes the money
+    (YooKassa payments carry their own receipt and never get here)."""
+    return cloudpayments_gateway(account)
+
+
 def receipt_settings(account: Account) -> ReceiptSettings:
     return fiscal_read(account.settings)
 
@@ -99,7 +105,7 @@ def payment_receipt_send(*, payment_id: int, gateway: Gateway | None = None) -> 
         Payment.objects.filter(pk=payment_id).update(receipt_status="failed",
                                                      receipt_error="The account's INN is not set.")
         return payment
-    gateway = gateway or cloudpayments_gateway(payment.account)  # CloudKassir is CloudPayments' cash register
+    gateway = gateway or gateway_for(payment.account)
     try:
         queued = gateway.create_receipt(receipt_for(payment, settings),
                                         request_id=f"receipt:{payment.account_id}:{payment.pk}")

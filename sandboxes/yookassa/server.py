@@ -55,6 +55,7 @@ class YooKassaSandbox:
         self.public_url = (public_url or self.url).rstrip("/")
         self.api_url = self.url + "/v3/"
         self._thread: threading.Thread | None = None
+        self._in_flight = 0
 
     # ---- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> "YooKassaSandbox":
@@ -99,6 +100,26 @@ class YooKassaSandbox:
     def revoke_method(self, method_id: str) -> None:
         with self.store.lock:
             self.store.revoked_methods.add(method_id)
+
+    def notify_later(self, event: str, obj: dict) -> None:
+        """As YooKassa does: the notification of an API call's result comes after its answer."""
+        with self.store.lock:
+            self._in_flight += 1
+
+        def send() -> None:
+            try:
+                self.notify(event, obj)
+            finally:
+                with self.store.lock:
+                    self._in_flight -= 1
+
+        threading.Thread(target=send, daemon=True).start()
+
+    def settle(self, timeout: float = 15) -> None:
+        """Wait until every notification sent in the background has been answered (tests)."""
+        deadline = time.monotonic() + timeout
+        while self._in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
 
     def notification_body(self, event: str, obj: dict) -> bytes:
         return json.dumps({"type": "notification", "event": event, "object": obj},
@@ -238,7 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
         store.remember(shop.shop_id, key, path, raw, 200, answer)
         entry["status"] = 200
         if event:
-            threading.Thread(target=sandbox.notify, args=(event, answer), daemon=True).start()
+            sandbox.notify_later(event, answer)
         if store.take_lose():
             self.close_connection = True  # done, but the answer is lost on the way
             self.connection.shutdown(2)

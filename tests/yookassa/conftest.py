@@ -26,6 +26,7 @@ def yookassa(yookassa_account, live_server, settings):
     settings.YOOKASSA_RETRIES = 3
     settings.YOOKASSA_BACKOFF = 0.01
     yield server
+    server.settle()
     server.stop()
 
 

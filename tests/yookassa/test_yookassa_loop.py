@@ -141,6 +141,7 @@ def test_refund_from_the_card_goes_back_through_yookassa_once(yookassa_account, 
     assert len(sent) == 1
     assert '"payment_id":"' + payment.transaction_id + '"' in sent[0]["body"]
     # The refund.succeeded notification (re-read from the API) finds the same refund: still one.
+    yookassa.settle()
     assert any(delivery["event"] == "refund.succeeded" and delivery["accepted"]
                for delivery in yookassa.store.deliveries)
     assert Payment.objects.filter(refund_of=payment).count() == 1
