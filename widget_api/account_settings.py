@@ -15,6 +15,7 @@ from billing.domain.account_settings import (
     REQUISITE_KEYS,
     ROLE_KEYS,
     crm_mapping_read,
+    gateways_read,
     settings_read,
 )
 from billing.gateway.cloudpayments_notifications import KINDS
@@ -57,6 +58,8 @@ def account_settings_get(*, account: Account) -> dict:
         "reminders": list(stored.get("reminders") or []),
         "receipts": dict(stored.get("receipts") or {"enabled": False}),
         "cloudpayments": cloudpayments_settings_get(account=account),
+        "gateways": gateways_settings_get(account=account),
+        "yookassa": yookassa_settings_get(account=account),
         "client_service_name": client_service_name_get(account=account),
     }
 
@@ -82,6 +85,22 @@ def last_notification(account: Account) -> dict | None:
         return None
     return {"kind": event.kind, "received_at": event.received_at, "signature_valid": event.signature_valid,
             "status": event.status, "answer_code": event.answer_code}
+
+
+def gateways_settings_get(*, account: Account) -> dict:
+    chosen = gateways_read(account.settings)
+    return {"cards": chosen.cards, "sbp": chosen.sbp}
+
+
+def yookassa_settings_get(*, account: Account) -> dict:
+    """The YooKassa shop as the settings page shows it; the secret key itself is never part of it."""
+    origin = settings.PAYPLAN_PUBLIC_ORIGIN.rstrip("/")
+    return {
+        "shop_id": account.yookassa_shop_id,
+        "secret_key_set": bool(account.yookassa_secret_key),
+        "connected": account.yookassa_connected,
+        "notification_url": origin + reverse("yookassa-webhook", kwargs={"account_key": account.webhook_key}),
+    }
 
 
 def cloudpayments_settings_get(*, account: Account) -> dict:

@@ -97,6 +97,28 @@ class CloudPaymentsInput(serializers.Serializer):
                                                    "payments count as money")
 
 
+class GatewaysSerializer(serializers.Serializer):
+    cards = serializers.ChoiceField(choices=["cloudpayments", "yookassa"], required=False,
+                                    help_text="the gateway of invoices, payment links and new saved cards")
+    sbp = serializers.ChoiceField(choices=["", "yookassa"], required=False, allow_blank=True,
+                                  help_text="the gateway of SBP payments («Оплатить через СБП»); blank: none")
+
+
+class YooKassaInput(serializers.Serializer):
+    shop_id = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="YooKassa shopId")
+    secret_key = serializers.CharField(write_only=True, required=False, allow_null=True, allow_blank=True,
+                                       min_length=8, max_length=256, help_text="write-only; never returned")
+    clear_secret_key = serializers.BooleanField(required=False, default=False,
+                                                help_text="true removes the stored key (disconnects)")
+
+
+class YooKassaOutput(serializers.Serializer):
+    shop_id = serializers.CharField(allow_blank=True)
+    secret_key_set = serializers.BooleanField()
+    connected = serializers.BooleanField()
+    notification_url = serializers.CharField(help_text="paste into YooKassa's «HTTP-уведомления»")
+
+
 class LastNotificationOutput(serializers.Serializer):
     kind = serializers.CharField()
     received_at = serializers.DateTimeField()
@@ -142,6 +164,8 @@ class AccountSettingsInput(serializers.Serializer):
                                              "the account has no ladder of its own (then a change is refused)")
     receipts = ReceiptsSerializer(required=False)
     cloudpayments = CloudPaymentsInput(required=False)
+    gateways = GatewaysSerializer(required=False)
+    yookassa = YooKassaInput(required=False)
     client_service_name = ClientServiceNameSerializer(required=False)
 
 
@@ -153,6 +177,7 @@ class CrmStatusOutput(serializers.Serializer):
 class AccountSettingsOutput(AccountSettingsInput):
     crm = CrmStatusOutput()
     cloudpayments = CloudPaymentsOutput()
+    yookassa = YooKassaOutput()
 
 
 class AccountSettingsView(WidgetView):
