@@ -83,6 +83,7 @@ class Refund(_ExactAmount):
     transaction_id: int | str  # the payment's: a CloudPayments number or a YooKassa payment id
     amount: Decimal
     currency: str = "RUB"
+    receipt: dict[str, Any] | None = None  # YooKassa: the 54-FZ return receipt travels with the refund
 
 
 @dataclass(frozen=True)

@@ -270,7 +270,10 @@ class YooKassaGateway:
                             success=True, token=payment.method_id, needs_3ds=False, raw=payment.raw)
 
     def refund(self, refund: Refund, *, request_id: str) -> RefundResult:
-        body = {"payment_id": str(refund.transaction_id), "amount": amount_json(refund.amount, refund.currency)}
+        body: dict[str, Any] = {"payment_id": str(refund.transaction_id),
+                                "amount": amount_json(refund.amount, refund.currency)}
+        if refund.receipt:
+            body["receipt"] = refund.receipt
         answer = refund_read(self._request("POST", "refunds", body, request_id))
         if answer.status == "canceled":
             code = yookassa_reason_code(answer.cancellation_reason)

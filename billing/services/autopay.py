@@ -39,6 +39,7 @@ from billing.names import deal_service_name
 from billing.services.deals import active_schedule, deal_lock
 from billing.services.gateways import YOOKASSA, gateway_named
 from billing.services.payments import PaymentInput, payment_record_from_gateway
+from billing.services.yookassa_receipts import yookassa_receipt
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
 
@@ -345,7 +346,10 @@ def _attempt_reserve(*, installment_id: int, today: date | None) -> _Planned | C
 
 
 def _charge_of(attempt: ChargeAttempt, card: SavedCard, deal: Deal, line: Installment) -> ChargeToken:
+    receipt = (yookassa_receipt(deal=deal, amount=attempt.amount, reference=attempt.reference)
+               if card.gateway == YOOKASSA else None)
     return ChargeToken(
+        receipt=receipt,
         amount=attempt.amount, token=card.token, account_id=card.gateway_account_id, invoice_id=attempt.reference,
         description=f"{deal_service_name(deal)}, платёж {line.seq}", currency=deal.account.currency,
         email=deal.contact_email or None, scheduled=True)

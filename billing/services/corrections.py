@@ -20,6 +20,7 @@ from billing.selectors.deals import payment_refundable
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
 from billing.services.gateways import gateway_of_payment
 from billing.services.payments import payment_refund_record
+from billing.services.yookassa_receipts import yookassa_receipt
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
 
@@ -94,7 +95,9 @@ def payment_refund(*, payment: Payment, amount: Decimal, reason: str, requested_
     try:
         result = gateway.refund(Refund(transaction_id=payment.transaction_id if yookassa
                                        else int(payment.transaction_id), amount=amount,
-                                       currency=payment.account.currency),
+                                       currency=payment.account.currency,
+                                       receipt=yookassa_receipt(deal=payment.deal, amount=amount,
+                                                                reference=request.request_id) if yookassa else None),
                                 request_id=request.request_id)
     except DEFINITIVE_GATEWAY_ERRORS as exc:
         _refund_request_reject(request=request, error=exc.message)

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from billing.client_links import client_page_url
-from billing.domain.account_settings import fiscal_read, invoicing_read
+from billing.domain.account_settings import invoicing_read
 from billing.domain.money import ZERO
 from billing.errors import ApplicationError, NotFound
 from billing.events import INVOICE_ISSUED, INVOICES_CANCELLED, DeliveryRefused, publish, register_handler
@@ -26,6 +26,7 @@ from billing.names import deal_service_name
 from billing.services.autopay import installments_autopay_managed
 from billing.services.deals import deal_lock
 from billing.services.gateways import YOOKASSA, gateway_for, gateway_name_for, gateway_named
+from billing.services.yookassa_receipts import yookassa_receipt
 from billing.texts import in_account_language
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
@@ -180,29 +181,8 @@ def _gateway_of(invoice: Invoice) -> Gateway:
 
 
 def invoice_receipt(invoice: Invoice) -> dict | None:
-    """YooKassa's `receipt` (54-FZ, contracts/yookassa.md §9) when the account sends receipts: one service line
-    for the invoice's amount; None without the client's email or phone (the receipt needs one)."""
-    fiscal = fiscal_read(invoice.account.settings)
-    deal = invoice.deal
-    if not fiscal.enabled or not (deal.contact_email or deal.contact_phone):
-        return None
-    if fiscal.vat not in YOOKASSA_VAT_CODES:
-        # 5 %, 7 %, 22 % …: their YooKassa codes are not in the contract; no receipt rather than a wrong one.
-        logger.error("invoice %s: VAT %s has no known YooKassa vat_code, sent without a receipt", invoice.number,
-                     fiscal.vat)
-        return None
-    customer = {"email": deal.contact_email} if deal.contact_email else {"phone": deal.contact_phone}
-    label = (fiscal.item_label or deal_service_name(deal))[:128]
-    item = {"description": label, "quantity": "1.00",
-            "amount": {"value": format(invoice.amount, "f"), "currency": invoice.account.currency},
-            "vat_code": YOOKASSA_VAT_CODES[fiscal.vat], "payment_mode": "full_payment",
-            "payment_subject": "service"}
-    return {"customer": customer, "items": [item], "tax_system_code": fiscal.taxation_system + 1}
-
-
-# CloudKassir VAT (null: none, 0, 10, 20, 110, 120) → YooKassa vat_code (1 none, 2 0%, 3 10%, 4 20%, 5 10/110,
-# 6 20/120). CloudKassir taxation 0..5 → YooKassa tax_system_code 1..6 (the same order).
-YOOKASSA_VAT_CODES = {None: 1, 0: 2, 10: 3, 20: 4, 110: 5, 120: 6}
+    """YooKassa's `receipt` for the invoice's amount (billing.services.yookassa_receipts)."""
+    return yookassa_receipt(deal=invoice.deal, amount=invoice.amount, reference=invoice.number)
 
 
 def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) -> Invoice:

@@ -162,3 +162,21 @@ def test_the_payment_of_another_shop_is_not_trusted(yookassa_account, yookassa, 
     assert requests.post(url, json={"type": "notification", "event": "payment.succeeded", "object": forged},
                          timeout=10).status_code == 403
     assert not Payment.objects.exists()
+
+
+def test_with_receipts_on_the_payment_carries_its_54fz_receipt(yookassa_account, yookassa):
+    from billing.services.account_settings import account_settings_change
+
+    account_settings_change(account=yookassa_account, changes={
+        "receipts": {"enabled": True, "inn": "7701234567", "taxation_system": 1, "vat": None}})
+    put_plan(yookassa_account, 8009)
+    Deal.objects.filter(lead_id=8009).update(contact_email="anna@example.ru")
+    invoice = Invoice.objects.get(pk=issue_invoice(yookassa_account, 8009)["id"])
+    receipt = _payment(yookassa, invoice)["receipt"]
+    assert receipt["customer"] == {"email": "anna@example.ru"}
+    assert receipt["tax_system_code"] == 2  # УСН доходы
+    assert receipt["items"][0]["amount"] == {"value": "10000.00", "currency": "RUB"}
+    assert receipt["items"][0]["vat_code"] == 1  # без НДС
+    yookassa.pay(invoice.gateway_order_id)
+    payment = Payment.objects.get(transaction_id=invoice.gateway_order_id)
+    assert payment.receipt_status == ""  # no second receipt through CloudKassir
