@@ -634,13 +634,16 @@ def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances)
             and changes["reminders"] != (stored.get("reminders") or []):
         problems.append(Problem("reminders", "reminders_superseded", unsupported=True))
     sent_gateways = changes.get("gateways") or {}
-    chosen = gateways_read(merged)
-    # A gateway is chosen only once its keys are there: invoices would otherwise go nowhere (fail closed).
+    chosen, was = gateways_read(merged), gateways_read(stored)
+    # A gateway is switched to only once its keys are there: invoices would otherwise go nowhere (fail closed).
+    # A body sent back as it was read (the same choice) is never refused for it.
     for key in ("cards", "sbp"):
-        if key in sent_gateways and getattr(chosen, key) == "yookassa" and not circumstances.yookassa_connected:
+        if key not in sent_gateways or getattr(chosen, key) == getattr(was, key):
+            continue
+        if getattr(chosen, key) == "yookassa" and not circumstances.yookassa_connected:
             problems.append(Problem(f"gateways.{key}", "gateway_not_connected"))
-    if "cards" in sent_gateways and chosen.cards == "cloudpayments" and not circumstances.cloudpayments_connected:
-        problems.append(Problem("gateways.cards", "gateway_not_connected"))
+        if getattr(chosen, key) == "cloudpayments" and not circumstances.cloudpayments_connected:
+            problems.append(Problem(f"gateways.{key}", "gateway_not_connected"))
     service = merged.get("client_service_name") if isinstance(merged.get("client_service_name"), dict) else {}
     sent_service = changes.get("client_service_name") or {}
     if "field_id" in sent_service and "source" not in sent_service and not sent_service["field_id"] \
