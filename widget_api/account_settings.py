@@ -78,8 +78,8 @@ def notification_urls(account: Account) -> dict[str, str]:
 
 
 def last_notification(account: Account) -> dict | None:
-    """The last notification that reached us for this account, whether or not it verified."""
-    event = GatewayEvent.objects.filter(account=account).order_by("-id").only(
+    """The last CloudPayments notification that reached us for this account, whether or not it verified."""
+    event = GatewayEvent.objects.filter(account=account, gateway="cloudpayments").order_by("-id").only(
         "kind", "received_at", "signature_valid", "status", "answer_code").first()
     if event is None:
         return None
