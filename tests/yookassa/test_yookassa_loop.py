@@ -180,3 +180,21 @@ def test_with_receipts_on_the_payment_carries_its_54fz_receipt(yookassa_account,
     yookassa.pay(invoice.gateway_order_id)
     payment = Payment.objects.get(transaction_id=invoice.gateway_order_id)
     assert payment.receipt_status == ""  # no second receipt through CloudKassir
+
+
+def test_a_stored_event_replays_with_the_same_command_and_changes_nothing_twice(yookassa_account, yookassa):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    put_plan(yookassa_account, 8010)
+    invoice = Invoice.objects.get(pk=issue_invoice(yookassa_account, 8010)["id"])
+    yookassa.pay(invoice.gateway_order_id)
+    event = GatewayEvent.objects.get(gateway="yookassa", kind="payment.succeeded")
+    assert event.headers["verified_object"]["id"] == invoice.gateway_order_id
+    GatewayEvent.objects.filter(pk=event.pk).update(status="failed")  # as if processing had crashed
+    out = StringIO()
+    call_command("payplan_webhook_replay", str(event.pk), stdout=out)
+    assert "processed" in out.getvalue()
+    call_command("payplan_webhook_replay", str(event.pk), "--force", stdout=StringIO())
+    assert Payment.objects.filter(transaction_id=invoice.gateway_order_id).count() == 1
