@@ -99,3 +99,20 @@ def decline_reason(code: int | None) -> DeclineReason:
 
 def decline_text(code: int | None) -> str:
     return decline_reason(code).text
+
+
+# YooKassa's `cancellation_details.reason` (contracts/yookassa.md §4) in the same catalogue: each maps to the
+# bank code with the same meaning, so one table words the reason and says whether a saved method is retried.
+# Unknown reasons count as general_decline (§4).
+YOOKASSA_REASON_CODES = {
+    "3d_secure_failed": 5206, "call_issuer": 5001, "canceled_by_merchant": 5019, "card_expired": 5054,
+    "country_forbidden": 5113, "expired_on_capture": 5019, "expired_on_confirmation": 5019,
+    "fraud_suspected": 5034, "general_decline": 5005, "identification_required": 5063,
+    "insufficient_funds": 5051, "internal_timeout": 5092, "invalid_card_number": 5014, "invalid_csc": 5082,
+    "issuer_unavailable": 5091, "payment_method_limit_exceeded": 5061, "payment_method_restricted": 5036,
+    "permission_revoked": 5057, "rejected_by_timeout": 5092,
+}
+
+
+def yookassa_reason_code(reason: str | None) -> int:
+    return YOOKASSA_REASON_CODES.get(reason or "", YOOKASSA_REASON_CODES["general_decline"])

@@ -19,6 +19,10 @@ DEMO_MANAGER_ID = 8765432
 DEMO_CP_PUBLIC_ID = "test_api_00000000000000000000001"
 DEMO_CP_SECRET = "sandbox_api_secret"
 DEMO_WEBHOOK_KEY = "demo"
+# The loopback YooKassa `make run` starts (sandboxes.yookassa, :8105): SBP goes through it, cards stay on
+# CloudPayments; switching `gateways.cards` to yookassa in the settings puts the links there too.
+DEMO_YOOKASSA_SHOP_ID = "100500"
+DEMO_YOOKASSA_SECRET = "test_sandbox_secret_key"
 # Made-up but well-formed requisites, so demo invoices look like the real thing.
 DEMO_REQUISITES = {
     "company_name": "ООО «Школа ПэйПлан»", "inn": "7701234567", "kpp": "770101001", "ogrn": "1207700123456",
@@ -100,13 +104,16 @@ def demo_account_load() -> tuple[Account, int]:
                              cloudpayments_public_id=DEMO_CP_PUBLIC_ID, cloudpayments_api_secret=DEMO_CP_SECRET,
                              cloudpayments_test_mode=True)  # the sandbox terminal sends TestMode=1
     account.webhook_key = DEMO_WEBHOOK_KEY
+    account.yookassa_shop_id = account.yookassa_shop_id or DEMO_YOOKASSA_SHOP_ID
+    account.yookassa_secret_key = account.yookassa_secret_key or DEMO_YOOKASSA_SECRET
     account.settings = {**account.settings, "requisites": account.settings.get("requisites") or DEMO_REQUISITES,
                         "receipts": account.settings.get("receipts") or DEMO_RECEIPTS,
                         # Clients read the direction («Косметология»), never the lead titles below.
                         "client_service_name": account.settings.get("client_service_name") or {
                             "source": "education_direction", "default_text": "Оплата услуг"},
-                        "client_registration": account.settings.get("client_registration") or DEMO_REGISTRATION}
-    account.save(update_fields=["webhook_key", "settings"])
+                        "client_registration": account.settings.get("client_registration") or DEMO_REGISTRATION,
+                        "gateways": account.settings.get("gateways") or {"cards": "cloudpayments", "sbp": "yookassa"}}
+    account.save(update_fields=["webhook_key", "settings", "yookassa_shop_id", "yookassa_secret_key"])
     today = account_today(account)
     created = 0
     for spec in demo_deals(today):

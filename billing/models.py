@@ -33,6 +33,9 @@ class Account(models.Model):
     cloudpayments_test_mode = models.BooleanField(
         default=False, help_text="The terminal is in CloudPayments test mode: TestMode notifications count as "
                                  "money. On a live account (False) they are stored and shown, never counted.")
+    # YooKassa (contracts/yookassa.md): the shop's id and secret key (HTTP Basic); the key is write-only.
+    yookassa_shop_id = models.CharField(max_length=64, blank=True)
+    yookassa_secret_key = EncryptedTextField(blank=True)
     time_zone = models.CharField(max_length=64, default="Europe/Moscow")
     currency = models.CharField(max_length=3, default="RUB")
     completed_status_id = models.BigIntegerField(default=142)
@@ -48,6 +51,10 @@ class Account(models.Model):
     def cloudpayments_connected(self) -> bool:
         """Both keys are set; without a secret no notification verifies and no payment is taken."""
         return bool(self.cloudpayments_public_id and self.cloudpayments_api_secret)
+
+    @property
+    def yookassa_connected(self) -> bool:
+        return bool(self.yookassa_shop_id and self.yookassa_secret_key)
 
 
 class Deal(models.Model):
@@ -179,6 +186,7 @@ class Payment(models.Model):
 
     class Method(models.TextChoices):
         CLOUDPAYMENTS = "cloudpayments"
+        YOOKASSA = "yookassa"
         CASH = "cash"
         BANK_TRANSFER = "bank_transfer"
         CARD_TERMINAL = "card_terminal"
@@ -189,7 +197,7 @@ class Payment(models.Model):
     # Money a manager typed in: a mistake in it is corrected by a storno.
     REVERSIBLE_METHODS = (Method.CASH, Method.BANK_TRANSFER, Method.CARD_TERMINAL, Method.OTHER)
     # Money that moved through CloudPayments: it goes back to the card through the gateway.
-    REFUNDABLE_METHODS = (Method.CLOUDPAYMENTS, Method.CARD_TOKEN)
+    REFUNDABLE_METHODS = (Method.CLOUDPAYMENTS, Method.CARD_TOKEN, Method.YOOKASSA)
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="payments")
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="payments")
@@ -335,6 +343,11 @@ class Invoice(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
     # «Оплатить всё» from the client page: one invoice for the whole remaining debt (tied to the last unpaid line).
     covers_remainder = models.BooleanField(default=False)
+    # The gateway the order was made on: a switch of the account's gateway keeps each invoice's own.
+    gateway = models.CharField(max_length=16, default="cloudpayments")
+    # The SBP payment of a YooKassa invoice (the client page's «Оплатить через СБП»), made on first ask.
+    sbp_order_id = models.CharField(max_length=128, blank=True)
+    sbp_url = models.URLField(max_length=500, blank=True)
     gateway_request_id = models.CharField(max_length=128, blank=True)
     gateway_attempt = models.PositiveSmallIntegerField(default=1)
     gateway_order_id = models.CharField(max_length=128, blank=True)
@@ -509,7 +522,8 @@ class GatewayEvent(models.Model):
         TEST_MODE = "test_mode"  # signed, but TestMode on a live account: shown, never counted as money
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="gateway_events")
-    kind = models.CharField(max_length=16)
+    gateway = models.CharField(max_length=16, default="cloudpayments")
+    kind = models.CharField(max_length=32, help_text="CloudPayments: pay, check, …; YooKassa: the event name")
     transaction_id = models.CharField(max_length=64, blank=True)
     signature_valid = models.BooleanField(default=False)
     content_type = models.CharField(max_length=100, blank=True)
@@ -552,7 +566,8 @@ class SavedCard(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="saved_cards")
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="saved_cards")
-    token = EncryptedTextField(help_text="CloudPayments card token")
+    gateway = models.CharField(max_length=16, default="cloudpayments")
+    token = EncryptedTextField(help_text="CloudPayments card token, or YooKassa saved payment_method.id")
     token_digest = models.CharField(max_length=64, help_text="HMAC of the token: found without decrypting")
     public_id = models.CharField(max_length=128, help_text="The terminal that issued the token; usable only there")
     gateway_account_id = models.CharField(max_length=255, help_text="AccountId the token was made with")

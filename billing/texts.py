@@ -58,10 +58,16 @@ def in_account_language(account) -> AbstractContextManager:
     return translation.override(account_language(account))
 
 
-def gateway_payment_comment(*, number: str, card_last_four: str = "", test_mode: bool = False) -> str:
+def gateway_payment_comment(*, number: str, card_last_four: str = "", test_mode: bool = False,
+                            gateway: str = "cloudpayments", sbp: bool = False) -> str:
     """«CloudPayments, счёт № 2026-000001, карта *4242 (тестовый режим)» in the active language."""
-    text = gettext("CloudPayments, invoice %(number)s") % {"number": number}
-    if card_last_four:
+    if gateway == "yookassa":
+        text = gettext("YooKassa, invoice %(number)s") % {"number": number}
+    else:
+        text = gettext("CloudPayments, invoice %(number)s") % {"number": number}
+    if sbp:
+        text += gettext(", SBP")
+    elif card_last_four:
         text += gettext(", card *%(card)s") % {"card": card_last_four}
     if test_mode:
         text += gettext(" (test mode)")

@@ -22,6 +22,7 @@ from billing.services.autopay import autopay_disable, autopay_enable
 from billing.services.client_page import ContactInput, client_contact_update, client_invoice_all, client_invoice_next
 from billing.services.proposals import early_payoff_apply, early_payoff_build, proposal_decide
 from billing.services.registrations import registration_settings, registration_submit
+from billing.services.sbp import invoice_sbp_link, sbp_available
 from billing.services.schedules import plan_preview
 from billing.time import account_today
 from client_portal.autopay import autopay_consent_text, autopay_saved_card, consent_digest
@@ -79,8 +80,8 @@ def _render(request, template: str, context: dict, lang: str, status: int = 200)
 def _plan_context(deal: Deal, token: str, lang: str, **extra) -> dict:
     with translation.override(lang):  # the page's own words (the autopay consent text) in the client's language
         page = client_page_get(deal=deal)
-    return {"page": page, "token": token, "base": f"/p/{token}",
-            "switch_lang": f"/p/{token}?lang={'ru' if lang == 'en' else 'en'}", **extra}
+    return {"page": page, "token": token, "base": f"/p/{token}", "sbp": sbp_available(deal.account),
+            "switch_lang": _with_lang(f"/p/{token}", "ru" if lang == "en" else "en"), **extra}
 
 
 def _contact_input(request) -> ContactInput:
@@ -123,6 +124,28 @@ def pay(request, token: str, what: str):
     return _render(request, "client_portal/to_payment.html", {
         "payment_url": issued.invoice.payment_url, "amount": issued.invoice.amount,
         "currency": deal.account.currency, "number": issued.invoice.number, "refresh_url": issued.invoice.payment_url,
+        "back": _with_lang(f"/p/{token}", lang)}, lang)
+
+
+@csrf_exempt
+@requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
+@require_POST
+def pay_sbp(request, token: str):
+    """«Оплатить через СБП»: the next line's invoice (reused while open), then its SBP payment's QR page."""
+    lang = _lang(request)
+    deal = client_page_deal(token)
+    if deal is None:
+        return _not_found(request, lang)
+    try:
+        with translation.override(lang):
+            issued = client_invoice_next(deal=deal)
+            invoice = invoice_sbp_link(invoice_id=issued.invoice.pk)
+    except ApplicationError as exc:
+        return _render(request, "client_portal/plan.html", _plan_context(deal, token, lang, error=exc.message),
+                       lang, status=exc.status)
+    return _render(request, "client_portal/to_payment.html", {
+        "payment_url": invoice.sbp_url, "amount": invoice.amount - invoice.paid_amount,
+        "currency": deal.account.currency, "number": invoice.number, "refresh_url": invoice.sbp_url,
         "back": _with_lang(f"/p/{token}", lang)}, lang)
 
 

@@ -1833,7 +1833,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         task_user_id: values.task_user_id, invoice_lead_days: values.invoice_lead_days, time_zone: values.time_zone,
         roles: values.roles || {}, reminders: values.reminders, receipts: values.receipts,
         invoice_grace_days: values.invoice_grace_days, client_service_name: values.client_service_name,
-        cloudpayments: {public_id: cp.public_id, test_mode: cp.test_mode}
+        cloudpayments: {public_id: cp.public_id, test_mode: cp.test_mode},
+        gateways: yookassaStored(values).gateways, yookassa: yookassaStored(values).yookassa
       });
     }
 
@@ -1881,6 +1882,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           body.cloudpayments.api_secret = fieldValue($block, 'cloudpayments.api_secret');
         }
       }
+      yookassaBody($block, body);
       _.each(FIELD_KEYS, function (key) { body.custom_fields[key] = number('custom_fields.' + key); });
       $block.find('[name^="requisites."]').each(function () {
         body.requisites[this.name.slice('requisites.'.length)] = String($(this).val() || '').trim();
@@ -1930,6 +1932,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       api('PATCH', '/account/settings', patch).then(function (values) {
         $block.data('payplan-stored', storedBody(values));
         showCloudPayments($block, values.cloudpayments);
+        showYooKassa($block, values.yookassa);
         accountResult($block, t('account.saved'));
       }, function (error) {
         showErrors($block, error);
@@ -2238,6 +2241,38 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           tab.close();
         }
       });
+    }
+
+    // ---- YooKassa beside CloudPayments: the gateway of cards and of SBP, the shop's keys (write-only key)
+
+    function yookassaStored(values) {
+      var gateways = values.gateways || {};
+      var yookassa = values.yookassa || {};
+      return {gateways: {cards: gateways.cards || 'cloudpayments', sbp: gateways.sbp || ''},
+        yookassa: {shop_id: yookassa.shop_id || ''}};
+    }
+
+    function yookassaBody($block, body) {
+      if (!$block.find('[name="yookassa.shop_id"]').length) {
+        return;
+      }
+      body.gateways = {cards: fieldValue($block, 'gateways.cards') || 'cloudpayments',
+        sbp: fieldValue($block, 'gateways.sbp') || ''};
+      body.yookassa = {shop_id: fieldValue($block, 'yookassa.shop_id')};
+      // The key is write-only: sent only when typed; an empty field keeps the stored one.
+      if (fieldValue($block, 'yookassa.secret_key')) {
+        body.yookassa.secret_key = fieldValue($block, 'yookassa.secret_key');
+      }
+    }
+
+    function showYooKassa($block, yookassa) {
+      if (!yookassa) {
+        return;
+      }
+      $block.find('[name="yookassa.secret_key"]').val('')
+        .attr('placeholder', t(yookassa.secret_key_set ? 'account.cp_secret_set' : 'account.cp_secret_missing'));
+      $block.find('[data-yk-status]').text(t(yookassa.connected ? 'account.yk_connected' : 'account.yk_not_connected'))
+        .toggleClass('payplan-note--ok', yookassa.connected).toggleClass('payplan-note--warning', !yookassa.connected);
     }
 
     function showCloudPayments($block, cp) {

@@ -17,6 +17,7 @@ from billing.domain.account_settings import (
     REQUISITE_KEYS,
     ROLE_KEYS,
     crm_mapping_read,
+    gateways_read,
     settings_read,
 )
 from billing.gateway.cloudpayments_notifications import KINDS
@@ -62,6 +63,8 @@ def account_settings_get(*, account: Account) -> dict:
         "reminders": list(stored.get("reminders") or []),
         "receipts": dict(stored.get("receipts") or {"enabled": False}),
         "cloudpayments": cloudpayments_settings_get(account=account),
+        "gateways": gateways_settings_get(account=account),
+        "yookassa": yookassa_settings_get(account=account),
         "client_service_name": client_service_name_get(account=account),
         **client_features_get(account=account),
     }
@@ -109,13 +112,29 @@ def notification_urls(account: Account) -> dict[str, str]:
 
 
 def last_notification(account: Account) -> dict | None:
-    """The last notification that reached us for this account, whether or not it verified."""
-    event = GatewayEvent.objects.filter(account=account).order_by("-id").only(
+    """The last CloudPayments notification that reached us for this account, whether or not it verified."""
+    event = GatewayEvent.objects.filter(account=account, gateway="cloudpayments").order_by("-id").only(
         "kind", "received_at", "signature_valid", "status", "answer_code").first()
     if event is None:
         return None
     return {"kind": event.kind, "received_at": event.received_at, "signature_valid": event.signature_valid,
             "status": event.status, "answer_code": event.answer_code}
+
+
+def gateways_settings_get(*, account: Account) -> dict:
+    chosen = gateways_read(account.settings)
+    return {"cards": chosen.cards, "sbp": chosen.sbp}
+
+
+def yookassa_settings_get(*, account: Account) -> dict:
+    """The YooKassa shop as the settings page shows it; the secret key itself is never part of it."""
+    origin = settings.PAYPLAN_PUBLIC_ORIGIN.rstrip("/")
+    return {
+        "shop_id": account.yookassa_shop_id,
+        "secret_key_set": bool(account.yookassa_secret_key),
+        "connected": account.yookassa_connected,
+        "notification_url": origin + reverse("yookassa-webhook", kwargs={"account_key": account.webhook_key}),
+    }
 
 
 def cloudpayments_settings_get(*, account: Account) -> dict:

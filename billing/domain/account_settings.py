@@ -49,6 +49,12 @@ MAX_INVOICE_DAYS = 60
 WON_STATUS_ID = 142  # exists in every amoCRM pipeline
 MAX_AMO_ID = 2**62
 CLOUDPAYMENTS_KEYS = ("public_id", "api_secret", "clear_api_secret", "test_mode")
+# Which gateway takes what (billing.services.gateways): cards and payment links, and SBP ("": the same page).
+GATEWAY_NAMES = ("cloudpayments", "yookassa")
+SBP_GATEWAYS = ("", "yookassa")  # SBP QR payments are made through YooKassa (payment_method_data sbp)
+GATEWAYS_KEYS = ("cards", "sbp")
+YOOKASSA_KEYS = ("shop_id", "secret_key", "clear_secret_key")
+DERIVED_YOOKASSA = frozenset({"secret_key_set", "connected", "notification_url"})
 
 # The request body's sections, in the order the API names them.
 OBJECT_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -57,17 +63,20 @@ OBJECT_SECTIONS: dict[str, tuple[str, ...]] = {
     "requisites": REQUISITE_KEYS,
     "receipts": RECEIPT_KEYS,
     "cloudpayments": CLOUDPAYMENTS_KEYS,
+    "gateways": GATEWAYS_KEYS,
+    "yookassa": YOOKASSA_KEYS,
     "client_service_name": SERVICE_NAME_KEYS,
     "roles": ROLE_KEYS,
 }
 SECTIONS = ("completed_stage", "custom_fields", "task_user_id", "invoice_lead_days", "invoice_grace_days",
             "time_zone", "requisites", "reminders", "receipts", "cloudpayments", "client_service_name", "roles",
-            "language", "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text", "client_registration")
+            "language", "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text", "client_registration",
+            "gateways", "yookassa")
 # The terminal's secret is write-only, so a complete body cannot carry it: a replacement may leave it out.
 # Sections and keys that came later may be left out too: a body complete before them stays complete.
 OPTIONAL_ON_REPLACE = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date", "language",
                                  "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text",
-                                 "client_registration"})
+                                 "client_registration", "gateways", "yookassa"})
 # The client-facing features of the client page, autopay and the sign-up form (billing.services.*).
 LANGUAGES = ("ru", "en")
 MAX_PROPOSAL_EXPIRY_DAYS = 90
@@ -81,7 +90,7 @@ TEMPLATE_PERIODS = ("month", "2weeks", "week", "quarter")
 DERIVED = frozenset({"crm", "requisites_missing", "registration_url"})
 DERIVED_CLOUDPAYMENTS = frozenset({"api_secret_set", "connected", "notification_urls", "last_notification"})
 # Columns of Account rather than keys of its settings JSON.
-COLUMN_SECTIONS = frozenset({"completed_stage", "time_zone", "cloudpayments"})
+COLUMN_SECTIONS = frozenset({"completed_stage", "time_zone", "cloudpayments", "yookassa"})
 # Names a client might send for payment services PayPlan does not run: payments go through CloudPayments only.
 OTHER_GATEWAY_KEYS = frozenset({"gateway", "payment_gateway", "payment_provider", "acquiring"})
 
@@ -120,6 +129,15 @@ class FiscalReceipts:
     item_label: str = ""  # blank: the service name the client reads
     method: int = FULL_PAYMENT_METHOD
     object: int = SERVICE_OBJECT
+
+
+@dataclass(frozen=True)
+class Gateways:
+    """Per account: the gateway of invoices, payment links and autopay (`cards`), and of SBP payments (`sbp`,
+    blank: none of its own; the client pays by SBP on the cards gateway's page when it offers SBP)."""
+
+    cards: str = "cloudpayments"
+    sbp: str = ""
 
 
 @dataclass(frozen=True)
@@ -192,6 +210,14 @@ def client_service_name_read(stored: dict) -> ClientServiceName:
         default_text = DEFAULT_SERVICE_TEXT
     return ClientServiceName(source=source, field_id=field_id or None,
                              default_text=default_text or DEFAULT_SERVICE_TEXT)
+
+
+def gateways_read(stored: dict) -> Gateways:
+    """Junk reads as the default (CloudPayments for everything), never as a gateway nobody chose."""
+    raw = stored.get("gateways") if isinstance(stored, dict) and isinstance(stored.get("gateways"), dict) else {}
+    cards = raw.get("cards") if raw.get("cards") in GATEWAY_NAMES else "cloudpayments"
+    sbp = raw.get("sbp") if raw.get("sbp") in SBP_GATEWAYS else ""
+    return Gateways(cards=cards, sbp=sbp)
 
 
 def invoicing_read(stored: dict) -> Invoicing:
@@ -421,6 +447,37 @@ def _cloudpayments(cleaner: _Cleaner, raw: dict) -> dict:
     return clean
 
 
+def _yookassa(cleaner: _Cleaner, raw: dict) -> dict:
+    """The shop's keys: a secret key absent, null or blank keeps the stored one; `clear_secret_key` removes it."""
+    clean: dict[str, Any] = {}
+    if "shop_id" in raw:
+        shop_id = cleaner.text("yookassa.shop_id", raw["shop_id"], 64)
+        if shop_id and not (shop_id.isdigit() and shop_id.isascii()):
+            cleaner.fail("yookassa.shop_id", "shop_id")
+        clean["shop_id"] = shop_id
+    secret = raw.get("secret_key")
+    if secret is not None:
+        if not isinstance(secret, str):
+            cleaner.fail("yookassa.secret_key", "text")
+        elif secret and (not 8 <= len(secret) <= 256
+                         or any(char.isspace() or not char.isprintable() for char in secret)):
+            cleaner.fail("yookassa.secret_key", "api_secret")
+        elif secret:
+            clean["secret_key"] = secret
+    if "clear_secret_key" in raw:
+        clean["clear_secret_key"] = cleaner.boolean("yookassa.clear_secret_key", raw["clear_secret_key"])
+    return clean
+
+
+def _gateways(cleaner: _Cleaner, raw: dict) -> dict:
+    clean = {}
+    if "cards" in raw:
+        clean["cards"] = cleaner.choice("gateways.cards", raw["cards"], GATEWAY_NAMES)
+    if "sbp" in raw:
+        clean["sbp"] = cleaner.choice("gateways.sbp", raw["sbp"] or "", SBP_GATEWAYS)
+    return clean
+
+
 def changes_clean(body: Any) -> tuple[dict, list[Problem]]:
     """What a request sends, as clean JSON (only the keys sent, texts trimmed), and every problem found.
     Keys the body shows but nobody sets are dropped; keys of nothing PayPlan runs are problems."""
@@ -464,6 +521,11 @@ def changes_clean(body: Any) -> tuple[dict, list[Problem]]:
         elif name == "cloudpayments":
             raw = cleaner.section(name, value, CLOUDPAYMENTS_KEYS, ignored=DERIVED_CLOUDPAYMENTS)
             clean[name] = _cloudpayments(cleaner, raw)
+        elif name == "yookassa":
+            raw = cleaner.section(name, value, YOOKASSA_KEYS, ignored=DERIVED_YOOKASSA)
+            clean[name] = _yookassa(cleaner, raw)
+        elif name == "gateways":
+            clean[name] = _gateways(cleaner, cleaner.section(name, value, GATEWAYS_KEYS))
         elif name == "language":
             clean[name] = cleaner.choice(name, value, LANGUAGES)
         elif name == "proposal_expiry_days":
@@ -594,6 +656,7 @@ class Circumstances:
 
     cloudpayments_connected: bool
     ladder_saved: bool  # the account saved a collections ladder: the old reminder list is not read
+    yookassa_connected: bool = False
 
 
 def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances) -> list[Problem]:
@@ -613,6 +676,17 @@ def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances)
     if "reminders" in changes and circumstances.ladder_saved \
             and changes["reminders"] != (stored.get("reminders") or []):
         problems.append(Problem("reminders", "reminders_superseded", unsupported=True))
+    sent_gateways = changes.get("gateways") or {}
+    chosen, was = gateways_read(merged), gateways_read(stored)
+    # A gateway is switched to only once its keys are there: invoices would otherwise go nowhere (fail closed).
+    # A body sent back as it was read (the same choice) is never refused for it.
+    for key in ("cards", "sbp"):
+        if key not in sent_gateways or getattr(chosen, key) == getattr(was, key):
+            continue
+        if getattr(chosen, key) == "yookassa" and not circumstances.yookassa_connected:
+            problems.append(Problem(f"gateways.{key}", "gateway_not_connected"))
+        if getattr(chosen, key) == "cloudpayments" and not circumstances.cloudpayments_connected:
+            problems.append(Problem(f"gateways.{key}", "gateway_not_connected"))
     service = merged.get("client_service_name") if isinstance(merged.get("client_service_name"), dict) else {}
     sent_service = changes.get("client_service_name") or {}
     if "field_id" in sent_service and "source" not in sent_service and not sent_service["field_id"] \

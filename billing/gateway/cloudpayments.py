@@ -71,6 +71,8 @@ class _PooledClient(CloudPayments):
 class CloudPaymentsGateway:
     """The Gateway implementation for CloudPayments (or the loopback sandbox, by base_url)."""
 
+    name = "cloudpayments"
+
     def __init__(self, public_id: str, api_secret: str, base_url: str = CloudPayments.URL,
                  connect_timeout: float = 10, read_timeout: float = 60, retries: int = 3,
                  backoff: float = 0.5, session: requests.Session | None = None,
@@ -88,6 +90,9 @@ class CloudPaymentsGateway:
         return self._client.test()
 
     def create_order(self, order: CreateOrder, *, request_id: str) -> OrderCreated:
+        if order.payment_method or order.save_payment_method:
+            # orders/create has neither: SBP and saved methods are YooKassa's here (the account's setting).
+            raise GatewayRejected("CloudPayments orders take no payment method of their own")
         model = _model(self._call("orders/create", order_payload(order), request_id))
         return OrderCreated(order_id=model["Id"], url=model["Url"], number=model.get("Number"),
                             status=model.get("Status"), raw=model)
@@ -122,7 +127,7 @@ class CloudPaymentsGateway:
 
     def refund(self, refund: Refund, *, request_id: str) -> RefundResult:
         # The package gets this one right, request id included.
-        refund_id = self._client.refund(refund.transaction_id, refund.amount, request_id=request_id)
+        refund_id = self._client.refund(int(refund.transaction_id), refund.amount, request_id=request_id)
         return RefundResult(transaction_id=refund_id)
 
     def create_receipt(self, receipt: FiscalReceipt, *, request_id: str) -> ReceiptQueued:

@@ -38,6 +38,10 @@ class CreateOrder(_ExactAmount):
     success_redirect_url: str | None = None
     fail_redirect_url: str | None = None
     json_data: dict[str, Any] | None = None
+    # Gateways that offer them (YooKassa): one method only ("sbp"), keep the method for autopay, 54-FZ receipt.
+    payment_method: str | None = None
+    save_payment_method: bool = False
+    receipt: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,12 @@ class ChargeToken(_ExactAmount):
     currency: str = "RUB"
     email: str | None = None
     scheduled: bool = True
+    receipt: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
 class ChargeResult:
-    transaction_id: int
+    transaction_id: int | str  # CloudPayments: a number; YooKassa: the payment id
     status: str | None
     reason_code: int
     reason: str | None
@@ -75,13 +80,15 @@ class ChargeResult:
 
 @dataclass(frozen=True)
 class Refund(_ExactAmount):
-    transaction_id: int
+    transaction_id: int | str  # the payment's: a CloudPayments number or a YooKassa payment id
     amount: Decimal
+    currency: str = "RUB"
+    receipt: dict[str, Any] | None = None  # YooKassa: the 54-FZ return receipt travels with the refund
 
 
 @dataclass(frozen=True)
 class RefundResult:
-    transaction_id: int
+    transaction_id: int | str
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,14 @@ class ReceiptQueued:
     raw: dict[str, Any]
 
 
+GATEWAY_NAMES = ("cloudpayments", "yookassa")
+
+
 class Gateway(Protocol):
-    """What billing services call; every write carries an idempotency key sent as X-Request-ID."""
+    """What billing services call, whichever gateway the account chose (billing.services.gateways); every
+    write carries an idempotency key (CloudPayments: X-Request-ID; YooKassa: Idempotence-Key)."""
+
+    name: str
 
     def create_order(self, order: CreateOrder, *, request_id: str) -> OrderCreated: ...
 

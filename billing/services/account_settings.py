@@ -59,6 +59,13 @@ FIELD_LABELS = {
     "cloudpayments.api_secret": gettext_lazy("CloudPayments API secret"),
     "cloudpayments.clear_api_secret": gettext_lazy("Disconnecting CloudPayments"),
     "cloudpayments.test_mode": gettext_lazy("The terminal's test mode"),
+    "gateways": gettext_lazy("Payment gateways"),
+    "gateways.cards": gettext_lazy("The gateway for cards and payment links"),
+    "gateways.sbp": gettext_lazy("The gateway for SBP payments"),
+    "yookassa": gettext_lazy("YooKassa"),
+    "yookassa.shop_id": gettext_lazy("YooKassa shop ID"),
+    "yookassa.secret_key": gettext_lazy("YooKassa secret key"),
+    "yookassa.clear_secret_key": gettext_lazy("Disconnecting YooKassa"),
     "language": gettext_lazy("The language of client texts"),
     "proposal_expiry_days": gettext_lazy("Days a proposed schedule waits for the client"),
     "autopay_retry_days": gettext_lazy("Days between autopay retries"),
@@ -100,11 +107,13 @@ RULE_MESSAGES = {
     "amount": gettext_lazy("An amount in roubles above zero is needed, like 160000 or 160000,50."),
     "origin": gettext_lazy("A site address is needed, like https://school.ru (https, nothing after the name)."),
     "duplicate_key": gettext_lazy("Another programme already has this code."),
+    "shop_id": gettext_lazy("The shop ID is digits only."),
+    "gateway_not_connected": gettext_lazy("Enter this gateway's keys first: without them no payment can be taken."),
     "receipts_inn": gettext_lazy("Receipts need the INN the cash register is registered under."),
     # Settings for something that does not run: refused, never stored.
     "unknown_setting": gettext_lazy("PayPlan has no such setting: it would change nothing."),
-    "other_gateway": gettext_lazy("Payments are taken through CloudPayments only: other payment services are "
-                                  "not supported yet."),
+    "other_gateway": gettext_lazy("The gateway is chosen in «gateways» (cards and SBP: CloudPayments or "
+                                  "YooKassa), with its keys in «cloudpayments» or «yookassa»."),
     "retired_taxation": gettext_lazy("ENVD was abolished in 2021: no cash register issues receipts under it."),
     "receipts_without_terminal": gettext_lazy("Receipts are sent through the CloudKassir of the CloudPayments "
                                               "terminal: connect CloudPayments first."),
@@ -175,8 +184,10 @@ def account_settings_change(*, account: Account, changes: dict, replace: bool = 
         raise settings_refused(problems)
     account = Account.objects.select_for_update().get(pk=account.pk)
     changed = _apply_cloudpayments(account, clean.get("cloudpayments") or {})
+    changed += _apply_yookassa(account, clean.get("yookassa") or {})
     circumstances = Circumstances(cloudpayments_connected=account.cloudpayments_connected,
-                                  ladder_saved=ladder_saved(account=account))
+                                  ladder_saved=ladder_saved(account=account),
+                                  yookassa_connected=account.yookassa_connected)
     problems = schema.settings_check(stored=account.settings, changes=clean, circumstances=circumstances)
     if problems:
         raise settings_refused(problems)
@@ -192,6 +203,20 @@ def account_settings_change(*, account: Account, changes: dict, replace: bool = 
                         else schema.settings_merged(account.settings, stored_part))
     account.save(update_fields=["settings", "time_zone", "completed_status_id", "completed_pipeline_id", *changed])
     return account
+
+
+def _apply_yookassa(account: Account, keys: dict) -> list[str]:
+    changed = []
+    if keys.get("shop_id") is not None:
+        account.yookassa_shop_id = keys["shop_id"]
+        changed.append("yookassa_shop_id")
+    if keys.get("clear_secret_key"):
+        account.yookassa_secret_key = ""
+        changed.append("yookassa_secret_key")
+    elif keys.get("secret_key"):
+        account.yookassa_secret_key = keys["secret_key"]
+        changed.append("yookassa_secret_key")
+    return changed
 
 
 def _apply_cloudpayments(account: Account, keys: dict) -> list[str]:

@@ -38,8 +38,9 @@ from billing.models import (
 )
 from billing.names import deal_service_name
 from billing.services.deals import active_schedule, deal_lock
-from billing.services.gateways import gateway_for
+from billing.services.gateways import YOOKASSA, gateway_named
 from billing.services.payments import PaymentInput, payment_record_from_gateway
+from billing.services.yookassa_receipts import yookassa_receipt
 from billing.texts import in_account_language
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
@@ -79,8 +80,20 @@ def card_expires_on(card_exp: str) -> date | None:
     return date(year, month, monthrange(year, month)[1])
 
 
+def terminal_of(account: Account, gateway: str) -> str:
+    """The terminal a saved method belongs to and is usable on: the CloudPayments Public ID or the YooKassa shop."""
+    return account.yookassa_shop_id if gateway == YOOKASSA else account.cloudpayments_public_id
+
+
+def payment_gateway_name(payment: Payment) -> str:
+    return YOOKASSA if payment.method == Payment.Method.YOOKASSA else "cloudpayments"
+
+
 def card_expired(card: SavedCard, today: date) -> bool:
-    """Unknown expiry counts as expired: a card we cannot date is never charged (fail closed)."""
+    """Unknown expiry counts as expired: a card we cannot date is never charged (fail closed). A YooKassa saved
+    method without a card (SBP, a wallet) has no expiry: YooKassa itself refuses it (`card_expired`, hard)."""
+    if card.gateway == YOOKASSA and not card.card_exp and card.card_type != "bank_card":
+        return False
     last_day = card_expires_on(card.card_exp)
     return last_day is None or last_day < today
 
@@ -99,9 +112,10 @@ def saved_card_capture(*, deal: Deal, payment: Payment, note: GatewayNotificatio
         if card.deal_id == deal.pk:
             SavedCard.objects.filter(pk=card.pk).update(**{k: v for k, v in details.items() if v})
         return card
+    gateway = payment_gateway_name(payment)
     return SavedCard.objects.create(
-        account=account, deal=deal, token=note.token, token_digest=digest,
-        public_id=account.cloudpayments_public_id, gateway_account_id=note.account_id or str(deal.lead_id),
+        account=account, deal=deal, token=note.token, token_digest=digest, gateway=gateway,
+        public_id=terminal_of(account, gateway), gateway_account_id=note.account_id or str(deal.lead_id),
         source_payment=payment, **details)
 
 
@@ -132,7 +146,7 @@ def autopay_enable(*, deal: Deal, token: str, consent_text: str, consented_at: d
         # Tokens of other accounts, other deals or made up are all "not ours": nothing is said about which.
         raise ApplicationError("card_token_unknown", _("This card token did not come with a payment of this deal."),
                                {"token": [_("Unknown for this deal.")]})
-    if card.public_id != account.cloudpayments_public_id:
+    if card.public_id != terminal_of(account, card.gateway):
         raise ApplicationError("card_token_other_terminal",
                                _("The token was issued to another CloudPayments terminal; it cannot be charged here."),
                                {"token": [_("Issued to another terminal.")]})
@@ -256,7 +270,7 @@ def autopay_charge(*, installment_id: int, today: date | None = None, gateway: G
             _fallback_invoice(installment_id=installment_id, gateway=gateway)
         return planned
     attempt = planned.attempt
-    gateway = gateway or gateway_for(attempt.account)
+    given, gateway = gateway, gateway or gateway_named(attempt.account, attempt.card.gateway)
     if planned.reconcile:
         outcome = _reconcile(planned, gateway)
         if outcome is not None:
@@ -277,7 +291,8 @@ def autopay_charge(*, installment_id: int, today: date | None = None, gateway: G
     else:
         outcome = _attempt_answered(attempt_id=attempt.pk, result=result)
     if outcome.status == Attempt.FALLBACK:
-        _fallback_invoice(installment_id=installment_id, gateway=gateway)
+        # The link goes out on the gateway the invoice is made on (the account's), not necessarily the card's.
+        _fallback_invoice(installment_id=installment_id, gateway=given)
     return outcome
 
 
@@ -305,7 +320,7 @@ def _attempt_reserve(*, installment_id: int, today: date | None) -> _Planned | C
     if card is None:
         raise ApplicationError("autopay_no_consent",
                                _("No card with the client's consent is switched on for this deal."))
-    if card.account_id != account.pk or card.public_id != account.cloudpayments_public_id:
+    if card.account_id != account.pk or card.public_id != terminal_of(account, card.gateway):
         raise ApplicationError("card_token_foreign", _("The saved card was issued to another account or terminal."))
     if line.paid >= line.amount:
         return ChargeOutcome(Attempt.SKIPPED, reason="paid")
@@ -336,7 +351,10 @@ def _charge_of(attempt: ChargeAttempt, card: SavedCard, deal: Deal, line: Instal
     with in_account_language(deal.account):  # the client reads it on the bank statement and the receipt
         description = pgettext("autopay charge", "%(service)s, payment %(seq)s") % {
             "service": deal_service_name(deal), "seq": line.seq}
+    receipt = (yookassa_receipt(deal=deal, amount=attempt.amount, reference=attempt.reference)
+               if card.gateway == YOOKASSA else None)
     return ChargeToken(
+        receipt=receipt,
         amount=attempt.amount, token=card.token, account_id=card.gateway_account_id, invoice_id=attempt.reference,
         description=description, currency=deal.account.currency,
         email=deal.contact_email or None, scheduled=True)
@@ -395,8 +413,8 @@ def _charge_payment_record(attempt: ChargeAttempt, transaction_id: str) -> Payme
         comment = pgettext("autopay payment comment", "Autopay, payment %(seq)s, card *%(card)s") % {
             "seq": attempt.installment.seq, "card": card.card_last_four}
     payment, _created = payment_record_from_gateway(deal=attempt.deal, amount=attempt.amount, payment=PaymentInput(
-        method=Payment.Method.CARD_TOKEN, paid_at=account_today(attempt.account), transaction_id=transaction_id,
-        comment=comment))
+        method=Payment.Method.YOOKASSA if card.gateway == YOOKASSA else Payment.Method.CARD_TOKEN,
+        paid_at=account_today(attempt.account), transaction_id=transaction_id, comment=comment))
     return payment
 
 

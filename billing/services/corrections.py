@@ -18,8 +18,9 @@ from billing.gateway.interface import Gateway, Refund
 from billing.models import Payment, RefundRequest
 from billing.selectors.deals import payment_refundable
 from billing.services.deals import active_schedule, deal_lock, deal_reallocate, deal_recompute
-from billing.services.gateways import gateway_for
+from billing.services.gateways import gateway_of_payment
 from billing.services.payments import payment_refund_record
+from billing.services.yookassa_receipts import yookassa_receipt
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
 
@@ -84,18 +85,28 @@ def payment_refund(*, payment: Payment, amount: Decimal, reason: str, requested_
                                             requested_by=requested_by, idempotency_key=idempotency_key)
     if not created:
         return _refund_request_repeated(request)
-    gateway = gateway or gateway_for(payment.account)
+    yookassa = payment.method == Payment.Method.YOOKASSA
     try:
-        result = gateway.refund(Refund(transaction_id=int(payment.transaction_id), amount=amount),
+        # Back through the gateway the money came through, whatever the account uses for new invoices.
+        gateway = gateway or gateway_of_payment(payment)
+    except ApplicationError as exc:
+        _refund_request_reject(request=request, error=exc.message)
+        raise
+    try:
+        result = gateway.refund(Refund(transaction_id=payment.transaction_id if yookassa
+                                       else int(payment.transaction_id), amount=amount,
+                                       currency=payment.account.currency,
+                                       receipt=yookassa_receipt(deal=payment.deal, amount=amount,
+                                                                reference=request.request_id) if yookassa else None),
                                 request_id=request.request_id)
     except DEFINITIVE_GATEWAY_ERRORS as exc:
         _refund_request_reject(request=request, error=exc.message)
-        raise _rejected(exc.message) from exc
+        raise (_yookassa_rejected(exc.message) if yookassa else _rejected(exc.message)) from exc
     except GatewayError as exc:
         # The outcome is unknown: the request stays open (its amount reserved) until the Refund
-        # notification settles it or an operator closes it.
+        # notification (YooKassa: refund.succeeded) settles it or an operator closes it.
         logger.warning("Refund request %s: gateway outcome unknown: %s", request.pk, exc.message)
-        raise _outcome_unknown() from exc
+        raise (_yookassa_outcome_unknown() if yookassa else _outcome_unknown()) from exc
     payment_refund_record(original=payment, amount=amount, transaction_id=str(result.transaction_id),
                           paid_at=account_today(payment.account), request_id=request.pk)
     request.refresh_from_db()
@@ -104,6 +115,16 @@ def payment_refund(*, payment: Payment, amount: Decimal, reason: str, requested_
 
 def _rejected(error: str) -> ApplicationError:
     return ApplicationError("refund_rejected", _("CloudPayments refused the refund: %(reason)s") % {"reason": error})
+
+
+def _yookassa_rejected(error: str) -> ApplicationError:
+    return ApplicationError("refund_rejected", _("YooKassa refused the refund: %(reason)s") % {"reason": error})
+
+
+def _yookassa_outcome_unknown() -> ApplicationError:
+    return ApplicationError("gateway_unavailable", _(
+        "YooKassa has not confirmed the refund yet. It may still go through: the card will show it once "
+        "YooKassa confirms; do not repeat it before then."), status=503)
 
 
 def _outcome_unknown() -> ApplicationError:

@@ -25,7 +25,8 @@ from billing.models import Account, Deal, Direction, DomainEvent, Installment, I
 from billing.names import deal_service_name
 from billing.services.autopay import installments_autopay_managed
 from billing.services.deals import deal_lock
-from billing.services.gateways import gateway_for
+from billing.services.gateways import YOOKASSA, gateway_for, gateway_name_for, gateway_named
+from billing.services.yookassa_receipts import yookassa_receipt
 from billing.texts import in_account_language
 from billing.time import account_today
 from billing.transactions import assert_no_transaction
@@ -72,7 +73,7 @@ def invoice_reserve(*, installment_id: int, today: date | None = None) -> Invoic
     invoice = Invoice.objects.create(
         account=account, deal=deal, installment=installment, year=year, sequence=sequence, number=number,
         amount=installment.amount - installment.paid, status=Invoice.Status.CREATING,
-        gateway_request_id=f"order:{account.pk}:{number}:1",
+        gateway_request_id=f"order:{account.pk}:{number}:1", gateway=gateway_name_for(account),
     )
     return InvoiceIssued(invoice, created=True)
 
@@ -106,7 +107,7 @@ def invoice_reserve_remainder(*, deal_id: int, today: date | None = None) -> Inv
     invoice = Invoice.objects.create(
         account=account, deal=deal, installment=last, year=year, sequence=sequence, number=number,
         amount=remainder, status=Invoice.Status.CREATING, covers_remainder=True,
-        gateway_request_id=f"order:{account.pk}:{number}:1",
+        gateway_request_id=f"order:{account.pk}:{number}:1", gateway=gateway_name_for(account),
     )
     return InvoiceIssued(invoice, created=True)
 
@@ -157,7 +158,11 @@ def _order_for(invoice: Invoice) -> CreateOrder:
     with in_account_language(invoice.account):
         description = _("%(service)s, invoice %(number)s") % {"service": deal_service_name(deal),
                                                                "number": invoice.number}
+    yookassa = invoice.gateway == YOOKASSA
     return CreateOrder(
+        # YooKassa: a saved method is asked for on autopay plans (§7), and the 54-FZ receipt rides along (§9).
+        save_payment_method=yookassa and invoice.installment.schedule.autopay,
+        receipt=invoice_receipt(invoice) if yookassa else None,
         amount=invoice.amount, currency=invoice.account.currency,
         # The client reads this on the payment page and in the bank's SMS: never the lead's CRM title.
         description=description, invoice_id=invoice.number,
@@ -168,10 +173,25 @@ def _order_for(invoice: Invoice) -> CreateOrder:
     )
 
 
+def _gateway_of(invoice: Invoice) -> Gateway:
+    """The gateway the invoice was made on: the account's current one, or the one it used before a switch."""
+    if invoice.gateway == gateway_name_for(invoice.account):
+        return gateway_for(invoice.account)
+    return gateway_named(invoice.account, invoice.gateway)
+
+
+def invoice_receipt(invoice: Invoice) -> dict | None:
+    """YooKassa's `receipt` for the invoice's amount (billing.services.yookassa_receipts)."""
+    return yookassa_receipt(deal=invoice.deal, amount=invoice.amount, reference=invoice.number)
+
+
 def invoice_order_create(*, invoice: Invoice, gateway: Gateway | None = None) -> Invoice:
-    """Call orders/create for a `creating` invoice (no lock held), then record the answer."""
+    """Create the gateway order of a `creating` invoice on its own gateway (no lock held), then record it."""
     assert_no_transaction()
-    gateway = gateway or gateway_for(invoice.account)
+    try:
+        gateway = gateway or _gateway_of(invoice)
+    except ApplicationError as exc:  # the invoice's gateway lost its keys meanwhile: refused, kept for a retry
+        return _invoice_mark_failed(invoice_id=invoice.pk, reason=exc.message)
     try:
         order = gateway.create_order(_order_for(invoice), request_id=invoice.gateway_request_id)
     except GatewayUnavailable as exc:
@@ -258,7 +278,7 @@ def invoice_gateway_cancel(*, invoice_id: int, gateway: Gateway | None = None) -
     invoice = Invoice.objects.select_related("account").get(pk=invoice_id)
     if not invoice.gateway_cancel_pending or not invoice.gateway_order_id:
         return
-    gateway = gateway or gateway_for(invoice.account)
+    gateway = gateway or _gateway_of(invoice)
     gateway.cancel_order(invoice.gateway_order_id, request_id=f"cancel:{invoice.account_id}:{invoice.number}")
     Invoice.objects.filter(pk=invoice_id).update(gateway_cancel_pending=False)
 
@@ -312,7 +332,7 @@ def invoice_reconcile(*, invoice_id: int, recreate: bool = False, gateway: Gatew
     invoice = Invoice.objects.select_related("account", "deal", "installment").get(pk=invoice_id)
     if invoice.status != Invoice.Status.CREATING:
         return Reconciliation(invoice, "not_stuck")
-    gateway = gateway or gateway_for(invoice.account)
+    gateway = gateway or _gateway_of(invoice)
     found = gateway.find_payment(invoice.number)
     if found is not None and found.status in ("Completed", "Authorized"):
         with transaction.atomic():

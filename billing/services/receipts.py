@@ -12,7 +12,7 @@ from billing.gateway.errors import GatewayError
 from billing.gateway.interface import FiscalReceipt, Gateway
 from billing.models import Account, Direction, DomainEvent, Payment, Schedule
 from billing.names import deal_service_name
-from billing.services.gateways import gateway_for
+from billing.services.gateways import cloudpayments_gateway
 from billing.texts import in_account_language
 from billing.transactions import assert_no_transaction
 
@@ -23,6 +23,12 @@ CASH_METHODS = {Payment.Method.CASH}
 
 # The typed fiscal section of the account's settings (billing.domain.account_settings).
 ReceiptSettings = FiscalReceipts
+
+
+def gateway_for(account: Account) -> Gateway:
+    """CloudKassir is CloudPayments' cash register: receipts go there whatever gateway takes the money
+    (YooKassa payments carry their own receipt and never get here)."""
+    return cloudpayments_gateway(account)
 
 
 def receipt_settings(account: Account) -> ReceiptSettings:
@@ -62,6 +68,8 @@ def _mark_pending(event: DomainEvent) -> None:
     """In the payment's own transaction: flag the receipt; the relay's `billing.fiscal_receipt` sends it."""
     if event.payload.get("method") == Payment.Method.OPENING_BALANCE or not receipt_settings(event.account).enabled:
         return
+    if event.payload.get("method") == Payment.Method.YOOKASSA:
+        return  # its 54-FZ receipt went with the YooKassa payment itself (billing.services.invoicing)
     payment_id = event.payload["payment_id"]
     if payment_is_payout(Payment.objects.select_related("deal").get(pk=payment_id)):
         return

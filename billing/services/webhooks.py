@@ -16,6 +16,8 @@ from billing.decline_reasons import decline_reason_text
 from billing.errors import ApplicationError
 from billing.events import PAYMENT_FAILED, publish
 from billing.gateway import cloudpayments_notifications as cloudpayments
+from billing.gateway import yookassa_notifications
+from billing.gateway.errors import GatewayError
 from billing.gateway.notifications import (
     ACCEPTED,
     UNMATCHED,
@@ -32,6 +34,8 @@ from billing.models import Account, GatewayEvent, Invoice, Payment
 from billing.services.autopay import charge_attempt_for_reference, charge_attempt_settle_paid, saved_card_capture
 from billing.services.payments import PaymentInput, payment_record_from_gateway, payment_refund_record
 from billing.texts import gateway_payment_comment, in_account_language
+
+YOOKASSA = "yookassa"
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +106,15 @@ def gateway_event_process(*, event_id: int, force: bool = False) -> Notification
     if event.status in FINAL_STATUSES and not force:
         return _stored_outcome(event)
     try:
-        note: GatewayNotification | NotificationInvalid = cloudpayments.notification_read(
-            kind=event.kind, raw_body=bytes(event.raw_body), content_type=event.content_type)
-    except NotificationInvalid as exc:
-        note = exc
+        if event.gateway == YOOKASSA:
+            # Replayed from the API's object kept when it was verified, never from the notification's body.
+            note: GatewayNotification | NotificationInvalid = yookassa_notifications.notification_read(
+                event=event.kind, verified=(event.headers or {}).get("verified_object"))
+        else:
+            note = cloudpayments.notification_read(kind=event.kind, raw_body=bytes(event.raw_body),
+                                                   content_type=event.content_type)
+    except (NotificationInvalid, GatewayError) as exc:
+        note = exc if isinstance(exc, NotificationInvalid) else NotificationInvalid("object", exc.message)
     return _process(event, note)
 
 
@@ -114,8 +123,10 @@ def _process(event: GatewayEvent, note: GatewayNotification | NotificationInvali
         if not isinstance(note, GatewayNotification):
             raise note or NotificationInvalid("body", "The notification was not read.")
         with transaction.atomic():  # a refused notification leaves no half-written rows behind
-            if note.test_mode and not event.account.cloudpayments_test_mode:
+            if note.test_mode and not _test_money_allowed(event):
                 outcome = _test_mode_held(event, note)
+            elif event.gateway == YOOKASSA:
+                outcome = YOOKASSA_PROCESSORS.get(event.kind, _processed)(event, note)
             else:
                 outcome = PROCESSORS[event.kind](event, note)
     except NotificationInvalid as exc:
@@ -128,6 +139,14 @@ def _process(event: GatewayEvent, note: GatewayNotification | NotificationInvali
     event.processed_at = timezone.now()
     event.save(update_fields=["status", "error", "answer_code", "processed_at", "payment"])
     return outcome
+
+
+def _test_money_allowed(event: GatewayEvent) -> bool:
+    """Test payments count as money only on a test terminal: CloudPayments' test mode, a YooKassa `test_` key."""
+    account = event.account
+    if event.gateway == YOOKASSA:
+        return account.yookassa_secret_key.startswith("test_")
+    return account.cloudpayments_test_mode
 
 
 def _stored_outcome(event: GatewayEvent) -> NotificationOutcome:
@@ -218,10 +237,11 @@ def process_pay(event: GatewayEvent, note: GatewayNotification) -> NotificationO
     return _record_gateway_payment(event, note)
 
 
-def _gateway_comment(invoice: Invoice, note: GatewayNotification) -> str:
+def _gateway_comment(event: GatewayEvent, invoice: Invoice, note: GatewayNotification) -> str:
     with in_account_language(invoice.account):
         return gateway_payment_comment(number=invoice.number, card_last_four=note.card_last_four or "",
-                                       test_mode=note.test_mode)
+                                       test_mode=note.test_mode, gateway=event.gateway,
+                                       sbp=event.gateway == YOOKASSA and note.card_type == "sbp")
 
 
 def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
@@ -238,9 +258,10 @@ def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> N
         return _unmatched(event, _("AccountId %(account_id)r is not lead %(lead_id)s of invoice %(number)s.") % {
             "account_id": note.account_id, "lead_id": invoice.deal.lead_id, "number": invoice.number})
     payment, created = payment_record_from_gateway(deal=invoice.deal, amount=note.amount, payment=PaymentInput(
-        method=Payment.Method.CLOUDPAYMENTS, paid_at=_local_date(event.account, note),
+        method=Payment.Method.YOOKASSA if event.gateway == YOOKASSA else Payment.Method.CLOUDPAYMENTS,
+        paid_at=_local_date(event.account, note),
         transaction_id=note.transaction_id, invoice_id=invoice.pk, card_token=note.token or "",
-        comment=_gateway_comment(invoice, note),
+        comment=_gateway_comment(event, invoice, note),
     ))
     if created:  # the deal is still locked by the service's transaction
         _invoice_add_paid(invoice=invoice, amount=note.amount, paid_at=note.occurred_at or timezone.now())
@@ -304,6 +325,17 @@ def process_cancel(event: GatewayEvent, note: GatewayNotification) -> Notificati
 def process_recurrent(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
     return _processed(event)  # subscription changes are stored for operators; PayPlan drives its own schedule
 
+
+def process_yookassa_waiting(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
+    return _processed(event)  # invoices are one-stage (capture: true): a hold moves no money yet
+
+
+# YooKassa's events (contracts/yookassa.md §10) on the same recording as CloudPayments'; any other event
+# (payment_method.active, payout.*) is stored and acknowledged.
+YOOKASSA_PROCESSORS = {
+    "payment.succeeded": process_confirm, "payment.canceled": process_fail,
+    "payment.waiting_for_capture": process_yookassa_waiting, "refund.succeeded": process_refund,
+}
 
 PROCESSORS = {
     "check": process_check, "pay": process_pay, "fail": process_fail, "confirm": process_confirm,

@@ -207,6 +207,20 @@ CLOUDPAYMENTS_RETRIES = env.int("CLOUDPAYMENTS_RETRIES", default=3)
 CLOUDPAYMENTS_BACKOFF = env.float("CLOUDPAYMENTS_BACKOFF", default=0.5)
 # CloudPayments remembers an X-Request-ID for one hour; past that a "creating" invoice is reconciled.
 CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES = env.int("CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES", default=55)
+# YooKassa (contracts/yookassa.md): API v3, timeouts, bounded retries with the same Idempotence-Key.
+YOOKASSA_API_URL = env("YOOKASSA_API_URL", default="https://api.yookassa.ru/v3/")
+YOOKASSA_CONNECT_TIMEOUT = env.float("YOOKASSA_CONNECT_TIMEOUT", default=10.0)
+YOOKASSA_READ_TIMEOUT = env.float("YOOKASSA_READ_TIMEOUT", default=60.0)
+YOOKASSA_RETRIES = env.int("YOOKASSA_RETRIES", default=3)
+YOOKASSA_BACKOFF = env.float("YOOKASSA_BACKOFF", default=0.5)
+# Where YooKassa's HTTP notifications come from (its SDK's SecurityHelper, 3.13.0). A notification from
+# elsewhere is stored and refused; one from here is still trusted only after the object is re-read from the API.
+YOOKASSA_NOTIFICATION_NETWORKS = env.list("YOOKASSA_NOTIFICATION_NETWORKS", default=[
+    "185.71.76.0/27", "185.71.77.0/27", "77.75.153.0/25", "77.75.154.128/25", "77.75.156.11/32",
+    "77.75.156.35/32", "2a02:5180:0:1509::/64", "2a02:5180:0:1533::/64", "2a02:5180:0:2655::/64",
+    "2a02:5180:0:2669::/64"])
+# Behind our own reverse proxy: the client address is the last X-Forwarded-For hop it appended.
+YOOKASSA_TRUST_FORWARDED_FOR = env.bool("YOOKASSA_TRUST_FORWARDED_FOR", default=False)
 # Demo mode: the /demo/ page and its token minter, loopback referers at install, long-lived tokens.
 # Off unless asked for: `make run` (Procfile.demo) or an explicit PAYPLAN_DEMO=1 turns it on.
 PAYPLAN_DEMO = env.bool("PAYPLAN_DEMO", default=False)

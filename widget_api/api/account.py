@@ -97,6 +97,28 @@ class CloudPaymentsInput(serializers.Serializer):
                                                    "payments count as money")
 
 
+class GatewaysSerializer(serializers.Serializer):
+    cards = serializers.ChoiceField(choices=["cloudpayments", "yookassa"], required=False,
+                                    help_text="the gateway of invoices, payment links and new saved cards")
+    sbp = serializers.ChoiceField(choices=["", "yookassa"], required=False, allow_blank=True,
+                                  help_text="the gateway of SBP payments («Оплатить через СБП»); blank: none")
+
+
+class YooKassaInput(serializers.Serializer):
+    shop_id = serializers.CharField(required=False, allow_blank=True, max_length=64, help_text="YooKassa shopId")
+    secret_key = serializers.CharField(write_only=True, required=False, allow_null=True, allow_blank=True,
+                                       min_length=8, max_length=256, help_text="write-only; never returned")
+    clear_secret_key = serializers.BooleanField(required=False, default=False,
+                                                help_text="true removes the stored key (disconnects)")
+
+
+class YooKassaOutput(serializers.Serializer):
+    shop_id = serializers.CharField(allow_blank=True)
+    secret_key_set = serializers.BooleanField()
+    connected = serializers.BooleanField()
+    notification_url = serializers.CharField(help_text="paste into YooKassa's «HTTP-уведомления»")
+
+
 class LastNotificationOutput(serializers.Serializer):
     kind = serializers.CharField()
     received_at = serializers.DateTimeField()
@@ -170,6 +192,8 @@ class AccountSettingsInput(serializers.Serializer):
                                              "the account has no ladder of its own (then a change is refused)")
     receipts = ReceiptsSerializer(required=False)
     cloudpayments = CloudPaymentsInput(required=False)
+    gateways = GatewaysSerializer(required=False)
+    yookassa = YooKassaInput(required=False)
     client_service_name = ClientServiceNameSerializer(required=False)
     language = serializers.ChoiceField(choices=schema.LANGUAGES, required=False,
                                        help_text="of client texts: emails, documents, the client page")
@@ -193,6 +217,7 @@ class AccountSettingsOutput(AccountSettingsInput):
     cloudpayments = CloudPaymentsOutput()
     registration_url = serializers.CharField(help_text="the sign-up form's address (derived; it answers only "
                                                        "while the form is on)")
+    yookassa = YooKassaOutput()
 
 
 class AccountSettingsView(WidgetView):

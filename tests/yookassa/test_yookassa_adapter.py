@@ -1,0 +1,96 @@
+"""The YooKassa adapter against the loopback sandbox: our own Idempotence-Key, bounded retries that never make
+a second payment, Decimal strings on the wire, typed errors (contracts/yookassa.md §2, §11, §13)."""
+from decimal import Decimal
+
+import pytest
+
+from billing.gateway.errors import GatewayAuthError, GatewayRejected, GatewayThrottled, GatewayUnavailable
+from billing.gateway.interface import CreateOrder, Refund
+from billing.gateway.yookassa import YooKassaGateway, amount_json
+from sandboxes.yookassa import YooKassaSandbox
+
+SHOP, KEY = "200300", "test_adapter_key"
+
+
+@pytest.fixture
+def sandbox():
+    server = YooKassaSandbox({SHOP: (KEY, None)}).start()
+    yield server
+    server.stop()
+
+
+def gateway(sandbox, retries: int = 3, read_timeout: float = 2, key: str = KEY) -> YooKassaGateway:
+    return YooKassaGateway(SHOP, key, sandbox.api_url, retries=retries, backoff=0.01, read_timeout=read_timeout)
+
+
+def order(**changes) -> CreateOrder:
+    values = {"amount": Decimal("1500.10"), "description": "Курс, счёт 2026-000001", "invoice_id": "2026-000001",
+              "account_id": "4242", "success_redirect_url": "https://payplan.test/p/x"}
+    return CreateOrder(**{**values, **changes})
+
+
+def creates(sandbox) -> list[dict]:
+    return [call for call in sandbox.journal if call["method"] == "POST" and call["path"] == "/v3/payments"]
+
+
+def test_amounts_are_strings_with_two_decimals_never_floats():
+    assert amount_json(Decimal("1500.1"), "RUB") == {"value": "1500.10", "currency": "RUB"}
+
+
+def test_5xx_429_and_202_are_retried_with_the_same_key_into_one_payment(sandbox):
+    for status in (500, 429, 202):
+        sandbox.set_faults(fail_next=2, status=status)
+        created = gateway(sandbox).create_order(order(), request_id=f"order:1:2026-000001:{status}")
+        assert created.url.endswith(created.order_id)
+    keys = [call["headers"]["Idempotence-Key"] for call in creates(sandbox)]
+    assert len(keys) == 9
+    assert len(set(keys)) == 3
+    assert len(sandbox.payments) == 3
+
+
+def test_a_lost_answer_repeated_with_the_same_key_returns_the_first_payment(sandbox):
+    sandbox.set_faults(lose_next=1)
+    first = gateway(sandbox).create_order(order(), request_id="order:1:2026-000001:1")
+    assert len(sandbox.payments) == 1
+    assert first.order_id in sandbox.payments
+    assert any(call.get("replayed") for call in creates(sandbox))
+
+
+def test_faults_beyond_the_retries_are_typed(sandbox):
+    sandbox.set_faults(fail_next=5, status=503)
+    with pytest.raises(GatewayUnavailable):
+        gateway(sandbox, retries=1).create_order(order(), request_id="k1")
+    sandbox.set_faults(reset=True, fail_next=5, status=429)
+    with pytest.raises(GatewayThrottled):
+        gateway(sandbox, retries=1).create_order(order(), request_id="k2")
+    sandbox.set_faults(reset=True, delay_seconds=1.5)
+    with pytest.raises(GatewayUnavailable):
+        gateway(sandbox, retries=0, read_timeout=0.5).create_order(order(), request_id="k3")
+    sandbox.set_faults(reset=True)
+    with pytest.raises(GatewayAuthError):
+        gateway(sandbox, key="wrong-key-123").create_order(order(), request_id="k4")
+
+
+def test_the_same_key_with_another_body_is_refused_not_a_second_payment(sandbox):
+    gateway(sandbox).create_order(order(), request_id="same-key")
+    with pytest.raises(GatewayRejected) as refused:
+        gateway(sandbox).create_order(order(amount=Decimal("99.00")), request_id="same-key")
+    assert "invalid_request" in refused.value.message
+    assert len(sandbox.payments) == 1
+
+
+def test_sbp_asks_for_the_sbp_method_and_a_description_is_cut_to_128(sandbox):
+    created = gateway(sandbox).create_order(order(payment_method="sbp", description="Я" * 300), request_id="sbp-1")
+    payment = sandbox.payments[created.order_id]
+    assert payment["payment_method"]["type"] == "sbp"
+    assert len(payment["description"]) == 128
+
+
+def test_a_refund_of_a_paid_payment_and_a_refused_one(sandbox):
+    yk = gateway(sandbox)
+    created = yk.create_order(order(), request_id="pay-refund")
+    sandbox.pay(created.order_id)
+    refund = yk.refund(Refund(transaction_id=created.order_id, amount=Decimal("500.00")), request_id="ref:1:1")
+    assert sandbox.store.refunds[refund.transaction_id]["status"] == "succeeded"
+    with pytest.raises(GatewayRejected):
+        yk.refund(Refund(transaction_id=created.order_id, amount=Decimal("5000.00")), request_id="ref:1:2")
