@@ -24,8 +24,8 @@ TERMS = InterestPlanTerms(kind="annuity", annual_rate=D("12"), day_count="30/360
 
 
 def current(plan, paid_lines: int) -> list[CurrentLine]:
-    return [CurrentLine(line.due_date, line.amount, line.amount if index < paid_lines else D("0"), line.interest,
-                        line.kind == "regular") for index, line in enumerate(plan.installments)]
+    return [CurrentLine(line.due_date, line.amount, line.amount if index < paid_lines else D("0"), kind=line.kind,
+                        interest=line.interest) for index, line in enumerate(plan.installments)]
 
 
 def annuity(kind="annuity", day_count="30/360"):
