@@ -15,7 +15,9 @@ def test_the_default_template_comes_with_its_documented_variables(widget, school
     assert body["is_default"] is True
     assert body["kind"] == "invoice"
     assert body["title"] == "Счёт на оплату"
-    assert "Счёт на оплату № {{ invoice.number }}" in body["source"]
+    # its words come from the catalogue in the account's language (tests/documents/test_document_languages.py)
+    assert '{{ _("Invoice No. %(number)s", number=invoice.number) }}' in body["source"]
+    assert body["variables"]["invoice.number"] == "Номер счёта"  # the editor's notes in the manager's language
     assert {"invoice.number", "invoice.amount_words", "invoice.payment_url", "company.inn"} <= set(body["variables"])
     assert "qr_code(text)" in body["helpers"]
     assert body["requisites_missing"] == []
