@@ -7,9 +7,9 @@ import time_machine
 from django.core import signing
 
 from billing.client_links import SALT
-from tests.client_links import client_pages_linked
 from billing.models import Invoice
 from billing.services.client_page import client_link_rotate
+from tests.client_links import client_pages_linked
 from tests.client_portal.conftest import make_deal, page_path
 
 pytestmark = pytest.mark.django_db
