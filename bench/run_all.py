@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["webhooks.py", "crm_outbox.py", "pdf.py", "dunning.py"]
+BENCHMARKS = ["webhooks.py", "pay_cpu.py", "crm_outbox.py", "pdf.py", "dunning.py", "analytics.py"]
 
 
 def main() -> int:

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Min, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from billing.domain.money import ZERO
@@ -143,33 +143,37 @@ def received_interest(account: Account, flt: AnalyticsFilter) -> Decimal:
     """The interest in the payments received (the summary's `received`): a payment covers a line's
     interest before its principal, so of the allocations to a line, in payment order, the first ones up to
     the line's interest are interest."""
-    in_range = set(_payments(account, flt).values_list("pk", flat=True))
+    in_range = Exists(_payments(account, flt).filter(pk=OuterRef("payment_id")))
     slices = (Allocation.objects.filter(installment__schedule__is_active=True, installment__interest__gt=0,
                                         installment__schedule__deal__account=account)
+              .annotate(in_range=in_range)
               .order_by("installment_id", "payment__paid_at", "payment_id")
-              .values_list("installment_id", "installment__interest", "payment_id", "amount"))
+              .values_list("installment_id", "installment__interest", "in_range", "amount"))
     total, left, line = ZERO, ZERO, None
-    for installment_id, interest, payment_id, amount in slices:
+    for installment_id, interest, counted, amount in slices.iterator(chunk_size=2000):
         if installment_id != line:
             line, left = installment_id, interest
         part = min(amount, left)
         left -= part
-        if payment_id in in_range:
+        if counted:
             total += part
     return total
 
 
 def analytics_summary(*, account: Account, flt: AnalyticsFilter) -> Summary:
+    """Five queries whatever the account's size: received, the interest in it, the open lines' totals (upcoming,
+    overdue and every aging bucket in one pass), and the two sums by day."""
     today = account_today(account)
+    upcoming, overdue, aging = _open_line_totals(account, flt, today)
     received = _total(_payments(account, flt), "amount")
     interest = received_interest(account, flt)
     return Summary(
         currency=account.currency,
         received=received, received_interest=interest, received_principal=received.amount - interest,
-        upcoming=_total(upcoming_lines(account, flt, today), REMAINDER),
-        overdue=_total(overdue_lines(account, flt, today), REMAINDER),
+        upcoming=upcoming,
+        overdue=overdue,
         by_day=_by_day(account, flt, today),
-        aging=_aging(account, flt, today),
+        aging=aging,
     )
 
 
@@ -186,17 +190,39 @@ def _by_day(account: Account, flt: AnalyticsFilter, today: date) -> list[DayRow]
             for day in (start + timedelta(days=offset) for offset in range((end - start).days + 1))]
 
 
-def _aging(account: Account, flt: AnalyticsFilter, today: date) -> list[AgingBucket]:
-    lines = _installments(account, flt)
-    buckets = []
-    for name, from_days, to_days in AGING_BUCKETS:
-        # days late = today - due_date; "due next 7 days" is days late -7..-1
-        bucket = lines.filter(due_date__lte=today - timedelta(days=from_days))
-        if to_days is not None:
-            bucket = bucket.filter(due_date__gte=today - timedelta(days=to_days))
-        total = _total(bucket, REMAINDER)
-        buckets.append(AgingBucket(bucket=name, amount=total.amount, count=total.count))
-    return buckets
+def _aging_condition(today: date, from_days: int, to_days: int | None) -> Q:
+    # days late = today - due_date; "due next 7 days" is days late -7..-1
+    condition = Q(due_date__lte=today - timedelta(days=from_days))
+    if to_days is not None:
+        condition &= Q(due_date__gte=today - timedelta(days=to_days))
+    return condition
+
+
+def _open_line_totals(account: Account, flt: AnalyticsFilter, today: date
+                      ) -> tuple[Total, Total, list[AgingBucket]]:
+    """Upcoming (in the date range), overdue (whatever the range) and the aging buckets of the open lines,
+    as one aggregate with a FILTER per figure: one pass over the lines instead of seven."""
+    upcoming = Q(due_date__gte=today)  # as upcoming_lines: due from today, within the date range
+    if flt.date_from:
+        upcoming &= Q(due_date__gte=flt.date_from)
+    if flt.date_to:
+        upcoming &= Q(due_date__lte=flt.date_to)
+    conditions = {"upcoming": upcoming, "overdue": Q(due_date__lt=today)}
+    conditions.update({name: _aging_condition(today, from_days, to_days)
+                       for name, from_days, to_days in AGING_BUCKETS})
+    aggregates = {}
+    for name, condition in conditions.items():
+        aggregates[f"{name}__amount"] = Coalesce(Sum(REMAINDER, filter=condition), Value(ZERO),
+                                                 output_field=MONEY_FIELD)
+        aggregates[f"{name}__count"] = Count("pk", filter=condition)
+    result = _installments(account, flt).aggregate(**aggregates)
+
+    def total(name: str) -> Total:
+        return Total(amount=result[f"{name}__amount"], count=result[f"{name}__count"])
+
+    aging = [AgingBucket(bucket=name, amount=total(name).amount, count=total(name).count)
+             for name, _from, _to in AGING_BUCKETS]
+    return total("upcoming"), total("overdue"), aging
 
 
 def analytics_rows(*, account: Account, flt: AnalyticsFilter, kind: str) -> QuerySet:

@@ -181,6 +181,15 @@ def deal_figures_get(*, deal: Deal, today: date | None = None) -> DealFigures:
     return _figures(deal, schedule, lines, today or account_today(deal.account))
 
 
+def deal_figures_of(*, deal: Deal, schedule: Schedule | None, installments: list[Installment],
+                    today: date | None = None) -> DealFigures:
+    """`deal_figures_get` from the active schedule and its lines the caller's transaction already holds
+    (locked, with their new `paid`): the money write does not read them back."""
+    lines = [PlanLine(line.seq, line.kind, line.due_date, line.amount, line.paid)
+             for line in sorted(installments, key=lambda line: line.seq)]
+    return _figures(deal, schedule, lines, today or account_today(deal.account))
+
+
 def _figures(deal: Deal, schedule: Schedule | None, lines: list[PlanLine], today: date) -> DealFigures:
     payments_total = Payment.objects.filter(deal_id=deal.pk).aggregate(total=Sum("amount"))["total"] or ZERO
     open_ended = (schedule is not None and schedule.plan == Schedule.Plan.RECURRING

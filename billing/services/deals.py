@@ -10,7 +10,7 @@ from billing.domain.money import ZERO
 from billing.errors import ApplicationError
 from billing.events import DEAL_PAID, publish
 from billing.models import Account, Allocation, Deal, Installment, Invoice, Payment, Schedule
-from billing.selectors.deals import deal_figures_get
+from billing.selectors.deals import deal_figures_get, deal_figures_of
 from billing.time import account_today
 
 MAX_LEAD_ID = 2**62
@@ -95,11 +95,17 @@ def _apply(result, installments: list[Installment], *, add: bool) -> list[Instal
     return changed
 
 
-def deal_recompute(*, deal: Deal, today: date | None = None) -> Deal:
+def deal_recompute(*, deal: Deal, today: date | None = None,
+                   held: tuple[Schedule | None, list[Installment]] | None = None) -> Deal:
     """Store the deal's totals and status as the one selector derives them (caller holds the deal lock,
-    after every money write, and the daily status tick); announce `deal_paid`."""
+    after every money write, and the daily status tick); announce `deal_paid`. `held`: the active schedule
+    and its lines as `deal_reallocate` just wrote them, so they are not read back."""
     previous_status = deal.status
-    figures = deal_figures_get(deal=deal, today=today or account_today(deal.account))
+    today = today or account_today(deal.account)
+    if held is not None:
+        figures = deal_figures_of(deal=deal, schedule=held[0], installments=held[1], today=today)
+    else:
+        figures = deal_figures_get(deal=deal, today=today)
     deal.total, deal.paid, deal.debt, deal.status = figures.total, figures.paid, figures.debt, figures.status
     deal.save(update_fields=["total", "paid", "debt", "status", "updated_at"])
     if deal.status == Deal.Status.PAID and previous_status != Deal.Status.PAID:

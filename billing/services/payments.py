@@ -44,7 +44,7 @@ def payment_record(*, deal: Deal, amount: Decimal, payment: PaymentInput, allow_
     return _payment_create(deal=deal, amount=amount, payment=payment)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # on the Pay hot path the caller's savepoint already bounds a failure
 def payment_record_from_gateway(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> tuple[Payment, bool]:
     """Money that already moved through the gateway: always recorded (excess kept as credit), once per
     transaction id. Returns the payment and whether it is new."""
@@ -170,8 +170,8 @@ def _payment_create(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> Pa
         card_token=payment.card_token,
     )
     schedule = active_schedule(deal)
-    deal_reallocate(deal=deal, new_payment=recorded, schedule=schedule)
-    deal_recompute(deal=deal)
+    installments = deal_reallocate(deal=deal, new_payment=recorded, schedule=schedule)
+    deal_recompute(deal=deal, held=(schedule, installments))
     publish(account=deal.account, name=PAYMENT_RECORDED, payload={
         "payment_id": recorded.pk, "deal_id": deal.pk, "lead_id": deal.lead_id, "amount": str(amount),
         "method": recorded.method, "debt": str(deal.debt), "status": deal.status,

@@ -95,10 +95,12 @@ def recurring_run(*, account: Account, today: date) -> int:
 
 def _on_payment_recorded(event: DomainEvent) -> None:
     """The next date advances after each payment: the horizon is refilled in the payment's transaction."""
+    # One read when the plan is not open-ended (the common Pay): the deal is loaded only when it is.
+    if not Schedule.objects.filter(deal_id=event.payload["deal_id"], is_active=True,
+                                   plan=Schedule.Plan.RECURRING).exists():
+        return
     deal = Deal.objects.select_related("account").get(pk=event.payload["deal_id"])
-    schedule = active_schedule(deal)
-    if schedule is not None and schedule.plan == Schedule.Plan.RECURRING:
-        recurring_extend(deal=deal, today=account_today(deal.account))
+    recurring_extend(deal=deal, today=account_today(deal.account))
 
 
 def register() -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,7 +167,10 @@ def _local_date(account: Account, note: GatewayNotification) -> date:
 def _invoice_of(event: GatewayEvent, note: GatewayNotification) -> Invoice | None:
     if note.invoice_number is None:
         return None
-    return Invoice.objects.filter(account=event.account, number=note.invoice_number).select_related("deal").first()
+    invoice = Invoice.objects.filter(account=event.account, number=note.invoice_number).select_related("deal").first()
+    if invoice is not None:  # the account the event holds already: no second read of it on the hot path
+        invoice.account = invoice.deal.account = event.account
+    return invoice
 
 
 def _check_currency(event: GatewayEvent, note: GatewayNotification) -> None:
@@ -271,11 +274,13 @@ def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> N
 
 def _invoice_add_paid(*, invoice: Invoice, amount: Decimal, paid_at: datetime) -> None:
     """Count what arrived; the invoice is paid only once the whole of it has, else it stays payable for
-    the remainder (a short payment is a partial payment, not a paid invoice)."""
-    Invoice.objects.filter(pk=invoice.pk).update(paid_amount=F("paid_amount") + amount)
-    invoice.refresh_from_db(fields=["paid_amount", "status"])
-    if invoice.paid_amount >= invoice.amount and invoice.status != Invoice.Status.PAID:
-        Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PAID, paid_at=paid_at)
+    the remainder (a short payment is a partial payment, not a paid invoice). One UPDATE: the row's own
+    values decide, so concurrent partial payments of one invoice add up under its row lock."""
+    now_paid = Q(paid_amount__gte=F("amount") - amount) & ~Q(status=Invoice.Status.PAID)
+    Invoice.objects.filter(pk=invoice.pk).update(
+        paid_amount=F("paid_amount") + amount,
+        status=Case(When(now_paid, then=Value(Invoice.Status.PAID)), default=F("status")),
+        paid_at=Case(When(now_paid, then=Value(paid_at)), default=F("paid_at")))
 
 
 def process_confirm(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
