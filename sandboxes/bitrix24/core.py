@@ -241,19 +241,20 @@ class Sandbox(State):
         return answers
 
     def frame_post(self, *, handler: str, member_id: str | None = None, user_id: int = MANAGER_USER_ID,
-                   deal_id: int | None = None, overrides: dict | None = None) -> dict:
-        """A frame POST to any loopback URL (for forged/foreign tests): a fresh token of the portal's user."""
+                   deal_id: int | None = None, overrides: dict | None = None, query: dict | None = None) -> dict:
+        """A frame POST to any loopback URL (for forged/foreign tests): a fresh token of the portal's user;
+        `overrides` replace body fields, `query` the query string's (DOMAIN, LANG...)."""
         if not loopback_url(handler):
             raise ValueError("handler must be a loopback URL")
         portal = self.portal(member_id)
         access, refresh = self.issue_pair(portal.member_id, user_id)
         form = self._frame_form(portal, access, refresh, "CRM_DEAL_DETAIL_TAB",
                                 {"ID": str(deal_id)} if deal_id is not None else {}) | (overrides or {})
-        return self._post(self._frame_url(handler, portal), form, kind="frame")
+        return self._post(self._frame_url(handler, portal, query), form, kind="frame")
 
-    def _frame_url(self, url: str, portal: Portal) -> str:
+    def _frame_url(self, url: str, portal: Portal, overrides: dict | None = None) -> str:
         query = urlencode({"DOMAIN": portal.domain, "PROTOCOL": "0", "LANG": "ru",
-                           "APP_SID": secrets.token_hex(16)})
+                           "APP_SID": secrets.token_hex(16)} | (overrides or {}))
         return f"{url}{'&' if '?' in url else '?'}{query}"
 
     def _frame_form(self, portal: Portal, access: str, refresh: str, placement: str, options: dict) -> dict:

@@ -18,7 +18,8 @@ def test_batch_commands_go_fifty_per_request_with_per_command_errors(direct_port
 
     assert len(rest_calls(sandbox, "batch")) == 3
     assert len(outcome.results) == 90  # 8064 does not exist: "Not found" with an empty error code
-    assert len(outcome.errors) == 30 and outcome.errors["k3"] == ("", "Not found")
+    assert len(outcome.errors) == 30
+    assert outcome.errors["k3"] == ("", "Not found")
 
 
 def test_batch_commands_may_use_earlier_results(direct_portal, sandbox):
@@ -97,7 +98,8 @@ def test_the_operation_time_limit_names_when_to_come_back(direct_portal, sandbox
 
     with pytest.raises(RateLimited) as raised:
         Bitrix24Client(direct_portal).call("crm.deal.get", {"id": 8061})
-    assert raised.value.code == "OPERATION_TIME_LIMIT" and raised.value.retry_after >= 1
+    assert raised.value.code == "OPERATION_TIME_LIMIT"
+    assert raised.value.retry_after >= 1
 
 
 def test_server_errors_are_transient_and_writes_may_have_been_applied(direct_portal, sandbox):
@@ -125,5 +127,6 @@ def test_a_renamed_portal_is_followed_and_its_new_address_kept(direct_portal, sa
     assert Bitrix24Client(direct_portal).call("crm.deal.get", {"id": 8061})["ID"] == "8061"
 
     portal = Portal.objects.get(pk=direct_portal.pk)
-    assert portal.domain == f"localhost:{sandbox.port}" and portal.previous_domains == [old]
+    assert portal.domain == f"localhost:{sandbox.port}"
+    assert portal.previous_domains == [old]
     assert portal.client_endpoint == f"http://localhost:{sandbox.port}/rest/"

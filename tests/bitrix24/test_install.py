@@ -17,10 +17,13 @@ def test_the_installer_frame_stores_the_portal_sets_it_up_and_finishes_the_insta
     assert answer["status"] == 200
     assert "bitrix24/install.js" in answer["body"]  # the page calls BX24.installFinish()
     portal = Portal.objects.get(member_id=DEFAULT_MEMBER_ID)
-    assert portal.is_installed and portal.install_generation == 1
-    assert portal.domain == sandbox.host and portal.client_endpoint == f"http://{sandbox.host}/rest/"
+    assert portal.is_installed
+    assert portal.install_generation == 1
+    assert portal.domain == sandbox.host
+    assert portal.client_endpoint == f"http://{sandbox.host}/rest/"
     assert portal.application_token == answer["application_token"]
-    assert portal.access_token == answer["access_token"] and portal.refresh_token == answer["refresh_token"]
+    assert portal.access_token == answer["access_token"]
+    assert portal.refresh_token == answer["refresh_token"]
     state = sandbox.snapshot()
     assert state["install_finished"]
     assert {row["FIELD_NAME"] for row in state["userfields"]} == {f"UF_CRM_{code}" for code, _, _ in
@@ -35,9 +38,11 @@ def test_the_installer_frame_stores_the_portal_sets_it_up_and_finishes_the_insta
 def test_the_api_only_onappinstall_is_accepted_the_same_way(sandbox, app_url):
     answer = install(sandbox, app_url, api_only=True)
 
-    assert answer["status"] == 200 and '"ok": true' in answer["body"]
+    assert answer["status"] == 200
+    assert '"ok": true' in answer["body"]
     portal = Portal.objects.get(member_id=DEFAULT_MEMBER_ID)
-    assert portal.installer_user_id == 1 and portal.application_token == answer["application_token"]
+    assert portal.installer_user_id == 1
+    assert portal.application_token == answer["application_token"]
 
 
 def test_a_reinstall_replaces_the_install_without_doubling_fields_or_tabs(sandbox, app_url):
@@ -46,7 +51,8 @@ def test_a_reinstall_replaces_the_install_without_doubling_fields_or_tabs(sandbo
     second = install(sandbox, app_url)
 
     portal = Portal.objects.get(member_id=DEFAULT_MEMBER_ID)
-    assert portal.install_generation == 2 and portal.application_token == second["application_token"]
+    assert portal.install_generation == 2
+    assert portal.application_token == second["application_token"]
     state = sandbox.snapshot()
     assert len(state["userfields"]) == len(USER_FIELDS)  # looked up first, none added twice
     assert len(state["placements"]) == 1

@@ -44,7 +44,8 @@ def test_workers_hitting_an_expired_token_together_make_one_refresh_and_all_carr
     assert sandbox.counters["refreshes"] == 1
     assert sandbox.counters["refresh_reuse"] == 0  # nobody used a rotated-out refresh token
     stored = Portal.objects.get(pk=portal.pk)
-    assert stored.token_version == portal.token_version + 1 and stored.is_installed
+    assert stored.token_version == portal.token_version + 1
+    assert stored.is_installed
     assert not stored.refresh_claim
 
 
