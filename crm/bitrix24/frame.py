@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from crm.bitrix24 import oauth
 from crm.bitrix24.errors import AuthRefused
 from crm.bitrix24.models import Portal
-from crm.bitrix24.portals import portal_domain_change
+from crm.bitrix24.portals import portal_domain_change, portal_tokens_recover
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def frame_verify(*, form: dict, query: dict) -> FrameAuth:
     access_token = str(form.get("AUTH_ID") or "")
     domain = oauth.host_normalize(str(query.get("DOMAIN") or form.get("DOMAIN") or ""))
     portal = Portal.objects.filter(member_id=member_id).first() if 0 < len(member_id) <= 64 else None
-    if portal is None or not portal.is_installed:
+    if portal is None or portal.status == Portal.Status.UNINSTALLED:
         raise AuthRefused(f"frame for portal {member_id[:64]!r}: not installed here")
     if not access_token:
         raise AuthRefused("frame without AUTH_ID")
@@ -44,6 +44,12 @@ def frame_verify(*, form: dict, query: dict) -> FrameAuth:
     if confirmed and confirmed != portal.domain:
         origin = oauth.portal_origin(confirmed)
         portal = portal_domain_change(portal_id=portal.pk, domain=confirmed, client_endpoint=f"{origin}/rest/")
+    if portal.status == Portal.Status.NEEDS_REINSTALL and form.get("REFRESH_ID"):
+        expires = str(form.get("AUTH_EXPIRES") or "")
+        pair = oauth.TokenPair(access_token, str(form["REFRESH_ID"]), int(expires) if expires.isdigit() else 3600)
+        portal = portal_tokens_recover(portal_id=portal.pk, token_version=portal.token_version, tokens=pair) or portal
+    if not portal.is_installed:
+        raise AuthRefused(f"frame for portal {member_id}: its tokens are dead and the frame brought none")
     placement = str(form.get("PLACEMENT") or "DEFAULT")[:64]
     return FrameAuth(portal, placement, _deal_id(form.get("PLACEMENT_OPTIONS")), access_token,
                      str(query.get("LANG") or "ru")[:5])

@@ -17,7 +17,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import requests
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from billing.transactions import assert_no_transaction
@@ -251,3 +251,20 @@ def _parked(portal: Portal) -> ReinstallNeeded:
     if portal.status == Portal.Status.UNINSTALLED:
         return PortalUninstalled(reason)
     return ReinstallNeeded(reason)
+
+
+def portals_refresh_idle(*, older_than_days: int = 14) -> int:
+    """Refresh the pair of installed portals nobody has used for `older_than_days` (the beat runs this
+    daily), so an idle portal's refresh chain never reaches its end; never on a timer for busy ones —
+    Bitrix24 warns against refreshing before every call or hourly (contract §2.4)."""
+    horizon = timezone.now() - timedelta(days=older_than_days)
+    refreshed = 0
+    idle = (Portal.objects.filter(status=Portal.Status.INSTALLED)
+            .filter(models.Q(refreshed_at__lt=horizon) | models.Q(refreshed_at__isnull=True, installed_at__lt=horizon)))
+    for portal_id, version in idle.values_list("pk", "token_version"):
+        try:
+            portal_refresh(portal_id=portal_id, seen_version=version, max_wait=5)
+            refreshed += 1
+        except (Transient, ReinstallNeeded, Blocked) as exc:
+            logger.warning("idle refresh of Bitrix24 portal %s failed: %s", portal_id, exc.message)
+    return refreshed

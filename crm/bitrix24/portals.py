@@ -100,3 +100,24 @@ def portal_setup_store(*, portal_id: int, install_generation: int, setup: dict) 
     """What the install set up (user fields, bound events, placement), for the install it was done for."""
     return bool(Portal.objects.filter(pk=portal_id, install_generation=install_generation)
                 .update(setup=setup, updated_at=timezone.now()))
+
+
+@transaction.atomic
+def portal_tokens_recover(*, portal_id: int, token_version: int, tokens: TokenPair) -> Portal | None:
+    """A portal parked for a dead refresh token, opened by a user whose frame tokens were confirmed:
+    their fresh pair revives it (contract §2.3), and whatever waited for it resumes. None when the
+    portal changed meanwhile (another recovery or an install came first)."""
+    portal = Portal.objects.select_for_update().get(pk=portal_id)
+    if portal.status != Portal.Status.NEEDS_REINSTALL or portal.token_version != token_version:
+        return None
+    now = timezone.now()
+    portal.access_token, portal.refresh_token = tokens.access_token, tokens.refresh_token
+    portal.expires_at = now + timedelta(seconds=tokens.expires_in)
+    portal.token_version += 1
+    portal.refreshed_at = now
+    portal.status, portal.status_reason = Portal.Status.INSTALLED, ""
+    portal.save()
+    member_id, generation = portal.member_id, portal.install_generation
+    transaction.on_commit(lambda: portal_installed.send(sender=Portal, portal_id=portal_id, member_id=member_id,
+                                                        install_generation=generation), robust=True)
+    return portal

@@ -129,3 +129,17 @@ def test_a_forged_or_foreign_frame_post_is_refused(portal, sandbox, app_url, for
     assert answer["status"] == 401, answer
     assert "data-deal-id" not in answer["body"]
     assert "не смог подтвердить, кто его открыл" in answer["body"]
+
+
+def test_a_portal_parked_for_a_dead_refresh_token_is_revived_by_the_next_user_who_opens_it(portal, sandbox,
+                                                                                              heard):
+    Portal.objects.filter(pk=portal.pk).update(status=Portal.Status.NEEDS_REINSTALL, status_reason="invalid_grant")
+
+    answers = sandbox.open_frame(deal_id=8061)
+
+    assert [answer["status"] for answer in answers] == [200]
+    revived = Portal.objects.get(pk=portal.pk)
+    assert revived.is_installed
+    assert revived.token_version == portal.token_version + 1
+    assert [name for name, _ in heard] == ["installed"]
+    assert adapter.comments_add(revived, {"1": (8061, "Платёж получен")})["1"].ok

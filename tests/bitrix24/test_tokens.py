@@ -60,3 +60,18 @@ def test_a_refresh_token_refused_parks_the_portal_until_it_is_opened_or_reinstal
     assert portal.status == Portal.Status.NEEDS_REINSTALL
     with pytest.raises(ReinstallNeeded):  # parked: nothing more is sent
         Bitrix24Client(portal).call("crm.deal.get", {"id": 8061})
+
+
+def test_only_portals_idle_for_two_weeks_are_refreshed_by_the_beat(direct_portal, sandbox):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from crm.bitrix24.oauth import portals_refresh_idle
+
+    assert portals_refresh_idle() == 0  # just installed: no refresh on a timer
+    Portal.objects.filter(pk=direct_portal.pk).update(installed_at=timezone.now() - timedelta(days=15))
+
+    assert portals_refresh_idle() == 1
+    assert sandbox.counters["refreshes"] == 1
+    assert portals_refresh_idle() == 0  # refreshed_at is now
