@@ -10,6 +10,8 @@ payloads — and returns what happened per item; none reads or writes PayPlan's 
     deals_update        stage and/or responsible user as given (collections)
     deals_fetch         the deal and its main contact (the amoCRM `fetch_lead`)
     tasks_completed     which of our tasks are completed (payouts, [E]); task_complete closes one
+    contacts_update     the deal's main contact as the client corrected it (crm.contact.update)
+    comment_find / task_find   what an earlier attempt that may have been applied (timeout, 5xx) created
 
 Results are `ItemResult`s: ok, the new entity id, or an error with `permanent` (dead) or not (retry).
 """
@@ -329,3 +331,58 @@ def task_complete(portal_or_client, task_id: int) -> ItemResult:
     except Rejected as exc:
         return ItemResult.failed(exc.code, exc.message)
     return ItemResult(True, entity_id=task_id)
+
+
+# --- contacts -------------------------------------------------------------------------------------------------
+def contacts_update(portal_or_client, updates: dict[int, dict]) -> dict[int, ItemResult]:
+    """`{deal_id: {"name", "phone", "email"}}` onto each deal's main contact; a deal without one (or gone)
+    has nothing to correct (ok, with a note)."""
+    client = client_for(portal_or_client)
+    deals = deals_read(client, list(updates))
+    results: dict[int, ItemResult] = {}
+    commands = {}
+    for deal_id, contact in updates.items():
+        contact_id = str((deals.get(deal_id) or {}).get("CONTACT_ID") or "")
+        if not contact_id.isdigit():
+            results[deal_id] = ItemResult(True, error="the deal has no contact in Bitrix24 (or is gone)")
+            continue
+        fields: dict = {}
+        if contact.get("name"):
+            fields["NAME"] = str(contact["name"])[:100]
+        if contact.get("phone"):
+            fields["PHONE"] = [{"VALUE": str(contact["phone"]), "VALUE_TYPE": "WORK"}]
+        if contact.get("email"):
+            fields["EMAIL"] = [{"VALUE": str(contact["email"]), "VALUE_TYPE": "WORK"}]
+        commands[f"d{deal_id}"] = ("crm.contact.update", {"id": contact_id, "fields": fields})
+    outcome = client.batch(commands)
+    for key in commands:
+        deal_id = int(key[1:])
+        results[deal_id] = (ItemResult.failed(*outcome.errors[key]) if key in outcome.errors
+                            else ItemResult(key in outcome.results, error="" if key in outcome.results
+                                            else "no answer for this command"))
+    return results
+
+
+# --- finding what an earlier attempt created -------------------------------------------------------------------
+def comment_find(portal_or_client, *, deal_id: int, text: str, since: str = "") -> int | None:
+    """The id of a comment with this text on the deal, created at or after `since` (ISO), if any."""
+    client = client_for(portal_or_client)
+    rows = client.call("crm.timeline.comment.list", {
+        "filter": {"ENTITY_ID": deal_id, "ENTITY_TYPE": "deal"}, "select": ["ID", "COMMENT", "CREATED"],
+        "order": {"ID": "DESC"}}) or []
+    for row in rows if isinstance(rows, list) else []:
+        if row.get("COMMENT") == text and str(row.get("CREATED") or "") >= since:
+            return _int(row.get("ID"))
+    return None
+
+
+def task_find(portal_or_client, *, deal_id: int, title: str) -> int | None:
+    """The id of an open or closed task with this title linked to the deal, if any."""
+    client = client_for(portal_or_client)
+    answer = client.call("tasks.task.list", {"filter": {"UF_CRM_TASK": f"D_{deal_id}", "TITLE": title[:250]},
+                                             "select": ["ID", "TITLE", "UF_CRM_TASK"]}) or {}
+    rows = answer.get("tasks") if isinstance(answer, dict) else answer
+    for row in rows or []:
+        if str(row.get("title") or row.get("TITLE") or "") == title[:250]:
+            return _int(row.get("id") or row.get("ID"))
+    return None

@@ -127,6 +127,11 @@ class Sandbox(State):
                 raise RestError(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
             with self.lock:
                 self.counters["rest_requests"] += 1
+            reset_at = self.operation_charge(portal.member_id, method)
+            if reset_at is not None:
+                return Answer(429, {"error": "OPERATION_TIME_LIMIT", "error_description": "Method is blocked due "
+                                    "to operation time limit.", "time": self._time(started)
+                                    | {"operating_reset_at": int(reset_at)}})
             if fault is not None:
                 if fault.kind == "query_limit":
                     raise RestError(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")

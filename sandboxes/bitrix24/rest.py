@@ -169,6 +169,14 @@ def userfield_list(state, portal, user_id, params):
     return rows
 
 
+def contact_update(state, portal, user_id, params):
+    contact = contact_get(state, portal, user_id, params)
+    for key, value in (_param(params, "fields") or {}).items():
+        if key in ("NAME", "LAST_NAME", "PHONE", "EMAIL"):
+            contact[key] = value
+    return True
+
+
 def contact_get(state, portal, user_id, params):
     contact = portal.contacts.get(_int_id(_param(params, "id")))
     if contact is None:
@@ -277,11 +285,16 @@ def task_get(state, portal, user_id, params):
 
 
 def task_list(state, portal, user_id, params):
-    wanted = (params.get("filter") or {}).get("ID")
+    filters = params.get("filter") or {}
+    wanted = filters.get("ID")
     rows = list(portal.tasks.values())
     if wanted is not None:
         ids = {str(item) for item in (wanted if isinstance(wanted, list) else [wanted])}
         rows = [row for row in rows if row["id"] in ids]
+    if filters.get("UF_CRM_TASK"):
+        rows = [row for row in rows if str(filters["UF_CRM_TASK"]) in row["ufCrmTask"]]
+    if filters.get("TITLE"):
+        rows = [row for row in rows if row["title"] == str(filters["TITLE"])]
     listed = _page(rows, params)
     return Listed({"tasks": listed.rows}, listed.total, listed.next_start)
 
@@ -362,7 +375,7 @@ METHODS: dict[str, Method] = {
     "crm.deal.get": deal_get, "crm.deal.list": deal_list, "crm.deal.add": deal_add, "crm.deal.update": deal_update,
     "crm.deal.delete": deal_delete, "crm.deal.fields": deal_fields,
     "crm.deal.userfield.add": userfield_add, "crm.deal.userfield.list": userfield_list,
-    "crm.contact.get": contact_get,
+    "crm.contact.get": contact_get, "crm.contact.update": contact_update,
     "crm.category.list": category_list, "crm.dealcategory.list": dealcategory_list,
     "crm.dealcategory.stage.list": dealcategory_stage_list, "crm.status.list": status_list,
     "crm.timeline.comment.add": comment_add, "crm.timeline.comment.update": comment_update,

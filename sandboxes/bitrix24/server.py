@@ -8,7 +8,8 @@ Control (JSON in, JSON out), for tests and demos:
     POST /_sandbox/uninstall {clean?}        POST /_sandbox/frame {deal_id, placement?, user_id?, overrides?}
     POST /_sandbox/portals {member_id, domain}   POST /_sandbox/rename {domain}   POST /_sandbox/codes
     POST /_sandbox/faults {kind: expired_token|query_limit|operation_limit|status|delay|overload, next, method?,
-                           status?, delay_seconds?}      POST /_sandbox/limits {capacity, drain}
+                           status?, delay_seconds?}
+    POST /_sandbox/limits {capacity, drain, operation_budget (s per method per 10 min, null = off), method_cost}
     POST /_sandbox/clock {advance}   POST /_sandbox/tokens/expire   POST /_sandbox/payment-required {on}
     POST /_sandbox/events/switches {robot, wrong_token, duplicate, delay_seconds, reorder}
     POST /_sandbox/events/release    GET /_sandbox/events?wait=2
@@ -205,7 +206,12 @@ class Bitrix24Sandbox(Sandbox):
             with self.lock:
                 self.bucket_capacity = float(body.get("capacity", self.bucket_capacity))
                 self.bucket_drain = float(body.get("drain", self.bucket_drain))
-            return Answer(200, {"capacity": self.bucket_capacity, "drain": self.bucket_drain})
+                if "operation_budget" in body:
+                    budget = body["operation_budget"]
+                    self.operation_budget = None if budget is None else float(budget)
+                self.method_cost = float(body.get("method_cost", self.method_cost))
+            return Answer(200, {"capacity": self.bucket_capacity, "drain": self.bucket_drain,
+                                "operation_budget": self.operation_budget, "method_cost": self.method_cost})
         if path == "clock":
             with self.lock:
                 self.clock_offset += float(body.get("advance", 0))

@@ -96,6 +96,11 @@ class State:
         self.webhook_secret = webhook_secret
         self.bucket_capacity, self.bucket_drain = float(bucket_capacity), float(bucket_drain)
         self.clock_offset = 0.0
+        # Per-method execution-time budget over a rolling 10 minutes (cloud: 480 s); None = off. Each call
+        # is charged `method_cost` seconds (the sandbox's own calls take no real time worth counting).
+        self.operation_budget: float | None = None
+        self.method_cost = 0.0
+        self.operation_spent: dict[tuple[str, str], list[tuple[float, float]]] = {}
         self.counters = {"id": 100, "token": 0, "app_token": 0, "refreshes": 0, "refresh_reuse": 0,
                          "limit_exceeded": 0, "rest_requests": 0, "max_bucket_level": 0.0}
         self.portals: dict[str, Portal] = {}
@@ -204,6 +209,20 @@ class State:
             portal.bucket_level = level + 1
             self.counters["max_bucket_level"] = max(self.counters["max_bucket_level"], portal.bucket_level)
             return True
+
+    def operation_charge(self, member_id: str, method: str) -> float | None:
+        """Charge one call of `method`; the unix time the method is free again when over budget."""
+        with self.lock:
+            if self.operation_budget is None:
+                return None
+            now = self.now()
+            spent = [(at, cost) for at, cost in self.operation_spent.get((member_id, method), []) if at > now - 600]
+            if sum(cost for _, cost in spent) >= self.operation_budget:
+                self.operation_spent[(member_id, method)] = spent
+                return spent[0][0] + 600
+            spent.append((now, self.method_cost))
+            self.operation_spent[(member_id, method)] = spent
+            return None
 
     # --- faults -------------------------------------------------------------------------------------
     def fault_add(self, spec: dict) -> int:

@@ -94,3 +94,27 @@ def test_a_deal_is_read_with_its_main_contact(direct_portal):
     assert str(fetched[8061]["opportunity"]) == "160000.00"
     assert fetched[8061]["responsible_user_id"] == 7
     assert fetched[8063]["contact_name"] == ""
+
+
+def test_the_main_contact_takes_what_the_client_corrected(direct_portal, sandbox):
+    results = adapter.contacts_update(direct_portal, {8061: {"name": "Ирина", "phone": "+79161112233",
+                                                             "email": "irina@example.ru"},
+                                                      8063: {"name": "Без контакта"}})
+
+    contact = sandbox.portal().contacts[501]
+    assert contact["PHONE"] == [{"VALUE": "+79161112233", "VALUE_TYPE": "WORK"}]
+    assert contact["EMAIL"][0]["VALUE"] == "irina@example.ru"
+    assert results[8061].ok
+    assert results[8063].ok
+    assert "no contact" in results[8063].error
+
+
+def test_what_an_earlier_attempt_created_is_found_not_made_twice(direct_portal):
+    made = adapter.comments_add(direct_portal, {"1": (8061, "Платёж 40 000,00 ₽ получен")})["1"].entity_id
+    task = adapter.tasks_add(direct_portal, {"1": adapter.TaskSpec(8062, "Выплата юристу",
+                                                                   "2026-12-10T18:00:00+03:00")})["1"].entity_id
+
+    assert adapter.comment_find(direct_portal, deal_id=8061, text="Платёж 40 000,00 ₽ получен") == made
+    assert adapter.comment_find(direct_portal, deal_id=8061, text="Другой текст") is None
+    assert adapter.task_find(direct_portal, deal_id=8062, title="Выплата юристу") == task
+    assert adapter.task_find(direct_portal, deal_id=8061, title="Выплата юристу") is None

@@ -130,3 +130,16 @@ def test_a_renamed_portal_is_followed_and_its_new_address_kept(direct_portal, sa
     assert portal.domain == f"localhost:{sandbox.port}"
     assert portal.previous_domains == [old]
     assert portal.client_endpoint == f"http://localhost:{sandbox.port}/rest/"
+
+
+def test_a_method_over_its_time_budget_waits_until_the_portal_says(direct_portal, sandbox):
+    sandbox.operation_budget, sandbox.method_cost = 1.0, 0.6
+    client = Bitrix24Client(direct_portal)
+    client.call("crm.deal.get", {"id": 8061})
+    client.call("crm.deal.get", {"id": 8061})
+
+    with pytest.raises(RateLimited) as raised:
+        client.call("crm.deal.get", {"id": 8061})
+    assert raised.value.code == "OPERATION_TIME_LIMIT"
+    assert raised.value.retry_after > 60  # until operating_reset_at, not a blind retry
+    assert client.call("user.current")["ID"] == "1"  # other methods are not blocked
