@@ -313,6 +313,63 @@ def notify_add(state, portal, user_id, params):
     return len(portal.notifications)
 
 
+# --- smart processes and crm.item.* (deals as entityTypeId 2, camelCase keys, numbers as numbers) -----------
+ITEM_KEYS = {"ID": "id", "TITLE": "title", "STAGE_ID": "stageId", "CATEGORY_ID": "categoryId",
+             "OPPORTUNITY": "opportunity", "CURRENCY_ID": "currencyId", "ASSIGNED_BY_ID": "assignedById",
+             "CONTACT_ID": "contactId", "DATE_MODIFY": "updatedTime", "CLOSED": "closed"}
+NUMERIC_ITEM_KEYS = {"id", "categoryId", "assignedById", "contactId"}
+
+
+def _item(deal: dict) -> dict:
+    item = {}
+    for upper, camel in ITEM_KEYS.items():
+        value = deal.get(upper)
+        if camel in NUMERIC_ITEM_KEYS:
+            value = int(value) if str(value or "").isdigit() else None
+        elif camel == "opportunity":
+            value = float(value or 0)
+        item[camel] = value
+    return item
+
+
+def _deal_type(params: dict) -> None:
+    if str(params.get("entityTypeId")) != "2":
+        raise RestError(400, "NOT_FOUND", "Smart process not found")
+
+
+def item_get(state, portal, user_id, params):
+    _deal_type(params)
+    return {"item": _item(_deal(portal, params))}
+
+
+def item_list(state, portal, user_id, params):
+    _deal_type(params)
+    listed = _page([_item(deal) for deal in sorted(portal.deals.values(), key=lambda row: int(row["ID"]))], params)
+    return Listed({"items": listed.rows}, listed.total, listed.next_start)
+
+
+def item_update(state, portal, user_id, params):
+    _deal_type(params)
+    fields = params.get("fields") or {}
+    upper = {key: fields[camel] for key, camel in ITEM_KEYS.items() if camel in fields and key not in ("ID",)}
+    deal_update(state, portal, user_id, {"id": params.get("id"), "fields": upper})
+    return {"item": _item(_deal(portal, params))}
+
+
+def type_add(state, portal, user_id, params):
+    fields = params.get("fields") or {}
+    entity_type_id = int(fields.get("entityTypeId") or 1030 + 2 * len(state.smart_types))
+    if entity_type_id % 2 or not (entity_type_id >= 1030 or 128 <= entity_type_id <= 192):
+        raise RestError(400, "ERROR_ARGUMENT", "entityTypeId must be even and >= 1030 or in 128..192")
+    row = {"id": len(state.smart_types) + 1, "entityTypeId": entity_type_id, "title": str(fields.get("title") or "")}
+    state.smart_types.append(row)
+    return {"type": row}
+
+
+def type_list(state, portal, user_id, params):
+    return Listed({"types": list(state.smart_types)}, len(state.smart_types), None)
+
+
 # --- app, user, placements, events --------------------------------------------------------------------
 def app_info(state, portal, user_id, params):
     return {"ID": "1", "CODE": state.client_id, "VERSION": "1", "STATUS": portal.plan_status,
@@ -382,6 +439,8 @@ METHODS: dict[str, Method] = {
     "crm.timeline.comment.list": comment_list, "crm.activity.todo.add": todo_add,
     "tasks.task.add": task_add, "tasks.task.get": task_get, "tasks.task.list": task_list,
     "tasks.task.complete": task_complete, "im.notify.system.add": notify_add,
+    "crm.item.get": item_get, "crm.item.list": item_list, "crm.item.update": item_update,
+    "crm.type.add": type_add, "crm.type.list": type_list,
     "app.info": app_info, "user.current": user_current,
     "placement.bind": placement_bind, "placement.get": placement_get, "placement.unbind": placement_unbind,
     "event.bind": event_bind, "event.get": event_get, "event.unbind": event_unbind,

@@ -104,6 +104,7 @@ class State:
         self.counters = {"id": 100, "token": 0, "app_token": 0, "refreshes": 0, "refresh_reuse": 0,
                          "limit_exceeded": 0, "rest_requests": 0, "max_bucket_level": 0.0}
         self.portals: dict[str, Portal] = {}
+        self.smart_types: list[dict] = []
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Token] = {}
         self.used_refresh_tokens: set[str] = set()

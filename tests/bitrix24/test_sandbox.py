@@ -126,3 +126,17 @@ def test_the_sandbox_runs_from_the_command_line():
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_crm_item_speaks_camel_case_with_numbers_and_deal_get_strings(box):
+    access, _ = box.issue_pair(DEFAULT_MEMBER_ID, 1)
+
+    item = rest(box, "crm.item.get", access, entityTypeId=2, id=8061).json()["result"]["item"]
+    deal = rest(box, "crm.deal.get", access, id=8061).json()["result"]
+    moved = rest(box, "crm.item.update", access, entityTypeId=2, id=8061, fields={"stageId": "C1:WON"}).json()
+
+    assert (item["id"], item["categoryId"], item["opportunity"]) == (8061, 1, 160000.0)
+    assert (deal["ID"], deal["CATEGORY_ID"], deal["OPPORTUNITY"]) == ("8061", "1", "160000.00")
+    assert moved["result"]["item"]["stageId"] == "C1:WON"
+    made = rest(box, "crm.type.add", access, fields={"title": "Рассрочки"}).json()["result"]["type"]
+    assert made["entityTypeId"] == 1030
