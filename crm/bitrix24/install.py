@@ -79,7 +79,7 @@ def portal_install(*, form: dict, query: dict) -> tuple[Portal, bool]:
         info = oauth.token_verify(payload.access_token, member_id=payload.member_id, domain=payload.domain)
     except AuthRefused as exc:
         raise InstallRefused(f"install refused: {exc.message}") from exc
-    user_id = payload.user_id or oauth._int_or_none((info.get("install") or {}).get("user_id"))
+    user_id = payload.user_id or oauth.int_or_none((info.get("install") or {}).get("user_id"))
     portal, fresh = portal_install_store(
         member_id=payload.member_id, domain=payload.domain, client_endpoint=f"{origin}/rest/",
         server_endpoint=payload.server_endpoint[:255],

@@ -105,7 +105,7 @@ def token_call(grant: dict) -> TokenPair:
         try:
             return TokenPair(str(answer["access_token"]), str(answer["refresh_token"]),
                              int(answer.get("expires_in") or 3600), str(answer.get("member_id") or ""),
-                             str(answer.get("scope") or ""), _int_or_none(answer.get("user_id")))
+                             str(answer.get("scope") or ""), int_or_none(answer.get("user_id")))
         except (KeyError, TypeError, ValueError) as exc:
             raise Transient("token endpoint: unreadable answer", status=200) from exc
     message = f"token endpoint: {response.status_code} {error or response.reason}"
@@ -159,7 +159,7 @@ def _json(response: requests.Response) -> dict:
     return body if isinstance(body, dict) else {}
 
 
-def _int_or_none(value) -> int | None:
+def int_or_none(value) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):

@@ -3,6 +3,7 @@ the browser, for frames) calls them cross-site, so each proves what Bitrix24 can
 else: app.info on the authorization server for tokens, the stored application token for events."""
 import logging
 
+from django.db import transaction
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -16,6 +17,7 @@ from crm.bitrix24.errors import AuthRefused, InstallRefused, Transient
 from crm.bitrix24.events import event_accept
 from crm.bitrix24.frame import frame_verify
 from crm.bitrix24.install import portal_install
+from crm.bitrix24.tasks import portal_setup_task
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +59,6 @@ def install(request):
 
 
 def _setup_after_commit(portal_id: int) -> None:
-    from django.db import transaction
-
-    from crm.bitrix24.tasks import portal_setup_task
-
     transaction.on_commit(lambda: portal_setup_task.delay(portal_id), robust=True)
 
 
