@@ -494,16 +494,17 @@ def batch(state: State, portal: Portal, user_id: int, params: dict) -> dict:
 
 def _substitute(query: str, results: dict) -> str:
     """`$result[k1][ASSIGNED_BY_ID]` (URL-encoded or not) → the value an earlier command returned."""
-    from urllib.parse import quote, unquote
+    from urllib.parse import quote, unquote_plus
 
     def value(match: re.Match) -> str:
         node = results.get(match[1])
         for part in re.findall(r"\[([^\]]*)\]", match[2]):
             node = node.get(part) if isinstance(node, dict) else (
                 node[int(part)] if isinstance(node, list) and part.isdigit() and int(part) < len(node) else None)
-        return quote(str(node if node is not None else ""), safe="")
+        return str(node if node is not None else "")
 
-    decoded = "&".join(
-        f"{name}={RESULT_REF.sub(value, unquote(raw)) if '$result' in unquote(raw) else raw}"
-        for name, _, raw in (pair.partition("=") for pair in query.split("&") if pair))
-    return decoded
+    pairs = []
+    for name, _, raw in (pair.partition("=") for pair in query.split("&") if pair):
+        plain = unquote_plus(raw)
+        pairs.append(f"{name}={quote(RESULT_REF.sub(value, plain), safe='') if '$result' in plain else raw}")
+    return "&".join(pairs)
