@@ -12,6 +12,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("webhooks/", include("billing.webhooks.urls")),
     path("amocrm/", include("widget_api.amocrm.urls")),
+    path("bitrix24/", include("crm.bitrix24.urls")),
     path("demo/", include("widget_api.demo.urls")),
     path("documents/", include("documents.urls")),
     path("", include("billing.dunning.urls")),

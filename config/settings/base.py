@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "widget_api",
     "documents",
     "client_portal",
+    "crm.bitrix24",
 ]
 
 MIDDLEWARE = [
