@@ -75,6 +75,18 @@ def _pretend_machine_clock():
 
 
 @pytest.fixture(autouse=True)
+def _site_language():
+    """Every test starts in the site's language (ru). A request's LocaleMiddleware leaves its language active
+    in the thread after the response, so an English request must not change how the next test formats money."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def frozen_clock(request):
     """time-machine at FROZEN_NOW (ticking, so threads, timeouts and token lifetimes behave) for the
     whole process: live servers and sandboxes in threads share it; subprocesses keep the real clock.

@@ -189,7 +189,8 @@ def interest_payoff_bounds(lines: list[CurrentLine], today: date, terms: Interes
     regular = [line for line in lines if line.regular]
     principal_later = sum((line.amount - line.interest - _interest_split(line)[1]
                            for line in regular if line.due_date > lump_date), ZERO)
-    previous = max([terms.start_date, *[line.due_date for line in regular if line.due_date <= lump_date]])
+    accrual_starts = [terms.start_date, *(line.due_date for line in regular if line.due_date <= lump_date)]
+    previous = max(accrual_starts)  # interest accrues from the last due date passed (or the plan's start)
     accrued = ZERO
     if principal_later > ZERO and lump_date > previous:
         fraction = year_fraction(previous, lump_date, terms.day_count, terms.period, regular=False)
