@@ -58,7 +58,7 @@ def test_pay_the_next_payment_on_a_phone_in_russian(page, live_server, cloudpaym
     page.screenshot(path=str(artifacts / "client-page-phone.png"), full_page=True)
     before = page.locator('[data-status="paid"]').count()
 
-    page.get_by_role("button", name="Оплатить следующий платёж").click()
+    page.get_by_role("button", name="Оплатить следующий платёж", exact=True).click()
     expect(page.get_by_role("button", name="Pay")).to_be_visible()  # «Перейти к оплате» (link + meta refresh)
     page.get_by_role("button", name="Pay").click()
     page.get_by_role("link", name="Back to the shop").click()
@@ -76,7 +76,7 @@ def test_pay_everything_on_a_desktop_in_english(page, live_server, cloudpayments
     page.get_by_role("button", name="Pay").click()
     page.get_by_role("link", name="Back to the shop").click()
     expect(page.locator("[data-paid-in-full]")).to_be_visible()  # back on the page (its default language)
-    expect(page.locator('[data-figure="remaining"]')).to_have_text(re.compile(r"^0,00\s₽$"))
+    expect(page.locator('[data-figure="remaining"]')).to_have_text(re.compile(r"^0\.00\s₽$"))  # English: «0.00 ₽»
     assert Deal.objects.get(lead_id=SCHOOL_LEAD).status == "paid"
 
 
