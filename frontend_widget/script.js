@@ -3392,9 +3392,14 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     function bankImportUpload() {
-      var input = bankImportRoot().find('[name="bank_statement_file"]')[0];
+      importFileUpload('bank_statement_file', 'bank_import.choose_file', '/api/v1/bank-statements');
+    }
+
+    // One upload for both imports (a 1C statement, an Excel/CSV sheet): the answer is one preview.
+    function importFileUpload(fieldName, missingKey, path) {
+      var input = bankImportRoot().find('[name="' + fieldName + '"]')[0];
       if (!input || !input.files || !input.files.length) {
-        bankImportError({message: t('bank_import.choose_file')});
+        bankImportError({message: t(missingKey)});
         return;
       }
       if (!backendUrl() || bankImport.busy) {
@@ -3404,7 +3409,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       form.append('file', input.files[0]);
       bankImport.busy = true;
       bankImportError(null);
-      call({url: backendUrl() + '/api/v1/bank-statements', type: 'POST', data: form, processData: false,
+      call({url: backendUrl() + path, type: 'POST', data: form, processData: false,
         contentType: false, dataType: 'json', timeout: DOWNLOAD_TIMEOUT_MS, headers: {'Accept-Language': lang()}})
         .then(function (statement) {
           bankImport.busy = false;
@@ -3540,28 +3545,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     function sheetImportUpload() {
-      var input = bankImportRoot().find('[name="payment_sheet_file"]')[0];
-      if (!input || !input.files || !input.files.length) {
-        bankImportError({message: t('bank_import.choose_sheet')});
-        return;
-      }
-      if (!backendUrl() || bankImport.busy) {
-        return;
-      }
-      var form = new FormData();
-      form.append('file', input.files[0]);
-      bankImport.busy = true;
-      bankImportError(null);
-      call({url: backendUrl() + '/api/v1/payment-imports', type: 'POST', data: form, processData: false,
-        contentType: false, dataType: 'json', timeout: DOWNLOAD_TIMEOUT_MS, headers: {'Accept-Language': lang()}})
-        .then(function (statement) {
-          bankImport.busy = false;
-          bankImport.statement = statement;
-          bankImportRenderPreview();
-        }, function (xhr, textStatus) {
-          bankImport.busy = false;
-          bankImportError(problem(xhr, textStatus));
-        });
+      importFileUpload('payment_sheet_file', 'bank_import.choose_sheet', '/api/v1/payment-imports');
     }
 
     function sheetImportReplace(row) {
