@@ -81,7 +81,7 @@ def _plan_context(deal: Deal, token: str, lang: str, **extra) -> dict:
     with translation.override(lang):  # the page's own words (the autopay consent text) in the client's language
         page = client_page_get(deal=deal)
     return {"page": page, "token": token, "base": f"/p/{token}", "sbp": sbp_available(deal.account),
-            "switch_lang": _with_lang(f"/p/{token}", "ru" if lang == "en" else "en"), **extra}
+            "switch_lang": f"/p/{token}?lang={'ru' if lang == 'en' else 'en'}", **extra}
 
 
 def _contact_input(request) -> ContactInput:
