@@ -2721,7 +2721,13 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           return '<button type="button" class="payplan-chip-button' + (bucket === state.bucket ? ' is-active' : '') +
             '" data-payplan-action="debtors-bucket" data-bucket="' + bucket + '">' +
             escapeHtml(bucket ? t('aging.' + bucket) : t('dunning.bucket_all')) + '</button>';
-        }).join('') + '</div><div class="payplan-debtors__result" data-debtors-result role="status"></div>';
+        }).join('') + '</div>' + debtorsResultHtml(state.result);
+    }
+
+    // The last action's answer stays on the worklist when the list reloads after it.
+    function debtorsResultHtml(result) {
+      return '<div class="payplan-debtors__result" data-debtors-result role="status"' +
+        (result ? ' data-tone="' + result.tone + '">' + escapeHtml(result.message) : '>') + '</div>';
     }
 
     function debtorNext(row) {
@@ -2781,6 +2787,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     function debtorsResult(message, tone) {
+      dunning.debtors.result = message ? {message: message, tone: tone || 'ok'} : null;
       setTimeout(function () {
         debtorsRoot().find('[data-debtors-result]').attr('data-tone', tone || 'ok').text(message);
       }, 0);
