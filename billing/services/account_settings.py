@@ -205,31 +205,29 @@ def account_settings_change(*, account: Account, changes: dict, replace: bool = 
     return account
 
 
-def _apply_yookassa(account: Account, keys: dict) -> list[str]:
+def _apply_gateway_keys(account: Account, keys: dict, *, gateway: str, identity: str, secret: str) -> list[str]:
+    """A gateway's key pair: the identity when given; the secret replaced when given, cleared on
+    `clear_<secret>`, kept otherwise (it is write-only). The account fields are `<gateway>_<key>`."""
     changed = []
-    if keys.get("shop_id") is not None:
-        account.yookassa_shop_id = keys["shop_id"]
-        changed.append("yookassa_shop_id")
-    if keys.get("clear_secret_key"):
-        account.yookassa_secret_key = ""
-        changed.append("yookassa_secret_key")
-    elif keys.get("secret_key"):
-        account.yookassa_secret_key = keys["secret_key"]
-        changed.append("yookassa_secret_key")
+    if keys.get(identity) is not None:
+        setattr(account, f"{gateway}_{identity}", keys[identity])
+        changed.append(f"{gateway}_{identity}")
+    if keys.get(f"clear_{secret}"):
+        setattr(account, f"{gateway}_{secret}", "")
+        changed.append(f"{gateway}_{secret}")
+    elif keys.get(secret):
+        setattr(account, f"{gateway}_{secret}", keys[secret])
+        changed.append(f"{gateway}_{secret}")
     return changed
 
 
+def _apply_yookassa(account: Account, keys: dict) -> list[str]:
+    return _apply_gateway_keys(account, keys, gateway="yookassa", identity="shop_id", secret="secret_key")
+
+
 def _apply_cloudpayments(account: Account, keys: dict) -> list[str]:
-    changed = []
-    if keys.get("public_id") is not None:
-        account.cloudpayments_public_id = keys["public_id"]
-        changed.append("cloudpayments_public_id")
-    if keys.get("clear_api_secret"):
-        account.cloudpayments_api_secret = ""
-        changed.append("cloudpayments_api_secret")
-    elif keys.get("api_secret"):
-        account.cloudpayments_api_secret = keys["api_secret"]
-        changed.append("cloudpayments_api_secret")
+    changed = _apply_gateway_keys(account, keys, gateway="cloudpayments", identity="public_id",
+                                  secret="api_secret")
     if keys.get("test_mode") is not None:
         account.cloudpayments_test_mode = keys["test_mode"]
         changed.append("cloudpayments_test_mode")

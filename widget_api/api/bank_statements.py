@@ -157,6 +157,16 @@ def _statement_answer(statement: BankStatement, status: int = 200) -> Response:
     return Response(BankStatementOutput(_statement_data(statement)).data, status=status)
 
 
+def _upload_answer(view: WidgetView, request, input_class, upload):
+    """Both imports (a 1C statement, an Excel/CSV sheet): admins only, one file in, its preview out (201)."""
+    _admin_only(request)
+    serializer = input_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    file = serializer.validated_data["file"]
+    statement = upload(account=view.account, data=file.read(), file_name=file.name or "", uploaded_by=view.amo_user_id)
+    return _statement_answer(statement, status=201)
+
+
 class BankStatementUploadView(WidgetView):
     parser_classes = [MultiPartParser]
 
@@ -169,13 +179,7 @@ class BankStatementUploadView(WidgetView):
                     "(message names the line), no_bank_account (settings lack the account), file_too_large.",
         responses={201: BankStatementOutput})
     def post(self, request):
-        _admin_only(request)
-        serializer = UploadInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        upload = serializer.validated_data["file"]
-        statement = bank_statement_upload(account=self.account, data=upload.read(), file_name=upload.name or "",
-                                          uploaded_by=self.amo_user_id)
-        return _statement_answer(statement, status=201)
+        return _upload_answer(self, request, UploadInput, bank_statement_upload)
 
 
 class BankStatementView(WidgetView):
@@ -236,13 +240,7 @@ class PaymentSheetUploadView(WidgetView):
                     "bad_sheet (message names the row and column), file_too_large.",
         responses={201: BankStatementOutput})
     def post(self, request):
-        _admin_only(request)
-        serializer = SheetUploadInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        upload = serializer.validated_data["file"]
-        statement = payment_sheet_upload(account=self.account, data=upload.read(), file_name=upload.name or "",
-                                         uploaded_by=self.amo_user_id)
-        return _statement_answer(statement, status=201)
+        return _upload_answer(self, request, SheetUploadInput, payment_sheet_upload)
 
 
 class PaymentSheetTemplateView(WidgetView):
