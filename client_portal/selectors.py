@@ -10,7 +10,7 @@ from billing.models import Deal, Invoice, Payment, ScheduleProposal
 from billing.names import deal_service_name
 from billing.selectors import deal_figures_get
 from billing.selectors.deals import deal_state_get
-from billing.selectors.schedule_changes import ScheduleChanges, schedule_changes_get
+from billing.selectors.schedule_changes import ScheduleChanges, proposal_changes_get
 from billing.services.proposals import options_from_request, proposal_state
 from billing.services.schedules import plan_preview
 from billing.time import account_today
@@ -135,6 +135,6 @@ def _proposal(deal: Deal) -> PageProposal | None:
     changes = None
     if state == "pending":
         plan = plan_preview(plan_request=plan_request_from_dict(proposal.request))
-        changes = schedule_changes_get(deal=deal, plan=plan, options=options_from_request(proposal.request))
+        changes = proposal_changes_get(deal=deal, plan=plan, options=options_from_request(proposal.request))
     return PageProposal(id=proposal.pk, kind=proposal.kind, state=state, expires_at=proposal.expires_at,
                         changes=changes)

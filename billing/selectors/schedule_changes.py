@@ -128,6 +128,13 @@ def _invoice_changes(*, deal: Deal, old: list[Installment], plan: Plan, directio
     return cancelled, reissued, kept
 
 
+def proposal_changes_get(*, deal: Deal, plan: Plan, options) -> ScheduleChanges | None:
+    """What approving a proposed `plan` would change. A proposal's request holds no late fees, and approval
+    carries them over (schedule_replace), so the preview carries them too: they are not shown as removed."""
+    kept, _fee_moves = plan_with_fees_kept(deal=deal, plan=plan, direction=options.direction)
+    return schedule_changes_get(deal=deal, plan=kept, options=options)
+
+
 def schedule_changes_get(*, deal: Deal, plan: Plan, options) -> ScheduleChanges | None:
     """The difference between `plan` (with `options`, a services.ScheduleOptions) and the deal's active
     version; None when the deal has no plan yet."""

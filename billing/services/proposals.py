@@ -29,7 +29,7 @@ from billing.domain.schedule import DEFAULT_LABELS, CustomItem, DownPayment, Ext
 from billing.errors import ApplicationError, NotFound
 from billing.events import SCHEDULE_PROPOSAL_DECIDED, SCHEDULE_PROPOSED, publish
 from billing.models import Account, Deal, Installment, Schedule, ScheduleProposal
-from billing.selectors.schedule_changes import schedule_changes_get
+from billing.selectors.schedule_changes import proposal_changes_get
 from billing.services.deals import active_schedule, deal_lock
 from billing.services.schedules import ScheduleOptions, plan_preview, schedule_replace, schedule_request_full
 
@@ -68,7 +68,7 @@ def proposal_create(*, deal: Deal, plan_request: PlanRequest, options: ScheduleO
     base = active_schedule(deal)
     if base is None:
         raise ApplicationError("no_plan", _("The deal has no plan yet: build one first."))
-    changes = schedule_changes_get(deal=deal, plan=plan, options=options)
+    changes = proposal_changes_get(deal=deal, plan=plan, options=options)
     if changes is not None and changes.unchanged:
         raise ApplicationError("plan_unchanged", _("This plan is the same as the current one."))
     now = timezone.now()

@@ -12,6 +12,7 @@ from billing.domain.schedule import CustomItem, DownPayment, ExtraCharge, PlanRe
 from billing.models import Installment, Schedule
 from billing.services import PaymentInput, ScheduleOptions, deal_get_or_create, payment_record, schedule_replace
 from billing.services.proposals import early_payoff_apply, proposal_create, proposal_decide
+from client_portal.selectors import client_page_get
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +102,18 @@ def test_an_early_payoff_carries_a_late_fee_over_once(deal):
     assert after.debt == Decimal("35450.00")  # 35 300 of the plan and the fee, once
     assert [line for line in lines(deal) if line[0] == "fee"] == [("fee", "Пени по платежу № 2", TODAY,
                                                                   Decimal("150.00"))]
+
+
+def test_the_proposal_preview_shows_a_late_fee_as_kept_as_approval_keeps_it(deal):
+    schedule = Schedule.objects.get(deal=deal, is_active=True)
+    Installment.objects.create(schedule=schedule, seq=6, kind=Installment.Kind.FEE, label="Пени по платежу № 2",
+                               due_date=TODAY, amount=Decimal("150"))
+    Schedule.objects.filter(pk=schedule.pk).update(total=schedule.total + 150, debt=schedule.debt + 150)
+    stored = schedule.request
+    moved = {**stored, "items": [*stored["items"][:-1], {**stored["items"][-1], "due_date": "2027-03-05"}]}
+    proposal_create(deal=deal, plan_request=plan_request_from_dict(moved), options=ScheduleOptions(), proposed_by=1)
+
+    changes = client_page_get(deal=deal, today=TODAY).proposal.changes
+
+    assert [line.seq for line in changes.lines if line.change == "removed"] == []
+    assert all(line.was.kind != "fee" for line in changes.lines if line.was is not None)
