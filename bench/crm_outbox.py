@@ -32,9 +32,9 @@ def prepare_database() -> None:
 
 
 def start_sandbox(accounts: int):
+    from sandboxes.amocrm import CrmSandbox
+    from sandboxes.amocrm.seed import demo_account
     from widget_api.amocrm.oauth import redirect_uri
-    from widget_api.amocrm.sandbox import CrmSandbox
-    from widget_api.amocrm.sandbox.seed import demo_account
 
     seeded = []
     for index in range(accounts):

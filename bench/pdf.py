@@ -1,4 +1,4 @@
-"""Our invoice PDF (data from PostgreSQL, sandboxed Jinja2, QR, WeasyPrint with the guarded fetcher, in a
+"""Our invoice PDF (data from PostgreSQL, restricted Jinja2, QR, WeasyPrint with the guarded fetcher, in a
 forked child killed at the render limit) against bare WeasyPrint rendering the very same final HTML, and
 against our own render done in process (no child), median of N, same run, interleaved.
 
@@ -56,7 +56,7 @@ def main() -> None:
 
     from documents.pdf import BASE_STYLESHEET, BASE_URL, html_to_pdf
     from documents.rendering import document_fingerprint, document_pdf
-    from documents.sandbox import render_template
+    from documents.safe_render import render_template
     from documents.selectors import document_subject_get, template_source_get
 
     def ours() -> bytes:

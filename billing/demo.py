@@ -15,7 +15,7 @@ from billing.time import account_today
 DEMO_ACCOUNT_ID = 31234567
 DEMO_SUBDOMAIN = "demo"
 DEMO_MANAGER_ID = 8765432
-# The loopback CloudPayments sandbox's demo terminal (billing.gateway.sandbox's default account).
+# The loopback CloudPayments sandbox's demo terminal (sandboxes.cloudpayments's default account).
 DEMO_CP_PUBLIC_ID = "test_api_00000000000000000000001"
 DEMO_CP_SECRET = "sandbox_api_secret"
 DEMO_WEBHOOK_KEY = "demo"

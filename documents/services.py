@@ -22,8 +22,8 @@ from documents.kinds import Kind
 from documents.models import DocumentEmail, DocumentTemplate, StoredDocument
 from documents.pdf import RenderedPdf
 from documents.rendering import document_fingerprint, document_pdf, request_limits, worker_limits
+from documents.safe_render import TemplateProblem
 from documents.samples import sample_variables
-from documents.sandbox import TemplateProblem
 from documents.selectors import (
     DocumentSubject,
     default_template_source,

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 import pytest
 from django.utils import timezone
 
-from billing.gateway.sandbox import SandboxServer
 from billing.models import Deal, Invoice, SavedCard
 from billing.services.autopay import autopay_enable
+from sandboxes.cloudpayments import SandboxServer
 from tests.conftest import WidgetClient
 
 CONSENT = ("Я согласен(на) на списание очередных платежей по графику с моей карты в даты платежей. "

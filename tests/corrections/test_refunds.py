@@ -5,10 +5,10 @@ import pytest
 from django.db import transaction
 
 from billing.gateway.interface import RefundResult
-from billing.gateway.sandbox import SandboxServer
 from billing.models import GatewayEvent, Invoice, Payment, RefundRequest
 from billing.services.corrections import payment_refund
 from billing.transactions import OpenTransactionError
+from sandboxes.cloudpayments import SandboxServer
 from tests.conftest import WidgetClient, assert_error
 from tests.webhooks.conftest import Notifier
 

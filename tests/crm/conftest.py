@@ -5,8 +5,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from widget_api.amocrm.sandbox import CrmSandbox
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
+from sandboxes.amocrm import CrmSandbox
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 
 CRM_FIELDS = {"total": 512341, "received": 512342, "debt": 512343, "payments_count": 512344,
               "monthly_payment": 512345, "last_payment_day": 512346, "group": 512347, "education_direction": 512348}

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from billing.models import Deal
 from billing.services.accounts import account_settings_update
+from sandboxes.amocrm.seed import FIELD_DEBT, FIELD_LAST_PAYMENT_DAY, FIELD_RECEIVED, FIELD_TOTAL
 from tests.conftest import WidgetClient
 from tests.crm.conftest import calls, drain, lead_field, note_action, notes_of
 from widget_api.amocrm.outbox import actions_claim
-from widget_api.amocrm.sandbox.seed import FIELD_DEBT, FIELD_LAST_PAYMENT_DAY, FIELD_RECEIVED, FIELD_TOTAL
 from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db

@@ -6,13 +6,13 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Account
+from sandboxes.amocrm import ManualClock
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 from tests.crm.conftest import calls, drain, install, make_sandbox, note_action, notes_of
 from tests.integration.test_concurrency import run_together
 from widget_api.amocrm.client import AmoCrmClient
 from widget_api.amocrm.errors import CrmReinstallNeeded
 from widget_api.amocrm.oauth import connection_refresh, crm_tokens_refresh_due
-from widget_api.amocrm.sandbox import ManualClock
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
 from widget_api.models import CrmConnection
 
 LEAD = 17655

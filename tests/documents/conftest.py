@@ -81,7 +81,7 @@ def recorder():
 
 @pytest.fixture
 def smtp_sink():
-    from documents.smtp_sink import SmtpSink
+    from sandboxes.smtp import SmtpSink
 
     with SmtpSink() as sink:
         yield sink

@@ -12,7 +12,7 @@ from billing.models import Deal
 from billing.services import PaymentInput, payment_record
 from billing.time import account_today
 from documents.kinds import Kind
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.conftest import WidgetClient, assert_error
 from tests.invoicing.conftest import make_plan

@@ -12,7 +12,7 @@ from documents.contexts import invoice_pay_by
 from documents.kinds import Kind
 from documents.models import StoredDocument
 from documents.qr import qr_data_uri
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.conftest import assert_error
 

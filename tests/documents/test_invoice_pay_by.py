@@ -6,7 +6,7 @@ import time_machine
 
 from documents.contexts import invoice_pay_by
 from documents.kinds import Kind
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from billing.services import ScheduleOptions, schedule_replace
 from billing.services.deals import deal_get_or_create
 from documents.emails import document_message
 from documents.kinds import DEAL_KINDS, Kind
+from documents.safe_render import render_template
 from documents.samples import sample_variables
-from documents.sandbox import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.documents.conftest import with_client
 

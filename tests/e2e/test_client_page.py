@@ -9,10 +9,10 @@ from playwright.sync_api import expect
 from billing.client_links import client_page_path, registration_token
 from billing.demo import DEMO_CP_SECRET
 from billing.domain.schedule import PlanRequest
-from billing.gateway.sandbox import SandboxServer
 from billing.models import ClientRegistration, Deal, Invoice
 from billing.services.proposals import options_of, proposal_create
 from billing.time import account_today
+from sandboxes.cloudpayments import SandboxServer
 from tests.crm.conftest import crm_settings, install, make_sandbox  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.demo import DEMO_CP_SECRET
-from billing.gateway.sandbox import SandboxServer
 from billing.models import Account, Deal, Payment, Schedule
 from billing.time import account_today
+from sandboxes.cloudpayments import SandboxServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -7,9 +7,9 @@ import pytest
 import requests
 import time_machine
 
-from billing.gateway.sandbox import SandboxServer
 from billing.models import Deal, GatewayEvent, Invoice, Payment
 from billing.services.billing_run import billing_run
+from sandboxes.cloudpayments import SandboxServer
 from tests.conftest import WidgetClient
 from tests.threads import run_together
 

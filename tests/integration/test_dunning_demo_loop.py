@@ -13,8 +13,8 @@ from django.core.management import call_command
 from billing.demo import DEMO_ACCOUNT_ID
 from billing.models import Account
 from billing.time import account_today
-from documents.smtp_sink import SmtpSink
 from sandboxes.messaging import MessagingSandbox
+from sandboxes.smtp import SmtpSink
 from tests.crm.conftest import drain, make_sandbox
 
 pytestmark = pytest.mark.django_db

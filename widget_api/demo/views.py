@@ -10,7 +10,6 @@ from django.views.static import serve
 
 from billing.demo import DEMO_ACCOUNT_ID, DEMO_MANAGER_ID, DEMO_SUBDOMAIN
 from billing.models import Account
-from widget_api.amocrm.sandbox.seed import demo_account as sandbox_demo_account
 from widget_api.tokens import token_mint
 
 WIDGET_DIR = settings.BASE_DIR / "frontend_widget"
@@ -52,11 +51,20 @@ def _demo_account() -> Account:
     return account
 
 
+# The demo account's users (id, name, email, admin), the same the amoCRM sandbox's `demo` seed has
+# (tests/sandboxes_amocrm/test_demo_users.py holds the two together; product code never imports sandboxes).
+DEMO_USERS = (
+    (8765432, "Анна Менеджер", "anna@demo.example", True),
+    (8765433, "Борис Бухгалтер", "boris@demo.example", False),
+    (8765434, "Вера Юрист", "vera@demo.example", False),
+)
+
+
 def _managers() -> dict[str, dict]:
-    """AMOCRM.constant('managers'): the demo account's users, as the amoCRM sandbox seeds them."""
-    return {str(user.id): {"id": user.id, "title": user.name, "login": user.email, "active": True,
-                           "is_admin": "Y" if user.is_admin else "N"}
-            for user in sandbox_demo_account().users.values()}
+    """AMOCRM.constant('managers'): the demo account's users."""
+    return {str(user_id): {"id": user_id, "title": name, "login": email, "active": True,
+                           "is_admin": "Y" if is_admin else "N"}
+            for user_id, name, email, is_admin in DEMO_USERS}
 
 
 def demo_page(request):

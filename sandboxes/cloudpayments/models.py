@@ -2,8 +2,8 @@
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from billing.gateway.sandbox.cards import cardholder_message, payer_details
-from billing.gateway.sandbox.ledger import Order, Receipt, Transaction
+from sandboxes.cloudpayments.cards import cardholder_message, payer_details
+from sandboxes.cloudpayments.ledger import Order, Receipt, Transaction
 
 # The real orders/create example gives CreatedDateIso in Moscow time, transactions in UTC (contract §1):
 # the sandbox keeps that inconsistency so clients learn to prefer /Date(ms)/.

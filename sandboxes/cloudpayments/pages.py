@@ -2,8 +2,8 @@
 from html import escape
 from typing import Any
 
-from billing.gateway.sandbox.cards import DEFAULT_CARD
-from billing.gateway.sandbox.ledger import Order
+from sandboxes.cloudpayments.cards import DEFAULT_CARD
+from sandboxes.cloudpayments.ledger import Order
 
 STYLE = "body{font-family:sans-serif;max-width:32em;margin:3em auto}button{margin-right:1em}"
 

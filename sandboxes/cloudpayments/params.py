@@ -5,7 +5,7 @@ from typing import Any
 
 from billing.domain.money import CENT
 from billing.gateway import jsonwire
-from billing.gateway.sandbox.ledger import Account
+from sandboxes.cloudpayments.ledger import Account
 
 
 class RequestError(Exception):

@@ -4,11 +4,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from billing.gateway import jsonwire
-from billing.gateway.sandbox import pages
-from billing.gateway.sandbox.params import RequestError
+from sandboxes.cloudpayments import pages
+from sandboxes.cloudpayments.params import RequestError
 
 if TYPE_CHECKING:
-    from billing.gateway.sandbox.server import SandboxServer
+    from sandboxes.cloudpayments.server import SandboxServer
 
 ORDER_PAGE = re.compile(r"/d/(?P<order_id>[^/]+)(?:/(?P<action>pay|fail))?")
 ORDER_PAY = re.compile(r"/_sandbox/orders/(?P<order_id>[^/]+)/pay")

@@ -5,7 +5,7 @@ import time
 import pytest
 import requests
 
-from widget_api.amocrm.sandbox import CrmSandbox
+from sandboxes.amocrm import CrmSandbox
 
 ACCOUNT = "/api/v4/account"
 

@@ -1,6 +1,6 @@
-"""Accounts' own document templates, rendered in Jinja2's sandbox with a budget.
+"""Accounts' own document templates, rendered by a restricted Jinja2 environment with a budget.
 
-The sandbox keeps templates away from Python internals (no `_` attributes, no mutation of the data);
+The restricted environment keeps templates away from Python internals (no `_` attributes, no mutation of the data);
 StrictUndefined makes any variable that is not documented an error rather than an empty string; and
 the budget stops templates that would eat a web worker: a wall-clock deadline checked at every
 attribute access, call and loop step, caps on the size of strings and lists a template can build and
@@ -159,7 +159,7 @@ SAFE_FILTERS = ("abs", "attr", "batch", "capitalize", "count", "d", "default", "
 
 
 class _GuardedCodeGenerator(CodeGenerator):
-    """`a ~ b` compiles to a plain join the sandbox never sees; route it through the size check."""
+    """`a ~ b` compiles to a plain join the restricted environment never sees; route it through the size check."""
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
         self.write("environment.guarded_concat(")

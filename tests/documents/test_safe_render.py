@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from documents.sandbox import TemplateProblem, render_template
+from documents.safe_render import TemplateProblem, render_template
 
 VARIABLES = {"company": {"name": "ООО «Школа»"}, "items": [1, 2, 3], "amount": Decimal("160000.50")}
 

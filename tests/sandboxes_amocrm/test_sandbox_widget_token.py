@@ -3,7 +3,7 @@
 import jwt
 import pytest
 
-from widget_api.amocrm.sandbox.seed import ADMIN_USER_ID, DEMO_ACCOUNT_ID
+from sandboxes.amocrm.seed import ADMIN_USER_ID, DEMO_ACCOUNT_ID
 
 REQUIRED = ["exp", "iat", "nbf", "jti", "aud", "iss"]
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from billing.domain.money import ZERO
-from billing.gateway.sandbox.cards import DEFAULT_EXP, reason_for
+from sandboxes.cloudpayments.cards import DEFAULT_EXP, reason_for
 
 Clock = Callable[[], datetime]
 

@@ -3,9 +3,9 @@ from decimal import Decimal
 from typing import Any
 
 from billing.domain.money import ZERO
-from billing.gateway.sandbox.ledger import Account, Ledger, Receipt, owned
-from billing.gateway.sandbox.models import receipt_model
-from billing.gateway.sandbox.params import Outcome, Params, RequestError, answer, parse_amount
+from sandboxes.cloudpayments.ledger import Account, Ledger, Receipt, owned
+from sandboxes.cloudpayments.models import receipt_model
+from sandboxes.cloudpayments.params import Outcome, Params, RequestError, answer, parse_amount
 
 RECEIPT_TYPES = frozenset({"Income", "IncomeReturn", "Expense", "ExpenseReturn"})
 TAXATION_SYSTEMS = frozenset(range(6))

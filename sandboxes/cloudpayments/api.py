@@ -9,12 +9,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from billing.gateway import jsonwire
-from billing.gateway.sandbox.faults import FaultSwitches, seconds
-from billing.gateway.sandbox.idempotency import RequestCache
-from billing.gateway.sandbox.ledger import Account, Ledger
-from billing.gateway.sandbox.methods import METHODS
-from billing.gateway.sandbox.notifier import Notifier
-from billing.gateway.sandbox.params import Outcome, Params, RequestError, answer
+from sandboxes.cloudpayments.faults import FaultSwitches, seconds
+from sandboxes.cloudpayments.idempotency import RequestCache
+from sandboxes.cloudpayments.ledger import Account, Ledger
+from sandboxes.cloudpayments.methods import METHODS
+from sandboxes.cloudpayments.notifier import Notifier
+from sandboxes.cloudpayments.params import Outcome, Params, RequestError, answer
 
 
 @dataclass(frozen=True)

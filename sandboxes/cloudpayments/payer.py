@@ -3,8 +3,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from billing.gateway.sandbox import fields
-from billing.gateway.sandbox.cards import (
+from sandboxes.cloudpayments import fields
+from sandboxes.cloudpayments.cards import (
     DEFAULT_CARD,
     DEFAULT_EXP,
     INSUFFICIENT_FUNDS,
@@ -12,10 +12,10 @@ from billing.gateway.sandbox.cards import (
     check_decline_code,
     normalize_card,
 )
-from billing.gateway.sandbox.faults import FaultSwitches
-from billing.gateway.sandbox.ledger import Ledger, Order, Transaction
-from billing.gateway.sandbox.notifier import Notifier
-from billing.gateway.sandbox.params import RequestError, parse_amount
+from sandboxes.cloudpayments.faults import FaultSwitches
+from sandboxes.cloudpayments.ledger import Ledger, Order, Transaction
+from sandboxes.cloudpayments.notifier import Notifier
+from sandboxes.cloudpayments.params import RequestError, parse_amount
 
 OUTCOMES = ("success", "fail")
 

@@ -1,4 +1,4 @@
-"""`python -m widget_api.amocrm.sandbox` starts a seeded sandbox that answers on loopback."""
+"""`python -m sandboxes.amocrm` starts a seeded sandbox that answers on loopback."""
 
 import subprocess
 import sys
@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_cli_serves_the_demo_seed():
     process = subprocess.Popen(
-        [sys.executable, "-m", "widget_api.amocrm.sandbox", "--host", "127.0.0.1", "--port", "0", "--seed", "demo"],
+        [sys.executable, "-m", "sandboxes.amocrm", "--host", "127.0.0.1", "--port", "0", "--seed", "demo"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         banner = process.stdout.readline()

@@ -1,6 +1,6 @@
 """Notes and tasks in the amoCRM sandbox: collection writes with validation, reads that prove exactly-once."""
 
-from widget_api.amocrm.sandbox.seed import ACCOUNTANT_USER_ID, FIRST_LEAD_ID
+from sandboxes.amocrm.seed import ACCOUNTANT_USER_ID, FIRST_LEAD_ID
 
 LEAD_ID = FIRST_LEAD_ID + 2
 

@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from billing.gateway.sandbox.cards import payer_details
-from billing.gateway.sandbox.ledger import Transaction
+from sandboxes.cloudpayments.cards import payer_details
+from sandboxes.cloudpayments.ledger import Transaction
 
 
 def _text(value: Any) -> str:

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from widget_api.amocrm.sandbox import Account
-from widget_api.amocrm.sandbox.seed import (
+from sandboxes.amocrm import Account
+from sandboxes.amocrm.seed import (
     FIELD_DIRECTION,
     FIELD_GROUP,
     FIELD_LAST_PAYMENT_DAY,

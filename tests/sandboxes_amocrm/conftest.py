@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from widget_api.amocrm.sandbox import CrmSandbox, ManualClock
+from sandboxes.amocrm import CrmSandbox, ManualClock
 
 TIMEOUT = 5
 

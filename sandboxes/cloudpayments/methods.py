@@ -1,8 +1,8 @@
 """Sandbox API methods for orders and payments; each one runs under the ledger lock (contract §6)."""
 from collections.abc import Callable
 
-from billing.gateway.sandbox import fields
-from billing.gateway.sandbox.cards import (
+from sandboxes.cloudpayments import fields
+from sandboxes.cloudpayments.cards import (
     DECLINE_TOKEN_PREFIX,
     DEFAULT_EXP,
     EXPIRED_CARD,
@@ -13,10 +13,10 @@ from billing.gateway.sandbox.cards import (
     TOKEN_DECLINE_CARDS,
     card_expired,
 )
-from billing.gateway.sandbox.ledger import Account, Ledger, Order, Transaction, owned
-from billing.gateway.sandbox.models import order_model, transaction_model
-from billing.gateway.sandbox.params import Outcome, Params, RequestError, answer
-from billing.gateway.sandbox.receipts import receipt_create, receipt_get
+from sandboxes.cloudpayments.ledger import Account, Ledger, Order, Transaction, owned
+from sandboxes.cloudpayments.models import order_model, transaction_model
+from sandboxes.cloudpayments.params import Outcome, Params, RequestError, answer
+from sandboxes.cloudpayments.receipts import receipt_create, receipt_get
 
 Method = Callable[[Ledger, Account, Params], Outcome]
 NOT_FOUND = "Not found"

@@ -1,6 +1,6 @@
 """A loopback SMTP server that records what it receives: the mail sandbox for tests and the demo.
 
-    python -m documents.smtp_sink --port 8125      # then EMAIL_HOST=127.0.0.1 EMAIL_PORT=8125 EMAIL_USE_TLS=0
+    python -m sandboxes.smtp --port 8125      # then EMAIL_HOST=127.0.0.1 EMAIL_PORT=8125 EMAIL_USE_TLS=0
 
 It speaks just enough SMTP (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT) for Django's SMTP backend,
 keeps every message in memory, and only ever binds a loopback address.

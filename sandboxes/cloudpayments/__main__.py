@@ -4,7 +4,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from billing.gateway.sandbox.server import SandboxServer
+from sandboxes.cloudpayments.server import SandboxServer
 
 DEMO_ACCOUNT = "test_api_00000000000000000000001:sandbox_api_secret:demo"
 
@@ -19,7 +19,7 @@ def parse_account(value: str) -> tuple[str, tuple[str, str]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m billing.gateway.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandboxes.cloudpayments", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8101)
     parser.add_argument("--notify-url-template", default=None,

@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 import requests
 
 from billing.gateway import jsonwire
-from billing.gateway.sandbox.faults import FaultSwitches, seconds
-from billing.gateway.sandbox.ledger import Account
 from billing.gateway.signature import decoded_message, sign
+from sandboxes.cloudpayments.faults import FaultSwitches, seconds
+from sandboxes.cloudpayments.ledger import Account
 
 logger = logging.getLogger(__name__)
 

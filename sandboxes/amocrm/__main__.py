@@ -1,4 +1,4 @@
-"""Command line: `python -m widget_api.amocrm.sandbox --host 127.0.0.1 --port 8102 --seed demo`."""
+"""Command line: `python -m sandboxes.amocrm --host 127.0.0.1 --port 8102 --seed demo`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .server import CrmSandbox
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m widget_api.amocrm.sandbox", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m sandboxes.amocrm", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to listen on")
     parser.add_argument("--port", type=int, default=8102)
     parser.add_argument("--seed", choices=["demo", "none"], default="demo")

@@ -1,6 +1,6 @@
 """Webhook subscriptions and the form-urlencoded status webhooks the amoCRM sandbox posts to them."""
 
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID, FIRST_LEAD_ID, MAIN_PIPELINE_ID, STATUS_PAYING
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID, FIRST_LEAD_ID, MAIN_PIPELINE_ID, STATUS_PAYING
 
 HOOKS = "/api/v4/webhooks"
 

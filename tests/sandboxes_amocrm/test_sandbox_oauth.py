@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 
-from widget_api.amocrm.sandbox import CrmSandbox
-from widget_api.amocrm.sandbox.seed import ACCOUNTANT_USER_ID, DEMO_ACCOUNT_ID
+from sandboxes.amocrm import CrmSandbox
+from sandboxes.amocrm.seed import ACCOUNTANT_USER_ID, DEMO_ACCOUNT_ID
 
 
 def test_code_exchange_returns_a_one_day_bearer_pair(sandbox, oauth):
