@@ -32,9 +32,9 @@ def prepare_database() -> None:
 
 
 def start_sandbox(accounts: int):
+    from crm.amocrm.oauth import redirect_uri
     from sandboxes.amocrm import CrmSandbox
     from sandboxes.amocrm.seed import demo_account
-    from widget_api.amocrm.oauth import redirect_uri
 
     seeded = []
     for index in range(accounts):
@@ -53,8 +53,8 @@ def install_and_queue(sandbox, actions: int) -> list:
     """Install every sandbox account through the code exchange and write its share of the actions."""
     from billing.models import Deal
     from billing.services.accounts import account_settings_update
-    from widget_api.amocrm.install import crm_install
-    from widget_api.models import CrmAction
+    from crm.amocrm.install import crm_install
+    from crm.models import CrmAction
 
     fields = {"total": 512341, "received": 512342, "debt": 512343}
     installed = []
@@ -82,8 +82,8 @@ def drain_all(accounts: list, workers: int, batch_size: int, timeout: float) -> 
     """`workers` threads, each taking the next account that still has work, like Celery workers would."""
     from django.db import connection
 
-    from widget_api.amocrm.drain import outbox_drain_account
-    from widget_api.models import CrmAction
+    from crm.drain import outbox_drain_account
+    from crm.models import CrmAction
 
     deadline = time.monotonic() + timeout
     turn = iter(range(10**9))
@@ -123,7 +123,7 @@ def busiest_second(moments: list[float]) -> int:
 
 
 def report(sandbox, accounts: list, elapsed: float, args) -> None:
-    from widget_api.models import CrmAction
+    from crm.models import CrmAction
 
     by_account: dict[int, list] = defaultdict(list)
     grants = sandbox.oauth.access_tokens

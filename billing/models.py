@@ -1,6 +1,7 @@
 """The money core's data: tenants, deals, versioned schedules, payments, allocations, invoices."""
 import secrets
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
@@ -15,6 +16,12 @@ def _new_account_key() -> str:
     return secrets.token_urlsafe(18)
 
 
+def default_crm_kind() -> str:
+    """The CRM an account (and its deals) is created for unless told otherwise: billing names no CRM,
+    settings.PAYPLAN_DEFAULT_CRM_KIND does (the kinds are crm.port's adapters)."""
+    return settings.PAYPLAN_DEFAULT_CRM_KIND
+
+
 class Direction(models.TextChoices):
     INCOMING = "incoming", "Client pays us"
     OUTGOING = "outgoing", "We pay the client"
@@ -23,6 +30,8 @@ class Direction(models.TextChoices):
 class Account(models.Model):
     """One amoCRM account (tenant) with its own CloudPayments terminal and settings."""
 
+    # Which CRM the account's deals live in: the CRM side's outbox picks its adapter by it.
+    crm_kind = models.CharField(max_length=16, default=default_crm_kind)
     amocrm_account_id = models.BigIntegerField(unique=True)
     subdomain = models.CharField(max_length=100, unique=True)
     host = models.CharField(max_length=255, help_text="e.g. example.amocrm.ru")

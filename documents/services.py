@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext, gettext_lazy
 
 from billing.errors import ApplicationError
+from billing.jobs import job_enqueue
 from billing.models import Account
 from billing.services.contracts import contract_number_assign
 from billing.texts import in_account_language
@@ -211,9 +212,7 @@ def _store(subject: DocumentSubject, fingerprint: str, rendered: RenderedPdf) ->
 
 
 def _enqueue_render(*, account_id: int, kind: str, object_id: int) -> None:
-    from documents.tasks import render_document
-
-    transaction.on_commit(lambda: render_document.delay(account_id, kind, object_id), robust=True)
+    transaction.on_commit(lambda: job_enqueue("documents.render", account_id, kind, object_id), robust=True)
 
 
 @transaction.atomic

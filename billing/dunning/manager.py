@@ -14,6 +14,7 @@ from billing.dunning.selectors import current_installment, policy_get
 from billing.dunning.services import aware, client_name, line_promise_record, local_now, say
 from billing.errors import ApplicationError, NotFound
 from billing.events import publish
+from billing.jobs import job_enqueue
 from billing.models import Account, Deal, Direction, Installment
 from billing.texts import date_text, in_account_language, plain_money_text
 
@@ -202,6 +203,4 @@ def remind_now(*, account: Account, lead_id: int, seq: int, channel: str, reques
 
 
 def _send_later(step_run_id: int, now: datetime) -> None:
-    from billing.dunning.tasks import dunning_send_step
-
-    dunning_send_step.delay(step_run_id, now.isoformat())
+    job_enqueue("dunning.send_step", step_run_id, now.isoformat())

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from openpyxl import load_workbook
 
 from billing.models import Deal
-from widget_api.amocrm import coordination
-from widget_api.amocrm.options import _user_names_remember
+from crm import coordination
+from crm.amocrm.options import _user_names_remember
 
 pytestmark = pytest.mark.django_db
 TODAY = "2027-01-20 12:00:00+03:00"

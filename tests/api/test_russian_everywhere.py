@@ -21,7 +21,7 @@ from tests.conftest import WidgetClient
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("billing", "widget_api", "documents")
+APPS = ("billing", "widget_api", "crm", "documents")
 LEAD = 424242  # has a plan
 BARE = 424243  # has no plan
 PLAN = {"plan": "equal", "total": "160000.00", "installments_count": 4, "first_due_date": "2027-01-05",

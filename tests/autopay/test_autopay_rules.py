@@ -14,6 +14,7 @@ from billing.models import ChargeAttempt, Deal, Invoice, Payment, SavedCard
 from billing.services import PaymentInput, payment_record
 from billing.services.autopay import autopay_charge, autopay_disable, autopay_enable
 from billing.services.billing_run import billing_run
+from crm.models import CrmAction
 from tests.autopay.conftest import (
     CLIENT_EMAIL,
     CONSENT,
@@ -25,7 +26,6 @@ from tests.autopay.conftest import (
     settle,
 )
 from tests.conftest import WidgetClient
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from billing.events import PAYMENT_REVERSED
 from billing.models import Allocation, DomainEvent, Payment
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.conftest import WidgetClient, assert_error
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 LEAD = 31337

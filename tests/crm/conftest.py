@@ -24,7 +24,7 @@ def crm_settings(settings):
     settings.AMOCRM_CONNECT_TIMEOUT = 2.0
     settings.AMOCRM_READ_TIMEOUT = 2.0
     yield settings
-    from widget_api.amocrm.coordination import redis_client
+    from crm.coordination import redis_client
 
     client = redis_client()
     if client is not None:
@@ -34,7 +34,7 @@ def crm_settings(settings):
 
 
 def make_sandbox(settings, **options) -> CrmSandbox:
-    from widget_api.amocrm.oauth import redirect_uri
+    from crm.amocrm.oauth import redirect_uri
 
     options.setdefault("rate_limit_rps", None)
     return CrmSandbox(settings.AMOCRM_CLIENT_ID, settings.AMOCRM_CLIENT_SECRET, redirect_uri(), **options).start()
@@ -50,7 +50,7 @@ def sandbox(settings):
 def install(sandbox: CrmSandbox, account_id: int | None = None, **params):
     """Run our OAuth callback the way amoCRM calls it after an install started at our link (a fresh
     state of ours; pass `state=None` to leave it out)."""
-    from widget_api.amocrm.oauth import state_make
+    from crm.amocrm.oauth import state_make
 
     query = {"code": sandbox.issue_code(account_id), "referer": sandbox.host, "from_widget": "1",
              "state": state_make(), **params}
@@ -72,7 +72,7 @@ def installed(db, sandbox):
 def drain(account, **options):
     """Run the event relay (the events become CRM actions), then the account's CRM outbox drain."""
     from billing.services.relay import events_relay_run
-    from widget_api.amocrm.drain import outbox_drain_account
+    from crm.drain import outbox_drain_account
 
     events_relay_run()
     options.setdefault("budget_seconds", 20)
@@ -96,7 +96,7 @@ def notes_of(sandbox: CrmSandbox, lead_id: int) -> list[str]:
 def note_action(account, lead_id: int, text: str):
     """A note waiting in the outbox for the lead's deal (made if PayPlan has not seen the lead yet)."""
     from billing.models import Deal
-    from widget_api.models import CrmAction
+    from crm.models import CrmAction
 
     deal, _ = Deal.objects.get_or_create(account=account, lead_id=lead_id)
     return CrmAction.objects.create(account=account, deal=deal, lead_id=lead_id, kind="add_note",

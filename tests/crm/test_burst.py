@@ -7,10 +7,10 @@ import pytest
 from django.db import connection as db
 
 from billing.models import Deal
+from crm.drain import outbox_drain_account
+from crm.models import CrmAction
 from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 from tests.crm.conftest import install, make_sandbox
-from widget_api.amocrm.drain import outbox_drain_account
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 FIRST_LEAD = 60001

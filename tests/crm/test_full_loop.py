@@ -6,11 +6,11 @@ import pytest
 
 from billing.models import Account, Deal, Invoice
 from billing.services.invoicing import invoice_reserve
+from crm.models import CrmAction
 from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID, FIELD_DEBT, FIELD_GROUP, FIELD_RECEIVED, FIELD_TOTAL
 from tests.conftest import WidgetClient
 from tests.crm.conftest import calls, install, lead_field, make_sandbox, notes_of
 from tests.webhooks.conftest import Notifier, pay_fields
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

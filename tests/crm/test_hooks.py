@@ -5,8 +5,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Deal
+from crm.models import CrmAction
 from tests.crm.conftest import drain
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 

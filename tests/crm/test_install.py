@@ -13,11 +13,11 @@ from rest_framework.test import APIClient
 
 from billing.models import Account
 from billing.services import account_create
+from crm.amocrm import oauth
+from crm.amocrm.install import crm_install_finish, crm_revoke_confirm
+from crm.amocrm.models import CrmConnection
 from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 from tests.crm.conftest import calls, install
-from widget_api.amocrm import oauth
-from widget_api.amocrm.install import crm_install_finish, crm_revoke_confirm
-from widget_api.models import CrmConnection
 
 pytestmark = pytest.mark.django_db
 

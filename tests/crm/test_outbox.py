@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from billing.models import Deal
 from billing.services.accounts import account_settings_update
+from crm.models import CrmAction
+from crm.outbox import actions_claim
 from sandboxes.amocrm.seed import FIELD_DEBT, FIELD_LAST_PAYMENT_DAY, FIELD_RECEIVED, FIELD_TOTAL
 from tests.conftest import WidgetClient
 from tests.crm.conftest import calls, drain, lead_field, note_action, notes_of
-from widget_api.amocrm.outbox import actions_claim
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 LEAD = 17655  # "Кузнецов — Java-разработчик", stage "Новая заявка" of pipeline 1113 in the demo seed
@@ -200,7 +200,7 @@ def test_an_action_is_dead_lettered_after_the_last_attempt_with_its_error(instal
 
 
 def test_a_claim_of_a_killed_worker_is_taken_over_after_its_lease_without_a_duplicate(installed, sandbox):
-    from widget_api.amocrm.client import AmoCrmClient
+    from crm.amocrm.client import AmoCrmClient
 
     action = note_action(installed, LEAD, "sent just before the worker died")
     [claimed] = actions_claim(account_id=installed.pk, limit=10)
@@ -294,7 +294,7 @@ def test_a_broker_outage_after_commit_never_reaches_the_caller(account, monkeypa
     """The write is committed; the drain request failing (broker down) is logged, not raised."""
     from django.db import transaction
 
-    from widget_api.amocrm import outbox
+    from crm import outbox
 
     def broker_down(account_id):
         raise ConnectionError("broker down")

@@ -2,8 +2,8 @@
 import pytest
 
 from billing.models import Payment
+from crm.models import CrmAction
 from tests.conftest import WidgetClient
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LEAD = 4242

@@ -11,10 +11,10 @@ from rest_framework.test import APIClient
 from billing.models import Deal, Payment, Payout
 from billing.services.accounts import account_settings_patch
 from billing.services.billing_run import billing_run
+from crm.amocrm.payout_tasks import payout_tasks_poll
 from sandboxes.amocrm.seed import ACCOUNTANT_USER_ID, LAWYER_USER_ID
 from tests.conftest import WidgetClient
 from tests.crm.conftest import calls, drain
-from widget_api.amocrm.payout_tasks import payout_tasks_poll
 from widget_api.tokens import token_mint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]

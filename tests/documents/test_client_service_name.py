@@ -11,12 +11,12 @@ from django.core import mail
 from billing.models import Deal
 from billing.services import PaymentInput, payment_record
 from billing.time import account_today
+from crm.amocrm import delivery
 from documents.kinds import Kind
 from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.conftest import WidgetClient, assert_error
 from tests.invoicing.conftest import make_plan
-from widget_api.amocrm import delivery
 
 pytestmark = pytest.mark.django_db
 SECRET_TITLE = "Иванова — ВНУТР: скидка 30%, проблемный"

@@ -9,9 +9,9 @@ import time_machine
 from billing.dunning.models import CallOutcome, ChannelSettings, DunningLine, LadderDecision, StepRun
 from billing.models import Deal
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.conftest import WidgetClient, assert_error
 from tests.dunning.conftest import at, events, make_deal, tick
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 LEAD = 7001

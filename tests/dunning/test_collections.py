@@ -11,8 +11,8 @@ from billing.errors import ApplicationError
 from billing.models import Installment, Schedule
 from billing.services import PaymentInput, payment_record
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.dunning.conftest import at, events, make_deal, tick
-from widget_api.models import CrmAction
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from billing.dunning.services import dunning_account_plan, dunning_policy_set
 from billing.models import Deal, Installment, Schedule
 from billing.services import PaymentInput, ScheduleOptions, payment_record, schedule_replace
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.dunning.conftest import at, events, make_account, make_deal, runs, tick
-from widget_api.models import CrmAction
 
 
 @pytest.fixture

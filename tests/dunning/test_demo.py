@@ -10,8 +10,8 @@ from billing.demo import DEMO_ACCOUNT_ID
 from billing.models import Account, Deal
 from billing.services.relay import events_relay_run
 from billing.time import account_today
+from crm.models import CrmAction
 from sandboxes.messaging import MessagingSandbox
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 

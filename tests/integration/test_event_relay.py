@@ -22,12 +22,12 @@ from billing.services.invoicing import invoice_issue
 from billing.services.relay import deliveries_claim, events_relay_run
 from billing.tasks import events_relay
 from config.celery_app import app as celery_app
+from crm.models import CrmAction
 from documents.models import DocumentEmail
 from documents.samples import SAMPLE_REQUISITES
 from tests.documents.conftest import documents_storage, with_client
 from tests.invoicing.conftest import gateway, make_plan
 from tests.threads import run_together
-from widget_api.models import CrmAction
 
 __all__ = ["documents_storage", "gateway"]  # fixtures shared with the documents and invoicing suites
 

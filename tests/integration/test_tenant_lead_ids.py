@@ -6,9 +6,9 @@ from django.db import IntegrityError, transaction
 
 from billing.models import Deal
 from billing.services import deal_get_or_create
+from crm.models import CrmAction
 from tests.conftest import WidgetClient
 from tests.threads import run_together
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 LEADS = [424201, 424202, 424203]

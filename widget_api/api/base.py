@@ -3,7 +3,7 @@ from rest_framework.views import APIView
 
 from billing.models import Account, Deal
 from billing.services import deal_get_or_create
-from widget_api.amocrm.outbox import crm_lead_fetch_ensure
+from crm.outbox import crm_lead_fetch_ensure
 
 
 class WidgetView(APIView):
