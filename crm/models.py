@@ -38,7 +38,7 @@ class CrmAction(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="crm_actions")
     deal = models.ForeignKey(Deal, on_delete=models.PROTECT, related_name="crm_actions")
-    lead_id = models.BigIntegerField()
+    external_id = models.BigIntegerField()  # the deal's id in its CRM (a copy of Deal.external_id)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     source = models.CharField(max_length=64, blank=True, help_text="The event or caller that asked for it.")
@@ -77,4 +77,4 @@ class CrmAction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} lead {self.lead_id} ({self.state})"
+        return f"{self.kind} deal {self.external_id} ({self.state})"

@@ -33,7 +33,7 @@ MAX_ERROR_LENGTH = 2000
 def crm_action_add(*, deal: Deal, kind: str, payload: dict, source: str,
                    event: DomainEvent | None = None) -> CrmAction:
     """Write one action in the caller's transaction; a drain is asked for once it commits."""
-    action = CrmAction.objects.create(account_id=deal.account_id, deal=deal, lead_id=deal.lead_id, kind=kind,
+    action = CrmAction.objects.create(account_id=deal.account_id, deal=deal, external_id=deal.external_id, kind=kind,
                                       payload=payload, source=source, event=event)
     drain_after_commit(deal.account_id)
     return action
@@ -171,7 +171,7 @@ def actions_record(*, outcomes: list[Outcome]) -> None:
         if not updated:
             logger.warning("CRM action %s: lease lost before its outcome (%s) was stored", action.pk, outcome.result)
         if outcome.result == "dead":
-            logger.error("CRM action %s (%s, lead %s) dead-lettered: %s", action.pk, action.kind, action.lead_id,
+            logger.error("CRM action %s (%s, lead %s) dead-lettered: %s", action.pk, action.kind, action.external_id,
                          outcome.error)
 
 

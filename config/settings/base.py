@@ -198,6 +198,8 @@ PAYPLAN_CONTENT_SECURITY_POLICY = env("PAYPLAN_CONTENT_SECURITY_POLICY", default
 PAYPLAN_PUBLIC_ORIGIN = env("PAYPLAN_PUBLIC_ORIGIN", default="http://127.0.0.1:8000")
 # The CRM a new account is created for unless its installer says (crm.port: "amocrm", "bitrix24").
 PAYPLAN_DEFAULT_CRM_KIND = env("PAYPLAN_DEFAULT_CRM_KIND", default="amocrm")
+# A new account's host unless its installer says (the default CRM's address of the account).
+PAYPLAN_ACCOUNT_HOST_TEMPLATE = env("PAYPLAN_ACCOUNT_HOST_TEMPLATE", default="{slug}.amocrm.ru")
 # Fernet keys (comma-separated, newest first) that encrypt secrets at rest; rotate by prepending.
 PAYPLAN_FERNET_KEYS = env.list("PAYPLAN_FERNET_KEYS", default=[])
 AMOCRM_CLIENT_ID = env("AMOCRM_CLIENT_ID", default="00000000-0000-4000-8000-000000000001")

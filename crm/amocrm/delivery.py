@@ -99,14 +99,14 @@ def _leads(client: AmoCrmClient, lead_ids: list[int], *, with_contacts: bool = F
 
 
 def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
-    leads = _leads(client, [action.lead_id for action in actions], with_contacts=True)
+    leads = _leads(client, [action.external_id for action in actions], with_contacts=True)
     contact_ids = {lead_id: _main_contact_id(lead) for lead_id, lead in leads.items()}
     contacts = _contacts(client, [contact_id for contact_id in contact_ids.values() if contact_id])
     service_field = client_service_name_setting(account)
     service_field_id = service_field.field_id if service_field.source in CRM_FIELD_SOURCES else None
     outcomes = []
     for action in actions:
-        lead = leads.get(action.lead_id)
+        lead = leads.get(action.external_id)
         if lead is None:
             if action.payload.get("deleted"):
                 deal_cancel(deal=action.deal, reason="The lead was deleted in amoCRM.")
@@ -114,7 +114,7 @@ def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
             else:
                 outcomes.append(Outcome(action, "done", error="the lead is not in amoCRM (deleted or no access)"))
             continue
-        contact = contacts.get(contact_ids[action.lead_id]) or {}
+        contact = contacts.get(contact_ids[action.external_id]) or {}
         try:
             deal_update_crm_data(deal=action.deal, name=str(lead.get("name") or ""),
                                  contact_name=str(contact.get("name") or ""),
@@ -159,7 +159,7 @@ def _write_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
     fields = lead_fields(client) if updates and options.field_ids else {}
     # 142/143 exist in every pipeline: without a configured one, the lead stays in its own.
     pipelines = {} if options.completed_pipeline_id else {
-        lead_id: lead.get("pipeline_id") for lead_id, lead in _leads(client, [a.lead_id for a in moves]).items()}
+        lead_id: lead.get("pipeline_id") for lead_id, lead in _leads(client, [a.external_id for a in moves]).items()}
     outcomes, items = [], {}
     for action in actions:
         if action.kind == Kind.UPDATE_FIELDS:
@@ -168,15 +168,15 @@ def _write_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
             if not values:
                 outcomes.append(Outcome(action, "done", error="no lead field is mapped for these values"))
                 continue
-            item = {"id": action.lead_id, "custom_fields_values": values}
+            item = {"id": action.external_id, "custom_fields_values": values}
         elif action.kind == Kind.UPDATE_LEAD:
             item = _lead_update_item(action)
         else:
-            pipeline_id = options.completed_pipeline_id or pipelines.get(action.lead_id)
+            pipeline_id = options.completed_pipeline_id or pipelines.get(action.external_id)
             if pipeline_id is None:
                 outcomes.append(Outcome(action, "dead", error="the lead is not in amoCRM (deleted or no access)"))
                 continue
-            item = {"id": action.lead_id, "status_id": options.completed_status_id, "pipeline_id": pipeline_id}
+            item = {"id": action.external_id, "status_id": options.completed_status_id, "pipeline_id": pipeline_id}
         items[action.pk] = (action, item | {"request_id": str(action.pk)})
     outcomes += _send_batch(client, "PATCH", "/api/v4/leads", "leads", items)
     if any(outcome.result == "dead" and "NotSupportedChoice" in outcome.error for outcome in outcomes):
@@ -186,7 +186,7 @@ def _write_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
 
 def _lead_update_item(action: CrmAction) -> dict:
     """A collections stage move and/or a new responsible user (the lawyer); only the keys given are sent."""
-    item = {"id": action.lead_id}
+    item = {"id": action.external_id}
     for key in ("status_id", "pipeline_id", "responsible_user_id"):
         if action.payload.get(key):
             item[key] = int(action.payload[key])
@@ -206,10 +206,10 @@ def contact_fields(*, phone: str, email: str) -> list[dict]:
 
 def _write_contacts(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
     """PATCH the lead's main contact; a lead with no contact (or gone) has nothing to correct."""
-    leads = _leads(client, [action.lead_id for action in actions], with_contacts=True)
+    leads = _leads(client, [action.external_id for action in actions], with_contacts=True)
     outcomes, items = [], {}
     for action in actions:
-        lead = leads.get(action.lead_id)
+        lead = leads.get(action.external_id)
         contact_id = _main_contact_id(lead) if lead else None
         if contact_id is None:
             outcomes.append(Outcome(action, "done", error="the lead has no contact in amoCRM (or is gone)"))
@@ -230,7 +230,7 @@ def _add_notes(client: AmoCrmClient, account: Account, actions: list[CrmAction])
         if known:
             outcomes.append(Outcome(action, "done", entity_id=known))
             continue
-        items[action.pk] = (action, {"entity_id": action.lead_id, "note_type": "service_message",
+        items[action.pk] = (action, {"entity_id": action.external_id, "note_type": "service_message",
                                      "params": {"service": texts.service_name(), "text": action.payload["text"]},
                                      "request_id": str(action.pk)})
     return outcomes + _send_batch(client, "POST", "/api/v4/leads/notes", "notes", items, creates=True)
@@ -249,7 +249,7 @@ def _summary_notes(client: AmoCrmClient, account: Account, actions: list[CrmActi
         if note_id is None:
             creates.append(action)
             continue
-        edits[action.pk] = (action, {"id": note_id, "entity_id": action.lead_id, "note_type": "service_message",
+        edits[action.pk] = (action, {"id": note_id, "entity_id": action.external_id, "note_type": "service_message",
                                      "params": params, "request_id": str(action.pk)})
     if edits:
         try:
@@ -271,7 +271,7 @@ def _summary_note_id(action: CrmAction) -> int | None:
 
 def _add_tasks(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
     options = crm_settings(account)
-    need_lookup = [action.lead_id for action in actions
+    need_lookup = [action.external_id for action in actions
                    if not (action.payload.get("responsible_user_id") or options.task_user_id
                            or action.deal.responsible_user_id)]
     responsible_by_lead = {lead_id: lead.get("responsible_user_id")
@@ -283,24 +283,25 @@ def _add_tasks(client: AmoCrmClient, account: Account, actions: list[CrmAction])
             outcomes.append(Outcome(action, "done", entity_id=known))
             continue
         responsible = (action.payload.get("responsible_user_id") or options.task_user_id
-                       or action.deal.responsible_user_id or responsible_by_lead.get(action.lead_id))
+                       or action.deal.responsible_user_id or responsible_by_lead.get(action.external_id))
         if not responsible:
             outcomes.append(Outcome(action, "dead", error="no responsible user: the lead is not in amoCRM"))
             continue
         items[action.pk] = (action, {"text": action.payload["text"], "complete_till": action.payload["complete_till"],
-                                     "entity_id": action.lead_id, "entity_type": "leads", "task_type_id": 1,
+                                     "entity_id": action.external_id, "entity_type": "leads", "task_type_id": 1,
                                      "responsible_user_id": int(responsible), "request_id": str(action.pk)})
     return outcomes + _send_batch(client, "POST", "/api/v4/tasks", "tasks", items, creates=True)
 
 
 def _note_found(client: AmoCrmClient, action: CrmAction) -> int | None:
-    rows = client.pages(f"/api/v4/leads/{action.lead_id}/notes", "notes", {"filter[note_type][]": "service_message"})
+    rows = client.pages(f"/api/v4/leads/{action.external_id}/notes", "notes",
+                        {"filter[note_type][]": "service_message"})
     return _ours(action, rows, lambda row: (row.get("params") or {}).get("text") == action.payload["text"])
 
 
 def _task_found(client: AmoCrmClient, action: CrmAction) -> int | None:
     rows = client.pages("/api/v4/tasks", "tasks", {"filter[entity_type]": "leads",
-                                                    "filter[entity_id][]": action.lead_id})
+                                                    "filter[entity_id][]": action.external_id})
     return _ours(action, rows, lambda row: row.get("text") == action.payload["text"]
                  and row.get("complete_till") == action.payload["complete_till"])
 

@@ -47,7 +47,7 @@ def hook_form_parse(raw_body: bytes) -> MultiValueDict:
 def lead_hooks_accept(*, account: Account, form: MultiValueDict) -> int:
     """Queue a lead fetch for every known lead the hook names; returns how many were queued."""
     named_account = form.get("account[id]")
-    if named_account and named_account != str(account.amocrm_account_id):
+    if named_account and named_account != str(account.crm_account_id):
         raise HookRefused(f"The hook is for account {named_account}, not this one.")
     changed: set[int] = set()
     deleted: set[int] = set()
@@ -60,8 +60,8 @@ def lead_hooks_accept(*, account: Account, form: MultiValueDict) -> int:
                 (deleted if match[1] == "delete" else changed).add(int(value))
     lead_ids = sorted(changed | deleted)[:MAX_LEADS_PER_HOOK]
     deals = [deal for start in range(0, len(lead_ids), LOOKUP_CHUNK)
-             for deal in Deal.objects.filter(account=account, lead_id__in=lead_ids[start:start + LOOKUP_CHUNK])]
+             for deal in Deal.objects.filter(account=account, external_id__in=lead_ids[start:start + LOOKUP_CHUNK])]
     with transaction.atomic():
         for deal in deals:
-            crm_lead_fetch_add(deal=deal, source="amocrm_hook", deleted=deal.lead_id in deleted)
+            crm_lead_fetch_add(deal=deal, source="amocrm_hook", deleted=deal.external_id in deleted)
     return len(deals)

@@ -17,6 +17,7 @@ from billing.jobs import job_enqueue
 from billing.models import Account
 from billing.services.accounts import account_install, account_settings_update
 from crm.amocrm import oauth
+from crm.amocrm.adapter import KIND
 from crm.amocrm.client import AmoCrmClient
 from crm.amocrm.connections import TokenPair, crm_connection_connect, crm_connection_status_set
 from crm.amocrm.errors import CrmReinstallNeeded, CrmRejected, InstallError
@@ -69,14 +70,14 @@ def _account_info(base_url: str, access_token: str) -> dict:
 
 @transaction.atomic
 def _connect(*, info: dict, subdomain: str, host: str, base_url: str, tokens: TokenPair) -> Account:
-    account = account_install(amocrm_account_id=int(info["id"]), subdomain=subdomain, host=host,
+    account = account_install(crm_account_id=int(info["id"]), slug=subdomain, host=host, crm_kind=KIND,
                               name=str(info.get("name") or subdomain), time_zone=_time_zone(info))
     # The account GET above went out before we knew whose budget it was: charge it now, so the calls
     # that follow keep their distance from it.
     account_bucket().acquire(str(account.pk))
     crm_connection_connect(account=account, base_url=base_url, tokens=tokens)
     transaction.on_commit(lambda: _finish_later(account.pk), robust=True)
-    logger.info("amoCRM account %s (%s) connected at %s", account.amocrm_account_id, subdomain, base_url)
+    logger.info("amoCRM account %s (%s) connected at %s", account.crm_account_id, subdomain, base_url)
     return account
 
 
@@ -123,7 +124,7 @@ def crm_uninstall(*, account_id: str, client_uuid: str, signature: str) -> bool:
     if client_uuid != settings.AMOCRM_CLIENT_ID or not hmac.compare_digest(expected, signature or ""):
         return False
     amocrm_id = int(account_id) if account_id.isascii() and account_id.isdigit() and len(account_id) <= 18 else -1
-    connection = CrmConnection.objects.filter(account__amocrm_account_id=amocrm_id,
+    connection = CrmConnection.objects.filter(account__crm_account_id=amocrm_id,
                                               status=CrmConnection.Status.CONNECTED).first()
     if connection is not None:
         account_pk, generation = connection.account_id, connection.install_generation

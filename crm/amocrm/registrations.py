@@ -66,7 +66,7 @@ def on_client_registered(event: DomainEvent) -> None:
     registration = ClientRegistration.objects.select_related("account").get(pk=event.payload["registration_id"])
     if registration.status != ClientRegistration.Status.PENDING:
         return
-    if registration.crm_lead_id is None:
+    if registration.crm_external_id is None:
         if registration.crm_retry_at is not None and timezone.now() < registration.crm_retry_at:
             raise DeliveryNotYet(f"the CRM is asked again at {registration.crm_retry_at.isoformat()}")
         try:
@@ -80,7 +80,7 @@ def on_client_registered(event: DomainEvent) -> None:
             registration_fail(registration_id=registration.pk, reason=f"amoCRM refused the lead: {exc.message}")
             raise DeliveryRefused(exc.message) from exc
         registration = registration_lead_record(registration_id=registration.pk, contact_id=found[1],
-                                                lead_id=found[0])
+                                                external_id=found[0])
     registration = registration_complete(registration_id=registration.pk)
     if registration.deal is not None:
         _note(event, registration)

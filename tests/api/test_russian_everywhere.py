@@ -41,7 +41,7 @@ CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 def _admin_headers(account) -> dict:
     from widget_api.tokens import token_mint
 
-    return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=account.amocrm_account_id, subdomain=account.subdomain,
+    return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=account.crm_account_id, subdomain=account.slug,
                                             user_id=8765432, is_admin=True)}
 
 
@@ -159,7 +159,7 @@ def sweep(account):
     from billing.services.deals import deal_get_or_create
 
     widget = WidgetClient(account)
-    deal_get_or_create(account=account, lead_id=BARE)
+    deal_get_or_create(account=account, external_id=BARE)
     response = widget.put(f"/api/v1/deals/{LEAD}/schedule", PLAN)
     assert response.status_code == 200, response.content
 

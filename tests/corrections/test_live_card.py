@@ -39,7 +39,7 @@ def test_known_codes_read_as_the_bank_means_them():
 @pytest.fixture
 def invoiced(widget, school_plan, account):
     assert widget.put(f"/api/v1/deals/{LEAD}/schedule", school_plan).status_code == 200
-    invoice = invoice_reserve(installment_id=account.deals.get(lead_id=LEAD).schedules.get().installments
+    invoice = invoice_reserve(installment_id=account.deals.get(external_id=LEAD).schedules.get().installments
                               .get(seq=1).pk).invoice
     Invoice.objects.filter(pk=invoice.pk).update(status="issued")
     invoice.refresh_from_db()

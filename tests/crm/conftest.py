@@ -65,7 +65,7 @@ def installed(db, sandbox):
 
     response = install(sandbox)
     assert response.status_code == 200, response.content
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     return account_settings_update(account=account, settings={"custom_fields": CRM_FIELDS})
 
 
@@ -98,6 +98,6 @@ def note_action(account, lead_id: int, text: str):
     from billing.models import Deal
     from crm.models import CrmAction
 
-    deal, _ = Deal.objects.get_or_create(account=account, lead_id=lead_id)
-    return CrmAction.objects.create(account=account, deal=deal, lead_id=lead_id, kind="add_note",
+    deal, _ = Deal.objects.get_or_create(account=account, external_id=lead_id)
+    return CrmAction.objects.create(account=account, deal=deal, external_id=lead_id, kind="add_note",
                                     payload={"text": text})

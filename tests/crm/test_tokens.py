@@ -33,7 +33,7 @@ def sandbox(settings, clock):
 @pytest.fixture
 def account(db, sandbox):
     assert install(sandbox).status_code == 200
-    return Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    return Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
 
 
 def refresh_calls(sandbox) -> list:

@@ -59,7 +59,7 @@ def _english(text: str) -> list[str]:
 
 @pytest.fixture
 def deal_with_every_line(school):
-    deal = with_client(deal_get_or_create(account=school, lead_id=6101))
+    deal = with_client(deal_get_or_create(account=school, external_id=6101))
     schedule_replace(deal=deal, plan_request=PlanRequest(
         plan="equal", total=Decimal("160000"), already_paid=Decimal("10000"), installments_count=4,
         first_due_date=date(2026, 12, 5), due_day=5, down_payment=DownPayment(Decimal("30000"), date(2026, 12, 1)),

@@ -21,8 +21,8 @@ class AdminClient(WidgetClient):
     def headers(self, idempotency_key=None):
         from widget_api.tokens import token_mint
 
-        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.amocrm_account_id,
-                                                subdomain=self.account.subdomain, user_id=self.user_id,
+        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.crm_account_id,
+                                                subdomain=self.account.slug, user_id=self.user_id,
                                                 is_admin=True)}
 
     def patch(self, path, body):

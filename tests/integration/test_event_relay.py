@@ -257,5 +257,6 @@ def test_two_relays_at_once_deliver_each_event_once_and_each_deal_in_order(
     assert sorted(documents) == sorted(("receipt", p.pk) for p in payments)
     assert CrmAction.objects.count() == 6 * 3
     for lead_id in range(7001, 7007):
-        event_ids = list(CrmAction.objects.filter(lead_id=lead_id).order_by("id").values_list("event_id", flat=True))
+        event_ids = list(CrmAction.objects.filter(external_id=lead_id).order_by("id").values_list("event_id",
+                                                                                                  flat=True))
         assert event_ids == sorted(event_ids)

@@ -109,7 +109,7 @@ class BankDocumentOutput(serializers.Serializer):
         return match_reason_text(document.match_reasons)
 
     def get_suggested_lead_id(self, document: BankDocument) -> int | None:
-        return document.suggested_deal.lead_id if document.suggested_deal else None
+        return document.suggested_deal.external_id if document.suggested_deal else None
 
     def get_suggested_deal_name(self, document: BankDocument) -> str:
         return (document.suggested_deal.name or document.suggested_deal.contact_name) if document.suggested_deal else ""
@@ -205,7 +205,7 @@ class BankDocumentConfirmView(WidgetView):
         lead_id = serializer.validated_data.get("lead_id")
         contract = (serializer.validated_data.get("contract_number") or "").strip()
         if lead_id is not None:
-            deal = Deal.objects.filter(account=self.account, lead_id=lead_id).first()
+            deal = Deal.objects.filter(account=self.account, external_id=lead_id).first()
             if deal is None:
                 raise NotFound("deal_not_found", str(gettext_lazy("Deal not found.")))
         elif contract:

@@ -20,14 +20,14 @@ class Command(BaseCommand):
         account = None
         if options["account"]:
             ref = options["account"]
-            lookup = {"amocrm_account_id": int(ref)} if ref.isdigit() else {"subdomain": ref.lower()}
+            lookup = {"crm_account_id": int(ref)} if ref.isdigit() else {"slug": ref.lower()}
             account = Account.objects.filter(**lookup).first()
             if account is None:
                 raise CommandError(f"No account {ref!r}.")
         if options["list"]:
             dead = CrmAction.objects.filter(state=CrmAction.State.DEAD).order_by("id")
             for action in dead.filter(account=account) if account else dead:
-                self.stdout.write(f"{action.pk}\t{action.account_id}\tlead {action.lead_id}\t{action.kind}\t"
+                self.stdout.write(f"{action.pk}\t{action.account_id}\tlead {action.external_id}\t{action.kind}\t"
                                   f"{action.attempts}\t{action.last_error}")
             return
         count = crm_actions_requeue(account=account, action_ids=options["ids"], include_waiting=options["waiting"])

@@ -30,5 +30,5 @@ class Command(BaseCommand):
             raise CommandError(f"The amoCRM sandbox at {sandbox} did not issue a code: {exc}") from exc
         except InstallError as exc:
             raise CommandError(f"Install refused: {exc}") from exc
-        self.stdout.write(f"demo account {account.subdomain} ({account.amocrm_account_id}) connected to {sandbox} "
+        self.stdout.write(f"demo account {account.slug} ({account.crm_account_id}) connected to {sandbox} "
                           f"(redirect {settings.PAYPLAN_PUBLIC_ORIGIN})")

@@ -1,8 +1,9 @@
-"""Create or update a tenant account: amoCRM account id and subdomain, CloudPayments keys."""
+"""Create or update a tenant account for an amoCRM account: its id and subdomain, CloudPayments keys."""
 from django.core.management.base import BaseCommand, CommandError
 
 from billing.errors import ApplicationError
 from billing.services import account_create
+from crm.amocrm.adapter import KIND
 
 ON_OFF = {"on": True, "off": False}
 
@@ -28,7 +29,8 @@ class Command(BaseCommand):
         test_mode = options["cp_test_mode"]
         try:
             account = account_create(
-                amocrm_account_id=options["account_id"], subdomain=options["subdomain"], host=options["host"],
+                crm_account_id=options["account_id"], slug=options["subdomain"], crm_kind=KIND,
+                host=options["host"] or f"{options['subdomain'].strip().lower()}.amocrm.ru",
                 name=options["name"], cloudpayments_public_id=options["cp_public_id"],
                 cloudpayments_api_secret=options["cp_secret"],
                 cloudpayments_test_mode=None if test_mode is None else ON_OFF[test_mode],
@@ -36,5 +38,5 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
         connected = "connected" if account.cloudpayments_connected else "NOT connected (no Public ID or API secret)"
-        self.stdout.write(f"account {account.subdomain} (amoCRM {account.amocrm_account_id}) ready; "
+        self.stdout.write(f"account {account.slug} (amoCRM {account.crm_account_id}) ready; "
                           f"webhook key {account.webhook_key}; CloudPayments {connected}")
