@@ -1,4 +1,5 @@
-"""Billing's domain events turned into CRM actions by the event relay's `widget_api.crm_feed` handler.
+"""Billing's domain events turned into CRM actions by the event relay's `widget_api.crm_feed` handler (its key
+is stored on every delivery row, so it keeps the name it was born with).
 
 The relay runs it after the change commits (nothing is written for a rolled-back one), one deal's events
 in order, and again after a crash: the actions of an event are written in one transaction and are unique

@@ -1,5 +1,5 @@
 """What managers read in amoCRM: note and task texts from the gettext catalogue (English source, Russian in
-widget_api/locale/ru), money and dates the Russian way. i18n/ru.json keeps what is not a sentence: currency
+crm/locale/ru), money and dates the Russian way. i18n/ru.json keeps what is not a sentence: currency
 signs and the names a CRM field may go by."""
 import json
 from datetime import date
