@@ -145,7 +145,7 @@ def test_the_lead_fetch_fills_the_service_name_from_the_chosen_field(school):
     lead = {"id": 6301, "name": SECRET_TITLE, "responsible_user_id": 5, "custom_fields_values": [
         {"field_id": 111, "values": [{"value": "не то поле"}]},
         {"field_id": 777, "values": [{"value": "Курс косметологии", "enum_id": 3}]}]}
-    action = SimpleNamespace(lead_id=6301, deal=deal, payload={})
+    action = SimpleNamespace(external_id=6301, deal=deal, payload={})
     delivery._fetch_leads(_FakeCrm(lead), school, [action])
     deal.refresh_from_db()
     assert (deal.name, deal.service_name) == (SECRET_TITLE, "Курс косметологии")
