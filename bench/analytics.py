@@ -49,7 +49,7 @@ def load(deals: int, today: date) -> int:
 
     from billing.models import Account, Deal, Installment, Payment, Schedule
 
-    account = Account.objects.create(amocrm_account_id=60_000_000, subdomain="benchanalytics",
+    account = Account.objects.create(crm_account_id=60_000_000, slug="benchanalytics",
                                      host="benchanalytics.amocrm.ru", name="Bench", time_zone="Europe/Moscow",
                                      webhook_key="bench-analytics")
     deal_rows = Deal.objects.bulk_create([

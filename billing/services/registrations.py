@@ -121,7 +121,7 @@ def registration_crm_wait(*, registration_id: int, reason: str) -> ClientRegistr
     """The CRM could not make the lead for a reason that passes (down, timing out, not connected): note why and
     when to try again. The sign-up stays pending and completes once the CRM is back."""
     registration = ClientRegistration.objects.select_for_update().get(pk=registration_id)
-    if registration.status != ClientRegistration.Status.PENDING or registration.crm_lead_id is not None:
+    if registration.status != ClientRegistration.Status.PENDING or registration.crm_external_id is not None:
         return registration
     registration.crm_attempts += 1
     registration.crm_retry_at = timezone.now() + registration_crm_retry_delay(registration.crm_attempts)

@@ -28,8 +28,8 @@ from crm.amocrm import texts
 from crm.amocrm.client import AmoCrmClient
 from crm.amocrm.delivery import contact_fields
 from crm.amocrm.errors import CrmBlocked, CrmReinstallNeeded, CrmRejected, CrmTransient
-from crm.outbox import crm_action_add
 from crm.models import CrmAction
+from crm.outbox import crm_action_add
 
 
 def _marker(registration: ClientRegistration) -> str:

@@ -250,7 +250,7 @@ class TestApi:
         assert_error(AdminClient(other_account).get(f"/api/v1/bank-documents/{document_id}/candidates"), 404)
         moved = admin.post(f"/api/v1/bank-documents/{document_id}/confirm", {"contract_number": "Д-2026-000018"})
         assert moved.status_code == 201, moved.content
-        assert Payment.objects.get(pk=moved.json()["payment_id"]).deal.lead_id == OTHER_LEAD
+        assert Payment.objects.get(pk=moved.json()["payment_id"]).deal.external_id == OTHER_LEAD
 
     def test_csv_template_and_refusals(self, admin, widget, deals):
         template = admin.client.get("/api/v1/payment-imports/template.csv", HTTP_ACCEPT_LANGUAGE="ru",

@@ -217,7 +217,7 @@ def test_a_sign_up_while_the_crm_is_down_waits_truthfully_and_completes_when_it_
         drain(installed)
         _relay_due_now()
     registration = ClientRegistration.objects.get()
-    assert (registration.status, registration.crm_lead_id, registration.crm_attempts) == ("pending", None, 4)
+    assert (registration.status, registration.crm_external_id, registration.crm_attempts) == ("pending", None, 4)
     assert not EventDelivery.objects.filter(handler="widget_api.crm_registration", state="dead").exists()
     page = client.get(waiting)
     assert page.status_code == 200
@@ -237,7 +237,7 @@ def test_a_sign_up_while_the_crm_is_down_waits_truthfully_and_completes_when_it_
 # The handler's note of the wait is committed as a worker commits it: no test transaction around it.
 @pytest.mark.django_db(transaction=True)
 def test_a_sign_up_waits_for_a_disconnected_crm_without_calling_it(installed, sandbox, settings):  # noqa: F811
-    from widget_api.models import CrmConnection
+    from crm.amocrm.models import CrmConnection
 
     CrmConnection.objects.filter(account=installed).update(status="disconnected")
     before = len(sandbox.journal)

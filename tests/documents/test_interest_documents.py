@@ -9,7 +9,7 @@ from billing.domain.schedule import PlanRequest
 from billing.services import ScheduleOptions, schedule_replace
 from billing.services.deals import deal_get_or_create
 from documents.kinds import DEAL_KINDS, Kind
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.documents.conftest import with_client
 from tests.documents.test_russian_documents import _english, _visible_text

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0014_gl_account_crm_kind'),
+        ('billing', '0018_gm_account_crm_kind'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0013_h_bank_statements'),
+        ('billing', '0017_k_yookassa'),
     ]
 
     operations = [

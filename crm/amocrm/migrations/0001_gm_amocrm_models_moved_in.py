@@ -12,8 +12,8 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('widget_api', '0008_gl_crm_models_moved_out'),
-        ('billing', '0014_gl_account_crm_kind'),
+        ('widget_api', '0008_gm_crm_models_moved_out'),
+        ('billing', '0018_gm_account_crm_kind'),
     ]
 
     operations = [

@@ -5,8 +5,8 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0001_gl_crm_action_moved_in'),
-        ('billing', '0015_gl_neutral_crm_names'),
+        ('crm', '0001_gm_crm_action_moved_in'),
+        ('billing', '0019_gm_neutral_crm_names'),
     ]
 
     operations = [
