@@ -46,5 +46,6 @@ def bank_document_candidates(*, document: BankDocument, query: str = "", limit: 
     rows.sort(key=lambda deal: (deal.pk not in equal, deal.client_inn != document.payer_inn or not deal.client_inn,
                                 -deal.pk))
     return [{"external_id": deal.external_id, "name": deal.name or deal.contact_name,
-             "contract_number": deal.contract_number, "client_inn": deal.client_inn, "debt": deal.debt, "amount_equal": deal.pk in equal}
+             "contract_number": deal.contract_number, "client_inn": deal.client_inn, "debt": deal.debt,
+             "amount_equal": deal.pk in equal}
             for deal in rows[:limit]]
