@@ -54,7 +54,7 @@ for f in "$@"; do
     *.py)
       # elsewhere only what is unmistakably the model field (JSON "lead_id" keys stay)
       perl -pi -e '
-        s/(?<!["\x27])\b(deal|deal_|the_deal|other_deal|invoice\.deal|payment\.deal|schedule\.deal|payout\.deal|action|crm_action|self\.deal|obj\.deal)\.lead_id\b/$1.external_id/g;
+        s/(?<!["\x27])\b(\w*deal_?|\w*\.deal|\w*action|deals\[\w+\])\.lead_id\b/$1.external_id/g;
         s/\bregistration\.crm_lead_id\b/registration.crm_external_id/g;
         s/\.amocrm_account_id\b/.crm_account_id/g; s/\bamocrm_account_id=/crm_account_id=/g;
         s/\b(account|self\.account|deal\.account|obj\.account|other_account|acc)\.subdomain\b/$1.slug/g;
@@ -62,6 +62,7 @@ for f in "$@"; do
         s/\b(Deal\.objects\.[a-z_]+\([^)]*?)\blead_id(=|__)/$1external_id$2/g;
         s/\b(deals?\.(?:filter|get|exclude|create|get_or_create|update_or_create)\([^)]*?)\blead_id(=|__)/$1external_id$2/g;
         s/\bdeal__lead_id\b/deal__external_id/g;
+        s/\b(deal_get_or_create\([^)]*?)\blead_id=/$1external_id=/g;
         s/\bvalues_list\("lead_id"/values_list("external_id"/g;
         s/\border_by\("lead_id"\)/order_by("external_id")/g;
       ' "$f" ;;

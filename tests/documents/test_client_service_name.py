@@ -51,7 +51,7 @@ def test_no_document_email_or_payment_description_shows_the_crm_title(
 
     widget = WidgetClient(school)
     # The contract first: it takes its number, which the invoice and the emails then cite.
-    assert widget.get(f"/api/v1/deals/{secret_deal.lead_id}/documents/contract.pdf").status_code == 200
+    assert widget.get(f"/api/v1/deals/{secret_deal.external_id}/documents/contract.pdf").status_code == 200
     line = secret_deal.schedules.get(is_active=True).installments.get(seq=1)
     with django_capture_on_commit_callbacks(execute=True):
         invoice = invoice_issue(installment_id=line.pk, today=date(2026, 12, 5)).invoice

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def annuity_deal(school):
-    deal = with_client(deal_get_or_create(account=school, lead_id=6201))
+    deal = with_client(deal_get_or_create(account=school, external_id=6201))
     schedule_replace(deal=deal, plan_request=PlanRequest(
         plan="annuity", total=Decimal("100000"), installments_count=12, first_due_date=date(2027, 2, 1),
         annual_rate=Decimal("12"), day_count="30/360"), options=ScheduleOptions(), created_by=1,

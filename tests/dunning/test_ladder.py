@@ -102,9 +102,9 @@ def test_vladivostok_and_kaliningrad_hear_at_their_own_local_hours(db, provider)
     tick(datetime(2026, 12, 5, 7, 0, tzinfo=UTC))  # 09:00 in Kaliningrad
     assert [m.to for m in mail.outbox] == [["vlad@example.test"], ["kgd@example.test"]]
     tick(datetime(2026, 12, 5, 12, 0, tzinfo=UTC))  # 22:00 in Vladivostok, 14:00 in Kaliningrad
-    assert [e["lead_id"] for e in events("installment_overdue")] == [1]
+    assert [e["external_id"] for e in events("installment_overdue")] == [1]
     tick(datetime(2026, 12, 5, 16, 0, tzinfo=UTC))  # 18:00 in Kaliningrad
-    assert [e["lead_id"] for e in events("installment_overdue")] == [1, 2]
+    assert [e["external_id"] for e in events("installment_overdue")] == [1, 2]
 
 
 def test_after_a_week_of_downtime_only_the_latest_step_goes_out(school, deal, provider):

@@ -29,7 +29,7 @@ def _issued(deal: Deal, seq: int) -> Invoice:
 
 
 def _planned(account, lead_id: int, lines: int) -> Deal:
-    deal = deal_get_or_create(account=account, lead_id=lead_id)
+    deal = deal_get_or_create(account=account, external_id=lead_id)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=1000 * lines, installments_count=lines,
                                                          first_due_date=date(2026, 12, 1)),
                      options=ScheduleOptions(), request_data={}, created_by=1, today=date(2026, 11, 24))
