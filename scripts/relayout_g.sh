@@ -1,8 +1,10 @@
 #!/bin/sh
 # Issue [G] layout move: rewrite the moved imports/paths and the safe field renames in the files given,
 # e.g. on a branch made before the move (idempotent: running it twice changes nothing more):
-#   git diff --name-only --diff-filter=AMR main-before-G...HEAD | xargs scripts/relayout_g.sh
-# or on one file: scripts/relayout_g.sh path/to/file.py
+#   git diff --name-only --diff-filter=AMR fdb4246...HEAD | xargs scripts/relayout_g.sh
+# (fdb4246: main just before the move; run from the repository root, paths relative to it, because the
+# rename rules differ inside billing/). Or on one file: scripts/relayout_g.sh path/to/file.py
+# Checked: run over every .py of billing/ tests/ widget_api/ documents/ at fdb4246, a second run changes nothing.
 # Files under */migrations/0*.py are left alone (history). Files that are themselves moved (git mv) must be
 # moved by hand first: widget_api/amocrm/X -> crm/amocrm/X (outbox.py, drain.py, coordination.py -> crm/),
 # billing/gateway/sandbox/ -> sandboxes/cloudpayments/, widget_api/amocrm/sandbox/ -> sandboxes/amocrm/,
@@ -62,6 +64,7 @@ for f in "$@"; do
         s/\b(Deal\.objects\.[a-z_]+\([^)]*?)\blead_id(=|__)/$1external_id$2/g;
         s/\b(deals?\.(?:filter|get|exclude|create|get_or_create|update_or_create)\([^)]*?)\blead_id(=|__)/$1external_id$2/g;
         s/\bdeal__lead_id\b/deal__external_id/g;
+        s/\bDeal\(([^)]*?)\blead_id=/Deal($1external_id=/g;
         s/\b(deal_get_or_create\([^)]*?)\blead_id=/$1external_id=/g;
         s/\bvalues_list\("lead_id"/values_list("external_id"/g;
         s/\border_by\("lead_id"\)/order_by("external_id")/g;
