@@ -65,6 +65,7 @@ for f in "$@"; do
         s/\b(deals?\.(?:filter|get|exclude|create|get_or_create|update_or_create)\([^)]*?)\blead_id(=|__)/$1external_id$2/g;
         s/\bdeal__lead_id\b/deal__external_id/g;
         s/\bDeal\(([^)]*?)\blead_id=/Deal($1external_id=/g;
+        s/(\.objects\.(?:get|filter|exclude|create|get_or_create|update_or_create)\([^)]*?)\blead_id(=|__)/$1external_id$2/g;
         s/\b(deal_get_or_create\([^)]*?)\blead_id=/$1external_id=/g;
         s/\bvalues_list\("lead_id"/values_list("external_id"/g;
         s/\border_by\("lead_id"\)/order_by("external_id")/g;
