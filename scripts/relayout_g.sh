@@ -37,8 +37,14 @@ for f in "$@"; do
     s{widget_api/amocrm/(outbox|drain|coordination)\.py}{crm/$1.py}g;
     s/from widget_api\.amocrm import (outbox|drain|coordination)\b/from crm import $1/g;
     s/widget_api\.amocrm\b/crm.amocrm/g; s{widget_api/amocrm\b}{crm/amocrm}g;
-    s/from widget_api\.models import CrmAction\b/from crm.models import CrmAction/g;
-    s/from widget_api\.models import (CrmConnection|InstallStateUse)/from crm.amocrm.models import $1/g;
+    if (/^(\s*)from widget_api\.models import ([\w, ]+)$/) {  # widget_api.models is gone: split the names
+      my ($in, @n) = ($1, split /\s*,\s*/, $2);
+      my @crm = grep { $_ eq "CrmAction" } @n; my @amo = grep { $_ ne "CrmAction" } @n;
+      $_ = (@crm ? "${in}from crm.models import CrmAction\n" : "") .
+           (@amo ? "${in}from crm.amocrm.models import " . join(", ", @amo) . "\n" : "");
+    }
+    s/\bwidget_api\.models\.CrmAction\b/crm.models.CrmAction/g; s/\bwidget_api\.models\b/crm.amocrm.models/g;
+    s/"widget_api\.CrmAction"/"crm.CrmAction"/g; s/"widget_api\.(CrmConnection|InstallStateUse)"/"amocrm.$1"/g;
     s/from widget_api\.account_settings import (CrmSettings, )?crm_settings\b/from crm.settings import $1crm_settings/g;
     s/from widget_api\.tasks import crm_outbox_drain\b/from crm.tasks import crm_outbox_drain/g;
     s/widget_api\.tasks\.crm_outbox_drain\b/crm.tasks.crm_outbox_drain/g;
