@@ -82,7 +82,12 @@ done
 #   - Deal(...)/Deal.objects.create(...) spread over several lines: lead_id= -> external_id= (and crm_kind= if not amoCRM)
 #   - Account.objects.create(subdomain=...) over several lines: subdomain= -> slug=
 #   - test helpers/fixtures that take lead_id= and pass it to Deal: rename inside the helper
-#   - {{ account.subdomain }} / {{ deal.lead_id }} in Django templates outside billing/ -> account.slug / deal.external_id
-#   - document template variable deal.lead_id is kept as an alias of deal.external_id (documents/contexts.py)
+#   - Deal objects in variables whose name does not end in "deal" (first.lead_id, row.lead_id): -> .external_id
+#   - {{ account.subdomain }} / {{ deal.lead_id }} in Django .html templates -> account.slug / deal.external_id
+#     (NOT in account document templates: their Jinja variable deal.lead_id stays, documents/contexts.py fills it)
+#   - `from widget_api.models import (` over several lines: CrmAction -> crm.models, the rest -> crm.amocrm.models
+#   - a billing/ service that imports a tasks module: queue the job by name through billing/jobs.py (lint-imports)
+#   - a new migration of a branch: depend on billing 0019_gm_neutral_crm_names / crm 0002_gm_action_external_id
+#     and use the new field names; widget_api has no models any more (its 0008 hands them to crm and amocrm)
 #   - CrmAction payload["lead_id"] -> payload["external_id"] in new crm/amocrm code
 #   - words "amoCRM"/"amocrm" in billing/ comments, docstrings and billing/locale .po msgids: reword CRM-neutral
