@@ -49,11 +49,11 @@ def load(deals: int, today: date) -> int:
 
     from billing.models import Account, Deal, Installment, Payment, Schedule
 
-    account = Account.objects.create(amocrm_account_id=60_000_000, subdomain="benchanalytics",
+    account = Account.objects.create(crm_account_id=60_000_000, slug="benchanalytics",
                                      host="benchanalytics.amocrm.ru", name="Bench", time_zone="Europe/Moscow",
                                      webhook_key="bench-analytics")
     deal_rows = Deal.objects.bulk_create([
-        Deal(account=account, lead_id=2_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
+        Deal(account=account, external_id=2_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
              responsible_user_id=500 + n % 20, group=f"G{n % 50}", total=AMOUNT * LINES_PER_DEAL)
         for n in range(deals)], batch_size=5000)
     schedules = Schedule.objects.bulk_create([

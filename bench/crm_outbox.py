@@ -32,14 +32,14 @@ def prepare_database() -> None:
 
 
 def start_sandbox(accounts: int):
-    from widget_api.amocrm.oauth import redirect_uri
-    from widget_api.amocrm.sandbox import CrmSandbox
-    from widget_api.amocrm.sandbox.seed import demo_account
+    from crm.amocrm.oauth import redirect_uri
+    from sandboxes.amocrm import CrmSandbox
+    from sandboxes.amocrm.seed import demo_account
 
     seeded = []
     for index in range(accounts):
         account = demo_account()  # the demo's users, pipelines and lead fields, under another id
-        account.id, account.subdomain, account.leads = FIRST_ACCOUNT_ID + index, f"bench{index}", {}
+        account.id, account.slug, account.leads = FIRST_ACCOUNT_ID + index, f"bench{index}", {}
         for offset in range(LEADS_PER_ACCOUNT):
             account.add_lead(f"Bench lead {offset}", lead_id=(index + 1) * 1_000_000 + offset)
         seeded.append(account)
@@ -53,8 +53,8 @@ def install_and_queue(sandbox, actions: int) -> list:
     """Install every sandbox account through the code exchange and write its share of the actions."""
     from billing.models import Deal
     from billing.services.accounts import account_settings_update
-    from widget_api.amocrm.install import crm_install
-    from widget_api.models import CrmAction
+    from crm.amocrm.install import crm_install
+    from crm.models import CrmAction
 
     fields = {"total": 512341, "received": 512342, "debt": 512343}
     installed = []
@@ -63,15 +63,15 @@ def install_and_queue(sandbox, actions: int) -> list:
         account = crm_install(code=sandbox.issue_code(crm_account.id), referer=sandbox.host, state=None,
                               from_widget=True)
         account = account_settings_update(account=account, settings={"custom_fields": fields})
-        deals = [Deal.objects.create(account=account, lead_id=lead_id) for lead_id in sorted(crm_account.leads)]
+        deals = [Deal.objects.create(account=account, external_id=lead_id) for lead_id in sorted(crm_account.leads)]
         rows = []
         for number in range(share):
             deal = deals[number % len(deals)]
             if number % 2:
-                rows.append(CrmAction(account=account, deal=deal, lead_id=deal.lead_id, kind="update_fields",
+                rows.append(CrmAction(account=account, deal=deal, external_id=deal.external_id, kind="update_fields",
                                       payload={"fields": {"received": f"{number}.00", "debt": "0.00"}}))
             else:
-                rows.append(CrmAction(account=account, deal=deal, lead_id=deal.lead_id, kind="add_note",
+                rows.append(CrmAction(account=account, deal=deal, external_id=deal.external_id, kind="add_note",
                                       payload={"text": f"bench note {number}"}))
         CrmAction.objects.bulk_create(rows)
         installed.append(account)
@@ -82,8 +82,8 @@ def drain_all(accounts: list, workers: int, batch_size: int, timeout: float) -> 
     """`workers` threads, each taking the next account that still has work, like Celery workers would."""
     from django.db import connection
 
-    from widget_api.amocrm.drain import outbox_drain_account
-    from widget_api.models import CrmAction
+    from crm.drain import outbox_drain_account
+    from crm.models import CrmAction
 
     deadline = time.monotonic() + timeout
     turn = iter(range(10**9))
@@ -123,7 +123,7 @@ def busiest_second(moments: list[float]) -> int:
 
 
 def report(sandbox, accounts: list, elapsed: float, args) -> None:
-    from widget_api.models import CrmAction
+    from crm.models import CrmAction
 
     by_account: dict[int, list] = defaultdict(list)
     grants = sandbox.oauth.access_tokens
@@ -136,14 +136,14 @@ def report(sandbox, accounts: list, elapsed: float, args) -> None:
           f"{'429':>5} {'403':>5}")
     total_429 = total_403 = 0
     for account in accounts:
-        entries = sorted(by_account[account.amocrm_account_id], key=lambda entry: entry.time)
+        entries = sorted(by_account[account.crm_account_id], key=lambda entry: entry.time)
         span = entries[-1].time - entries[0].time if len(entries) > 1 else 0.0
         rate = (len(entries) - 1) / span if span else 0.0
         limited = sum(1 for entry in entries if entry.status == 429)
         blocked = sum(1 for entry in entries if entry.status == 403)
         total_429, total_403 = total_429 + limited, total_403 + blocked
         done = CrmAction.objects.filter(account=account, state="done").count()
-        print(f"{account.amocrm_account_id:>10} {done:>8} {len(entries):>6} {rate:>8.2f} {rate / LIMIT_RPS:>8.1%} "
+        print(f"{account.crm_account_id:>10} {done:>8} {len(entries):>6} {rate:>8.2f} {rate / LIMIT_RPS:>8.1%} "
               f"{busiest_second([entry.time for entry in entries]):>11} {limited:>5} {blocked:>5}")
     states = {state: CrmAction.objects.filter(state=state).count() for state in ("done", "pending", "sending", "dead")}
     notes = sum(len(account.notes) for account in sandbox.accounts.values())

@@ -42,13 +42,13 @@ def load(accounts: int, lines: int) -> None:
     from billing.models import Account, Deal, Schedule
 
     deals_per_account = max(lines // (accounts * LINES_PER_DEAL), 1)
-    Account.objects.bulk_create([Account(amocrm_account_id=50_000_000 + n, subdomain=f"bench{n}",
+    Account.objects.bulk_create([Account(crm_account_id=50_000_000 + n, slug=f"bench{n}",
                                          host=f"bench{n}.amocrm.ru", name=f"Bench {n}", time_zone="Europe/Moscow",
                                          webhook_key=f"bench-key-{n}") for n in range(accounts)], batch_size=1000)
     account_ids = list(Account.objects.order_by("pk").values_list("pk", flat=True))
     amount = Decimal("10000.00")
     deals = Deal.objects.bulk_create([
-        Deal(account_id=account_id, lead_id=1_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
+        Deal(account_id=account_id, external_id=1_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
              contact_email=f"c{n}@example.test", contact_phone="+79120000000", responsible_user_id=501,
              total=amount * LINES_PER_DEAL, debt=amount * LINES_PER_DEAL)
         for account_id in account_ids for n in range(deals_per_account)], batch_size=5000)

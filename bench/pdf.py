@@ -1,4 +1,4 @@
-"""Our invoice PDF (data from PostgreSQL, sandboxed Jinja2, QR, WeasyPrint with the guarded fetcher, in a
+"""Our invoice PDF (data from PostgreSQL, restricted Jinja2, QR, WeasyPrint with the guarded fetcher, in a
 forked child killed at the render limit) against bare WeasyPrint rendering the very same final HTML, and
 against our own render done in process (no child), median of N, same run, interleaved.
 
@@ -31,10 +31,10 @@ def prepare_invoice():
     from billing.services.invoicing import invoice_reserve
     from documents.samples import SAMPLE_REQUISITES
 
-    account = account_create(amocrm_account_id=1, subdomain="bench")
+    account = account_create(crm_account_id=1, slug="bench")
     account.settings = {"requisites": dict(SAMPLE_REQUISITES)}
     account.save()
-    deal = deal_get_or_create(account=account, lead_id=17651)
+    deal = deal_get_or_create(account=account, external_id=17651)
     Deal.objects.filter(pk=deal.pk).update(name="Курс косметологии", contact_name="Иванова Мария Сергеевна",
                                            contact_email="maria@example.com", contact_phone="+7 900 000-00-00")
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=160000, installments_count=6,
@@ -56,7 +56,7 @@ def main() -> None:
 
     from documents.pdf import BASE_STYLESHEET, BASE_URL, html_to_pdf
     from documents.rendering import document_fingerprint, document_pdf
-    from documents.sandbox import render_template
+    from documents.safe_render import render_template
     from documents.selectors import document_subject_get, template_source_get
 
     def ours() -> bytes:

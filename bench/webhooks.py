@@ -32,12 +32,12 @@ def prepare_database(deals: int, lines: int) -> list[tuple[str, str, str]]:
     from billing.services import ScheduleOptions, account_create, deal_get_or_create, schedule_replace
     from billing.services.invoicing import invoice_reserve
 
-    account = account_create(amocrm_account_id=1, subdomain="bench", cloudpayments_public_id="pk_bench",
+    account = account_create(crm_account_id=1, slug="bench", cloudpayments_public_id="pk_bench",
                              cloudpayments_api_secret="bench-secret", cloudpayments_test_mode=True)
     account.webhook_key = "bench"
     account.save()
     for lead_id in range(1, deals + 1):
-        deal = deal_get_or_create(account=account, lead_id=lead_id)
+        deal = deal_get_or_create(account=account, external_id=lead_id)
         schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=1000 * lines,
                                                              installments_count=lines,
                                                              first_due_date=date(2026, 12, 1)),
@@ -45,7 +45,7 @@ def prepare_database(deals: int, lines: int) -> list[tuple[str, str, str]]:
     for line in Installment.objects.all().order_by("pk"):
         invoice_reserve(installment_id=line.pk)
     Invoice.objects.update(status="issued")
-    return [(inv.number, str(inv.deal.lead_id), str(inv.amount))
+    return [(inv.number, str(inv.deal.external_id), str(inv.amount))
             for inv in Invoice.objects.select_related("deal").order_by("pk")]
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from billing.jobs import job_enqueue
 from billing.models import Account, DomainEvent, EventDelivery
 
 PAYMENT_RECORDED = "payment_recorded"
@@ -165,6 +166,4 @@ def _scope_add(scope: dict, event_id: int | None) -> None:
 
 
 def _relay_nudge(event_ids: list[int] | None) -> None:
-    from billing.tasks import events_relay
-
-    events_relay.delay(event_ids=event_ids)
+    job_enqueue("billing.events_relay", event_ids=event_ids)

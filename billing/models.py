@@ -1,6 +1,7 @@
 """The money core's data: tenants, deals, versioned schedules, payments, allocations, invoices."""
 import secrets
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
@@ -15,17 +16,25 @@ def _new_account_key() -> str:
     return secrets.token_urlsafe(18)
 
 
+def default_crm_kind() -> str:
+    """The CRM an account (and its deals) is created for unless told otherwise: billing names no CRM,
+    settings.PAYPLAN_DEFAULT_CRM_KIND does (the kinds are crm.port's adapters)."""
+    return settings.PAYPLAN_DEFAULT_CRM_KIND
+
+
 class Direction(models.TextChoices):
     INCOMING = "incoming", "Client pays us"
     OUTGOING = "outgoing", "We pay the client"
 
 
 class Account(models.Model):
-    """One amoCRM account (tenant) with its own CloudPayments terminal and settings."""
+    """One tenant: a CRM account (crm_kind, crm_account_id) with its own CloudPayments terminal and settings."""
 
-    amocrm_account_id = models.BigIntegerField(unique=True)
-    subdomain = models.CharField(max_length=100, unique=True)
-    host = models.CharField(max_length=255, help_text="e.g. example.amocrm.ru")
+    # Which CRM the account's deals live in: the CRM side's outbox picks its adapter by it.
+    crm_kind = models.CharField(max_length=16, default=default_crm_kind)
+    crm_account_id = models.BigIntegerField(unique=True)
+    slug = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255, help_text="The CRM account's host, e.g. school.example.ru")
     name = models.CharField(max_length=255, blank=True)
     webhook_key = models.CharField(max_length=64, unique=True, default=_new_account_key)
     cloudpayments_public_id = models.CharField(max_length=128, blank=True)
@@ -45,7 +54,7 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.subdomain} ({self.amocrm_account_id})"
+        return f"{self.slug} ({self.crm_account_id})"
 
     @property
     def cloudpayments_connected(self) -> bool:
@@ -58,7 +67,8 @@ class Account(models.Model):
 
 
 class Deal(models.Model):
-    """An amoCRM lead as PayPlan knows it; its status is derived from the plan and payments."""
+    """A deal of the account's CRM (crm_kind; external_id: its id there) as PayPlan knows it; its status is
+    derived from the plan and payments."""
 
     class Status(models.TextChoices):
         NO_PLAN = "no_plan"
@@ -68,7 +78,9 @@ class Deal(models.Model):
         CANCELLED = "cancelled"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
-    lead_id = models.BigIntegerField()
+    # Which CRM the deal lives in (its account's) and its id there; the widget API calls it the lead id.
+    crm_kind = models.CharField(max_length=16, default=default_crm_kind)
+    external_id = models.BigIntegerField()
     name = models.CharField(max_length=255, blank=True)
     contact_name = models.CharField(max_length=255, blank=True)
     contact_phone = models.CharField(max_length=64, blank=True)
@@ -98,11 +110,12 @@ class Deal(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account", "lead_id"], name="deal_lead_unique_per_account"),
+            models.UniqueConstraint(fields=["account", "crm_kind", "external_id"],
+                                    name="deal_external_id_unique_per_account_and_crm"),
             # The target of CrmAction's (deal, account, lead) foreign key: an action can only name the
             # account and lead of its own deal (widget_api migration 0002).
-            models.UniqueConstraint(fields=["id", "account", "lead_id"], name="deal_identity_for_crm_actions"),
-            models.CheckConstraint(condition=Q(lead_id__gt=0), name="deal_lead_id_positive"),
+            models.UniqueConstraint(fields=["id", "account", "external_id"], name="deal_identity_for_crm_actions"),
+            models.CheckConstraint(condition=Q(external_id__gt=0), name="deal_external_id_positive"),
             models.CheckConstraint(condition=Q(total__gte=0), name="deal_total_not_negative"),
             models.UniqueConstraint(fields=["account", "contract_number"], condition=~Q(contract_number=""),
                                     name="deal_contract_number_unique_per_account"),
@@ -110,7 +123,7 @@ class Deal(models.Model):
         indexes = [models.Index(fields=["account", "status"])]
 
     def __str__(self) -> str:
-        return f"lead {self.lead_id}"
+        return f"lead {self.external_id}"
 
 
 class Schedule(models.Model):
@@ -409,7 +422,7 @@ class ScheduleProposal(models.Model):
 
 class ClientRegistration(models.Model):
     """A client's sign-up from the account's registration form: the CRM adapter makes the contact and lead
-    (once: `crm_lead_id` is stored the moment it is known), then billing builds the plan on that lead."""
+    (once: `crm_external_id` is stored the moment it is known), then billing builds the plan on that lead."""
 
     class Status(models.TextChoices):
         PENDING = "pending"  # waiting for the CRM lead
@@ -427,7 +440,7 @@ class ClientRegistration(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     crm_contact_id = models.BigIntegerField(null=True, blank=True)
-    crm_lead_id = models.BigIntegerField(null=True, blank=True)
+    crm_external_id = models.BigIntegerField(null=True, blank=True)
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     error = models.CharField(max_length=255, blank=True)
     # The CRM could not take the sign-up for a passing reason (down, timing out, not connected): the relay

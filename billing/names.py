@@ -1,6 +1,6 @@
 """What a deal is called: to clients (the account's chosen service name) and to managers (never blank).
 
-A lead's title in amoCRM is the manager's working note («Иванова — ВНУТР: скидка 30%»): clients never see it.
+A deal's title in the CRM is the manager's working note («Иванова — ВНУТР: скидка 30%»): clients never see it.
 Invoices, receipts, contracts, the CloudPayments order and emails name the service through
 `deal_service_name`; analytics and exports name a deal through `deal_display_name`.
 """
@@ -41,6 +41,6 @@ def service_default_text(setting: ClientServiceName) -> str:
     return setting.default_text
 
 
-def deal_display_name(*, name: str, lead_id: int) -> str:
+def deal_display_name(*, name: str, external_id: int) -> str:
     """The deal's name for managers: its CRM title, or «Сделка №17651» when the lead has none."""
-    return name.strip() or _("Deal #%(lead_id)s") % {"lead_id": lead_id}
+    return name.strip() or _("Deal #%(external_id)s") % {"external_id": external_id}

@@ -11,7 +11,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("healthz", healthz, name="healthz"),
     path("webhooks/", include("billing.webhooks.urls")),
-    path("amocrm/", include("widget_api.amocrm.urls")),
+    path("amocrm/", include("crm.amocrm.urls")),
     path("bitrix24/", include("crm.bitrix24.urls")),
     path("demo/", include("widget_api.demo.urls")),
     path("documents/", include("documents.urls")),

@@ -1,6 +1,6 @@
 """Untrusted work (an account's template rendered to a PDF) in a forked child that the parent kills.
 
-The sandbox's own budget is cooperative: it only stops a template that passes one of its checkpoints.
+the restricted renderer's own budget is cooperative: it only stops a template that passes one of its checkpoints.
 This is the hard limit around it, enforced from outside: the parent forks (cheap: the child shares the
 already imported Jinja2, WeasyPrint, fonts and stylesheet), reads the child's answer from a pipe until a
 wall-clock deadline, and SIGKILLs the child when the deadline passes or the answer grows past its cap.

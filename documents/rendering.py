@@ -1,4 +1,4 @@
-"""Template + variables → HTML (sandboxed Jinja2) → PDF (WeasyPrint, no network), in a child process
+"""Template + variables → HTML (restricted Jinja2) → PDF (WeasyPrint, no network), in a child process
 that is killed at a hard wall-clock limit (documents/isolation.py)."""
 import hashlib
 import json
@@ -14,14 +14,14 @@ from django.utils.translation import gettext
 from documents.isolation import ChildFailed, ChildLimits, fork_lock, run_in_child
 from documents.kinds import Kind
 from documents.pdf import RenderedPdf, base_stylesheet, html_to_pdf
-from documents.sandbox import MAX_TEMPLATE_CHARS, TemplateProblem, precompile, render_template
+from documents.safe_render import MAX_TEMPLATE_CHARS, TemplateProblem, precompile, render_template
 
 logger = logging.getLogger(__name__)
 
 # Bump when the renderer, the base stylesheet or the fonts change in a way that alters stored PDFs.
 RENDERER_VERSION = "1"
 MB = 1024 * 1024
-COOPERATIVE_SHARE = 0.9  # the sandbox's own budget stops a slow template first, naming its line
+COOPERATIVE_SHARE = 0.9  # the restricted renderer's own budget stops a slow template first, naming its line
 
 
 def document_fingerprint(*, kind: str, source: str, variables: Mapping) -> str:

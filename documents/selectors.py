@@ -84,7 +84,7 @@ def document_subject_get(*, account: Account, kind: str, object_id: int) -> Docu
         with in_account_language(account):
             variables = contexts.deal_document_variables(deal, kind)
             # The contract goes by its own number; the printout and the offer by the deal.
-            number = deal.contract_number if kind == Kind.CONTRACT and deal.contract_number else str(deal.lead_id)
+            number = deal.contract_number if kind == Kind.CONTRACT and deal.contract_number else str(deal.external_id)
             title = pgettext("document title", "%(kind)s No. %(number)s") % {"kind": Kind(kind).label,
                                                                              "number": number}
         rows = len(variables["schedule"]["installments"]) if variables["schedule"] else 0

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, gettext, gettext_lazy
 
 from billing.errors import ApplicationError
+from billing.jobs import job_enqueue
 from billing.models import Account
 from billing.services.contracts import contract_number_assign
 from billing.texts import in_account_language
@@ -22,8 +23,8 @@ from documents.kinds import Kind
 from documents.models import DocumentEmail, DocumentTemplate, StoredDocument
 from documents.pdf import RenderedPdf
 from documents.rendering import document_fingerprint, document_pdf, request_limits, worker_limits
+from documents.safe_render import TemplateProblem
 from documents.samples import sample_variables
-from documents.sandbox import TemplateProblem
 from documents.selectors import (
     DocumentSubject,
     default_template_source,
@@ -211,9 +212,7 @@ def _store(subject: DocumentSubject, fingerprint: str, rendered: RenderedPdf) ->
 
 
 def _enqueue_render(*, account_id: int, kind: str, object_id: int) -> None:
-    from documents.tasks import render_document
-
-    transaction.on_commit(lambda: render_document.delay(account_id, kind, object_id), robust=True)
+    transaction.on_commit(lambda: job_enqueue("documents.render", account_id, kind, object_id), robust=True)
 
 
 @transaction.atomic

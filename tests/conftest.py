@@ -103,7 +103,7 @@ def frozen_clock(request):
 def account(db):
     from billing.services import account_create
 
-    return account_create(amocrm_account_id=31234567, subdomain="school", cloudpayments_public_id="pk_school",
+    return account_create(crm_account_id=31234567, slug="school", cloudpayments_public_id="pk_school",
                           cloudpayments_api_secret="school-api-secret")
 
 
@@ -111,7 +111,7 @@ def account(db):
 def other_account(db):
     from billing.services import account_create
 
-    return account_create(amocrm_account_id=7654321, subdomain="lawyers", cloudpayments_public_id="pk_law",
+    return account_create(crm_account_id=7654321, slug="lawyers", cloudpayments_public_id="pk_law",
                           cloudpayments_api_secret="lawyers-api-secret")
 
 
@@ -128,7 +128,7 @@ class WidgetClient:
     def headers(self, idempotency_key: str | None = None) -> dict:
         from widget_api.tokens import token_mint
 
-        token = token_mint(account_id=self.account.amocrm_account_id, subdomain=self.account.subdomain,
+        token = token_mint(account_id=self.account.crm_account_id, subdomain=self.account.slug,
                            user_id=self.user_id)
         headers = {"HTTP_X_AUTH_TOKEN": token}
         if idempotency_key:

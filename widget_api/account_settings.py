@@ -1,11 +1,9 @@
-"""The account's settings as the widget's settings page and the CRM side read them, defaults filled in.
+"""The account's settings as the widget's settings page reads them, defaults filled in (the CRM side: crm.settings).
 
 Billing owns them (billing.domain.account_settings: typed sections and their rules;
 billing.services.account_settings: the only writer); the Completed stage and the time zone are columns
 of Account.
 """
-from dataclasses import dataclass
-
 from django.conf import settings
 from django.urls import reverse
 
@@ -16,7 +14,6 @@ from billing.domain.account_settings import (
     REMINDER_ACTIONS,
     REQUISITE_KEYS,
     ROLE_KEYS,
-    crm_mapping_read,
     gateways_read,
     settings_read,
 )
@@ -27,23 +24,8 @@ from billing.services.autopay import retry_days
 from billing.services.proposals import proposal_expiry_days
 from documents.selectors import requisites_missing
 
-__all__ = ["FIELD_KEYS", "REMINDER_ACTIONS", "REQUISITE_KEYS", "CrmSettings", "account_settings_get",
-           "cloudpayments_settings_get", "crm_settings"]
-
-
-@dataclass(frozen=True)
-class CrmSettings:
-    completed_status_id: int
-    completed_pipeline_id: int | None  # None: the lead's own pipeline (142/143 exist in every one)
-    field_ids: dict[str, int]  # only the mapped keys
-    task_user_id: int | None  # None: the lead's responsible user
-
-
-def crm_settings(account: Account) -> CrmSettings:
-    mapping = crm_mapping_read(account.settings)
-    return CrmSettings(completed_status_id=account.completed_status_id,
-                       completed_pipeline_id=account.completed_pipeline_id,
-                       field_ids=mapping.field_ids, task_user_id=mapping.task_user_id)
+__all__ = ["FIELD_KEYS", "REMINDER_ACTIONS", "REQUISITE_KEYS", "account_settings_get",
+           "cloudpayments_settings_get"]
 
 
 def account_settings_get(*, account: Account) -> dict:

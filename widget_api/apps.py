@@ -1,4 +1,4 @@
-"""Django app config of the widget API and the amoCRM side."""
+"""Django app config of the widget's HTTP API and its auth."""
 from django.apps import AppConfig
 
 
@@ -8,7 +8,3 @@ class WidgetApiConfig(AppConfig):
 
     def ready(self) -> None:
         from widget_api import schema  # noqa: F401  (registers the OpenAPI field extensions)
-        from widget_api.amocrm import events, registrations
-
-        events.register()
-        registrations.register()

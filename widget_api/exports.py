@@ -98,7 +98,7 @@ def _status(row: AnalyticsRow, texts: ExportTexts) -> str:
 
 def _values(row: AnalyticsRow, texts: ExportTexts, manager_name: Callable[[int | None], str]) -> dict:
     return {
-        "lead_id": row.lead_id, "deal_name": row.deal_name, "client": row.client, "group": row.group,
+        "lead_id": row.external_id, "deal_name": row.deal_name, "client": row.client, "group": row.group,
         "education_direction": row.education_direction,
         "direction": texts.directions.get(row.direction, row.direction), "date": row.date,
         "status": _status(row, texts), "amount": row.amount, "paid": row.paid, "remaining": row.remaining,
@@ -157,6 +157,8 @@ def rows_workbook(sheets: dict[str, list[AnalyticsRow]], *, language: str = "ru"
     return buffer.getvalue()
 
 
+# Export columns keep the widget's names; billing's rows call the lead id the deal's external id.
+ROW_ATTRIBUTES = {"lead_id": "external_id"}
 COUNTERPARTY_COLUMNS = ("counterparty", "contract", "lead_id", "deals_count", "total", "paid", "payments_count",
                         "remaining", "next_due_date")
 COUNTERPARTY_MONEY = ("total", "paid", "remaining")
@@ -188,7 +190,7 @@ def counterparties_sheet(report: CounterpartyReport, *, language: str = "ru") ->
     for row_index, row in enumerate([*report.rows, report.totals], start=2):
         is_total = row is report.totals
         for index, name in enumerate(columns, start=1):
-            value = getattr(row, name)
+            value = getattr(row, ROW_ATTRIBUTES.get(name, name))
             if is_total and name == "counterparty":
                 value = total_word
             cell = _put(sheet, row_index, index, value)

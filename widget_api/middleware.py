@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from widget_api.errors import error_body, payload_too_large
 
 # amoCRM sends bulk hooks (thousands of leads at once) as one form: those paths get a larger body limit
-# and are parsed by their view with a bounded parser (widget_api.amocrm.hooks.hook_form_parse).
+# and are parsed by their view with a bounded parser (crm.amocrm.hooks.hook_form_parse).
 LARGE_BODY_PREFIXES = ("/amocrm/webhooks/",)
 DRAIN_MAX_BYTES = 64 * 1024 * 1024
 

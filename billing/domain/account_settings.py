@@ -34,7 +34,7 @@ RECEIPT_METHODS = tuple(range(1, 8))
 RECEIPT_OBJECTS = tuple(range(1, 28))
 RECEIPT_KEYS = ("enabled", "inn", "taxation_system", "vat", "item_label", "method", "object")
 SERVICE_OBJECT, FULL_PAYMENT_METHOD, USN_INCOME = 4, 4, 1
-# product / course / custom_field: a lead custom field read from amoCRM into Deal.service_name on fetch;
+# product / course / custom_field: a lead custom field read from the CRM into Deal.service_name on fetch;
 # group / education_direction: the deal's own fields, set by the schedule dialog; fixed: the default text.
 CRM_FIELD_SOURCES = ("product", "course", "custom_field")
 SERVICE_NAME_SOURCES = (*CRM_FIELD_SOURCES, "group", "education_direction", "fixed")
@@ -46,7 +46,7 @@ SERVICE_NAME_KEYS = ("source", "field_id", "default_text")
 # Days a client gets to pay an invoice issued on or after its line's due date.
 INVOICE_GRACE_DAYS = 3
 MAX_INVOICE_DAYS = 60
-WON_STATUS_ID = 142  # exists in every amoCRM pipeline
+WON_STATUS_ID = 142  # the won stage: exists in every pipeline of the CRM
 MAX_AMO_ID = 2**62
 CLOUDPAYMENTS_KEYS = ("public_id", "api_secret", "clear_api_secret", "test_mode")
 # Which gateway takes what (billing.services.gateways): cards and payment links, and SBP ("": the same page).

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-COLUMNS = ("lead_id", "contract_number", "amount", "paid_at", "method", "comment")
+COLUMNS = ("external_id", "contract_number", "amount", "paid_at", "method", "comment")
 REQUIRED = ("amount", "paid_at")
 METHOD_CODES = ("bank_transfer", "cash", "card_terminal", "other")
 DEFAULT_METHOD = "bank_transfer"
@@ -25,7 +25,7 @@ HEADER_SEARCH_ROWS = 10
 # Header cells as people write them (letters and digits only, lower case, ё→е); a longer header starting
 # with one of these (e.g. «Сумма, ₽», «Дата оплаты (ДД.ММ.ГГГГ)») reads the same.
 HEADER_ALIASES = {
-    "lead_id": ("idсделки", "idлида", "номерсделки", "сделка", "сделки", "leadid", "lead", "dealid", "deal"),
+    "external_id": ("idсделки", "idлида", "номерсделки", "сделка", "сделки", "leadid", "lead", "dealid", "deal"),
     "contract_number": ("номердоговора", "договор", "договора", "contractnumber", "contract", "contractno"),
     "amount": ("суммаоплаты", "суммаплатежа", "сумма", "amount", "sum"),
     "paid_at": ("датаоплаты", "датаплатежа", "дата", "paymentdate", "paidat", "paid", "date"),
@@ -65,7 +65,7 @@ class SheetRow:
     amount: Decimal
     paid_at: date
     method: str
-    lead_id: int | None = None
+    external_id: int | None = None
     contract_number: str = ""
     comment: str = ""
     raw: dict[str, str] = field(default_factory=dict)
@@ -81,7 +81,7 @@ class ParsedSheet:
 
     def canonical(self) -> list:
         """What the file says, whatever its bytes: the same payments re-saved by Excel read the same."""
-        return ([[r.row, r.lead_id, r.contract_number, str(r.amount), r.paid_at.isoformat(), r.method, r.comment]
+        return ([[r.row, r.external_id, r.contract_number, str(r.amount), r.paid_at.isoformat(), r.method, r.comment]
                  for r in self.rows] + [[e.row, e.column, e.code, e.value] for e in self.errors])
 
 
@@ -194,12 +194,12 @@ def parse_method(value) -> str:
     return method
 
 
-def parse_lead_id(value) -> int | None:
+def parse_external_id(value) -> int | None:
     text = _text(value).lstrip("#№").strip()
     if not text:
         return None
     if not re.fullmatch(r"\d{1,18}", text) or int(text) == 0:
-        raise ValueError("bad_lead_id")
+        raise ValueError("bad_external_id")
     return int(text)
 
 
@@ -272,8 +272,8 @@ def _header(rows: list[tuple[int, list]]) -> tuple[int, dict[str, int]]:
             for column in REQUIRED:
                 if column not in columns:
                     raise SheetError("missing_column", row=number, column=column)
-            if "lead_id" not in columns and "contract_number" not in columns:
-                raise SheetError("missing_column", row=number, column="lead_id")
+            if "external_id" not in columns and "contract_number" not in columns:
+                raise SheetError("missing_column", row=number, column="external_id")
             return number, columns
     raise SheetError("no_header", row=1)
 
@@ -290,7 +290,7 @@ def _row(number: int, values: list, columns: dict[str, int], today: date) -> She
     raw = {column: _text(_cell(values, columns, column)) for column in columns}
     errors: list[RowError] = []
     parsed: dict = {}
-    for column, parser in (("lead_id", parse_lead_id), ("amount", parse_amount), ("paid_at", parse_date),
+    for column, parser in (("external_id", parse_external_id), ("amount", parse_amount), ("paid_at", parse_date),
                            ("method", parse_method)):
         if column not in columns and column != "method":
             continue
@@ -299,14 +299,14 @@ def _row(number: int, values: list, columns: dict[str, int], today: date) -> She
         except ValueError as exc:
             errors.append(RowError(number, column, str(exc), raw.get(column, "")[:100]))
     contract = _text(_cell(values, columns, "contract_number"))[:64]
-    if "lead_id" not in [e.column for e in errors] and parsed.get("lead_id") is None and not contract:
-        errors.append(RowError(number, "lead_id", "no_deal"))
+    if "external_id" not in [e.column for e in errors] and parsed.get("external_id") is None and not contract:
+        errors.append(RowError(number, "external_id", "no_deal"))
     if "paid_at" in parsed and parsed["paid_at"] > today:
         errors.append(RowError(number, "paid_at", "date_in_future", raw.get("paid_at", "")))
     if errors:
         return errors
     return SheetRow(row=number, amount=parsed["amount"], paid_at=parsed["paid_at"], method=parsed["method"],
-                    lead_id=parsed.get("lead_id"), contract_number=contract,
+                    external_id=parsed.get("external_id"), contract_number=contract,
                     comment=_text(_cell(values, columns, "comment"))[:500], raw=raw)
 
 

@@ -506,12 +506,12 @@ def _same(message: str) -> str:
 
 # What people read is an English msgid here (marked for the catalogue); the service layer passes its
 # gettext as `translate`, inside the account's language (billing.texts.in_account_language).
-CLIENT_FALLBACK = gettext_noop("on deal No. %(lead_id)s")
+CLIENT_FALLBACK = gettext_noop("on deal No. %(external_id)s")
 OVERDUE_TEXT = gettext_noop("The client %(client)s has not paid %(outstanding)s due %(due_date)s, debt %(debt)s")
 
 
-def client_label(contact_name: str, lead_id: int, *, translate: Callable[[str], str] = _same) -> str:
-    return contact_name.strip() or translate(CLIENT_FALLBACK) % {"lead_id": lead_id}
+def client_label(contact_name: str, external_id: int, *, translate: Callable[[str], str] = _same) -> str:
+    return contact_name.strip() or translate(CLIENT_FALLBACK) % {"external_id": external_id}
 
 
 def overdue_text(*, client: str, outstanding: Decimal, due_date: date, debt: Decimal,

@@ -14,6 +14,7 @@ from billing.dunning.selectors import current_installment, policy_get
 from billing.dunning.services import aware, client_name, line_promise_record, local_now, say
 from billing.errors import ApplicationError, NotFound
 from billing.events import publish
+from billing.jobs import job_enqueue
 from billing.models import Account, Deal, Direction, Installment
 from billing.texts import date_text, in_account_language, plain_money_text
 
@@ -39,8 +40,8 @@ def _invalid(field: str, message: str) -> ApplicationError:
     return ApplicationError("invalid_dunning_request", message, {field: [message]})
 
 
-def deal_for_lead(*, account: Account, lead_id: int) -> Deal:
-    deal = Deal.objects.select_related("account").filter(account=account, lead_id=lead_id).first()
+def deal_for_lead(*, account: Account, external_id: int) -> Deal:
+    deal = Deal.objects.select_related("account").filter(account=account, external_id=external_id).first()
     if deal is None:
         raise NotFound("not_found", _("Deal not found."))
     return deal
@@ -81,22 +82,22 @@ def _promise_date_check(*, account: Account, promised_on: date | None, now: date
 
 
 @transaction.atomic
-def deal_promise_record(*, account: Account, lead_id: int, seq: int, promised_on: date | None,
+def deal_promise_record(*, account: Account, external_id: int, seq: int, promised_on: date | None,
                         recorded_by: int | None, now: datetime) -> DunningLine:
     """«Клиент обещал оплатить…»: the line's ladder pauses until the date."""
-    deal = deal_for_lead(account=account, lead_id=lead_id)
+    deal = deal_for_lead(account=account, external_id=external_id)
     promised_on = _promise_date_check(account=account, promised_on=promised_on, now=now)
     line = line_for_seq(deal=deal, seq=seq)
     return line_promise_record(account=account, line_id=line.pk, promised_on=promised_on, recorded_by=recorded_by)
 
 
 @transaction.atomic
-def call_outcome_record(*, account: Account, lead_id: int, seq: int, outcome: str, promised_on: date | None,
+def call_outcome_record(*, account: Account, external_id: int, seq: int, outcome: str, promised_on: date | None,
                         comment: str, recorded_by: int | None, now: datetime) -> CallOutcome:
     """Record a call; "promised" pauses the line until the date, "refused" hands the deal to the lawyer now."""
     if outcome not in domain.CALL_OUTCOMES:
         raise _invalid("outcome", _("Choose the call outcome."))
-    deal = deal_for_lead(account=account, lead_id=lead_id)
+    deal = deal_for_lead(account=account, external_id=external_id)
     if outcome == "promised":
         promised_on = _promise_date_check(account=account, promised_on=promised_on, now=now)
     else:
@@ -116,18 +117,18 @@ def call_outcome_record(*, account: Account, lead_id: int, seq: int, outcome: st
     if outcome == "promised":
         line_promise_record(account=account, line_id=line.pk, promised_on=promised_on, recorded_by=recorded_by)
     publish(account=account, name=CLIENT_ANSWERED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "line_id": line.pk, "seq": line.seq,
+        "deal_id": deal.pk, "external_id": deal.external_id, "line_id": line.pk, "seq": line.seq,
         "due_date": line.due_date.isoformat(), "answer": f"call_{outcome}", "source": "manager",
         "recorded_by": recorded_by, "responsible_user_id": deal.responsible_user_id, "text": text,
         "promised_on": promised_on.isoformat() if promised_on else None, "needs_manager": False})
     if outcome == "refused":
-        deal_decision_record(account=account, lead_id=lead_id, decision="lawyer", seq=seq,
+        deal_decision_record(account=account, external_id=external_id, decision="lawyer", seq=seq,
                              reason=refused_reason, decided_by=recorded_by, now=now)
     return call
 
 
 @transaction.atomic
-def deal_decision_record(*, account: Account, lead_id: int, decision: str, reason: str, decided_by: int | None,
+def deal_decision_record(*, account: Account, external_id: int, decision: str, reason: str, decided_by: int | None,
                          now: datetime, seq: int | None = None) -> LadderDecision:
     """Hand to the lawyer, keep reminding monthly, or write off: a recorded decision, never a deleted debt.
 
@@ -138,7 +139,7 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
     """
     if decision not in domain.DECISIONS:
         raise _invalid("decision", _("Choose the decision."))
-    deal = deal_for_lead(account=account, lead_id=lead_id)
+    deal = deal_for_lead(account=account, external_id=external_id)
     line = line_for_seq(deal=deal, seq=seq) if seq is not None else None
     row = LadderDecision.objects.create(account=account, deal=deal, line=line, decision=decision,
                                         reason=reason[:2000], debt=deal.debt, decided_by=decided_by)
@@ -162,7 +163,7 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
         if reason:
             text += " " + _("Reason: %(reason)s") % {"reason": reason}
     publish(account=account, name=DEAL_ESCALATED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "line_id": line.pk if line else None,
+        "deal_id": deal.pk, "external_id": deal.external_id, "line_id": line.pk if line else None,
         "seq": line.seq if line else None, "decision_id": row.pk, "decision": decision, "action": action,
         "text": text, "debt": str(deal.debt), "decided_by": decided_by,
         "decided_at": row.created_at.isoformat(),
@@ -170,13 +171,13 @@ def deal_decision_record(*, account: Account, lead_id: int, decision: str, reaso
     return row
 
 
-def remind_now(*, account: Account, lead_id: int, seq: int, channel: str, requested_by: int | None,
+def remind_now(*, account: Account, external_id: int, seq: int, channel: str, requested_by: int | None,
                now: datetime) -> StepRun:
     """«Напомнить сейчас»: an extra step on the line, sent by a worker after commit (quiet hours still hold)."""
     if channel not in domain.CHANNELS:
         raise _invalid("channel", _("Unknown channel."))
     with transaction.atomic():
-        deal = deal_for_lead(account=account, lead_id=lead_id)
+        deal = deal_for_lead(account=account, external_id=external_id)
         line = line_for_seq(deal=deal, seq=seq)
         installment = current_installment(line=line)
         if installment is None or installment.amount - installment.paid <= 0:
@@ -202,6 +203,4 @@ def remind_now(*, account: Account, lead_id: int, seq: int, channel: str, reques
 
 
 def _send_later(step_run_id: int, now: datetime) -> None:
-    from billing.dunning.tasks import dunning_send_step
-
-    dunning_send_step.delay(step_run_id, now.isoformat())
+    job_enqueue("dunning.send_step", step_run_id, now.isoformat())

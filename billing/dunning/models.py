@@ -190,7 +190,7 @@ class LadderDecision(models.Model):
     decision = models.CharField(max_length=16, choices=Decision.choices)
     reason = models.TextField(blank=True)
     debt = models.DecimalField(**MONEY, help_text="The deal's debt when decided")
-    decided_by = models.BigIntegerField(null=True, blank=True, help_text="amoCRM user; null: the ladder itself")
+    decided_by = models.BigIntegerField(null=True, blank=True, help_text="CRM user; null: the ladder itself")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -55,7 +55,7 @@ def _version_with(*, deal: Deal, schedule: Schedule, installments: list[Installm
     deal_reallocate(deal=deal, schedule=new)
     deal_recompute(deal=deal)
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": new.pk, "version": version,
+        "deal_id": deal.pk, "external_id": deal.external_id, "schedule_id": new.pk, "version": version,
         "previous_schedule_id": schedule.pk, "reason": reason})
     return new
 
@@ -137,14 +137,14 @@ def _deal_accrue(*, deal_id: int, policy: domain.Policy, today: date, now: datet
         # A concurrent tick charged today already: undo this whole version (the outer atomic rolls back).
         raise _AlreadyCharged() from None
     publish(account=deal.account, name=PENALTY_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "kind": "charge", "version": new.version,
+        "deal_id": deal.pk, "external_id": deal.external_id, "kind": "charge", "version": new.version,
         "amount": str(sum((amount for _, amount, _ in charges), ZERO)), "text": reason,
         "responsible_user_id": deal.responsible_user_id})
     return len(charges)
 
 
 @transaction.atomic
-def penalty_waive(*, account: Account, lead_id: int, fee_seq: int, reason: str, waived_by: int | None,
+def penalty_waive(*, account: Account, external_id: int, fee_seq: int, reason: str, waived_by: int | None,
                   today: date, now: datetime) -> Schedule:
     """A manager waives the unpaid part of a fee line (a new version; what was paid on it stays paid), and
     its overdue line accrues no more fees."""
@@ -152,7 +152,7 @@ def penalty_waive(*, account: Account, lead_id: int, fee_seq: int, reason: str, 
     if not reason:
         raise ApplicationError("invalid_waiver", gettext("Give the reason for waiving the penalty."),
                                {"reason": [gettext("Give the reason.")]})
-    deal = Deal.objects.filter(account=account, lead_id=lead_id).first()
+    deal = Deal.objects.filter(account=account, external_id=external_id).first()
     if deal is None:
         raise ApplicationError("not_found", gettext("Deal not found."), status=404)
     deal = deal_lock(deal=deal)
@@ -179,7 +179,7 @@ def penalty_waive(*, account: Account, lead_id: int, fee_seq: int, reason: str, 
                                      recorded_by=waived_by)
         DunningLine.objects.filter(pk=source.line_id).update(penalty_waived_at=now)
     publish(account=account, name=PENALTY_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "kind": "waiver", "version": new.version,
+        "deal_id": deal.pk, "external_id": deal.external_id, "kind": "waiver", "version": new.version,
         "amount": str(-waived), "text": text, "responsible_user_id": deal.responsible_user_id})
     return new
 

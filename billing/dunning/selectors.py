@@ -179,9 +179,9 @@ class DealDunning:
     reminders_stopped: bool = False  # handed to the lawyer or written off: no steps for any line, new ones too
 
 
-def deal_dunning_get(*, account: Account, lead_id: int) -> DealDunning:
+def deal_dunning_get(*, account: Account, external_id: int) -> DealDunning:
     """Every reminder of a deal (when, channel, to whom, delivered / failed and why) and its overdue facts."""
-    deal = Deal.objects.filter(account=account, lead_id=lead_id).first()
+    deal = Deal.objects.filter(account=account, external_id=external_id).first()
     if deal is None:
         raise NotFound("not_found", gettext("Deal not found."))
     runs = StepRun.objects.filter(deal=deal).select_related("line").order_by("created_at", "id")

@@ -72,7 +72,8 @@ def channel_error_text(*, account: Account, error: ChannelError) -> str:
 
 def client_name(deal: Deal) -> str:
     """The client as texts name them: the contact's name, or «по сделке № N» in the account's language."""
-    return domain.client_label(deal.contact_name, deal.lead_id, translate=lambda message: say(deal.account, message))
+    return domain.client_label(deal.contact_name, deal.external_id, translate=lambda message: say(deal.account,
+                                                                                                  message))
 
 
 # --- Local time --------------------------------------------------------------------------------------
@@ -280,7 +281,8 @@ def _end_of_ladder_decide(*, line: DunningLine, decision: str, now: datetime) ->
     if LadderDecision.objects.filter(deal_id=line.deal_id).exists():
         return
     deal = line.deal
-    deal_decision_record(account=deal.account, lead_id=deal.lead_id, decision=decision, decided_by=None, now=now,
+    deal_decision_record(account=deal.account, external_id=deal.external_id, decision=decision, decided_by=None,
+                         now=now,
                          seq=line.seq, reason=say(deal.account, LADDER_FINISHED))
 
 
@@ -352,7 +354,7 @@ def _stale_claims_fail(*, account: Account, now: datetime) -> None:
 
 
 def _line_payload(line: DunningLine, installment: Installment | None) -> dict:
-    return {"deal_id": line.deal_id, "lead_id": line.deal.lead_id, "line_id": line.pk, "installment_id":
+    return {"deal_id": line.deal_id, "external_id": line.deal.external_id, "line_id": line.pk, "installment_id":
             installment.pk if installment else None, "seq": line.seq, "due_date": line.due_date.isoformat()}
 
 

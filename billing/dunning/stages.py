@@ -61,7 +61,7 @@ def _move(*, account: Account, deal_id: int, bucket: str, target: domain.StageTa
         text = gettext("The deal moved to the «%(bucket)s» stage: %(days)s days overdue, debt %(debt)s.") % {
             "bucket": BUCKET_LABELS[bucket], "days": max(days_overdue, 0), "debt": plain_money_text(deal.debt)}
     publish(account=account, name=DEAL_STAGE_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "bucket": bucket, "status_id": target.status_id,
+        "deal_id": deal.pk, "external_id": deal.external_id, "bucket": bucket, "status_id": target.status_id,
         "pipeline_id": target.pipeline_id, "days_overdue": max(days_overdue, 0), "debt": str(deal.debt),
         "text": text})
     return 1

@@ -60,7 +60,7 @@ def dunning_run_now(*, on_date=None, at=None) -> list[str]:
         now = aware(account, datetime.combine(on_date, at or time(18, 30))) if on_date else timezone.now()
         report = dunning_account_plan(account=account, now=now)
         outcomes = [step_run_send(step_run_id=step_run_id, now=now) for step_run_id in report.due_step_ids]
-        lines.append(f"{account.subdomain}: lines {report.lines}, overdue recorded {report.overdue}, "
+        lines.append(f"{account.slug}: lines {report.lines}, overdue recorded {report.overdue}, "
                      f"planned {report.planned}, skipped {report.skipped}, sent {outcomes.count('sent')}, "
                      f"failed {outcomes.count('failed')}, retrying {outcomes.count('retrying')}, "
                      f"stage moves {report.moved}, fees {report.fees}")

@@ -23,7 +23,7 @@ class NextStep:
 
 @dataclass(frozen=True)
 class DebtorRow:
-    lead_id: int
+    external_id: int
     deal_name: str
     client: str
     phone: str
@@ -61,7 +61,7 @@ def debtors_lines(*, account: Account, flt: AnalyticsFilter, today: date, bucket
                            shift_days=Subquery(ladder.values("shift_days")[:1]),
                            last_contact_at=Subquery(last_sent.values("finished_at")[:1]),
                            last_contact_channel=Subquery(last_sent.values("channel")[:1]))
-            .select_related("schedule__deal").order_by("due_date", "schedule__deal__lead_id", "seq")
+            .select_related("schedule__deal").order_by("due_date", "schedule__deal__external_id", "seq")
             .annotate(remaining=F("amount") - F("paid")))
 
 
@@ -77,7 +77,7 @@ def debtor_rows(*, account: Account, items: list[Installment], today: date) -> l
         deal = item.schedule.deal
         days = days_late(item.due_date, today)  # 0 for a line not yet late: bucket due_next_7_days
         rows.append(DebtorRow(
-            lead_id=deal.lead_id, deal_name=deal.name, client=deal.contact_name, phone=deal.contact_phone,
+            external_id=deal.external_id, deal_name=deal.name, client=deal.contact_name, phone=deal.contact_phone,
             email=deal.contact_email, seq=item.seq, kind=item.kind, due_date=item.due_date, amount=item.amount,
             remaining=item.amount - item.paid, debt=deal.debt, days_overdue=max(days, 0),
             bucket=domain.aging_bucket(days), manager_id=item.manager,
@@ -105,7 +105,7 @@ class DealNextStep:
     date: date
 
 
-def deal_next_step(*, account: Account, lead_id: int, today: date) -> DealNextStep | None:
+def deal_next_step(*, account: Account, external_id: int, today: date) -> DealNextStep | None:
     """The card's «Следующий шаг»: the earliest ladder step still to come over the deal's unpaid lines (a
     line whose ladder is done, or a ladder switched off, has none)."""
     enabled, policy = policy_get(account=account)
@@ -114,7 +114,7 @@ def deal_next_step(*, account: Account, lead_id: int, today: date) -> DealNextSt
     ladder = DunningLine.objects.filter(deal_id=OuterRef("schedule__deal_id"), seq=OuterRef("seq"),
                                         due_date=OuterRef("due_date"))
     items = list(_installments(account, AnalyticsFilter())
-                 .filter(schedule__deal__lead_id=lead_id)
+                 .filter(schedule__deal__external_id=external_id)
                  .exclude(kind=Installment.Kind.FEE)
                  .annotate(line_id=Subquery(ladder.values("pk")[:1]),
                            shift_days=Subquery(ladder.values("shift_days")[:1]),

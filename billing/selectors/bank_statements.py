@@ -37,7 +37,7 @@ def bank_document_candidates(*, document: BankDocument, query: str = "", limit: 
         found = (Q(name__icontains=query) | Q(contact_name__icontains=query) | Q(client_inn__icontains=query)
                  | Q(contract_number__icontains=query))
         if query.isdigit():
-            found |= Q(lead_id=int(query[:18]))
+            found |= Q(external_id=int(query[:18]))
         deals = deals.filter(found)
     equal = set(Installment.objects.filter(schedule__deal__in=deals, schedule__is_active=True,
                                            amount=F("paid") + document.amount)
@@ -45,6 +45,7 @@ def bank_document_candidates(*, document: BankDocument, query: str = "", limit: 
     rows = list(deals.order_by("-id")[:500])
     rows.sort(key=lambda deal: (deal.pk not in equal, deal.client_inn != document.payer_inn or not deal.client_inn,
                                 -deal.pk))
-    return [{"lead_id": deal.lead_id, "name": deal.name or deal.contact_name, "contract_number": deal.contract_number,
-             "client_inn": deal.client_inn, "debt": deal.debt, "amount_equal": deal.pk in equal}
+    return [{"external_id": deal.external_id, "name": deal.name or deal.contact_name,
+             "contract_number": deal.contract_number, "client_inn": deal.client_inn, "debt": deal.debt,
+             "amount_equal": deal.pk in equal}
             for deal in rows[:limit]]

@@ -66,7 +66,7 @@ class InstallmentRow:
 
 @dataclass(frozen=True)
 class ScheduleState:
-    lead_id: int
+    external_id: int
     version: int | None
     currency: str
     direction: str
@@ -128,7 +128,7 @@ class InvoiceRow:
 
 @dataclass(frozen=True)
 class DealState:
-    lead_id: int
+    external_id: int
     status: str
     currency: str
     total: Decimal
@@ -149,15 +149,15 @@ class DealState:
     subscription: dict | None = None  # recurring plans: state, price, period, every, reason of the last change
 
 
-def deal_find(*, account: Account, lead_id: int) -> Deal:
-    deal = Deal.objects.filter(account=account, lead_id=lead_id).select_related("account").first()
+def deal_find(*, account: Account, external_id: int) -> Deal:
+    deal = Deal.objects.filter(account=account, external_id=external_id).select_related("account").first()
     if deal is None:
-        raise NotFound("deal_not_found", gettext("Deal %(lead_id)s is not known for this "
-                                                 "account.") % {"lead_id": lead_id})
+        raise NotFound("deal_not_found", gettext("Deal %(external_id)s is not known for this "
+                                                 "account.") % {"external_id": external_id})
     return deal
 
 
-def schedule_state_from_plan(*, plan: Plan, lead_id: int, currency: str, direction: str) -> ScheduleState:
+def schedule_state_from_plan(*, plan: Plan, external_id: int, currency: str, direction: str) -> ScheduleState:
     """A preview: the same shape as a stored schedule, nothing paid, nothing invoiced."""
     lines = [
         InstallmentRow(seq=line.seq, kind=line.kind, label=line.label, due_date=line.due_date,
@@ -165,7 +165,7 @@ def schedule_state_from_plan(*, plan: Plan, lead_id: int, currency: str, directi
         for line in plan.installments
     ]
     return ScheduleState(
-        lead_id=lead_id, version=None, currency=currency, direction=direction, total=plan.total,
+        external_id=external_id, version=None, currency=currency, direction=direction, total=plan.total,
         already_paid=plan.already_paid, debt=plan.debt, installments_count=len(lines),
         monthly_payment=plan.regular_amount, last_due_date=plan.last_due_date, installments=lines,
         interest_total=plan.interest_total, effective_rate=plan.effective_rate,
@@ -225,7 +225,7 @@ def deal_state_get(*, deal: Deal, today: date | None = None) -> DealState:
     }
     schedule_state = _schedule_state(deal, schedule, live_by_installment, figures, today) if schedule else None
     return DealState(
-        lead_id=deal.lead_id, status=figures.status, currency=account.currency, total=figures.total,
+        external_id=deal.external_id, status=figures.status, currency=account.currency, total=figures.total,
         paid=figures.paid, debt=figures.debt, overdue_amount=figures.overdue_amount, next_due=figures.next_due,
         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
         name=deal.name, schedule=schedule_state, payout_requisites=deal.payout_requisites,
@@ -255,7 +255,7 @@ def _schedule_state(deal: Deal, schedule: Schedule, live_invoices: dict[int, Inv
             interest=line.interest,
         ))
     return ScheduleState(
-        lead_id=deal.lead_id, version=schedule.version, currency=deal.account.currency,
+        external_id=deal.external_id, version=schedule.version, currency=deal.account.currency,
         direction=schedule.direction, total=schedule.total, already_paid=schedule.already_paid,
         debt=schedule.debt, installments_count=len(lines), monthly_payment=figures.monthly_payment,
         last_due_date=figures.last_due_date, installments=lines,

@@ -81,7 +81,7 @@ RULE_MESSAGES = {
     "required": gettext_lazy("Fill this in."),
     "integer": gettext_lazy("A whole number is needed."),
     "range": gettext_lazy("A whole number from %(min)s to %(max)s."),
-    "amo_id": gettext_lazy("An amoCRM id is needed: a whole number above zero."),
+    "amo_id": gettext_lazy("A CRM id is needed: a whole number above zero."),
     "boolean": gettext_lazy("Yes or no is needed."),
     "text": gettext_lazy("Text is needed."),
     "too_long": gettext_lazy("At most %(max)s characters."),

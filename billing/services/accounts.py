@@ -1,6 +1,7 @@
 """Creating and updating tenant accounts."""
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -10,24 +11,28 @@ from billing.services.account_settings import account_settings_change
 
 
 @transaction.atomic
-def account_create(*, amocrm_account_id: int, subdomain: str, host: str | None = None, name: str | None = None,
+def account_create(*, crm_account_id: int, slug: str, crm_kind: str | None = None, host: str | None = None,
+                   name: str | None = None,
                    cloudpayments_public_id: str | None = None, cloudpayments_api_secret: str | None = None,
                    cloudpayments_test_mode: bool | None = None, time_zone: str | None = None,
                    currency: str | None = None) -> Account:
-    """Create the account for an amoCRM account id, or update the one that exists. On an update only
+    """Create the account for a CRM account id, or update the one that exists. On an update only
     the values given (not None) change: leaving the keys out never blanks stored CloudPayments keys."""
     if time_zone is not None:
         _check_time_zone(time_zone)
-    subdomain = subdomain.strip().lower()
+    slug = slug.strip().lower()
     given = {key: value for key, value in {
         "cloudpayments_public_id": cloudpayments_public_id, "cloudpayments_api_secret": cloudpayments_api_secret,
         "cloudpayments_test_mode": cloudpayments_test_mode, "time_zone": time_zone, "currency": currency,
     }.items() if value is not None}
-    account = Account.objects.select_for_update().filter(amocrm_account_id=amocrm_account_id).first()
+    account = Account.objects.select_for_update().filter(crm_account_id=crm_account_id).first()
     if account is None:
-        return Account.objects.create(amocrm_account_id=amocrm_account_id, subdomain=subdomain,
-                                      host=host or f"{subdomain}.amocrm.ru", name=name or subdomain, **given)
-    given["subdomain"] = subdomain
+        if crm_kind:
+            given["crm_kind"] = crm_kind
+        return Account.objects.create(crm_account_id=crm_account_id, slug=slug,
+                                      host=host or settings.PAYPLAN_ACCOUNT_HOST_TEMPLATE.format(slug=slug),
+                                      name=name or slug, **given)
+    given["slug"] = slug
     if host:
         given["host"] = host
     if name:
@@ -63,17 +68,17 @@ def account_cloudpayments_update(*, account: Account, public_id: str | None = No
 
 
 @transaction.atomic
-def account_install(*, amocrm_account_id: int, subdomain: str, host: str, name: str = "",
-                    time_zone: str = "Europe/Moscow") -> Account:
+def account_install(*, crm_account_id: int, slug: str, host: str, name: str = "",
+                    time_zone: str = "Europe/Moscow", crm_kind: str | None = None) -> Account:
     """The account an installation names: created the first time; a re-install only updates where it
     lives, keeping its CloudPayments credentials, time zone and settings."""
-    account = Account.objects.select_for_update().filter(amocrm_account_id=amocrm_account_id).first()
+    account = Account.objects.select_for_update().filter(crm_account_id=crm_account_id).first()
     if account is None:
         # A new install starts with CloudPayments not connected: no keys until the admin enters them.
-        return account_create(amocrm_account_id=amocrm_account_id, subdomain=subdomain, host=host, name=name,
+        return account_create(crm_account_id=crm_account_id, slug=slug, crm_kind=crm_kind, host=host, name=name,
                               time_zone=time_zone, cloudpayments_public_id="", cloudpayments_api_secret="")
-    account.subdomain, account.host = subdomain.strip().lower(), host
-    account.save(update_fields=["subdomain", "host"])
+    account.slug, account.host = slug.strip().lower(), host
+    account.save(update_fields=["slug", "host"])
     return account
 
 

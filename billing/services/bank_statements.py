@@ -44,7 +44,7 @@ MATCH_REASONS = {
     "amount_differs": gettext_lazy("amount differs: partial or overpayment"),
     "inn_many_deals": gettext_lazy("the payer INN belongs to several deals"),
     "no_match": gettext_lazy("nothing in the purpose, INN or amount points to a deal"),
-    "lead_id": gettext_lazy("the row names the lead ID"),
+    "external_id": gettext_lazy("the row names the lead ID"),
     "sheet_contract": gettext_lazy("the row names the contract number"),
     "partial_payment": gettext_lazy("part of the debt"),
     "overpayment": gettext_lazy("more than the debt: the excess is kept as credit"),

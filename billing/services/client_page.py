@@ -81,5 +81,5 @@ def client_contact_update(*, deal: Deal, contact: ContactInput) -> Deal:
     deal.contact_name, deal.contact_phone, deal.contact_email = contact.name, contact.phone, contact.email
     deal.save(update_fields=["contact_name", "contact_phone", "contact_email", "updated_at"])
     publish(account=deal.account, name=CLIENT_CONTACT_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "contact": after, "before": before})
+        "deal_id": deal.pk, "external_id": deal.external_id, "contact": after, "before": before})
     return deal

@@ -68,7 +68,7 @@ def payment_reverse(*, payment: Payment, reason: str, reversed_by: int | None) -
     deal_reallocate(deal=deal, schedule=active_schedule(deal))
     deal_recompute(deal=deal)
     publish(account=deal.account, name=PAYMENT_REVERSED, payload={
-        "payment_id": storno.pk, "reversal_of": original.pk, "deal_id": deal.pk, "lead_id": deal.lead_id,
+        "payment_id": storno.pk, "reversal_of": original.pk, "deal_id": deal.pk, "external_id": deal.external_id,
         "method": storno.method, "amount": str(original.amount), "reason": reason, "by": reversed_by,
         "debt": str(deal.debt), "status": deal.status,
     })

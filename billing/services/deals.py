@@ -13,22 +13,22 @@ from billing.models import Account, Allocation, Deal, Installment, Invoice, Paym
 from billing.selectors.deals import deal_figures_get, deal_figures_of
 from billing.time import account_today
 
-MAX_LEAD_ID = 2**62
+MAX_EXTERNAL_ID = 2**62
 
 
-def deal_get_or_create(*, account: Account, lead_id: int) -> Deal:
-    """The account's deal for an amoCRM lead, created on first sight; safe when two requests race.
+def deal_get_or_create(*, account: Account, external_id: int) -> Deal:
+    """The account's deal for a CRM deal (by its id there), created on first sight; safe when two requests race.
 
-    A lead id means something only inside its account: whatever another account holds under the same
+    A deal's CRM id means something only inside its account (and CRM): whatever another account holds under the same
     id is never looked at, so no tenant can claim an id for itself or learn that another one uses it."""
-    if not 0 < lead_id < MAX_LEAD_ID:
-        raise ApplicationError("invalid_lead_id", _("Lead id must be a positive integer."),
-                               {"lead_id": [_("Must be a positive integer.")]}, status=404)
+    if not 0 < external_id < MAX_EXTERNAL_ID:
+        raise ApplicationError("invalid_external_id", _("The CRM deal id must be a positive integer."),
+                               {"external_id": [_("Must be a positive integer.")]}, status=404)
     try:
         with transaction.atomic():
-            return Deal.objects.get_or_create(account=account, lead_id=lead_id)[0]
+            return Deal.objects.get_or_create(account=account, crm_kind=account.crm_kind, external_id=external_id)[0]
     except IntegrityError:
-        return Deal.objects.get(account=account, lead_id=lead_id)
+        return Deal.objects.get(account=account, crm_kind=account.crm_kind, external_id=external_id)
 
 
 def deal_lock(*, deal: Deal) -> Deal:
@@ -110,7 +110,7 @@ def deal_recompute(*, deal: Deal, today: date | None = None,
     deal.save(update_fields=["total", "paid", "debt", "status", "updated_at"])
     if deal.status == Deal.Status.PAID and previous_status != Deal.Status.PAID:
         publish(account=deal.account, name=DEAL_PAID,
-                payload={"deal_id": deal.pk, "lead_id": deal.lead_id, "total": str(deal.total)})
+                payload={"deal_id": deal.pk, "external_id": deal.external_id, "total": str(deal.total)})
     return deal
 
 

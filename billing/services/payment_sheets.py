@@ -31,7 +31,7 @@ from billing.services.bank_statements import MAX_FILE_BYTES, open_lines
 from billing.time import account_today
 
 COLUMN_TITLES = {
-    "lead_id": gettext_lazy("Lead ID"),
+    "external_id": gettext_lazy("Lead ID"),
     "contract_number": gettext_lazy("Contract number"),
     "amount": gettext_lazy("Amount"),
     "paid_at": gettext_lazy("Payment date"),
@@ -39,7 +39,7 @@ COLUMN_TITLES = {
     "comment": gettext_lazy("Comment"),
 }
 COLUMN_NOTES = {
-    "lead_id": gettext_lazy("The amoCRM lead ID; or leave it empty and fill in the contract number."),
+    "external_id": gettext_lazy("The CRM deal ID; or leave it empty and fill in the contract number."),
     "contract_number": gettext_lazy("The deal's contract number, e.g. 18/2026; used when there is no lead ID."),
     "amount": gettext_lazy("In rubles: 25000 or 25 000,00."),
     "paid_at": gettext_lazy("DD.MM.YYYY, not in the future."),
@@ -77,7 +77,7 @@ ROW_ERRORS = {
     "bad_date": gettext_lazy("not a date (expected DD.MM.YYYY)"),
     "date_in_future": gettext_lazy("the date is in the future"),
     "bad_method": gettext_lazy("unknown payment method (bank transfer, cash, card terminal or other)"),
-    "bad_lead_id": gettext_lazy("not a lead ID (digits only)"),
+    "bad_external_id": gettext_lazy("not a lead ID (digits only)"),
     "no_deal": gettext_lazy("neither a lead ID nor a contract number"),
     "deal_not_found": gettext_lazy("no such deal in this account"),
     "contract_not_found": gettext_lazy("no deal with this contract number"),
@@ -87,7 +87,7 @@ ROW_ERRORS = {
     "deal_outgoing": gettext_lazy("the deal is a payout plan, not a client's payments"),
     "no_plan": gettext_lazy("the deal has no payment plan yet"),
 }
-SHEET_REASONS = ("lead_id", "sheet_contract", "partial_payment", "overpayment", "possible_duplicate")
+SHEET_REASONS = ("external_id", "sheet_contract", "partial_payment", "overpayment", "possible_duplicate")
 CLEAN = 100
 DOUBTFUL = 60  # confirmable one by one, never by «confirm all»
 
@@ -137,8 +137,8 @@ def payment_sheet_template(*, kind: str) -> tuple[bytes, str]:
 
 
 def _deal_targets(account: Account, rows: list[SheetRow]) -> tuple[dict[int, Deal], dict[str, list[Deal]]]:
-    by_lead = {deal.lead_id: deal for deal in Deal.objects.filter(
-        account=account, lead_id__in={row.lead_id for row in rows if row.lead_id})}
+    by_lead = {deal.external_id: deal for deal in Deal.objects.filter(
+        account=account, external_id__in={row.external_id for row in rows if row.external_id})}
     keys = {contract_key(row.contract_number) for row in rows if row.contract_number}
     by_contract: dict[str, list[Deal]] = {}
     if keys:
@@ -153,10 +153,10 @@ def _deal_of(row: SheetRow, by_lead: dict[int, Deal], by_contract: dict[str, lis
              planned: set[int]) -> tuple[Deal | None, str, str]:
     """The row's deal, and the error code with its column when there is none that can take the payment."""
     deal = None
-    if row.lead_id is not None:
-        deal = by_lead.get(row.lead_id)
+    if row.external_id is not None:
+        deal = by_lead.get(row.external_id)
         if deal is None:
-            return None, "lead_id", "deal_not_found"
+            return None, "external_id", "deal_not_found"
     if row.contract_number:
         named = by_contract.get(contract_key(row.contract_number), [])
         if deal is not None:
@@ -168,7 +168,7 @@ def _deal_of(row: SheetRow, by_lead: dict[int, Deal], by_contract: dict[str, lis
             return None, "contract_number", "contract_ambiguous"
         else:
             deal = named[0]
-    column = "lead_id" if row.lead_id is not None else "contract_number"
+    column = "external_id" if row.external_id is not None else "contract_number"
     if deal.cancelled_at is not None:
         return None, column, "deal_cancelled"
     if deal.direction != "incoming":
@@ -231,7 +231,7 @@ def payment_sheet_upload(*, account: Account, data: bytes, file_name: str, uploa
     documents = []
     for row, deal in matched:
         line = first_line.get(deal.pk)
-        reasons = ["lead_id" if row.lead_id is not None else "sheet_contract"]
+        reasons = ["external_id" if row.external_id is not None else "sheet_contract"]
         confidence = CLEAN
         if line is not None and row.amount == line.remaining:
             reasons.append("amount_equal")

@@ -90,7 +90,7 @@ def payment_refund_record(*, original: Payment, amount: Decimal, transaction_id:
     deal_reallocate(deal=deal, schedule=schedule)
     deal_recompute(deal=deal)
     publish(account=deal.account, name=PAYMENT_REFUNDED, payload={
-        "payment_id": refund.pk, "refund_of": original.pk, "deal_id": deal.pk, "lead_id": deal.lead_id,
+        "payment_id": refund.pk, "refund_of": original.pk, "deal_id": deal.pk, "external_id": deal.external_id,
         "method": refund.method, "reason": refund.correction_reason, "by": refund.recorded_by,
         "amount": str(amount), "debt": str(deal.debt), "status": deal.status,
     })
@@ -173,7 +173,7 @@ def _payment_create(*, deal: Deal, amount: Decimal, payment: PaymentInput) -> Pa
     installments = deal_reallocate(deal=deal, new_payment=recorded, schedule=schedule)
     deal_recompute(deal=deal, held=(schedule, installments))
     publish(account=deal.account, name=PAYMENT_RECORDED, payload={
-        "payment_id": recorded.pk, "deal_id": deal.pk, "lead_id": deal.lead_id, "amount": str(amount),
+        "payment_id": recorded.pk, "deal_id": deal.pk, "external_id": deal.external_id, "amount": str(amount),
         "method": recorded.method, "debt": str(deal.debt), "status": deal.status,
         "invoice_id": recorded.invoice_id,
     })

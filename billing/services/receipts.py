@@ -52,7 +52,7 @@ def receipt_for(payment: Payment, settings: ReceiptSettings) -> FiscalReceipt:
     return FiscalReceipt(
         inn=settings.inn, receipt_type="IncomeReturn" if payment.amount < 0 else "Income",
         customer_receipt={key: value for key, value in customer.items() if value is not None},
-        invoice_id=payment.invoice.number if payment.invoice_id else None, account_id=str(deal.lead_id),
+        invoice_id=payment.invoice.number if payment.invoice_id else None, account_id=str(deal.external_id),
     )
 
 

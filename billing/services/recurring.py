@@ -79,7 +79,7 @@ def recurring_extend(*, deal: Deal, today: date) -> int:
     deal_reallocate(deal=deal, schedule=schedule)  # credit kept from earlier payments covers new lines
     deal_recompute(deal=deal, today=today)
     publish(account=deal.account, name=PLAN_EXTENDED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": schedule.pk, "added": len(dates),
+        "deal_id": deal.pk, "external_id": deal.external_id, "schedule_id": schedule.pk, "added": len(dates),
         "last_due_date": dates[-1].isoformat()})
     return len(dates)
 
@@ -173,6 +173,6 @@ def recurring_change(*, deal: Deal, action: str, price: Decimal | None = None, r
     deal_reallocate(deal=deal, schedule=schedule)
     deal_recompute(deal=deal, today=today)
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": schedule.pk, "version": version,
+        "deal_id": deal.pk, "external_id": deal.external_id, "schedule_id": schedule.pk, "version": version,
         "previous_schedule_id": previous.pk, "change": action, "reason": request["reason"]})
     return schedule

@@ -121,7 +121,7 @@ def registration_crm_wait(*, registration_id: int, reason: str) -> ClientRegistr
     """The CRM could not make the lead for a reason that passes (down, timing out, not connected): note why and
     when to try again. The sign-up stays pending and completes once the CRM is back."""
     registration = ClientRegistration.objects.select_for_update().get(pk=registration_id)
-    if registration.status != ClientRegistration.Status.PENDING or registration.crm_lead_id is not None:
+    if registration.status != ClientRegistration.Status.PENDING or registration.crm_external_id is not None:
         return registration
     registration.crm_attempts += 1
     registration.crm_retry_at = timezone.now() + registration_crm_retry_delay(registration.crm_attempts)
@@ -141,12 +141,12 @@ def registration_fail(*, registration_id: int, reason: str) -> ClientRegistratio
 
 
 @transaction.atomic
-def registration_lead_record(*, registration_id: int, contact_id: int | None, lead_id: int) -> ClientRegistration:
+def registration_lead_record(*, registration_id: int, contact_id: int | None, external_id: int) -> ClientRegistration:
     """Store the CRM ids the moment they are known: a re-run of the handler never makes a second lead."""
     registration = ClientRegistration.objects.select_for_update().get(pk=registration_id)
-    if registration.crm_lead_id is None:
-        registration.crm_contact_id, registration.crm_lead_id = contact_id, lead_id
-        registration.save(update_fields=["crm_contact_id", "crm_lead_id"])
+    if registration.crm_external_id is None:
+        registration.crm_contact_id, registration.crm_external_id = contact_id, external_id
+        registration.save(update_fields=["crm_contact_id", "crm_external_id"])
     return registration
 
 
@@ -156,7 +156,7 @@ def registration_complete(*, registration_id: int) -> ClientRegistration:
     registration = ClientRegistration.objects.select_for_update().select_related("account").get(pk=registration_id)
     if registration.status == ClientRegistration.Status.DONE:
         return registration
-    if registration.crm_lead_id is None:
+    if registration.crm_external_id is None:
         raise ApplicationError("no_lead", _("The CRM lead is not made yet."))
     account = registration.account
     template = next((item for item in registration_settings(account).templates
@@ -165,7 +165,7 @@ def registration_complete(*, registration_id: int) -> ClientRegistration:
         registration.status, registration.error = ClientRegistration.Status.FAILED, "the template is gone"
         registration.save(update_fields=["status", "error"])
         return registration
-    deal = deal_lock(deal=deal_get_or_create(account=account, lead_id=registration.crm_lead_id))
+    deal = deal_lock(deal=deal_get_or_create(account=account, external_id=registration.crm_external_id))
     Deal.objects.filter(pk=deal.pk).update(contact_name=registration.name, contact_phone=registration.phone,
                                            contact_email=registration.email, service_name=template.title)
     today = account_today(account)

@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "billing",
     "billing.dunning",
     "widget_api",
+    "crm",
+    "crm.amocrm",
     "documents",
     "client_portal",
     "crm.bitrix24",
@@ -194,6 +196,10 @@ PAYPLAN_CONTENT_SECURITY_POLICY = env("PAYPLAN_CONTENT_SECURITY_POLICY", default
     "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"))
 PAYPLAN_PUBLIC_ORIGIN = env("PAYPLAN_PUBLIC_ORIGIN", default="http://127.0.0.1:8000")
+# The CRM a new account is created for unless its installer says (crm.port: "amocrm", "bitrix24").
+PAYPLAN_DEFAULT_CRM_KIND = env("PAYPLAN_DEFAULT_CRM_KIND", default="amocrm")
+# A new account's host unless its installer says (the default CRM's address of the account).
+PAYPLAN_ACCOUNT_HOST_TEMPLATE = env("PAYPLAN_ACCOUNT_HOST_TEMPLATE", default="{slug}.amocrm.ru")
 # Fernet keys (comma-separated, newest first) that encrypt secrets at rest; rotate by prepending.
 PAYPLAN_FERNET_KEYS = env.list("PAYPLAN_FERNET_KEYS", default=[])
 AMOCRM_CLIENT_ID = env("AMOCRM_CLIENT_ID", default="00000000-0000-4000-8000-000000000001")
@@ -231,7 +237,7 @@ IDEMPOTENCY_IN_PROGRESS_WAIT_SECONDS = env.float("PAYPLAN_IDEMPOTENCY_WAIT_SECON
 # A key left "in progress" this long belongs to a request that died mid-way: a repeat takes it over.
 IDEMPOTENCY_IN_PROGRESS_LEASE_SECONDS = env.int("PAYPLAN_IDEMPOTENCY_LEASE_SECONDS", default=600)
 
-# --- amoCRM (widget_api) -------------------------------------------------------------------------
+# --- the CRM outbox (crm) and the amoCRM adapter (crm.amocrm); the names keep their AMOCRM_ prefix ----
 # The redirect_uri registered with the integration; empty means PAYPLAN_PUBLIC_ORIGIN/amocrm/oauth/callback.
 AMOCRM_REDIRECT_URI = env("AMOCRM_REDIRECT_URI", default="")
 # Where /amocrm/install sends an admin to grant access (Kommo: https://www.kommo.com/oauth).

@@ -22,7 +22,7 @@ SUMMARY_QUERIES = 5  # received, its interest, the open lines' totals, received 
 def _deals(account, count: int, *, first_lead: int = 100) -> None:
     today = account_today(account)
     for offset in range(count):
-        deal = deal_get_or_create(account=account, lead_id=first_lead + offset)
+        deal = deal_get_or_create(account=account, external_id=first_lead + offset)
         for version in range(1 + offset % 2):  # every other deal rebuilt once: only its active version counts
             schedule_replace(deal=deal, plan_request=PlanRequest(
                 plan="equal", total=Decimal(6000 + 1000 * version + 7 * offset), installments_count=6,

@@ -44,14 +44,14 @@ def ledger(widget):
                                    {"amount": amount, "method": "bank_transfer", "paid_at": paid_at})
             assert response.status_code == 201, response.content
     # A refund of part of a payout: money back subtracts, and is not a payment made.
-    original = Payment.objects.get(deal__lead_id=23, amount=Decimal("10000.00"))
+    original = Payment.objects.get(deal__external_id=23, amount=Decimal("10000.00"))
     Payment.objects.create(account=widget.account, deal=original.deal, amount=Decimal("-4000.00"),
                            method="bank_transfer", paid_at="2027-02-02", refund_of=original)
-    Installment.objects.filter(schedule__deal__lead_id=23, schedule__is_active=True, seq=2).update(
+    Installment.objects.filter(schedule__deal__external_id=23, schedule__is_active=True, seq=2).update(
         paid=Decimal("6000.00"))
-    Deal.objects.filter(lead_id=23).update(paid=Decimal("36000.00"), debt=Decimal("54000.00"))
+    Deal.objects.filter(external_id=23).update(paid=Decimal("36000.00"), debt=Decimal("54000.00"))
     for lead_id, name in RECIPIENTS.items():
-        Deal.objects.filter(account=widget.account, lead_id=lead_id).update(contact_name=name)
+        Deal.objects.filter(account=widget.account, external_id=lead_id).update(contact_name=name)
     return widget
 
 
@@ -61,7 +61,8 @@ def brute_force(account, *, direction="outgoing", date_from=None, date_to=None, 
     for deal in Deal.objects.filter(account=account, direction=direction, cancelled_at__isnull=True):
         if group and deal.group != group:
             continue
-        key = str(deal.lead_id) if by == "contract" else (deal.contact_name.strip() or f"Сделка №{deal.lead_id}")
+        fallback = f"Сделка №{deal.external_id}"
+        key = str(deal.external_id) if by == "contract" else (deal.contact_name.strip() or fallback)
         for line in Installment.objects.filter(schedule__deal=deal, schedule__is_active=True):
             rows[key]["remaining"] += line.amount - line.paid
             rows[key]["total"] += line.amount

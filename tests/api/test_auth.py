@@ -14,9 +14,9 @@ PATH = "/api/v1/deals/31337"
 
 def claims(account, **overrides) -> dict:
     now = int(time.time())
-    base = {"iss": f"https://{account.subdomain}.amocrm.ru", "aud": settings.PAYPLAN_PUBLIC_ORIGIN,
+    base = {"iss": f"https://{account.slug}.amocrm.ru", "aud": settings.PAYPLAN_PUBLIC_ORIGIN,
             "jti": "2f0c6a4e-9d1b-4c7e-a6a5-0b8f3e1d2c44", "iat": now, "nbf": now, "exp": now + 1800,
-            "account_id": account.amocrm_account_id, "subdomain": account.subdomain, "user_id": 8765432,
+            "account_id": account.crm_account_id, "subdomain": account.slug, "user_id": 8765432,
             "client_uuid": settings.AMOCRM_CLIENT_ID, "is_admin": False}
     base.update(overrides)
     return {key: value for key, value in base.items() if value is not None}

@@ -45,7 +45,7 @@ WRITES = [
 def b_deal(other_widget):
     assert other_widget.put(f"/api/v1/deals/{B_LEAD}/schedule", _plan()).status_code == 200
     assert other_widget.post(f"/api/v1/deals/{B_LEAD}/payments", _payment()).status_code == 201
-    return Deal.objects.get(account=other_widget.account, lead_id=B_LEAD)
+    return Deal.objects.get(account=other_widget.account, external_id=B_LEAD)
 
 
 def _call(widget, method: str, path: str, body, lead: int):
@@ -89,7 +89,7 @@ def test_writes_on_a_lead_id_another_account_uses_answer_as_for_an_unused_one_an
     if other_tenants.status_code >= 400:
         assert other_tenants.json()["error"]["code"] == unused.json()["error"]["code"]
     assert _b_snapshot(b_deal) == before
-    ours = Deal.objects.get(account=widget.account, lead_id=B_LEAD)
+    ours = Deal.objects.get(account=widget.account, external_id=B_LEAD)
     assert ours.pk != b_deal.pk
     assert not Payment.objects.filter(deal=b_deal, account=widget.account).exists()
 
@@ -103,4 +103,4 @@ def test_a_plan_and_payment_of_account_a_on_lead_x_are_invisible_to_b_and_back(w
     assert (a_view["total"], a_view["paid"]) == ("90000.00", "7777.00")
     assert other_widget.get(f"/api/v1/deals/{B_LEAD}").json() == b_view
     assert (b_view["total"], b_view["paid"]) == ("60000.00", "1000.00")
-    assert Deal.objects.filter(lead_id=B_LEAD).count() == 2
+    assert Deal.objects.filter(external_id=B_LEAD).count() == 2

@@ -12,7 +12,7 @@ from billing.domain.status import PlanLine, deal_figures
 from billing.models import Deal
 from billing.selectors import deal_figures_get
 from billing.services.deal_status import deal_status_tick, deal_statuses_refresh
-from widget_api.amocrm.events import fields_snapshot
+from crm.amocrm.events import fields_snapshot
 
 pytestmark = pytest.mark.django_db
 LEAD = 4242
@@ -25,7 +25,7 @@ DAY_AFTER_DUE = "2027-03-11 12:00:00+03:00"
 def planned(widget):
     with time_machine.travel(BEFORE_DUE, tick=False):
         assert widget.put(f"/api/v1/deals/{LEAD}/schedule", PLAN).status_code == 200
-    assert Deal.objects.get(lead_id=LEAD).status == "active"
+    assert Deal.objects.get(external_id=LEAD).status == "active"
     return widget
 
 
@@ -35,10 +35,10 @@ def test_a_line_due_yesterday_reads_overdue_from_the_api_analytics_and_the_row_a
         assert (card["status"], card["overdue_amount"]) == ("overdue", "10000.00")
         summary = planned.get("/api/v1/analytics/summary").json()
         assert summary["overdue"] == {"amount": "10000.00", "count": 1}
-        assert Deal.objects.get(lead_id=LEAD).status == "active"  # nobody wrote money since the line fell due
+        assert Deal.objects.get(external_id=LEAD).status == "active"  # nobody wrote money since the line fell due
 
         assert deal_status_tick() == 1
-        assert Deal.objects.get(lead_id=LEAD).status == "overdue"
+        assert Deal.objects.get(external_id=LEAD).status == "overdue"
         assert deal_status_tick() == 0  # idempotent: a doubled beat changes nothing
 
 
@@ -46,16 +46,16 @@ def test_a_money_write_stores_the_status_the_selector_derives(planned):
     with time_machine.travel(DAY_AFTER_DUE, tick=False):
         planned.post(f"/api/v1/deals/{LEAD}/payments", {"amount": "1000.00", "method": "cash",
                                                         "paid_at": "2027-03-11"})
-        assert Deal.objects.get(lead_id=LEAD).status == "overdue"  # 9 000 of the first line still late
+        assert Deal.objects.get(external_id=LEAD).status == "overdue"  # 9 000 of the first line still late
         planned.post(f"/api/v1/deals/{LEAD}/payments", {"amount": "9000.00", "method": "cash",
                                                         "paid_at": "2027-03-11"})
-        deal = Deal.objects.get(lead_id=LEAD)
+        deal = Deal.objects.get(external_id=LEAD)
         assert deal.status == planned.get(f"/api/v1/deals/{LEAD}").json()["status"] == "active"
         assert (deal.paid, deal.debt) == (Decimal("10000.00"), Decimal("20000.00"))
 
 
 def test_the_tick_uses_the_account_today_not_the_server_today(planned, account):
-    deal = Deal.objects.get(lead_id=LEAD)
+    deal = Deal.objects.get(external_id=LEAD)
     with time_machine.travel("2027-03-10 20:30:00+00:00", tick=False):  # 23:30 in Moscow: due today, not late
         assert deal_statuses_refresh(account=account) == 0
     with time_machine.travel("2027-03-10 21:30:00+00:00", tick=False):  # 00:30 on the 11th in Moscow
@@ -65,7 +65,7 @@ def test_the_tick_uses_the_account_today_not_the_server_today(planned, account):
 
 
 def test_the_card_the_crm_fields_and_the_stored_row_take_one_set_of_figures(planned):
-    deal = Deal.objects.get(lead_id=LEAD)
+    deal = Deal.objects.get(external_id=LEAD)
     with time_machine.travel(DAY_AFTER_DUE, tick=False):
         figures = deal_figures_get(deal=deal)
         card = planned.get(f"/api/v1/deals/{LEAD}").json()
@@ -100,7 +100,7 @@ HOMES = {"billing/domain/status.py"}
 def test_no_derived_deal_figure_is_computed_outside_the_selector():
     root = pathlib.Path(__file__).resolve().parents[2]
     offenders = []
-    for package in ("billing", "widget_api", "documents", "client_portal"):
+    for package in ("billing", "widget_api", "crm", "documents", "client_portal"):
         for path in (root / package).rglob("*.py"):
             relative = path.relative_to(root).as_posix()
             if relative in HOMES or "/migrations/" in relative or "/sandbox/" in relative:

@@ -48,8 +48,8 @@ def test_account_create_command_stores_the_secret_encrypted(db):
     out = StringIO()
     call_command("payplan_account_create", "--subdomain", "School", "--account-id", "555",
                  "--cp-public-id", "pk_1", "--cp-secret", "very-secret", stdout=out)
-    account = Account.objects.get(amocrm_account_id=555)
-    assert account.subdomain == "school"
+    account = Account.objects.get(crm_account_id=555)
+    assert account.slug == "school"
     assert account.cloudpayments_api_secret == "very-secret"
     raw = _raw_secret(account.pk)
     assert "very-secret" not in raw
@@ -73,7 +73,7 @@ def test_token_command_mints_a_token_the_api_accepts(account):
     out = StringIO()
     call_command("payplan_token", "--account", "school", "--user", "42", stdout=out)
     claims = token_verify(out.getvalue().strip())
-    assert (claims.account_id, claims.user_id) == (account.amocrm_account_id, 42)
+    assert (claims.account_id, claims.user_id) == (account.crm_account_id, 42)
     response = APIClient().get("/api/v1/deals/1", HTTP_X_AUTH_TOKEN=out.getvalue().strip())
     assert response.status_code == 200
 

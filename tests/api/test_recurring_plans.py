@@ -17,7 +17,7 @@ MONTHLY = {"plan": "recurring", "installment_amount": "5000.00", "period": "mont
 
 
 def lines(lead=LEAD):
-    return list(Installment.objects.filter(schedule__deal__lead_id=lead, schedule__is_active=True).order_by("seq"))
+    return list(Installment.objects.filter(schedule__deal__external_id=lead, schedule__is_active=True).order_by("seq"))
 
 
 def ahead(today: date, lead=LEAD) -> list[date]:
@@ -33,7 +33,7 @@ def tick_twice(today: date | None = None) -> None:
 def test_a_recurring_plan_with_zero_or_negative_price_is_refused(widget, price):
     response = widget.put(f"/api/v1/deals/{LEAD}/schedule", {**MONTHLY, "installment_amount": price})
     assert_error(response, 422, field="installment_amount")
-    assert not Schedule.objects.filter(deal__lead_id=LEAD).exists()
+    assert not Schedule.objects.filter(deal__external_id=LEAD).exists()
     response = widget.post(f"/api/v1/deals/{LEAD}/schedule/preview", {**MONTHLY, "installment_amount": price})
     assert_error(response, 422, field="installment_amount")
 
@@ -68,7 +68,7 @@ def test_the_horizon_stays_three_periods_after_payments_and_ticks_run_twice_add_
         tick_twice()
         assert len(lines()) == 3 + paid_count
     assert ahead(today)[0] == date(2027, 3, 5)  # the next date advanced after each payment
-    schedule = Schedule.objects.get(deal__lead_id=LEAD, is_active=True)
+    schedule = Schedule.objects.get(deal__external_id=LEAD, is_active=True)
     assert schedule.version == 1
     assert schedule.total == Decimal("30000.00") == schedule.debt
 
@@ -84,7 +84,7 @@ def test_a_week_of_downtime_catches_up_the_missed_period_and_keeps_the_horizon(w
     assert due_dates == [date(2026, 11, 30), date(2026, 12, 7), date(2026, 12, 14), date(2026, 12, 21),
                          date(2026, 12, 28)]
     assert len(ahead(date(2026, 12, 8))) == 3
-    assert Deal.objects.get(lead_id=LEAD).status == "overdue"  # the missed periods are owed
+    assert Deal.objects.get(external_id=LEAD).status == "overdue"  # the missed periods are owed
 
 
 def test_every_n_weeks(widget):
@@ -127,7 +127,7 @@ def test_price_change_pause_resume_and_cancel_are_versions_with_their_reason(wid
     assert response.json()["status"] == "paid"  # what was due is paid: the subscription is over
     tick_twice()
     assert len(lines()) == 1
-    versions = list(Schedule.objects.filter(deal__lead_id=LEAD).order_by("version")
+    versions = list(Schedule.objects.filter(deal__external_id=LEAD).order_by("version")
                     .values_list("version", "request__change", "request__reason"))
     assert versions == [(1, None, ""), (2, "price", "Новый тариф"), (3, "pause", "Клиент в отпуске"),
                         (4, "resume", "Вернулся"), (5, "cancel", "Отказ от подписки")]
@@ -145,4 +145,4 @@ def test_subscription_changes_refuse_bad_input_and_other_plans(widget, other_wid
     assert_error(widget.post(url, {"action": "explode"}), 422, field="action")
     assert_error(widget.post(url, {"action": "resume"}), 422, code="subscription_state")
     assert_error(other_widget.post(url, {"action": "pause"}), 422, code="not_recurring")  # B has no such plan
-    assert Schedule.objects.filter(deal__lead_id=LEAD, deal__account=widget.account).count() == 2
+    assert Schedule.objects.filter(deal__external_id=LEAD, deal__account=widget.account).count() == 2

@@ -21,7 +21,8 @@ from tests.conftest import WidgetClient
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("billing", "widget_api", "documents")
+APPS = ("billing", "widget_api", "crm", "documents")
+CATALOGUES = (*APPS, "crm/bitrix24")  # the Bitrix24 adapter keeps its own catalogue
 LEAD = 424242  # has a plan
 BARE = 424243  # has no plan
 PLAN = {"plan": "equal", "total": "160000.00", "installments_count": 4, "first_due_date": "2027-01-05",
@@ -41,7 +42,7 @@ CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 def _admin_headers(account) -> dict:
     from widget_api.tokens import token_mint
 
-    return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=account.amocrm_account_id, subdomain=account.subdomain,
+    return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=account.crm_account_id, subdomain=account.slug,
                                             user_id=8765432, is_admin=True)}
 
 
@@ -159,7 +160,7 @@ def sweep(account):
     from billing.services.deals import deal_get_or_create
 
     widget = WidgetClient(account)
-    deal_get_or_create(account=account, lead_id=BARE)
+    deal_get_or_create(account=account, external_id=BARE)
     response = widget.put(f"/api/v1/deals/{LEAD}/schedule", PLAN)
     assert response.status_code == 200, response.content
 
@@ -283,7 +284,7 @@ def test_every_message_in_the_code_has_a_russian_translation_in_the_compiled_cat
     assert len(code) > 200, "the extraction found too little: is the keyword list right?"
     compiled: dict[str, str] = {}
     sources: dict[str, str] = {}
-    for app in APPS:
+    for app in CATALOGUES:
         folder = ROOT / app / "locale" / "ru" / "LC_MESSAGES"
         with (folder / "django.mo").open("rb") as handle:
             compiled.update(gnu_gettext.GNUTranslations(handle)._catalog)
@@ -338,7 +339,7 @@ def test_the_engines_default_labels_and_comments_read_in_the_managers_language(a
 
 def _catalogue_entries() -> dict[str, str]:
     entries: dict[str, str] = {}
-    for app in (*APPS, "client_portal"):
+    for app in (*CATALOGUES, "client_portal"):
         folder = ROOT / app / "locale" / "ru" / "LC_MESSAGES"
         entries.update(_po_entries((folder / "django.po").read_text(encoding="utf-8")))
     return entries

@@ -38,7 +38,7 @@ def test_put_makes_version_one_then_two_and_keeps_history(widget, school_plan):
     second = widget.put(f"/api/v1/deals/{LEAD}/schedule", {**school_plan, "installments_count": 4})
     assert second.json()["version"] == 2
     assert second.json()["installments_count"] == 4
-    deal = Deal.objects.get(lead_id=LEAD)
+    deal = Deal.objects.get(external_id=LEAD)
     assert deal.schedules.count() == 2
     assert deal.schedules.filter(is_active=True).get().version == 2
     assert deal.status == "active"
@@ -84,7 +84,7 @@ def test_a_plan_below_what_was_already_paid_is_refused(widget, school_plan):
                                                    "paid_at": "2026-11-20"})
     response = widget.put(f"/api/v1/deals/{LEAD}/schedule", {**school_plan, "total": "40000.00"})
     assert_error(response, 422, "plan_below_paid", "total")
-    assert Schedule.objects.filter(deal__lead_id=LEAD).count() == 1
+    assert Schedule.objects.filter(deal__external_id=LEAD).count() == 1
 
 
 def test_outgoing_plan_is_kept_with_its_direction(widget):

@@ -74,15 +74,15 @@ def test_the_preview_names_the_invoices_a_rebuild_cancels_and_the_rebuild_cancel
     deal = make_plan(account)
     billing_run(today=date(2026, 12, 5))
     body = {"plan": "equal", "total": "30000.00", "installments_count": 2, "first_due_date": "2026-12-20"}
-    changes = preview(widget, body, lead=deal.lead_id)["changes"]
+    changes = preview(widget, body, lead=deal.external_id)["changes"]
     cancelled = changes["invoices_cancelled"]
     assert [invoice["installment_seq"] for invoice in cancelled] == [1]
     with django_capture_on_commit_callbacks(execute=True):
-        widget.put(f"/api/v1/deals/{deal.lead_id}/schedule", body)
+        widget.put(f"/api/v1/deals/{deal.external_id}/schedule", body)
     assert [invoice.pk for invoice in deal.invoices.filter(status="cancelled")] == [cancelled[0]["id"]]
 
     kept_body = {**Schedule.objects.get(deal=deal, is_active=True).request}
-    assert preview(widget, kept_body, lead=deal.lead_id)["changes"]["unchanged"] is True
+    assert preview(widget, kept_body, lead=deal.external_id)["changes"]["unchanged"] is True
 
 def test_every_demo_plan_rebuilds_unchanged_from_its_stored_request(settings):
     account, _ = demo_account_load()
@@ -91,7 +91,7 @@ def test_every_demo_plan_rebuilds_unchanged_from_its_stored_request(settings):
     assert schedules.count() >= 7
     for schedule in schedules:
         assert set(schedule.request) >= set(REQUEST_FIELDS), schedule.deal.name
-        changes = preview(widget, schedule.request, lead=schedule.deal.lead_id)["changes"]
+        changes = preview(widget, schedule.request, lead=schedule.deal.external_id)["changes"]
         assert changes["unchanged"] is True, (schedule.deal.name, changes)
 
 def test_the_migration_rebuilds_old_requests_that_rebuild_unchanged(widget):

@@ -20,7 +20,7 @@ def _secret(account_id: int) -> str:
 
 def test_after_the_rotation_only_the_new_key_is_needed(settings):
     settings.PAYPLAN_FERNET_KEYS = [OLD]
-    account = account_create(amocrm_account_id=777001, subdomain="rotated", cloudpayments_public_id="pk_r",
+    account = account_create(crm_account_id=777001, slug="rotated", cloudpayments_public_id="pk_r",
                              cloudpayments_api_secret="the-api-secret")
     settings.PAYPLAN_FERNET_KEYS = [NEW, OLD]
     out = StringIO()
@@ -33,7 +33,7 @@ def test_after_the_rotation_only_the_new_key_is_needed(settings):
 
 def test_without_the_rotation_dropping_the_old_key_loses_the_secret(settings):
     settings.PAYPLAN_FERNET_KEYS = [OLD]
-    account = account_create(amocrm_account_id=777002, subdomain="unrotated", cloudpayments_public_id="pk_u",
+    account = account_create(crm_account_id=777002, slug="unrotated", cloudpayments_public_id="pk_u",
                              cloudpayments_api_secret="the-api-secret")
     settings.PAYPLAN_FERNET_KEYS = [NEW]
     with pytest.raises(ImproperlyConfigured):

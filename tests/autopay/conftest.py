@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 import pytest
 from django.utils import timezone
 
-from billing.gateway.sandbox import SandboxServer
 from billing.models import Deal, Invoice, SavedCard
 from billing.services.autopay import autopay_enable
+from sandboxes.cloudpayments import SandboxServer
 from tests.conftest import WidgetClient
 
 CONSENT = ("Я согласен(на) на списание очередных платежей по графику с моей карты в даты платежей. "
@@ -47,8 +47,8 @@ def autopay_plan(account, lead_id: int, *, count: int = 12, total: str = "120000
             "due_day": 5, "autopay": autopay}
     response = WidgetClient(account).put(f"/api/v1/deals/{lead_id}/schedule", body)
     assert response.status_code == 200, response.content
-    Deal.objects.filter(account=account, lead_id=lead_id).update(contact_email=CLIENT_EMAIL, contact_name="Анна")
-    return Deal.objects.get(account=account, lead_id=lead_id)
+    Deal.objects.filter(account=account, external_id=lead_id).update(contact_email=CLIENT_EMAIL, contact_name="Анна")
+    return Deal.objects.get(account=account, external_id=lead_id)
 
 
 def pay_link(sandbox: SandboxServer, invoice: Invoice, *, card: str = "4242424242424242", exp: str = "12/30") -> str:
@@ -60,7 +60,7 @@ def pay_link(sandbox: SandboxServer, invoice: Invoice, *, card: str = "424242424
 
 def first_payment_saves_card(account, sandbox, deal: Deal, *, exp: str = "12/30") -> SavedCard:
     """The first line paid through its invoice link, the client agreeing to autopay."""
-    response = WidgetClient(account).post(f"/api/v1/deals/{deal.lead_id}/invoices", {})
+    response = WidgetClient(account).post(f"/api/v1/deals/{deal.external_id}/invoices", {})
     assert response.status_code == 201, response.content
     token = pay_link(sandbox, Invoice.objects.get(pk=response.json()["id"]), exp=exp)
     return consent(deal, token)

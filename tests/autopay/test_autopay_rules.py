@@ -14,6 +14,7 @@ from billing.models import ChargeAttempt, Deal, Invoice, Payment, SavedCard
 from billing.services import PaymentInput, payment_record
 from billing.services.autopay import autopay_charge, autopay_disable, autopay_enable
 from billing.services.billing_run import billing_run
+from crm.models import CrmAction
 from tests.autopay.conftest import (
     CLIENT_EMAIL,
     CONSENT,
@@ -25,7 +26,6 @@ from tests.autopay.conftest import (
     settle,
 )
 from tests.conftest import WidgetClient
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -193,7 +193,7 @@ def test_charging_without_consent_or_on_a_plan_without_autopay_is_refused(accoun
 
 def test_consent_needs_its_text_time_and_a_token_of_this_deal(account, other_account, sandbox):
     deal = autopay_plan(account, 8210, count=3, total="30000.00")
-    response = WidgetClient(account).post(f"/api/v1/deals/{deal.lead_id}/invoices", {})
+    response = WidgetClient(account).post(f"/api/v1/deals/{deal.external_id}/invoices", {})
     token = pay_link(sandbox, Invoice.objects.get(pk=response.json()["id"]))
     assert SavedCard.objects.get().status == "offered"  # saved with the payment, never charged without consent
     now = timezone.now()
@@ -212,7 +212,7 @@ def test_consent_needs_its_text_time_and_a_token_of_this_deal(account, other_acc
     # A token from another account's deal is unknown here, whatever it is.
     from billing.services import deal_get_or_create
 
-    stranger = deal_get_or_create(account=other_account, lead_id=deal.lead_id)
+    stranger = deal_get_or_create(account=other_account, external_id=deal.external_id)
     with pytest.raises(ApplicationError) as refused:
         autopay_enable(deal=stranger, token=token, consent_text=CONSENT, consented_at=now)
     assert refused.value.code in ("card_token_unknown", "no_plan")

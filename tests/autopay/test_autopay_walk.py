@@ -11,6 +11,7 @@ from django.core import mail
 
 from billing.models import ChargeAttempt, Deal, Invoice, Payment, SavedCard
 from billing.services.billing_run import billing_run
+from crm.models import CrmAction
 from tests.autopay.conftest import (
     CLIENT_EMAIL,
     autopay_plan,
@@ -21,7 +22,6 @@ from tests.autopay.conftest import (
     pay_link,
     settle,
 )
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

@@ -16,8 +16,10 @@ def deals(account, widget, other_widget, other_account, school_plan):
     for lead in (LEAD, OTHER_LEAD):
         assert widget.put(f"/api/v1/deals/{lead}/schedule", school_plan).status_code == 200
     assert other_widget.put(f"/api/v1/deals/{LEAD}/schedule", school_plan).status_code == 200
-    Deal.objects.filter(account=account, lead_id=LEAD).update(contract_number="Д-2026-000017", client_inn="5012000004")
-    Deal.objects.filter(account=account, lead_id=OTHER_LEAD).update(contract_number="Д-2026-000018",
+    Deal.objects.filter(account=account, external_id=LEAD).update(contract_number="Д-2026-000017",
+                                                                  client_inn="5012000004")
+    Deal.objects.filter(account=account, external_id=OTHER_LEAD).update(contract_number="Д-2026-000018",
                                                                      client_inn="501200000042")
     Deal.objects.filter(account=other_account).update(contract_number="Д-2026-000099", client_inn="7711111111")
-    return Deal.objects.get(account=account, lead_id=LEAD), Deal.objects.get(account=account, lead_id=OTHER_LEAD)
+    return Deal.objects.get(account=account, external_id=LEAD), Deal.objects.get(account=account,
+                                                                                 external_id=OTHER_LEAD)

@@ -15,7 +15,7 @@ class AdminClient(WidgetClient):
     def headers(self, idempotency_key=None):
         from widget_api.tokens import token_mint
 
-        token = token_mint(account_id=self.account.amocrm_account_id, subdomain=self.account.subdomain,
+        token = token_mint(account_id=self.account.crm_account_id, subdomain=self.account.slug,
                            user_id=self.user_id, is_admin=True)
         return {"HTTP_X_AUTH_TOKEN": token}
 

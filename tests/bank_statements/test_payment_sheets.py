@@ -62,12 +62,12 @@ def test_good_rows_are_matched_by_lead_id_and_contract_number_bad_rows_name_row_
     documents = list(BankDocument.objects.filter(statement=statement).order_by("row"))
     assert [(d.row, d.suggested_deal_id, d.method, d.confidence) for d in documents] == [
         (2, deal.pk, "cash", 100), (3, other.pk, "bank_transfer", 100)]
-    assert documents[0].match_reasons == ["lead_id", "amount_equal"]
+    assert documents[0].match_reasons == ["external_id", "amount_equal"]
     assert documents[1].match_reasons == ["sheet_contract", "partial_payment"]
     assert documents[1].amount == Decimal("1500.00")
     errors = [(e["row"], e["column"], e["code"]) for e in statement.row_errors]
-    assert errors == [(4, "amount", "bad_amount"), (5, "paid_at", "bad_date"), (6, "lead_id", "deal_not_found"),
-                      (7, "lead_id", "no_deal"), (8, "paid_at", "date_in_future"), (8, "method", "bad_method")]
+    assert errors == [(4, "amount", "bad_amount"), (5, "paid_at", "bad_date"), (6, "external_id", "deal_not_found"),
+                      (7, "external_id", "no_deal"), (8, "paid_at", "date_in_future"), (8, "method", "bad_method")]
     assert (statement.source, statement.documents_total) == ("csv", 2)
 
 
@@ -250,7 +250,7 @@ class TestApi:
         assert_error(AdminClient(other_account).get(f"/api/v1/bank-documents/{document_id}/candidates"), 404)
         moved = admin.post(f"/api/v1/bank-documents/{document_id}/confirm", {"contract_number": "Д-2026-000018"})
         assert moved.status_code == 201, moved.content
-        assert Payment.objects.get(pk=moved.json()["payment_id"]).deal.lead_id == OTHER_LEAD
+        assert Payment.objects.get(pk=moved.json()["payment_id"]).deal.external_id == OTHER_LEAD
 
     def test_csv_template_and_refusals(self, admin, widget, deals):
         template = admin.client.get("/api/v1/payment-imports/template.csv", HTTP_ACCEPT_LANGUAGE="ru",

@@ -18,7 +18,7 @@ def gateway(monkeypatch):
 
 
 def make_deal(account, lead_id=7001, total=30000, count=3, first=date(2026, 12, 5)):
-    deal = deal_get_or_create(account=account, lead_id=lead_id)
+    deal = deal_get_or_create(account=account, external_id=lead_id)
     deal.contact_name, deal.contact_email, deal.contact_phone = "Анна Иванова", "anna@example.ru", "+79001234567"
     deal.name = "Иванова — ВНУТР: скидка 30%"
     deal.save()

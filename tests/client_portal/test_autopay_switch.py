@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def autopay_deal(account, lead_id=7101, autopay=True):
-    deal = deal_get_or_create(account=account, lead_id=lead_id)
+    deal = deal_get_or_create(account=account, external_id=lead_id)
     deal.contact_name, deal.contact_email, deal.contact_phone = "Анна Иванова", "anna@example.ru", "+79001234567"
     deal.save()
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=30000, installments_count=3,
@@ -33,7 +33,7 @@ def autopay_deal(account, lead_id=7101, autopay=True):
 def saved_card(deal, token="tk_4242", last_four="4242", exp="09/28", status=SavedCard.Status.OFFERED):
     return SavedCard.objects.create(
         account=deal.account, deal=deal, token=token, token_digest=token_digest(token),
-        public_id=deal.account.cloudpayments_public_id, gateway_account_id=str(deal.lead_id),
+        public_id=deal.account.cloudpayments_public_id, gateway_account_id=str(deal.external_id),
         card_first_six="424242", card_last_four=last_four, card_exp=exp, card_type="Visa", status=status,
         **({"consent_text": "Согласен", "consented_at": timezone.now()} if status == SavedCard.Status.ACTIVE else {}))
 

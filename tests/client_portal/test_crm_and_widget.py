@@ -27,7 +27,7 @@ def _planned(account) -> tuple[WidgetClient, Deal]:
     widget = WidgetClient(account)
     assert widget.put(f"/api/v1/deals/{LEAD}/schedule", PLAN).status_code == 200
     drain(account)
-    return widget, Deal.objects.get(account=account, lead_id=LEAD)
+    return widget, Deal.objects.get(account=account, external_id=LEAD)
 
 
 def test_a_contact_correction_reaches_the_crm_contact(installed, sandbox):  # noqa: F811
@@ -145,13 +145,13 @@ def test_a_registration_makes_the_contact_and_lead_once_and_opens_the_plan(insta
     assert registration.consent_text == "Согласие по 152-ФЗ, тест."
     leads = [lead for lead in sandbox.account().leads.values() if "Пётр Новый" in lead.name]
     assert len(leads) == 1
-    assert leads[0].id == registration.crm_lead_id
+    assert leads[0].id == registration.crm_external_id
     waiting = client.get(answer["Location"])
     assert waiting.status_code == 303
     assert waiting["Location"].startswith("/p/")
     plan = client.get(waiting["Location"]).content.decode()
     assert "30\u00a0000,00\u00a0₽" in plan  # 120 000 in four payments
-    assert any("зарегистрировался" in text for text in notes_of(sandbox, registration.crm_lead_id))
+    assert any("зарегистрировался" in text for text in notes_of(sandbox, registration.crm_external_id))
 
 
 def test_registration_refuses_bots_bad_input_and_floods(installed, sandbox, settings):  # noqa: F811
@@ -217,7 +217,7 @@ def test_a_sign_up_while_the_crm_is_down_waits_truthfully_and_completes_when_it_
         drain(installed)
         _relay_due_now()
     registration = ClientRegistration.objects.get()
-    assert (registration.status, registration.crm_lead_id, registration.crm_attempts) == ("pending", None, 4)
+    assert (registration.status, registration.crm_external_id, registration.crm_attempts) == ("pending", None, 4)
     assert not EventDelivery.objects.filter(handler="widget_api.crm_registration", state="dead").exists()
     page = client.get(waiting)
     assert page.status_code == 200
@@ -237,7 +237,7 @@ def test_a_sign_up_while_the_crm_is_down_waits_truthfully_and_completes_when_it_
 # The handler's note of the wait is committed as a worker commits it: no test transaction around it.
 @pytest.mark.django_db(transaction=True)
 def test_a_sign_up_waits_for_a_disconnected_crm_without_calling_it(installed, sandbox, settings):  # noqa: F811
-    from widget_api.models import CrmConnection
+    from crm.amocrm.models import CrmConnection
 
     CrmConnection.objects.filter(account=installed).update(status="disconnected")
     before = len(sandbox.journal)

@@ -28,7 +28,7 @@ def _frozen():
 
 @pytest.fixture
 def deal(account):
-    deal = deal_get_or_create(account=account, lead_id=7101)
+    deal = deal_get_or_create(account=account, external_id=7101)
     schedule_replace(deal=deal, plan_request=PlanRequest(
         plan="custom", total=Decimal("35000"), first_due_date=date(2026, 12, 5),
         down_payment=DownPayment(Decimal("5000"), date(2026, 12, 1)),

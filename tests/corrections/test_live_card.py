@@ -39,7 +39,7 @@ def test_known_codes_read_as_the_bank_means_them():
 @pytest.fixture
 def invoiced(widget, school_plan, account):
     assert widget.put(f"/api/v1/deals/{LEAD}/schedule", school_plan).status_code == 200
-    invoice = invoice_reserve(installment_id=account.deals.get(lead_id=LEAD).schedules.get().installments
+    invoice = invoice_reserve(installment_id=account.deals.get(external_id=LEAD).schedules.get().installments
                               .get(seq=1).pk).invoice
     Invoice.objects.filter(pk=invoice.pk).update(status="issued")
     invoice.refresh_from_db()
@@ -73,7 +73,7 @@ def test_a_paid_invoice_shows_no_old_decline(widget, invoiced, account):
 
 def test_the_crm_hears_a_decline_in_russian(widget, invoiced, account):
     from billing.services.relay import events_relay_run
-    from widget_api.models import CrmAction
+    from crm.models import CrmAction
 
     Notifier(account).post("fail", pay_fields(invoiced, 2001, amount="26666.67", ReasonCode="5054", Status="Declined"))
     events_relay_run()  # the CRM feed is a relay handler: it runs after commit

@@ -5,10 +5,10 @@ import pytest
 from django.db import transaction
 
 from billing.gateway.interface import RefundResult
-from billing.gateway.sandbox import SandboxServer
 from billing.models import GatewayEvent, Invoice, Payment, RefundRequest
 from billing.services.corrections import payment_refund
 from billing.transactions import OpenTransactionError
+from sandboxes.cloudpayments import SandboxServer
 from tests.conftest import WidgetClient, assert_error
 from tests.webhooks.conftest import Notifier
 
@@ -22,8 +22,8 @@ class AdminClient(WidgetClient):
         from widget_api.tokens import token_mint
 
         headers = super().headers(idempotency_key)
-        headers["HTTP_X_AUTH_TOKEN"] = token_mint(account_id=self.account.amocrm_account_id,
-                                                  subdomain=self.account.subdomain, user_id=ADMIN, is_admin=True)
+        headers["HTTP_X_AUTH_TOKEN"] = token_mint(account_id=self.account.crm_account_id,
+                                                  subdomain=self.account.slug, user_id=ADMIN, is_admin=True)
         return headers
 
 

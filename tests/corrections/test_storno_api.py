@@ -7,8 +7,8 @@ from django.db import IntegrityError, transaction
 from billing.events import PAYMENT_REVERSED
 from billing.models import Allocation, DomainEvent, Payment
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.conftest import WidgetClient, assert_error
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 LEAD = 31337
@@ -114,7 +114,7 @@ def test_the_reason_error_speaks_russian(widget, planned):
 
 
 def test_an_online_payment_is_not_reversed_but_refunded(widget, planned, account):
-    deal = Payment.objects.model.deal.field.related_model.objects.get(lead_id=LEAD)
+    deal = Payment.objects.model.deal.field.related_model.objects.get(external_id=LEAD)
     online = Payment.objects.create(account=account, deal=deal, amount=Decimal("100.00"), method="cloudpayments",
                                     paid_at=deal.created_at.date(), transaction_id="777")
     assert_error(reverse(widget, online.pk), 422, "not_reversible")

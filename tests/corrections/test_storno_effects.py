@@ -6,7 +6,7 @@ from billing.events import PAYMENT_REVERSED
 from billing.gateway.interface import ReceiptQueued
 from billing.models import DomainEvent, EventDelivery, Payment
 from billing.services.relay import events_relay_run
-from widget_api.models import CrmAction
+from crm.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 LEAD = 31337

@@ -5,8 +5,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
-from widget_api.amocrm.sandbox import CrmSandbox
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
+from sandboxes.amocrm import CrmSandbox
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 
 CRM_FIELDS = {"total": 512341, "received": 512342, "debt": 512343, "payments_count": 512344,
               "monthly_payment": 512345, "last_payment_day": 512346, "group": 512347, "education_direction": 512348}
@@ -24,7 +24,7 @@ def crm_settings(settings):
     settings.AMOCRM_CONNECT_TIMEOUT = 2.0
     settings.AMOCRM_READ_TIMEOUT = 2.0
     yield settings
-    from widget_api.amocrm.coordination import redis_client
+    from crm.coordination import redis_client
 
     client = redis_client()
     if client is not None:
@@ -34,7 +34,7 @@ def crm_settings(settings):
 
 
 def make_sandbox(settings, **options) -> CrmSandbox:
-    from widget_api.amocrm.oauth import redirect_uri
+    from crm.amocrm.oauth import redirect_uri
 
     options.setdefault("rate_limit_rps", None)
     return CrmSandbox(settings.AMOCRM_CLIENT_ID, settings.AMOCRM_CLIENT_SECRET, redirect_uri(), **options).start()
@@ -50,7 +50,7 @@ def sandbox(settings):
 def install(sandbox: CrmSandbox, account_id: int | None = None, **params):
     """Run our OAuth callback the way amoCRM calls it after an install started at our link (a fresh
     state of ours; pass `state=None` to leave it out)."""
-    from widget_api.amocrm.oauth import state_make
+    from crm.amocrm.oauth import state_make
 
     query = {"code": sandbox.issue_code(account_id), "referer": sandbox.host, "from_widget": "1",
              "state": state_make(), **params}
@@ -65,14 +65,14 @@ def installed(db, sandbox):
 
     response = install(sandbox)
     assert response.status_code == 200, response.content
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     return account_settings_update(account=account, settings={"custom_fields": CRM_FIELDS})
 
 
 def drain(account, **options):
     """Run the event relay (the events become CRM actions), then the account's CRM outbox drain."""
     from billing.services.relay import events_relay_run
-    from widget_api.amocrm.drain import outbox_drain_account
+    from crm.drain import outbox_drain_account
 
     events_relay_run()
     options.setdefault("budget_seconds", 20)
@@ -96,8 +96,8 @@ def notes_of(sandbox: CrmSandbox, lead_id: int) -> list[str]:
 def note_action(account, lead_id: int, text: str):
     """A note waiting in the outbox for the lead's deal (made if PayPlan has not seen the lead yet)."""
     from billing.models import Deal
-    from widget_api.models import CrmAction
+    from crm.models import CrmAction
 
-    deal, _ = Deal.objects.get_or_create(account=account, lead_id=lead_id)
-    return CrmAction.objects.create(account=account, deal=deal, lead_id=lead_id, kind="add_note",
+    deal, _ = Deal.objects.get_or_create(account=account, external_id=lead_id)
+    return CrmAction.objects.create(account=account, deal=deal, external_id=lead_id, kind="add_note",
                                     payload={"text": text})

@@ -16,8 +16,8 @@ class AdminClient(WidgetClient):
     def headers(self, idempotency_key=None):
         from widget_api.tokens import token_mint
 
-        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.amocrm_account_id,
-                                                subdomain=self.account.subdomain, user_id=self.user_id,
+        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.crm_account_id,
+                                                subdomain=self.account.slug, user_id=self.user_id,
                                                 is_admin=True)}
 
 
@@ -248,7 +248,7 @@ def test_crm_options_of_a_non_admin_installation_lists_no_users(db, settings):
     sandbox = make_sandbox(settings)
     try:
         assert install(sandbox, code=sandbox.issue_code(user_id=8765433)).status_code == 200
-        account = Account.objects.get(amocrm_account_id=31234567)
+        account = Account.objects.get(crm_account_id=31234567)
         body = WidgetClient(account).get(OPTIONS).json()
     finally:
         sandbox.stop()

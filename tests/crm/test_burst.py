@@ -7,10 +7,10 @@ import pytest
 from django.db import connection as db
 
 from billing.models import Deal
+from crm.drain import outbox_drain_account
+from crm.models import CrmAction
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 from tests.crm.conftest import install, make_sandbox
-from widget_api.amocrm.drain import outbox_drain_account
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 FIRST_LEAD = 60001
@@ -26,18 +26,18 @@ def burst_account(sandbox, deals: int, per_deal: int):
     for offset in range(deals):
         sandbox.seed_lead(DEMO_ACCOUNT_ID, f"Burst lead {offset}", lead_id=FIRST_LEAD + offset)
     assert install(sandbox).status_code == 200
-    account = account_settings_update(account=Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID),
+    account = account_settings_update(account=Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID),
                                       settings={"custom_fields": CRM_FIELDS})
     rows = []
     for offset in range(deals):
-        deal = Deal.objects.create(account=account, lead_id=FIRST_LEAD + offset)
+        deal = Deal.objects.create(account=account, external_id=FIRST_LEAD + offset)
         for step in range(per_deal):
             if step % 2:
-                rows.append(CrmAction(account=account, deal=deal, lead_id=deal.lead_id, kind="update_fields",
+                rows.append(CrmAction(account=account, deal=deal, external_id=deal.external_id, kind="update_fields",
                                       payload={"fields": {"received": f"{step}000.00"}}))
             else:
-                rows.append(CrmAction(account=account, deal=deal, lead_id=deal.lead_id, kind="add_note",
-                                      payload={"text": f"lead {deal.lead_id} step {step}"}))
+                rows.append(CrmAction(account=account, deal=deal, external_id=deal.external_id, kind="add_note",
+                                      payload={"text": f"lead {deal.external_id} step {step}"}))
     CrmAction.objects.bulk_create(rows)
     return account
 

@@ -1,8 +1,8 @@
 """PayPlan's numbers shaped for each amoCRM field type; values a field cannot hold are left out."""
 from datetime import UTC, datetime
 
-from widget_api.amocrm.fields import LeadField, custom_field_values, suggested_field_ids
-from widget_api.amocrm.texts import money_text
+from crm.amocrm.fields import LeadField, custom_field_values, suggested_field_ids
+from crm.amocrm.texts import money_text
 
 FIELDS = {
     1: LeadField(1, "Сумма обучения", "numeric", {}),

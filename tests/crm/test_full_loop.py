@@ -6,11 +6,11 @@ import pytest
 
 from billing.models import Account, Deal, Invoice
 from billing.services.invoicing import invoice_reserve
+from crm.models import CrmAction
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID, FIELD_DEBT, FIELD_GROUP, FIELD_RECEIVED, FIELD_TOTAL
 from tests.conftest import WidgetClient
 from tests.crm.conftest import calls, install, lead_field, make_sandbox, notes_of
 from tests.webhooks.conftest import Notifier, pay_fields
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID, FIELD_DEBT, FIELD_GROUP, FIELD_RECEIVED, FIELD_TOTAL
-from widget_api.models import CrmAction
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -31,7 +31,7 @@ def sandbox(settings, live_server):
 @pytest.fixture
 def account(sandbox):
     assert install(sandbox).status_code == 200
-    return Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    return Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
 
 
 def test_an_offline_full_payment_ends_with_a_note_fields_and_the_completed_stage(account, sandbox):
@@ -53,7 +53,7 @@ def test_an_offline_full_payment_ends_with_a_note_fields_and_the_completed_stage
     assert notes[-1].startswith("Получен платёж 120")
     assert not CrmAction.objects.exclude(state="done").exists()
     assert [entry for entry in sandbox.journal if entry.status == 429] == []
-    deal = Deal.objects.get(lead_id=17655)
+    deal = Deal.objects.get(external_id=17655)
     assert (deal.name, deal.contact_phone) == ("Кузнецов — Java-разработчик", "+79161234505")
 
     # The stage move made amoCRM call our lead hook; the hook made us read the lead again.
@@ -70,7 +70,7 @@ def test_a_cloudpayments_pay_notification_moves_the_lead_to_completed(account, s
     widget = WidgetClient(account)
     plan = {"plan": "full", "total": "72000.00", "first_due_date": "2027-01-10"}
     assert widget.put("/api/v1/deals/17656/schedule", plan).status_code == 200
-    installment = Deal.objects.get(lead_id=17656).schedules.get().installments.get()
+    installment = Deal.objects.get(external_id=17656).schedules.get().installments.get()
     invoice = invoice_reserve(installment_id=installment.pk).invoice
     Invoice.objects.filter(pk=invoice.pk).update(status="issued")
 

@@ -5,8 +5,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from billing.models import Deal
+from crm.models import CrmAction
 from tests.crm.conftest import drain
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 
@@ -24,14 +24,14 @@ def lead_pairs(section: str, *lead_ids: int) -> list[tuple[str, object]]:
 
 
 def test_an_update_hook_refreshes_the_deal_from_the_api(installed, sandbox):
-    deal = Deal.objects.create(account=installed, lead_id=17652, name="stale")
+    deal = Deal.objects.create(account=installed, external_id=17652, name="stale")
     sandbox.account().leads[17652].name = "Соколова — UX/UI дизайн (renamed)"
 
     response = hook(installed, lead_pairs("update", 17652, 17999))  # 17999: a lead PayPlan never saw
 
     assert response.status_code == 200
     assert response.json() == {"ok": True, "queued": 1}
-    assert not Deal.objects.filter(lead_id=17999).exists()
+    assert not Deal.objects.filter(external_id=17999).exists()
     drain(installed)
     deal.refresh_from_db()
     assert deal.name == "Соколова — UX/UI дизайн (renamed)"
@@ -39,14 +39,14 @@ def test_an_update_hook_refreshes_the_deal_from_the_api(installed, sandbox):
 
 
 def test_repeated_hooks_queue_one_fetch(installed):
-    Deal.objects.create(account=installed, lead_id=17652)
+    Deal.objects.create(account=installed, external_id=17652)
     for section in ("update", "status", "update"):
         hook(installed, lead_pairs(section, 17652))
     assert CrmAction.objects.filter(kind="fetch_lead", state="pending").count() == 1
 
 
 def test_a_delete_hook_cancels_the_deal_once_the_lead_is_really_gone(installed, sandbox):
-    deal = Deal.objects.create(account=installed, lead_id=17653)
+    deal = Deal.objects.create(account=installed, external_id=17653)
     del sandbox.account().leads[17653]
 
     hook(installed, lead_pairs("delete", 17653))
@@ -58,7 +58,7 @@ def test_a_delete_hook_cancels_the_deal_once_the_lead_is_really_gone(installed, 
 
 
 def test_a_forged_delete_hook_for_a_living_lead_cancels_nothing(installed, sandbox):
-    deal = Deal.objects.create(account=installed, lead_id=17653)
+    deal = Deal.objects.create(account=installed, external_id=17653)
 
     hook(installed, lead_pairs("delete", 17653))
     drain(installed)
@@ -69,18 +69,18 @@ def test_a_forged_delete_hook_for_a_living_lead_cancels_nothing(installed, sandb
 
 
 def test_an_unknown_key_is_404_and_another_accounts_hook_is_refused(installed, other_account):
-    Deal.objects.create(account=installed, lead_id=17652)
+    Deal.objects.create(account=installed, external_id=17652)
     assert hook(installed, lead_pairs("update", 17652), key="nope").status_code == 404
-    foreign = [("leads[update][0][id]", 17652), ("account[id]", other_account.amocrm_account_id)]
+    foreign = [("leads[update][0][id]", 17652), ("account[id]", other_account.crm_account_id)]
     assert hook(installed, foreign).status_code == 400
     assert not CrmAction.objects.exists()
 
 
 def test_a_hook_of_one_account_never_touches_another_accounts_deal_on_the_same_lead_id(
         installed, sandbox, other_account):
-    ours = Deal.objects.create(account=installed, lead_id=17653)
-    theirs = Deal.objects.create(account=other_account, lead_id=17653, name="their deal")
-    only_theirs = Deal.objects.create(account=other_account, lead_id=17654, name="only theirs")
+    ours = Deal.objects.create(account=installed, external_id=17653)
+    theirs = Deal.objects.create(account=other_account, external_id=17653, name="their deal")
+    only_theirs = Deal.objects.create(account=other_account, external_id=17654, name="only theirs")
     del sandbox.account().leads[17653]
 
     response = hook(installed, [*lead_pairs("delete", 17653), *lead_pairs("update", 17654)[:2]])

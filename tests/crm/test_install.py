@@ -13,11 +13,11 @@ from rest_framework.test import APIClient
 
 from billing.models import Account
 from billing.services import account_create
+from crm.amocrm import oauth
+from crm.amocrm.install import crm_install_finish, crm_revoke_confirm
+from crm.amocrm.models import CrmConnection
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 from tests.crm.conftest import calls, install
-from widget_api.amocrm import oauth
-from widget_api.amocrm.install import crm_install_finish, crm_revoke_confirm
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
-from widget_api.models import CrmConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -27,8 +27,8 @@ def test_callback_creates_the_account_and_stores_tokens_encrypted(sandbox):
 
     assert response.status_code == 200
     assert "PayPlan подключён" in response.content.decode()
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
-    assert (account.subdomain, account.host, account.time_zone) == ("demo", sandbox.host, "Europe/Moscow")
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
+    assert (account.slug, account.host, account.time_zone) == ("demo", sandbox.host, "Europe/Moscow")
     connection = account.crm_connection
     assert (connection.status, connection.base_url, connection.token_version) == ("connected", sandbox.url, 1)
     assert connection.access_token
@@ -43,14 +43,14 @@ def test_callback_creates_the_account_and_stores_tokens_encrypted(sandbox):
 
 
 def test_reinstall_keeps_the_gateway_credentials_and_settings(sandbox):
-    account_create(amocrm_account_id=DEMO_ACCOUNT_ID, subdomain="demo", cloudpayments_public_id="pk_demo",
+    account_create(crm_account_id=DEMO_ACCOUNT_ID, slug="demo", cloudpayments_public_id="pk_demo",
                    cloudpayments_api_secret="demo-secret", time_zone="Asia/Yekaterinburg")
-    Account.objects.filter(amocrm_account_id=DEMO_ACCOUNT_ID).update(settings={"invoice_lead_days": 3})
+    Account.objects.filter(crm_account_id=DEMO_ACCOUNT_ID).update(settings={"invoice_lead_days": 3})
     first = install(sandbox)
     second = install(sandbox)
 
     assert first.status_code == second.status_code == 200
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     assert (account.cloudpayments_public_id, account.cloudpayments_api_secret) == ("pk_demo", "demo-secret")
     assert (account.time_zone, account.settings, account.host) == ("Asia/Yekaterinburg", {"invoice_lead_days": 3},
                                                                     sandbox.host)
@@ -193,7 +193,7 @@ def test_the_access_revoked_hook_disconnects_once_amocrm_confirms_and_keeps_ever
     assert response.status_code == 200
     connection = CrmConnection.objects.get()
     assert (connection.status, connection.access_token, connection.refresh_token) == ("disconnected", "", "")
-    assert Account.objects.filter(amocrm_account_id=DEMO_ACCOUNT_ID, is_active=True).exists()
+    assert Account.objects.filter(crm_account_id=DEMO_ACCOUNT_ID, is_active=True).exists()
 
 
 def test_a_revoke_hook_replayed_after_a_reinstall_does_nothing(sandbox, settings, django_capture_on_commit_callbacks):
@@ -230,7 +230,7 @@ def test_after_install_lead_hooks_are_subscribed_and_fields_mapped_by_name(sandb
     settings.AMOCRM_REDIRECT_URI = sandbox.redirect_uri
     settings.PAYPLAN_PUBLIC_ORIGIN = "http://127.0.0.1:8000"  # the sandbox only calls loopback destinations
     install(sandbox)
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
 
     crm_install_finish(account_id=account.pk)
 

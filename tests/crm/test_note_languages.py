@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from widget_api.amocrm import texts
+from crm.amocrm import texts
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 

@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from billing.models import Deal
 from billing.services.accounts import account_settings_update
+from crm.models import CrmAction
+from crm.outbox import actions_claim
+from sandboxes.amocrm.seed import FIELD_DEBT, FIELD_LAST_PAYMENT_DAY, FIELD_RECEIVED, FIELD_TOTAL
 from tests.conftest import WidgetClient
 from tests.crm.conftest import calls, drain, lead_field, note_action, notes_of
-from widget_api.amocrm.outbox import actions_claim
-from widget_api.amocrm.sandbox.seed import FIELD_DEBT, FIELD_LAST_PAYMENT_DAY, FIELD_RECEIVED, FIELD_TOTAL
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 LEAD = 17655  # "Кузнецов — Java-разработчик", stage "Новая заявка" of pipeline 1113 in the demo seed
@@ -55,7 +55,7 @@ def test_a_plan_and_a_full_payment_end_with_fields_notes_and_the_completed_stage
     assert notes[0].startswith("График платежей создан: сумма 150\u00a0000,00\u00a0₽, платежей: 6")
     assert notes[1].startswith("Получен платёж 150\u00a0000,00\u00a0₽ (банковский перевод)")
     assert "долг погашен полностью" in notes[1]
-    deal = Deal.objects.get(lead_id=LEAD)
+    deal = Deal.objects.get(external_id=LEAD)
     assert (deal.name, deal.contact_name, deal.contact_phone, deal.contact_email, deal.responsible_user_id) == (
         "Кузнецов — Java-разработчик", "Дмитрий Кузнецов", "+79161234505", "d.kuznetsov@example.ru", 8765432)
     note_ids = sorted(CrmAction.objects.filter(kind="add_note").values_list("crm_entity_id", flat=True))
@@ -106,8 +106,8 @@ def test_a_deals_actions_arrive_in_the_order_they_were_written(installed, sandbo
 def test_a_validation_error_dead_letters_the_action_with_amocrms_message(installed, sandbox):
     account_settings_update(account=installed, settings={"task_user_id": 999999})  # no such amoCRM user
     note = note_action(installed, LEAD, "fine")
-    other = Deal.objects.create(account=installed, lead_id=17656)
-    task = CrmAction.objects.create(account=installed, deal=other, lead_id=17656, kind="create_task",
+    other = Deal.objects.create(account=installed, external_id=17656)
+    task = CrmAction.objects.create(account=installed, deal=other, external_id=17656, kind="create_task",
                                     payload={"text": "Call", "complete_till": 1767225600,
                                              "responsible_user_id": 999999})
 
@@ -130,7 +130,7 @@ def test_a_batch_refused_for_one_item_delivers_the_others(installed, sandbox):
 
     drain(installed)
 
-    states = dict(CrmAction.objects.values_list("lead_id", "state"))
+    states = dict(CrmAction.objects.values_list("external_id", "state"))
     assert states == {17651: "done", 17652: "done", 17653: "done", 99999991: "dead"}
     assert sum(len(notes_of(sandbox, lead_id)) for lead_id in (17651, 17652, 17653)) == 3
 
@@ -200,7 +200,7 @@ def test_an_action_is_dead_lettered_after_the_last_attempt_with_its_error(instal
 
 
 def test_a_claim_of_a_killed_worker_is_taken_over_after_its_lease_without_a_duplicate(installed, sandbox):
-    from widget_api.amocrm.client import AmoCrmClient
+    from crm.amocrm.client import AmoCrmClient
 
     action = note_action(installed, LEAD, "sent just before the worker died")
     [claimed] = actions_claim(account_id=installed.pk, limit=10)
@@ -250,13 +250,13 @@ def test_invoice_and_failed_payment_events_become_notes_and_a_task_for_the_manag
 
     from billing.events import INVOICE_ISSUED, PAYMENT_FAILED, publish
 
-    deal = Deal.objects.create(account=installed, lead_id=LEAD, responsible_user_id=8765434)
+    deal = Deal.objects.create(account=installed, external_id=LEAD, responsible_user_id=8765434)
     with transaction.atomic():
         publish(account=installed, name=INVOICE_ISSUED, payload={
-            "invoice_id": 1, "number": "2026-000004", "deal_id": deal.pk, "lead_id": LEAD, "amount": "25000.00",
+            "invoice_id": 1, "number": "2026-000004", "deal_id": deal.pk, "external_id": LEAD, "amount": "25000.00",
             "payment_url": "https://pay.example/o/1", "due_date": "2026-12-05"})
         publish(account=installed, name=PAYMENT_FAILED, payload={
-            "invoice_id": 1, "number": "2026-000004", "deal_id": deal.pk, "lead_id": LEAD, "amount": "25000.00",
+            "invoice_id": 1, "number": "2026-000004", "deal_id": deal.pk, "external_id": LEAD, "amount": "25000.00",
             "reason": "Insufficient funds (5051)", "reason_code": 5051})
 
     drain(installed)
@@ -294,7 +294,7 @@ def test_a_broker_outage_after_commit_never_reaches_the_caller(account, monkeypa
     """The write is committed; the drain request failing (broker down) is logged, not raised."""
     from django.db import transaction
 
-    from widget_api.amocrm import outbox
+    from crm import outbox
 
     def broker_down(account_id):
         raise ConnectionError("broker down")

@@ -2,8 +2,8 @@
 import pytest
 
 from billing.models import Payment
+from crm.models import CrmAction
 from tests.conftest import WidgetClient
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LEAD = 4242
@@ -13,7 +13,8 @@ PAYMENT_WORDS = ("Клиент", "График платежей", "Долг", "�
 
 
 def notes(lead: int) -> list[str]:
-    return [action.payload["text"] for action in CrmAction.objects.filter(lead_id=lead, kind="add_note").order_by("id")]
+    return [action.payload["text"] for action in CrmAction.objects.filter(external_id=lead,
+                                                                          kind="add_note").order_by("id")]
 
 
 def test_a_payout_plans_notes_speak_of_payouts(account):
@@ -29,7 +30,7 @@ def test_a_payout_plans_notes_speak_of_payouts(account):
     assert all("Осталось выплатить" in text or "осталось выплатить" in text for text in texts)
     for text in texts:
         assert not any(word in text for word in PAYMENT_WORDS), text
-    assert Payment.objects.filter(deal__lead_id=LEAD).count() == 1
+    assert Payment.objects.filter(deal__external_id=LEAD).count() == 1
 
 
 def test_an_incoming_plan_keeps_its_payment_words(account):

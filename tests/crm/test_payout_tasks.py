@@ -11,10 +11,10 @@ from rest_framework.test import APIClient
 from billing.models import Deal, Payment, Payout
 from billing.services.accounts import account_settings_patch
 from billing.services.billing_run import billing_run
+from crm.amocrm.payout_tasks import payout_tasks_poll
+from sandboxes.amocrm.seed import ACCOUNTANT_USER_ID, LAWYER_USER_ID
 from tests.conftest import WidgetClient
 from tests.crm.conftest import calls, drain
-from widget_api.amocrm.payout_tasks import payout_tasks_poll
-from widget_api.amocrm.sandbox.seed import ACCOUNTANT_USER_ID, LAWYER_USER_ID
 from widget_api.tokens import token_mint
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -73,17 +73,17 @@ def test_a_payout_plan_walked_through_its_dates_ends_with_the_close_task(builder
         assert "40702810900000012345" in task.text
         assert datetime.fromtimestamp(task.complete_till, UTC).date().isoformat() == day  # 23:59 Moscow
         poll(builder)
-        assert Payment.objects.filter(deal__lead_id=LEAD).count() == number - 1  # not completed yet
+        assert Payment.objects.filter(deal__external_id=LEAD).count() == number - 1  # not completed yet
 
         sandbox.complete_task(task.id, user_id=ACCOUNTANT_USER_ID, result="Отправлено")
         poll(builder)
         tick(builder)
-        assert Payment.objects.filter(deal__lead_id=LEAD).count() == number
+        assert Payment.objects.filter(deal__external_id=LEAD).count() == number
         notes = summary_notes(sandbox)
         assert len(notes) == 1  # one running summary, edited in place
         assert f"({number} из 3)" in notes[0].params["text"]
 
-    deal = Deal.objects.get(account=builder, lead_id=LEAD)
+    deal = Deal.objects.get(account=builder, external_id=LEAD)
     assert (deal.status, deal.paid, deal.debt) == ("paid", Decimal("90000.00"), Decimal("0.00"))
     assert set(Payout.objects.filter(deal=deal).values_list("state", flat=True)) == {"paid"}
     close = [task for task in tasks(sandbox) if task.text.startswith("Все выплаты по сделке сделаны")]
@@ -122,7 +122,7 @@ def test_a_payout_not_made_by_its_date_alerts_once_and_a_task_completed_late_sti
     poll(builder)
     sandbox.complete_task(payout_task.id, user_id=ACCOUNTANT_USER_ID)  # ticked again: still one payout
     poll(builder)
-    payments = Payment.objects.filter(deal__lead_id=LEAD)
+    payments = Payment.objects.filter(deal__external_id=LEAD)
     assert [(payment.amount, payment.recorded_by) for payment in payments] == [
         (Decimal("30000.00"), ACCOUNTANT_USER_ID)]
 
@@ -144,7 +144,7 @@ def test_payout_roles_are_account_settings(builder):
     widget = WidgetClient(builder)
     body = widget.get("/api/v1/account/settings").json()
     assert body["roles"] == {"accountant_user_id": ACCOUNTANT_USER_ID, "claims_specialist_user_id": LAWYER_USER_ID}
-    admin = {"HTTP_X_AUTH_TOKEN": token_mint(account_id=builder.amocrm_account_id, subdomain=builder.subdomain,
+    admin = {"HTTP_X_AUTH_TOKEN": token_mint(account_id=builder.crm_account_id, subdomain=builder.slug,
                                              user_id=8765432, is_admin=True)}
     response = APIClient().patch("/api/v1/account/settings", {"roles": {"accountant_user_id": 0}}, format="json",
                                  **admin)
@@ -163,4 +163,4 @@ def test_a_plan_rebuilt_after_a_task_went_out_does_not_send_the_same_tranche_aga
     assert widget.put(f"/api/v1/deals/{LEAD}/schedule", rebuilt).status_code == 200
     tick(builder)
     assert len([task for task in tasks(sandbox) if task.text.startswith("Сделайте выплату")]) == 1
-    assert Payout.objects.filter(deal__lead_id=LEAD).count() == 1
+    assert Payout.objects.filter(deal__external_id=LEAD).count() == 1

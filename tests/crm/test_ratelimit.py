@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from widget_api.amocrm import coordination
-from widget_api.amocrm.ratelimit import RateLimitWait, TokenBucket
+from crm import coordination
+from crm.amocrm.ratelimit import RateLimitWait, TokenBucket
 
 
 def max_in_any_window(moments: list[float], window: float) -> int:
@@ -56,7 +56,7 @@ def test_a_pause_stops_every_caller_of_the_account(backend, monkeypatch):
     bucket.pause(name, 0.4)
     waits: list[float] = []
     real_sleep = time.sleep
-    monkeypatch.setattr("widget_api.amocrm.ratelimit.time.sleep", lambda s: (waits.append(s), real_sleep(s)))
+    monkeypatch.setattr("crm.amocrm.ratelimit.time.sleep", lambda s: (waits.append(s), real_sleep(s)))
 
     bucket.acquire(name)
 

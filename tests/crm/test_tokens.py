@@ -6,14 +6,14 @@ import pytest
 from django.utils import timezone
 
 from billing.models import Account
+from crm.amocrm.client import AmoCrmClient
+from crm.amocrm.errors import CrmReinstallNeeded
+from crm.amocrm.models import CrmConnection
+from crm.amocrm.oauth import connection_refresh, crm_tokens_refresh_due
+from sandboxes.amocrm import ManualClock
+from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID
 from tests.crm.conftest import calls, drain, install, make_sandbox, note_action, notes_of
 from tests.integration.test_concurrency import run_together
-from widget_api.amocrm.client import AmoCrmClient
-from widget_api.amocrm.errors import CrmReinstallNeeded
-from widget_api.amocrm.oauth import connection_refresh, crm_tokens_refresh_due
-from widget_api.amocrm.sandbox import ManualClock
-from widget_api.amocrm.sandbox.seed import DEMO_ACCOUNT_ID
-from widget_api.models import CrmConnection
 
 LEAD = 17655
 
@@ -33,7 +33,7 @@ def sandbox(settings, clock):
 @pytest.fixture
 def account(db, sandbox):
     assert install(sandbox).status_code == 200
-    return Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    return Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
 
 
 def refresh_calls(sandbox) -> list:

@@ -81,7 +81,7 @@ def recorder():
 
 @pytest.fixture
 def smtp_sink():
-    from documents.smtp_sink import SmtpSink
+    from sandboxes.smtp import SmtpSink
 
     with SmtpSink() as sink:
         yield sink
@@ -93,8 +93,8 @@ class AdminWidgetClient(WidgetClient):
     def headers(self, idempotency_key: str | None = None) -> dict:
         from widget_api.tokens import token_mint
 
-        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.amocrm_account_id,
-                                                subdomain=self.account.subdomain, user_id=self.user_id,
+        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.crm_account_id,
+                                                subdomain=self.account.slug, user_id=self.user_id,
                                                 is_admin=True)}
 
     def delete(self, path: str):

@@ -18,7 +18,8 @@ LINES = 10_000
 
 @pytest.fixture
 def huge_deal(school):
-    deal = Deal.objects.create(account=school, lead_id=9100, name="Аренда оборудования", contact_name="ООО «Клиент»",
+    deal = Deal.objects.create(account=school, external_id=9100, name="Аренда оборудования",
+                               contact_name="ООО «Клиент»",
                                total=Decimal(LINES * 100), debt=Decimal(LINES * 100))
     schedule = Schedule.objects.create(deal=deal, version=1, plan="custom", total=Decimal(LINES * 100),
                                        debt=Decimal(LINES * 100))
@@ -37,7 +38,7 @@ def test_a_huge_schedule_is_queued_for_a_worker_and_the_request_answers_at_once(
     claim_key, run = documents.services.render_claim_key, uuid.uuid4().hex
     monkeypatch.setattr("documents.services.render_claim_key", lambda *args: f"{claim_key(*args)}:{run}")
     monkeypatch.setattr("documents.services.RENDER_CLAIM_SECONDS", 120)
-    url = f"/api/v1/deals/{huge_deal.lead_id}/documents/schedule.pdf"
+    url = f"/api/v1/deals/{huge_deal.external_id}/documents/schedule.pdf"
     with django_capture_on_commit_callbacks(execute=True):
         response = widget.get(url)
         again = widget.get(url)
@@ -52,11 +53,11 @@ def test_a_huge_schedule_is_queued_for_a_worker_and_the_request_answers_at_once(
 def test_the_worker_renders_all_10000_lines_paged_and_the_next_request_gets_the_pdf(huge_deal, widget):
     stored = document_render(account=huge_deal.account, kind="schedule", object_id=huge_deal.pk)
     assert stored.pages > 250  # ~37 lines an A4 page
-    response = widget.get(f"/api/v1/deals/{huge_deal.lead_id}/documents/schedule.pdf")
+    response = widget.get(f"/api/v1/deals/{huge_deal.external_id}/documents/schedule.pdf")
     assert response.status_code == 200
     assert len(response.content) == stored.size
     assert StoredDocument.objects.count() == 1
 
 
 def test_a_huge_deal_of_another_account_is_still_a_404(huge_deal, other_widget):
-    assert_error(other_widget.get(f"/api/v1/deals/{huge_deal.lead_id}/documents/schedule.pdf"), 404)
+    assert_error(other_widget.get(f"/api/v1/deals/{huge_deal.external_id}/documents/schedule.pdf"), 404)

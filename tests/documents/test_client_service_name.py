@@ -11,12 +11,12 @@ from django.core import mail
 from billing.models import Deal
 from billing.services import PaymentInput, payment_record
 from billing.time import account_today
+from crm.amocrm import delivery
 from documents.kinds import Kind
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.conftest import WidgetClient, assert_error
 from tests.invoicing.conftest import make_plan
-from widget_api.amocrm import delivery
 
 pytestmark = pytest.mark.django_db
 SECRET_TITLE = "Иванова — ВНУТР: скидка 30%, проблемный"
@@ -51,7 +51,7 @@ def test_no_document_email_or_payment_description_shows_the_crm_title(
 
     widget = WidgetClient(school)
     # The contract first: it takes its number, which the invoice and the emails then cite.
-    assert widget.get(f"/api/v1/deals/{secret_deal.lead_id}/documents/contract.pdf").status_code == 200
+    assert widget.get(f"/api/v1/deals/{secret_deal.external_id}/documents/contract.pdf").status_code == 200
     line = secret_deal.schedules.get(is_active=True).installments.get(seq=1)
     with django_capture_on_commit_callbacks(execute=True):
         invoice = invoice_issue(installment_id=line.pk, today=date(2026, 12, 5)).invoice
@@ -145,7 +145,7 @@ def test_the_lead_fetch_fills_the_service_name_from_the_chosen_field(school):
     lead = {"id": 6301, "name": SECRET_TITLE, "responsible_user_id": 5, "custom_fields_values": [
         {"field_id": 111, "values": [{"value": "не то поле"}]},
         {"field_id": 777, "values": [{"value": "Курс косметологии", "enum_id": 3}]}]}
-    action = SimpleNamespace(lead_id=6301, deal=deal, payload={})
+    action = SimpleNamespace(external_id=6301, deal=deal, payload={})
     delivery._fetch_leads(_FakeCrm(lead), school, [action])
     deal.refresh_from_db()
     assert (deal.name, deal.service_name) == (SECRET_TITLE, "Курс косметологии")

@@ -76,7 +76,7 @@ def test_an_opening_balance_gets_no_receipt(school, django_capture_on_commit_cal
     from billing.services import ScheduleOptions, deal_get_or_create, schedule_replace
     from tests.documents.conftest import with_client
 
-    deal = with_client(deal_get_or_create(account=school, lead_id=6100))
+    deal = with_client(deal_get_or_create(account=school, external_id=6100))
     with django_capture_on_commit_callbacks(execute=True):
         schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=30000, already_paid=5000,
                                                              installments_count=3, first_due_date=date(2026, 12, 5)),

@@ -16,8 +16,8 @@ from documents.emails import document_message
 from documents.formatting import amount_in_words, currency_sign, date_long, date_short, money_ru, plural
 from documents.kinds import Kind
 from documents.links import document_link
+from documents.safe_render import _environment, render_template
 from documents.samples import SAMPLE_REQUISITES_EN, sample_variables
-from documents.sandbox import _environment, render_template
 from documents.selectors import default_template_source, document_subject_get
 from documents.services import document_pdf_fetch, template_preview, template_save
 from tests.documents.test_russian_documents import _english, _visible_text
@@ -226,7 +226,7 @@ def test_an_account_s_own_template_keeps_working_and_may_use_the_catalogue(schoo
 
 
 def test_a_template_s_own_text_given_to_the_catalogue_cannot_build_a_huge_string():
-    from documents.sandbox import TemplateProblem
+    from documents.safe_render import TemplateProblem
 
     with pytest.raises(TemplateProblem, match="Widths and precisions"):
         render_template('{{ _("%(a)999999999s", a=1) }}', {})

@@ -12,7 +12,7 @@ from documents.contexts import invoice_pay_by
 from documents.kinds import Kind
 from documents.models import StoredDocument
 from documents.qr import qr_data_uri
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.conftest import assert_error
 
@@ -77,7 +77,7 @@ def test_an_invoice_or_receipt_of_another_account_is_a_404(issue_invoice, other_
                              payment=PaymentInput(method="cash", paid_at=date(2026, 11, 24)))
     assert_error(other_widget.get(f"/api/v1/payments/{payment.pk}/receipt.pdf"), 404, "payment_not_found")
     assert_error(widget.get("/api/v1/invoices/999999999/pdf"), 404, "invoice_not_found")
-    assert_error(other_widget.get(f"/api/v1/deals/{invoice.deal.lead_id}/documents/schedule.pdf"), 404)
+    assert_error(other_widget.get(f"/api/v1/deals/{invoice.deal.external_id}/documents/schedule.pdf"), 404)
 
 
 def test_a_receipt_states_the_payment_and_the_debt_left_after_it(issue_invoice, school, widget):
@@ -106,7 +106,7 @@ def test_asking_for_a_pdf_still_gets_errors_as_the_contract_json(widget, account
 @pytest.mark.parametrize("kind", ["schedule", "contract", "offer"])
 def test_a_deal_prints_its_schedule_contract_and_offer(issue_invoice, widget, kind):
     deal = issue_invoice().deal
-    response = widget.get(f"/api/v1/deals/{deal.lead_id}/documents/{kind}.pdf")
+    response = widget.get(f"/api/v1/deals/{deal.external_id}/documents/{kind}.pdf")
     assert response.status_code == 200, response.content[:300]
     assert response.content.startswith(b"%PDF")
 
@@ -114,7 +114,7 @@ def test_a_deal_prints_its_schedule_contract_and_offer(issue_invoice, widget, ki
 def test_deal_printouts_refuse_unknown_kinds_deals_and_plans(school, widget):
     from billing.services import deal_get_or_create
 
-    deal_get_or_create(account=school, lead_id=777)
+    deal_get_or_create(account=school, external_id=777)
     assert_error(widget.get("/api/v1/deals/777/documents/invoice.pdf"), 404, "document_kind_not_found")
     assert_error(widget.get("/api/v1/deals/778/documents/schedule.pdf"), 404, "deal_not_found")
     assert_error(widget.get("/api/v1/deals/777/documents/schedule.pdf"), 422, "no_plan")
@@ -123,9 +123,9 @@ def test_deal_printouts_refuse_unknown_kinds_deals_and_plans(school, widget):
 
 def test_a_changed_plan_makes_the_next_printout_fresh(issue_invoice, widget, school):
     deal = issue_invoice().deal
-    widget.get(f"/api/v1/deals/{deal.lead_id}/documents/schedule.pdf")
+    widget.get(f"/api/v1/deals/{deal.external_id}/documents/schedule.pdf")
     before = StoredDocument.objects.get(kind="schedule", object_id=deal.pk).fingerprint
     payment_record(deal=deal, amount=Decimal("10000.00"), payment=PaymentInput(method="cash",
                                                                                paid_at=date(2026, 11, 24)))
-    widget.get(f"/api/v1/deals/{deal.lead_id}/documents/schedule.pdf")
+    widget.get(f"/api/v1/deals/{deal.external_id}/documents/schedule.pdf")
     assert StoredDocument.objects.get(kind="schedule", object_id=deal.pk).fingerprint != before

@@ -9,7 +9,7 @@ from billing.domain.schedule import PlanRequest
 from billing.services import ScheduleOptions, schedule_replace
 from billing.services.deals import deal_get_or_create
 from documents.kinds import DEAL_KINDS, Kind
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.documents.conftest import with_client
 from tests.documents.test_russian_documents import _english, _visible_text
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def annuity_deal(school):
-    deal = with_client(deal_get_or_create(account=school, lead_id=6201))
+    deal = with_client(deal_get_or_create(account=school, external_id=6201))
     schedule_replace(deal=deal, plan_request=PlanRequest(
         plan="annuity", total=Decimal("100000"), installments_count=12, first_due_date=date(2027, 2, 1),
         annual_rate=Decimal("12"), day_count="30/360"), options=ScheduleOptions(), created_by=1,

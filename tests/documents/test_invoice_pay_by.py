@@ -6,7 +6,7 @@ import time_machine
 
 from documents.contexts import invoice_pay_by
 from documents.kinds import Kind
-from documents.sandbox import render_template
+from documents.safe_render import render_template
 from documents.selectors import default_template_source, document_subject_get
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +40,7 @@ def test_a_payout_plans_schedule_printout_speaks_of_payouts(school, widget):
                                                "first_due_date": "2027-01-31", "direction": "outgoing"})
     widget.post("/api/v1/deals/7001/payments", {"amount": "30000.00", "method": "bank_transfer",
                                                 "paid_at": "2026-11-20"})
-    deal_id = school.deals.get(lead_id=7001).pk
+    deal_id = school.deals.get(external_id=7001).pk
     subject = document_subject_get(account=school, kind=Kind.SCHEDULE, object_id=deal_id)
     html = render_template(default_template_source(Kind.SCHEDULE), subject.variables)
     for text in ("График выплат", "Порядок выплат:", "3 выплаты", "Выплачено всего:", "Осталось выплатить:",

@@ -14,8 +14,8 @@ from documents import isolation, rendering
 from documents.isolation import ChildFailed, ChildLimits, run_in_child
 from documents.models import DocumentTemplate, StoredDocument
 from documents.pdf import html_to_pdf
+from documents.safe_render import TemplateProblem, render_template
 from documents.samples import sample_variables
-from documents.sandbox import TemplateProblem, render_template
 from documents.selectors import default_template_source
 from documents.services import document_render
 from tests.conftest import assert_error

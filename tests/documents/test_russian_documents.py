@@ -14,8 +14,8 @@ from billing.services import ScheduleOptions, schedule_replace
 from billing.services.deals import deal_get_or_create
 from documents.emails import document_message
 from documents.kinds import DEAL_KINDS, Kind
+from documents.safe_render import render_template
 from documents.samples import sample_variables
-from documents.sandbox import render_template
 from documents.selectors import default_template_source, document_subject_get
 from tests.documents.conftest import with_client
 
@@ -59,7 +59,7 @@ def _english(text: str) -> list[str]:
 
 @pytest.fixture
 def deal_with_every_line(school):
-    deal = with_client(deal_get_or_create(account=school, lead_id=6101))
+    deal = with_client(deal_get_or_create(account=school, external_id=6101))
     schedule_replace(deal=deal, plan_request=PlanRequest(
         plan="equal", total=Decimal("160000"), already_paid=Decimal("10000"), installments_count=4,
         first_due_date=date(2026, 12, 5), due_day=5, down_payment=DownPayment(Decimal("30000"), date(2026, 12, 1)),

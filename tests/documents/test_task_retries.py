@@ -3,9 +3,9 @@ import smtplib
 
 from celery.utils.time import get_exponential_backoff_interval
 
+from crm.amocrm.errors import CrmNotSent, CrmTransient
+from crm.amocrm.tasks import crm_install_finish_task, crm_revoke_confirm_task
 from documents.tasks import deliver_document
-from widget_api.amocrm.errors import CrmNotSent, CrmTransient
-from widget_api.tasks import crm_install_finish_task, crm_revoke_confirm_task
 
 
 def _countdowns(task, retries):

@@ -10,7 +10,7 @@ from billing.domain.schedule import PlanRequest
 def make_account(amocrm_id: int, subdomain: str, time_zone: str = "Europe/Moscow"):
     from billing.services import account_create
 
-    return account_create(amocrm_account_id=amocrm_id, subdomain=subdomain, time_zone=time_zone)
+    return account_create(crm_account_id=amocrm_id, slug=subdomain, time_zone=time_zone)
 
 
 def make_deal(account, *, lead_id=7001, first=date(2026, 12, 5), count=3, total=75000, email="ivanova@example.test",
@@ -18,7 +18,7 @@ def make_deal(account, *, lead_id=7001, first=date(2026, 12, 5), count=3, total=
     from billing.services import ScheduleOptions, deal_get_or_create, schedule_replace
     from billing.services.deals import deal_update_crm_data
 
-    deal = deal_get_or_create(account=account, lead_id=lead_id)
+    deal = deal_get_or_create(account=account, external_id=lead_id)
     deal = deal_update_crm_data(deal=deal, name="Курс", contact_name=name, contact_phone=phone, contact_email=email,
                                 responsible_user_id=501)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=total, installments_count=count,

@@ -9,9 +9,9 @@ import time_machine
 from billing.dunning.models import CallOutcome, ChannelSettings, DunningLine, LadderDecision, StepRun
 from billing.models import Deal
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.conftest import WidgetClient, assert_error
 from tests.dunning.conftest import at, events, make_deal, tick
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 LEAD = 7001
@@ -21,8 +21,8 @@ class AdminClient(WidgetClient):
     def headers(self, idempotency_key=None):
         from widget_api.tokens import token_mint
 
-        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.amocrm_account_id,
-                                                subdomain=self.account.subdomain, user_id=self.user_id,
+        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.crm_account_id,
+                                                subdomain=self.account.slug, user_id=self.user_id,
                                                 is_admin=True)}
 
     def patch(self, path, body):

@@ -11,8 +11,8 @@ from billing.errors import ApplicationError
 from billing.models import Installment, Schedule
 from billing.services import PaymentInput, payment_record
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.dunning.conftest import at, events, make_deal, tick
-from widget_api.models import CrmAction
 
 
 @pytest.fixture
@@ -67,10 +67,10 @@ def test_a_manager_waives_a_fee_with_a_reason_as_a_new_version(school, deal, pro
     tick(at(school, "2026-12-05 18:30"))
     tick(at(school, "2026-12-06 10:00"))
     with pytest.raises(ApplicationError) as refused:
-        penalty_waive(account=school, lead_id=deal.lead_id, fee_seq=4, reason=" ", waived_by=77,
+        penalty_waive(account=school, external_id=deal.external_id, fee_seq=4, reason=" ", waived_by=77,
                       today=at(school, "2026-12-06 10:00").date(), now=at(school, "2026-12-06 10:00"))
     assert refused.value.fields == {"reason": ["Укажите причину."]}
-    penalty_waive(account=school, lead_id=deal.lead_id, fee_seq=4, reason="Договорились", waived_by=77,
+    penalty_waive(account=school, external_id=deal.external_id, fee_seq=4, reason="Договорились", waived_by=77,
                   today=at(school, "2026-12-06 10:00").date(), now=at(school, "2026-12-06 10:00"))
     assert _fees(deal) == []
     assert Schedule.objects.get(deal=deal, is_active=True).version == 3
@@ -124,7 +124,7 @@ def test_monthly_decision_keeps_reminding_every_30_days(school, deal, provider):
 
     dunning_policy_set(account=school, config={"steps": [{"day": 3, "channel": "client_sms"}]})
     tick(at(school, "2026-12-08 10:00"))
-    deal_decision_record(account=school, lead_id=deal.lead_id, decision="monthly", reason="", decided_by=5,
+    deal_decision_record(account=school, external_id=deal.external_id, decision="monthly", reason="", decided_by=5,
                          now=at(school, "2026-12-08 10:00"))
     tick(at(school, "2027-01-02 10:00"))  # day 28 of the first line
     assert not StepRun.objects.filter(day=33, line__seq=1).exists()

@@ -17,8 +17,8 @@ from billing.dunning.services import dunning_account_plan, dunning_policy_set
 from billing.models import Deal, Installment, Schedule
 from billing.services import PaymentInput, ScheduleOptions, payment_record, schedule_replace
 from billing.services.relay import events_relay_run
+from crm.models import CrmAction
 from tests.dunning.conftest import at, events, make_account, make_deal, runs, tick
-from widget_api.models import CrmAction
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def _rebuild(deal, *, count=3, total=75000, today=date(2026, 12, 7)):
 
 def test_hand_to_lawyer_stops_the_steps_of_lines_that_fall_due_later(school, deal, provider):
     tick(at(school, "2026-12-05 18:30"))
-    deal_decision_record(account=school, lead_id=deal.lead_id, decision="lawyer", reason="Не отвечает",
+    deal_decision_record(account=school, external_id=deal.external_id, decision="lawyer", reason="Не отвечает",
                          decided_by=77, now=at(school, "2026-12-06 10:00"))
     before = len(events("reminder_sent"))
     tick(at(school, "2027-01-02 10:00"))  # line 2's -3 email would be due
@@ -59,7 +59,7 @@ def test_write_off_is_a_record_that_keeps_the_debt_and_the_lines(school, deal, p
     tick(at(school, "2026-12-05 18:30"))
     lines_before = list(Installment.objects.filter(schedule__deal=deal, schedule__is_active=True)
                         .values_list("seq", "amount", "paid"))
-    deal_decision_record(account=school, lead_id=deal.lead_id, decision="write_off", reason="Банкротство",
+    deal_decision_record(account=school, external_id=deal.external_id, decision="write_off", reason="Банкротство",
                          decided_by=77, now=at(school, "2026-12-06 10:00"))
     tick(at(school, "2026-12-08 10:00"))  # +3 SMS/WhatsApp would be due
     assert provider.sent == []
@@ -68,14 +68,14 @@ def test_write_off_is_a_record_that_keeps_the_debt_and_the_lines(school, deal, p
     assert list(Installment.objects.filter(schedule__deal=deal, schedule__is_active=True)
                 .values_list("seq", "amount", "paid")) == lines_before
     assert Schedule.objects.filter(deal=deal).count() == 1  # no new version: nothing was written off the books
-    card = deal_dunning_get(account=school, lead_id=deal.lead_id)
+    card = deal_dunning_get(account=school, external_id=deal.external_id)
     assert (card.decision.decision, card.decision.decided_by, card.decision.reason) == ("write_off", 77, "Банкротство")
     assert card.reminders_stopped
 
 
 def test_open_steps_are_cancelled_visibly_not_deleted_by_a_decision(school, deal, provider):
     tick(at(school, "2026-12-05 00:05"))  # the +0 email waits for 09:00 (quiet hours)
-    deal_decision_record(account=school, lead_id=deal.lead_id, decision="lawyer", reason="",
+    deal_decision_record(account=school, external_id=deal.external_id, decision="lawyer", reason="",
                          decided_by=77, now=at(school, "2026-12-05 00:10"))
     run = StepRun.objects.get(step_key="+0:client_email")
     assert (run.status, run.error) == ("cancelled", "Остановлено: долг передан юристу")
@@ -83,22 +83,22 @@ def test_open_steps_are_cancelled_visibly_not_deleted_by_a_decision(school, deal
 
 def test_monthly_after_the_lawyer_resumes_reminding(school, deal, provider):
     dunning_policy_set(account=school, config={"steps": [{"day": 3, "channel": "client_sms"}]})
-    deal_decision_record(account=school, lead_id=deal.lead_id, decision="lawyer", reason="", decided_by=77,
+    deal_decision_record(account=school, external_id=deal.external_id, decision="lawyer", reason="", decided_by=77,
                          now=at(school, "2026-12-06 10:00"))
     tick(at(school, "2026-12-08 10:00"))
     assert provider.sent == []
-    deal_decision_record(account=school, lead_id=deal.lead_id, decision="monthly", reason="Юрист вернул",
+    deal_decision_record(account=school, external_id=deal.external_id, decision="monthly", reason="Юрист вернул",
                          decided_by=77, now=at(school, "2026-12-09 10:00"))
     tick(at(school, "2026-12-09 10:05"))
     assert [message.channel for message in provider.sent] == ["client_sms"]
-    assert not deal_dunning_get(account=school, lead_id=deal.lead_id).reminders_stopped
+    assert not deal_dunning_get(account=school, external_id=deal.external_id).reminders_stopped
 
 
 def test_a_decision_mapped_to_a_stage_moves_the_lead_and_hands_it_to_the_lawyer(school, deal, provider):
     dunning_policy_set(account=school, config={"lawyer_user_id": 909, "stages": {
         "lawyer": {"status_id": 142001, "pipeline_id": 7}, "write_off": {"status_id": 142002}}})
     with time_machine.travel(at(school, "2026-12-06 10:00")):
-        deal_decision_record(account=school, lead_id=deal.lead_id, decision="lawyer", reason="", decided_by=77,
+        deal_decision_record(account=school, external_id=deal.external_id, decision="lawyer", reason="", decided_by=77,
                              now=at(school, "2026-12-06 10:00"))
         events_relay_run()
     [escalated] = events("deal_escalated")
@@ -106,7 +106,8 @@ def test_a_decision_mapped_to_a_stage_moves_the_lead_and_hands_it_to_the_lawyer(
     update = CrmAction.objects.get(deal=deal, kind="update_lead")
     assert update.payload == {"responsible_user_id": 909, "status_id": 142001, "pipeline_id": 7}
     with time_machine.travel(at(school, "2026-12-07 10:00")):
-        deal_decision_record(account=school, lead_id=deal.lead_id, decision="write_off", reason="", decided_by=77,
+        deal_decision_record(account=school, external_id=deal.external_id, decision="write_off", reason="",
+                             decided_by=77,
                              now=at(school, "2026-12-07 10:00"))
         events_relay_run()
     moved = CrmAction.objects.filter(deal=deal, kind="update_lead").order_by("id").last()
@@ -146,7 +147,7 @@ def test_a_rebuild_from_the_request_keeps_the_late_fees(school, deal, provider):
     assert changed["fee_seq_moves"] == {"4": 5}
     tick(at(school, "2026-12-08 10:00"))
     assert _fees(deal) == [(5, Decimal("500.00"), "Пеня по платежу № 1 от 05.12.2026")]  # fixed: once
-    penalty_waive(account=school, lead_id=deal.lead_id, fee_seq=5, reason="Договорились", waived_by=77,
+    penalty_waive(account=school, external_id=deal.external_id, fee_seq=5, reason="Договорились", waived_by=77,
                   today=date(2026, 12, 8), now=at(school, "2026-12-08 10:00"))
     assert _fees(deal) == []
 

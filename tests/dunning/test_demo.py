@@ -10,8 +10,8 @@ from billing.demo import DEMO_ACCOUNT_ID
 from billing.models import Account, Deal
 from billing.services.relay import events_relay_run
 from billing.time import account_today
+from crm.models import CrmAction
 from sandboxes.messaging import MessagingSandbox
-from widget_api.models import CrmAction
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +26,12 @@ def messaging(settings):
 
 def test_billing_run_across_a_due_date_runs_the_ladder(messaging):
     call_command("payplan_demo_load", stdout=StringIO())
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     due = account_today(account) + timedelta(days=5)  # Иванова's first line
     out = StringIO()
     call_command("payplan_billing_run", "--date", due.isoformat(), stdout=out)
     assert "reminders demo" in out.getvalue() or "reminders " in out.getvalue()
-    deal = Deal.objects.get(account=account, lead_id=17651)
+    deal = Deal.objects.get(account=account, external_id=17651)
     assert any("maria.ivanova@example.test" in message.to for message in mail.outbox)
     assert [message["to"] for message in messaging.messages("sms")] == ["79123456789"]
     events_relay_run()  # the CRM feed runs after commit, in the relay

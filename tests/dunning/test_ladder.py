@@ -102,9 +102,9 @@ def test_vladivostok_and_kaliningrad_hear_at_their_own_local_hours(db, provider)
     tick(datetime(2026, 12, 5, 7, 0, tzinfo=UTC))  # 09:00 in Kaliningrad
     assert [m.to for m in mail.outbox] == [["vlad@example.test"], ["kgd@example.test"]]
     tick(datetime(2026, 12, 5, 12, 0, tzinfo=UTC))  # 22:00 in Vladivostok, 14:00 in Kaliningrad
-    assert [e["lead_id"] for e in events("installment_overdue")] == [1]
+    assert [e["external_id"] for e in events("installment_overdue")] == [1]
     tick(datetime(2026, 12, 5, 16, 0, tzinfo=UTC))  # 18:00 in Kaliningrad
-    assert [e["lead_id"] for e in events("installment_overdue")] == [1, 2]
+    assert [e["external_id"] for e in events("installment_overdue")] == [1, 2]
 
 
 def test_after_a_week_of_downtime_only_the_latest_step_goes_out(school, deal, provider):
@@ -209,7 +209,7 @@ def test_failures_end_shown_on_the_deal_never_dropped(school, deal, provider, se
                           TemporaryChannelError("WhatsApp: нет ответа вовремя")]
     tick(at(school, "2026-12-08 10:00"))
     tick(at(school, "2026-12-08 10:02"))
-    log = {row.step_key: row for row in deal_dunning_get(account=school, lead_id=deal.lead_id).sends}
+    log = {row.step_key: row for row in deal_dunning_get(account=school, external_id=deal.external_id).sends}
     assert (log["+3:client_sms"].status, log["+3:client_sms"].error) in {
         ("failed", "SMS.ru 202: Неправильно указан номер"), ("failed", "WhatsApp: нет ответа вовремя")}
     assert log["+3:client_whatsapp"].status == "failed"
@@ -221,7 +221,7 @@ def test_failures_end_shown_on_the_deal_never_dropped(school, deal, provider, se
 def test_a_client_without_an_email_is_a_visible_failure(school, provider):
     deal = make_deal(school, email="")
     tick(at(school, "2026-12-05 10:00"))
-    [row] = [r for r in deal_dunning_get(account=school, lead_id=deal.lead_id).sends if r.status != "skipped"]
+    [row] = [r for r in deal_dunning_get(account=school, external_id=deal.external_id).sends if r.status != "skipped"]
     assert (row.status, row.error) == ("failed", "У клиента не указан email")
 
 
@@ -249,7 +249,7 @@ def test_outgoing_plans_are_not_chased(school, provider):
     from billing.domain.schedule import PlanRequest
     from billing.services import ScheduleOptions, deal_get_or_create, schedule_replace
 
-    deal = deal_get_or_create(account=school, lead_id=99)
+    deal = deal_get_or_create(account=school, external_id=99)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=30000, installments_count=3,
                                                          first_due_date=date(2026, 12, 5), due_day=5),
                      options=ScheduleOptions(direction="outgoing"), request_data={}, created_by=1,

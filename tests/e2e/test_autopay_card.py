@@ -20,7 +20,7 @@ TEXTS = {
 
 
 def saved_card(account) -> SavedCard:
-    deal = Deal.objects.get(account=account, lead_id=SCHOOL_LEAD)
+    deal = Deal.objects.get(account=account, external_id=SCHOOL_LEAD)
     Schedule.objects.filter(deal=deal, is_active=True).update(autopay=True)
     return SavedCard.objects.create(
         account=account, deal=deal, token="tk_demo_4242", token_digest=token_digest("tk_demo_4242"),

@@ -9,10 +9,10 @@ from playwright.sync_api import expect
 from billing.client_links import client_page_path, registration_token
 from billing.demo import DEMO_CP_SECRET
 from billing.domain.schedule import PlanRequest
-from billing.gateway.sandbox import SandboxServer
 from billing.models import ClientRegistration, Deal, Invoice
 from billing.services.proposals import options_of, proposal_create
 from billing.time import account_today
+from sandboxes.cloudpayments import SandboxServer
 from tests.crm.conftest import crm_settings, install, make_sandbox  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,7 +36,7 @@ def cloudpayments(live_server, settings, demo):
 
 
 def school_page(live_server, lang: str = "") -> str:
-    deal = Deal.objects.get(lead_id=SCHOOL_LEAD)
+    deal = Deal.objects.get(external_id=SCHOOL_LEAD)
     return live_server.url + client_page_path(deal) + (f"?lang={lang}" if lang else "")
 
 
@@ -65,7 +65,7 @@ def test_pay_the_next_payment_on_a_phone_in_russian(page, live_server, cloudpaym
 
     expect(page.locator('[data-figure="paid"]')).not_to_have_text(re.compile(r"^25\s000"))
     expect(page.locator('[data-status="paid"]')).to_have_count(before + 1)
-    assert Invoice.objects.filter(deal__lead_id=SCHOOL_LEAD, status="paid").count() == 1
+    assert Invoice.objects.filter(deal__external_id=SCHOOL_LEAD, status="paid").count() == 1
 
 
 def test_pay_everything_on_a_desktop_in_english(page, live_server, cloudpayments):
@@ -77,7 +77,7 @@ def test_pay_everything_on_a_desktop_in_english(page, live_server, cloudpayments
     page.get_by_role("link", name="Back to the shop").click()
     expect(page.locator("[data-paid-in-full]")).to_be_visible()  # back on the page (its default language)
     expect(page.locator('[data-figure="remaining"]')).to_have_text(re.compile(r"^0\.00\s₽$"))  # English: «0.00 ₽»
-    assert Deal.objects.get(lead_id=SCHOOL_LEAD).status == "paid"
+    assert Deal.objects.get(external_id=SCHOOL_LEAD).status == "paid"
 
 
 @pytest.mark.parametrize(("viewport", "lang", "approve_label", "done"), [
@@ -85,7 +85,7 @@ def test_pay_everything_on_a_desktop_in_english(page, live_server, cloudpayments
     ({"width": 1280, "height": 800}, "en", "Approve the new plan", "the new plan is in force"),
 ])
 def test_approve_a_restructuring_the_manager_proposed(page, live_server, demo, viewport, lang, approve_label, done):
-    deal = Deal.objects.get(lead_id=SCHOOL_LEAD)
+    deal = Deal.objects.get(external_id=SCHOOL_LEAD)
     schedule = deal.schedules.get(is_active=True)
     today = account_today(demo)
     proposal_create(deal=deal, plan_request=PlanRequest(
@@ -123,7 +123,7 @@ def test_register_and_land_on_the_plan_on_a_phone(page, live_server, demo, setti
         expect(page.locator("[data-plan] tbody tr")).to_have_count(3)
         registration = ClientRegistration.objects.get()
         assert registration.status == "done"
-        lead = sandbox.account().leads[registration.crm_lead_id]
+        lead = sandbox.account().leads[registration.crm_external_id]
         assert "Вера Новая" in lead.name
     finally:
         sandbox.stop()
@@ -169,11 +169,11 @@ def test_switch_autopay_on_and_off_on_a_phone_in_russian(page, live_server, demo
     from billing.models import SavedCard, Schedule
     from billing.services.autopay import token_digest
 
-    deal = Deal.objects.get(lead_id=SCHOOL_LEAD)
+    deal = Deal.objects.get(external_id=SCHOOL_LEAD)
     Schedule.objects.filter(deal=deal, is_active=True).update(autopay=True)
     card = SavedCard.objects.create(
         account=demo, deal=deal, token="tk_e2e_4242", token_digest=token_digest("tk_e2e_4242"),
-        public_id=demo.cloudpayments_public_id, gateway_account_id=str(deal.lead_id), card_first_six="424242",
+        public_id=demo.cloudpayments_public_id, gateway_account_id=str(deal.external_id), card_first_six="424242",
         card_last_four="4242", card_exp="09/28", card_type="Visa")
     page.set_viewport_size(PHONE)
     page.goto(school_page(live_server))

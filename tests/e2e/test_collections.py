@@ -56,7 +56,7 @@ def ladder_ran(demo):
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_the_card_shows_days_overdue_the_send_log_and_reminds_now(open_demo, ladder_ran, lang, artifacts):
-    deal = Deal.objects.get(account=ladder_ran, lead_id=OVERDUE_LEAD)
+    deal = Deal.objects.get(account=ladder_ran, external_id=OVERDUE_LEAD)
     page = open_demo(lead=OVERDUE_LEAD, lang=lang)
     block = reminders(page)
     expect(block.locator(".payplan-section__head")).to_contain_text(TEXTS[lang]["title"])
@@ -82,7 +82,7 @@ def test_the_card_shows_days_overdue_the_send_log_and_reminds_now(open_demo, lad
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_a_call_outcome_and_a_promised_date_are_recorded_from_the_card(open_demo, ladder_ran, lang):
-    deal = Deal.objects.get(account=ladder_ran, lead_id=OVERDUE_LEAD)
+    deal = Deal.objects.get(account=ladder_ran, external_id=OVERDUE_LEAD)
     page = open_demo(lead=OVERDUE_LEAD, lang=lang)
     block = reminders(page)
     block.get_by_role("button", name=TEXTS[lang]["call"]).click()
@@ -113,7 +113,7 @@ def test_a_promise_in_the_past_is_refused_beside_the_date(open_demo, ladder_ran)
     form.locator('[name="date"]').fill(account_today(ladder_ran).isoformat())
     form.locator('[data-payplan-action="save"]').click()
     expect(form.locator('[data-error-for="date"]')).to_contain_text("позже")
-    assert not DunningLine.objects.filter(deal__lead_id=OVERDUE_LEAD, paused_until__isnull=False).exists()
+    assert not DunningLine.objects.filter(deal__external_id=OVERDUE_LEAD, paused_until__isnull=False).exists()
 
 
 def test_a_refused_call_hands_the_deal_to_the_lawyer_at_once(open_demo, ladder_ran):
@@ -125,7 +125,7 @@ def test_a_refused_call_hands_the_deal_to_the_lawyer_at_once(open_demo, ladder_r
     expect(form.locator("[data-refused-only]")).to_be_visible()
     form.locator('[data-payplan-action="save"]').click()
     expect(block.locator('[data-reminders-fact="decision"] b')).to_contain_text(TEXTS["ru"]["handed"])
-    assert LadderDecision.objects.filter(deal__lead_id=OVERDUE_LEAD, decision="lawyer").exists()
+    assert LadderDecision.objects.filter(deal__external_id=OVERDUE_LEAD, decision="lawyer").exists()
 
 
 def test_a_late_fee_is_shown_on_the_card_and_waived_with_a_reason(open_demo, demo):
@@ -178,10 +178,10 @@ def test_one_click_task_and_promise_from_the_worklist(open_demo, ladder_ran):
     debtors = page.locator("[data-debtors]")
     row = debtors.locator(f'tr[data-debtor="{OVERDUE_LEAD}"]').first
     seq = int(row.get_attribute("data-seq"))
-    before = StepRun.objects.filter(deal__lead_id=OVERDUE_LEAD, channel="manager_task").count()
+    before = StepRun.objects.filter(deal__external_id=OVERDUE_LEAD, channel="manager_task").count()
     row.locator('[data-payplan-action="debtor-task"]').click()
     expect(debtors.locator("[data-debtors-result]")).to_have_text("Задача менеджеру поставлена")
-    assert StepRun.objects.filter(deal__lead_id=OVERDUE_LEAD, channel="manager_task").count() == before + 1
+    assert StepRun.objects.filter(deal__external_id=OVERDUE_LEAD, channel="manager_task").count() == before + 1
 
     promised = account_today(ladder_ran) + timedelta(days=3)
     line = f'tr[data-debtor="{OVERDUE_LEAD}"][data-seq="{seq}"]'
@@ -192,7 +192,7 @@ def test_one_click_task_and_promise_from_the_worklist(open_demo, ladder_ran):
     expect(form).to_have_count(0)
     expect(debtors.locator(line)).to_contain_text(
         promised.strftime("%d.%m.%Y"))
-    assert DunningLine.objects.get(deal__lead_id=OVERDUE_LEAD, seq=seq).paused_until == promised
+    assert DunningLine.objects.get(deal__external_id=OVERDUE_LEAD, seq=seq).paused_until == promised
 
 
 def settings_block(page):

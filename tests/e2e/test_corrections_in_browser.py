@@ -27,7 +27,7 @@ def open_payments(page):
 def test_a_cash_payment_is_reversed_with_a_reason_and_the_debt_reopens(open_demo, artifacts):
     page = open_demo(lead=SCHOOL_LEAD)
     expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"135\s000"))
-    cash = Payment.objects.get(deal__lead_id=SCHOOL_LEAD, method="cash")
+    cash = Payment.objects.get(deal__external_id=SCHOOL_LEAD, method="cash")
     item = open_payments(page).locator(f'.payplan-item[data-payment="{cash.pk}"]')
     item.locator('[data-payplan-action="reverse"]').click()
     form = dialog(page, "correction")
@@ -69,7 +69,7 @@ def test_reversing_a_full_payment_turns_the_deal_back_from_paid(open_demo, lang,
     expect(panel(page).locator(".payplan-flash")).to_contain_text(done)
     expect(panel(page).locator("[data-deal-status]")).not_to_have_text(paid)
     expect(open_payments(page).locator('.payplan-item[data-kind="storno"] [data-correction]')).to_contain_text(line)
-    assert Deal.objects.get(lead_id=PAID_LEAD).status in ("active", "overdue")
+    assert Deal.objects.get(external_id=PAID_LEAD).status in ("active", "overdue")
 
 
 # What the touched flows say, in each language the widget speaks.
@@ -95,7 +95,7 @@ def issue_invoice(page, lang: str = "ru") -> Invoice:
     dialog(page, "invoice").locator('[data-payplan-action="save"]').click()
     # Issuing waits for the gateway's order (and, with eager tasks, the relay's effects): not what is tested.
     expect(panel(page).locator(".payplan-flash")).to_contain_text(WORDS[lang]["issued"], timeout=ISSUE_MS)
-    return Invoice.objects.filter(deal__lead_id=SCHOOL_LEAD).latest("id")
+    return Invoice.objects.filter(deal__external_id=SCHOOL_LEAD).latest("id")
 
 
 @LANGUAGES
@@ -150,7 +150,7 @@ def test_an_online_payment_is_partly_refunded_from_the_card_and_recorded_once(op
     page = open_demo(lead=SCHOOL_LEAD, lang=lang)
     invoice = issue_invoice(page, lang)
     cloudpayments.pay_order(invoice.gateway_order_id)
-    online = Payment.objects.get(deal__lead_id=SCHOOL_LEAD, method="cloudpayments")
+    online = Payment.objects.get(deal__external_id=SCHOOL_LEAD, method="cloudpayments")
     item = open_payments(page).locator(f'.payplan-item[data-payment="{online.pk}"]')
     refund_button = item.locator('[data-payplan-action="refund"]')
     expect(refund_button).to_have_text(words["refund"], timeout=LIVE_MS)  # appears once the card has updated
@@ -183,7 +183,7 @@ def test_the_rest_of_an_online_payment_is_refunded_in_full_in_english(open_demo,
     page = open_demo(lead=SCHOOL_LEAD, lang="en")
     invoice = issue_invoice(page, "en")
     cloudpayments.pay_order(invoice.gateway_order_id)
-    online = Payment.objects.get(deal__lead_id=SCHOOL_LEAD, method="cloudpayments")
+    online = Payment.objects.get(deal__external_id=SCHOOL_LEAD, method="cloudpayments")
     item = open_payments(page).locator(f'.payplan-item[data-payment="{online.pk}"]')
     item.locator('[data-payplan-action="refund"]').click(timeout=LIVE_MS)
     form = dialog(page, "correction")

@@ -44,7 +44,7 @@ def test_a_manager_builds_an_annuity_sees_the_interest_and_rebuilds_it_unchanged
     form.screenshot(path=str(artifacts / "interest-annuity-preview.png"))
     form.locator('[data-payplan-action="save"]').click()
     expect(dialog(page, "schedule")).to_have_count(0)
-    schedule = Schedule.objects.get(deal__lead_id=NEW_LEAD, is_active=True)
+    schedule = Schedule.objects.get(deal__external_id=NEW_LEAD, is_active=True)
     assert schedule.plan == "annuity"
     assert Installment.objects.get(schedule=schedule, seq=2).interest == Decimal("921.15")
     expect(panel(page).locator(".payplan-line [data-interest]").first).to_contain_text("проценты")

@@ -31,12 +31,12 @@ def dialog(page, kind: str):
 
 
 def versions(lead: int) -> int:
-    return Schedule.objects.filter(deal__lead_id=lead).count()
+    return Schedule.objects.filter(deal__external_id=lead).count()
 
 
 def active_lines(lead: int) -> list[tuple[str, str]]:
     """(date as the widget prints it in Russian, amount digits) of the active version's lines."""
-    rows = Installment.objects.filter(schedule__deal__lead_id=lead, schedule__is_active=True).order_by("seq")
+    rows = Installment.objects.filter(schedule__deal__external_id=lead, schedule__is_active=True).order_by("seq")
     return [(f"{row.due_date:%d.%m.%Y}", digits(row.amount)) for row in rows]
 
 
@@ -99,7 +99,7 @@ def test_an_untouched_two_weekly_rebuild_previews_the_same_lines_and_saves_no_ve
 def last_day_plan(demo):
     """A monthly plan due on the last day, rounded to hundreds, with a down payment and a state fee."""
     today = account_today(demo)
-    deal = Deal.objects.get(account=demo, lead_id=NEW_LEAD)
+    deal = Deal.objects.get(account=demo, external_id=NEW_LEAD)
     first = add_months(today, 1, "last")
     schedule_replace(
         deal=deal, created_by=1, today=today,
@@ -143,7 +143,7 @@ def test_an_untouched_last_day_plan_with_down_payment_and_fee_rebuilds_unchanged
 
 def test_a_plan_saved_before_full_requests_opens_unchanged_after_the_migration(open_demo):
     migration = __import__("billing.migrations.0006_c1_full_plan_requests", fromlist=["fill_requests"])
-    Schedule.objects.filter(deal__lead_id=LEGACY_LEAD).update(request={"demo": True})
+    Schedule.objects.filter(deal__external_id=LEGACY_LEAD).update(request={"demo": True})
     migration.fill_requests(apps, None)
     page, form = open_rebuild(open_demo, LEGACY_LEAD)
     expect(form.locator('[data-changes="none"]')).to_be_visible()
@@ -193,4 +193,4 @@ def test_a_payout_plan_speaks_of_payouts(open_demo, artifacts, lang, words, neve
     for phrase in never:
         assert phrase not in card.inner_text()
     page.locator("#card-widgets").screenshot(path=str(artifacts / f"payout-panel-{lang}.png"))
-    assert Payment.objects.filter(deal__lead_id=PAYOUT_LEAD).count() == 1
+    assert Payment.objects.filter(deal__external_id=PAYOUT_LEAD).count() == 1

@@ -213,7 +213,7 @@ def test_a_deal_without_a_plan_offers_the_contract_and_offer_only(open_demo):
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_the_invoice_dialog_says_it_issues_the_remainder_of_a_partly_paid_line(open_demo, lang):
-    line = Installment.objects.filter(schedule__deal__lead_id=SCHOOL_LEAD, schedule__is_active=True,
+    line = Installment.objects.filter(schedule__deal__external_id=SCHOOL_LEAD, schedule__is_active=True,
                                       paid__gt=0, paid__lt=F("amount")).order_by("seq").first()
     assert line is not None
     assert 0 < line.paid < line.amount

@@ -41,9 +41,9 @@ def test_excel_import_preview_confirm_storno_and_manual_pick(open_demo, demo, ar
     assert [cell.value for cell in sheet[1]] == ["ID сделки", "Номер договора", "Сумма", "Дата оплаты",
                                                  "Способ оплаты", "Комментарий"]
     yesterday = account_today(demo) - timedelta(days=1)
-    for column, value in enumerate([first.lead_id, None, 1234.5, yesterday, "Банковский перевод", "п/п 15"], 1):
+    for column, value in enumerate([first.external_id, None, 1234.5, yesterday, "Банковский перевод", "п/п 15"], 1):
         sheet.cell(row=2, column=column, value=value)
-    sheet.append([first.lead_id, None, "сто рублей", yesterday.strftime("%d.%m.%Y"), None, None])
+    sheet.append([first.external_id, None, "сто рублей", yesterday.strftime("%d.%m.%Y"), None, None])
     out = io.BytesIO()
     book.save(out)
     filled = tmp_path / "платежи.xlsx"
@@ -68,13 +68,13 @@ def test_excel_import_preview_confirm_storno_and_manual_pick(open_demo, demo, ar
     expect(row).to_contain_text("платёж сторнирован")
     assert Payment.objects.get(reversal_of=payment).amount == -payment.amount
 
-    row.locator('[name="pick_value"]').fill(str(second.lead_id))  # the pick-list: search, then choose
+    row.locator('[name="pick_value"]').fill(str(second.external_id))  # the pick-list: search, then choose
     row.locator('[data-payplan-action="sheet-import-search"]').click()
     expect(row.locator('[name="pick_candidate"]')).to_be_visible()
     expect(row.locator('[name="pick_candidate"] option')).to_have_count(1)
     row.locator('[data-payplan-action="sheet-import-pick"]').click()
     expect(row).to_contain_text("Подтверждено")
-    expect(row).to_contain_text(second.name or second.contact_name or f"#{second.lead_id}")
+    expect(row).to_contain_text(second.name or second.contact_name or f"#{second.external_id}")
     moved = BankDocument.objects.get(row=2).payment
     assert (moved.deal_id, moved.amount) == (second.pk, payment.amount)
     block.screenshot(path=str(artifacts / "sheet-import-storno-ru.png"))

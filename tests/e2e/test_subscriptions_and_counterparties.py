@@ -42,7 +42,7 @@ def test_a_subscription_is_built_paused_from_the_card_and_counterparties_are_rep
     form.locator('[data-payplan-action="save"]').click()
     expect(form).to_have_count(0)
 
-    schedule = Schedule.objects.get(deal__lead_id=NEW_LEAD, is_active=True)
+    schedule = Schedule.objects.get(deal__external_id=NEW_LEAD, is_active=True)
     assert (schedule.plan, schedule.request["every"], schedule.request["period"]) == ("recurring", 2, "week")
     dates = list(Installment.objects.filter(schedule=schedule).order_by("seq").values_list("due_date", flat=True))
     assert dates == [first, first + timedelta(days=14), first + timedelta(days=28)]
@@ -55,7 +55,7 @@ def test_a_subscription_is_built_paused_from_the_card_and_counterparties_are_rep
     expect(panel.locator(".payplan-subscription")).to_have_attribute("data-subscription-state", "paused")
     expect(panel.locator(".payplan-subscription")).to_contain_text(words["paused"])
     expect(panel.locator('[data-subscription-action="resume"]')).to_be_visible()
-    assert Schedule.objects.get(deal__lead_id=NEW_LEAD, is_active=True).request["reason"] == "Каникулы"
+    assert Schedule.objects.get(deal__external_id=NEW_LEAD, is_active=True).request["reason"] == "Каникулы"
     panel.screenshot(path=str(artifacts / f"subscription-card-{lang}.png"))
 
     page = open_demo(area="advanced_settings", lang=lang)

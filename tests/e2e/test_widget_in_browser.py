@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.demo import DEMO_CP_SECRET
-from billing.gateway.sandbox import SandboxServer
 from billing.models import Account, Deal, Payment, Schedule
 from billing.time import account_today
+from sandboxes.cloudpayments import SandboxServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -39,7 +39,7 @@ def open_schedule_dialog(open_demo, lead: int):
 
 
 def versions(lead: int) -> int:
-    return Schedule.objects.filter(deal__lead_id=lead).count()
+    return Schedule.objects.filter(deal__external_id=lead).count()
 
 
 def test_a_schedule_is_previewed_while_typing_and_a_double_click_saves_one_version(open_demo, artifacts):
@@ -62,7 +62,7 @@ def test_a_schedule_is_previewed_while_typing_and_a_double_click_saves_one_versi
     expect(panel(page).locator(".payplan-line")).to_have_count(6)
     expect(panel(page).locator(".payplan-flash")).to_have_text("График сохранён")
     assert versions(NEW_LEAD) == 1
-    assert Deal.objects.get(lead_id=NEW_LEAD).group == "Поток 2027-01"
+    assert Deal.objects.get(external_id=NEW_LEAD).group == "Поток 2027-01"
 
 
 def test_bad_input_shows_the_api_message_beside_the_field_and_saves_nothing(open_demo):
@@ -113,7 +113,7 @@ def test_a_lost_answer_is_retried_with_the_same_idempotency_key_and_applied_once
 def test_an_offline_payment_shows_the_new_debt_first_and_a_refused_amount_beside_the_field(open_demo):
     page = open_demo(lead=SCHOOL_LEAD)
     expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"135\s000"))
-    before = Payment.objects.filter(deal__lead_id=SCHOOL_LEAD).count()
+    before = Payment.objects.filter(deal__external_id=SCHOOL_LEAD).count()
     panel(page).locator('[data-payplan-action="payment"]').click()
     form = dialog(page, "payment")
 
@@ -131,7 +131,7 @@ def test_an_offline_payment_shows_the_new_debt_first_and_a_refused_amount_beside
     expect(dialog(page, "payment")).to_have_count(0)
     expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"120\s000"))
     expect(panel(page).locator(".payplan-flash")).to_contain_text("Платёж проведён")
-    payments = Payment.objects.filter(deal__lead_id=SCHOOL_LEAD)
+    payments = Payment.objects.filter(deal__external_id=SCHOOL_LEAD)
     assert payments.count() == before + 1
     assert payments.latest("id").amount == Decimal("15000.00")
 
@@ -139,7 +139,7 @@ def test_an_offline_payment_shows_the_new_debt_first_and_a_refused_amount_beside
 def test_a_double_clicked_full_payment_records_one_payment_and_the_panel_says_paid(open_demo):
     page = open_demo(lead=OVERDUE_LEAD)
     expect(panel(page).locator('[data-figure="overdue"]')).to_be_visible()
-    before = Payment.objects.filter(deal__lead_id=OVERDUE_LEAD).count()
+    before = Payment.objects.filter(deal__external_id=OVERDUE_LEAD).count()
     panel(page).locator('[data-payplan-action="full"]').click()
     form = dialog(page, "full")
     expect(form.locator("[data-full-amount]")).to_have_text(re.compile(r"60\s000"))
@@ -149,8 +149,8 @@ def test_a_double_clicked_full_payment_records_one_payment_and_the_panel_says_pa
     expect(panel(page).locator("[data-deal-status]")).to_have_text("Оплачено")
     expect(panel(page).locator('[data-figure="debt"]')).to_have_text(re.compile(r"^0,00\s₽$"))
     expect(panel(page).locator('[data-payplan-action="full"]')).to_have_count(0)
-    assert Payment.objects.filter(deal__lead_id=OVERDUE_LEAD).count() == before + 1
-    assert Deal.objects.get(lead_id=OVERDUE_LEAD).status == "paid"
+    assert Payment.objects.filter(deal__external_id=OVERDUE_LEAD).count() == before + 1
+    assert Deal.objects.get(external_id=OVERDUE_LEAD).status == "paid"
 
 
 @pytest.fixture

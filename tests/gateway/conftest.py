@@ -18,8 +18,8 @@ import requests  # noqa: E402
 
 from billing.gateway.cloudpayments import CloudPaymentsGateway  # noqa: E402
 from billing.gateway.jsonwire import dumps  # noqa: E402
-from billing.gateway.sandbox import SandboxServer  # noqa: E402
 from billing.gateway.signature import verify_notification  # noqa: E402
+from sandboxes.cloudpayments import SandboxServer  # noqa: E402
 
 PUBLIC_ID = "pk_sandbox_school"
 API_SECRET = "sandbox_api_secret"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from billing.gateway.sandbox.__main__ import build_parser, parse_account
+from sandboxes.cloudpayments.__main__ import build_parser, parse_account
 
 
 def test_missing_or_wrong_credentials_get_401(sandbox, api, school):
@@ -124,7 +124,7 @@ def test_command_line_options():
 
 def test_command_line_serves_the_demo_account():
     root = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen([sys.executable, "-m", "billing.gateway.sandbox", "--port", "0"], cwd=root,
+    process = subprocess.Popen([sys.executable, "-m", "sandboxes.cloudpayments", "--port", "0"], cwd=root,
                                stdout=subprocess.PIPE, text=True)
     try:
         url = process.stdout.readline().split()[3]

@@ -5,7 +5,7 @@ import socket
 
 import requests
 
-from billing.gateway.sandbox.server import SandboxServer
+from sandboxes.cloudpayments.server import SandboxServer
 
 
 def test_the_sandbox_sets_tcp_nodelay_on_every_connection():

@@ -26,7 +26,7 @@ def test_two_offline_payments_exceeding_the_debt_together_let_exactly_one_throug
     assert statuses == {201: 1, 422: 1}
     refused = next(response for response in responses if response.status_code == 422)
     assert refused.json()["error"]["code"] == "overpayment"
-    deal = Deal.objects.get(lead_id=LEAD)
+    deal = Deal.objects.get(external_id=LEAD)
     assert deal.paid == 100000
     assert deal.debt == 60000
     assert Payment.objects.count() == 1
@@ -37,7 +37,7 @@ def test_many_payments_at_once_never_push_the_debt_below_zero(account, planned_d
     responses = run_together([
         lambda: WidgetClient(account).post(f"/api/v1/deals/{LEAD}/payments", body) for _ in range(8)])
     assert Counter(response.status_code for response in responses) == {201: 5, 422: 3}
-    deal = Deal.objects.get(lead_id=LEAD)
+    deal = Deal.objects.get(external_id=LEAD)
     assert deal.paid == 150000
     assert deal.debt == 10000
 
@@ -60,7 +60,7 @@ def test_concurrent_full_payments_pay_once(account, planned_deal):
         lambda: WidgetClient(account).post(f"/api/v1/deals/{LEAD}/full-payment", body) for _ in range(3)])
     assert Counter(response.status_code for response in responses) == {201: 1, 422: 2}
     assert Payment.objects.count() == 1
-    assert Deal.objects.get(lead_id=LEAD).status == "paid"
+    assert Deal.objects.get(external_id=LEAD).status == "paid"
 
 
 def test_concurrent_rebuilds_leave_one_active_version_per_deal(account, planned_deal, school_plan):
@@ -77,4 +77,4 @@ def test_concurrent_rebuilds_leave_one_active_version_per_deal(account, planned_
 def test_first_sight_of_a_lead_from_many_requests_creates_one_deal(account):
     responses = run_together([lambda: WidgetClient(account).get("/api/v1/deals/777") for _ in range(6)])
     assert {response.status_code for response in responses} == {200}
-    assert Deal.objects.filter(lead_id=777).count() == 1
+    assert Deal.objects.filter(external_id=777).count() == 1

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from billing.demo import DEMO_ACCOUNT_ID
 from billing.models import Account
 from billing.time import account_today
-from documents.smtp_sink import SmtpSink
 from sandboxes.messaging import MessagingSandbox
+from sandboxes.smtp import SmtpSink
 from tests.crm.conftest import drain, make_sandbox
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_billing_run_across_a_due_date_reaches_the_crm_the_mailbox_and_the_phone
     crm, smtp, messaging = loopback
     call_command("payplan_demo_load", stdout=StringIO())
     call_command("payplan_demo_connect", "--sandbox", crm.url, stdout=StringIO())  # as /amocrm/install would
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     due = account_today(account) + timedelta(days=5)  # Иванова's first line
 
     call_command("payplan_billing_run", "--date", (due - timedelta(days=1)).isoformat(), stdout=StringIO())

@@ -22,12 +22,12 @@ from billing.services.invoicing import invoice_issue
 from billing.services.relay import deliveries_claim, events_relay_run
 from billing.tasks import events_relay
 from config.celery_app import app as celery_app
+from crm.models import CrmAction
 from documents.models import DocumentEmail
 from documents.samples import SAMPLE_REQUISITES
 from tests.documents.conftest import documents_storage, with_client
 from tests.invoicing.conftest import gateway, make_plan
 from tests.threads import run_together
-from widget_api.models import CrmAction
 
 __all__ = ["documents_storage", "gateway"]  # fixtures shared with the documents and invoicing suites
 
@@ -257,5 +257,6 @@ def test_two_relays_at_once_deliver_each_event_once_and_each_deal_in_order(
     assert sorted(documents) == sorted(("receipt", p.pk) for p in payments)
     assert CrmAction.objects.count() == 6 * 3
     for lead_id in range(7001, 7007):
-        event_ids = list(CrmAction.objects.filter(lead_id=lead_id).order_by("id").values_list("event_id", flat=True))
+        event_ids = list(CrmAction.objects.filter(external_id=lead_id).order_by("id").values_list("event_id",
+                                                                                                  flat=True))
         assert event_ids == sorted(event_ids)

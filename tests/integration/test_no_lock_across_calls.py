@@ -72,7 +72,7 @@ def _lock_nowait(account) -> None:
     try:
         with probe.cursor() as cursor:
             cursor.execute("BEGIN")
-            cursor.execute("SELECT id FROM billing_deal WHERE account_id = %s AND lead_id = %s FOR UPDATE NOWAIT",
+            cursor.execute("SELECT id FROM billing_deal WHERE account_id = %s AND external_id = %s FOR UPDATE NOWAIT",
                            [account.pk, LEAD])
             assert cursor.fetchone() is not None
             cursor.execute("SELECT id FROM billing_invoicecounter WHERE account_id = %s FOR UPDATE NOWAIT",
@@ -111,7 +111,7 @@ def test_the_deal_and_the_invoice_counter_stay_unlocked_while_the_gateway_call_i
 
 def test_the_probe_fails_when_a_transaction_holds_the_deal_lock(account, planned):
     """The probe above is a real one: a lock held elsewhere makes it fail at once."""
-    deal = Deal.objects.get(lead_id=LEAD)
+    deal = Deal.objects.get(external_id=LEAD)
     InvoiceCounter.objects.create(account=account, year=2026)
     with transaction.atomic():
         Deal.objects.select_for_update(no_key=True).get(pk=deal.pk)

@@ -44,7 +44,7 @@ def gateway(monkeypatch):
 
 
 def make_plan(account, lead_id=6001, first=date(2026, 12, 5), count=3, total=30000, direction="incoming"):
-    deal = deal_get_or_create(account=account, lead_id=lead_id)
+    deal = deal_get_or_create(account=account, external_id=lead_id)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=total, installments_count=count,
                                                          first_due_date=first, due_day=5),
                      options=ScheduleOptions(direction=direction), request_data={}, created_by=1,

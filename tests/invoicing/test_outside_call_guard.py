@@ -11,10 +11,10 @@ from billing.services.invoicing import (
 )
 from billing.services.receipts import payment_receipt_send
 from billing.transactions import OpenTransactionError, assert_no_transaction, in_open_transaction
+from crm.amocrm.client import AmoCrmClient
+from crm.amocrm.oauth import token_call
 from documents.kinds import Kind
 from documents.services import document_email_send
-from widget_api.amocrm.client import AmoCrmClient
-from widget_api.amocrm.oauth import token_call
 
 pytestmark = pytest.mark.django_db
 

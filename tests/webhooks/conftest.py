@@ -48,7 +48,7 @@ def notifier(account):
 @pytest.fixture
 def invoiced(account):
     """A deal of 3 × 10 000 ₽ with an invoice reserved for its first line (number 2026-000001)."""
-    deal = deal_get_or_create(account=account, lead_id=5001)
+    deal = deal_get_or_create(account=account, external_id=5001)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=30000, installments_count=3,
                                                          first_due_date=date(2026, 12, 1)),
                      options=ScheduleOptions(), request_data={}, created_by=1, today=date(2026, 11, 24))
@@ -63,7 +63,7 @@ def pay_fields(invoice, transaction_id: int = 1001, amount: str = "10000.00", **
               "PaymentAmount": amount, "PaymentCurrency": "RUB", "DateTime": "2026-11-24 10:15:00",
               "CardFirstSix": "424242", "CardLastFour": "4242", "CardType": "Visa", "CardExpDate": "12/29",
               "TestMode": "0", "Status": "Completed", "OperationType": "Payment", "InvoiceId": invoice.number,
-              "AccountId": str(invoice.deal.lead_id), "SubscriptionId": "", "Name": "IVAN PETROV",
+              "AccountId": str(invoice.deal.external_id), "SubscriptionId": "", "Name": "IVAN PETROV",
               "Email": "", "IpAddress": "127.0.0.1", "Data": '{"a":1}', "Token": "tk_test_4242",
               "GatewayName": "Test", "AuthCode": "A1B2C3", "TotalFee": "0"}
     fields.update(extra)

@@ -139,7 +139,7 @@ def test_refund_adds_a_negative_payment_and_reopens_the_debt(notifier, invoiced)
     notifier.post("pay", pay_fields(invoiced, amount="30000.00"))
     refund = {"TransactionId": "3001", "PaymentTransactionId": "1001", "Amount": "5000.00",
               "DateTime": "2026-11-25 09:00:00", "OperationType": "Refund", "InvoiceId": invoiced.number,
-              "AccountId": str(invoiced.deal.lead_id), "Email": "", "Data": "", "Rrn": ""}
+              "AccountId": str(invoiced.deal.external_id), "Email": "", "Data": "", "Rrn": ""}
     assert notifier.post("refund", refund).json() == {"code": 0}
     assert notifier.post("refund", refund).json() == {"code": 0}
     deal = Deal.objects.get(pk=invoiced.deal_id)

@@ -22,8 +22,8 @@ class AdminClient(WidgetClient):
     def headers(self, idempotency_key=None):
         from widget_api.tokens import token_mint
 
-        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.amocrm_account_id,
-                                                subdomain=self.account.subdomain, user_id=self.user_id,
+        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.crm_account_id,
+                                                subdomain=self.account.slug, user_id=self.user_id,
                                                 is_admin=True)}
 
 
@@ -72,7 +72,7 @@ def test_the_receiving_service_refuses_a_missing_secret_even_if_verification_wer
 
 
 def test_an_amocrm_install_starts_with_cloudpayments_not_connected(db):
-    account = account_install(amocrm_account_id=4242, subdomain="newschool", host="newschool.amocrm.ru")
+    account = account_install(crm_account_id=4242, slug="newschool", host="newschool.amocrm.ru")
     assert (account.cloudpayments_public_id, account.cloudpayments_api_secret) == ("", "")
     assert not account.cloudpayments_connected
     body = WidgetClient(account).get(SETTINGS).json()["cloudpayments"]
@@ -168,13 +168,13 @@ def test_the_settings_show_the_last_notification_received(widget, notifier, invo
 
 def test_account_create_on_an_existing_account_changes_only_the_options_given(account):
     Account.objects.filter(pk=account.pk).update(time_zone="Asia/Yekaterinburg", name="Школа")
-    call_command("payplan_account_create", "--subdomain", "school", "--account-id", str(account.amocrm_account_id),
+    call_command("payplan_account_create", "--subdomain", "school", "--account-id", str(account.crm_account_id),
                  stdout=StringIO())
     account.refresh_from_db()
     assert (account.cloudpayments_public_id, account.cloudpayments_api_secret) == ("pk_school", "school-api-secret")
     assert (account.time_zone, account.name, account.cloudpayments_test_mode) == ("Asia/Yekaterinburg", "Школа",
                                                                                   False)
-    call_command("payplan_account_create", "--subdomain", "school", "--account-id", str(account.amocrm_account_id),
+    call_command("payplan_account_create", "--subdomain", "school", "--account-id", str(account.crm_account_id),
                  "--cp-test-mode", "on", "--cp-secret", "rotated-secret", stdout=StringIO())
     account.refresh_from_db()
     assert (account.cloudpayments_public_id, account.cloudpayments_api_secret) == ("pk_school", "rotated-secret")

@@ -107,9 +107,9 @@ def test_every_text_the_script_and_templates_use_exists(archive):
 def test_texts_built_from_api_values_cover_every_value_the_api_sends(archive):
     from billing.models import Invoice, Payment
     from billing.selectors.analytics import AGING_BUCKETS
+    from crm.amocrm.models import CrmConnection
     from widget_api.account_settings import FIELD_KEYS, REMINDER_ACTIONS, REQUISITE_KEYS
     from widget_api.api.outputs import DealOutput, InstallmentOutput
-    from widget_api.models import CrmConnection
 
     families = {
         "status.": DealOutput().fields["status"].choices,

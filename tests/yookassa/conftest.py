@@ -49,6 +49,6 @@ class AdminClient(WidgetClient):
         from widget_api.tokens import token_mint
 
         headers = super().headers(idempotency_key)
-        headers["HTTP_X_AUTH_TOKEN"] = token_mint(account_id=self.account.amocrm_account_id,
-                                                  subdomain=self.account.subdomain, user_id=111, is_admin=True)
+        headers["HTTP_X_AUTH_TOKEN"] = token_mint(account_id=self.account.crm_account_id,
+                                                  subdomain=self.account.slug, user_id=111, is_admin=True)
         return headers

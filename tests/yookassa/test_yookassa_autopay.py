@@ -20,12 +20,12 @@ def autopay_deal(account, lead_id: int) -> Deal:
             "due_day": 24, "autopay": True}
     response = WidgetClient(account).put(f"/api/v1/deals/{lead_id}/schedule", body)
     assert response.status_code == 200, response.content
-    Deal.objects.filter(lead_id=lead_id).update(contact_email="anna@example.ru")
-    return Deal.objects.get(lead_id=lead_id)
+    Deal.objects.filter(external_id=lead_id).update(contact_email="anna@example.ru")
+    return Deal.objects.get(external_id=lead_id)
 
 
 def saved_method(account, yookassa, deal: Deal) -> SavedCard:
-    invoice = Invoice.objects.get(pk=issue_invoice(account, deal.lead_id)["id"])
+    invoice = Invoice.objects.get(pk=issue_invoice(account, deal.external_id)["id"])
     sent = yookassa.payments[invoice.gateway_order_id]
     assert sent["payment_method"]["saved"] is False  # asked to be saved; saved once the payer pays
     yookassa.pay(invoice.gateway_order_id)

@@ -38,10 +38,10 @@ def test_pay_notification_records_the_payment_once_and_the_deal_ends_paid(yookas
     assert [delivery["accepted"] for delivery in paid["deliveries"]] == [True]
     invoice.refresh_from_db()
     assert invoice.status == "paid"
-    payment = Payment.objects.get(deal__lead_id=8002)
+    payment = Payment.objects.get(deal__external_id=8002)
     assert (payment.method, payment.transaction_id, payment.amount) == ("yookassa", invoice.gateway_order_id, 60000)
     assert "ЮKassa" in payment.comment or "YooKassa" in payment.comment
-    deal = Deal.objects.get(lead_id=8002)
+    deal = Deal.objects.get(external_id=8002)
     assert (deal.status, deal.debt) == ("paid", 0)
     # YooKassa read the payment back before trusting it: a GET of the very object.
     assert any(call["method"] == "GET" and call["path"] == f"/v3/payments/{invoice.gateway_order_id}"
@@ -61,7 +61,7 @@ def test_twenty_duplicate_and_racing_notifications_record_one_payment(yookassa_a
         assert requests.post(url, data=body, timeout=30).status_code == 200
     assert Payment.objects.filter(transaction_id=invoice.gateway_order_id).count() == 1
     assert GatewayEvent.objects.filter(gateway="yookassa", kind="payment.succeeded").count() == 1
-    assert Deal.objects.get(lead_id=8003).paid == 10000
+    assert Deal.objects.get(external_id=8003).paid == 10000
 
 
 def test_a_forged_notification_the_api_does_not_confirm_changes_nothing(yookassa_account, yookassa, live_server):
@@ -145,7 +145,7 @@ def test_refund_from_the_card_goes_back_through_yookassa_once(yookassa_account, 
     assert any(delivery["event"] == "refund.succeeded" and delivery["accepted"]
                for delivery in yookassa.store.deliveries)
     assert Payment.objects.filter(refund_of=payment).count() == 1
-    assert Deal.objects.get(lead_id=8008).paid == 6000
+    assert Deal.objects.get(external_id=8008).paid == 6000
 
 
 def test_the_payment_of_another_shop_is_not_trusted(yookassa_account, yookassa, live_server):
@@ -170,7 +170,7 @@ def test_with_receipts_on_the_payment_carries_its_54fz_receipt(yookassa_account,
     account_settings_change(account=yookassa_account, changes={
         "receipts": {"enabled": True, "inn": "7701234567", "taxation_system": 1, "vat": None}})
     put_plan(yookassa_account, 8009)
-    Deal.objects.filter(lead_id=8009).update(contact_email="anna@example.ru")
+    Deal.objects.filter(external_id=8009).update(contact_email="anna@example.ru")
     invoice = Invoice.objects.get(pk=issue_invoice(yookassa_account, 8009)["id"])
     receipt = _payment(yookassa, invoice)["receipt"]
     assert receipt["customer"] == {"email": "anna@example.ru"}

@@ -18,7 +18,7 @@ def sbp_on(yookassa_account):
 
 def test_the_client_pays_by_sbp_from_their_page_and_the_payment_is_recorded_once(sbp_on, yookassa):
     put_plan(sbp_on, 8201)
-    deal = Deal.objects.get(lead_id=8201)
+    deal = Deal.objects.get(external_id=8201)
     page = Client().get(client_page_path(deal))
     assert 'data-action="pay-sbp"' in page.content.decode()
     answers = [Client().post(client_page_path(deal) + "/pay/sbp") for _ in range(2)]
@@ -43,7 +43,7 @@ def test_the_client_pays_by_sbp_from_their_page_and_the_payment_is_recorded_once
 
 def test_without_an_sbp_gateway_the_page_offers_no_sbp(yookassa_account, yookassa):
     put_plan(yookassa_account, 8202)
-    deal = Deal.objects.get(lead_id=8202)
+    deal = Deal.objects.get(external_id=8202)
     assert 'data-action="pay-sbp"' not in Client().get(client_page_path(deal)).content.decode()
     answer = Client().post(client_page_path(deal) + "/pay/sbp")
     assert answer.status_code == 422

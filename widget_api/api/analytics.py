@@ -19,7 +19,7 @@ from billing.selectors.analytics import (
     analytics_summary,
 )
 from billing.time import account_today
-from widget_api.amocrm.options import crm_user_names
+from crm.amocrm.options import crm_user_names
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
 from widget_api.exports import counterparties_sheet, rows_workbook
@@ -110,7 +110,7 @@ class SummaryOutput(serializers.Serializer):
 
 class RowOutput(serializers.Serializer):
     kind = serializers.CharField()
-    lead_id = serializers.IntegerField()
+    lead_id = serializers.IntegerField(source="external_id")
     deal_name = serializers.CharField(allow_blank=True)
     client = serializers.CharField(allow_blank=True)
     group = serializers.CharField(allow_blank=True)
@@ -139,7 +139,8 @@ class CounterpartyOutput(serializers.Serializer):
     key = serializers.CharField(allow_blank=True)
     counterparty = serializers.CharField(allow_blank=True, help_text="the client (incoming) or recipient (outgoing)")
     contract = serializers.CharField(allow_blank=True, help_text="group_by=contract: the contract number or deal")
-    lead_id = serializers.IntegerField(allow_null=True, help_text="group_by=contract: the deal's lead")
+    lead_id = serializers.IntegerField(source="external_id", allow_null=True,
+                                       help_text="group_by=contract: the deal's lead")
     deals_count = serializers.IntegerField()
     total = MoneyField(help_text="what the active plans are worth")
     paid = MoneyField(help_text="paid in the date range (refunds subtract)")

@@ -47,6 +47,14 @@ def _admin_only(request) -> None:
         raise AdminRequired(gettext_lazy("Only an amoCRM administrator can import bank statements."))
 
 
+_HTTP_NAMES = {"external_id": "lead_id", "bad_external_id": "bad_lead_id"}
+
+
+def _lead_named(error: dict) -> dict:
+    """Billing's CRM-neutral column and code names as the HTTP contract spells them (lead_id)."""
+    return {key: _HTTP_NAMES.get(value, value) if key in ("column", "code") else value for key, value in error.items()}
+
+
 class UploadInput(serializers.Serializer):
     file = serializers.FileField(error_messages={"required": gettext_lazy("Choose the statement file.")})
 
@@ -97,7 +105,7 @@ class BankDocumentOutput(serializers.Serializer):
         return document.method or "bank_transfer"
 
     def get_payment_lead_id(self, document: BankDocument) -> int | None:
-        return document.payment.deal.lead_id if document.payment else None
+        return document.payment.deal.external_id if document.payment else None
 
     def get_payment_deal_name(self, document: BankDocument) -> str:
         return (document.payment.deal.name or document.payment.deal.contact_name) if document.payment else ""
@@ -109,7 +117,7 @@ class BankDocumentOutput(serializers.Serializer):
         return match_reason_text(document.match_reasons)
 
     def get_suggested_lead_id(self, document: BankDocument) -> int | None:
-        return document.suggested_deal.lead_id if document.suggested_deal else None
+        return document.suggested_deal.external_id if document.suggested_deal else None
 
     def get_suggested_deal_name(self, document: BankDocument) -> str:
         return (document.suggested_deal.name or document.suggested_deal.contact_name) if document.suggested_deal else ""
@@ -148,7 +156,7 @@ def _statement_data(statement: BankStatement) -> dict:
     data = {field: getattr(statement, field) for field in (
         "id", "file_name", "bank_account", "encoding", "date_from", "date_to", "documents_total", "documents_new",
         "warnings", "source")}
-    data["row_errors"] = [{**error, "message": row_error_text(error)} for error in statement.row_errors]
+    data["row_errors"] = [_lead_named({**error, "message": row_error_text(error)}) for error in statement.row_errors]
     data["documents"] = bank_statement_documents(statement=statement)
     return data
 
@@ -205,7 +213,7 @@ class BankDocumentConfirmView(WidgetView):
         lead_id = serializer.validated_data.get("lead_id")
         contract = (serializer.validated_data.get("contract_number") or "").strip()
         if lead_id is not None:
-            deal = Deal.objects.filter(account=self.account, lead_id=lead_id).first()
+            deal = Deal.objects.filter(account=self.account, external_id=lead_id).first()
             if deal is None:
                 raise NotFound("deal_not_found", str(gettext_lazy("Deal not found.")))
         elif contract:
@@ -319,7 +327,7 @@ class CandidatesInput(serializers.Serializer):
 
 
 class CandidateOutput(serializers.Serializer):
-    lead_id = serializers.IntegerField()
+    lead_id = serializers.IntegerField(source="external_id")
     name = serializers.CharField()
     contract_number = serializers.CharField()
     client_inn = serializers.CharField()

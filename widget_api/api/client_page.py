@@ -101,7 +101,7 @@ class EarlyPayoffPreviewView(WidgetView):
         built = early_payoff_build(deal=deal, amount=serializer.validated_data["amount"],
                                    mode=serializer.validated_data["mode"], today=account_today(self.account))
         plan = plan_preview(plan_request=built.plan_request)
-        state = schedule_state_from_plan(plan=plan, lead_id=lead_id, currency=self.account.currency,
+        state = schedule_state_from_plan(plan=plan, external_id=lead_id, currency=self.account.currency,
                                          direction=built.options.direction)
         state = replace(state, plan="custom",
                         request=schedule_request_full(plan_request=built.plan_request, options=built.options))

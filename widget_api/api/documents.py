@@ -89,7 +89,7 @@ class DealDocumentView(DocumentView):
                            "big one is rendered")
     def get(self, request, lead_id: int, kind: str):
         kind = _kind(kind, DEAL_KINDS)
-        deal = deal_find(account=self.account, lead_id=lead_id)
+        deal = deal_find(account=self.account, external_id=lead_id)
         if kind == Kind.SCHEDULE and not deal.schedules.filter(is_active=True).exists():
             raise ApplicationError("no_plan", gettext("The deal has no payment plan to print yet."))
         return fetched(document_pdf_fetch(account=self.account, kind=kind, object_id=deal.pk))

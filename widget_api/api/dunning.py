@@ -204,8 +204,8 @@ class DealDunningOutput(serializers.Serializer):
 
 
 def _card(view: WidgetView, lead_id: int) -> dict:
-    card = deal_dunning_get(account=view.account, lead_id=lead_id)
-    next_step = deal_next_step(account=view.account, lead_id=lead_id, today=account_today(view.account))
+    card = deal_dunning_get(account=view.account, external_id=lead_id)
+    next_step = deal_next_step(account=view.account, external_id=lead_id, today=account_today(view.account))
     return DealDunningOutput({**vars(card), "next_step": next_step}).data
 
 
@@ -255,7 +255,7 @@ class PromiseView(WidgetView):
                    summary="«Клиент обещал оплатить…»: pause the line's reminders until the date")
     def post(self, request, lead_id: int):
         data = _valid(PromiseInput, request)
-        deal_promise_record(account=self.account, lead_id=lead_id, seq=data["seq"], promised_on=data["date"],
+        deal_promise_record(account=self.account, external_id=lead_id, seq=data["seq"], promised_on=data["date"],
                             recorded_by=self.amo_user_id, now=timezone.now())
         return Response(_card(self, lead_id))
 
@@ -266,7 +266,7 @@ class CallOutcomeView(WidgetView):
                    summary="«Результат звонка»; promised pauses the line, refused hands the deal to the lawyer")
     def post(self, request, lead_id: int):
         data = _valid(CallOutcomeInput, request)
-        call_outcome_record(account=self.account, lead_id=lead_id, seq=data["seq"], outcome=data["outcome"],
+        call_outcome_record(account=self.account, external_id=lead_id, seq=data["seq"], outcome=data["outcome"],
                             promised_on=data.get("date"), comment=data["comment"], recorded_by=self.amo_user_id,
                             now=timezone.now())
         return Response(_card(self, lead_id))
@@ -278,7 +278,7 @@ class RemindNowView(WidgetView):
                    summary="«Напомнить сейчас» on one channel (outside the client's quiet hours)")
     def post(self, request, lead_id: int):
         data = _valid(RemindNowInput, request)
-        remind_now(account=self.account, lead_id=lead_id, seq=data["seq"], channel=data["channel"],
+        remind_now(account=self.account, external_id=lead_id, seq=data["seq"], channel=data["channel"],
                    requested_by=self.amo_user_id, now=timezone.now())
         return Response(_card(self, lead_id), status=202)
 
@@ -288,7 +288,7 @@ class DecisionView(WidgetView):
                    summary="Hand to the lawyer, keep reminding monthly, or write off (a record; the debt stays)")
     def post(self, request, lead_id: int):
         data = _valid(DecisionInput, request)
-        deal_decision_record(account=self.account, lead_id=lead_id, decision=data["decision"], seq=data.get("seq"),
+        deal_decision_record(account=self.account, external_id=lead_id, decision=data["decision"], seq=data.get("seq"),
                              reason=data["reason"], decided_by=self.amo_user_id, now=timezone.now())
         return Response(_card(self, lead_id), status=201)
 
@@ -298,7 +298,7 @@ class WaiveFeeView(WidgetView):
                    summary="Waive the unpaid part of a late fee with a reason (a new schedule version)")
     def post(self, request, lead_id: int):
         data = _valid(WaiveFeeInput, request)
-        penalty_waive(account=self.account, lead_id=lead_id, fee_seq=data["seq"], reason=data["reason"],
+        penalty_waive(account=self.account, external_id=lead_id, fee_seq=data["seq"], reason=data["reason"],
                       waived_by=self.amo_user_id, today=account_today(self.account), now=timezone.now())
         return Response(_card(self, lead_id))
 
@@ -324,7 +324,7 @@ class NextStepOutput(serializers.Serializer):
 
 
 class DebtorOutput(serializers.Serializer):
-    lead_id = serializers.IntegerField()
+    lead_id = serializers.IntegerField(source="external_id")
     deal_name = serializers.CharField(allow_blank=True)
     client = serializers.CharField(allow_blank=True)
     phone = serializers.CharField(allow_blank=True)

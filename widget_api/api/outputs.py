@@ -40,7 +40,7 @@ class InstallmentOutput(serializers.Serializer):
 
 
 class ScheduleOutput(serializers.Serializer):
-    lead_id = serializers.IntegerField()
+    lead_id = serializers.IntegerField(source="external_id")
     version = serializers.IntegerField(allow_null=True, help_text="null in a preview")
     currency = serializers.CharField()
     direction = serializers.ChoiceField(choices=["incoming", "outgoing"])
@@ -148,7 +148,7 @@ class SubscriptionOutput(serializers.Serializer):
 
 
 class DealOutput(serializers.Serializer):
-    lead_id = serializers.IntegerField()
+    lead_id = serializers.IntegerField(source="external_id")
     status = serializers.ChoiceField(choices=["no_plan", "active", "overdue", "paid", "cancelled"])
     currency = serializers.CharField()
     name = serializers.CharField(allow_blank=True)

@@ -179,7 +179,7 @@ class SchedulePreviewView(WidgetView):
         plan_request, options = serializer.to_plan_request(), serializer.to_options()
         plan, _fee_moves = plan_with_fees_kept(deal=deal, plan=plan_preview(plan_request=plan_request),
                                                direction=options.direction)
-        state = schedule_state_from_plan(plan=plan, lead_id=lead_id, currency=self.account.currency,
+        state = schedule_state_from_plan(plan=plan, external_id=lead_id, currency=self.account.currency,
                                          direction=serializer.validated_data["direction"])
         state = replace(state, plan=serializer.validated_data["plan"],
                         request=schedule_request_full(plan_request=plan_request, options=options))

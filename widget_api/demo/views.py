@@ -8,9 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django.views.static import serve
 
-from billing.demo import DEMO_ACCOUNT_ID, DEMO_MANAGER_ID, DEMO_SUBDOMAIN
+from billing.demo import DEMO_ACCOUNT_ID, DEMO_MANAGER_ID, DEMO_SLUG
 from billing.models import Account
-from widget_api.amocrm.sandbox.seed import demo_account as sandbox_demo_account
 from widget_api.tokens import token_mint
 
 WIDGET_DIR = settings.BASE_DIR / "frontend_widget"
@@ -46,24 +45,33 @@ HOST_TEXTS = {
 def _demo_account() -> Account:
     if not settings.PAYPLAN_DEMO:
         raise Http404("The demo is switched off.")
-    account = Account.objects.filter(amocrm_account_id=DEMO_ACCOUNT_ID).first()
+    account = Account.objects.filter(crm_account_id=DEMO_ACCOUNT_ID).first()
     if account is None:
         raise Http404("No demo account: run `manage.py payplan_demo_load`.")
     return account
 
 
+# The demo account's users (id, name, email, admin), the same the amoCRM sandbox's `demo` seed has
+# (tests/sandboxes_amocrm/test_demo_users.py holds the two together; product code never imports sandboxes).
+DEMO_USERS = (
+    (8765432, "Анна Менеджер", "anna@demo.example", True),
+    (8765433, "Борис Бухгалтер", "boris@demo.example", False),
+    (8765434, "Вера Юрист", "vera@demo.example", False),
+)
+
+
 def _managers() -> dict[str, dict]:
-    """AMOCRM.constant('managers'): the demo account's users, as the amoCRM sandbox seeds them."""
-    return {str(user.id): {"id": user.id, "title": user.name, "login": user.email, "active": True,
-                           "is_admin": "Y" if user.is_admin else "N"}
-            for user in sandbox_demo_account().users.values()}
+    """AMOCRM.constant('managers'): the demo account's users."""
+    return {str(user_id): {"id": user_id, "title": name, "login": email, "active": True,
+                           "is_admin": "Y" if is_admin else "N"}
+            for user_id, name, email, is_admin in DEMO_USERS}
 
 
 def demo_page(request):
     account = _demo_account()
-    deals = [{"id": deal.lead_id, "name": deal.name, "contact": deal.contact_name, "status": deal.status,
+    deals = [{"id": deal.external_id, "name": deal.name, "contact": deal.contact_name, "status": deal.status,
               "total": str(deal.total), "group": deal.group, "responsible_user_id": deal.responsible_user_id}
-             for deal in account.deals.order_by("lead_id")]
+             for deal in account.deals.order_by("external_id")]
     lead_ids = {deal["id"] for deal in deals}
     requested = request.GET.get("lead", "")
     lead_id = int(requested) if requested.isdigit() and int(requested) in lead_ids else (deals[0]["id"] if deals else 0)
@@ -76,7 +84,7 @@ def demo_page(request):
         "area": request.GET.get("area") if request.GET.get("area") in AREAS else "lcard",
         "lead_id": lead_id,
         "deals": deals,
-        "account": {"id": account.amocrm_account_id, "subdomain": account.subdomain, "name": account.name,
+        "account": {"id": account.crm_account_id, "subdomain": account.slug, "name": account.name,
                     "currency": account.currency, "timezone": account.time_zone},
         "user": managers.get(str(DEMO_MANAGER_ID), {"id": DEMO_MANAGER_ID, "title": "", "login": ""}),
         "managers": managers,
@@ -88,7 +96,7 @@ def demo_page(request):
 def demo_token(request):
     """What amoCRM's $authorizedAjax does before each call: a fresh disposable token for the current user."""
     _demo_account()
-    token = token_mint(account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SUBDOMAIN, user_id=DEMO_MANAGER_ID,
+    token = token_mint(account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SLUG, user_id=DEMO_MANAGER_ID,
                        is_admin=True)
     return JsonResponse({"token": token}, headers={"Cache-Control": "no-store"})
 

@@ -9,5 +9,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         account, created = demo_account_load()
-        self.stdout.write(f"demo account {account.subdomain} ({account.amocrm_account_id}): "
+        self.stdout.write(f"demo account {account.slug} ({account.crm_account_id}): "
                           f"{created} deal(s) created, {account.deals.count()} in all")

@@ -19,7 +19,7 @@ class Command(BaseCommand):
         if options["list"]:
             attention = GatewayEvent.objects.exclude(status=GatewayEvent.Status.PROCESSED).order_by("id")
             for event in attention.select_related("account"):
-                self.stdout.write(f"{event.pk}\t{event.account.subdomain}\t{event.kind}\t{event.transaction_id}\t"
+                self.stdout.write(f"{event.pk}\t{event.account.slug}\t{event.kind}\t{event.transaction_id}\t"
                                   f"{event.status}\t{event.error}")
             return
         if not options["event_ids"]:

@@ -22,11 +22,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, out: str, account: str | None, png: bool, **options):
         if account:
-            tenant = Account.objects.filter(subdomain=account).first()
+            tenant = Account.objects.filter(slug=account).first()
             if tenant is None:
                 raise CommandError(f"No account {account!r}.")
         else:  # never saved: the sample needs no database
-            tenant = Account(pk=0, subdomain="sample", time_zone="Europe/Moscow", currency="RUB",
+            tenant = Account(pk=0, slug="sample", time_zone="Europe/Moscow", currency="RUB",
                              settings={"requisites": SAMPLE_REQUISITES})
         pdftoppm = shutil.which("pdftoppm")
         if png and pdftoppm is None:

@@ -6,7 +6,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from billing.demo import DEMO_ACCOUNT_ID, DEMO_MANAGER_ID, DEMO_SUBDOMAIN
+from billing.demo import DEMO_ACCOUNT_ID, DEMO_MANAGER_ID, DEMO_SLUG
 from widget_api.tokens import token_mint
 
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         base = settings.PAYPLAN_PUBLIC_ORIGIN.rstrip("/")
         if options["wait"]:
             self._wait_healthy(f"{base}/healthz", options["timeout"])
-        token = token_mint(account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SUBDOMAIN, user_id=DEMO_MANAGER_ID,
+        token = token_mint(account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SLUG, user_id=DEMO_MANAGER_ID,
                            ttl_seconds=12 * 3600)
         self.stdout.write("\n".join([
             "", "=" * 72, "PayPlan is running.",

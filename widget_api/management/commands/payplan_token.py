@@ -17,10 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ref = options["account"]
-        lookup = {"amocrm_account_id": int(ref)} if ref.isdigit() else {"subdomain": ref.lower()}
+        lookup = {"crm_account_id": int(ref)} if ref.isdigit() else {"slug": ref.lower()}
         account = Account.objects.filter(**lookup).first()
         if account is None:
             raise CommandError(f"No account {ref!r}; create one with payplan_account_create.")
-        self.stdout.write(token_mint(account_id=account.amocrm_account_id, subdomain=account.subdomain,
+        self.stdout.write(token_mint(account_id=account.crm_account_id, subdomain=account.slug,
                                      user_id=options["user"], ttl_seconds=options["ttl"],
                                      is_admin=options["admin"]))

@@ -1,0 +1,17 @@
+"""Django app config of the amoCRM adapter: registers its event-relay handlers and its outbox adapter."""
+from django.apps import AppConfig
+
+
+class AmocrmConfig(AppConfig):
+    name = "crm.amocrm"
+    label = "amocrm"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from crm import port
+        from crm.amocrm import events, registrations
+        from crm.amocrm.adapter import AmoCrmAdapter
+
+        port.adapter_register(AmoCrmAdapter())
+        events.register()
+        registrations.register()

@@ -1,0 +1,8 @@
+"""Django app config of the CRM port and outbox (the adapters are apps of their own)."""
+from django.apps import AppConfig
+
+
+class CrmConfig(AppConfig):
+    name = "crm"
+    label = "crm"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,77 @@
+"""The CRM port: what billing's events ask of any CRM, and the adapters that answer it.
+
+Billing never names a CRM. Its events become rows of the CRM-neutral outbox (crm.models.CrmAction),
+one of these kinds each:
+
+- update_fields      the deal's figures (total, paid, debt, next date...) into the CRM's deal fields;
+- add_note           a note on the deal's timeline (payments, plans, failures);
+- summary_note       the one running summary note of a deal, created once, then edited in place;
+- create_task        a task for a manager / accountant (overdue payment, payout due);
+- move_to_completed  the deal to its won / completed stage;
+- update_lead        stage and/or responsible user (collections: aging, hand to the lawyer);
+- update_contact     the client's corrected name / phone / email on the deal's main contact;
+- fetch_lead         read the deal's data (title, contact, service) back from the CRM.
+
+An adapter (crm.amocrm, crm.bitrix24) delivers its accounts' claimed rows and answers the questions
+the drain and the payout poll ask. The outbox picks the adapter by the account's CRM kind.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from crm.models import CrmAction
+    from crm.outbox import Outcome
+
+
+class CrmUnavailable(Exception):
+    """The account has no adapter or no working connection: its actions wait, nothing is lost."""
+
+
+@runtime_checkable
+class CrmSession(Protocol):
+    """One round's way to one account's CRM (a client with its token and rate-limit budget)."""
+
+    def deliver(self, actions: Sequence[CrmAction]) -> tuple[list[Outcome], str]:
+        """Send a round; every action gets an Outcome. Returns the reason to stop draining, or ''."""
+
+
+@runtime_checkable
+class CrmAdapter(Protocol):
+    kind: str  # the Account.crm_kind / Deal.crm_kind value it serves
+    # Kinds that create something in the CRM: after an uncertain attempt they are looked up, not re-sent.
+    create_kinds: frozenset[str]
+
+    def not_ready(self, account_id: int) -> str:
+        """Why the account's actions must wait now ('' when they may go out): not connected, paused."""
+
+    def session(self, account_id: int, *, max_wait: float) -> CrmSession:
+        """A session for one round; raises CrmUnavailable when the account cannot be reached."""
+
+    def ready_account_ids(self, account_ids: Sequence[int]) -> list[int]:
+        """The ones among `account_ids` (of this kind) whose actions may go out."""
+
+    def completed_tasks_poll(self) -> int:
+        """Record what the CRM's users completed (payout tasks); how many were recorded."""
+
+
+_adapters: dict[str, CrmAdapter] = {}
+
+
+def adapter_register(adapter: CrmAdapter) -> None:
+    known = _adapters.get(adapter.kind)
+    if known is not None and type(known) is not type(adapter):
+        raise ValueError(f"two CRM adapters for {adapter.kind!r}")
+    _adapters[adapter.kind] = adapter
+
+
+def adapter_for(kind: str) -> CrmAdapter:
+    try:
+        return _adapters[kind]
+    except KeyError:
+        raise CrmUnavailable(f"no CRM adapter for {kind!r}") from None
+
+
+def adapters() -> list[CrmAdapter]:
+    return [_adapters[kind] for kind in sorted(_adapters)]

@@ -1,0 +1,4 @@
+"""Command line: run the SMTP sink until interrupted."""
+from sandboxes.smtp.server import main
+
+main()
