@@ -22,6 +22,7 @@ class FrameAuth:
     deal_id: int | None  # the deal of a CRM_DEAL_DETAIL_TAB
     access_token: str  # the viewing user's, for calls made on their behalf
     language: str
+    user_id: int = 0  # the viewing Bitrix24 user, as the authorization server names the token's owner
 
 
 def frame_verify(*, form: dict, query: dict) -> FrameAuth:
@@ -52,7 +53,12 @@ def frame_verify(*, form: dict, query: dict) -> FrameAuth:
         raise AuthRefused(f"frame for portal {member_id}: its tokens are dead and the frame brought none")
     placement = str(form.get("PLACEMENT") or "DEFAULT")[:64]
     return FrameAuth(portal, placement, _deal_id(form.get("PLACEMENT_OPTIONS")), access_token,
-                     str(query.get("LANG") or "ru")[:5])
+                     str(query.get("LANG") or "ru")[:5], _user_id(info))
+
+
+def _user_id(info: dict) -> int:
+    install = info.get("install") if isinstance(info.get("install"), dict) else {}
+    return oauth.int_or_none(install.get("user_id") or info.get("user_id")) or 0
 
 
 def _deal_id(raw) -> int | None:
