@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 FRAME_CSP = ("default-src 'self'; script-src 'self' https://api.bitrix24.com; style-src 'self'; "
              "img-src 'self' data:; frame-ancestors {ancestors}")
+# A refusal is shown inside whatever frame asked (the asker is unproven): a plain message, nothing to steal.
+REFUSAL_ANCESTORS = "*"
 # The panel's page: the widget's Twig templates are compiled in the browser (twig.js builds functions) and
 # its markup carries style attributes; still scripts only from our origin and Bitrix24's BX24.js.
 PANEL_CSP = ("default-src 'self'; script-src 'self' 'unsafe-eval' https://api.bitrix24.com; "
@@ -96,11 +98,11 @@ def frame(request):
         auth = frame_verify(form=_form(request), query=query)
     except AuthRefused as exc:
         logger.warning("Bitrix24 frame refused: %s", exc.message)
-        return _page(request, "bitrix24/refused.html", 401, language, "'none'",
+        return _page(request, "bitrix24/refused.html", 401, language, REFUSAL_ANCESTORS,
                      message=_("PayPlan could not confirm who opened it. Reopen the deal in Bitrix24."))
     except Transient as exc:
         logger.warning("Bitrix24 frame not checked now: %s", exc.message)
-        return _page(request, "bitrix24/refused.html", 503, language, "'none'",
+        return _page(request, "bitrix24/refused.html", 503, language, REFUSAL_ANCESTORS,
                      message=_("Bitrix24 could not be reached. Open the app again in a minute."))
     try:
         with translation.override(language):
@@ -108,7 +110,7 @@ def frame(request):
                               widget_path=request.build_absolute_uri("/bitrix24/widget"))
     except AuthRefused as exc:
         logger.warning("Bitrix24 frame of an unlinked portal: %s", exc.message)
-        return _page(request, "bitrix24/refused.html", 403, language, "'none'",
+        return _page(request, "bitrix24/refused.html", 403, language, REFUSAL_ANCESTORS,
                      message=_("PayPlan is not connected to an account for this Bitrix24 yet. Ask PayPlan support."))
     response = _page(request, "bitrix24/frame.html", 200, language, _ancestors(auth.portal.client_endpoint),
                      boot=boot)
