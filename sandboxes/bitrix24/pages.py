@@ -56,7 +56,7 @@ def page(sandbox: Sandbox, path: str, query: dict) -> str | None:
                 f'<dd>{escape(deal["OPPORTUNITY"])} {escape(deal["CURRENCY_ID"])}</dd></dl></div>'
                 f'<div class="pane" data-pane="payplan">{frame}</div>')
     elif path.rstrip("/") == APP_PAGE:
-        body = f"<h1>PayPlan</h1>{_frame(sandbox, portal, user_id, lang, 'DEFAULT', {})}"
+        body = _frame(sandbox, portal, user_id, lang, "DEFAULT", {})
     elif path == "/":
         rows = "".join(f'<li><a href="/crm/deal/details/{deal_id}/?lang={lang}">#{deal_id} '
                        f'{escape(deal["TITLE"])}</a></li>' for deal_id, deal in sorted(portal.deals.items()))
