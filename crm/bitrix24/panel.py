@@ -9,6 +9,14 @@ from crm.bitrix24.widget_token import frame_token_mint
 WIDGET_PARTS = {"manifest.json", "script.js", "style.css", "i18n", "images", "templates", "vendor"}
 WIDGET_CODE = "payplan"
 DEAL_TAB = "CRM_DEAL_DETAIL_TAB"
+# Bitrix24's interface languages whose users read Russian; every other LANG gets English.
+RUSSIAN_READING = {"ru", "ua", "by", "kz"}
+
+
+def panel_language(lang: str | None) -> str:
+    """The portal user's LANG (frame query) → the panel's language: Russian first, English otherwise."""
+    code = str(lang or "ru").strip().lower()[:2]
+    return "ru" if code in RUSSIAN_READING else "en"
 
 
 def panel_area(*, placement: str, deal_id: int | None) -> str:
@@ -25,7 +33,7 @@ def panel_boot(*, auth: FrameAuth, language: str, widget_path: str) -> dict:
     user = {"id": auth.user_id, "title": "", "login": "", "is_admin": "Y" if is_admin else "N"}
     return {
         "crm": "bitrix24", "token": token, "renew_url": "/bitrix24/token/", "widget_code": WIDGET_CODE,
-        "widget_path": widget_path.rstrip("/"), "lang": "en" if language == "en" else "ru",
+        "widget_path": widget_path.rstrip("/"), "lang": language,
         "area": panel_area(placement=auth.placement, deal_id=auth.deal_id), "deal_id": auth.deal_id or 0,
         "account": {"id": account.pk, "subdomain": portal.domain, "name": account.name,
                     "currency": account.currency, "timezone": account.time_zone},

@@ -19,7 +19,7 @@ from crm.bitrix24.errors import AuthRefused, InstallRefused, Transient
 from crm.bitrix24.events import event_accept
 from crm.bitrix24.frame import frame_verify
 from crm.bitrix24.install import portal_install
-from crm.bitrix24.panel import WIDGET_PARTS, panel_boot
+from crm.bitrix24.panel import WIDGET_PARTS, panel_boot, panel_language
 from crm.bitrix24.tasks import portal_setup_task
 from crm.bitrix24.widget_token import frame_token_renew
 
@@ -47,7 +47,7 @@ def install(request):
     """The installer frame (HTML that calls BX24.installFinish) or ONAPPINSTALL (JSON)."""
     form, query = _form(request), request.GET.dict()
     api_only = form.get("event", "").upper() == "ONAPPINSTALL"
-    language = "en" if query.get("LANG") == "en" else "ru"
+    language = panel_language(query.get("LANG"))
     try:
         portal, fresh = portal_install(form=form, query=query)
     except InstallRefused as exc:
@@ -93,7 +93,7 @@ def events(request):
 def frame(request):
     """The deal tab (CRM_DEAL_DETAIL_TAB) and the app's main page; forged or foreign POSTs get 401."""
     query = request.GET.dict()
-    language = "en" if query.get("LANG") == "en" else "ru"
+    language = panel_language(query.get("LANG"))
     try:
         auth = frame_verify(form=_form(request), query=query)
     except AuthRefused as exc:

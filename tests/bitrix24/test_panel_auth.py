@@ -137,3 +137,19 @@ def test_the_frame_post_gives_the_page_a_token_for_the_api(linked_portal, sandbo
     answer = _get(boot["token"], "/api/v1/deals/8062")
     assert answer.status_code == 200
     assert Deal.objects.filter(account=linked_portal.account, lead_id=8062).exists()
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("ru", "ru"), ("ua", "ru"), ("kz", "ru"), (None, "ru"), ("", "ru"),
+                                                ("en", "en"), ("de", "en"), ("EN", "en"), ("br", "en")])
+def test_the_panel_speaks_the_portal_users_language(lang, expected):
+    from crm.bitrix24.panel import panel_language
+
+    assert panel_language(lang) == expected
+
+
+def test_the_app_main_page_shows_analytics_and_the_deal_tab_the_card():
+    from crm.bitrix24.panel import panel_area
+
+    assert panel_area(placement="CRM_DEAL_DETAIL_TAB", deal_id=8061) == "lcard"
+    assert panel_area(placement="DEFAULT", deal_id=None) == "advanced_settings"
+    assert panel_area(placement="CRM_DEAL_DETAIL_TAB", deal_id=None) == "advanced_settings"
