@@ -29,8 +29,7 @@ def panel_boot(*, auth: FrameAuth, language: str, widget_path: str) -> dict:
     account (no token is minted then)."""
     token = frame_token_mint(auth=auth)
     portal, account = auth.portal, auth.portal.account
-    is_admin = bool(auth.user_id) and auth.user_id == portal.installer_user_id
-    user = {"id": auth.user_id, "title": "", "login": "", "is_admin": "Y" if is_admin else "N"}
+    user = {"id": auth.user_id, "title": "", "login": "", "is_admin": "Y" if auth.is_admin else "N"}
     return {
         "crm": "bitrix24", "token": token, "renew_url": "/bitrix24/token/", "widget_code": WIDGET_CODE,
         "widget_path": widget_path.rstrip("/"), "lang": language,

@@ -43,8 +43,7 @@ def frame_token_mint(*, auth: FrameAuth) -> str:
     portal = auth.portal
     if portal.account_id is None:
         raise AuthRefused(f"portal {portal.member_id} is not linked to a PayPlan account")
-    return _encode(FrameClaims(portal.member_id, portal.account_id, auth.user_id,
-                               bool(auth.user_id) and auth.user_id == portal.installer_user_id,
+    return _encode(FrameClaims(portal.member_id, portal.account_id, auth.user_id, auth.is_admin,
                                portal.install_generation, int(time.time())))
 
 

@@ -27,8 +27,8 @@ def _portal(member_id: str, crm_id: int, slug: str, *, installer: int = 1) -> Po
                                  install_generation=1)
 
 
-def _token(portal: Portal, *, user_id: int = 7, deal_id: int | None = 8061) -> str:
-    auth = FrameAuth(portal, "CRM_DEAL_DETAIL_TAB", deal_id, "user-access", "ru", user_id)
+def _token(portal: Portal, *, user_id: int = 7, deal_id: int | None = 8061, is_admin: bool = False) -> str:
+    auth = FrameAuth(portal, "CRM_DEAL_DETAIL_TAB", deal_id, "user-access", "ru", user_id, is_admin)
     return frame_token_mint(auth=auth)
 
 
@@ -118,11 +118,13 @@ def test_renewals_stop_when_the_frame_session_is_over(lawyers):
         assert APIClient().post("/bitrix24/token/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
 
 
-def test_only_the_installing_admin_may_write(lawyers):
-    admin, manager = jwt.decode(_token(lawyers, user_id=1), options={"verify_signature": False}), \
-        jwt.decode(_token(lawyers, user_id=7), options={"verify_signature": False})
+def test_only_an_admin_of_the_portal_may_write_settings(lawyers):
+    admin, manager = _token(lawyers, user_id=1, is_admin=True), _token(lawyers, user_id=7)
+    body = {"reminders": []}
 
-    assert (admin["adm"], manager["adm"]) == (True, False)
+    refused = APIClient().patch("/api/v1/account/settings", body, format="json", HTTP_AUTHORIZATION=f"Bearer {manager}")
+    assert refused.status_code == 403
+    assert jwt.decode(admin, options={"verify_signature": False})["adm"] is True
 
 
 @pytest.mark.django_db(transaction=True)
@@ -134,6 +136,7 @@ def test_the_frame_post_gives_the_page_a_token_for_the_api(linked_portal, sandbo
                                 answers[0]["body"]).group(1))
 
     assert (boot["area"], boot["deal_id"], boot["lang"], boot["user"]["id"]) == ("lcard", 8062, "ru", 7)
+    assert boot["user"]["is_admin"] == "N"  # user.admin: the sandbox's manager 7 is not an admin
     answer = _get(boot["token"], "/api/v1/deals/8062")
     assert answer.status_code == 200
     assert Deal.objects.filter(account=linked_portal.account, lead_id=8062).exists()
@@ -153,3 +156,13 @@ def test_the_app_main_page_shows_analytics_and_the_deal_tab_the_card():
     assert panel_area(placement="CRM_DEAL_DETAIL_TAB", deal_id=8061) == "lcard"
     assert panel_area(placement="DEFAULT", deal_id=None) == "advanced_settings"
     assert panel_area(placement="CRM_DEAL_DETAIL_TAB", deal_id=None) == "advanced_settings"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_portals_admin_is_told_by_user_admin_with_the_viewers_own_token(linked_portal, sandbox):
+    answers = sandbox.open_frame(deal_id=8061, user_id=1)
+    boot = json.loads(re.search(r'id="payplan-boot" type="application/json">(.*?)</script>',
+                                answers[0]["body"]).group(1))
+
+    assert (boot["user"]["id"], boot["user"]["is_admin"]) == (1, "Y")
+    assert jwt.decode(boot["token"], options={"verify_signature": False})["adm"] is True
