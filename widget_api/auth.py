@@ -44,8 +44,8 @@ class AmoDisposableTokenAuthentication(BaseAuthentication):
             claims = token_verify(raw)
         except TokenInvalid as exc:
             raise exceptions.AuthenticationFailed(_(str(exc))) from exc
-        account = Account.objects.filter(amocrm_account_id=claims.account_id, is_active=True).first()
-        if account is None or account.subdomain != claims.subdomain:
+        account = Account.objects.filter(crm_account_id=claims.account_id, is_active=True).first()
+        if account is None or account.slug != claims.subdomain:
             raise AccountNotInstalled()
         return WidgetUser(account=account, user_id=claims.user_id, is_admin=claims.is_admin), claims
 

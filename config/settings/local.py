@@ -3,7 +3,7 @@ from config.settings.base import *  # noqa: F403
 from config.settings.base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-# Mail goes to the loopback SMTP sink `make run` starts (documents.smtp_sink on :8125).
+# Mail goes to the loopback SMTP sink `make run` starts (sandboxes.smtp.server on :8125).
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")
 EMAIL_PORT = env.int("EMAIL_PORT", default=8125)

@@ -49,7 +49,7 @@ def bitrix24_demo_deals(today) -> list[DemoDeal]:
 @transaction.atomic
 def bitrix24_demo_load() -> tuple[Account, Portal, int]:
     """Idempotent: the account, its portal row and the deals that are missing."""
-    account = account_create(amocrm_account_id=DEMO_CRM_ID, subdomain=DEMO_SLUG, host=DEMO_PORTAL_HOST,
+    account = account_create(crm_account_id=DEMO_CRM_ID, slug=DEMO_SLUG, host=DEMO_PORTAL_HOST,
                              name="Юридическая фирма (Битрикс24, демо)")
     portal = Portal.objects.select_for_update().filter(member_id=DEMO_MEMBER_ID).first()
     if portal is None:
@@ -60,9 +60,9 @@ def bitrix24_demo_load() -> tuple[Account, Portal, int]:
     today, created = account_today(account), 0
     options = ScheduleOptions(group="Банкротство 2026", education_direction="Юр. услуги", manager_id=DEMO_ADMIN_ID)
     for spec in bitrix24_demo_deals(today):
-        if Deal.objects.filter(account=account, lead_id=spec.deal_id).exists():
+        if Deal.objects.filter(account=account, external_id=spec.deal_id).exists():
             continue
-        deal = deal_get_or_create(account=account, lead_id=spec.deal_id)
+        deal = deal_get_or_create(account=account, external_id=spec.deal_id)
         deal.name, deal.contact_name, deal.responsible_user_id = spec.name, spec.contact, DEMO_ADMIN_ID
         deal.save(update_fields=["name", "contact_name", "responsible_user_id"])
         created += 1

@@ -89,7 +89,7 @@ def portal_link(portal, *, crm_id: int = 77000001, slug: str = "b24-lawyers"):
     from billing.services import account_create
     from crm.bitrix24.models import Portal
 
-    account = account_create(amocrm_account_id=crm_id, subdomain=slug, name="Юристы (Битрикс24)")
+    account = account_create(crm_account_id=crm_id, slug=slug, name="Юристы (Битрикс24)")
     Portal.objects.filter(pk=portal.pk).update(account=account)
     portal.refresh_from_db()
     return account

@@ -21,7 +21,7 @@ from tests.bitrix24.conftest import portal_link
 
 
 def _portal(member_id: str, crm_id: int, slug: str, *, installer: int = 1) -> Portal:
-    account = account_create(amocrm_account_id=crm_id, subdomain=slug)
+    account = account_create(crm_account_id=crm_id, slug=slug)
     return Portal.objects.create(member_id=member_id, account=account, domain=f"{slug}.bitrix24.ru",
                                  client_endpoint=f"https://{slug}.bitrix24.ru/rest/", installer_user_id=installer,
                                  install_generation=1)
@@ -39,7 +39,7 @@ def _get(token: str, path: str = "/api/v1/deals/8061"):
 @pytest.fixture
 def lawyers(db):
     portal = _portal("a" * 32, 77000001, "lawyers")
-    deal = deal_get_or_create(account=portal.account, lead_id=8061)
+    deal = deal_get_or_create(account=portal.account, external_id=8061)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=Decimal("120000"), installments_count=12,
                                                          first_due_date=timezone.localdate() + timedelta(days=10)),
                      options=ScheduleOptions(), created_by=1, today=timezone.localdate())
@@ -62,7 +62,7 @@ def test_another_portals_token_cannot_read_this_tenants_deal(lawyers):
     assert answer.status_code == 200
     assert answer.json()["status"] == "no_plan"
     assert answer.json()["schedule"] is None
-    assert Deal.objects.get(account=lawyers.account, lead_id=8061).schedules.exists()
+    assert Deal.objects.get(account=lawyers.account, external_id=8061).schedules.exists()
 
 
 @pytest.mark.parametrize("damage", ["no_token", "garbage", "re_signed", "amo_scheme_header", "other_audience"])
@@ -139,7 +139,7 @@ def test_the_frame_post_gives_the_page_a_token_for_the_api(linked_portal, sandbo
     assert boot["user"]["is_admin"] == "N"  # user.admin: the sandbox's manager 7 is not an admin
     answer = _get(boot["token"], "/api/v1/deals/8062")
     assert answer.status_code == 200
-    assert Deal.objects.filter(account=linked_portal.account, lead_id=8062).exists()
+    assert Deal.objects.filter(account=linked_portal.account, external_id=8062).exists()
 
 
 @pytest.mark.parametrize(("lang", "expected"), [("ru", "ru"), ("ua", "ru"), ("kz", "ru"), (None, "ru"), ("", "ru"),

@@ -57,7 +57,7 @@ def test_a_plan_is_built_and_seen_in_the_deal_tab(page, portal_url):
 
     expect(panel.locator("[data-deal-status]")).to_have_text("По графику")
     expect(panel.locator(".payplan-line")).to_have_count(12)
-    deal = Deal.objects.get(lead_id=NEW_DEAL, account__subdomain="b24-lawyers")
+    deal = Deal.objects.get(external_id=NEW_DEAL, account__subdomain="b24-lawyers")
     assert deal.schedules.count() == 1
 
 
