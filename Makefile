@@ -27,6 +27,7 @@ migrate: install
 
 demo-data: migrate
 	$(BIN)/python manage.py payplan_demo_load
+	$(BIN)/python manage.py payplan_bitrix24_demo_load
 
 run: export PAYPLAN_DEMO ?= 1  # demo shortcuts (/demo/, loopback install, long tokens) exist only here
 run: demo-data  ## the demo: web, worker with beat, sandboxes; Ctrl-C stops all

@@ -1,4 +1,5 @@
-"""DRF authentication by amoCRM's disposable token; the account always comes from the token."""
+"""DRF authentication of widget calls; the account always comes from the token: amoCRM's disposable token
+(X-Auth-Token) or, in a Bitrix24 frame, PayPlan's own frame token (Authorization: Bearer)."""
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -9,6 +10,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from billing.models import Account
+from crm.bitrix24.errors import AuthRefused
+from crm.bitrix24.widget_token import frame_token_verify
 from widget_api.tokens import TokenInvalid, token_verify
 
 
@@ -33,6 +36,8 @@ class AmoDisposableTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request):
         raw = request.META.get(self.header, "").strip()
+        if not raw and _bearer(request):
+            return None  # a Bitrix24 frame's call: Bitrix24FrameTokenAuthentication decides
         if not raw:
             raise exceptions.NotAuthenticated(_("The X-Auth-Token header is missing."))
         try:
@@ -46,6 +51,29 @@ class AmoDisposableTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return "X-Auth-Token"
+
+
+def _bearer(request) -> str:
+    scheme, _, raw = request.META.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+    return raw.strip() if scheme.lower() == "bearer" else ""
+
+
+class Bitrix24FrameTokenAuthentication(BaseAuthentication):
+    """The token minted for a verified Bitrix24 frame POST: the account is the one the portal is linked
+    to, checked again on every call (uninstalled, reinstalled or relinked portal → 401). Fail closed."""
+
+    def authenticate(self, request):
+        raw = _bearer(request)
+        if not raw:
+            return None
+        try:
+            claims, portal = frame_token_verify(raw)
+        except AuthRefused as exc:
+            raise exceptions.AuthenticationFailed(_("The token is not valid.")) from exc
+        return WidgetUser(account=portal.account, user_id=claims.user_id, is_admin=claims.is_admin), claims
+
+    def authenticate_header(self, request) -> str:
+        return "Bearer"
 
 
 class IsWidgetUser(BasePermission):
@@ -73,3 +101,11 @@ class AmoTokenScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}
+
+
+class Bitrix24TokenScheme(OpenApiAuthenticationExtension):
+    target_class = Bitrix24FrameTokenAuthentication
+    name = "bitrix24FrameToken"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer"}

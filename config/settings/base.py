@@ -134,7 +134,8 @@ CACHES = {
 
 # --- DRF, OpenAPI, CORS --------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["widget_api.auth.AmoDisposableTokenAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["widget_api.auth.AmoDisposableTokenAuthentication",
+                                       "widget_api.auth.Bitrix24FrameTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["widget_api.auth.IsWidgetUser"],
     "DEFAULT_PARSER_CLASSES": ["widget_api.parsers.DecimalJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

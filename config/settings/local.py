@@ -17,6 +17,8 @@ DUNNING_TELEGRAM_URL = env("DUNNING_TELEGRAM_URL", default="http://127.0.0.1:810
 CLOUDPAYMENTS_API_URL = env("CLOUDPAYMENTS_API_URL", default="http://127.0.0.1:8101/")
 # ... and installs through the loopback amoCRM sandbox's consent screen (`make run` starts it on :8102).
 AMOCRM_OAUTH_URL = env("AMOCRM_OAUTH_URL", default="http://127.0.0.1:8102/oauth")
+# ... and into the loopback Bitrix24 (sandboxes.bitrix24 on :8104: its authorization server and portal).
+BITRIX24_OAUTH_URL = env("BITRIX24_OAUTH_URL", default="http://127.0.0.1:8104/oauth-server")
 # The demo's YooKassa is the loopback sandbox `make run` starts on :8105 (sandboxes.yookassa); its
 # notifications come from this machine, so loopback is on the allow-list here (never in production).
 YOOKASSA_API_URL = env("YOOKASSA_API_URL", default="http://127.0.0.1:8105/v3/")

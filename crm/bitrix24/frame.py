@@ -13,6 +13,7 @@ from crm.bitrix24 import oauth
 from crm.bitrix24.errors import AuthRefused
 from crm.bitrix24.models import Portal
 from crm.bitrix24.portals import portal_domain_change, portal_tokens_recover
+from crm.bitrix24.viewer import viewer_get
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class FrameAuth:
     deal_id: int | None  # the deal of a CRM_DEAL_DETAIL_TAB
     access_token: str  # the viewing user's, for calls made on their behalf
     language: str
+    user_id: int = 0  # the viewing Bitrix24 user
+    is_admin: bool = False  # user.admin said so (anything less: not an admin)
 
 
 def frame_verify(*, form: dict, query: dict) -> FrameAuth:
@@ -51,8 +54,14 @@ def frame_verify(*, form: dict, query: dict) -> FrameAuth:
     if not portal.is_installed:
         raise AuthRefused(f"frame for portal {member_id}: its tokens are dead and the frame brought none")
     placement = str(form.get("PLACEMENT") or "DEFAULT")[:64]
+    viewer = viewer_get(portal=portal, access_token=access_token, user_id_hint=_user_id(info))
     return FrameAuth(portal, placement, _deal_id(form.get("PLACEMENT_OPTIONS")), access_token,
-                     str(query.get("LANG") or "ru")[:5])
+                     str(query.get("LANG") or "ru")[:5], viewer.user_id, viewer.is_admin)
+
+
+def _user_id(info: dict) -> int:
+    install = info.get("install") if isinstance(info.get("install"), dict) else {}
+    return oauth.int_or_none(install.get("user_id") or info.get("user_id")) or 0
 
 
 def _deal_id(raw) -> int | None:

@@ -2,6 +2,7 @@
 import argparse
 import os
 import threading
+import time
 
 from sandboxes.bitrix24 import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Bitrix24Sandbox
 
@@ -26,13 +27,24 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Bitrix24 sandbox on {sandbox.url} (oauth server {sandbox.oauth_url}, client_id {sandbox.client_id})",
           flush=True)
     if options.install_url:
-        print(f"install: {sandbox.install(install_url=options.install_url)['status']}", flush=True)
+        threading.Thread(target=_install_when_up, args=(sandbox, options.install_url), daemon=True).start()
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
         sandbox.stop()
+
+
+def _install_when_up(sandbox: Bitrix24Sandbox, install_url: str, timeout: float = 120.0) -> None:
+    """`make run` starts us beside the web server: install once it answers (an admin adding the app)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = sandbox.install(install_url=install_url)
+        if answer["status"] == 200 or time.monotonic() > deadline:
+            print(f"install into {install_url}: {answer['status']}", flush=True)
+            return
+        time.sleep(1.0)
 
 
 if __name__ == "__main__":

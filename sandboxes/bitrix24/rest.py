@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
-from .state import CATEGORIES, STAGES, Portal, RestError, State, deal_row, iso, stage_semantics
+from .state import ADMIN_USER_ID, CATEGORIES, STAGES, Portal, RestError, State, deal_row, iso, stage_semantics
 
 PAGE = 50
 Method = Callable[[State, Portal, int, dict], object]
@@ -380,6 +380,10 @@ def user_current(state, portal, user_id, params):
     return {"ID": str(user_id), "NAME": "Администратор" if user_id == 1 else "Менеджер", "ADMIN": user_id == 1}
 
 
+def user_admin(state, portal, user_id, params):
+    return user_id == ADMIN_USER_ID
+
+
 def placement_bind(state, portal, user_id, params):
     code, handler = str(_param(params, "PLACEMENT") or ""), str(_param(params, "HANDLER") or "")
     if code not in PLACEMENTS:
@@ -441,7 +445,7 @@ METHODS: dict[str, Method] = {
     "tasks.task.complete": task_complete, "im.notify.system.add": notify_add,
     "crm.item.get": item_get, "crm.item.list": item_list, "crm.item.update": item_update,
     "crm.type.add": type_add, "crm.type.list": type_list,
-    "app.info": app_info, "user.current": user_current,
+    "app.info": app_info, "user.current": user_current, "user.admin": user_admin,
     "placement.bind": placement_bind, "placement.get": placement_get, "placement.unbind": placement_unbind,
     "event.bind": event_bind, "event.get": event_get, "event.unbind": event_unbind,
 }

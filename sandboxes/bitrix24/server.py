@@ -16,6 +16,7 @@ Control (JSON in, JSON out), for tests and demos:
     POST /_sandbox/deals/{id} {fields, user_id?}   POST /_sandbox/deals/{id}/delete   POST /_sandbox/deals {fields}
     POST /_sandbox/tasks/{id}/complete {user_id?}
     GET  /_sandbox/journal   GET /_sandbox/state   POST /_sandbox/reset
+Portal pages (HTML, see pages.py): GET /  GET /crm/deal/details/{id}/  GET /marketplace/app/payplan/
 Only loopback addresses are bound.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from . import rest
+from . import pages, rest
 from .core import OAUTH_PREFIX, Answer, Sandbox
 from .state import ADMIN_USER_ID, DEFAULT_MEMBER_ID, MANAGER_USER_ID, RestError
 
@@ -80,10 +81,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(answer)
 
     def _send(self, answer: Answer) -> None:
-        payload = json.dumps(answer.body, ensure_ascii=False).encode()
+        html = isinstance(answer.body, str)
+        payload = answer.body.encode() if html else json.dumps(answer.body, ensure_ascii=False).encode()
         self.send_response(answer.status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        for name, value in (answer.headers or {}).items():
+        headers = answer.headers or {}
+        if "Content-Type" not in headers:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+        for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -137,6 +141,10 @@ class Bitrix24Sandbox(Sandbox):
                 return Answer(404, {"error": str(error.args[0])})
             except (ValueError, TypeError) as error:
                 return Answer(400, {"error": str(error)})
+        if verb == "GET" and not path.startswith(("/rest/", OAUTH_PREFIX)):
+            html = pages.page(self, path, query)
+            if html is not None:
+                return Answer(200, html, {"Content-Type": "text/html; charset=utf-8"})
         params = {**query, **body}
         if path.rstrip("/") == f"{OAUTH_PREFIX}/oauth/token":
             answer = self.oauth_token(params)

@@ -82,3 +82,21 @@ def portal_direct(sandbox, member_id: str = DEFAULT_MEMBER_ID):
 @pytest.fixture
 def direct_portal(db, sandbox):
     return portal_direct(sandbox)
+
+
+def portal_link(portal, *, crm_id: int = 77000001, slug: str = "b24-lawyers"):
+    """The PayPlan account the portal is (the lead's install wiring will do this on portal_installed)."""
+    from billing.services import account_create
+    from crm.bitrix24.models import Portal
+
+    account = account_create(crm_account_id=crm_id, slug=slug, crm_kind="bitrix24", name="Юристы (Битрикс24)")
+    Portal.objects.filter(pk=portal.pk).update(account=account)
+    portal.refresh_from_db()
+    return account
+
+
+@pytest.fixture
+def linked_portal(portal):
+    """The installed portal, linked to its PayPlan account."""
+    portal_link(portal)
+    return portal

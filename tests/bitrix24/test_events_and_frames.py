@@ -101,13 +101,21 @@ def test_a_replayed_uninstall_of_an_earlier_install_is_refused(portal, sandbox, 
     assert Portal.objects.get(pk=portal.pk).is_installed
 
 
-def test_the_deal_tab_opens_for_a_confirmed_frame_post(portal, sandbox):
+def test_the_deal_tab_opens_for_a_confirmed_frame_post(linked_portal, sandbox):
     answers = sandbox.open_frame(deal_id=8061)
 
     assert [answer["status"] for answer in answers] == [200]
     assert 'data-deal-id="8061"' in answers[0]["body"]
-    assert 'data-placement="CRM_DEAL_DETAIL_TAB"' in answers[0]["body"]
-    assert "Здесь открывается график рассрочки" in answers[0]["body"]  # LANG=ru
+    assert 'data-area="lcard"' in answers[0]["body"]
+    assert 'lang="ru"' in answers[0]["body"]
+    assert "bitrix24/host.js" in answers[0]["body"]
+
+
+def test_a_confirmed_frame_of_a_portal_linked_to_no_account_gets_no_token(portal, sandbox):
+    answers = sandbox.open_frame(deal_id=8061)
+
+    assert [answer["status"] for answer in answers] == [403]
+    assert "payplan-boot" not in answers[0]["body"]
 
 
 @pytest.mark.parametrize("forgery", ["made_up_auth_id", "wrong_application_token", "unknown_member",
@@ -131,8 +139,9 @@ def test_a_forged_or_foreign_frame_post_is_refused(portal, sandbox, app_url, for
     assert "не смог подтвердить, кто его открыл" in answer["body"]
 
 
-def test_a_portal_parked_for_a_dead_refresh_token_is_revived_by_the_next_user_who_opens_it(portal, sandbox,
+def test_a_portal_parked_for_a_dead_refresh_token_is_revived_by_the_next_user_who_opens_it(linked_portal, sandbox,
                                                                                               heard):
+    portal = linked_portal
     Portal.objects.filter(pk=portal.pk).update(status=Portal.Status.NEEDS_REINSTALL, status_reason="invalid_grant")
 
     answers = sandbox.open_frame(deal_id=8061)

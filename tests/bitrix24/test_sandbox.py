@@ -140,3 +140,31 @@ def test_crm_item_speaks_camel_case_with_numbers_and_deal_get_strings(box):
     assert moved["result"]["item"]["stageId"] == "C1:WON"
     made = rest(box, "crm.type.add", access, fields={"title": "Рассрочки"}).json()["result"]["type"]
     assert made["entityTypeId"] == 1030
+
+
+def test_the_deal_page_posts_the_frame_form_into_the_tab_as_bitrix24_does(box):
+    access, _ = box.issue_pair(DEFAULT_MEMBER_ID, 1)
+    bind = {"PLACEMENT": "CRM_DEAL_DETAIL_TAB", "HANDLER": "http://127.0.0.1:9/bitrix24/frame/", "TITLE": "PayPlan"}
+    assert rest(box, "placement.bind", access, **bind).json()["result"] is True
+
+    page = requests.get(f"{box.url}/crm/deal/details/8061/?lang=en&user=7", timeout=5)
+    main = requests.get(f"{box.url}/marketplace/app/payplan/", timeout=5).text
+
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert 'target="payplan-frame" action="http://127.0.0.1:9/bitrix24/frame/?DOMAIN=' in page.text
+    assert "LANG=en" in page.text
+    for field in ("AUTH_ID", "REFRESH_ID", "APPLICATION_TOKEN", "member_id", "PLACEMENT_OPTIONS"):
+        assert f'name="{field}"' in page.text
+    assert 'value="CRM_DEAL_DETAIL_TAB"' in page.text
+    assert "{&quot;ID&quot;: &quot;8061&quot;}" in page.text
+    assert 'data-placement="DEFAULT"' in main
+
+
+def test_the_deal_page_says_when_the_app_is_not_installed(box):
+    box.portal().install_finished = False
+
+    page = requests.get(f"{box.url}/crm/deal/details/8061/", timeout=5).text
+
+    assert "Приложение PayPlan не установлено" in page
+    assert "<form" not in page
+    assert requests.get(f"{box.url}/crm/deal/details/999/", timeout=5).status_code == 404

@@ -26,10 +26,13 @@ class Command(BaseCommand):
         self.stdout.write("\n".join([
             "", "=" * 72, "PayPlan is running.",
             f"  Demo page (the widget):  {base}/demo/",
+            "  Bitrix24 demo (deal tab): http://127.0.0.1:8104/crm/deal/details/8061/  (lang=en: ?lang=en)",
+            "  Bitrix24 app main page:   http://127.0.0.1:8104/marketplace/app/payplan/",
             f"  API docs:                {base}/api/docs/",
             f"  Health:                  {base}/healthz",
             f"  Connect amoCRM (sandbox): {base}/amocrm/install",
             "  CloudPayments sandbox:   http://127.0.0.1:8101  amoCRM sandbox: http://127.0.0.1:8102",
+            "  Bitrix24 sandbox:        http://127.0.0.1:8104 (installs PayPlan at start; /_sandbox/state)",
             "  A widget token for the demo manager (valid 12 h):",
             f"    export TOKEN={token}",
             f'    curl -H "X-Auth-Token: $TOKEN" {base}/api/v1/deals/17651',

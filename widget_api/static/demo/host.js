@@ -1,55 +1,20 @@
 /* The demo's stand-in for amoCRM: the AMOCRM global, the base Widget object (system, get_settings,
  * i18n, render, render_template, $authorizedAjax), the modal component, and the three places a widget
  * is drawn (lead card, integration settings, advanced settings page). It loads frontend_widget/script.js
- * unchanged and calls its callbacks in the platform's order. */
-(function ($, _, Twig) {
+ * unchanged and calls its callbacks in the platform's order. The CRM-independent half (modal, modules,
+ * texts, templates, loading) is widget_host/platform.js, shared with the Bitrix24 frame. */
+(function ($, _) {
   'use strict';
 
   var boot = JSON.parse(document.getElementById('demo-boot').textContent);
   var SETTINGS_KEY = 'payplan-demo-settings';
   var state = {area: boot.area, leadId: boot.lead_id, widget: null, manifest: null, langs: null};
-  var modals = [];
 
-  // ---- lib/components/base/modal --------------------------------------------------------------
-  function Modal(options) {
-    var modal = this;
-    this.options = options || {};
-    this.$modal = $('<div class="modal ' + _.escape(this.options.class_name || '') + '">' +
-      '<div class="modal-overlay"></div><div class="modal-scroller"><div class="modal-body"></div></div></div>')
-      .appendTo('body');
-    var $body = this.$modal.find('.modal-body');
-    $body.on('click', '.modal-body__close', function () { modal.destroy(); });
-    this.$modal.find('.modal-overlay').on('click', function () { modal.destroy(); });
-    modals.push(this);
-    $('body').addClass('has-modal');
-    if (this.options.init) {
-      this.options.init($body);
-    }
-  }
-  Modal.prototype.destroy = function () {
-    if (this.destroyed) {
-      return;
-    }
-    if (this.options.destroy && this.options.destroy() === false) {
-      return;
-    }
-    this.destroyed = true;
-    this.$modal.remove();
-    modals = _.without(modals, this);
-    $('body').toggleClass('has-modal', modals.length > 0);
-  };
-  $(document).on('keydown', function (event) {
-    if (event.key === 'Escape' && modals.length) {
-      modals[modals.length - 1].destroy();
-    }
-  });
+  var host = window.PayPlanWidgetHost;
+  var Modal = host.Modal;
+  var toast = host.toast;
 
   // ---- the AMOCRM global --------------------------------------------------------------------
-  function toast(text, tone) {
-    var $toast = $('<div class="demo-toast" data-tone="' + (tone || 'info') + '"></div>').text(text).appendTo('body');
-    setTimeout(function () { $toast.fadeOut(300, function () { $toast.remove(); }); }, 4000);
-  }
-
   window.AMOCRM = window.APP = {
     lang_id: boot.lang,
     data: {current_card: {id: state.leadId}, current_entity: 'leads', is_card: true},
@@ -63,11 +28,6 @@
       add_error: function (message) { toast(message.text || message.header, 'error'); }
     }
   };
-
-  define('jquery', [], function () { return $; });
-  define('underscore', [], function () { return _; });
-  define('twigjs', [], function () { return Twig; });
-  define('lib/components/base/modal', ['jquery'], function () { return Modal; });
 
   // ---- the base Widget object ---------------------------------------------------------------
   function savedSettings() {
@@ -86,34 +46,16 @@
   }
 
   function text(key) {
-    var node = state.langs;
-    _.each(key.split('.'), function (part) { node = node && node[part]; });
-    return typeof node === 'string' ? node : key;
+    return host.text(state.langs, key);
   }
 
-  var base = {
+  var base = $.extend(host.baseWidget(state), {
     system: function () {
       return {area: state.area, amouser_id: boot.user.id, amouser: boot.user.login, amohash: 'demo',
         subdomain: boot.account.subdomain, domain: boot.account.subdomain + '.amocrm.ru',
         server: 'demo', lang: boot.lang};
     },
     get_settings: widgetSettings,
-    get_version: function () { return state.manifest.widget.version; },
-    i18n: function (section) { return state.langs[section]; },
-    set_status: function () {},
-    render: function (options, params) {
-      if (options.data !== undefined) {
-        return Twig.twig({data: options.data}).render(params || {});
-      }
-      $.ajax({url: (options.base_path || '') + options.href, data: options.v ? {v: options.v} : undefined,
-        dataType: 'text', cache: true}).done(function (source) {
-        var compiled = Twig.twig({data: source});
-        if (options.load) {
-          options.load(compiled);
-        }
-      });
-      return '';
-    },
     render_template: function (options) {
       var caption = options.caption || {};
       var $block = $('<div class="card-widgets__widget" data-code="' + boot.widget_code + '">' +
@@ -136,19 +78,11 @@
       }, function (xhr, status, error) { result.reject(xhr, status, error); });
       return result.promise();
     }
-  };
+  });
 
   function createWidget(Factory) {
-    var widget = Object.create(base);
-    widget.params = {path: boot.widget_path, widget_code: boot.widget_code, version: state.manifest.widget.version};
-    widget.langs = state.langs;
-    return Factory.call(widget) || widget;
-  }
-
-  function runCallbacks(widget) {
-    _.find(['render', 'init', 'bind_actions'], function (name) {
-      return widget.callbacks[name]() === false;
-    });
+    return host.create(Factory, base, {path: boot.widget_path, widget_code: boot.widget_code,
+      version: state.manifest.widget.version}, state.langs);
   }
 
   // ---- areas ----------------------------------------------------------------------------------
@@ -213,7 +147,7 @@
         window.console.error(error);
       }
     }
-    _.each(modals.slice(), function (modal) { modal.destroy(); });
+    _.each(host.modals(), function (modal) { modal.destroy(); });
     state.area = area;
     state.leadId = leadId || state.leadId;
     window.AMOCRM.data.current_card = {id: area === 'lcard' ? state.leadId : 0};
@@ -226,7 +160,7 @@
       $('#work-area-' + boot.widget_code).empty();
     }
     var widget = state.widget = createWidget(state.Factory);
-    runCallbacks(widget);
+    host.run(widget);
     if (area === 'settings') {
       openSettingsModal(widget);
     } else if (area === 'advanced_settings') {
@@ -247,19 +181,14 @@
     go('lcard', parseInt($(this).attr('href').split('/').pop(), 10));
   });
 
-  $.when(
-    $.getJSON(boot.widget_path + '/manifest.json'),
-    $.getJSON(boot.widget_path + '/i18n/' + boot.lang + '.json')
-  ).then(function (manifest, langs) {
-    state.manifest = manifest[0];
-    state.langs = langs[0];
+  host.load(boot.widget_path, boot.lang, function (Factory, manifest, langs) {
+    state.manifest = manifest;
+    state.langs = langs;
     $('[data-widget-name]').text(text(state.manifest.widget.name));
     $('[data-widget-description]').text(text(state.manifest.widget.short_description));
     $('[data-advanced-title]').text(text(state.manifest.advanced.title));
-    window.require([boot.widget_path + '/script.js?v=' + state.manifest.widget.version], function (Factory) {
-      state.Factory = Factory;
-      go(state.area, state.leadId);
-      $('body').attr('data-widget-ready', 'true');
-    }, function (error) { toast(String(error), 'error'); });
+    state.Factory = Factory;
+    go(state.area, state.leadId);
+    $('body').attr('data-widget-ready', 'true');
   });
-}(window.jQuery, window._, window.Twig));
+}(window.jQuery, window._));
