@@ -24,6 +24,7 @@ from billing.domain.early_payoff import (
 )
 from billing.domain.interest import INTEREST_KINDS
 from billing.domain.money import ZERO
+from billing.domain.plan_autostart import payoff_mode_read
 from billing.domain.plan_request import plan_request_from_dict
 from billing.domain.schedule import DEFAULT_LABELS, CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.errors import ApplicationError, NotFound
@@ -139,7 +140,9 @@ class EarlyPayoff:
 
 
 def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPayoff:
-    """The plan after a lump sum of `amount` paid now, shortened or lowered; stores nothing."""
+    """The plan after a lump sum of `amount` paid now, shortened or lowered; stores nothing. No `mode`
+    (blank): the account's rule (`early_payoff_mode`, «сократить срок» unless it chose otherwise)."""
+    mode = payoff_mode_of(deal=deal, mode=mode)
     schedule = active_schedule(deal)
     if schedule is None or deal.cancelled_at is not None:
         raise ApplicationError("no_plan", _("There is no active plan to pay off."))
@@ -161,6 +164,11 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
         request = replace(request, interest_plan=terms.kind, annual_rate=terms.annual_rate,
                           day_count=terms.day_count, period=terms.period, start_date=terms.start_date)
     return EarlyPayoff(plan_request=request, options=options_of(deal=deal, schedule=schedule), payoff=payoff)
+
+
+def payoff_mode_of(*, deal: Deal, mode: str | None) -> str:
+    """[J] The mode chosen, or the account's default when nobody chose (blank or absent)."""
+    return mode if mode else payoff_mode_read(deal.account.settings)
 
 
 def payoff_request(*, items, already_paid) -> PlanRequest:
@@ -229,6 +237,7 @@ def early_payoff_apply(*, deal: Deal, amount, mode: str, today: date, created_by
         if expected_version is not None and (current is None or current.version != expected_version):
             raise ApplicationError("plan_changed", _("The plan changed while you were looking: check the new one."),
                                    status=409)
+        mode = payoff_mode_of(deal=deal, mode=mode)
         built = early_payoff_build(deal=deal, amount=amount, mode=mode, today=today)
         payoff = built.payoff
         return schedule_replace(deal=deal, plan_request=built.plan_request, options=built.options,

@@ -205,6 +205,13 @@ class AccountSettingsInput(serializers.Serializer):
     autopay_consent_text = ConsentTextSerializer(required=False, help_text="blank: PayPlan's own text naming the "
                                                                            "card, amounts and dates")
     client_registration = ClientRegistrationSerializer(required=False)
+    plan_autostart = serializers.JSONField(
+        required=False, help_text="[J] plans that start themselves: {enabled, stage: {pipeline_id, status_id}, "
+                                  "template: {plan, total, installments_count, period, due_day, first_due_in_days, "
+                                  "annual_rate, grace_periods, down_payment, fees: [{label, amount}]}, gate: "
+                                  "{enabled, status_ids}}; each number {source: fixed|amount|field, value, field_id}")
+    early_payoff_mode = serializers.ChoiceField(choices=["shorten", "lower"], required=False,
+                                                help_text="what an early payment does when nobody chooses")
 
 
 class CrmStatusOutput(serializers.Serializer):

@@ -1,0 +1,88 @@
+"""[J] A manager moves a deal in the CRM sandbox: the sandbox's own status webhook reaches our hook, the lead is
+read from the API, and billing's stage rules build the plan from the template (a lead PayPlan never saw too),
+note why not when the deal already has a plan, and move a deal back from a stage closed until its first payment."""
+from urllib.parse import urlsplit
+
+import pytest
+from rest_framework.test import APIClient
+
+from billing.models import Account, Deal, Schedule
+from billing.services.accounts import account_settings_update
+from tests.crm.conftest import drain, install, notes_of
+from widget_api.amocrm.sandbox.models import Webhook
+from widget_api.amocrm.sandbox.seed import (
+    DEMO_ACCOUNT_ID,
+    MAIN_PIPELINE_ID,
+    STATUS_CONTRACT_SENT,
+    STATUS_PAYING,
+    STATUS_PLAN_SIGNED,
+)
+
+pytestmark = pytest.mark.django_db
+RULES = {"enabled": True, "stage": {"pipeline_id": MAIN_PIPELINE_ID, "status_id": STATUS_PLAN_SIGNED},
+         "template": {"plan": "annuity", "total": {"source": "amount"}, "installments_count": 6, "period": "month",
+                      "due_day": 10, "annual_rate": "12",
+                      "fees": [{"label": "Госпошлина", "amount": "4000"}]},
+         "gate": {"enabled": True, "status_ids": [STATUS_PAYING]}}
+
+
+@pytest.fixture
+def wired(db, sandbox, monkeypatch):
+    """The demo account installed, its lead hooks subscribed at a loopback address (the sandbox takes no
+    other), and the sandbox's webhook bodies handed to our hook view in-process instead of over HTTP."""
+    assert install(sandbox).status_code == 200
+    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    crm = sandbox.account()
+    crm.webhooks[crm.next_id("webhook")] = Webhook(crm.next_id("webhook"), f"http://127.0.0.1:8321/amocrm/webhooks/"
+                                                   f"{account.webhook_key}", ["status_lead", "update_lead"], 10,
+                                                   crm.first_admin_id, sandbox.now())
+    account_settings_update(account=account, settings={"plan_autostart": RULES})
+    posted = []
+
+    def emit(bodies: dict[str, str]) -> None:
+        for destination, body in bodies.items():
+            response = APIClient().post(urlsplit(destination).path, body,
+                                        content_type="application/x-www-form-urlencoded")
+            posted.append(response.status_code)
+
+    monkeypatch.setattr(sandbox.emitter, "emit", emit)
+    account.posted = posted
+    return account
+
+
+def move(sandbox, account, lead_id: int, status_id: int) -> None:
+    sandbox.set_lead_status(lead_id, status_id, MAIN_PIPELINE_ID)
+    assert account.posted[-1] == 200
+    drain(account)  # the fetch: the lead read, the stage rules run
+    drain(account)  # their notes and moves go out
+
+
+def test_moving_a_lead_payplan_never_saw_into_the_trigger_stage_builds_its_plan(wired, sandbox):
+    assert not Deal.objects.filter(lead_id=17655).exists()
+
+    move(sandbox, wired, 17655, STATUS_PLAN_SIGNED)
+
+    schedule = Schedule.objects.get(deal__lead_id=17655, is_active=True)
+    assert schedule.plan == "annuity"
+    assert schedule.request["change"] == "autostart"
+    assert schedule.installments.filter(kind="extra", label="Госпошлина").exists()
+    assert any(text.startswith("График построен по шаблону") for text in notes_of(sandbox, 17655))
+
+    # Back and into the trigger stage again: the plan stays, a note says why.
+    move(sandbox, wired, 17655, STATUS_CONTRACT_SENT)
+    move(sandbox, wired, 17655, STATUS_PLAN_SIGNED)
+    assert Schedule.objects.filter(deal__lead_id=17655).count() == 1
+    assert any("уже есть график" in text for text in notes_of(sandbox, 17655))
+
+
+def test_a_deal_moved_past_the_gate_without_a_first_payment_is_moved_back_with_a_note(wired, sandbox):
+    move(sandbox, wired, 17655, STATUS_PLAN_SIGNED)
+
+    move(sandbox, wired, 17655, STATUS_PAYING)
+
+    lead = sandbox.account().leads[17655]
+    assert (lead.status_id, lead.pipeline_id) == (STATUS_PLAN_SIGNED, MAIN_PIPELINE_ID)
+    assert any("открывается после первого платежа" in text for text in notes_of(sandbox, 17655))
+    # The move back made the sandbox call our hook once more: nothing new happens on that echo.
+    drain(wired)
+    assert sum("уже есть график" in text for text in notes_of(sandbox, 17655)) == 0
