@@ -860,6 +860,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         group: has('group') ? sent.group : (deal.group || ''),
         education_direction: has('education_direction') ? sent.education_direction : (deal.education_direction || ''),
         autopay: !!sent.autopay,
+        payoff_mode: sent.payoff_mode || '',  // [J] blank: the account's rule
         manager_id: sent.manager_id ? String(sent.manager_id) : '',
         requisites: deal.payout_requisites || '',
         recurring_price: deal.subscription ? deal.subscription.price : '',
@@ -904,7 +905,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var plan = $root.find('[name="plan"]:checked').val() || 'equal';
       var body = {plan: plan, direction: fieldValue($root, 'direction') || 'incoming',
         group: fieldValue($root, 'group'), education_direction: fieldValue($root, 'education_direction'),
-        autopay: $root.find('[name="autopay"]').is(':checked')};
+        autopay: $root.find('[name="autopay"]').is(':checked'), payoff_mode: fieldValue($root, 'payoff_mode')};
       if (plan === 'recurring') {
         return recurringScheduleBody($root, body);
       }

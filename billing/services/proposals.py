@@ -24,7 +24,7 @@ from billing.domain.early_payoff import (
 )
 from billing.domain.interest import INTEREST_KINDS
 from billing.domain.money import ZERO
-from billing.domain.plan_autostart import payoff_mode_read
+from billing.domain.plan_autostart import PAYOFF_MODES, payoff_mode_read
 from billing.domain.plan_request import plan_request_from_dict
 from billing.domain.schedule import DEFAULT_LABELS, CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.errors import ApplicationError, NotFound
@@ -49,13 +49,15 @@ def proposal_expiry_days(account: Account) -> int:
 def options_of(*, deal: Deal, schedule: Schedule) -> ScheduleOptions:
     return ScheduleOptions(direction=schedule.direction, group=deal.group,
                            education_direction=deal.education_direction, autopay=schedule.autopay,
-                           manager_id=schedule.manager_id)
+                           manager_id=schedule.manager_id,
+                           payoff_mode=(schedule.request or {}).get("payoff_mode") or "")
 
 
 def options_from_request(request: dict) -> ScheduleOptions:
     return ScheduleOptions(direction=request.get("direction") or "incoming", group=request.get("group") or "",
                            education_direction=request.get("education_direction") or "",
-                           autopay=bool(request.get("autopay")), manager_id=request.get("manager_id"))
+                           autopay=bool(request.get("autopay")), manager_id=request.get("manager_id"),
+                           payoff_mode=request.get("payoff_mode") or "")
 
 
 @transaction.atomic
@@ -167,8 +169,12 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
 
 
 def payoff_mode_of(*, deal: Deal, mode: str | None) -> str:
-    """[J] The mode chosen, or the account's default when nobody chose (blank or absent)."""
-    return mode if mode else payoff_mode_read(deal.account.settings)
+    """[J] The mode chosen; when nobody chose (blank or absent), the active plan's own rule, else the account's."""
+    if mode:
+        return mode
+    schedule = active_schedule(deal)
+    return (schedule.request or {}).get("payoff_mode") if schedule is not None and (schedule.request or {}).get(
+        "payoff_mode") in PAYOFF_MODES else payoff_mode_read(deal.account.settings)
 
 
 def payoff_request(*, items, already_paid) -> PlanRequest:

@@ -181,3 +181,12 @@ def test_an_early_payment_without_a_choice_follows_the_accounts_rule(account, wi
     applied = widget.post("/api/v1/deals/31339/early-payoff", {"amount": "50000"}, idempotency_key="payoff-1")
     assert applied.status_code == 200, applied.content
     assert Schedule.objects.get(deal__lead_id=31339, is_active=True).request["change"] == "early_payoff_lower"
+
+
+def test_a_plans_own_early_payment_rule_beats_the_accounts_and_survives_the_payoff(account, widget, school_plan):
+    assert widget.put("/api/v1/deals/31340/schedule", {**school_plan, "payoff_mode": "lower"}).status_code == 200
+    unchosen = widget.post("/api/v1/deals/31340/early-payoff/preview", {"amount": "50000"})
+    lower = widget.post("/api/v1/deals/31340/early-payoff/preview", {"amount": "50000", "mode": "lower"})
+    assert unchosen.json()["installments"] == lower.json()["installments"]
+    assert unchosen.json()["request"]["payoff_mode"] == "lower"  # the new version keeps the plan's rule
+    assert widget.put("/api/v1/deals/31340/schedule", {**school_plan, "payoff_mode": "half"}).status_code == 422
