@@ -190,3 +190,16 @@ def test_a_plans_own_early_payment_rule_beats_the_accounts_and_survives_the_payo
     assert unchosen.json()["installments"] == lower.json()["installments"]
     assert unchosen.json()["request"]["payoff_mode"] == "lower"  # the new version keeps the plan's rule
     assert widget.put("/api/v1/deals/31340/schedule", {**school_plan, "payoff_mode": "half"}).status_code == 422
+
+
+def test_the_demo_account_builds_the_plan_of_its_deal_without_one_at_the_trigger_stage(db):
+    from billing.demo import DEMO_GATED_STATUS_ID, DEMO_TRIGGER_PIPELINE_ID, DEMO_TRIGGER_STATUS_ID, demo_account_load
+    from billing.services.plan_autostart import autostart_watched_status_ids
+
+    account, _ = demo_account_load()
+    assert autostart_watched_status_ids(account=account) == {DEMO_TRIGGER_STATUS_ID, DEMO_GATED_STATUS_ID}
+    deal = Deal.objects.get(account=account, lead_id=17658)
+    outcome = deal_stage_observe(deal=deal, stage=Stage(DEMO_TRIGGER_STATUS_ID, DEMO_TRIGGER_PIPELINE_ID),
+                                 values=DealValues(amount="54000"))
+    assert outcome.result == "built"
+    assert Schedule.objects.get(deal=deal, is_active=True).installments.count() == 6
