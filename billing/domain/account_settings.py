@@ -664,6 +664,7 @@ class Circumstances:
     cloudpayments_connected: bool
     ladder_saved: bool  # the account saved a collections ladder: the old reminder list is not read
     yookassa_connected: bool = False
+    deal_field_ids: frozenset[int] | None = None  # [J] the CRM's deal fields; None: not known, not checked
 
 
 def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances) -> list[Problem]:
@@ -700,7 +701,7 @@ def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances)
             and service.get("source") in CRM_FIELD_SOURCES:
         problems.append(Problem("client_service_name.field_id", "service_field"))
     if "plan_autostart" in changes:
-        problems += plan_autostart_check(merged.get("plan_autostart"))
+        problems += plan_autostart_check(merged.get("plan_autostart"), circumstances.deal_field_ids)
     return problems
 
 
@@ -815,14 +816,30 @@ def _value_source(cleaner: _Cleaner, path: str, key: str, value: Any) -> dict | 
     return {"source": "fixed", "value": format(rate.normalize(), "f")}
 
 
-def plan_autostart_check(stored: Any) -> list[Problem]:
+def template_field_refs(template: Any) -> list[tuple[str, int]]:
+    """(path, field id) of every template value read from a deal field."""
+    if not isinstance(template, dict):
+        return []
+    refs = [(f"plan_autostart.template.{key}", value.get("field_id")) for key, value in template.items()
+            if isinstance(value, dict) and value.get("source") == "field"]
+    refs += [(f"plan_autostart.template.fees.{index}.amount", fee["amount"].get("field_id"))
+             for index, fee in enumerate(template.get("fees") or [])
+             if isinstance(fee, dict) and isinstance(fee.get("amount"), dict)
+             and fee["amount"].get("source") == "field"]
+    return [(path, field_id) for path, field_id in refs if isinstance(field_id, int)]
+
+
+def plan_autostart_check(stored: Any, deal_field_ids: frozenset[int] | None = None) -> list[Problem]:
     """The merged `plan_autostart` as a whole: an enabled trigger names its stage and a complete template
-    (the values a plan cannot be made without), the grace period is shorter than the plan, the gate names
-    later stages other than the trigger's."""
+    (the values a plan cannot be made without) whose deal fields exist in the CRM (when its list is known),
+    the grace period is shorter than the plan, the gate names later stages other than the trigger's."""
     if not isinstance(stored, dict):
         return []
     problems = []
     template = stored.get("template") if isinstance(stored.get("template"), dict) else {}
+    if deal_field_ids is not None:
+        problems += [Problem(f"{path}.field_id", "template_field_unknown", (("id", field_id),))
+                     for path, field_id in template_field_refs(template) if field_id not in deal_field_ids]
     if stored.get("enabled"):
         if not (stored.get("stage") or {}).get("status_id"):
             problems.append(Problem("plan_autostart.stage.status_id", "required"))

@@ -142,6 +142,7 @@ RULE_MESSAGES = {
     "template_value": gettext_lazy("The template needs this value: fixed, the deal's amount or a deal field."),
     "annual_rate": gettext_lazy("The interest rate must be from 0 to %(max)s %% a year."),
     "grace_too_long": gettext_lazy("The grace period must be shorter than the plan."),
+    "template_field_unknown": gettext_lazy("The CRM has no deal field %(id)s: choose one of its fields."),
     "gate_trigger": gettext_lazy("The stage that builds the plan cannot also wait for the first payment."),
     "reminders_superseded": gettext_lazy("Reminders follow the collections ladder saved for this account: this "
                                          "list is no longer read. Change the ladder's steps instead."),
@@ -196,7 +197,8 @@ def settings_incomplete(missing: list[str]) -> ApplicationError:
 
 
 @transaction.atomic
-def account_settings_change(*, account: Account, changes: dict, replace: bool = False) -> Account:
+def account_settings_change(*, account: Account, changes: dict, replace: bool = False,
+                            deal_field_ids: frozenset[int] | None = None) -> Account:
     """Apply the settings a request sends, or refuse all of them (ApplicationError, nothing written).
 
     `replace=False` (PATCH): only the keys sent change; objects merge key by key, lists and values are
@@ -217,7 +219,7 @@ def account_settings_change(*, account: Account, changes: dict, replace: bool = 
     changed += _apply_yookassa(account, clean.get("yookassa") or {})
     circumstances = Circumstances(cloudpayments_connected=account.cloudpayments_connected,
                                   ladder_saved=ladder_saved(account=account),
-                                  yookassa_connected=account.yookassa_connected)
+                                  yookassa_connected=account.yookassa_connected, deal_field_ids=deal_field_ids)
     problems = schema.settings_check(stored=account.settings, changes=clean, circumstances=circumstances)
     if problems:
         raise settings_refused(problems)

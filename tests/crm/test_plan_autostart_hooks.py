@@ -86,3 +86,19 @@ def test_a_deal_moved_past_the_gate_without_a_first_payment_is_moved_back_with_a
     # The move back made the sandbox call our hook once more: nothing new happens on that echo.
     drain(wired)
     assert sum("уже есть график" in text for text in notes_of(sandbox, 17655)) == 0
+
+
+def test_a_template_reading_a_deal_field_the_crm_does_not_have_is_a_422_naming_it(installed):
+    from tests.autostart.test_plan_autostart import AdminClient
+    from tests.conftest import assert_error
+    from widget_api.amocrm.sandbox.seed import FIELD_TOTAL
+
+    admin = AdminClient(installed)
+    template = {**RULES["template"], "total": {"source": "field", "field_id": 999999}}
+    error = assert_error(admin.patch("/api/v1/account/settings", {"plan_autostart": {**RULES, "template": template}}),
+                         422, field="plan_autostart.template.total.field_id")
+    assert "999999" in error["message"]
+    assert "Сумма в шаблоне" in error["message"]
+    template["total"]["field_id"] = FIELD_TOTAL
+    response = admin.patch("/api/v1/account/settings", {"plan_autostart": {**RULES, "template": template}})
+    assert response.status_code == 200, response.content

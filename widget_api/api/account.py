@@ -11,7 +11,7 @@ from billing.domain import account_settings as schema
 from billing.services.account_settings import account_settings_change
 from billing.webhooks.self_test import gateway_notification_self_test
 from widget_api.account_settings import account_settings_get, cloudpayments_settings_get
-from widget_api.amocrm.options import crm_options_get
+from widget_api.amocrm.options import crm_options_get, template_deal_field_ids
 from widget_api.api.base import WidgetView
 from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
 from widget_api.models import CrmConnection
@@ -240,7 +240,8 @@ class AccountSettingsView(WidgetView):
                    summary="Change some of the account's settings (admins): only the keys sent change; "
                            "objects are merged key by key")
     def patch(self, request):
-        account_settings_change(account=self.account, changes=request.data)
+        account_settings_change(account=self.account, changes=request.data,
+                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data))
         return Response(self._body())
 
     @extend_schema(operation_id="account_settings_put", request=AccountSettingsInput,
@@ -248,7 +249,8 @@ class AccountSettingsView(WidgetView):
                    summary="Replace the account's settings (admins): a complete body, else 422 naming what "
                            "is missing")
     def put(self, request):
-        account_settings_change(account=self.account, changes=request.data, replace=True)
+        account_settings_change(account=self.account, changes=request.data, replace=True,
+                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data))
         return Response(self._body())
 
     def _body(self) -> dict:
