@@ -2179,7 +2179,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var input = '<input class="payplan-input payplan-input--short" name="' + name + '.value" inputmode="decimal"' +
         ' value="' + escapeHtml(String(value)) + '"' + (source.source === 'fixed' ? '' : ' hidden') + '>';
       return '<div class="payplan-field"><label class="payplan-label">' + label + '</label>' +
-        '<div class="payplan-cs-copy-row">' + select + input + '</div>' +
+        '<div class="payplan-plan-rules__value">' + select + input + '</div>' +
         (hint ? '<div class="payplan-muted">' + hint + '</div>' : '') +
         '<div class="payplan-field-error" data-error-for="' + name + '"></div></div>';
     }
