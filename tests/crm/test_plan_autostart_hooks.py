@@ -102,3 +102,17 @@ def test_a_template_reading_a_deal_field_the_crm_does_not_have_is_a_422_naming_i
     template["total"]["field_id"] = FIELD_TOTAL
     response = admin.patch("/api/v1/account/settings", {"plan_autostart": {**RULES, "template": template}})
     assert response.status_code == 200, response.content
+
+
+def test_a_status_hook_after_an_update_hook_marks_the_one_waiting_fetch_as_a_stage_move(installed):
+    from tests.crm.test_hooks import hook, lead_pairs
+    from widget_api.models import CrmAction
+
+    Deal.objects.create(account=installed, lead_id=17652)
+    for section in ("update", "status", "update"):
+        assert hook(installed, lead_pairs(section, 17652)).status_code == 200
+    waiting = CrmAction.objects.get(kind="fetch_lead", state="pending")
+    assert waiting.payload == {"deleted": False, "stage_moved": True}
+    # A status hook naming a stage no rule watches makes no deal for a lead PayPlan never saw.
+    hook(installed, lead_pairs("status", 17653))
+    assert not Deal.objects.filter(lead_id=17653).exists()

@@ -178,8 +178,12 @@ def _newer_fetch_waiting(action: CrmAction) -> bool:
         return False
     waiting = CrmAction.objects.filter(deal_id=action.deal_id, kind=CrmAction.Kind.FETCH_LEAD,
                                        state=CrmAction.State.PENDING).exclude(pk=action.pk)
-    if action.payload.get("deleted"):
-        waiting.update(payload={"deleted": True})
+    if action.payload.get("deleted") or action.payload.get("stage_moved"):
+        for newer in waiting:  # [J] a status hook's flag is taken over too
+            merged = {"deleted": bool(newer.payload.get("deleted") or action.payload.get("deleted"))}
+            if newer.payload.get("stage_moved") or action.payload.get("stage_moved"):
+                merged["stage_moved"] = True
+            CrmAction.objects.filter(pk=newer.pk).update(payload=merged)
     return waiting.exists()
 
 
