@@ -81,7 +81,7 @@ def proposal_create(*, deal: Deal, plan_request: PlanRequest, options: ScheduleO
         request=schedule_request_full(plan_request=plan_request, options=options),
         expires_at=now + timedelta(days=proposal_expiry_days(deal.account)))
     publish(account=deal.account, name=SCHEDULE_PROPOSED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "proposal_id": proposal.pk,
+        "deal_id": deal.pk, "external_id": deal.external_id, "proposal_id": proposal.pk,
         "expires_at": proposal.expires_at.isoformat(), "proposed_by": proposed_by})
     return proposal
 
@@ -126,7 +126,7 @@ def proposal_decide(*, deal: Deal, proposal_id: int, approve: bool, decided_by: 
         proposal.status = Status.DECLINED
     proposal.save(update_fields=["status", "schedule", "decided_at", "decided_by"])
     publish(account=deal.account, name=SCHEDULE_PROPOSAL_DECIDED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "proposal_id": proposal.pk, "approved": approve,
+        "deal_id": deal.pk, "external_id": deal.external_id, "proposal_id": proposal.pk, "approved": approve,
         "kind": proposal.kind, "decided_by": proposal.decided_by, "decided_at": proposal.decided_at.isoformat(),
         "version": proposal.schedule.version if proposal.schedule else None,
         "proposed_by": proposal.proposed_by})

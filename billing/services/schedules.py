@@ -100,7 +100,7 @@ def schedule_replace(*, deal: Deal, plan_request: PlanRequest, options: Schedule
     deal_reallocate(deal=deal, schedule=schedule)
     deal_recompute(deal=deal)
     publish(account=deal.account, name=SCHEDULE_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "schedule_id": schedule.pk, "version": version,
+        "deal_id": deal.pk, "external_id": deal.external_id, "schedule_id": schedule.pk, "version": version,
         "previous_schedule_id": previous.pk if previous else None,
         # Late fees carried over from the previous version, where their line number changed (old → new).
         "fee_seq_moves": {str(old): new for old, new in fee_moves.items() if old != new},

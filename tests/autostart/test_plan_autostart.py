@@ -42,8 +42,8 @@ class AdminClient(WidgetClient):
     def headers(self, idempotency_key=None):
         from widget_api.tokens import token_mint
 
-        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.amocrm_account_id,
-                                                subdomain=self.account.subdomain, user_id=self.user_id,
+        return {"HTTP_X_AUTH_TOKEN": token_mint(account_id=self.account.crm_account_id,
+                                                subdomain=self.account.slug, user_id=self.user_id,
                                                 is_admin=True)}
 
 
@@ -61,7 +61,7 @@ def test_the_template_reads_fixed_values_the_deal_amount_and_deal_fields():
 
 # --- the trigger ----------------------------------------------------------------------------------------
 def test_reaching_the_trigger_stage_builds_the_plan_once_and_a_second_trigger_only_notes(rules_account):
-    deal = Deal.objects.create(account=rules_account, lead_id=17655)
+    deal = Deal.objects.create(account=rules_account, external_id=17655)
     DealStage.objects.create(deal=deal, status_id=NEW.status_id, pipeline_id=NEW.pipeline_id)
 
     outcome = deal_stage_observe(deal=deal, stage=TRIGGER, values=VALUES)
@@ -89,7 +89,7 @@ def test_reaching_the_trigger_stage_builds_the_plan_once_and_a_second_trigger_on
 
 
 def test_a_missing_deal_field_builds_nothing_and_the_note_names_the_field(rules_account):
-    deal = Deal.objects.create(account=rules_account, lead_id=17656)
+    deal = Deal.objects.create(account=rules_account, external_id=17656)
 
     outcome = deal_stage_observe(deal=deal, stage=TRIGGER, values=DealValues(
         amount="120000", fields={}, field_names={FIELD_COUNT: "Число платежей"}))
@@ -102,7 +102,7 @@ def test_a_missing_deal_field_builds_nothing_and_the_note_names_the_field(rules_
 
 
 def test_a_deal_first_seen_without_a_reported_move_is_only_remembered(rules_account):
-    deal = Deal.objects.create(account=rules_account, lead_id=17657)
+    deal = Deal.objects.create(account=rules_account, external_id=17657)
     assert deal_stage_observe(deal=deal, stage=TRIGGER, values=VALUES, stage_reported=False).result == "unchanged"
     assert not Schedule.objects.filter(deal=deal).exists()
     assert DealStage.objects.get(deal=deal).status_id == TRIGGER.status_id
@@ -110,7 +110,7 @@ def test_a_deal_first_seen_without_a_reported_move_is_only_remembered(rules_acco
 
 # --- the gate -------------------------------------------------------------------------------------------
 def test_a_deal_at_a_gated_stage_without_a_first_payment_goes_back_with_a_note(rules_account):
-    deal = Deal.objects.create(account=rules_account, lead_id=17658)
+    deal = Deal.objects.create(account=rules_account, external_id=17658)
     DealStage.objects.create(deal=deal, status_id=TRIGGER.status_id, pipeline_id=TRIGGER.pipeline_id)
 
     outcome = deal_stage_observe(deal=deal, stage=PAYING, values=VALUES)
@@ -124,7 +124,7 @@ def test_a_deal_at_a_gated_stage_without_a_first_payment_goes_back_with_a_note(r
 
 
 def test_a_deal_with_its_first_payment_passes_the_gate(rules_account):
-    deal = Deal.objects.create(account=rules_account, lead_id=17659)
+    deal = Deal.objects.create(account=rules_account, external_id=17659)
     DealStage.objects.create(deal=deal, status_id=TRIGGER.status_id, pipeline_id=TRIGGER.pipeline_id)
     Payment.objects.create(account=rules_account, deal=deal, amount=Decimal("20000"), method="cash",
                            paid_at=timezone.localdate())
@@ -180,7 +180,7 @@ def test_an_early_payment_without_a_choice_follows_the_accounts_rule(account, wi
 
     applied = widget.post("/api/v1/deals/31339/early-payoff", {"amount": "50000"}, idempotency_key="payoff-1")
     assert applied.status_code == 200, applied.content
-    assert Schedule.objects.get(deal__lead_id=31339, is_active=True).request["change"] == "early_payoff_lower"
+    assert Schedule.objects.get(deal__external_id=31339, is_active=True).request["change"] == "early_payoff_lower"
 
 
 def test_a_plans_own_early_payment_rule_beats_the_accounts_and_survives_the_payoff(account, widget, school_plan):
@@ -198,7 +198,7 @@ def test_the_demo_account_builds_the_plan_of_its_deal_without_one_at_the_trigger
 
     account, _ = demo_account_load()
     assert autostart_watched_status_ids(account=account) == {DEMO_TRIGGER_STATUS_ID, DEMO_GATED_STATUS_ID}
-    deal = Deal.objects.get(account=account, lead_id=17658)
+    deal = Deal.objects.get(account=account, external_id=17658)
     outcome = deal_stage_observe(deal=deal, stage=Stage(DEMO_TRIGGER_STATUS_ID, DEMO_TRIGGER_PIPELINE_ID),
                                  values=DealValues(amount="54000"))
     assert outcome.result == "built"

@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 from billing.models import Account, Deal, Schedule
 from billing.services.accounts import account_settings_update
 from tests.crm.conftest import drain, install, notes_of
-from widget_api.amocrm.sandbox.models import Webhook
-from widget_api.amocrm.sandbox.seed import (
+from sandboxes.amocrm.models import Webhook
+from sandboxes.amocrm.seed import (
     DEMO_ACCOUNT_ID,
     MAIN_PIPELINE_ID,
     STATUS_CONTRACT_SENT,
@@ -31,7 +31,7 @@ def wired(db, sandbox, monkeypatch):
     """The demo account installed, its lead hooks subscribed at a loopback address (the sandbox takes no
     other), and the sandbox's webhook bodies handed to our hook view in-process instead of over HTTP."""
     assert install(sandbox).status_code == 200
-    account = Account.objects.get(amocrm_account_id=DEMO_ACCOUNT_ID)
+    account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     crm = sandbox.account()
     crm.webhooks[crm.next_id("webhook")] = Webhook(crm.next_id("webhook"), f"http://127.0.0.1:8321/amocrm/webhooks/"
                                                    f"{account.webhook_key}", ["status_lead", "update_lead"], 10,
@@ -58,11 +58,11 @@ def move(sandbox, account, lead_id: int, status_id: int) -> None:
 
 
 def test_moving_a_lead_payplan_never_saw_into_the_trigger_stage_builds_its_plan(wired, sandbox):
-    assert not Deal.objects.filter(lead_id=17655).exists()
+    assert not Deal.objects.filter(external_id=17655).exists()
 
     move(sandbox, wired, 17655, STATUS_PLAN_SIGNED)
 
-    schedule = Schedule.objects.get(deal__lead_id=17655, is_active=True)
+    schedule = Schedule.objects.get(deal__external_id=17655, is_active=True)
     assert schedule.plan == "annuity"
     assert schedule.request["change"] == "autostart"
     assert schedule.installments.filter(kind="extra", label="Госпошлина").exists()
@@ -71,7 +71,7 @@ def test_moving_a_lead_payplan_never_saw_into_the_trigger_stage_builds_its_plan(
     # Back and into the trigger stage again: the plan stays, a note says why.
     move(sandbox, wired, 17655, STATUS_CONTRACT_SENT)
     move(sandbox, wired, 17655, STATUS_PLAN_SIGNED)
-    assert Schedule.objects.filter(deal__lead_id=17655).count() == 1
+    assert Schedule.objects.filter(deal__external_id=17655).count() == 1
     assert any("уже есть график" in text for text in notes_of(sandbox, 17655))
 
 
@@ -91,7 +91,7 @@ def test_a_deal_moved_past_the_gate_without_a_first_payment_is_moved_back_with_a
 def test_a_template_reading_a_deal_field_the_crm_does_not_have_is_a_422_naming_it(installed):
     from tests.autostart.test_plan_autostart import AdminClient
     from tests.conftest import assert_error
-    from widget_api.amocrm.sandbox.seed import FIELD_TOTAL
+    from sandboxes.amocrm.seed import FIELD_TOTAL
 
     admin = AdminClient(installed)
     template = {**RULES["template"], "total": {"source": "field", "field_id": 999999}}
@@ -106,13 +106,13 @@ def test_a_template_reading_a_deal_field_the_crm_does_not_have_is_a_422_naming_i
 
 def test_a_status_hook_after_an_update_hook_marks_the_one_waiting_fetch_as_a_stage_move(installed):
     from tests.crm.test_hooks import hook, lead_pairs
-    from widget_api.models import CrmAction
+    from crm.models import CrmAction
 
-    Deal.objects.create(account=installed, lead_id=17652)
+    Deal.objects.create(account=installed, external_id=17652)
     for section in ("update", "status", "update"):
         assert hook(installed, lead_pairs(section, 17652)).status_code == 200
     waiting = CrmAction.objects.get(kind="fetch_lead", state="pending")
     assert waiting.payload == {"deleted": False, "stage_moved": True}
     # A status hook naming a stage no rule watches makes no deal for a lead PayPlan never saw.
     hook(installed, lead_pairs("status", 17653))
-    assert not Deal.objects.filter(lead_id=17653).exists()
+    assert not Deal.objects.filter(external_id=17653).exists()

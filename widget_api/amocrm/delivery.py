@@ -14,10 +14,10 @@ from billing.models import Account
 from billing.names import CRM_FIELD_SOURCES, client_service_name_setting
 from billing.services.deals import deal_cancel, deal_update_crm_data
 from billing.services.plan_autostart import autostart_watched_status_ids, deal_stage_observe
-from widget_api.account_settings import crm_settings
-from widget_api.amocrm import texts
-from widget_api.amocrm.client import AmoCrmClient
-from widget_api.amocrm.errors import (
+from crm.settings import crm_settings
+from crm.amocrm import texts
+from crm.amocrm.client import AmoCrmClient
+from crm.amocrm.errors import (
     CrmBlocked,
     CrmNotSent,
     CrmRateLimited,
@@ -25,9 +25,9 @@ from widget_api.amocrm.errors import (
     CrmRejected,
     CrmTransient,
 )
-from widget_api.amocrm.fields import custom_field_values, lead_field_text, lead_fields, lead_fields_forget
-from widget_api.amocrm.outbox import Outcome
-from widget_api.models import CrmAction
+from crm.amocrm.fields import custom_field_values, lead_field_text, lead_fields, lead_fields_forget
+from crm.outbox import Outcome
+from crm.models import CrmAction
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def _leads(client: AmoCrmClient, lead_ids: list[int], *, with_contacts: bool = F
 
 
 def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
-    leads = _leads(client, [action.lead_id for action in actions], with_contacts=True)
+    leads = _leads(client, [action.external_id for action in actions], with_contacts=True)
     contact_ids = {lead_id: _main_contact_id(lead) for lead_id, lead in leads.items()}
     contacts = _contacts(client, [contact_id for contact_id in contact_ids.values() if contact_id])
     service_field = client_service_name_setting(account)
@@ -109,7 +109,7 @@ def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
     watched = autostart_watched_status_ids(account=account)
     outcomes = []
     for action in actions:
-        lead = leads.get(action.lead_id)
+        lead = leads.get(action.external_id)
         if lead is None:
             if action.payload.get("deleted"):
                 deal_cancel(deal=action.deal, reason="The lead was deleted in amoCRM.")
@@ -117,7 +117,7 @@ def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
             else:
                 outcomes.append(Outcome(action, "done", error="the lead is not in amoCRM (deleted or no access)"))
             continue
-        contact = contacts.get(contact_ids[action.lead_id]) or {}
+        contact = contacts.get(contact_ids[action.external_id]) or {}
         try:
             deal_update_crm_data(deal=action.deal, name=str(lead.get("name") or ""),
                                  contact_name=str(contact.get("name") or ""),
@@ -147,7 +147,7 @@ def _stage_rules(action: CrmAction, lead: dict) -> None:
         deal_stage_observe(deal=action.deal, stage=Stage(int(lead["status_id"]), lead.get("pipeline_id")),
                            values=values, stage_reported=bool(action.payload.get("stage_moved")))
     except ApplicationError as exc:
-        logger.warning("Stage rules for lead %s: %s", action.lead_id, exc.message)
+        logger.warning("Stage rules for lead %s: %s", action.external_id, exc.message)
 
 
 def _main_contact_id(lead: dict) -> int | None:
@@ -189,15 +189,15 @@ def _write_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
             if not values:
                 outcomes.append(Outcome(action, "done", error="no lead field is mapped for these values"))
                 continue
-            item = {"id": action.lead_id, "custom_fields_values": values}
+            item = {"id": action.external_id, "custom_fields_values": values}
         elif action.kind == Kind.UPDATE_LEAD:
             item = _lead_update_item(action)
         else:
-            pipeline_id = options.completed_pipeline_id or pipelines.get(action.lead_id)
+            pipeline_id = options.completed_pipeline_id or pipelines.get(action.external_id)
             if pipeline_id is None:
                 outcomes.append(Outcome(action, "dead", error="the lead is not in amoCRM (deleted or no access)"))
                 continue
-            item = {"id": action.lead_id, "status_id": options.completed_status_id, "pipeline_id": pipeline_id}
+            item = {"id": action.external_id, "status_id": options.completed_status_id, "pipeline_id": pipeline_id}
         items[action.pk] = (action, item | {"request_id": str(action.pk)})
     outcomes += _send_batch(client, "PATCH", "/api/v4/leads", "leads", items)
     if any(outcome.result == "dead" and "NotSupportedChoice" in outcome.error for outcome in outcomes):
@@ -207,7 +207,7 @@ def _write_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
 
 def _lead_update_item(action: CrmAction) -> dict:
     """A collections stage move and/or a new responsible user (the lawyer); only the keys given are sent."""
-    item = {"id": action.lead_id}
+    item = {"id": action.external_id}
     for key in ("status_id", "pipeline_id", "responsible_user_id"):
         if action.payload.get(key):
             item[key] = int(action.payload[key])
@@ -227,10 +227,10 @@ def contact_fields(*, phone: str, email: str) -> list[dict]:
 
 def _write_contacts(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
     """PATCH the lead's main contact; a lead with no contact (or gone) has nothing to correct."""
-    leads = _leads(client, [action.lead_id for action in actions], with_contacts=True)
+    leads = _leads(client, [action.external_id for action in actions], with_contacts=True)
     outcomes, items = [], {}
     for action in actions:
-        lead = leads.get(action.lead_id)
+        lead = leads.get(action.external_id)
         contact_id = _main_contact_id(lead) if lead else None
         if contact_id is None:
             outcomes.append(Outcome(action, "done", error="the lead has no contact in amoCRM (or is gone)"))
@@ -251,7 +251,7 @@ def _add_notes(client: AmoCrmClient, account: Account, actions: list[CrmAction])
         if known:
             outcomes.append(Outcome(action, "done", entity_id=known))
             continue
-        items[action.pk] = (action, {"entity_id": action.lead_id, "note_type": "service_message",
+        items[action.pk] = (action, {"entity_id": action.external_id, "note_type": "service_message",
                                      "params": {"service": texts.service_name(), "text": action.payload["text"]},
                                      "request_id": str(action.pk)})
     return outcomes + _send_batch(client, "POST", "/api/v4/leads/notes", "notes", items, creates=True)
@@ -270,7 +270,7 @@ def _summary_notes(client: AmoCrmClient, account: Account, actions: list[CrmActi
         if note_id is None:
             creates.append(action)
             continue
-        edits[action.pk] = (action, {"id": note_id, "entity_id": action.lead_id, "note_type": "service_message",
+        edits[action.pk] = (action, {"id": note_id, "entity_id": action.external_id, "note_type": "service_message",
                                      "params": params, "request_id": str(action.pk)})
     if edits:
         try:
@@ -292,7 +292,7 @@ def _summary_note_id(action: CrmAction) -> int | None:
 
 def _add_tasks(client: AmoCrmClient, account: Account, actions: list[CrmAction]) -> list[Outcome]:
     options = crm_settings(account)
-    need_lookup = [action.lead_id for action in actions
+    need_lookup = [action.external_id for action in actions
                    if not (action.payload.get("responsible_user_id") or options.task_user_id
                            or action.deal.responsible_user_id)]
     responsible_by_lead = {lead_id: lead.get("responsible_user_id")
@@ -304,24 +304,24 @@ def _add_tasks(client: AmoCrmClient, account: Account, actions: list[CrmAction])
             outcomes.append(Outcome(action, "done", entity_id=known))
             continue
         responsible = (action.payload.get("responsible_user_id") or options.task_user_id
-                       or action.deal.responsible_user_id or responsible_by_lead.get(action.lead_id))
+                       or action.deal.responsible_user_id or responsible_by_lead.get(action.external_id))
         if not responsible:
             outcomes.append(Outcome(action, "dead", error="no responsible user: the lead is not in amoCRM"))
             continue
         items[action.pk] = (action, {"text": action.payload["text"], "complete_till": action.payload["complete_till"],
-                                     "entity_id": action.lead_id, "entity_type": "leads", "task_type_id": 1,
+                                     "entity_id": action.external_id, "entity_type": "leads", "task_type_id": 1,
                                      "responsible_user_id": int(responsible), "request_id": str(action.pk)})
     return outcomes + _send_batch(client, "POST", "/api/v4/tasks", "tasks", items, creates=True)
 
 
 def _note_found(client: AmoCrmClient, action: CrmAction) -> int | None:
-    rows = client.pages(f"/api/v4/leads/{action.lead_id}/notes", "notes", {"filter[note_type][]": "service_message"})
+    rows = client.pages(f"/api/v4/leads/{action.external_id}/notes", "notes", {"filter[note_type][]": "service_message"})
     return _ours(action, rows, lambda row: (row.get("params") or {}).get("text") == action.payload["text"])
 
 
 def _task_found(client: AmoCrmClient, action: CrmAction) -> int | None:
     rows = client.pages("/api/v4/tasks", "tasks", {"filter[entity_type]": "leads",
-                                                    "filter[entity_id][]": action.lead_id})
+                                                    "filter[entity_id][]": action.external_id})
     return _ours(action, rows, lambda row: row.get("text") == action.payload["text"]
                  and row.get("complete_till") == action.payload["complete_till"])
 

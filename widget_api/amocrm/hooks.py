@@ -13,7 +13,7 @@ from django.utils.datastructures import MultiValueDict
 from billing.models import Account, Deal
 from billing.services.deals import deal_get_or_create
 from billing.services.plan_autostart import autostart_watched_status_ids
-from widget_api.amocrm.outbox import crm_lead_fetch_add
+from crm.outbox import crm_lead_fetch_add
 
 LEAD_ID_KEY = re.compile(r"^leads\[([a-z_]+)\]\[\d+\]\[id\]$")
 # [J] A status hook's new stage: only a hint that a lead PayPlan never saw may need its plan built (the fetch
@@ -52,7 +52,7 @@ def hook_form_parse(raw_body: bytes) -> MultiValueDict:
 def lead_hooks_accept(*, account: Account, form: MultiValueDict) -> int:
     """Queue a lead fetch for every known lead the hook names; returns how many were queued."""
     named_account = form.get("account[id]")
-    if named_account and named_account != str(account.amocrm_account_id):
+    if named_account and named_account != str(account.crm_account_id):
         raise HookRefused(f"The hook is for account {named_account}, not this one.")
     changed: set[int] = set()
     deleted: set[int] = set()
@@ -65,13 +65,13 @@ def lead_hooks_accept(*, account: Account, form: MultiValueDict) -> int:
                 (deleted if match[1] == "delete" else changed).add(int(value))
     lead_ids = sorted(changed | deleted)[:MAX_LEADS_PER_HOOK]
     deals = [deal for start in range(0, len(lead_ids), LOOKUP_CHUNK)
-             for deal in Deal.objects.filter(account=account, lead_id__in=lead_ids[start:start + LOOKUP_CHUNK])]
+             for deal in Deal.objects.filter(account=account, external_id__in=lead_ids[start:start + LOOKUP_CHUNK])]
     moved = _moved_leads(form)
-    deals += _new_deals_at_watched_stages(account, moved, {deal.lead_id for deal in deals})
+    deals += _new_deals_at_watched_stages(account, moved, {deal.external_id for deal in deals})
     with transaction.atomic():
         for deal in deals:
-            crm_lead_fetch_add(deal=deal, source="amocrm_hook", deleted=deal.lead_id in deleted,
-                               stage_moved=deal.lead_id in moved)
+            crm_lead_fetch_add(deal=deal, source="amocrm_hook", deleted=deal.external_id in deleted,
+                               stage_moved=deal.external_id in moved)
     return len(deals)
 
 
@@ -91,5 +91,5 @@ def _new_deals_at_watched_stages(account: Account, moved: dict[int, int | None],
     """[J] A lead PayPlan never saw, moved into a stage the account's plan rules watch: its deal is made
     (billing decides after the fetch whether anything happens)."""
     watched = autostart_watched_status_ids(account=account)
-    return [deal_get_or_create(account=account, lead_id=lead_id) for lead_id, status_id in sorted(moved.items())
+    return [deal_get_or_create(account=account, external_id=lead_id) for lead_id, status_id in sorted(moved.items())
             if status_id in watched and lead_id not in known][:MAX_LEADS_PER_HOOK]

@@ -7,10 +7,10 @@ from django.utils.translation import gettext
 from billing.domain.account_settings import template_field_refs
 from billing.errors import ApplicationError
 from billing.models import Account
-from widget_api.amocrm import coordination
-from widget_api.amocrm.client import AmoCrmClient
-from widget_api.amocrm.errors import CrmError, CrmReinstallNeeded, CrmRejected
-from widget_api.amocrm.fields import lead_field, lead_field_rows, suggested_field_ids
+from crm import coordination
+from crm.amocrm.client import AmoCrmClient
+from crm.amocrm.errors import CrmError, CrmReinstallNeeded, CrmRejected
+from crm.amocrm.fields import lead_field, lead_field_rows, suggested_field_ids
 
 logger = logging.getLogger(__name__)
 
