@@ -34,6 +34,17 @@ DEMO_REQUISITES = {
 DEMO_RECEIPTS = {"enabled": True, "inn": "7701234567", "taxation_system": 1, "vat": None,
                  "item_label": "Оплата обучения"}
 
+# [J] Plans that start themselves: a deal moved to «Рассрочка оформлена» (the CRM sandbox's demo pipeline
+# «Обучение») gets 6 monthly payments on the 10th for the deal's budget; «Оплата по графику» waits for the
+# first payment (a deal moved there without one goes back, with a note).
+DEMO_TRIGGER_PIPELINE_ID, DEMO_TRIGGER_STATUS_ID, DEMO_GATED_STATUS_ID = 1113, 1113004, 1113005
+DEMO_PLAN_AUTOSTART = {
+    "enabled": True, "stage": {"pipeline_id": DEMO_TRIGGER_PIPELINE_ID, "status_id": DEMO_TRIGGER_STATUS_ID},
+    "template": {"plan": "equal", "total": {"source": "amount"}, "installments_count": {"source": "fixed", "value": 6},
+                 "period": "month", "due_day": {"source": "fixed", "value": 10}, "first_due_in_days": 3, "fees": []},
+    "gate": {"enabled": True, "status_ids": [DEMO_GATED_STATUS_ID]},
+}
+
 
 @dataclass(frozen=True)
 class DemoDeal:
@@ -112,7 +123,9 @@ def demo_account_load() -> tuple[Account, int]:
                         "client_service_name": account.settings.get("client_service_name") or {
                             "source": "education_direction", "default_text": "Оплата услуг"},
                         "client_registration": account.settings.get("client_registration") or DEMO_REGISTRATION,
-                        "gateways": account.settings.get("gateways") or {"cards": "cloudpayments", "sbp": "yookassa"}}
+                        "gateways": account.settings.get("gateways") or {"cards": "cloudpayments", "sbp": "yookassa"},
+                        "plan_autostart": account.settings.get("plan_autostart") or DEMO_PLAN_AUTOSTART,
+                        "early_payoff_mode": account.settings.get("early_payoff_mode") or "shorten"}
     account.save(update_fields=["webhook_key", "settings", "yookassa_shop_id", "yookassa_secret_key"])
     today = account_today(account)
     created = 0

@@ -36,6 +36,10 @@ SCHEDULE_PROPOSAL_DECIDED = "schedule_proposal_decided"
 CLIENT_REGISTERED = "client_registered"
 PLAN_EXTENDED = "plan_extended"  # a recurring plan's rolling horizon gained lines (billing.services.recurring)
 PAYOUT_DUE = "payout_due"  # an outgoing line reached its date: the accountant's task (billing.services.payouts)
+# [J] Stage rules (billing.services.plan_autostart): a note on the deal (`text`), and a move back (`status_id`,
+# `pipeline_id`, `text`) of a deal that reached a stage closed until its first payment.
+PLAN_AUTOSTART_NOTED = "plan_autostart_noted"
+DEAL_STAGE_GATED = "deal_stage_gated"
 
 
 class DeliveryRefused(Exception):

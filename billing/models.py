@@ -126,6 +126,19 @@ class Deal(models.Model):
         return f"lead {self.external_id}"
 
 
+class DealStage(models.Model):
+    """[J] The CRM stage PayPlan last saw a deal in, or moved it to: stage rules (billing.services.plan_autostart)
+    act on a change of stage only, never on a repeated report or on the echo of their own move."""
+
+    deal = models.OneToOneField(Deal, on_delete=models.CASCADE, related_name="crm_stage")
+    status_id = models.BigIntegerField()
+    pipeline_id = models.BigIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.deal_id}: {self.pipeline_id}/{self.status_id}"
+
+
 class Schedule(models.Model):
     """One version of a deal's plan. Versions are never edited; exactly one is active."""
 

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect, requires_csr
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from billing.client_links import client_page_deal, client_page_path, registration_account_id
+from billing.domain.plan_autostart import payoff_mode_read
 from billing.errors import ApplicationError
 from billing.models import Account, ClientRegistration, Deal
 from billing.selectors.schedule_changes import schedule_changes_get
@@ -81,7 +82,8 @@ def _plan_context(deal: Deal, token: str, lang: str, **extra) -> dict:
     with translation.override(lang):  # the page's own words (the autopay consent text) in the client's language
         page = client_page_get(deal=deal)
     return {"page": page, "token": token, "base": f"/p/{token}", "sbp": sbp_available(deal.account),
-            "switch_lang": f"/p/{token}?lang={'ru' if lang == 'en' else 'en'}", **extra}
+            "switch_lang": f"/p/{token}?lang={'ru' if lang == 'en' else 'en'}",
+            "payoff_mode": payoff_mode_read(deal.account.settings), **extra}
 
 
 def _contact_input(request) -> ContactInput:
@@ -179,7 +181,7 @@ def payoff(request, token: str):
     data = request.POST if request.method == "POST" else request.GET
     amount_text, mode = (data.get("amount") or "").replace(" ", "").replace("\u00a0", "").replace(",", "."), \
         data.get("mode") or ""
-    context = {"amount": data.get("amount") or "", "mode": mode}
+    context = {"amount": data.get("amount") or "", "mode": mode or payoff_mode_read(deal.account.settings)}
     today = account_today(deal.account)
     with translation.override(lang):
         try:

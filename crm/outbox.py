@@ -50,16 +50,22 @@ def crm_fields_update_add(*, deal: Deal, snapshot: dict, source: str,
                           event=event)
 
 
-def crm_lead_fetch_add(*, deal: Deal, source: str, deleted: bool = False) -> None:
+def crm_lead_fetch_add(*, deal: Deal, source: str, deleted: bool = False, stage_moved: bool = False) -> None:
     """Ask for the lead to be read again; one waiting fetch per deal is enough (a later hook only
-    adds `deleted`)."""
+    adds `deleted`, or `stage_moved`: a status hook, so the stage rules may act on a deal seen first)."""
+    payload = {"deleted": deleted} | ({"stage_moved": True} if stage_moved else {})
     try:
         with transaction.atomic():
-            crm_action_add(deal=deal, kind=CrmAction.Kind.FETCH_LEAD, payload={"deleted": deleted}, source=source)
+            crm_action_add(deal=deal, kind=CrmAction.Kind.FETCH_LEAD, payload=payload, source=source)
     except IntegrityError:
-        if deleted:
-            CrmAction.objects.filter(deal=deal, kind=CrmAction.Kind.FETCH_LEAD, state=CrmAction.State.PENDING
-                                     ).update(payload={"deleted": True})
+        if deleted or stage_moved:
+            waiting = CrmAction.objects.filter(deal=deal, kind=CrmAction.Kind.FETCH_LEAD,
+                                               state=CrmAction.State.PENDING).first()
+            if waiting is not None:
+                merged = {key: bool(waiting.payload.get(key)) or bool(payload.get(key))
+                          for key in ("deleted", "stage_moved")}
+                CrmAction.objects.filter(pk=waiting.pk).update(payload={key: value for key, value in merged.items()
+                                                                        if value or key == "deleted"})
 
 
 def crm_lead_fetch_ensure(*, deal: Deal) -> None:
@@ -182,8 +188,12 @@ def _newer_fetch_waiting(action: CrmAction) -> bool:
         return False
     waiting = CrmAction.objects.filter(deal_id=action.deal_id, kind=CrmAction.Kind.FETCH_LEAD,
                                        state=CrmAction.State.PENDING).exclude(pk=action.pk)
-    if action.payload.get("deleted"):
-        waiting.update(payload={"deleted": True})
+    if action.payload.get("deleted") or action.payload.get("stage_moved"):
+        for newer in waiting:  # [J] a status hook's flag is taken over too
+            merged = {"deleted": bool(newer.payload.get("deleted") or action.payload.get("deleted"))}
+            if newer.payload.get("stage_moved") or action.payload.get("stage_moved"):
+                merged["stage_moved"] = True
+            CrmAction.objects.filter(pk=newer.pk).update(payload=merged)
     return waiting.exists()
 
 

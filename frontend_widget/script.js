@@ -860,6 +860,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         group: has('group') ? sent.group : (deal.group || ''),
         education_direction: has('education_direction') ? sent.education_direction : (deal.education_direction || ''),
         autopay: !!sent.autopay,
+        payoff_mode: sent.payoff_mode || '',  // [J] blank: the account's rule
         manager_id: sent.manager_id ? String(sent.manager_id) : '',
         requisites: deal.payout_requisites || '',
         recurring_price: deal.subscription ? deal.subscription.price : '',
@@ -904,7 +905,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var plan = $root.find('[name="plan"]:checked').val() || 'equal';
       var body = {plan: plan, direction: fieldValue($root, 'direction') || 'incoming',
         group: fieldValue($root, 'group'), education_direction: fieldValue($root, 'education_direction'),
-        autopay: $root.find('[name="autopay"]').is(':checked')};
+        autopay: $root.find('[name="autopay"]').is(':checked'), payoff_mode: fieldValue($root, 'payoff_mode')};
       if (plan === 'recurring') {
         return recurringScheduleBody($root, body);
       }
@@ -1806,7 +1807,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           var model = _.extend(accountModel(values, crmOptions), {reminders_by_ladder: byLadder});
           $block.html(compiled.render(model));
           clientSettingsOpen($block, values);
-          $block.data('payplan-stored', storedBody(values));
+          planRulesOpen($block, values, crmOptions);
+          $block.data('payplan-stored', storedBody(values, $block));
           renumberRows($block, 'reminders');
           loadTemplate($block);
           dunningSettingsOpen($block, crmOptions);
@@ -1826,9 +1828,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     // The settings as stored, in the shape of the form's body: what a save compares the form with.
-    function storedBody(values) {
+    function storedBody(values, $block) {
       var cp = values.cloudpayments || {};
-      return _.extend(clientSettingsStored(values), {
+      return _.extend(clientSettingsStored(values), $block ? planRulesStored($block) : {}, {
         completed_stage: values.completed_stage, custom_fields: values.custom_fields, requisites: values.requisites,
         task_user_id: values.task_user_id, invoice_lead_days: values.invoice_lead_days, time_zone: values.time_zone,
         roles: values.roles || {}, reminders: values.reminders, receipts: values.receipts,
@@ -1887,7 +1889,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       $block.find('[name^="requisites."]').each(function () {
         body.requisites[this.name.slice('requisites.'.length)] = String($(this).val() || '').trim();
       });
-      return _.extend(body, clientSettingsForm($block));
+      return _.extend(body, clientSettingsForm($block), planRulesForm($block));
     }
 
     function isObject(value) {
@@ -1921,7 +1923,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         return;
       }
       var form = accountBody($block);
-      var patch = clientSettingsPatch(changes($block.data('payplan-stored'), form), form);
+      var patch = planRulesPatch(clientSettingsPatch(changes($block.data('payplan-stored'), form), form), form);
       clearErrors($block);
       if (!_.size(patch)) {
         accountResult($block, t('account.saved_nothing'));
@@ -1930,7 +1932,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       $block.data('busy', true);
       accountResult($block, t('account.saving'));
       api('PATCH', '/account/settings', patch).then(function (values) {
-        $block.data('payplan-stored', storedBody(values));
+        $block.data('payplan-plan-rules', planRulesForm($block));
+        $block.data('payplan-stored', storedBody(values, $block));
         showCloudPayments($block, values.cloudpayments);
         showYooKassa($block, values.yookassa);
         accountResult($block, t('account.saved'));
@@ -2121,6 +2124,233 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         patch.autopay_consent_text = form.autopay_consent_text;
       }
       return patch;
+    }
+
+    // ---- [J] plans that start themselves (a section of the settings page, saved with it): the stage that
+    // builds the plan from the template, the template (each number fixed, the deal's budget or a deal field),
+    // the stages closed until the first payment, and what an early payment does when nobody chooses.
+    var PR_KINDS = ['equal', 'annuity', 'differentiated'];
+    var PR_PERIODS = ['month', '2weeks', 'week', 'quarter'];
+    var PR_PAYOFF_MODES = ['shorten', 'lower'];
+
+    function pr(path) {
+      return escapeHtml(t('plan_rules.' + path));
+    }
+
+    function planRulesStageOptions(pipelines, current, withBlank) {
+      var html = withBlank ? '<option value="">' + pr('stage_none') + '</option>' : '';
+      var found = false;
+      _.each(pipelines, function (pipeline) {
+        _.each(pipeline.statuses, function (status) {
+          var selected = _.contains([].concat(current || []), status.id) ? ' selected' : '';
+          found = found || !!selected;
+          html += '<option value="' + pipeline.id + ':' + status.id + '"' + selected + '>' +
+            escapeHtml(pipeline.name + ' → ' + status.name) + '</option>';
+        });
+      });
+      // A stored stage amoCRM no longer lists stays selectable: saving must never drop it silently.
+      _.each(_.difference([].concat(current || []), _.flatten(_.map(pipelines, function (pipeline) {
+        return _.pluck(pipeline.statuses, 'id');
+      }))), function (id) {
+        html += '<option value=":' + id + '" selected>' + escapeHtml(tf('plan_rules.stage_unknown', {id: id})) +
+          '</option>';
+      });
+      return html;
+    }
+
+    // One number of the template: the source (a fixed value, the deal's budget, a deal field) and the value.
+    function planRulesValueHtml(name, label, source, leadFields, withAmount, hint) {
+      source = source || {source: 'fixed', value: ''};
+      var current = source.source === 'field' ? 'field:' + source.field_id : source.source;
+      var options = [{value: 'fixed', label: pr('source_fixed')}]
+        .concat(withAmount ? [{value: 'amount', label: pr('source_amount')}] : [])
+        .concat(_.map(leadFields || [], function (field) {
+          return {value: 'field:' + field.id, label: tf('plan_rules.source_field', {name: field.name})};
+        }));
+      if (source.source === 'field' && !_.findWhere(options, {value: current})) {
+        options.push({value: current, label: tf('plan_rules.source_field', {name: '#' + source.field_id})});
+      }
+      var select = '<select class="payplan-input" name="' + name + '.source" data-pr-source>' +
+        _.map(options, function (option) {
+          return '<option value="' + escapeHtml(option.value) + '"' + (option.value === current ? ' selected' : '') +
+            '>' + escapeHtml(option.label) + '</option>';
+        }).join('') + '</select>';
+      var value = source.source === 'fixed' && source.value !== null && source.value !== undefined ? source.value : '';
+      var input = '<input class="payplan-input payplan-input--short" name="' + name + '.value" inputmode="decimal"' +
+        ' value="' + escapeHtml(String(value)) + '"' + (source.source === 'fixed' ? '' : ' hidden') + '>';
+      return '<div class="payplan-field"><label class="payplan-label">' + label + '</label>' +
+        '<div class="payplan-plan-rules__value">' + select + input + '</div>' +
+        (hint ? '<div class="payplan-muted">' + hint + '</div>' : '') +
+        '<div class="payplan-field-error" data-error-for="' + name + '"></div></div>';
+    }
+
+    function planRulesHtml(values, options) {
+      var rules = values.plan_autostart || {};
+      var stage = rules.stage || {};
+      var template = rules.template || {};
+      var gate = rules.gate || {};
+      var pipelines = options ? options.pipelines : [];
+      var leadFields = options ? options.lead_fields : [];
+      var tpl = 'plan_autostart.template.';
+      var choice = function (name, list, current, prefix) {
+        return '<select class="payplan-input" name="' + name + '">' + _.map(list, function (code) {
+          return '<option value="' + code + '"' + (code === current ? ' selected' : '') + '>' + pr(prefix + code) +
+            '</option>';
+        }).join('') + '</select>';
+      };
+      var fees = _.map(template.fees || [], function (fee) {
+        var amount = fee.amount || {};
+        return fee.label + '; ' + (amount.source === 'fixed' ? amount.value : '');
+      }).join('\n');
+      var stageControl = pipelines.length
+        ? '<select class="payplan-input" name="plan_autostart.stage">' +
+          planRulesStageOptions(pipelines, stage.status_id, true) + '</select>'
+        : '<input class="payplan-input payplan-input--short" name="plan_autostart.stage" inputmode="numeric" value="' +
+          escapeHtml(stage.status_id ? (stage.pipeline_id || '') + ':' + stage.status_id : '') + '">';
+      var gateControl = pipelines.length
+        ? '<select class="payplan-input" name="plan_autostart.gate.status_ids" multiple size="4">' +
+          planRulesStageOptions(pipelines, gate.status_ids || [], false) + '</select>'
+        : '<input class="payplan-input" name="plan_autostart.gate.status_ids" value="' +
+          escapeHtml((gate.status_ids || []).join(', ')) + '">';
+      return '<div class="payplan-account__section" data-plan-rules>' +
+        '<div class="payplan-block__title">' + pr('section') + '</div>' +
+        '<div class="payplan-muted">' + pr('hint') + '</div>' +
+        '<label class="payplan-check"><input type="checkbox" name="plan_autostart.enabled"' +
+        (rules.enabled ? ' checked' : '') + '> ' + pr('enabled') + '</label>' +
+        '<div class="payplan-field-error" data-error-for="plan_autostart.enabled"></div>' +
+        '<div class="payplan-field"><label class="payplan-label">' + pr('stage') + '</label>' + stageControl +
+        '<div class="payplan-muted">' + pr('stage_hint') + '</div>' +
+        '<div class="payplan-field-error" data-error-for="plan_autostart.stage"></div></div>' +
+        '<div class="payplan-grid payplan-grid--2">' +
+        '<div class="payplan-field"><label class="payplan-label">' + pr('kind') + '</label>' +
+        choice(tpl + 'plan', PR_KINDS, template.plan || 'equal', 'kind_') +
+        '<div class="payplan-field-error" data-error-for="' + tpl + 'plan"></div></div>' +
+        '<div class="payplan-field"><label class="payplan-label">' + pr('period') + '</label>' +
+        choice(tpl + 'period', PR_PERIODS, template.period || 'month', 'period_') +
+        '<div class="payplan-field-error" data-error-for="' + tpl + 'period"></div></div>' +
+        planRulesValueHtml(tpl + 'total', pr('total'), template.total || {source: 'amount'}, leadFields, true) +
+        planRulesValueHtml(tpl + 'installments_count', pr('count'), template.installments_count, leadFields, false) +
+        planRulesValueHtml(tpl + 'due_day', pr('due_day'), template.due_day, leadFields, false, pr('due_day_hint')) +
+        '<div class="payplan-field"><label class="payplan-label">' + pr('first_due_in_days') + '</label>' +
+        '<input class="payplan-input payplan-input--short" name="' + tpl + 'first_due_in_days" inputmode="numeric"' +
+        ' value="' + escapeHtml(String(template.first_due_in_days || 0)) + '">' +
+        '<div class="payplan-field-error" data-error-for="' + tpl + 'first_due_in_days"></div></div>' +
+        planRulesValueHtml(tpl + 'annual_rate', pr('annual_rate'), template.annual_rate, leadFields, false,
+          pr('annual_rate_hint')) +
+        planRulesValueHtml(tpl + 'grace_periods', pr('grace_periods'), template.grace_periods, leadFields, false) +
+        '</div>' +
+        csField(tpl + 'fees', pr('fees'), '<textarea class="payplan-input" id="payplan-cs-' +
+          (tpl + 'fees').replace(/\./g, '-') + '" name="' + tpl + 'fees" rows="2" placeholder="' +
+          pr('fees_placeholder') + '">' + escapeHtml(fees) + '</textarea>', pr('fees_hint')) +
+        '<label class="payplan-check"><input type="checkbox" name="plan_autostart.gate.enabled"' +
+        (gate.enabled ? ' checked' : '') + '> ' + pr('gate_enabled') + '</label>' +
+        '<div class="payplan-field"><label class="payplan-label">' + pr('gate_stages') + '</label>' + gateControl +
+        '<div class="payplan-muted">' + pr('gate_hint') + '</div>' +
+        '<div class="payplan-field-error" data-error-for="plan_autostart.gate"></div></div>' +
+        '<div class="payplan-field"><label class="payplan-label">' + pr('payoff_mode') + '</label>' +
+        choice('early_payoff_mode', PR_PAYOFF_MODES, values.early_payoff_mode || 'shorten', 'payoff_') +
+        '<div class="payplan-muted">' + pr('payoff_mode_hint') + '</div>' +
+        '<div class="payplan-field-error" data-error-for="early_payoff_mode"></div></div>' +
+        '</div>';
+    }
+
+    // Called once the settings page is drawn, after the client sections.
+    function planRulesOpen($block, values, options) {
+      if (!values || !values.plan_autostart) {
+        return;  // a server without these settings: nothing to show, nothing is sent
+      }
+      var $before = $block.find('[data-templates]');
+      var html = planRulesHtml(values, options);
+      if ($before.length) {
+        $before.before(html);
+      } else {
+        $block.find('.payplan-account__footer').before(html);
+      }
+      $block.data('payplan-plan-rules', planRulesForm($block));
+    }
+
+    // The settings as stored, in the shape planRulesForm gives them (read back from the freshly drawn form).
+    function planRulesStored($block) {
+      return $block.data('payplan-plan-rules') || {};
+    }
+
+    function planRulesStage(text) {
+      var parts = String(text || '').split(':');
+      var status = parts.length > 1 ? parts[1] : parts[0];
+      if (!/^\d+$/.test(status)) {
+        return null;
+      }
+      return {pipeline_id: /^\d+$/.test(parts.length > 1 ? parts[0] : '') ? parseInt(parts[0], 10) : null,
+        status_id: parseInt(status, 10)};
+    }
+
+    function planRulesValue($block, name) {
+      var source = fieldValue($block, name + '.source');
+      if (source === 'amount') {
+        return {source: 'amount'};
+      }
+      if (source.indexOf('field:') === 0) {
+        return {source: 'field', field_id: parseInt(source.slice(6), 10)};
+      }
+      var value = fieldValue($block, name + '.value');
+      return value === '' ? null : {source: 'fixed', value: /^\d+$/.test(value) ? parseInt(value, 10)
+        : value.replace(',', '.')};
+    }
+
+    // What the section says now; {} when it is not on the page (nothing of it is sent then).
+    function planRulesForm($block) {
+      if (!$block.find('[data-plan-rules]').length) {
+        return {};
+      }
+      var tpl = 'plan_autostart.template.';
+      var $gate = $block.find('[name="plan_autostart.gate.status_ids"]');
+      var gateIds = $gate.is('select') ? [].concat($gate.val() || [])
+        : String($gate.val() || '').split(/[\s,;]+/);
+      var fees = _.compact(_.map(fieldValue($block, tpl + 'fees').split(/\n/), function (line) {
+        var at = line.lastIndexOf(';');
+        var label = (at < 0 ? line : line.slice(0, at)).trim();
+        var amount = at < 0 ? '' : line.slice(at + 1).trim();
+        return label || amount ? {label: label, amount: {source: 'fixed',
+          value: normalizedAmount(amount) || amount}} : null;
+      }));
+      var days = fieldValue($block, tpl + 'first_due_in_days');
+      return {
+        plan_autostart: {
+          enabled: $block.find('[name="plan_autostart.enabled"]').is(':checked'),
+          stage: planRulesStage(fieldValue($block, 'plan_autostart.stage')) || {pipeline_id: null, status_id: null},
+          template: {
+            plan: fieldValue($block, tpl + 'plan'), period: fieldValue($block, tpl + 'period'),
+            total: planRulesValue($block, tpl + 'total'),
+            installments_count: planRulesValue($block, tpl + 'installments_count'),
+            due_day: planRulesValue($block, tpl + 'due_day'),
+            first_due_in_days: /^\d+$/.test(days) ? parseInt(days, 10) : (days || 0),
+            annual_rate: planRulesValue($block, tpl + 'annual_rate'),
+            grace_periods: planRulesValue($block, tpl + 'grace_periods'),
+            fees: fees
+          },
+          gate: {enabled: $block.find('[name="plan_autostart.gate.enabled"]').is(':checked'),
+            status_ids: _.compact(_.map(gateIds, function (value) {
+              var stage = planRulesStage(value);
+              return stage ? stage.status_id : null;
+            }))}
+        },
+        early_payoff_mode: fieldValue($block, 'early_payoff_mode')
+      };
+    }
+
+    // The rules go whole when anything of them changed: a template is one thing, never half of two.
+    function planRulesPatch(patch, form) {
+      if (patch.plan_autostart && form.plan_autostart) {
+        patch.plan_autostart = form.plan_autostart;
+      }
+      return patch;
+    }
+
+    function bindPlanRulesEvents() {
+      on('change', '.payplan-account [data-pr-source]', function () {
+        var $select = $(this);
+        $select.siblings('input').prop('hidden', $select.val() !== 'fixed');
+      });
     }
 
     function clientSettingsCopy($button) {
@@ -3678,6 +3908,8 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
           '<label>' + escapeHtml(tf('client_page.payoff_amount', {currency: CURRENCY_SIGNS[currency] || currency})) +
           ' <input class="payplan-input" type="text" inputmode="decimal" name="payoff_amount"></label>' +
           '<label><select class="payplan-input" name="payoff_mode">' +
+          // [J] blank: the account's rule (early_payoff_mode in the settings)
+          '<option value="">' + escapeHtml(t('client_page.payoff_default')) + '</option>' +
           '<option value="shorten">' + escapeHtml(t('client_page.payoff_shorten')) + '</option>' +
           '<option value="lower">' + escapeHtml(t('client_page.payoff_lower')) + '</option></select></label>' +
           '<div class="payplan-client-page__row">' +
@@ -3904,6 +4136,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       bindDunningEvents();
       bindBankImportEvents();
       bindClientSettingsEvents();
+      bindPlanRulesEvents();
     }
 
     function unbindEvents() {

@@ -17,6 +17,7 @@ from billing.domain.account_settings import (
     gateways_read,
     settings_read,
 )
+from billing.domain.plan_autostart import payoff_mode_read
 from billing.gateway.cloudpayments_notifications import KINDS
 from billing.models import Account, GatewayEvent
 from billing.names import service_default_text
@@ -49,6 +50,23 @@ def account_settings_get(*, account: Account) -> dict:
         "yookassa": yookassa_settings_get(account=account),
         "client_service_name": client_service_name_get(account=account),
         **client_features_get(account=account),
+        **plan_rules_get(account=account),
+    }
+
+
+def plan_rules_get(*, account: Account) -> dict:
+    """[J] The stage that builds a plan from the template, the gate, and the default early payment rule."""
+    stored = account.settings.get("plan_autostart") if isinstance(account.settings.get("plan_autostart"), dict) else {}
+    gate = stored.get("gate") if isinstance(stored.get("gate"), dict) else {}
+    stage = stored.get("stage") if isinstance(stored.get("stage"), dict) else {}
+    return {
+        "plan_autostart": {
+            "enabled": bool(stored.get("enabled")),
+            "stage": {"pipeline_id": stage.get("pipeline_id"), "status_id": stage.get("status_id")},
+            "template": stored.get("template") if isinstance(stored.get("template"), dict) else None,
+            "gate": {"enabled": bool(gate.get("enabled")), "status_ids": list(gate.get("status_ids") or [])},
+        },
+        "early_payoff_mode": payoff_mode_read(account.settings),
     }
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from billing.domain import plan_autostart as autostart
+
 # The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
 FIELD_KEYS = ("total", "received", "debt", "payments_count", "monthly_payment", "last_payment_day", "group",
               "education_direction", "next_payment_date")
@@ -71,12 +73,13 @@ OBJECT_SECTIONS: dict[str, tuple[str, ...]] = {
 SECTIONS = ("completed_stage", "custom_fields", "task_user_id", "invoice_lead_days", "invoice_grace_days",
             "time_zone", "requisites", "reminders", "receipts", "cloudpayments", "client_service_name", "roles",
             "language", "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text", "client_registration",
-            "gateways", "yookassa")
+            "gateways", "yookassa", "plan_autostart", "early_payoff_mode")
 # The terminal's secret is write-only, so a complete body cannot carry it: a replacement may leave it out.
 # Sections and keys that came later may be left out too: a body complete before them stays complete.
 OPTIONAL_ON_REPLACE = frozenset({"cloudpayments", "roles", "custom_fields.next_payment_date", "language",
                                  "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text",
-                                 "client_registration", "gateways", "yookassa"})
+                                 "client_registration", "gateways", "yookassa", "plan_autostart",
+                                 "early_payoff_mode"})
 # The client-facing features of the client page, autopay and the sign-up form (billing.services.*).
 LANGUAGES = ("ru", "en")
 MAX_PROPOSAL_EXPIRY_DAYS = 90
@@ -536,6 +539,10 @@ def changes_clean(body: Any) -> tuple[dict, list[Problem]]:
             clean[name] = _consent_text(cleaner, name, value)
         elif name == "client_registration":
             clean[name] = _registration(cleaner, cleaner.section(name, value, REGISTRATION_KEYS))
+        elif name == "plan_autostart":
+            clean[name] = _plan_autostart(cleaner, value)
+        elif name == "early_payoff_mode":
+            clean[name] = cleaner.choice(name, value, autostart.PAYOFF_MODES)
     return clean, cleaner.problems
 
 
@@ -657,6 +664,7 @@ class Circumstances:
     cloudpayments_connected: bool
     ladder_saved: bool  # the account saved a collections ladder: the old reminder list is not read
     yookassa_connected: bool = False
+    deal_field_ids: frozenset[int] | None = None  # [J] the CRM's deal fields; None: not known, not checked
 
 
 def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances) -> list[Problem]:
@@ -692,4 +700,162 @@ def settings_check(*, stored: dict, changes: dict, circumstances: Circumstances)
     if "field_id" in sent_service and "source" not in sent_service and not sent_service["field_id"] \
             and service.get("source") in CRM_FIELD_SOURCES:
         problems.append(Problem("client_service_name.field_id", "service_field"))
+    if "plan_autostart" in changes:
+        problems += plan_autostart_check(merged.get("plan_autostart"), circumstances.deal_field_ids)
+    return problems
+
+
+# --- [J] plans that start themselves: the stage, the template, the gate --------------------------------
+AUTOSTART_KEYS = ("enabled", "stage", "template", "gate")
+AUTOSTART_STAGE_KEYS = ("status_id", "pipeline_id")
+AUTOSTART_GATE_KEYS = ("enabled", "status_ids")
+TEMPLATE_KEYS = ("plan", "total", "down_payment", "installments_count", "period", "due_day", "first_due_in_days",
+                 "annual_rate", "grace_periods", "fees")
+VALUE_SOURCE_KEYS = ("source", "value", "field_id")
+FEE_KEYS = ("label", "amount")
+MAX_GATE_STAGES = 20
+FEE_LABEL_MAX_LENGTH = 128
+
+
+def _plan_autostart(cleaner: _Cleaner, value: Any) -> dict | None:
+    """Shapes and ranges of what is sent; completeness is checked on the merged whole (plan_autostart_check)."""
+    if value is None:
+        return None
+    raw = cleaner.section("plan_autostart", value, AUTOSTART_KEYS)
+    clean: dict[str, Any] = {}
+    if "enabled" in raw:
+        clean["enabled"] = cleaner.boolean("plan_autostart.enabled", raw["enabled"])
+    if "stage" in raw:
+        stage = cleaner.section("plan_autostart.stage", raw["stage"] or {}, AUTOSTART_STAGE_KEYS)
+        clean["stage"] = {key: cleaner.amo_id(f"plan_autostart.stage.{key}", item) for key, item in stage.items()}
+    if "gate" in raw:
+        gate = cleaner.section("plan_autostart.gate", raw["gate"] or {}, AUTOSTART_GATE_KEYS)
+        clean["gate"] = {}
+        if "enabled" in gate:
+            clean["gate"]["enabled"] = cleaner.boolean("plan_autostart.gate.enabled", gate["enabled"])
+        if "status_ids" in gate:
+            ids = gate["status_ids"]
+            if not isinstance(ids, list) or len(ids) > MAX_GATE_STAGES:
+                cleaner.fail("plan_autostart.gate.status_ids", "values")
+            else:
+                clean["gate"]["status_ids"] = [cleaner.amo_id(f"plan_autostart.gate.status_ids.{index}", item,
+                                                              nullable=False) for index, item in enumerate(ids)]
+    if "template" in raw:
+        clean["template"] = _autostart_template(cleaner, raw["template"])
+    return clean
+
+
+def _autostart_template(cleaner: _Cleaner, value: Any) -> dict | None:
+    if value is None:
+        return None
+    path = "plan_autostart.template"
+    raw = cleaner.section(path, value, TEMPLATE_KEYS)
+    clean: dict[str, Any] = {}
+    if "plan" in raw:
+        clean["plan"] = cleaner.choice(f"{path}.plan", raw["plan"], autostart.KINDS)
+    if "period" in raw:
+        clean["period"] = cleaner.choice(f"{path}.period", raw["period"], autostart.PERIODS)
+    if "first_due_in_days" in raw:
+        clean["first_due_in_days"] = cleaner.integer(f"{path}.first_due_in_days", raw["first_due_in_days"], 0,
+                                                     autostart.MAX_FIRST_DUE_IN_DAYS)
+    for key in ("total", "down_payment", "installments_count", "due_day", "annual_rate", "grace_periods"):
+        if key in raw:
+            clean[key] = _value_source(cleaner, f"{path}.{key}", key, raw[key])
+    if "fees" in raw:
+        fees = raw["fees"]
+        if not isinstance(fees, list) or len(fees) > autostart.MAX_FEES:
+            cleaner.fail(f"{path}.fees", "too_many_values" if isinstance(fees, list) else "values",
+                         max=autostart.MAX_FEES)
+        else:
+            clean["fees"] = []
+            for index, fee in enumerate(fees):
+                fee_raw = cleaner.section(f"{path}.fees.{index}", fee, FEE_KEYS)
+                label = cleaner.text(f"{path}.fees.{index}.label", fee_raw.get("label"), FEE_LABEL_MAX_LENGTH)
+                if label == "":
+                    cleaner.fail(f"{path}.fees.{index}.label", "required")
+                clean["fees"].append({"label": label, "amount": _value_source(
+                    cleaner, f"{path}.fees.{index}.amount", "fee", fee_raw.get("amount"))})
+    return clean
+
+
+def _value_source(cleaner: _Cleaner, path: str, key: str, value: Any) -> dict | None:
+    """A template number: {"source": "fixed", "value": ...}, {"source": "amount"} (money values only) or
+    {"source": "field", "field_id": ...}. A bare number or text stands for a fixed value."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        value = {"source": "fixed", "value": value}
+    raw = cleaner.section(path, value, VALUE_SOURCE_KEYS)
+    money_value = key in ("total", "down_payment", "fee")
+    sources = autostart.SOURCES if money_value else ("fixed", "field")
+    source = cleaner.choice(f"{path}.source", raw.get("source", "fixed"), sources)
+    if source == "field":
+        field_id = cleaner.amo_id(f"{path}.field_id", raw.get("field_id"))
+        if field_id is None and raw.get("field_id") is None:
+            cleaner.fail(f"{path}.field_id", "template_field")
+        return {"source": "field", "field_id": field_id}
+    if source == "amount":
+        return {"source": "amount"}
+    if source is None:
+        return None
+    fixed = raw.get("value")
+    if money_value:
+        return {"source": "fixed", "value": _template_total(cleaner, path, fixed)}
+    if key == "due_day":
+        if fixed == "last":
+            return {"source": "fixed", "value": "last"}
+        return {"source": "fixed", "value": cleaner.integer(path, fixed, 1, 31)}
+    if key == "installments_count":
+        return {"source": "fixed", "value": cleaner.integer(path, fixed, 1, autostart.MAX_INSTALLMENTS)}
+    if key == "grace_periods":
+        return {"source": "fixed", "value": cleaner.integer(path, fixed, 0, autostart.MAX_INSTALLMENTS - 1)}
+    rate = autostart.number_parse(fixed)
+    if rate is None or not 0 <= rate <= autostart.MAX_RATE:
+        cleaner.fail(path, "annual_rate", max=int(autostart.MAX_RATE))
+        return None
+    return {"source": "fixed", "value": format(rate.normalize(), "f")}
+
+
+def template_field_refs(template: Any) -> list[tuple[str, int]]:
+    """(path, field id) of every template value read from a deal field."""
+    if not isinstance(template, dict):
+        return []
+    refs = [(f"plan_autostart.template.{key}", value.get("field_id")) for key, value in template.items()
+            if isinstance(value, dict) and value.get("source") == "field"]
+    refs += [(f"plan_autostart.template.fees.{index}.amount", fee["amount"].get("field_id"))
+             for index, fee in enumerate(template.get("fees") or [])
+             if isinstance(fee, dict) and isinstance(fee.get("amount"), dict)
+             and fee["amount"].get("source") == "field"]
+    return [(path, field_id) for path, field_id in refs if isinstance(field_id, int)]
+
+
+def plan_autostart_check(stored: Any, deal_field_ids: frozenset[int] | None = None) -> list[Problem]:
+    """The merged `plan_autostart` as a whole: an enabled trigger names its stage and a complete template
+    (the values a plan cannot be made without) whose deal fields exist in the CRM (when its list is known),
+    the grace period is shorter than the plan, the gate names later stages other than the trigger's."""
+    if not isinstance(stored, dict):
+        return []
+    problems = []
+    template = stored.get("template") if isinstance(stored.get("template"), dict) else {}
+    if deal_field_ids is not None:
+        problems += [Problem(f"{path}.field_id", "template_field_unknown", (("id", field_id),))
+                     for path, field_id in template_field_refs(template) if field_id not in deal_field_ids]
+    if stored.get("enabled"):
+        if not (stored.get("stage") or {}).get("status_id"):
+            problems.append(Problem("plan_autostart.stage.status_id", "required"))
+        for key in ("total", "installments_count"):
+            if not isinstance(template.get(key), dict):
+                problems.append(Problem(f"plan_autostart.template.{key}", "template_value"))
+    count, grace = template.get("installments_count"), template.get("grace_periods")
+    if template.get("plan") in ("annuity", "differentiated") and isinstance(count, dict) \
+            and isinstance(grace, dict) and count.get("source") == "fixed" and grace.get("source") == "fixed" \
+            and isinstance(count.get("value"), int) and isinstance(grace.get("value"), int) \
+            and grace["value"] >= count["value"]:
+        problems.append(Problem("plan_autostart.template.grace_periods", "grace_too_long"))
+    gate = stored.get("gate") if isinstance(stored.get("gate"), dict) else {}
+    trigger = (stored.get("stage") or {}).get("status_id")
+    if gate.get("enabled") and not gate.get("status_ids"):
+        problems.append(Problem("plan_autostart.gate.status_ids", "required"))
+    if gate.get("enabled") and trigger and trigger in (gate.get("status_ids") or []):
+        problems.append(Problem("plan_autostart.gate.status_ids", "gate_trigger"))
     return problems

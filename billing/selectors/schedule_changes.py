@@ -59,7 +59,7 @@ def active_options(*, deal: Deal, schedule: Schedule) -> dict:
     """The non-money choices of the active version, keyed as the plan request names them."""
     return {"direction": schedule.direction, "group": deal.group, "education_direction": deal.education_direction,
             "autopay": schedule.autopay, "manager_id": schedule.manager_id,
-            "requisites": deal.payout_requisites}
+            "requisites": deal.payout_requisites, "payoff_mode": (schedule.request or {}).get("payoff_mode") or ""}
 
 
 def plan_with_fees_kept(*, deal: Deal, plan: Plan, direction: str) -> tuple[Plan, dict[int, int]]:

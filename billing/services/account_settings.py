@@ -76,6 +76,27 @@ FIELD_LABELS = {
     "client_registration.templates": gettext_lazy("The plans the sign-up form offers"),
     "client_registration.embed_origins": gettext_lazy("Sites that may embed the sign-up form"),
     "non_field_errors": gettext_lazy("Settings"),
+    # [J] plans that start themselves, and the early payment rule
+    "early_payoff_mode": gettext_lazy("What an early payment does by default"),
+    "plan_autostart": gettext_lazy("Plans that start themselves"),
+    "plan_autostart.enabled": gettext_lazy("Building the plan at a stage is on"),
+    "plan_autostart.stage": gettext_lazy("The stage that builds the plan"),
+    "plan_autostart.stage.status_id": gettext_lazy("The stage that builds the plan"),
+    "plan_autostart.stage.pipeline_id": gettext_lazy("The pipeline of the stage that builds the plan"),
+    "plan_autostart.gate": gettext_lazy("Stages closed until the first payment"),
+    "plan_autostart.gate.enabled": gettext_lazy("Stages closed until the first payment"),
+    "plan_autostart.gate.status_ids": gettext_lazy("Stages closed until the first payment"),
+    "plan_autostart.template": gettext_lazy("The plan template"),
+    "plan_autostart.template.plan": gettext_lazy("The template's kind of plan"),
+    "plan_autostart.template.total": gettext_lazy("The template's amount"),
+    "plan_autostart.template.down_payment": gettext_lazy("The template's down payment"),
+    "plan_autostart.template.installments_count": gettext_lazy("The template's number of payments"),
+    "plan_autostart.template.period": gettext_lazy("The template's period"),
+    "plan_autostart.template.due_day": gettext_lazy("The template's day of the month"),
+    "plan_autostart.template.first_due_in_days": gettext_lazy("Days to the template's first payment"),
+    "plan_autostart.template.annual_rate": gettext_lazy("The template's annual rate"),
+    "plan_autostart.template.grace_periods": gettext_lazy("The template's grace period"),
+    "plan_autostart.template.fees": gettext_lazy("The template's fee lines"),
 }
 RULE_MESSAGES = {
     "required": gettext_lazy("Fill this in."),
@@ -117,6 +138,12 @@ RULE_MESSAGES = {
     "retired_taxation": gettext_lazy("ENVD was abolished in 2021: no cash register issues receipts under it."),
     "receipts_without_terminal": gettext_lazy("Receipts are sent through the CloudKassir of the CloudPayments "
                                               "terminal: connect CloudPayments first."),
+    "template_field": gettext_lazy("Choose the deal field this value is read from."),
+    "template_value": gettext_lazy("The template needs this value: fixed, the deal's amount or a deal field."),
+    "annual_rate": gettext_lazy("The interest rate must be from 0 to %(max)s %% a year."),
+    "grace_too_long": gettext_lazy("The grace period must be shorter than the plan."),
+    "template_field_unknown": gettext_lazy("The CRM has no deal field %(id)s: choose one of its fields."),
+    "gate_trigger": gettext_lazy("The stage that builds the plan cannot also wait for the first payment."),
     "reminders_superseded": gettext_lazy("Reminders follow the collections ladder saved for this account: this "
                                          "list is no longer read. Change the ladder's steps instead."),
 }
@@ -134,6 +161,10 @@ def field_label(path: str) -> str:
         return _("Programme %(number)s of the sign-up form") % {"number": int(parts[2]) + 1}
     if parts[:2] == ["client_registration", "embed_origins"]:
         return str(FIELD_LABELS["client_registration.embed_origins"])
+    if parts[:3] == ["plan_autostart", "template", "fees"] and len(parts) >= 4 and parts[3].isdigit():
+        return _("Fee line %(number)s of the plan template") % {"number": int(parts[3]) + 1}
+    if len(parts) > 3 and ".".join(parts[:3]) in FIELD_LABELS and parts[0] == "plan_autostart":
+        return str(FIELD_LABELS[".".join(parts[:3])])  # a value's source or field: the value itself
     if parts[0] == "autopay_retry_days":
         return str(FIELD_LABELS["autopay_retry_days"])
     return _("This setting")
@@ -166,7 +197,8 @@ def settings_incomplete(missing: list[str]) -> ApplicationError:
 
 
 @transaction.atomic
-def account_settings_change(*, account: Account, changes: dict, replace: bool = False) -> Account:
+def account_settings_change(*, account: Account, changes: dict, replace: bool = False,
+                            deal_field_ids: frozenset[int] | None = None) -> Account:
     """Apply the settings a request sends, or refuse all of them (ApplicationError, nothing written).
 
     `replace=False` (PATCH): only the keys sent change; objects merge key by key, lists and values are
@@ -187,7 +219,7 @@ def account_settings_change(*, account: Account, changes: dict, replace: bool = 
     changed += _apply_yookassa(account, clean.get("yookassa") or {})
     circumstances = Circumstances(cloudpayments_connected=account.cloudpayments_connected,
                                   ladder_saved=ladder_saved(account=account),
-                                  yookassa_connected=account.yookassa_connected)
+                                  yookassa_connected=account.yookassa_connected, deal_field_ids=deal_field_ids)
     problems = schema.settings_check(stored=account.settings, changes=clean, circumstances=circumstances)
     if problems:
         raise settings_refused(problems)

@@ -24,6 +24,7 @@ from billing.domain.early_payoff import (
 )
 from billing.domain.interest import INTEREST_KINDS
 from billing.domain.money import ZERO
+from billing.domain.plan_autostart import PAYOFF_MODES, payoff_mode_read
 from billing.domain.plan_request import plan_request_from_dict
 from billing.domain.schedule import DEFAULT_LABELS, CustomItem, DownPayment, ExtraCharge, PlanRequest
 from billing.errors import ApplicationError, NotFound
@@ -48,13 +49,15 @@ def proposal_expiry_days(account: Account) -> int:
 def options_of(*, deal: Deal, schedule: Schedule) -> ScheduleOptions:
     return ScheduleOptions(direction=schedule.direction, group=deal.group,
                            education_direction=deal.education_direction, autopay=schedule.autopay,
-                           manager_id=schedule.manager_id)
+                           manager_id=schedule.manager_id,
+                           payoff_mode=(schedule.request or {}).get("payoff_mode") or "")
 
 
 def options_from_request(request: dict) -> ScheduleOptions:
     return ScheduleOptions(direction=request.get("direction") or "incoming", group=request.get("group") or "",
                            education_direction=request.get("education_direction") or "",
-                           autopay=bool(request.get("autopay")), manager_id=request.get("manager_id"))
+                           autopay=bool(request.get("autopay")), manager_id=request.get("manager_id"),
+                           payoff_mode=request.get("payoff_mode") or "")
 
 
 @transaction.atomic
@@ -139,7 +142,9 @@ class EarlyPayoff:
 
 
 def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPayoff:
-    """The plan after a lump sum of `amount` paid now, shortened or lowered; stores nothing."""
+    """The plan after a lump sum of `amount` paid now, shortened or lowered; stores nothing. No `mode`
+    (blank): the account's rule (`early_payoff_mode`, «сократить срок» unless it chose otherwise)."""
+    mode = payoff_mode_of(deal=deal, mode=mode)
     schedule = active_schedule(deal)
     if schedule is None or deal.cancelled_at is not None:
         raise ApplicationError("no_plan", _("There is no active plan to pay off."))
@@ -161,6 +166,15 @@ def early_payoff_build(*, deal: Deal, amount, mode: str, today: date) -> EarlyPa
         request = replace(request, interest_plan=terms.kind, annual_rate=terms.annual_rate,
                           day_count=terms.day_count, period=terms.period, start_date=terms.start_date)
     return EarlyPayoff(plan_request=request, options=options_of(deal=deal, schedule=schedule), payoff=payoff)
+
+
+def payoff_mode_of(*, deal: Deal, mode: str | None) -> str:
+    """[J] The mode chosen; when nobody chose (blank or absent), the active plan's own rule, else the account's."""
+    if mode:
+        return mode
+    schedule = active_schedule(deal)
+    return (schedule.request or {}).get("payoff_mode") if schedule is not None and (schedule.request or {}).get(
+        "payoff_mode") in PAYOFF_MODES else payoff_mode_read(deal.account.settings)
 
 
 def payoff_request(*, items, already_paid) -> PlanRequest:
@@ -229,6 +243,7 @@ def early_payoff_apply(*, deal: Deal, amount, mode: str, today: date, created_by
         if expected_version is not None and (current is None or current.version != expected_version):
             raise ApplicationError("plan_changed", _("The plan changed while you were looking: check the new one."),
                                    status=409)
+        mode = payoff_mode_of(deal=deal, mode=mode)
         built = early_payoff_build(deal=deal, amount=amount, mode=mode, today=today)
         payoff = built.payoff
         return schedule_replace(deal=deal, plan_request=built.plan_request, options=built.options,

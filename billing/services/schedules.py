@@ -26,6 +26,7 @@ class ScheduleOptions:
     autopay: bool = False
     manager_id: int | None = None
     requisites: str = ""  # an outgoing plan's recipient requisites, for the accountant's payout tasks
+    payoff_mode: str = ""  # [J] what an early payment does on this plan ("": the account's rule)
 
 
 def plan_preview(*, plan_request: PlanRequest):
@@ -48,7 +49,7 @@ def schedule_request_full(*, plan_request: PlanRequest, options: ScheduleOptions
     with exactly this plan."""
     return {**plan_request_as_dict(plan_request), "direction": options.direction, "group": options.group,
             "education_direction": options.education_direction, "autopay": options.autopay,
-            "manager_id": options.manager_id}
+            "manager_id": options.manager_id} | ({"payoff_mode": options.payoff_mode} if options.payoff_mode else {})
 
 
 @transaction.atomic

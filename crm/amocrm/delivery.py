@@ -8,10 +8,12 @@ its worker died) is looked up first and never created twice.
 import logging
 from collections.abc import Callable
 
+from billing.domain.plan_autostart import DealValues, Stage
 from billing.errors import ApplicationError
 from billing.models import Account
 from billing.names import CRM_FIELD_SOURCES, client_service_name_setting
 from billing.services.deals import deal_cancel, deal_update_crm_data
+from billing.services.plan_autostart import autostart_watched_status_ids, deal_stage_observe
 from crm.amocrm import texts
 from crm.amocrm.client import AmoCrmClient
 from crm.amocrm.errors import (
@@ -104,6 +106,7 @@ def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
     contacts = _contacts(client, [contact_id for contact_id in contact_ids.values() if contact_id])
     service_field = client_service_name_setting(account)
     service_field_id = service_field.field_id if service_field.source in CRM_FIELD_SOURCES else None
+    watched = autostart_watched_status_ids(account=account)
     outcomes = []
     for action in actions:
         lead = leads.get(action.external_id)
@@ -125,8 +128,26 @@ def _fetch_leads(client: AmoCrmClient, account: Account, actions: list[CrmAction
         except ApplicationError as exc:
             outcomes.append(Outcome(action, "dead", error=exc.message))
             continue
+        if watched:
+            _stage_rules(action, lead)
         outcomes.append(Outcome(action, "done"))
     return outcomes
+
+
+def _stage_rules(action: CrmAction, lead: dict) -> None:
+    """[J] The lead's stage and values go to billing's stage rules (a plan built from the template, a move back
+    from a stage closed until the first payment); a failure there never fails the fetch."""
+    if not lead.get("status_id"):
+        return
+    rows = [row for row in lead.get("custom_fields_values") or [] if isinstance(row.get("field_id"), int)]
+    values = DealValues(amount=str(lead.get("price") or ""),
+                        fields={row["field_id"]: lead_field_text(lead, row["field_id"]) for row in rows},
+                        field_names={row["field_id"]: str(row.get("field_name") or "") for row in rows})
+    try:
+        deal_stage_observe(deal=action.deal, stage=Stage(int(lead["status_id"]), lead.get("pipeline_id")),
+                           values=values, stage_reported=bool(action.payload.get("stage_moved")))
+    except ApplicationError as exc:
+        logger.warning("Stage rules for lead %s: %s", action.external_id, exc.message)
 
 
 def _main_contact_id(lead: dict) -> int | None:

@@ -19,12 +19,14 @@ from billing.events import (
     AUTOPAY_FAILED,
     CLIENT_CONTACT_CHANGED,
     DEAL_PAID,
+    DEAL_STAGE_GATED,
     INVOICE_ISSUED,
     PAYMENT_FAILED,
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
     PAYMENT_REVERSED,
     PAYOUT_DUE,
+    PLAN_AUTOSTART_NOTED,
     PLAN_EXTENDED,
     SCHEDULE_CHANGED,
     SCHEDULE_PROPOSAL_DECIDED,
@@ -37,7 +39,7 @@ from billing.services.payouts import payout_roles
 from billing.texts import in_account_language
 from billing.time import account_today
 from crm.amocrm import texts
-from crm.amocrm.dunning_events import DUNNING_FEED
+from crm.amocrm.dunning_events import DUNNING_FEED, on_deal_stage_changed
 from crm.models import CrmAction
 from crm.outbox import crm_action_add, crm_fields_update_add
 from crm.settings import crm_settings
@@ -295,6 +297,9 @@ FEED = {
     PAYOUT_DUE: on_payout_due,
     PLAN_EXTENDED: on_plan_extended,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
+    # [J] stage rules: a note (the plan built, or why not); a deal moved back from a stage closed until paid
+    PLAN_AUTOSTART_NOTED: lambda event: _note(_deal(event), event, event.payload["text"]),
+    DEAL_STAGE_GATED: on_deal_stage_changed,
 }
 
 

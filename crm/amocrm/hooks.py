@@ -11,9 +11,14 @@ from django.db import transaction
 from django.utils.datastructures import MultiValueDict
 
 from billing.models import Account, Deal
+from billing.services.deals import deal_get_or_create
+from billing.services.plan_autostart import autostart_watched_status_ids
 from crm.outbox import crm_lead_fetch_add
 
 LEAD_ID_KEY = re.compile(r"^leads\[([a-z_]+)\]\[\d+\]\[id\]$")
+# [J] A status hook's new stage: only a hint that a lead PayPlan never saw may need its plan built (the fetch
+# reads the real stage from the API before any rule acts).
+LEAD_STATUS_KEY = re.compile(r"^leads\[status\]\[(\d+)\]\[(id|status_id)\]$")
 MAX_LEADS_PER_HOOK = 20_000  # a bulk move of a whole pipeline; known deals are looked up in chunks
 LOOKUP_CHUNK = 1000
 
@@ -39,7 +44,7 @@ def hook_form_parse(raw_body: bytes) -> MultiValueDict:
         raise HookRefused("The hook has too many fields.", code="too_many_fields") from exc
     form = MultiValueDict()
     for key, value in pairs:
-        if key == "account[id]" or LEAD_ID_KEY.match(key):
+        if key == "account[id]" or LEAD_ID_KEY.match(key) or LEAD_STATUS_KEY.match(key):
             form.appendlist(key, value)
     return form
 
@@ -61,7 +66,30 @@ def lead_hooks_accept(*, account: Account, form: MultiValueDict) -> int:
     lead_ids = sorted(changed | deleted)[:MAX_LEADS_PER_HOOK]
     deals = [deal for start in range(0, len(lead_ids), LOOKUP_CHUNK)
              for deal in Deal.objects.filter(account=account, external_id__in=lead_ids[start:start + LOOKUP_CHUNK])]
+    moved = _moved_leads(form)
+    deals += _new_deals_at_watched_stages(account, moved, {deal.external_id for deal in deals})
     with transaction.atomic():
         for deal in deals:
-            crm_lead_fetch_add(deal=deal, source="amocrm_hook", deleted=deal.external_id in deleted)
+            crm_lead_fetch_add(deal=deal, source="amocrm_hook", deleted=deal.external_id in deleted,
+                               stage_moved=deal.external_id in moved)
     return len(deals)
+
+
+def _moved_leads(form: MultiValueDict) -> dict[int, int | None]:
+    """[J] lead id -> the stage id the status hook names (None: not given)."""
+    rows: dict[str, dict[str, str]] = {}
+    for key, values in form.lists():
+        match = LEAD_STATUS_KEY.match(key)
+        if match and values:
+            rows.setdefault(match[1], {})[match[2]] = values[-1]
+    return {int(row["id"]): int(row["status_id"]) if row.get("status_id", "").isdigit() else None
+            for row in rows.values() if row.get("id", "").isascii() and row.get("id", "").isdigit()
+            and len(row["id"]) <= 18}
+
+
+def _new_deals_at_watched_stages(account: Account, moved: dict[int, int | None], known: set[int]) -> list[Deal]:
+    """[J] A lead PayPlan never saw, moved into a stage the account's plan rules watch: its deal is made
+    (billing decides after the fetch whether anything happens)."""
+    watched = autostart_watched_status_ids(account=account)
+    return [deal_get_or_create(account=account, external_id=lead_id) for lead_id, status_id in sorted(moved.items())
+            if status_id in watched and lead_id not in known][:MAX_LEADS_PER_HOOK]

@@ -99,7 +99,7 @@ def test_a_replacement_lists_every_section_and_key_it_lacks():
     # CloudPayments, roles and the client-facing options (language, proposals, autopay, sign-up) may be left out
     assert set(missing_for_replace({})) == set(SECTIONS) - {
         "cloudpayments", "roles", "language", "proposal_expiry_days", "autopay_retry_days", "autopay_consent_text",
-        "client_registration", "gateways", "yookassa"}
+        "client_registration", "gateways", "yookassa", "plan_autostart", "early_payoff_mode"}
     assert missing_for_replace({"receipts": {"enabled": False}})[-7:-1] == [
         "receipts.inn", "receipts.taxation_system", "receipts.vat", "receipts.item_label", "receipts.method",
         "receipts.object"]

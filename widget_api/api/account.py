@@ -11,7 +11,7 @@ from billing.domain import account_settings as schema
 from billing.services.account_settings import account_settings_change
 from billing.webhooks.self_test import gateway_notification_self_test
 from crm.amocrm.models import CrmConnection
-from crm.amocrm.options import crm_options_get
+from crm.amocrm.options import crm_options_get, template_deal_field_ids
 from widget_api.account_settings import account_settings_get, cloudpayments_settings_get
 from widget_api.api.base import WidgetView
 from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
@@ -205,6 +205,13 @@ class AccountSettingsInput(serializers.Serializer):
     autopay_consent_text = ConsentTextSerializer(required=False, help_text="blank: PayPlan's own text naming the "
                                                                            "card, amounts and dates")
     client_registration = ClientRegistrationSerializer(required=False)
+    plan_autostart = serializers.JSONField(
+        required=False, help_text="[J] plans that start themselves: {enabled, stage: {pipeline_id, status_id}, "
+                                  "template: {plan, total, installments_count, period, due_day, first_due_in_days, "
+                                  "annual_rate, grace_periods, down_payment, fees: [{label, amount}]}, gate: "
+                                  "{enabled, status_ids}}; each number {source: fixed|amount|field, value, field_id}")
+    early_payoff_mode = serializers.ChoiceField(choices=["shorten", "lower"], required=False,
+                                                help_text="what an early payment does when nobody chooses")
 
 
 class CrmStatusOutput(serializers.Serializer):
@@ -233,7 +240,8 @@ class AccountSettingsView(WidgetView):
                    summary="Change some of the account's settings (admins): only the keys sent change; "
                            "objects are merged key by key")
     def patch(self, request):
-        account_settings_change(account=self.account, changes=request.data)
+        account_settings_change(account=self.account, changes=request.data,
+                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data))
         return Response(self._body())
 
     @extend_schema(operation_id="account_settings_put", request=AccountSettingsInput,
@@ -241,7 +249,8 @@ class AccountSettingsView(WidgetView):
                    summary="Replace the account's settings (admins): a complete body, else 422 naming what "
                            "is missing")
     def put(self, request):
-        account_settings_change(account=self.account, changes=request.data, replace=True)
+        account_settings_change(account=self.account, changes=request.data, replace=True,
+                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data))
         return Response(self._body())
 
     def _body(self) -> dict:

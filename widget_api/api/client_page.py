@@ -86,7 +86,9 @@ class ProposalCreateView(WidgetView):
 
 class EarlyPayoffInput(serializers.Serializer):
     amount = PositiveMoneyField(help_text="the lump sum paid now")
-    mode = serializers.ChoiceField(choices=["shorten", "lower"], help_text="shorten the term | lower the payments")
+    mode = serializers.ChoiceField(choices=["shorten", "lower"], required=False, allow_blank=True,
+                                   help_text="shorten the term | lower the payments; absent or blank: the account's "
+                                             "rule (early_payoff_mode)")
     expected_version = serializers.IntegerField(required=False, allow_null=True,
                                                 help_text="the version previewed; another active now → 409")
 
@@ -99,7 +101,8 @@ class EarlyPayoffPreviewView(WidgetView):
         serializer.is_valid(raise_exception=True)
         deal = self.deal(lead_id)
         built = early_payoff_build(deal=deal, amount=serializer.validated_data["amount"],
-                                   mode=serializer.validated_data["mode"], today=account_today(self.account))
+                                   mode=serializer.validated_data.get("mode") or "",
+                                   today=account_today(self.account))
         plan = plan_preview(plan_request=built.plan_request)
         state = schedule_state_from_plan(plan=plan, external_id=lead_id, currency=self.account.currency,
                                          direction=built.options.direction)
@@ -120,6 +123,7 @@ class EarlyPayoffView(WidgetView):
         serializer.is_valid(raise_exception=True)
         deal = self.deal(lead_id)
         data = serializer.validated_data
-        early_payoff_apply(deal=deal, amount=data["amount"], mode=data["mode"], today=account_today(self.account),
+        early_payoff_apply(deal=deal, amount=data["amount"], mode=data.get("mode") or "",
+                           today=account_today(self.account),
                            created_by=self.amo_user_id, expected_version=data.get("expected_version"))
         return Response(ScheduleOutput(deal_state_get(deal=deal).schedule).data)

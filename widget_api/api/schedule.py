@@ -77,6 +77,9 @@ class PlanInput(serializers.Serializer):
     requisites = serializers.CharField(max_length=1000, allow_blank=True, default="",
                                        help_text="outgoing plans: the recipient's bank details, put in the "
                                                  "accountant's payout tasks")
+    payoff_mode = serializers.ChoiceField(choices=["shorten", "lower"], allow_blank=True, default="",
+                                          help_text="[J] what an early payment does on this plan when nobody "
+                                                    "chooses; blank: the account's rule (early_payoff_mode)")
 
     def validate(self, attrs):
         if attrs.get("plan") != "recurring" and attrs.get("total") is None:
@@ -112,7 +115,7 @@ class PlanInput(serializers.Serializer):
         return ScheduleOptions(direction=data["direction"], group=data["group"].strip(),
                                education_direction=data["education_direction"].strip(),
                                autopay=data["autopay"], manager_id=data.get("manager_id"),
-                               requisites=data["requisites"].strip())
+                               requisites=data["requisites"].strip(), payoff_mode=data["payoff_mode"])
 
 
 class LineSideOutput(serializers.Serializer):
