@@ -228,6 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
         if store.faults.delay_seconds:
             time.sleep(store.faults.delay_seconds)
         shop = self._shop()
+        entry["shop"] = shop.shop_id  # whose credentials came (tenant isolation is tested on it)
         fault = store.take_fault()
         if fault is not None:
             entry["status"] = fault
