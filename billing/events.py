@@ -35,6 +35,7 @@ SCHEDULE_PROPOSAL_DECIDED = "schedule_proposal_decided"
 CLIENT_REGISTERED = "client_registered"
 PLAN_EXTENDED = "plan_extended"  # a recurring plan's rolling horizon gained lines (billing.services.recurring)
 PAYOUT_DUE = "payout_due"  # an outgoing line reached its date: the accountant's task (billing.services.payouts)
+PAYOUT_FAILED = "payout_failed"  # an automatic payout was canceled by YooKassa: back to the accountant (payouts_auto)
 
 
 class DeliveryRefused(Exception):

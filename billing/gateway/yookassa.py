@@ -266,5 +266,46 @@ def _declined(payment: YooKassaPayment) -> PaymentDeclined:
                            reason=payment.cancellation_reason, transaction_id=payment.id, raw=payment.raw)
 
 
-__all__ = ["API_URL", "NAME", "GatewayError", "YooKassaGateway", "YooKassaPayment", "YooKassaRefund",
-           "payment_read", "refund_read"]
+__all__ = ["API_URL", "NAME", "GatewayError", "YooKassaGateway", "YooKassaPayment", "YooKassaPayout",
+           "YooKassaPayouts", "YooKassaRefund", "payment_read", "payout_read", "refund_read"]
+
+
+# ---- Payouts (contracts/yookassa.md §14): the same REST API, the payout gateway's own agent id and key -------
+@dataclass(frozen=True)
+class YooKassaPayout:
+    id: str
+    status: str  # pending | succeeded | canceled
+    amount: Decimal
+    gateway_id: str | None
+    metadata: dict[str, Any]
+    cancellation_reason: str | None
+    raw: dict[str, Any]
+
+
+def payout_read(raw: Any) -> YooKassaPayout:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("status"), str):
+        raise GatewayUnavailable("answer is not a YooKassa payout")
+    cancellation = raw.get("cancellation_details") if isinstance(raw.get("cancellation_details"), dict) else {}
+    return YooKassaPayout(id=raw["id"], status=raw["status"], amount=amount_read(raw.get("amount")),
+                          gateway_id=_text(raw.get("gateway_id")),
+                          metadata=raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {},
+                          cancellation_reason=_text(cancellation.get("reason")), raw=raw)
+
+
+class YooKassaPayouts(YooKassaGateway):
+    """`POST /payouts` and `GET /payouts/{id}` with the payout gateway's credentials (not the shop's)."""
+
+    def payout_create(self, *, amount: Decimal, destination: dict[str, Any], description: str,
+                      metadata: dict[str, str], request_id: str, currency: str = "RUB") -> YooKassaPayout:
+        body: dict[str, Any] = {"amount": amount_json(amount, currency), "description": description[:MAX_DESCRIPTION],
+                                "metadata": metadata}
+        if destination.get("payout_token"):
+            body["payout_token"] = destination["payout_token"]
+        else:
+            body["payout_destination_data"] = destination
+        return payout_read(self._request("POST", "payouts", body, request_id))
+
+    def payout_get(self, payout_id: str) -> YooKassaPayout:
+        if not payout_id or "/" in payout_id or len(payout_id) > 64:
+            raise GatewayRejected("not a YooKassa payout id")
+        return payout_read(self._request("GET", f"payouts/{payout_id}"))

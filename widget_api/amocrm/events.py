@@ -24,6 +24,7 @@ from billing.events import (
     PAYMENT_REFUNDED,
     PAYMENT_REVERSED,
     PAYOUT_DUE,
+    PAYOUT_FAILED,
     PLAN_EXTENDED,
     SCHEDULE_CHANGED,
     SCHEDULE_PROPOSAL_DECIDED,
@@ -206,6 +207,17 @@ def on_payout_due(event: DomainEvent) -> None:
         extra={"payout_id": payload["payout_id"]})
 
 
+def on_payout_failed(event: DomainEvent) -> None:
+    """An automatic payout YooKassa canceled ([K]): back to the accountant, a task (completing it = paid by
+    hand, widget_api.amocrm.payout_tasks) and a note; the text was written by billing in the account's
+    language."""
+    deal = _deal(event)
+    payload = event.payload
+    _note(deal, event, payload["text"])
+    _task(deal, event, payload["text"], user_id=payload.get("assignee_user_id"),
+          extra={"payout_id": payload["payout_id"]})
+
+
 def on_payment_reversed(event: DomainEvent) -> None:
     """A storno: the lead's fields follow the re-opened debt, and the feed says what was undone and why."""
     deal = _deal(event)
@@ -292,6 +304,7 @@ FEED = {
     SCHEDULE_PROPOSAL_DECIDED: on_schedule_proposal_decided,
     CLIENT_CONTACT_CHANGED: on_client_contact_changed,
     PAYOUT_DUE: on_payout_due,
+    PAYOUT_FAILED: on_payout_failed,
     PLAN_EXTENDED: on_plan_extended,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
 }
