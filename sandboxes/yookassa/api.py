@@ -260,7 +260,7 @@ def payout_create(store: Store, shop: Shop, body: dict) -> dict:
     metadata = _check_metadata(body.get("metadata"))
     destination = _payout_destination(body)
     value = Decimal(amount["value"])
-    payout = {"id": "po-" + object_id()[3:], "status": "pending", "amount": amount, "description": description,
+    payout = {"id": "po-" + object_id(), "status": "pending", "amount": amount, "description": description,
               "payout_destination": destination, "gateway_id": shop.shop_id, "created_at": now_iso(),
               "metadata": metadata, "test": True}
     with store.lock:

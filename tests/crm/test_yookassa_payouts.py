@@ -169,3 +169,14 @@ def test_a_forged_payout_notification_changes_nothing(payouts, sandbox, frozen_c
     payout.refresh_from_db()
     assert payout.state == Payout.State.DUE
     assert Payment.objects.filter(deal__lead_id=LEAD).count() == 0
+
+
+def test_the_demo_has_a_payout_gateway_and_the_outgoing_claim_pays_by_sbp_after_approval(db):
+    from billing.demo import demo_account_load
+    from billing.models import PayoutDestination
+
+    account, _ = demo_account_load()
+    demo_account_load()  # loading twice changes nothing
+    assert account.yookassa_payouts_connected
+    destination = PayoutDestination.objects.get(deal__account=account, deal__lead_id=17654)
+    assert (destination.kind, destination.auto) == ("sbp", True)
