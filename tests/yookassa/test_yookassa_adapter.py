@@ -137,3 +137,36 @@ def test_amounts_go_out_and_come_back_as_decimal_strings(sandbox):
     payment = gateway(sandbox).get_payment(created.order_id)
     assert payment.amount == Decimal("123456789.99")
     assert isinstance(payment.amount, Decimal)
+
+
+def test_payouts_use_the_payout_gateways_own_keys_and_a_retry_is_the_same_payout():
+    from billing.gateway.yookassa import YooKassaPayouts
+
+    agent, agent_key = "505051", "test_agent_key_1"
+    server = YooKassaSandbox({SHOP: (KEY, None)}, payout_gateways={agent: (agent_key, None)}).start()
+    try:
+        sbp = {"type": "sbp", "phone": "79000000000", "bank_id": "100000000111"}
+        shop_keys = YooKassaPayouts(SHOP, KEY, server.api_url, retries=0)
+        with pytest.raises(GatewayRejected):  # the shop's keys make no payouts (403)
+            shop_keys.payout_create(amount=Decimal("100.00"), destination=sbp, description="x", metadata={},
+                                    request_id="po:1:1:0")
+        payouts = YooKassaPayouts(agent, agent_key, server.api_url, retries=3, backoff=0.01)
+        server.set_faults(fail_next=2, status=500)
+        first = payouts.payout_create(amount=Decimal("1234.50"), destination=sbp, description="Выплата",
+                                      metadata={"payplan_payout": "1"}, request_id="po:1:1:0")
+        server.set_faults(reset=True, lose_next=1)
+        again = payouts.payout_create(amount=Decimal("1234.50"), destination=sbp, description="Выплата",
+                                      metadata={"payplan_payout": "1"}, request_id="po:1:1:0")
+        assert again.id == first.id
+        assert len(server.payouts) == 1
+        assert first.amount == Decimal("1234.50")
+        assert first.status == "succeeded"
+        assert payouts.payout_get(first.id).id == first.id
+        body = [call["body"] for call in server.journal if call["path"] == "/v3/payouts"][-1]
+        assert '"amount":{"value":"1234.50","currency":"RUB"}' in body
+        server.set_faults(payout_outcome="recipient_not_found")
+        canceled = payouts.payout_create(amount=Decimal("10.00"), destination=sbp, description="x", metadata={},
+                                         request_id="po:1:2:0")
+        assert (canceled.status, canceled.cancellation_reason) == ("canceled", "recipient_not_found")
+    finally:
+        server.stop()
