@@ -102,7 +102,8 @@ def payout_payload(payout: Payout, deal: Deal) -> dict:
     return {"deal_id": deal.pk, "lead_id": deal.lead_id, "payout_id": payout.pk,
             "seq": payout.installment.seq, "due_date": payout.due_date.isoformat(), "amount": str(payout.amount),
             "recipient": payout.recipient, "requisites": payout.requisites,
-            "assignee_user_id": payout.assignee_user_id}
+            "assignee_user_id": payout.assignee_user_id,
+            "automatic": payouts_auto.payout_is_automatic(payout)}  # [K]: the task approves, YooKassa pays
 
 
 @transaction.atomic

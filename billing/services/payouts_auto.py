@@ -132,9 +132,11 @@ def _destination(deal_id: int) -> PayoutDestination | None:
 
 
 def payout_is_automatic(payout: Payout) -> bool:
-    """The deal's payouts go out through YooKassa (the accountant only approves them)."""
+    """The deal's payouts go out through YooKassa (the accountant only approves them): its requisites with
+    `auto` on and the account's payout gateway connected; otherwise the accountant pays by hand as before."""
     destination = _destination(payout.deal_id)
-    return bool(destination and destination.auto)
+    return bool(destination and destination.auto and destination_data(destination) is not None
+                and payout.account.yookassa_payouts_connected)
 
 
 # ---- approval --------------------------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ def test_nothing_goes_out_before_the_accountant_approves_and_the_task_completion
     assert refused.value.code == "payout_not_approved"
     assert "не одобрена бухгалтером" in refused.value.message
 
-    task = accountant_task(sandbox, "Сделайте выплату")[0]
+    task = accountant_task(sandbox, "Одобрите автоматическую выплату")[0]
+    assert "30\u00a0000,00\u00a0₽" in task.text
     sandbox.complete_task(task.id, user_id=ACCOUNTANT_USER_ID, result="Одобрено")
     for _ in range(2):
         payout_tasks_poll(account=account)

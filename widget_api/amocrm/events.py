@@ -200,7 +200,8 @@ def on_payout_due(event: DomainEvent) -> None:
     deal = _deal(event)
     payload = event.payload
     _task(deal, event, texts.task_text(
-        "payout_due", amount=_money(deal, payload["amount"]), recipient=payload["recipient"] or texts.catalog()["none"],
+        "payout_approve" if payload.get("automatic") else "payout_due", amount=_money(deal, payload["amount"]),
+        recipient=payload["recipient"] or texts.catalog()["none"],
         due_date=texts.date_text(payload["due_date"]), seq=payload["seq"],
         requisites=payload["requisites"] or texts.catalog()["none"]),
         user_id=payload.get("assignee_user_id"), day=date.fromisoformat(payload["due_date"]),
