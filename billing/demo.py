@@ -15,7 +15,7 @@ from billing.time import account_today
 DEMO_ACCOUNT_ID = 31234567
 DEMO_SUBDOMAIN = "demo"
 DEMO_MANAGER_ID = 8765432
-# The loopback CloudPayments sandbox's demo terminal (billing.gateway.sandbox's default account).
+# The loopback CloudPayments sandbox's demo terminal (sandboxes.cloudpayments's default account).
 DEMO_CP_PUBLIC_ID = "test_api_00000000000000000000001"
 DEMO_CP_SECRET = "sandbox_api_secret"
 DEMO_WEBHOOK_KEY = "demo"
@@ -41,7 +41,7 @@ DEMO_RECEIPTS = {"enabled": True, "inn": "7701234567", "taxation_system": 1, "va
 
 @dataclass(frozen=True)
 class DemoDeal:
-    lead_id: int
+    external_id: int
     name: str
     contact: str
     plan: PlanRequest | None
@@ -104,7 +104,7 @@ def demo_deals(today: date) -> list[DemoDeal]:
 @transaction.atomic
 def demo_account_load() -> tuple[Account, int]:
     """Create the demo account and its deals; deals that already exist are left as they are."""
-    account = account_create(amocrm_account_id=DEMO_ACCOUNT_ID, subdomain=DEMO_SUBDOMAIN, name="PayPlan demo",
+    account = account_create(crm_account_id=DEMO_ACCOUNT_ID, slug=DEMO_SUBDOMAIN, name="PayPlan demo",
                              cloudpayments_public_id=DEMO_CP_PUBLIC_ID, cloudpayments_api_secret=DEMO_CP_SECRET,
                              cloudpayments_test_mode=True)  # the sandbox terminal sends TestMode=1
     account.webhook_key = DEMO_WEBHOOK_KEY
@@ -124,11 +124,11 @@ def demo_account_load() -> tuple[Account, int]:
     today = account_today(account)
     created = 0
     for spec in demo_deals(today):
-        if Deal.objects.filter(account=account, lead_id=spec.lead_id).exists():
+        if Deal.objects.filter(account=account, external_id=spec.external_id).exists():
             continue
-        deal = deal_get_or_create(account=account, lead_id=spec.lead_id)
+        deal = deal_get_or_create(account=account, external_id=spec.external_id)
         deal.name, deal.contact_name, deal.responsible_user_id = spec.name, spec.contact, DEMO_MANAGER_ID
-        deal.contact_phone, deal.contact_email = DEMO_CONTACTS.get(spec.lead_id, ("", ""))
+        deal.contact_phone, deal.contact_email = DEMO_CONTACTS.get(spec.external_id, ("", ""))
         deal.save(update_fields=["name", "contact_name", "responsible_user_id", "contact_phone", "contact_email"])
         created += 1
         if spec.plan is None:
@@ -150,7 +150,7 @@ def demo_payouts_setup(account: Account) -> None:
     from billing.models import PayoutDestination
     from billing.services.payouts_auto import DestinationInput, payout_destination_set
 
-    deal = Deal.objects.filter(account=account, lead_id=17654).first()
+    deal = Deal.objects.filter(account=account, external_id=17654).first()
     if deal is not None and not PayoutDestination.objects.filter(deal=deal).exists():
         payout_destination_set(deal=deal, data=DestinationInput(**DEMO_PAYOUT_DESTINATION))
 

@@ -89,7 +89,7 @@ def common_variables(deal: Deal) -> dict:
         "company": company_variables(account),
         "missing_requisites": [str(REQUISITE_LABELS[key]) for key in requisites_missing(account)],
         "client": {"name": deal.contact_name, "email": deal.contact_email, "phone": deal.contact_phone},
-        "deal": {"lead_id": deal.lead_id, "name": service, "service_name": service,
+        "deal": {"lead_id": deal.external_id, "name": service, "service_name": service,
                  "contract_number": deal.contract_number, "group": deal.group,
                  "education_direction": deal.education_direction, "total": deal.total, "paid": deal.paid,
                  "debt": deal.debt},
@@ -244,7 +244,7 @@ def deal_document_variables(deal: Deal, kind: str) -> dict:
         address = variables["company"]["address"]
         variables["contract"] = {"number": deal.contract_number, "date": signed, "city": city_from_address(address)}
     elif kind == Kind.OFFER:
-        variables["offer"] = {"number": f"{deal.lead_id}-{today:%y%m%d}", "date": today,
+        variables["offer"] = {"number": f"{deal.external_id}-{today:%y%m%d}", "date": today,
                               "valid_until": today + timedelta(days=14)}
     return variables
 

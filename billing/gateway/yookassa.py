@@ -251,9 +251,9 @@ class YooKassaGateway:
         raise GatewayRejected("YooKassa receipts are sent with the payment")
 
 
-def _metadata(reference: str | None, lead_id: str | None, extra: dict[str, Any] | None) -> dict[str, str]:
+def _metadata(reference: str | None, external_id: str | None, extra: dict[str, Any] | None) -> dict[str, str]:
     """≤ 16 string keys (§3): what finds our invoice (or autopay attempt) again from a notification."""
-    metadata = {"payplan_reference": str(reference or "")[:512], "payplan_lead": str(lead_id or "")[:512]}
+    metadata = {"payplan_reference": str(reference or "")[:512], "payplan_lead": str(external_id or "")[:512]}
     payplan = (extra or {}).get("payplan") or {}
     if payplan.get("installment_seq") is not None:
         metadata["payplan_seq"] = str(payplan["installment_seq"])

@@ -64,7 +64,7 @@ def account_run(*, account: Account, today: date, gateway: Gateway | None, repor
         try:
             issued = invoice_issue(installment_id=installment_id, gateway=gateway, today=today)
         except ApplicationError as exc:
-            report.refused.append(f"{account.subdomain}/{installment_id}: {exc.message}")
+            report.refused.append(f"{account.slug}/{installment_id}: {exc.message}")
             continue
         if issued.invoice.status == issued.invoice.Status.CREATING:
             report.pending += 1
@@ -72,5 +72,5 @@ def account_run(*, account: Account, today: date, gateway: Gateway | None, repor
             report.issued.append(issued.invoice.number)
     for invoice in invoices_stuck_creating(account=account):
         logger.error("invoice %s of %s is stuck in 'creating' past the gateway's request-id memory; "
-                     "reconcile with `payplan_invoice_reconcile %s`", invoice.number, account.subdomain, invoice.pk)
+                     "reconcile with `payplan_invoice_reconcile %s`", invoice.number, account.slug, invoice.pk)
         report.stuck.append(invoice.number)

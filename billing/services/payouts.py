@@ -99,7 +99,7 @@ def payout_open(*, installment_id: int) -> Payout | None:
 
 
 def payout_payload(payout: Payout, deal: Deal) -> dict:
-    return {"deal_id": deal.pk, "lead_id": deal.lead_id, "payout_id": payout.pk,
+    return {"deal_id": deal.pk, "external_id": deal.external_id, "payout_id": payout.pk,
             "seq": payout.installment.seq, "due_date": payout.due_date.isoformat(), "amount": str(payout.amount),
             "recipient": payout.recipient, "requisites": payout.requisites,
             "assignee_user_id": payout.assignee_user_id,
@@ -122,10 +122,10 @@ def payout_overdue_alert(*, payout_id: int, today: date) -> bool:
     with in_account_language(payout.account):  # the manager's task and note, in the account's language
         text = gettext("The payout of %(amount)s to %(recipient)s is overdue (due %(due_date)s, days overdue: "
                        "%(days)s).") % {"amount": money_text(payout.amount, payout.account.currency),
-                                        "recipient": payout.recipient or deal.lead_id,
+                                        "recipient": payout.recipient or deal.external_id,
                                         "due_date": date_text(payout.due_date), "days": days}
     publish(account=payout.account, name=INSTALLMENT_OVERDUE, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "seq": installment.seq,
+        "deal_id": deal.pk, "external_id": deal.external_id, "seq": installment.seq,
         "due_date": payout.due_date.isoformat(), "outstanding": str(installment.amount - installment.paid),
         "debt": str(deal.debt), "days_overdue": days, "text": text, "direction": Direction.OUTGOING,
         "payout_id": payout.pk,

@@ -218,7 +218,7 @@ def payout_send(*, payout_id: int, today: date, gateway: YooKassaPayouts | None 
         return _payout_close(payout_id=payout_id)
     with in_account_language(payout.account):
         description = _("Payout No. %(seq)s of deal %(deal)s") % {"seq": payout.installment.seq,
-                                                                 "deal": deal.lead_id}
+                                                                 "deal": deal.external_id}
     try:
         remote = (gateway or yookassa_payouts(payout.account)).payout_create(
             amount=amount, destination=destination, description=description,
@@ -307,10 +307,10 @@ def _failure(payout: Payout, reason: str, detail: str) -> Payout:
         text = _("The automatic payout of %(amount)s to %(recipient)s failed in YooKassa (%(reason)s). Check the "
                  "client's requisites and press «Retry the payout» in the widget, or pay by hand and complete "
                  "this task.") % {"amount": money_text(payout.amount, payout.account.currency),
-                                  "recipient": payout.recipient or deal.lead_id,
+                                  "recipient": payout.recipient or deal.external_id,
                                   "reason": payout_reason_text(reason)}
     publish(account=payout.account, name=PAYOUT_FAILED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "payout_id": payout.pk, "seq": payout.installment.seq,
+        "deal_id": deal.pk, "external_id": deal.external_id, "payout_id": payout.pk, "seq": payout.installment.seq,
         "amount": str(payout.amount), "reason": reason, "detail": detail[:500], "text": text,
         "due_date": payout.due_date.isoformat(), "assignee_user_id": payout.assignee_user_id})
     logger.warning("payout %s failed in YooKassa: %s", payout.pk, reason)

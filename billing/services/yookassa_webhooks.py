@@ -71,7 +71,7 @@ def yookassa_notification_receive(*, account: Account, raw_body: bytes, source_i
     if not source_trusted(source_ip, settings.YOOKASSA_NOTIFICATION_NETWORKS):
         message = _("The notification did not come from YooKassa's addresses: refused.")
         _refused(base, raw_body, headers, kind, object_id, GatewayEvent.Status.REJECTED, message)
-        logger.warning("YooKassa %s %s for %s from %s: source not allowed", kind, object_id, account.subdomain,
+        logger.warning("YooKassa %s %s for %s from %s: source not allowed", kind, object_id, account.slug,
                        source_ip)
         return NotificationOutcome(Outcome.REJECTED_SIGNATURE, message=message)
     try:
@@ -84,7 +84,7 @@ def yookassa_notification_receive(*, account: Account, raw_body: bytes, source_i
         reason = getattr(exc, "message", str(exc))
         message = _("YooKassa's API does not confirm this notification: %(reason)s") % {"reason": reason}
         _refused(base, raw_body, headers, kind, object_id, GatewayEvent.Status.REJECTED, message)
-        logger.warning("YooKassa %s %s for %s refused: %s", kind, object_id, account.subdomain, reason)
+        logger.warning("YooKassa %s %s for %s refused: %s", kind, object_id, account.slug, reason)
         return NotificationOutcome(Outcome.REJECTED_SIGNATURE, message=message)
     values = {**base, "kind": kind, "transaction_id": object_id, "raw_body": raw_body, "signature_valid": True,
               "headers": {**headers, "verified_object": verified}}

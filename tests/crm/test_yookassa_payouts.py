@@ -14,8 +14,8 @@ from billing.services.payouts_auto import payout_send
 from sandboxes.yookassa import YooKassaSandbox
 from tests.conftest import WidgetClient, assert_error
 from tests.crm.conftest import drain
-from widget_api.amocrm.payout_tasks import payout_tasks_poll
-from widget_api.amocrm.sandbox.seed import ACCOUNTANT_USER_ID
+from crm.amocrm.payout_tasks import payout_tasks_poll
+from sandboxes.amocrm.seed import ACCOUNTANT_USER_ID
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 LEAD = 17655
@@ -52,7 +52,7 @@ def due_payout(account, frozen_clock, destination=SBP) -> tuple[WidgetClient, Pa
     billing_run()
     billing_run()
     drain(account)
-    return widget, Payout.objects.get(deal__lead_id=LEAD)
+    return widget, Payout.objects.get(deal__external_id=LEAD)
 
 
 def accountant_task(sandbox, prefix: str):
@@ -93,7 +93,7 @@ def test_nothing_goes_out_before_the_accountant_approves_and_the_task_completion
     assert sent["amount"] == {"value": "30000.00", "currency": "RUB"}
     assert sent["payout_destination"] == {"type": "sbp", "phone": "79000000000", "bank_id": "100000000111"}
     assert {call["headers"]["Idempotence-Key"] for call in posts(server)} == {f"po:{account.pk}:{payout.pk}:0"}
-    assert Payment.objects.filter(deal__lead_id=LEAD).count() == 1
+    assert Payment.objects.filter(deal__external_id=LEAD).count() == 1
     assert any(delivery["event"] == "payout.succeeded" and delivery["accepted"] for delivery in server.store.deliveries)
 
 
@@ -124,7 +124,7 @@ def test_a_canceled_payout_goes_back_to_the_accountant_and_the_retry_button_pays
     assert len(failed) == 1
     assert failed[0].responsible_user_id == ACCOUNTANT_USER_ID
     assert "30\u00a0000,00\u00a0₽" in failed[0].text
-    assert Payment.objects.filter(deal__lead_id=LEAD).count() == 0
+    assert Payment.objects.filter(deal__external_id=LEAD).count() == 0
     billing_run()  # a canceled payout waits for the accountant: the tick does not resend it
     assert len(posts(server)) == 1
 
@@ -133,7 +133,7 @@ def test_a_canceled_payout_goes_back_to_the_accountant_and_the_retry_button_pays
     assert response.json()["payouts"][0]["state"] == "paid"
     assert [call["headers"]["Idempotence-Key"] for call in posts(server)] == [
         f"po:{account.pk}:{payout.pk}:0", f"po:{account.pk}:{payout.pk}:1"]
-    assert Payment.objects.filter(deal__lead_id=LEAD).count() == 1
+    assert Payment.objects.filter(deal__external_id=LEAD).count() == 1
 
 
 def test_a_pending_payout_is_recorded_by_its_notification_once_under_20_copies(payouts, sandbox, frozen_clock):
@@ -145,7 +145,7 @@ def test_a_pending_payout_is_recorded_by_its_notification_once_under_20_copies(p
     assert payout.gateway_status == "pending"
     billing_run()  # pending: polled, not sent again
     assert len(posts(server)) == 1
-    assert Payment.objects.filter(deal__lead_id=LEAD).count() == 0
+    assert Payment.objects.filter(deal__external_id=LEAD).count() == 0
 
     server.set_faults(notify_copies=20)
     result = server.settle_payout(payout.gateway_payout_id)
@@ -153,7 +153,7 @@ def test_a_pending_payout_is_recorded_by_its_notification_once_under_20_copies(p
     assert all(delivery["accepted"] for delivery in result["deliveries"])
     payout.refresh_from_db()
     assert payout.state == Payout.State.PAID
-    assert Payment.objects.filter(deal__lead_id=LEAD).count() == 1
+    assert Payment.objects.filter(deal__external_id=LEAD).count() == 1
 
 
 def test_a_forged_payout_notification_changes_nothing(payouts, sandbox, frozen_clock):
@@ -169,7 +169,7 @@ def test_a_forged_payout_notification_changes_nothing(payouts, sandbox, frozen_c
     assert response.status_code in (200, 400, 403)
     payout.refresh_from_db()
     assert payout.state == Payout.State.DUE
-    assert Payment.objects.filter(deal__lead_id=LEAD).count() == 0
+    assert Payment.objects.filter(deal__external_id=LEAD).count() == 0
 
 
 def test_the_demo_has_a_payout_gateway_and_the_outgoing_claim_pays_by_sbp_after_approval(db):
@@ -179,5 +179,5 @@ def test_the_demo_has_a_payout_gateway_and_the_outgoing_claim_pays_by_sbp_after_
     account, _ = demo_account_load()
     demo_account_load()  # loading twice changes nothing
     assert account.yookassa_payouts_connected
-    destination = PayoutDestination.objects.get(deal__account=account, deal__lead_id=17654)
+    destination = PayoutDestination.objects.get(deal__account=account, deal__external_id=17654)
     assert (destination.kind, destination.auto) == ("sbp", True)

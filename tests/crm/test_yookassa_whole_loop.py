@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from billing.client_links import client_page_path
-from billing.gateway.sandbox import SandboxServer
+from sandboxes.cloudpayments import SandboxServer
 from billing.models import Deal, Invoice, Payment
 from billing.services.account_settings import account_settings_change
 from billing.services.invoicing import invoice_issue
@@ -36,7 +36,7 @@ def test_invoice_sbp_payment_notification_allocation_and_the_lead_completed(inst
         "yookassa": {"shop_id": SHOP, "secret_key": KEY}, "gateways": {"cards": "yookassa", "sbp": "yookassa"}})
     body = {"plan": "full", "total": "45000.00", "first_due_date": "2026-11-27"}
     assert WidgetClient(account).put("/api/v1/deals/17651/schedule", body).status_code == 200
-    deal = Deal.objects.get(account=account, lead_id=17651)
+    deal = Deal.objects.get(account=account, external_id=17651)
     assert Client().post(client_page_path(deal) + "/pay/sbp").status_code == 200
     invoice = Invoice.objects.get(deal=deal)
     assert yookassa.payments[invoice.sbp_order_id]["payment_method"]["type"] == "sbp"
@@ -66,7 +66,7 @@ def test_a_gateway_switch_mid_plan_over_real_http(installed, yookassa, live_serv
         body = {"plan": "equal", "total": "60000.00", "installments_count": 3, "first_due_date": "2026-12-05",
                 "due_day": 5}
         assert WidgetClient(account).put("/api/v1/deals/17652/schedule", body).status_code == 200
-        deal = Deal.objects.get(account=account, lead_id=17652)
+        deal = Deal.objects.get(account=account, external_id=17652)
         lines = list(deal.schedules.get(is_active=True).installments.order_by("seq"))
         first = invoice_issue(installment_id=lines[0].pk).invoice
         assert first.gateway == "cloudpayments"

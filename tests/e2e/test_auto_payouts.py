@@ -30,7 +30,7 @@ def payout_gateway(demo, live_server, settings):
 
 def test_the_accountant_approves_and_the_payout_goes_out(demo, payout_gateway, open_demo):
     today = account_today(demo)
-    deal = Deal.objects.get(account=demo, lead_id=PAYOUT_LEAD)
+    deal = Deal.objects.get(account=demo, external_id=PAYOUT_LEAD)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=Decimal("150000"),
                                                          installments_count=3, first_due_date=today),
                      options=ScheduleOptions(direction="outgoing"), created_by=None, today=today)

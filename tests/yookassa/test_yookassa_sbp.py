@@ -18,7 +18,7 @@ def sbp_on(yookassa_account):
 
 def test_the_client_pays_by_sbp_from_their_page_and_the_payment_is_recorded_once(sbp_on, yookassa):
     put_plan(sbp_on, 8201)
-    deal = Deal.objects.get(lead_id=8201)
+    deal = Deal.objects.get(external_id=8201)
     page = Client().get(client_page_path(deal))
     assert 'data-action="pay-sbp"' in page.content.decode()
     answers = [Client().post(client_page_path(deal) + "/pay/sbp") for _ in range(2)]
@@ -43,7 +43,7 @@ def test_the_client_pays_by_sbp_from_their_page_and_the_payment_is_recorded_once
 
 def test_without_an_sbp_gateway_the_page_offers_no_sbp(yookassa_account, yookassa):
     put_plan(yookassa_account, 8202)
-    deal = Deal.objects.get(lead_id=8202)
+    deal = Deal.objects.get(external_id=8202)
     assert 'data-action="pay-sbp"' not in Client().get(client_page_path(deal)).content.decode()
     answer = Client().post(client_page_path(deal) + "/pay/sbp")
     assert answer.status_code == 422
@@ -55,7 +55,7 @@ def test_the_invoice_pdf_shows_the_sbp_qr_which_opens_that_invoices_sbp_payment_
 
     from documents.kinds import Kind
     from documents.qr import qr_data_uri
-    from documents.sandbox import render_template
+    from documents.safe_render import render_template
     from documents.selectors import default_template_source, document_subject_get
     from tests.yookassa.conftest import issue_invoice
 
@@ -78,7 +78,7 @@ def test_the_invoice_pdf_shows_the_sbp_qr_which_opens_that_invoices_sbp_payment_
     assert len([call for call in yookassa.journal if '"sbp"' in call.get("body", "")]) == 1
     again = document_subject_get(account=sbp_on, kind=Kind.INVOICE, object_id=invoice.pk)
     assert again.variables["invoice"]["sbp_url"] == invoice.sbp_url  # a re-rendered PDF shows the payment itself
-    other = Deal.objects.get(lead_id=8203)
+    other = Deal.objects.get(external_id=8203)
     assert Client().get(client_page_path(other) + "/invoices/999999/sbp").status_code == 404
 
 

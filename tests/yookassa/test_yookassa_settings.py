@@ -97,7 +97,7 @@ def test_a_gateway_switch_mid_plan_keeps_history_and_the_next_invoice_goes_to_th
     monkeypatch.setattr("billing.services.gateways.cloudpayments_gateway", lambda account: cloudpayments)
     monkeypatch.setattr("billing.services.gateways.yookassa_gateway", lambda account: yookassa)
     put_plan(account, 8301)
-    lines = list(account.deals.get(lead_id=8301).schedules.get(is_active=True).installments.order_by("seq"))
+    lines = list(account.deals.get(external_id=8301).schedules.get(is_active=True).installments.order_by("seq"))
     first = invoice_issue(installment_id=lines[0].pk).invoice
     assert (first.gateway, first.gateway_order_id) == ("cloudpayments", "cloudpayments-1")
     AdminClient(account).patch(SETTINGS, {"yookassa": {"shop_id": "100500", "secret_key": "test_key_12345"},

@@ -37,11 +37,11 @@ from billing.services.payouts import payout_roles
 from billing.texts import in_account_language
 from billing.time import account_today
 from documents.selectors import invoice_pdf_url_for
-from widget_api.account_settings import crm_settings
-from widget_api.amocrm import texts
-from widget_api.amocrm.dunning_events import DUNNING_FEED
-from widget_api.amocrm.outbox import crm_action_add, crm_fields_update_add
-from widget_api.models import CrmAction
+from crm.settings import crm_settings
+from crm.amocrm import texts
+from crm.amocrm.dunning_events import DUNNING_FEED
+from crm.outbox import crm_action_add, crm_fields_update_add
+from crm.models import CrmAction
 
 Kind = CrmAction.Kind
 
@@ -196,7 +196,7 @@ def on_plan_extended(event: DomainEvent) -> None:
 
 def on_payout_due(event: DomainEvent) -> None:
     """The accountant's task for one payout, due by the end of its date; completing it records the payout
-    (widget_api.amocrm.payout_tasks finds the completion)."""
+    (crm.amocrm.payout_tasks finds the completion)."""
     deal = _deal(event)
     payload = event.payload
     _task(deal, event, texts.task_text(
@@ -210,7 +210,7 @@ def on_payout_due(event: DomainEvent) -> None:
 
 def on_payout_failed(event: DomainEvent) -> None:
     """An automatic payout YooKassa canceled ([K]): back to the accountant, a task (completing it = paid by
-    hand, widget_api.amocrm.payout_tasks) and a note; the text was written by billing in the account's
+    hand, crm.amocrm.payout_tasks) and a note; the text was written by billing in the account's
     language."""
     deal = _deal(event)
     payload = event.payload

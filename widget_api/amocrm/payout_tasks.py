@@ -15,9 +15,10 @@ from billing.models import Account, Payout
 from billing.services.payouts import payout_complete, payouts_open_ids
 from billing.services.payouts_auto import payout_send
 from billing.time import account_today
-from widget_api.amocrm.client import PAGE_LIMIT, AmoCrmClient
-from widget_api.amocrm.errors import CrmError
-from widget_api.models import CrmAction, CrmConnection
+from crm.amocrm.client import PAGE_LIMIT, AmoCrmClient
+from crm.amocrm.errors import CrmError
+from crm.models import CrmAction
+from crm.amocrm.models import CrmConnection
 
 logger = logging.getLogger(__name__)
 

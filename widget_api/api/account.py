@@ -11,10 +11,10 @@ from billing.domain import account_settings as schema
 from billing.services.account_settings import account_settings_change
 from billing.webhooks.self_test import gateway_notification_self_test
 from widget_api.account_settings import account_settings_get, cloudpayments_settings_get
-from widget_api.amocrm.options import crm_options_get
+from crm.amocrm.options import crm_options_get
 from widget_api.api.base import WidgetView
 from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
-from widget_api.models import CrmConnection
+from crm.amocrm.models import CrmConnection
 
 AMO_ID = {"min_value": 1, "max_value": schema.MAX_AMO_ID}
 # The legal lengths of the requisites' digits, as patterns for the schema.
