@@ -23,6 +23,10 @@ DEMO_WEBHOOK_KEY = "demo"
 # CloudPayments; switching `gateways.cards` to yookassa in the settings puts the links there too.
 DEMO_YOOKASSA_SHOP_ID = "100500"
 DEMO_YOOKASSA_SECRET = "test_sandbox_secret_key"
+# Its payout gateway ([K]): the outgoing claim 17654 pays the client by SBP once the accountant approves.
+DEMO_YOOKASSA_PAYOUT_AGENT_ID = "505050"
+DEMO_YOOKASSA_PAYOUT_SECRET = "test_sandbox_payout_key"
+DEMO_PAYOUT_DESTINATION = {"kind": "sbp", "phone": "79031112233", "bank_id": "100000000111", "auto": True}
 # Made-up but well-formed requisites, so demo invoices look like the real thing.
 DEMO_REQUISITES = {
     "company_name": "ООО «Школа ПэйПлан»", "inn": "7701234567", "kpp": "770101001", "ogrn": "1207700123456",
@@ -117,6 +121,8 @@ def demo_account_load() -> tuple[Account, int]:
     account.webhook_key = DEMO_WEBHOOK_KEY
     account.yookassa_shop_id = account.yookassa_shop_id or DEMO_YOOKASSA_SHOP_ID
     account.yookassa_secret_key = account.yookassa_secret_key or DEMO_YOOKASSA_SECRET
+    account.yookassa_payout_agent_id = account.yookassa_payout_agent_id or DEMO_YOOKASSA_PAYOUT_AGENT_ID
+    account.yookassa_payout_secret_key = account.yookassa_payout_secret_key or DEMO_YOOKASSA_PAYOUT_SECRET
     account.settings = {**account.settings, "requisites": account.settings.get("requisites") or DEMO_REQUISITES,
                         "receipts": account.settings.get("receipts") or DEMO_RECEIPTS,
                         # Clients read the direction («Косметология»), never the lead titles below.
@@ -126,7 +132,8 @@ def demo_account_load() -> tuple[Account, int]:
                         "gateways": account.settings.get("gateways") or {"cards": "cloudpayments", "sbp": "yookassa"},
                         "plan_autostart": account.settings.get("plan_autostart") or DEMO_PLAN_AUTOSTART,
                         "early_payoff_mode": account.settings.get("early_payoff_mode") or "shorten"}
-    account.save(update_fields=["webhook_key", "settings", "yookassa_shop_id", "yookassa_secret_key"])
+    account.save(update_fields=["webhook_key", "settings", "yookassa_shop_id", "yookassa_secret_key",
+                                "yookassa_payout_agent_id", "yookassa_payout_secret_key"])
     today = account_today(account)
     created = 0
     for spec in demo_deals(today):
@@ -146,7 +153,19 @@ def demo_account_load() -> tuple[Account, int]:
                 method=method, paid_at=today - timedelta(days=days_ago), recorded_by=DEMO_MANAGER_ID,
                 comment="демо"))
     demo_dunning_setup(account)
+    demo_payouts_setup(account)
     return account, created
+
+
+def demo_payouts_setup(account: Account) -> None:
+    """The outgoing claim's client gets SBP requisites with automatic payouts on (the YooKassa sandbox's
+    payout gateway pays it once the accountant approves)."""
+    from billing.models import PayoutDestination
+    from billing.services.payouts_auto import DestinationInput, payout_destination_set
+
+    deal = Deal.objects.filter(account=account, external_id=17654).first()
+    if deal is not None and not PayoutDestination.objects.filter(deal=deal).exists():
+        payout_destination_set(deal=deal, data=DestinationInput(**DEMO_PAYOUT_DESTINATION))
 
 
 # Clients the reminder ladder can reach in the demo (loopback sandboxes only).

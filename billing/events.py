@@ -40,6 +40,7 @@ PAYOUT_DUE = "payout_due"  # an outgoing line reached its date: the accountant's
 # `pipeline_id`, `text`) of a deal that reached a stage closed until its first payment.
 PLAN_AUTOSTART_NOTED = "plan_autostart_noted"
 DEAL_STAGE_GATED = "deal_stage_gated"
+PAYOUT_FAILED = "payout_failed"  # an automatic payout was canceled by YooKassa: back to the accountant (payouts_auto)
 
 
 class DeliveryRefused(Exception):

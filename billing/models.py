@@ -45,6 +45,9 @@ class Account(models.Model):
     # YooKassa (contracts/yookassa.md): the shop's id and secret key (HTTP Basic); the key is write-only.
     yookassa_shop_id = models.CharField(max_length=64, blank=True)
     yookassa_secret_key = EncryptedTextField(blank=True)
+    # YooKassa Payouts (contracts/yookassa.md §14): its own gateway (agent) id and secret key; write-only.
+    yookassa_payout_agent_id = models.CharField(max_length=64, blank=True)
+    yookassa_payout_secret_key = EncryptedTextField(blank=True)
     time_zone = models.CharField(max_length=64, default="Europe/Moscow")
     currency = models.CharField(max_length=3, default="RUB")
     completed_status_id = models.BigIntegerField(default=142)
@@ -64,6 +67,10 @@ class Account(models.Model):
     @property
     def yookassa_connected(self) -> bool:
         return bool(self.yookassa_shop_id and self.yookassa_secret_key)
+
+    @property
+    def yookassa_payouts_connected(self) -> bool:
+        return bool(self.yookassa_payout_agent_id and self.yookassa_payout_secret_key)
 
 
 class Deal(models.Model):
@@ -695,6 +702,15 @@ class Payout(models.Model):
     completed_by = models.BigIntegerField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Automatic payout through YooKassa Payouts (billing.services.payouts_auto): never before approval.
+    approved_by = models.BigIntegerField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    gateway_payout_id = models.CharField(max_length=64, blank=True)
+    gateway_status = models.CharField(max_length=16, blank=True, help_text="sending | pending | succeeded | "
+                                                                         "canceled | unknown")
+    gateway_failure = models.CharField(max_length=64, blank=True, help_text="cancellation_details.reason")
+    gateway_attempt = models.PositiveSmallIntegerField(default=0, help_text="Part of the Idempotence-Key: grows "
+                                                                           "only after a final failure.")
 
     class Meta:
         ordering = ["deal_id", "due_date", "id"]
@@ -706,6 +722,31 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"payout {self.amount} of lead {self.deal_id} due {self.due_date} ({self.state})"
+
+
+class PayoutDestination(models.Model):
+    """Where an outgoing plan's automatic payouts go (YooKassa Payouts `payout_destination_data` / token):
+    SBP (phone + bank id from /sbp_banks), a card by its payout token (from YooKassa's payout widget; PayPlan
+    never stores a card number), or a YooMoney wallet. `auto` off: the accountant pays by hand as before."""
+
+    class Kind(models.TextChoices):
+        SBP = "sbp"
+        BANK_CARD = "bank_card"
+        YOO_MONEY = "yoo_money"
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    deal = models.OneToOneField(Deal, on_delete=models.CASCADE, related_name="payout_destination")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    phone = models.CharField(max_length=16, blank=True)
+    bank_id = models.CharField(max_length=12, blank=True)
+    payout_token = models.CharField(max_length=255, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    account_number = models.CharField(max_length=32, blank=True)
+    auto = models.BooleanField(default=False, help_text="Pay each approved payout through YooKassa on its date.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"payout destination {self.kind} of deal {self.deal_id}"
 
 
 class BankStatement(models.Model):

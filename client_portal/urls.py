@@ -8,6 +8,7 @@ urlpatterns = [
     path("p/<str:token>/pay/next", views.pay, {"what": "next"}, name="client-page-pay-next"),
     path("p/<str:token>/pay/all", views.pay, {"what": "all"}, name="client-page-pay-all"),
     path("p/<str:token>/pay/sbp", views.pay_sbp, name="client-page-pay-sbp"),
+    path("p/<str:token>/invoices/<int:invoice_id>/sbp", views.invoice_sbp, name="client-page-invoice-sbp"),
     path("p/<str:token>/contact", views.contact, name="client-page-contact"),
     path("p/<str:token>/payoff", views.payoff, name="client-page-payoff"),
     path("p/<str:token>/proposals/<int:proposal_id>/approve", views.proposal_answer, {"answer": "approve"},

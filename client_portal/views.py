@@ -151,6 +151,26 @@ def pay_sbp(request, token: str):
         "back": _with_lang(f"/p/{token}", lang)}, lang)
 
 
+@require_GET
+def invoice_sbp(request, token: str, invoice_id: int):
+    """[K] The SBP QR printed on an invoice PDF: this invoice's SBP payment (made once, the same one on every
+    scan: a deterministic Idempotence-Key), then its QR/bank page."""
+    lang = _lang(request)
+    deal = client_page_deal(token)
+    if deal is None or not deal.invoices.filter(pk=invoice_id).exists():
+        return _not_found(request, lang)
+    try:
+        with translation.override(lang):
+            invoice = invoice_sbp_link(invoice_id=invoice_id)
+    except ApplicationError as exc:
+        return _render(request, "client_portal/plan.html", _plan_context(deal, token, lang, error=exc.message),
+                       lang, status=exc.status)
+    return _render(request, "client_portal/to_payment.html", {
+        "payment_url": invoice.sbp_url, "amount": invoice.amount - invoice.paid_amount,
+        "currency": deal.account.currency, "number": invoice.number, "refresh_url": invoice.sbp_url,
+        "back": _with_lang(f"/p/{token}", lang)}, lang)
+
+
 @csrf_exempt
 @requires_csrf_token  # a re-rendered page's autopay form gets a token matching the cookie
 @require_POST

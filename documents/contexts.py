@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils.translation import get_language, gettext, gettext_lazy, pgettext, pgettext_lazy
 
+from billing.client_links import client_page_url
 from billing.domain.account_settings import invoicing_read
 from billing.domain.money import ZERO, money
 from billing.domain.schedule import DEFAULT_LABELS
@@ -15,6 +16,7 @@ from billing.models import Account, Deal, Installment, Invoice, Payment, Schedul
 from billing.names import deal_service_name
 from billing.selectors import deal_state_get
 from billing.selectors.deals import DealState
+from billing.services.sbp import sbp_available
 from billing.time import account_today
 from documents import formatting
 from documents.kinds import Kind
@@ -149,6 +151,14 @@ def invoice_grace_days(account: Account) -> int:
     return invoicing_read(account.settings).grace_days
 
 
+def invoice_sbp_url(invoice: Invoice) -> str:
+    """[K] What the invoice's SBP QR opens: its SBP payment page when made, else our stable link that makes it
+    on the first scan (client_portal invoice_sbp); "" when the account offers no SBP or the invoice is closed."""
+    if invoice.status != Invoice.Status.ISSUED or not sbp_available(invoice.account):
+        return ""
+    return invoice.sbp_url or f"{client_page_url(invoice.deal)}/invoices/{invoice.pk}/sbp"
+
+
 def invoice_variables(invoice: Invoice) -> dict:
     deal, installment, account = invoice.deal, invoice.installment, invoice.account
     count = Installment.objects.filter(schedule_id=installment.schedule_id).count()
@@ -167,6 +177,7 @@ def invoice_variables(invoice: Invoice) -> dict:
             "installment_due_date": installment.due_date, "amount": invoice.amount,
             "amount_words": formatting.amount_in_words(invoice.amount, account.currency),
             "payment_url": invoice.payment_url, "vat_label": vat_label, "vat_amount": vat_amount,
+            "sbp_url": invoice_sbp_url(invoice),
             "installment_seq": installment.seq, "installments_count": count,
             "lines": [{"n": 1, "title": title, "quantity": 1, "unit": service_unit(), "price": invoice.amount,
                        "amount": invoice.amount}],

@@ -82,6 +82,7 @@ VARIABLES: dict[str, dict] = {
     "invoice.amount": pgettext_lazy("template variable", "Amount (Decimal)"),
     "invoice.amount_words": pgettext_lazy("template variable", "Amount in words"),
     "invoice.payment_url": pgettext_lazy("template variable", "Payment link (CloudPayments)"),
+    "invoice.sbp_url": pgettext_lazy("template variable", "SBP payment link for the QR code (YooKassa), or empty"),
     "invoice.vat_label": pgettext_lazy("template variable", "«No VAT» or «Including VAT 20%»"),
     "invoice.vat_amount": pgettext_lazy("template variable", "VAT amount or none"),
     "invoice.installment_seq": pgettext_lazy("template variable", "The payment's number in the schedule"),

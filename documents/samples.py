@@ -70,7 +70,7 @@ def sample_variables(*, account: Account, kind: str) -> dict:
             "number": f"{today.year}-000002", "status": "issued", "date": today, "due_date": lines[1]["due_date"],
             "installment_due_date": lines[1]["due_date"], "amount": monthly,
             "amount_words": formatting.amount_in_words(monthly, account.currency),
-            "payment_url": SAMPLE_PAYMENT_URL, "vat_label": gettext("No VAT"), "vat_amount": None,
+            "payment_url": SAMPLE_PAYMENT_URL, "vat_label": gettext("No VAT"), "vat_amount": None, "sbp_url": "",
             "installment_seq": 2, "installments_count": count,
             "lines": [{"n": 1, "title": contexts.invoice_line_title(
                 service_name=service_name, contract_number=contract_number, kind="regular", label="",

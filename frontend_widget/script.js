@@ -714,6 +714,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       panelRoot().find('.payplan-actions').first().before(subscriptionBoxHtml(panel.deal));
       clientPageLoad();
       remindersLoad();
+      autoPayoutsLoad();
     }
 
     function refreshPanel() {
@@ -2479,7 +2480,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       var gateways = values.gateways || {};
       var yookassa = values.yookassa || {};
       return {gateways: {cards: gateways.cards || 'cloudpayments', sbp: gateways.sbp || ''},
-        yookassa: {shop_id: yookassa.shop_id || ''}};
+        yookassa: {shop_id: yookassa.shop_id || '', payout_agent_id: yookassa.payout_agent_id || ''}};
     }
 
     function yookassaBody($block, body) {
@@ -2493,6 +2494,18 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       if (fieldValue($block, 'yookassa.secret_key')) {
         body.yookassa.secret_key = fieldValue($block, 'yookassa.secret_key');
       }
+      yookassaPayoutKeysBody($block, body.yookassa);
+    }
+
+    // [K] the payout gateway's keys (automatic payouts): the agent id, and the key only when typed.
+    function yookassaPayoutKeysBody($block, yookassa) {
+      if (!$block.find('[name="yookassa.payout_agent_id"]').length) {
+        return;
+      }
+      yookassa.payout_agent_id = fieldValue($block, 'yookassa.payout_agent_id');
+      if (fieldValue($block, 'yookassa.payout_secret_key')) {
+        yookassa.payout_secret_key = fieldValue($block, 'yookassa.payout_secret_key');
+      }
     }
 
     function showYooKassa($block, yookassa) {
@@ -2503,6 +2516,10 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         .attr('placeholder', t(yookassa.secret_key_set ? 'account.cp_secret_set' : 'account.cp_secret_missing'));
       $block.find('[data-yk-status]').text(t(yookassa.connected ? 'account.yk_connected' : 'account.yk_not_connected'))
         .toggleClass('payplan-note--ok', yookassa.connected).toggleClass('payplan-note--warning', !yookassa.connected);
+      $block.find('[name="yookassa.payout_secret_key"]').val('')
+        .attr('placeholder', t(yookassa.payout_secret_key_set ? 'account.cp_secret_set' : 'account.cp_secret_missing'));
+      $block.find('[data-yk-payouts-status]').text(t(yookassa.payouts_connected ? 'account.yk_payouts_connected'
+        : 'account.yk_payouts_hint'));
     }
 
     function showCloudPayments($block, cp) {
@@ -4005,6 +4022,126 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
+    // ---- [K] automatic payouts (outgoing plans): the client's requisites, approve / retry each payout ------
+    // Everything of it lives in these autoPayout* functions and the data-auto-payouts block of the deal card.
+
+    function autoPayoutsSlot() {
+      return panelRoot().find('[data-auto-payouts]');
+    }
+
+    function autoPayoutsLoad() {
+      var deal = panel.deal;
+      if (!deal || deal.direction !== 'outgoing' || deal.status === 'no_plan') {
+        return;
+      }
+      if (!autoPayoutsSlot().length) {
+        panelRoot().find('.payplan-card').append('<section class="payplan-section is-open payplan-auto-payouts" ' +
+          'data-payplan-section="auto_payouts" data-auto-payouts></section>');
+      }
+      var lead = deal.lead_id;
+      api('GET', '/deals/' + lead + '/payouts').then(function (state) {
+        if (panel.deal && panel.deal.lead_id === lead) {
+          autoPayoutsRender(state, deal.currency);
+        }
+      }, function (error) {
+        autoPayoutsSlot().html('<div class="payplan-muted">' + escapeHtml(error.message) + '</div>');
+      });
+    }
+
+    function autoPayoutStatus(row) {
+      if (row.state === 'paid') {
+        return t('auto_payouts.state_paid');
+      }
+      if (row.gateway_status === 'canceled') {
+        return tf('auto_payouts.state_failed', {reason: row.failure || '—'});
+      }
+      if (row.gateway_status === 'pending' || row.gateway_status === 'sending') {
+        return t('auto_payouts.state_pending');
+      }
+      return t(row.approved ? 'auto_payouts.state_approved' : 'auto_payouts.state_waiting');
+    }
+
+    function autoPayoutsRender(state, currency) {
+      var destination = state.destination || {kind: 'sbp', phone: '', bank_id: '', auto: false};
+      var option = function (kind) {
+        return '<option value="' + kind + '"' + (destination.kind === kind ? ' selected' : '') + '>' +
+          escapeHtml(t('auto_payouts.kind_' + kind)) + '</option>';
+      };
+      var input = function (name, value, label) {
+        return '<label class="payplan-field"><span class="payplan-label">' + escapeHtml(t('auto_payouts.' + label)) +
+          '</span><input class="payplan-input" name="' + name + '" value="' + escapeHtml(value || '') + '">' +
+          '<span class="payplan-field-error" data-error-for="' + name + '"></span></label>';
+      };
+      var rows = _.map(_.filter(state.payouts, function (row) { return row.state !== 'closed'; }), function (row) {
+        return '<li class="payplan-auto-payouts__row" data-payout-id="' + row.id + '">' +
+          '<span>' + escapeHtml(day(row.due_date)) + ' · ' + escapeHtml(money(row.amount, currency)) + '</span> ' +
+          '<span class="payplan-muted">' + escapeHtml(autoPayoutStatus(row)) + '</span>' +
+          (row.can_approve && destination.auto ? ' <button type="button" class="payplan-button payplan-button--ghost" ' +
+            'data-payplan-action="auto-payout-approve" data-id="' + row.id + '">' +
+            escapeHtml(t(row.gateway_status === 'canceled' ? 'auto_payouts.retry' : 'auto_payouts.approve')) +
+            '</button>' : '') + '</li>';
+      }).join('');
+      autoPayoutsSlot().html(
+        '<div class="payplan-block__title">' + escapeHtml(t('auto_payouts.title')) + '</div>' +
+        (state.payouts_connected ? '' : '<div class="payplan-note payplan-note--warning">' +
+          escapeHtml(t('auto_payouts.not_connected')) + '</div>') +
+        '<div class="payplan-grid payplan-grid--2" data-auto-payout-form>' +
+        '<label class="payplan-field"><span class="payplan-label">' + escapeHtml(t('auto_payouts.kind')) + '</span>' +
+        '<select class="payplan-input" name="kind">' + option('sbp') + option('bank_card') + option('yoo_money') +
+        '</select></label>' +
+        input('phone', destination.phone, 'phone') + input('bank_id', destination.bank_id, 'bank_id') +
+        input('payout_token', '', destination.payout_token_set ? 'token_set' : 'token') +
+        input('account_number', destination.account_number, 'wallet') +
+        '<label class="payplan-field"><input type="checkbox" name="auto"' + (destination.auto ? ' checked' : '') +
+        '> ' + escapeHtml(t('auto_payouts.auto')) + '</label>' +
+        '</div>' +
+        '<button type="button" class="payplan-button" data-payplan-action="auto-payout-save">' +
+        escapeHtml(t('auto_payouts.save')) + '</button>' +
+        '<div class="payplan-muted">' + escapeHtml(t('auto_payouts.hint')) + '</div>' +
+        '<ol class="payplan-auto-payouts__list">' + (rows || '<li class="payplan-muted">' +
+          escapeHtml(t('auto_payouts.none')) + '</li>') + '</ol>');
+    }
+
+    function autoPayoutSave($button) {
+      var $form = autoPayoutsSlot().find('[data-auto-payout-form]');
+      var body = {kind: fieldValue($form, 'kind'), phone: fieldValue($form, 'phone'),
+        bank_id: fieldValue($form, 'bank_id'), account_number: fieldValue($form, 'account_number'),
+        auto: $form.find('[name="auto"]').is(':checked')};
+      if (fieldValue($form, 'payout_token')) {
+        body.payout_token = fieldValue($form, 'payout_token');
+      }
+      $button.prop('disabled', true);
+      $form.find('[data-error-for]').text('');
+      api('PUT', '/deals/' + currentLeadId() + '/payout-destination', body).then(function (state) {
+        autoPayoutsRender(state, panel.deal.currency);
+        flash(t('auto_payouts.saved'));
+      }, function (error) {
+        $button.prop('disabled', false);
+        _.each(error.fields || {}, function (messages, name) {
+          $form.find('[data-error-for="' + name + '"]').text(messages.join(' '));
+        });
+        flash(error.message, 'error');
+      });
+    }
+
+    function autoPayoutApprove($button) {
+      $button.prop('disabled', true);
+      api('POST', '/deals/' + currentLeadId() + '/payouts/' + $button.attr('data-id') + '/approve', {})
+        .then(function (state) {
+          autoPayoutsRender(state, panel.deal.currency);
+          flash(t('auto_payouts.approved'));
+          return loadDeal(true);
+        }, function (error) {
+          $button.prop('disabled', false);
+          flash(error.message, 'error');
+        });
+    }
+
+    function bindAutoPayoutEvents() {
+      on('click', '#payplan-panel ' + action('auto-payout-save'), function () { autoPayoutSave($(this)); });
+      on('click', '#payplan-panel ' + action('auto-payout-approve'), function () { autoPayoutApprove($(this)); });
+    }
+
     function bindClientPageEvents() {
       on('click', '#payplan-panel ' + action('client-page-copy'), clientPageCopy);
       on('click', '#payplan-panel ' + action('client-page-rotate'), function () { clientPageRotate($(this)); });
@@ -4016,6 +4153,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     function bindEvents() {
       on('click', '#payplan-panel ' + action('retry'), function () { loadDeal(); });
       bindClientPageEvents();
+      bindAutoPayoutEvents();
       on('click', '#payplan-panel ' + action('schedule'), openSchedule);
       on('click', '#payplan-panel ' + action('payment'), function () { openPayment('payment'); });
       on('click', '#payplan-panel ' + action('full'), function () { openPayment('full'); });

@@ -134,6 +134,9 @@ def yookassa_settings_get(*, account: Account) -> dict:
         "secret_key_set": bool(account.yookassa_secret_key),
         "connected": account.yookassa_connected,
         "notification_url": origin + reverse("yookassa-webhook", kwargs={"account_key": account.webhook_key}),
+        "payout_agent_id": account.yookassa_payout_agent_id,
+        "payout_secret_key_set": bool(account.yookassa_payout_secret_key),
+        "payouts_connected": account.yookassa_payouts_connected,
     }
 
 

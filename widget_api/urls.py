@@ -49,6 +49,7 @@ from widget_api.api.dunning import (
     WaiveFeeView,
 )
 from widget_api.api.invoices import DealInvoicesView
+from widget_api.api.payouts import PayoutApproveView, PayoutDestinationView, PayoutsView
 from widget_api.api.schedule import SchedulePreviewView, ScheduleView
 from widget_api.converters import BigIdConverter
 
@@ -78,6 +79,11 @@ urlpatterns = [
     path("deals/<bigid:lead_id>/payments", OfflinePaymentView.as_view(), name="payments"),
     path("deals/<bigid:lead_id>/full-payment", FullPaymentView.as_view(), name="full-payment"),
     path("deals/<bigid:lead_id>/autopay", AutopayView.as_view(), name="deal-autopay"),
+    path("deals/<bigid:lead_id>/payouts", PayoutsView.as_view(), name="deal-payouts"),
+    path("deals/<bigid:lead_id>/payout-destination", PayoutDestinationView.as_view(),
+         name="deal-payout-destination"),
+    path("deals/<bigid:lead_id>/payouts/<int:payout_id>/approve", PayoutApproveView.as_view(),
+         name="deal-payout-approve"),
     path("deals/<bigid:lead_id>/subscription", SubscriptionView.as_view(), name="subscription"),
     path("deals/<bigid:lead_id>/invoices", DealInvoicesView.as_view(), name="deal-invoices"),
     path("account/settings", AccountSettingsView.as_view(), name="account-settings"),

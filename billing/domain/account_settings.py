@@ -55,8 +55,10 @@ CLOUDPAYMENTS_KEYS = ("public_id", "api_secret", "clear_api_secret", "test_mode"
 GATEWAY_NAMES = ("cloudpayments", "yookassa")
 SBP_GATEWAYS = ("", "yookassa")  # SBP QR payments are made through YooKassa (payment_method_data sbp)
 GATEWAYS_KEYS = ("cards", "sbp")
-YOOKASSA_KEYS = ("shop_id", "secret_key", "clear_secret_key")
-DERIVED_YOOKASSA = frozenset({"secret_key_set", "connected", "notification_url"})
+YOOKASSA_KEYS = ("shop_id", "secret_key", "clear_secret_key", "payout_agent_id", "payout_secret_key",
+                 "clear_payout_secret_key")
+DERIVED_YOOKASSA = frozenset({"secret_key_set", "connected", "notification_url", "payout_secret_key_set",
+                              "payouts_connected"})
 
 # The request body's sections, in the order the API names them.
 OBJECT_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -469,6 +471,24 @@ def _yookassa(cleaner: _Cleaner, raw: dict) -> dict:
             clean["secret_key"] = secret
     if "clear_secret_key" in raw:
         clean["clear_secret_key"] = cleaner.boolean("yookassa.clear_secret_key", raw["clear_secret_key"])
+    # The payout gateway ([K]): its own agent id and secret key, the same rules.
+    if "payout_agent_id" in raw:
+        agent_id = cleaner.text("yookassa.payout_agent_id", raw["payout_agent_id"], 64)
+        if agent_id and not (agent_id.isdigit() and agent_id.isascii()):
+            cleaner.fail("yookassa.payout_agent_id", "shop_id")
+        clean["payout_agent_id"] = agent_id
+    payout_secret = raw.get("payout_secret_key")
+    if payout_secret is not None:
+        if not isinstance(payout_secret, str):
+            cleaner.fail("yookassa.payout_secret_key", "text")
+        elif payout_secret and (not 8 <= len(payout_secret) <= 256
+                                or any(char.isspace() or not char.isprintable() for char in payout_secret)):
+            cleaner.fail("yookassa.payout_secret_key", "api_secret")
+        elif payout_secret:
+            clean["payout_secret_key"] = payout_secret
+    if "clear_payout_secret_key" in raw:
+        clean["clear_payout_secret_key"] = cleaner.boolean("yookassa.clear_payout_secret_key",
+                                                           raw["clear_payout_secret_key"])
     return clean
 
 

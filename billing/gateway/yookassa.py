@@ -1,11 +1,13 @@
-"""YooKassa adapter: the REST API v3 (contracts/yookassa.md) behind the same Gateway port as CloudPayments.
+"""YooKassa adapter: the REST API v3 (contracts/yookassa.md) behind the same Gateway port as CloudPayments,
+spoken through the official SDK's client layer (`yookassa.client.ApiClient`, made per tenant in
+billing.gateway.yookassa_client) the way the CloudPayments package is wrapped.
 
-Not the `yookassa` SDK's client: its `Configuration` is one global (shop id, key) per process, which two
-accounts' workers in one process would overwrite under each other; it sends no HTTP timeout; it invents a
-random Idempotence-Key when none is given; and its `Amount` goes through float (contract §13). This adapter
-does what the contract's decision says instead: a pooled session with connect/read timeouts, HTTP Basic per
-account, our own deterministic Idempotence-Key on every POST (so the bounded retries on connection errors,
-202, 429 and 5xx repeat the very same operation), amounts as Decimal strings, typed errors.
+Not the SDK's global `Configuration` nor its model objects: `Configuration` is one (shop id, key) per
+process, which two accounts' workers would overwrite under each other; the SDK sends no HTTP timeout;
+it invents a random Idempotence-Key when none is given; and its `Amount` goes through float (§13). So: a
+client per call with this account's shop id, key, endpoint and connect/read timeouts, a pooled session,
+our own deterministic Idempotence-Key on every POST (so the bounded retries on connection errors, 202,
+429 and 5xx repeat the very same operation), amounts as Decimal strings in and out, typed errors.
 """
 import logging
 from dataclasses import dataclass
@@ -17,12 +19,9 @@ from requests.adapters import HTTPAdapter
 
 from billing.decline_reasons import yookassa_reason_code
 from billing.domain.money import money
-from billing.gateway import jsonwire
 from billing.gateway.errors import (
-    GatewayAuthError,
     GatewayError,
     GatewayRejected,
-    GatewayThrottled,
     GatewayUnavailable,
     PaymentDeclined,
 )
@@ -37,13 +36,13 @@ from billing.gateway.interface import (
     Refund,
     RefundResult,
 )
-from billing.gateway.transport import TRANSIENT_ERRORS, GatewayRetry
+from billing.gateway.transport import GatewayRetry
+from billing.gateway.yookassa_client import TenantApiClient
 
 logger = logging.getLogger(__name__)
 
 API_URL = "https://api.yookassa.ru/v3/"
 NAME = "yookassa"
-MAX_KEY_LENGTH = 64  # Idempotence-Key (§2)
 MAX_DESCRIPTION = 128  # payments and payouts (§3)
 RETRIED_STATUSES = frozenset({202, 429, *range(500, 600)})
 FINAL_STATUSES = ("succeeded", "canceled")
@@ -58,12 +57,6 @@ def amount_read(raw: Any) -> Decimal:
     if not isinstance(raw, dict) or not isinstance(raw.get("value"), str | Decimal):
         raise GatewayUnavailable("YooKassa answer has no amount")
     return money(raw["value"])
-
-
-def _key(request_id: str) -> str:
-    if not request_id or len(request_id) > MAX_KEY_LENGTH:
-        raise ValueError(f"Idempotence-Key must be 1..{MAX_KEY_LENGTH} characters: {request_id!r}")
-    return request_id
 
 
 @dataclass(frozen=True)
@@ -159,46 +152,15 @@ class YooKassaGateway:
             self._session.mount(self.base_url, adapter)
 
     # ---- HTTP ------------------------------------------------------------------------------------------------
+    def _client(self) -> TenantApiClient:
+        return TenantApiClient(account_id=self.shop_id, secret_key=self._auth[1], endpoint=self.base_url,
+                               timeout=self._timeout, session=self._session)
+
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None,
                  idempotence_key: str | None = None) -> dict[str, Any]:
-        headers = {"Accept": "application/json"}
-        data = None
-        if method == "POST":
-            # Every POST carries our key: never the SDK's random one, so a retry is the same operation (§2).
-            headers["Idempotence-Key"] = _key(idempotence_key or "")
-            headers["Content-Type"] = "application/json"
-            data = jsonwire.dumps(body or {}).encode("utf-8")
-        try:
-            response = self._session.request(method, self.base_url + path, data=data, headers=headers,
-                                             auth=self._auth, timeout=self._timeout)
-        except TRANSIENT_ERRORS as exc:
-            logger.warning("YooKassa %s %s failed after retries (key %s): %s", method, path, idempotence_key,
-                           type(exc).__name__)
-            raise GatewayUnavailable(f"{path}: {type(exc).__name__}") from exc
-        return self._answer(path, response)
-
-    @staticmethod
-    def _answer(path: str, response: requests.Response) -> dict[str, Any]:
-        status = response.status_code
-        try:
-            parsed = jsonwire.loads(response.content) if response.content else {}
-        except ValueError:
-            parsed = None
-        error = parsed if isinstance(parsed, dict) and parsed.get("type") == "error" else {}
-        detail = " ".join(str(part) for part in (error.get("code"), error.get("description"),
-                                                 error.get("parameter")) if part)
-        message = f"{path}: HTTP {status}" + (f" {detail}" if detail else "")
-        if status == 200:
-            if not isinstance(parsed, dict):
-                raise GatewayUnavailable(f"{path}: malformed answer")  # a 200 we cannot read may have moved money
-            return parsed
-        if status == 429:
-            raise GatewayThrottled(message, raw=error or None)
-        if status == 202 or status >= 500:
-            raise GatewayUnavailable(message, raw=error or None)  # outcome unknown: same key again, or GET (§2)
-        if status == 401:
-            raise GatewayAuthError(f"{path}: HTTP 401, shop id or secret key refused", raw=error or None)
-        raise GatewayRejected(message, raw=error or None)
+        headers = {"Idempotence-Key": idempotence_key or ""} if method == "POST" else None
+        return self._client().request(method, path, headers=headers,
+                                      body=(body or {}) if method == "POST" else None)
 
     # ---- the port ------------------------------------------------------------------------------------------
     def ping(self) -> str:
@@ -304,5 +266,46 @@ def _declined(payment: YooKassaPayment) -> PaymentDeclined:
                            reason=payment.cancellation_reason, transaction_id=payment.id, raw=payment.raw)
 
 
-__all__ = ["API_URL", "NAME", "GatewayError", "YooKassaGateway", "YooKassaPayment", "YooKassaRefund",
-           "payment_read", "refund_read"]
+__all__ = ["API_URL", "NAME", "GatewayError", "YooKassaGateway", "YooKassaPayment", "YooKassaPayout",
+           "YooKassaPayouts", "YooKassaRefund", "payment_read", "payout_read", "refund_read"]
+
+
+# ---- Payouts (contracts/yookassa.md §14): the same REST API, the payout gateway's own agent id and key -------
+@dataclass(frozen=True)
+class YooKassaPayout:
+    id: str
+    status: str  # pending | succeeded | canceled
+    amount: Decimal
+    gateway_id: str | None
+    metadata: dict[str, Any]
+    cancellation_reason: str | None
+    raw: dict[str, Any]
+
+
+def payout_read(raw: Any) -> YooKassaPayout:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not isinstance(raw.get("status"), str):
+        raise GatewayUnavailable("answer is not a YooKassa payout")
+    cancellation = raw.get("cancellation_details") if isinstance(raw.get("cancellation_details"), dict) else {}
+    return YooKassaPayout(id=raw["id"], status=raw["status"], amount=amount_read(raw.get("amount")),
+                          gateway_id=_text(raw.get("gateway_id")),
+                          metadata=raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {},
+                          cancellation_reason=_text(cancellation.get("reason")), raw=raw)
+
+
+class YooKassaPayouts(YooKassaGateway):
+    """`POST /payouts` and `GET /payouts/{id}` with the payout gateway's credentials (not the shop's)."""
+
+    def payout_create(self, *, amount: Decimal, destination: dict[str, Any], description: str,
+                      metadata: dict[str, str], request_id: str, currency: str = "RUB") -> YooKassaPayout:
+        body: dict[str, Any] = {"amount": amount_json(amount, currency), "description": description[:MAX_DESCRIPTION],
+                                "metadata": metadata}
+        if destination.get("payout_token"):
+            body["payout_token"] = destination["payout_token"]
+        else:
+            body["payout_destination_data"] = destination
+        return payout_read(self._request("POST", "payouts", body, request_id))
+
+    def payout_get(self, payout_id: str) -> YooKassaPayout:
+        if not payout_id or "/" in payout_id or len(payout_id) > 64:
+            raise GatewayRejected("not a YooKassa payout id")
+        return payout_read(self._request("GET", f"payouts/{payout_id}"))

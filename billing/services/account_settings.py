@@ -66,6 +66,9 @@ FIELD_LABELS = {
     "yookassa.shop_id": gettext_lazy("YooKassa shop ID"),
     "yookassa.secret_key": gettext_lazy("YooKassa secret key"),
     "yookassa.clear_secret_key": gettext_lazy("Disconnecting YooKassa"),
+    "yookassa.payout_agent_id": gettext_lazy("YooKassa payout gateway ID"),
+    "yookassa.payout_secret_key": gettext_lazy("YooKassa payout gateway secret key"),
+    "yookassa.clear_payout_secret_key": gettext_lazy("Disconnecting YooKassa payouts"),
     "language": gettext_lazy("The language of client texts"),
     "proposal_expiry_days": gettext_lazy("Days a proposed schedule waits for the client"),
     "autopay_retry_days": gettext_lazy("Days between autopay retries"),
@@ -254,7 +257,9 @@ def _apply_gateway_keys(account: Account, keys: dict, *, gateway: str, identity:
 
 
 def _apply_yookassa(account: Account, keys: dict) -> list[str]:
-    return _apply_gateway_keys(account, keys, gateway="yookassa", identity="shop_id", secret="secret_key")
+    return (_apply_gateway_keys(account, keys, gateway="yookassa", identity="shop_id", secret="secret_key")
+            + _apply_gateway_keys(account, keys, gateway="yookassa", identity="payout_agent_id",
+                                  secret="payout_secret_key"))
 
 
 def _apply_cloudpayments(account: Account, keys: dict) -> list[str]:

@@ -14,6 +14,7 @@ from billing.services.invoicing import (
     invoices_stuck_creating,
 )
 from billing.services.payouts import payouts_run
+from billing.services.payouts_auto import payouts_auto_run
 from billing.services.recurring import recurring_run
 from billing.time import account_today
 
@@ -48,6 +49,9 @@ def account_run(*, account: Account, today: date, gateway: Gateway | None, repor
     payouts = payouts_run(account=account, today=today)
     report.payouts += payouts.opened
     report.payouts_overdue += payouts.overdue
+    # Approved automatic payouts go out through YooKassa; pending ones are asked for ([K]).
+    report.refused += [f"{account.pk}/payout {line}" for line in
+                       payouts_auto_run(account=account, today=today).refused]
     invoices_retry_creating(account=account, gateway=gateway)
     # Cards first: a line autopay gives up on today gets its invoice link in the loop below.
     autopay = autopay_run(account=account, today=today, gateway=gateway)

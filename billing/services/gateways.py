@@ -10,7 +10,7 @@ from billing.domain.account_settings import gateways_read
 from billing.errors import ApplicationError
 from billing.gateway.cloudpayments import CloudPaymentsGateway
 from billing.gateway.interface import Gateway
-from billing.gateway.yookassa import YooKassaGateway
+from billing.gateway.yookassa import YooKassaGateway, YooKassaPayouts
 from billing.models import Account, Payment
 
 CLOUDPAYMENTS, YOOKASSA = "cloudpayments", "yookassa"
@@ -45,6 +45,19 @@ def yookassa_gateway(account: Account) -> YooKassaGateway:
         session=_session(base_url, f"yookassa:{account.yookassa_shop_id}"),
         return_url=settings.PAYPLAN_PUBLIC_ORIGIN,
     )
+
+
+def yookassa_payouts(account: Account) -> YooKassaPayouts:
+    """The account's YooKassa payout gateway (its own agent id and key); refused while either is missing."""
+    if not account.yookassa_payouts_connected:
+        raise ApplicationError("yookassa_payouts_not_connected", _(
+            "YooKassa payouts are not connected: enter the payout gateway ID and its secret key in the settings."))
+    base_url = settings.YOOKASSA_API_URL
+    return YooKassaPayouts(
+        account.yookassa_payout_agent_id, account.yookassa_payout_secret_key, base_url=base_url,
+        connect_timeout=settings.YOOKASSA_CONNECT_TIMEOUT, read_timeout=settings.YOOKASSA_READ_TIMEOUT,
+        retries=settings.YOOKASSA_RETRIES, backoff=settings.YOOKASSA_BACKOFF,
+        session=_session(base_url, f"yookassa-payouts:{account.yookassa_payout_agent_id}"))
 
 
 def gateway_named(account: Account, name: str) -> Gateway:

@@ -16,6 +16,7 @@ from billing.domain.status import days_late
 from billing.dunning.events import INSTALLMENT_OVERDUE
 from billing.events import PAYOUT_DUE, publish
 from billing.models import Account, Deal, Direction, Installment, Payment, Payout
+from billing.services import payouts_auto
 from billing.services.deals import deal_lock
 from billing.services.payments import PaymentInput, payment_record
 from billing.texts import date_text, in_account_language, money_text
@@ -101,7 +102,8 @@ def payout_payload(payout: Payout, deal: Deal) -> dict:
     return {"deal_id": deal.pk, "external_id": deal.external_id, "payout_id": payout.pk,
             "seq": payout.installment.seq, "due_date": payout.due_date.isoformat(), "amount": str(payout.amount),
             "recipient": payout.recipient, "requisites": payout.requisites,
-            "assignee_user_id": payout.assignee_user_id}
+            "assignee_user_id": payout.assignee_user_id,
+            "automatic": payouts_auto.payout_is_automatic(payout)}  # [K]: the task approves, YooKassa pays
 
 
 @transaction.atomic
@@ -138,12 +140,20 @@ def payouts_open_ids(*, account: Account) -> list[int]:
 
 
 @transaction.atomic
-def payout_complete(*, account: Account, payout_id: int, completed_by: int | None, paid_at: date) -> Payout:
+def payout_complete(*, account: Account, payout_id: int, completed_by: int | None, paid_at: date,
+                    task_source: str = PAYOUT_DUE) -> Payout:
     """The accountant completed the payout's task: record the payout once (what is left of it, never more
-    than the plan still owes); completing it again, or a second poll, records nothing."""
+    than the plan still owes); completing it again, or a second poll, records nothing. On a deal whose
+    payouts go out through YooKassa ([K], billing.services.payouts_auto) the payout task is the approval
+    instead; only the task of a failed automatic payout records a payment made by hand."""
     payout = Payout.objects.select_for_update().select_related("deal").get(pk=payout_id, account=account)
     if payout.state != Payout.State.DUE:
         return payout
+    if payouts_auto.payout_is_automatic(payout):
+        if task_source == PAYOUT_DUE:
+            return payouts_auto.payout_approve(account=account, payout_id=payout.pk, approved_by=completed_by)
+        if payout.gateway_status != payouts_auto.CANCELED:
+            return payout  # out with YooKassa, or not sent yet: YooKassa's answer records it
     deal = deal_lock(deal=payout.deal)
     payout.completed_by, payout.completed_at = completed_by, timezone.now()
     amount = min(payout.amount, deal.debt)

@@ -14,13 +14,14 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from billing.errors import ApplicationError
 from billing.gateway import jsonwire
 from billing.gateway.errors import GatewayError, GatewayUnavailable
 from billing.gateway.notifications import NotificationInvalid, NotificationOutcome, Outcome, invalid
-from billing.gateway.yookassa import YooKassaGateway
+from billing.gateway.yookassa import YooKassaGateway, YooKassaPayouts
 from billing.gateway.yookassa_notifications import (
     REFUND_EVENTS,
     envelope_read,
@@ -30,9 +31,10 @@ from billing.gateway.yookassa_notifications import (
     verify_payment,
     verify_refund,
 )
-from billing.models import Account, GatewayEvent
+from billing.models import Account, GatewayEvent, Payout
 from billing.services import webhooks
-from billing.services.gateways import YOOKASSA, yookassa_gateway
+from billing.services.gateways import YOOKASSA, yookassa_gateway, yookassa_payouts
+from billing.services.payouts_auto import payout_gateway_apply
 from billing.transactions import assert_no_transaction
 
 logger = logging.getLogger(__name__)
@@ -48,7 +50,8 @@ def yookassa_source_address(*, remote_addr: str | None, forwarded_for: str | Non
 
 
 def yookassa_notification_receive(*, account: Account, raw_body: bytes, source_ip: str | None,
-                                  gateway: YooKassaGateway | None = None) -> NotificationOutcome:
+                                  gateway: YooKassaGateway | None = None,
+                                  payouts_gateway: YooKassaPayouts | None = None) -> NotificationOutcome:
     assert_no_transaction()
     headers = {"source_ip": source_ip}
     base = {"account": account, "gateway": YOOKASSA, "body_sha256": hashlib.sha256(raw_body).hexdigest(),
@@ -59,6 +62,8 @@ def yookassa_notification_receive(*, account: Account, raw_body: bytes, source_i
         _refused(base, raw_body, headers, "invalid", "", GatewayEvent.Status.INVALID, f"{exc.field}: {exc.message}")
         return invalid(exc.field, exc.message)
     kind, object_id = envelope.event, envelope.object_id
+    if kind.startswith("payout."):
+        return _payout_notification(account, envelope, base, raw_body, headers, source_ip, payouts_gateway)
     if not account.yookassa_connected:
         message = _("YooKassa is not connected: the account has no shop ID or secret key, so nothing is accepted.")
         _refused(base, raw_body, headers, kind, object_id, GatewayEvent.Status.REJECTED, message)
@@ -96,6 +101,75 @@ def yookassa_notification_receive(*, account: Account, raw_body: bytes, source_i
             logger.exception("YooKassa event %s failed", event.pk)
             GatewayEvent.objects.filter(pk=event.pk).update(status=GatewayEvent.Status.FAILED, error=repr(exc)[:2000])
             return NotificationOutcome(Outcome.FAILED, message="Stored; processing failed and will be retried.")
+
+
+PAYOUT_EVENT_STATUSES = {"payout.succeeded": "succeeded", "payout.canceled": "canceled"}
+
+
+def _payout_notification(account: Account, envelope, base: dict, raw_body: bytes, headers: dict,
+                         source_ip: str | None, gateway: YooKassaPayouts | None) -> NotificationOutcome:
+    """`payout.succeeded` / `payout.canceled` from the payout gateway ([K]): the same two checks (source,
+    then the payout re-read with the payout gateway's keys), then applied once to our payout."""
+    kind, object_id = envelope.event, envelope.object_id
+    if not account.yookassa_payouts_connected:
+        message = _("YooKassa payouts are not connected: nothing is accepted.")
+        _refused(base, raw_body, headers, kind, object_id, GatewayEvent.Status.REJECTED, message)
+        return NotificationOutcome(Outcome.NOT_CONNECTED, message=message)
+    if not source_trusted(source_ip, settings.YOOKASSA_NOTIFICATION_NETWORKS):
+        message = _("The notification did not come from YooKassa's addresses: refused.")
+        _refused(base, raw_body, headers, kind, object_id, GatewayEvent.Status.REJECTED, message)
+        return NotificationOutcome(Outcome.REJECTED_SIGNATURE, message=message)
+    try:
+        remote = (gateway or yookassa_payouts(account)).payout_get(object_id)
+    except GatewayUnavailable as exc:
+        logger.warning("YooKassa %s %s: the API did not answer: %s", kind, object_id, exc.message)
+        return NotificationOutcome(Outcome.FAILED, message=_("YooKassa did not answer the check; try again later."))
+    except (GatewayError, ApplicationError) as exc:
+        remote, problem = None, getattr(exc, "message", str(exc))
+    else:
+        problem = _payout_problem(envelope, remote)
+    payout = _our_payout(account, remote) if problem is None else None
+    if problem is None and payout is None:
+        problem = "The payout is not one PayPlan sent for this account."
+    if problem is not None:
+        message = _("YooKassa's API does not confirm this notification: %(reason)s") % {"reason": problem}
+        _refused(base, raw_body, headers, kind, object_id, GatewayEvent.Status.REJECTED, message)
+        logger.warning("YooKassa %s %s refused: %s", kind, object_id, problem)
+        return NotificationOutcome(Outcome.REJECTED_SIGNATURE, message=message)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                GatewayEvent.objects.create(**base, kind=kind, transaction_id=object_id, raw_body=raw_body,
+                                            signature_valid=True, status=GatewayEvent.Status.PROCESSED,
+                                            headers={**headers, "verified_object": _plain(remote.raw)})
+        except IntegrityError:
+            GatewayEvent.objects.filter(account=account, kind=kind, transaction_id=object_id,
+                                        signature_valid=True).update(replays=F("replays") + 1)
+            return NotificationOutcome(Outcome.DUPLICATE, previous=NotificationOutcome(Outcome.ACCEPTED))
+        payout_gateway_apply(payout_id=payout.pk, remote=remote)
+    return NotificationOutcome(Outcome.ACCEPTED)
+
+
+def _payout_problem(envelope, remote) -> str | None:
+    if remote.id != envelope.object_id:
+        return "The API returned another payout."
+    if remote.status != PAYOUT_EVENT_STATUSES.get(envelope.event):
+        return f"The API says the payout is {remote.status}, not {envelope.event}."
+    if envelope.amount is not None and envelope.amount != remote.amount:
+        return f"The notification says {envelope.amount}, the API {remote.amount}."
+    return None
+
+
+def _our_payout(account: Account, remote) -> Payout | None:
+    payout_id = str(remote.metadata.get("payplan_payout") or "")
+    if not payout_id.isdigit():
+        return None
+    payout = Payout.objects.filter(pk=int(payout_id), account=account).first()
+    attempt = str(remote.metadata.get("payplan_attempt", payout.gateway_attempt if payout else ""))
+    if payout is None or (payout.gateway_payout_id and payout.gateway_payout_id != remote.id) or (
+            attempt != str(payout.gateway_attempt)):
+        return None
+    return payout
 
 
 def _reread(gateway: YooKassaGateway, account: Account, envelope):

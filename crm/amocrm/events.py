@@ -26,6 +26,7 @@ from billing.events import (
     PAYMENT_REFUNDED,
     PAYMENT_REVERSED,
     PAYOUT_DUE,
+    PAYOUT_FAILED,
     PLAN_AUTOSTART_NOTED,
     PLAN_EXTENDED,
     SCHEDULE_CHANGED,
@@ -202,11 +203,23 @@ def on_payout_due(event: DomainEvent) -> None:
     deal = _deal(event)
     payload = event.payload
     _task(deal, event, texts.task_text(
-        "payout_due", amount=_money(deal, payload["amount"]), recipient=payload["recipient"] or texts.catalog()["none"],
+        "payout_approve" if payload.get("automatic") else "payout_due", amount=_money(deal, payload["amount"]),
+        recipient=payload["recipient"] or texts.catalog()["none"],
         due_date=texts.date_text(payload["due_date"]), seq=payload["seq"],
         requisites=payload["requisites"] or texts.catalog()["none"]),
         user_id=payload.get("assignee_user_id"), day=date.fromisoformat(payload["due_date"]),
         extra={"payout_id": payload["payout_id"]})
+
+
+def on_payout_failed(event: DomainEvent) -> None:
+    """An automatic payout YooKassa canceled ([K]): back to the accountant, a task (completing it = paid by
+    hand, crm.amocrm.payout_tasks) and a note; the text was written by billing in the account's
+    language."""
+    deal = _deal(event)
+    payload = event.payload
+    _note(deal, event, payload["text"])
+    _task(deal, event, payload["text"], user_id=payload.get("assignee_user_id"),
+          extra={"payout_id": payload["payout_id"]})
 
 
 def on_payment_reversed(event: DomainEvent) -> None:
@@ -295,6 +308,7 @@ FEED = {
     SCHEDULE_PROPOSAL_DECIDED: on_schedule_proposal_decided,
     CLIENT_CONTACT_CHANGED: on_client_contact_changed,
     PAYOUT_DUE: on_payout_due,
+    PAYOUT_FAILED: on_payout_failed,
     PLAN_EXTENDED: on_plan_extended,
     **DUNNING_FEED,  # collections: overdue, reminders, answers, escalations, stage moves, fees
     # [J] stage rules: a note (the plan built, or why not); a deal moved back from a stage closed until paid

@@ -9,8 +9,11 @@ which is idempotent: a task seen completed twice records nothing the second time
 import logging
 from dataclasses import dataclass
 
-from billing.models import Account
+from billing.errors import ApplicationError
+from billing.events import PAYOUT_FAILED
+from billing.models import Account, Payout
 from billing.services.payouts import payout_complete, payouts_open_ids
+from billing.services.payouts_auto import payout_send
 from billing.time import account_today
 from crm.amocrm.client import PAGE_LIMIT, AmoCrmClient
 from crm.amocrm.errors import CrmError
@@ -35,10 +38,11 @@ def payout_tasks_poll(*, account: Account, client: AmoCrmClient | None = None) -
     open_ids = payouts_open_ids(account=account)
     if not open_ids:
         return report
-    tasks = dict(CrmAction.objects.filter(
-        account=account, kind=CrmAction.Kind.CREATE_TASK, source=PAYOUT_TASK_SOURCE, state=CrmAction.State.DONE,
-        crm_entity_id__isnull=False, payload__payout_id__in=open_ids,
-    ).values_list("crm_entity_id", "payload__payout_id"))
+    # The payout's task, and the task of a failed automatic payout ([K]: completing it = paid by hand).
+    tasks = {task_id: (payout_id, source) for task_id, payout_id, source in CrmAction.objects.filter(
+        account=account, kind=CrmAction.Kind.CREATE_TASK, source__in=(PAYOUT_TASK_SOURCE, PAYOUT_FAILED),
+        state=CrmAction.State.DONE, crm_entity_id__isnull=False, payload__payout_id__in=open_ids,
+    ).values_list("crm_entity_id", "payload__payout_id", "source")}
     if not tasks:
         return report
     try:
@@ -53,15 +57,27 @@ def payout_tasks_poll(*, account: Account, client: AmoCrmClient | None = None) -
                 task_id = int(row.get("id") or 0)
                 if task_id not in tasks or not row.get("is_completed"):
                     continue
-                payout = payout_complete(account=account, payout_id=int(tasks[task_id]),
-                                         completed_by=row.get("updated_by") or None, paid_at=account_today(account))
+                payout_id, source = tasks[task_id]
+                payout = payout_complete(account=account, payout_id=int(payout_id),
+                                         completed_by=row.get("updated_by") or None, paid_at=account_today(account),
+                                         task_source=source)
                 if payout.payment_id is not None:
                     report.recorded += 1
+                elif payout.approved_at is not None and payout.state == Payout.State.DUE and not payout.gateway_status:
+                    _automatic_send(payout, account)
     except CrmError as exc:
         logger.info("account %s: payout tasks not readable now (%s); the next poll tries again", account.pk,
                     exc.message)
         report.error = exc.message
     return report
+
+
+def _automatic_send(payout: Payout, account: Account) -> None:
+    """Approved by the task just now: out through YooKassa at once (the tick would, later)."""
+    try:
+        payout_send(payout_id=payout.pk, today=account_today(account))
+    except ApplicationError as exc:
+        logger.info("payout %s approved but not sent: %s", payout.pk, exc.code)
 
 
 def payout_tasks_poll_all() -> dict[int, PollReport]:

@@ -91,6 +91,10 @@ TASKS = {
     "payout_due": gettext_noop(
         "Make the payout of {amount} to {recipient} by {due_date} (payout No. {seq}). Requisites: "
         "{requisites}. Complete the task when the money is sent: PayPlan records the payout itself."),
+    "payout_approve": gettext_noop(
+        "Approve the automatic payout of {amount} to {recipient} by {due_date} (payout No. {seq}) through "
+        "YooKassa to the client's requisites in the widget. Complete the task to approve it: PayPlan sends the "
+        "payout and records it when YooKassa confirms it."),
 }
 AUTOPAY_BY = {
     "manager": pgettext_lazy("autopay turned off", "by the manager"),

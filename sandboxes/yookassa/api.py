@@ -208,3 +208,98 @@ def _get(store: Store, payment_id: str, shop: Shop | None = None) -> dict:
 def _public(payment: dict) -> dict:
     return {key: copy.deepcopy(value) for key, value in payment.items() if key not in ("capture",
                                                                                        "save_payment_method")}
+
+
+# ---- Payouts (§14): a payout gateway's own credentials; SBP / card token / wallet; balance-driven --------------
+SBP_BANKS = [{"bank_id": "100000000111", "name": "Сбербанк", "bic": "044525225"},
+             {"bank_id": "100000000004", "name": "Т-Банк", "bic": "044525974"},
+             {"bank_id": "100000000008", "name": "Альфа-Банк", "bic": "044525593"}]
+SBP_PAYOUT_MAX = Decimal("500000.00")
+
+
+def _payout_destination(body: dict) -> dict:
+    given = [key for key in ("payout_destination_data", "payout_token", "payment_method_id") if body.get(key)]
+    if len(given) != 1:
+        raise ApiError(400, "invalid_request", "Exactly one of payout_destination_data, payout_token, "
+                                               "payment_method_id is required", "payout_destination_data")
+    if given[0] == "payout_token":
+        return {"type": "bank_card", "card": {"first6": "555555", "last4": "4477", "card_type": "MasterCard"}}
+    if given[0] == "payment_method_id":
+        return {"type": "bank_card", "card": dict(CARD)}
+    data = body["payout_destination_data"]
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind == "sbp":
+        phone, bank_id = str(data.get("phone") or ""), str(data.get("bank_id") or "")
+        if not (phone.isdigit() and 11 <= len(phone) <= 15):
+            raise ApiError(400, "invalid_request", "phone is malformed", "payout_destination_data.phone")
+        if len(bank_id) != 12 or not bank_id.isalnum():
+            raise ApiError(400, "invalid_request", "bank_id is 12 alphanumerics", "payout_destination_data.bank_id")
+        known = {bank["bank_id"] for bank in SBP_BANKS}
+        return {"type": "sbp", "phone": phone, "bank_id": bank_id, "recipient_checked": bank_id in known}
+    if kind == "yoo_money":
+        number = str(data.get("account_number") or "")
+        if not (number.isdigit() and 11 <= len(number) <= 33):
+            raise ApiError(400, "invalid_request", "account_number is malformed",
+                           "payout_destination_data.account_number")
+        return {"type": "yoo_money", "account_number": number}
+    if kind == "bank_card":
+        number = str((data.get("card") or {}).get("number") or "")
+        if not (number.isdigit() and 16 <= len(number) <= 19):
+            raise ApiError(400, "invalid_request", "card.number is malformed", "payout_destination_data.card")
+        return {"type": "bank_card", "card": {"first6": number[:6], "last4": number[-4:], "card_type": "Unknown"}}
+    raise ApiError(400, "invalid_request", "Unknown payout_destination_data.type", "payout_destination_data.type")
+
+
+def payout_create(store: Store, shop: Shop, body: dict) -> dict:
+    if not shop.payouts:
+        raise ApiError(403, "forbidden", "Payouts are not enabled for this shop: use the payout gateway's keys")
+    amount = amount_parse(body.get("amount"))
+    description = body.get("description") or ""
+    if not isinstance(description, str) or len(description) > 128:
+        raise ApiError(400, "invalid_request", "description: at most 128 characters", "description")
+    metadata = _check_metadata(body.get("metadata"))
+    destination = _payout_destination(body)
+    value = Decimal(amount["value"])
+    payout = {"id": "po-" + object_id(), "status": "pending", "amount": amount, "description": description,
+              "payout_destination": destination, "gateway_id": shop.shop_id, "created_at": now_iso(),
+              "metadata": metadata, "test": True}
+    with store.lock:
+        outcome = store.faults.payout_outcome
+        if destination["type"] == "sbp" and (value > SBP_PAYOUT_MAX or value < 1):
+            outcome = "one_time_limit_exceeded"
+        elif destination["type"] == "sbp" and not destination.pop("recipient_checked"):
+            outcome = "recipient_not_found"
+        elif value > shop.balance:
+            outcome = "insufficient_funds"
+        if outcome == "succeeded":
+            shop.balance -= value
+            payout["status"] = "succeeded"
+            payout["succeeded_at"] = now_iso()
+        elif outcome != "pending":
+            payout["status"] = "canceled"
+            payout["cancellation_details"] = {"party": "payout_network", "reason": outcome}
+        store.payouts[payout["id"]] = payout
+    return copy.deepcopy(payout)
+
+
+def payout_get(store: Store, shop: Shop, payout_id: str) -> dict:
+    with store.lock:
+        payout = store.payouts.get(payout_id)
+        if payout is None or payout["gateway_id"] != shop.shop_id:
+            raise ApiError(404, "not_found", "Payout not found")
+        return copy.deepcopy(payout)
+
+
+def payout_settle(store: Store, payout_id: str, outcome: str = "succeeded") -> dict:
+    """A pending payout ends (the payout network answered): succeeded, or canceled with `outcome` as reason."""
+    with store.lock:
+        payout = store.payouts.get(payout_id)
+        if payout is None:
+            raise ApiError(404, "not_found", "Payout not found")
+        if payout["status"] == "pending":
+            if outcome == "succeeded":
+                payout["status"], payout["succeeded_at"] = "succeeded", now_iso()
+            else:
+                payout["status"] = "canceled"
+                payout["cancellation_details"] = {"party": "payout_network", "reason": outcome}
+        return copy.deepcopy(payout)

@@ -3,11 +3,13 @@
 API (HTTP Basic shop id : secret key; every POST needs Idempotence-Key ≤ 64 chars, replayed 24 h):
     POST /v3/payments   GET /v3/payments/{id}   POST /v3/payments/{id}/capture|cancel
     POST /v3/refunds    GET /v3/refunds/{id}    GET /v3/me
+    POST /v3/payouts    GET /v3/payouts/{id}    GET /v3/sbp_banks   (a payout gateway's agent id : its key)
 Payer (what the confirmation_url opens):
     GET /checkout/{id}  (an SBP payment shows its QR payload)   POST /checkout/{id}/pay | /decline?reason=…
 Control:
     GET /_sandbox/journal   POST /_sandbox/faults {fail_next, status, lose_next, delay_seconds, charge_outcome,
-    refund_outcome, notify_copies, notify}   POST /_sandbox/notify {"event", "id"}   POST /_sandbox/reset
+    refund_outcome, notify_copies, notify, payout_outcome}   POST /_sandbox/notify {"event", "id"}
+    POST /_sandbox/payouts/{id}/settle {"outcome"}   POST /_sandbox/reset
 Notifications: POST {"type": "notification", "event", "object"} to the shop's notify URL, retried until 200.
 Only loopback addresses are bound.
 """
@@ -38,14 +40,18 @@ def _json_default(value: Any) -> Any:
 
 
 class YooKassaSandbox:
-    """`shops`: {shop_id: (secret_key, notify_url or None)}."""
+    """`shops`: {shop_id: (secret_key, notify_url or None)}; `payout_gateways` the same for payout gateways
+    (agent id: (secret key, notify URL))."""
 
     def __init__(self, shops: dict[str, tuple[str, str | None]], host: str = "127.0.0.1", port: int = 0, *,
                  notify_attempts: int = 3, notify_timeout: float = 10, notify_retry_seconds: float = 0.05,
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None,
+                 payout_gateways: dict[str, tuple[str, str | None]] | None = None) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError("the YooKassa sandbox binds loopback addresses only")
         self.store = Store({shop_id: Shop(shop_id, secret, url) for shop_id, (secret, url) in shops.items()})
+        for agent_id, (secret, url) in (payout_gateways or {}).items():
+            self.store.shops[agent_id] = Shop(agent_id, secret, url, payouts=True)
         self.notify_attempts, self.notify_timeout = notify_attempts, notify_timeout
         self.notify_retry_seconds = notify_retry_seconds
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
@@ -97,6 +103,16 @@ class YooKassaSandbox:
         payment = api.payer_declines(self.store, payment_id, reason)
         return {"payment": payment, "deliveries": self.notify("payment.canceled", payment)}
 
+    @property
+    def payouts(self) -> dict[str, dict]:
+        return self.store.payouts
+
+    def settle_payout(self, payout_id: str, outcome: str = "succeeded") -> dict:
+        """A pending payout ends; its notification goes to the payout gateway's URL."""
+        payout = api.payout_settle(self.store, payout_id, outcome)
+        event = "payout.succeeded" if payout["status"] == "succeeded" else "payout.canceled"
+        return {"payout": payout, "deliveries": self.notify(event, payout)}
+
     def revoke_method(self, method_id: str) -> None:
         with self.store.lock:
             self.store.revoked_methods.add(method_id)
@@ -127,7 +143,8 @@ class YooKassaSandbox:
 
     def notify(self, event: str, obj: dict) -> list[dict]:
         """Deliver one event to the shop's URL (`notify_copies` times), each retried until HTTP 200."""
-        shop_id = (obj.get("recipient") or {}).get("account_id") or self._shop_of_refund(obj)
+        shop_id = ((obj.get("recipient") or {}).get("account_id") or self._shop_of_refund(obj)
+                   or obj.get("gateway_id"))
         shop = self.store.shops.get(shop_id or "")
         if shop is None or not shop.notify_url or not self.store.faults.notify:
             return []
@@ -228,6 +245,9 @@ class _Handler(BaseHTTPRequestHandler):
         if store.faults.delay_seconds:
             time.sleep(store.faults.delay_seconds)
         shop = self._shop()
+        entry["shop"] = shop.shop_id  # whose credentials came (tenant isolation is tested on it)
+        if shop.payouts and path.split("/")[0] not in ("payouts", "sbp_banks", "me"):
+            raise ApiError(403, "forbidden", "A payout gateway's keys do not take payments")
         fault = store.take_fault()
         if fault is not None:
             entry["status"] = fault
@@ -276,6 +296,10 @@ class _Handler(BaseHTTPRequestHandler):
             return api.payment_get(store, shop, parts[1])
         if len(parts) == 2 and parts[0] == "refunds":
             return api.refund_get(store, shop, parts[1])
+        if len(parts) == 2 and parts[0] == "payouts":
+            return api.payout_get(store, shop, parts[1])
+        if parts == ["sbp_banks"]:
+            return {"type": "list", "items": list(api.SBP_BANKS)}
         raise ApiError(404, "not_found", "No such method")
 
     def _api_post(self, shop: Shop, path: str, body: dict) -> tuple[dict, str | None]:
@@ -292,6 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["refunds"]:
             refund = api.refund_create(store, shop, body)
             return refund, "refund.succeeded" if refund["status"] == "succeeded" else None
+        if parts == ["payouts"]:
+            payout = api.payout_create(store, shop, body)
+            return payout, {"succeeded": "payout.succeeded", "canceled": "payout.canceled"}.get(payout["status"])
         raise ApiError(404, "not_found", "No such method")
 
     # ---- the payer ----------------------------------------------------------------------------------------
@@ -330,6 +357,9 @@ class _Handler(BaseHTTPRequestHandler):
             if obj is None:
                 raise ApiError(404, "not_found", "No such object")
             self._send(200, {"deliveries": sandbox.notify(str(body.get("event")), api._public(obj))})
+        elif path.startswith("/_sandbox/payouts/") and path.endswith("/settle") and method == "POST":
+            payout_id = path[len("/_sandbox/payouts/"):-len("/settle")]
+            self._send(200, sandbox.settle_payout(payout_id, str(body.get("outcome") or "succeeded")))
         elif path == "/_sandbox/reset" and method == "POST":
             with sandbox.store.lock:
                 sandbox.store.journal.clear()

@@ -62,6 +62,7 @@ class Faults:
     refund_outcome: str = "succeeded"  # succeeded | pending | <cancellation reason>
     notify_copies: int = 1  # deliver each notification this many times (duplicates)
     notify: bool = True  # switch the sender off (tests that deliver by hand)
+    payout_outcome: str = "succeeded"  # payouts: succeeded | pending | <cancellation reason>
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Shop:
     shop_id: str
     secret_key: str
     notify_url: str | None
+    payouts: bool = False  # a payout gateway (agent id), not a payment shop (§14)
+    balance: Decimal = Decimal("1000000.00")  # a payout gateway's balance: beyond it, insufficient_funds
 
 
 @dataclass
@@ -76,6 +79,7 @@ class Store:
     shops: dict[str, Shop]
     payments: dict[str, dict] = field(default_factory=dict)
     refunds: dict[str, dict] = field(default_factory=dict)
+    payouts: dict[str, dict] = field(default_factory=dict)
     saved_methods: dict[str, str] = field(default_factory=dict)  # method id -> shop id
     revoked_methods: set[str] = field(default_factory=set)
     keys: dict[tuple[str, str], tuple[float, str, str, int, dict]] = field(default_factory=dict)

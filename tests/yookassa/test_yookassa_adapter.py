@@ -94,3 +94,79 @@ def test_a_refund_of_a_paid_payment_and_a_refused_one(sandbox):
     assert sandbox.store.refunds[refund.transaction_id]["status"] == "succeeded"
     with pytest.raises(GatewayRejected):
         yk.refund(Refund(transaction_id=created.order_id, amount=Decimal("5000.00")), request_id="ref:1:2")
+
+
+def test_two_accounts_in_two_threads_never_see_each_others_keys_and_the_global_configuration_stays_empty():
+    """The SDK's client layer per call: shop id, key, endpoint and timeouts are the gateway's own (§13)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from yookassa import Configuration
+
+    other_shop, other_key = "300400", "test_other_key"
+    server = YooKassaSandbox({SHOP: (KEY, None), other_shop: (other_key, None)}).start()
+    try:
+        def pay(shop: str, key: str, n: int) -> tuple[str, str]:
+            yk = YooKassaGateway(shop, key, server.api_url, retries=0, read_timeout=5)
+            created = yk.create_order(order(invoice_id=f"{shop}-{n}"), request_id=f"iso:{shop}:{n}")
+            return shop, created.order_id
+
+        jobs = [(SHOP, KEY, n) if n % 2 else (other_shop, other_key, n) for n in range(24)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda job: pay(*job), jobs))
+        for shop, payment_id in results:
+            assert server.payments[payment_id]["recipient"]["account_id"] == shop
+        calls = [call for call in server.journal if call["path"] == "/v3/payments"]
+        assert len(calls) == 24
+        assert all(call["shop"] == call["headers"]["Idempotence-Key"].split(":")[1] for call in calls)
+        assert Configuration.account_id is None
+        assert Configuration.secret_key is None
+    finally:
+        server.stop()
+
+
+def test_a_network_failure_is_a_typed_error_not_the_sdks_attribute_error():
+    yk = YooKassaGateway(SHOP, KEY, "http://127.0.0.1:9/v3/", retries=0, connect_timeout=0.5)
+    with pytest.raises(GatewayUnavailable):
+        yk.get_payment("23d93cac-000f-5000-8000-126628f15141")
+
+
+def test_amounts_go_out_and_come_back_as_decimal_strings(sandbox):
+    created = gateway(sandbox).create_order(order(amount=Decimal("123456789.99")), request_id="dec-1")
+    body = [call["body"] for call in creates(sandbox)][-1]
+    assert '"value":"123456789.99"' in body
+    payment = gateway(sandbox).get_payment(created.order_id)
+    assert payment.amount == Decimal("123456789.99")
+    assert isinstance(payment.amount, Decimal)
+
+
+def test_payouts_use_the_payout_gateways_own_keys_and_a_retry_is_the_same_payout():
+    from billing.gateway.yookassa import YooKassaPayouts
+
+    agent, agent_key = "505051", "test_agent_key_1"
+    server = YooKassaSandbox({SHOP: (KEY, None)}, payout_gateways={agent: (agent_key, None)}).start()
+    try:
+        sbp = {"type": "sbp", "phone": "79000000000", "bank_id": "100000000111"}
+        shop_keys = YooKassaPayouts(SHOP, KEY, server.api_url, retries=0)
+        with pytest.raises(GatewayRejected):  # the shop's keys make no payouts (403)
+            shop_keys.payout_create(amount=Decimal("100.00"), destination=sbp, description="x", metadata={},
+                                    request_id="po:1:1:0")
+        payouts = YooKassaPayouts(agent, agent_key, server.api_url, retries=3, backoff=0.01)
+        server.set_faults(fail_next=2, status=500)
+        first = payouts.payout_create(amount=Decimal("1234.50"), destination=sbp, description="Выплата",
+                                      metadata={"payplan_payout": "1"}, request_id="po:1:1:0")
+        server.set_faults(reset=True, lose_next=1)
+        again = payouts.payout_create(amount=Decimal("1234.50"), destination=sbp, description="Выплата",
+                                      metadata={"payplan_payout": "1"}, request_id="po:1:1:0")
+        assert again.id == first.id
+        assert len(server.payouts) == 1
+        assert first.amount == Decimal("1234.50")
+        assert first.status == "succeeded"
+        assert payouts.payout_get(first.id).id == first.id
+        body = [call["body"] for call in server.journal if call["path"] == "/v3/payouts"][-1]
+        assert '"amount":{"value":"1234.50","currency":"RUB"}' in body
+        server.set_faults(payout_outcome="recipient_not_found")
+        canceled = payouts.payout_create(amount=Decimal("10.00"), destination=sbp, description="x", metadata={},
+                                         request_id="po:1:2:0")
+        assert (canceled.status, canceled.cancellation_reason) == ("canceled", "recipient_not_found")
+    finally:
+        server.stop()

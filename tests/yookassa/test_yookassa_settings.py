@@ -39,6 +39,29 @@ def test_the_key_is_stored_encrypted_and_never_returned(account):
     assert not account.yookassa_connected
 
 
+def test_the_payout_gateways_key_is_its_own_encrypted_and_write_only(account):
+    admin = AdminClient(account)
+    response = admin.patch(SETTINGS, {"yookassa": {"payout_agent_id": "505050",
+                                                   "payout_secret_key": "test_payout_key_42"}})
+    assert response.status_code == 200, response.content
+    assert b"test_payout_key_42" not in response.content
+    body = admin.get(SETTINGS).json()["yookassa"]
+    assert (body["payout_agent_id"], body["payout_secret_key_set"], body["payouts_connected"]) == (
+        "505050", True, True)
+    assert body["connected"] is False  # the payout gateway is not the payment shop
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT yookassa_payout_secret_key FROM billing_account WHERE id = %s", [account.pk])
+        assert "test_payout_key_42" not in cursor.fetchone()[0]
+    admin.patch(SETTINGS, {"yookassa": {"payout_secret_key": ""}})
+    account.refresh_from_db()
+    assert account.yookassa_payout_secret_key == "test_payout_key_42"
+    refused = admin.patch(SETTINGS, {"yookassa": {"payout_agent_id": "abc"}})
+    assert_error(refused, 422, field="yookassa.payout_agent_id")
+    admin.patch(SETTINGS, {"yookassa": {"clear_payout_secret_key": True}})
+    account.refresh_from_db()
+    assert not account.yookassa_payouts_connected
+
+
 def test_a_gateway_without_its_keys_cannot_be_chosen_and_junk_is_refused(account):
     admin = AdminClient(account)
     error = assert_error(admin.patch(SETTINGS, {"gateways": {"cards": "yookassa"}}), 422, "validation_error",

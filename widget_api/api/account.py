@@ -110,6 +110,13 @@ class YooKassaInput(serializers.Serializer):
                                        min_length=8, max_length=256, help_text="write-only; never returned")
     clear_secret_key = serializers.BooleanField(required=False, default=False,
                                                 help_text="true removes the stored key (disconnects)")
+    payout_agent_id = serializers.CharField(required=False, allow_blank=True, max_length=64,
+                                            help_text="YooKassa Payouts gateway id (agentId), for automatic payouts")
+    payout_secret_key = serializers.CharField(write_only=True, required=False, allow_null=True, allow_blank=True,
+                                              min_length=8, max_length=256,
+                                              help_text="the payout gateway's key; write-only; never returned")
+    clear_payout_secret_key = serializers.BooleanField(required=False, default=False,
+                                                       help_text="true removes the payout gateway's key")
 
 
 class YooKassaOutput(serializers.Serializer):
@@ -117,6 +124,9 @@ class YooKassaOutput(serializers.Serializer):
     secret_key_set = serializers.BooleanField()
     connected = serializers.BooleanField()
     notification_url = serializers.CharField(help_text="paste into YooKassa's «HTTP-уведомления»")
+    payout_agent_id = serializers.CharField(allow_blank=True)
+    payout_secret_key_set = serializers.BooleanField()
+    payouts_connected = serializers.BooleanField(help_text="automatic payouts can go out")
 
 
 class LastNotificationOutput(serializers.Serializer):
