@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from billing.events import effects_coalesce
 from billing.models import Account, Deal, DomainEvent
 from widget_api.models import CrmAction
 
@@ -79,6 +80,13 @@ def drain_after_commit(account_id: int) -> None:
 
 
 def _drain_enqueue(account_id: int) -> None:
+    # In a tick's account or a relay run: one drain per account when it ends, not one per commit [I].
+    if effects_coalesce(("widget_api.crm_drain", account_id), lambda _: _drain_enqueue_now(account_id), None):
+        return
+    _drain_enqueue_now(account_id)
+
+
+def _drain_enqueue_now(account_id: int) -> None:
     from widget_api.tasks import crm_outbox_drain
 
     crm_outbox_drain.delay(account_id=account_id)
