@@ -45,8 +45,9 @@ class ChunkReport:
 
 
 def due_line_chunks(*, account: Account, today: date, size: int) -> Iterator[list[tuple[int, int]]]:
-    """(installment id, deal id) of the lines `installments_due_for_invoice` names, in its order, `size`
-    at a time by keyset: each chunk is one bounded query, whatever the account holds."""
+    """(installment id, deal id) of the lines `installments_due_for_invoice` names, `size` at a time by
+    keyset on (deal, line): each chunk is one query that walks the account's deals from where the last one
+    stopped, so its cost does not grow with the account's book (a deal's lines in their order)."""
     lead_days = invoicing_read(account.settings).lead_days
     due = (
         Installment.objects.filter(
@@ -56,18 +57,19 @@ def due_line_chunks(*, account: Account, today: date, size: int) -> Iterator[lis
         )
         .exclude(invoices__status__in=BLOCKING)
         .exclude(installments_autopay_managed())
-        .order_by("due_date", "pk")
+        .order_by("schedule__deal_id", "pk")
     )
-    after: tuple[date, int] | None = None
+    after: tuple[int, int] | None = None
     while True:
-        page = due if after is None else due.filter(Q(due_date__gt=after[0]) | Q(due_date=after[0], pk__gt=after[1]))
-        rows = list(page.values_list("pk", "schedule__deal_id", "due_date")[:size])
+        page = due if after is None else due.filter(
+            Q(schedule__deal_id__gt=after[0]) | Q(schedule__deal_id=after[0], pk__gt=after[1]))
+        rows = list(page.values_list("pk", "schedule__deal_id")[:size])
         if not rows:
             return
-        yield [(pk, deal_id) for pk, deal_id, _ in rows]
+        yield rows
         if len(rows) < size:
             return
-        after = (rows[-1][2], rows[-1][0])
+        after = (rows[-1][1], rows[-1][0])
 
 
 def _numbers_take(*, account: Account, year: int, count: int) -> list[tuple[int, str]]:
