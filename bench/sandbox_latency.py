@@ -14,8 +14,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 
 import requests
 
-from billing.gateway.sandbox import server
-from billing.gateway.sandbox.server import SandboxServer
+from sandboxes.cloudpayments import server
+from sandboxes.cloudpayments.server import SandboxServer
 
 
 def two_writes(self, status: int, body: bytes, content_type: str) -> None:

@@ -44,13 +44,13 @@ def load(accounts: int, deals: int, lines: int, baseline_lines: int) -> None:
 
     from billing.models import Account, Deal, Schedule
 
-    created = [Account(amocrm_account_id=60_000_000 + n, subdomain=f"tick{n}", host=f"tick{n}.amocrm.ru",
+    created = [Account(crm_account_id=60_000_000 + n, slug=f"tick{n}", host=f"tick{n}.amocrm.ru",
                        name=f"Tick {n}", time_zone="Europe/Moscow", webhook_key=f"bench-tick-{n}",
                        cloudpayments_public_id=f"pk_tick_{n}", cloudpayments_api_secret=f"secret-{n}")
                for n in range(accounts)]
     lines_per_deal = max(lines // deals, 1)
     baseline_deals = max(baseline_lines // lines_per_deal, 1)
-    created.append(Account(amocrm_account_id=69_999_999, subdomain="tickbase", host="tickbase.amocrm.ru",
+    created.append(Account(crm_account_id=69_999_999, slug="tickbase", host="tickbase.amocrm.ru",
                            name="Baseline", time_zone="Europe/Moscow", webhook_key=BASELINE_KEY,
                            cloudpayments_public_id="pk_tick_base", cloudpayments_api_secret="secret-base"))
     Account.objects.bulk_create(created)
@@ -60,7 +60,7 @@ def load(accounts: int, deals: int, lines: int, baseline_lines: int) -> None:
         plan += [(account.pk, count)]
     amount = Decimal("5000.00")
     deal_rows = Deal.objects.bulk_create([
-        Deal(account_id=account_id, lead_id=2_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
+        Deal(account_id=account_id, external_id=2_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
              contact_email=f"c{n}@example.test", responsible_user_id=501,
              total=amount * lines_per_deal, debt=amount * lines_per_deal)
         for account_id, count in plan for n in range(count)], batch_size=5000)
@@ -84,7 +84,7 @@ def sandbox_start(port: int) -> subprocess.Popen:
 
     accounts = [f"--account={a.cloudpayments_public_id}:{a.cloudpayments_api_secret}:{a.webhook_key}"
                 for a in Account.objects.order_by("pk")]
-    process = subprocess.Popen([sys.executable, "-m", "billing.gateway.sandbox", "--port", str(port), *accounts],
+    process = subprocess.Popen([sys.executable, "-m", "sandboxes.cloudpayments", "--port", str(port), *accounts],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = process.stdout.readline()
     if "sandbox on" not in line:

@@ -115,7 +115,7 @@ def saved_card_capture(*, deal: Deal, payment: Payment, note: GatewayNotificatio
     gateway = payment_gateway_name(payment)
     return SavedCard.objects.create(
         account=account, deal=deal, token=note.token, token_digest=digest, gateway=gateway,
-        public_id=terminal_of(account, gateway), gateway_account_id=note.account_id or str(deal.lead_id),
+        public_id=terminal_of(account, gateway), gateway_account_id=note.account_id or str(deal.external_id),
         source_payment=payment, **details)
 
 
@@ -193,7 +193,7 @@ def autopay_disable(*, deal: Deal, by: str, reason: str = "") -> SavedCard | Non
 
 def _changed(deal: Deal, card: SavedCard, *, enabled: bool, by: str) -> None:
     publish(account=deal.account, name=AUTOPAY_CHANGED, payload={
-        "deal_id": deal.pk, "lead_id": deal.lead_id, "enabled": enabled, "card_id": card.pk,
+        "deal_id": deal.pk, "external_id": deal.external_id, "enabled": enabled, "card_id": card.pk,
         "card_last_four": card.card_last_four, "card_exp": card.card_exp, "by": by})
 
 
@@ -493,7 +493,7 @@ def on_invoice_issued(event: DomainEvent) -> None:
         return
     ChargeAttempt.objects.filter(pk=attempt.pk).update(failure_published_at=timezone.now(), invoice=invoice)
     publish(account=invoice.account, name=AUTOPAY_FAILED, payload={
-        "deal_id": invoice.deal_id, "lead_id": invoice.deal.lead_id, "attempt_id": attempt.pk,
+        "deal_id": invoice.deal_id, "external_id": invoice.deal.external_id, "attempt_id": attempt.pk,
         "installment_id": invoice.installment_id, "seq": invoice.installment.seq, "amount": str(attempt.amount),
         "reason_code": attempt.reason_code, "reason": attempt.reason, "card_last_four": attempt.card.card_last_four,
         "card_stopped": attempt.card.status == Card.REVOKED, "invoice_id": invoice.pk, "number": invoice.number,
@@ -546,7 +546,7 @@ def autopay_run(*, account: Account, today: date, gateway: Gateway | None = None
         try:
             outcome = autopay_charge(installment_id=installment_id, today=today, gateway=gateway)
         except ApplicationError as exc:
-            report.refused.append(f"{account.subdomain}/{installment_id}: {exc.code}")
+            report.refused.append(f"{account.slug}/{installment_id}: {exc.code}")
             continue
         if outcome.status == Attempt.SUCCEEDED:
             report.charged += 1

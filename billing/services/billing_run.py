@@ -63,5 +63,5 @@ def account_run(*, account: Account, today: date, gateway: Gateway | None, repor
     report.refused += invoices.refused
     for invoice in invoices_stuck_creating(account=account):
         logger.error("invoice %s of %s is stuck in 'creating' past the gateway's request-id memory; "
-                     "reconcile with `payplan_invoice_reconcile %s`", invoice.number, account.subdomain, invoice.pk)
+                     "reconcile with `payplan_invoice_reconcile %s`", invoice.number, account.slug, invoice.pk)
         report.stuck.append(invoice.number)

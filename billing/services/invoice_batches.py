@@ -108,7 +108,7 @@ def invoices_reserve_chunk(*, account: Account, lines: list[tuple[int, int]], to
         try:
             invoicing._check_invoiceable(deal, installment)
         except ApplicationError as exc:
-            report.refused.append(f"{account.subdomain}/{installment_id}: {exc.message}")
+            report.refused.append(f"{account.slug}/{installment_id}: {exc.message}")
             continue
         billable.append((deal, installment))
     if not billable:
@@ -204,7 +204,7 @@ def invoices_orders_record(*, account: Account, answers: list[_Answer], report: 
         report.issued.append(row.number)
         events.append((INVOICE_ISSUED, {
             "invoice_id": row.pk, "number": row.number, "deal_id": row.deal_id,
-            "lead_id": invoice.deal.lead_id, "amount": str(row.amount), "payment_url": row.payment_url,
+            "external_id": invoice.deal.external_id, "amount": str(row.amount), "payment_url": row.payment_url,
             "due_date": invoice.installment.due_date.isoformat(),
         }))
     _rows_update(changed)

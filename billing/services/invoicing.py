@@ -166,7 +166,7 @@ def _order_for(invoice: Invoice) -> CreateOrder:
         amount=invoice.amount, currency=invoice.account.currency,
         # The client reads this on the payment page and in the bank's SMS: never the lead's CRM title.
         description=description, invoice_id=invoice.number,
-        account_id=str(deal.lead_id), email=deal.contact_email or None, phone=deal.contact_phone or None,
+        account_id=str(deal.external_id), email=deal.contact_email or None, phone=deal.contact_phone or None,
         json_data=json_data,
         # After paying (or failing) the client comes back to their plan page, which shows the result.
         success_redirect_url=client_page_url(deal), fail_redirect_url=client_page_url(deal),
@@ -212,7 +212,7 @@ def _invoice_record_order(*, invoice_id: int, order_id: str, url: str) -> Invoic
         invoice.save()
         publish(account=invoice.account, name=INVOICE_ISSUED, payload={
             "invoice_id": invoice.pk, "number": invoice.number, "deal_id": invoice.deal_id,
-            "lead_id": invoice.deal.lead_id, "amount": str(invoice.amount), "payment_url": url,
+            "external_id": invoice.deal.external_id, "amount": str(invoice.amount), "payment_url": url,
             "due_date": invoice.installment.due_date.isoformat(),
         })
     else:

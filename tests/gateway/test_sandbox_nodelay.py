@@ -5,7 +5,7 @@ import socket
 
 import requests
 
-from billing.gateway.sandbox.server import SandboxServer
+from sandboxes.cloudpayments.server import SandboxServer
 
 
 def test_the_sandbox_sets_tcp_nodelay_on_every_connection():
@@ -22,7 +22,7 @@ def test_the_sandbox_writes_headers_and_body_in_one_send(monkeypatch):
     second small segment waits for the delayed ACK."""
     import socketserver
 
-    from billing.gateway.sandbox import server
+    from sandboxes.cloudpayments import server
 
     writes: list[bytes] = []
     original = socketserver._SocketWriter.write

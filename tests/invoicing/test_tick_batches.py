@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from billing.gateway.errors import GatewayUnavailable
-from billing.gateway.sandbox import SandboxServer
+from sandboxes.cloudpayments import SandboxServer
 from billing.models import Invoice
 from billing.services.billing_run import billing_run
 from billing.services.invoice_batches import invoices_issue_due
@@ -64,7 +64,7 @@ def test_one_relay_nudge_and_one_crm_drain_per_account(account, other_account, g
     settings.PAYPLAN_TICK_CHUNK_LINES = 2
     nudges, drains = [], []
     monkeypatch.setattr("billing.events._relay_nudge_now", nudges.append)
-    monkeypatch.setattr("widget_api.amocrm.outbox._drain_enqueue_now", drains.append)
+    monkeypatch.setattr("crm.outbox._drain_enqueue_now", drains.append)
     plans(account, 5, 8000)
     plans(other_account, 3, 9000)
     nudges.clear()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from billing.events import effects_coalesce
 from billing.models import Account, Deal, DomainEvent
-from widget_api.models import CrmAction
+from crm.models import CrmAction
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ MAX_ERROR_LENGTH = 2000
 def crm_action_add(*, deal: Deal, kind: str, payload: dict, source: str,
                    event: DomainEvent | None = None) -> CrmAction:
     """Write one action in the caller's transaction; a drain is asked for once it commits."""
-    action = CrmAction.objects.create(account_id=deal.account_id, deal=deal, lead_id=deal.lead_id, kind=kind,
+    action = CrmAction.objects.create(account_id=deal.account_id, deal=deal, external_id=deal.external_id, kind=kind,
                                       payload=payload, source=source, event=event)
     drain_after_commit(deal.account_id)
     return action
@@ -87,7 +87,7 @@ def _drain_enqueue(account_id: int) -> None:
 
 
 def _drain_enqueue_now(account_id: int) -> None:
-    from widget_api.tasks import crm_outbox_drain
+    from crm.tasks import crm_outbox_drain
 
     crm_outbox_drain.delay(account_id=account_id)
 
@@ -169,7 +169,7 @@ def actions_record(*, outcomes: list[Outcome]) -> None:
         if not updated:
             logger.warning("CRM action %s: lease lost before its outcome (%s) was stored", action.pk, outcome.result)
         if outcome.result == "dead":
-            logger.error("CRM action %s (%s, lead %s) dead-lettered: %s", action.pk, action.kind, action.lead_id,
+            logger.error("CRM action %s (%s, lead %s) dead-lettered: %s", action.pk, action.kind, action.external_id,
                          outcome.error)
 
 

@@ -12,13 +12,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from billing.gateway import jsonwire
-from billing.gateway.sandbox.api import ApiEndpoint
-from billing.gateway.sandbox.faults import FaultSwitches
-from billing.gateway.sandbox.idempotency import RequestCache
-from billing.gateway.sandbox.ledger import Account, Clock, Ledger, utc_now
-from billing.gateway.sandbox.notifier import Notifier
-from billing.gateway.sandbox.payer import Payer
-from billing.gateway.sandbox.routes import handle_control, handle_page
+from sandboxes.cloudpayments.api import ApiEndpoint
+from sandboxes.cloudpayments.faults import FaultSwitches
+from sandboxes.cloudpayments.idempotency import RequestCache
+from sandboxes.cloudpayments.ledger import Account, Clock, Ledger, utc_now
+from sandboxes.cloudpayments.notifier import Notifier
+from sandboxes.cloudpayments.payer import Payer
+from sandboxes.cloudpayments.routes import handle_control, handle_page
 
 logger = logging.getLogger(__name__)
 
