@@ -54,6 +54,7 @@ widget:  ## dist/widget.zip: the amoCRM widget archive, manifest.json at its roo
 
 bench: install services
 	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/tick.py --lines 4000 --deals 400 --baseline-lines 400  # [I] the full run: no arguments
 
 .PHONY: fuzz
 fuzz: install services  ## schemathesis --checks all over /api/schema/ on a live loopback server (own venv .venv-fuzz)

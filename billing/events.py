@@ -10,14 +10,19 @@ Two kinds of listener:
 
 Other apps register from their AppConfig.ready, so billing imports none of them.
 """
+import logging
+import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from billing.jobs import job_enqueue
 from billing.models import Account, DomainEvent, EventDelivery
+
+logger = logging.getLogger(__name__)
 
 PAYMENT_RECORDED = "payment_recorded"
 DEAL_PAID = "deal_paid"
@@ -60,6 +65,7 @@ class Handler:
 
 
 _in_transaction_subscribers: dict[str, list[Callable[[DomainEvent], None]]] = defaultdict(list)
+_in_transaction_batch_subscribers: dict[str, list[Callable[[list[DomainEvent]], None]]] = defaultdict(list)
 _handlers_by_event: dict[str, dict[str, Handler]] = defaultdict(dict)
 _handlers: dict[str, Handler] = {}
 
@@ -68,6 +74,13 @@ def subscribe(name: str, handler: Callable[[DomainEvent], None]) -> None:
     """Call `handler(event)` inside the transaction that publishes `name` (billing state only)."""
     if handler not in _in_transaction_subscribers[name]:
         _in_transaction_subscribers[name].append(handler)
+
+
+def subscribe_batch(name: str, handler: Callable[[list[DomainEvent]], None]) -> None:
+    """`subscribe` for a handler that takes the events of one `publish_many` together (one query for a
+    chunk, not one per event); `publish` hands it a list of one."""
+    if handler not in _in_transaction_batch_subscribers[name]:
+        _in_transaction_batch_subscribers[name].append(handler)
 
 
 def register_handler(name: str, handler_key: str, func: Callable[[DomainEvent], None], *,
@@ -102,6 +115,8 @@ def publish(*, account: Account, name: str, payload: dict) -> DomainEvent:
     event = DomainEvent.objects.create(account=account, name=name, payload=payload)
     for subscriber in _in_transaction_subscribers[name]:
         subscriber(event)
+    for batch_subscriber in _in_transaction_batch_subscribers[name]:
+        batch_subscriber([event])
     handlers = _handlers_by_event[name].values()
     if handlers:
         ordering_key = ordering_key_of(event)
@@ -130,6 +145,12 @@ def publish_many(*, account: Account, events: list[tuple[str, dict]]) -> list[Do
                                      ordering_key=ordering_key if handler.ordered else "",
                                      next_attempt_at=event.created_at, created_at=event.created_at)
                        for handler in _handlers_by_event[event.name].values()]
+    by_name: dict[str, list[DomainEvent]] = defaultdict(list)
+    for event in rows:
+        by_name[event.name].append(event)
+    for name, named in by_name.items():
+        for batch_subscriber in _in_transaction_batch_subscribers[name]:
+            batch_subscriber(named)
     if deliveries:
         EventDelivery.objects.bulk_create(deliveries, batch_size=2000)
         for event_id in sorted({delivery.event_id for delivery in deliveries}):
@@ -171,4 +192,51 @@ def _scope_add(scope: dict, event_id: int | None) -> None:
 
 
 def _relay_nudge(event_ids: list[int] | None) -> None:
-    job_enqueue("billing.events_relay", event_ids=event_ids)
+    if effects_coalesce("billing.events_relay", _relay_nudge_now, event_ids):
+        return
+    _relay_nudge_now([event_ids])
+
+
+def _relay_nudge_now(scopes: list[list[int] | None]) -> None:
+    everything = any(scope is None for scope in scopes)
+    job_enqueue("billing.events_relay",
+                event_ids=None if everything else sorted({i for scope in scopes for i in scope or []}))
+
+
+# --- coalesced after-commit effects [I] ------------------------------------------------------------
+# A batch (a tick's account, a relay run) commits many small transactions; each would queue its own relay
+# nudge and CRM drain task. Inside `effects_coalesced()` those queue calls are merged by key and made
+# once when the outermost block ends (also when it ends by an exception: what committed still goes out).
+_coalesced = threading.local()
+
+
+@contextmanager
+def effects_coalesced() -> Iterator[None]:
+    pending = getattr(_coalesced, "pending", None)
+    if pending is not None:  # nested: the outermost block flushes
+        yield
+        return
+    _coalesced.pending = pending = {}
+    try:
+        yield
+    finally:
+        try:
+            while pending:  # a flushed effect may queue more (an eager relay queues a drain)
+                key = next(iter(pending))
+                func, args = pending.pop(key)
+                try:
+                    func(args)
+                except Exception:
+                    logger.exception("coalesced effect %s failed; its beat tick picks the work up", key)
+        finally:
+            _coalesced.pending = None
+
+
+def effects_coalesce(key: object, func: Callable[[list], None], arg: object) -> bool:
+    """Inside `effects_coalesced()`: remember `func(args)` under `key` (args of every call with that key),
+    True. Outside: False, the caller does its effect now."""
+    pending = getattr(_coalesced, "pending", None)
+    if pending is None:
+        return False
+    pending.setdefault(key, (func, []))[1].append(arg)
+    return True

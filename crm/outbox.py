@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from billing.events import effects_coalesce
 from billing.jobs import job_enqueue
 from billing.models import Account, Deal, DomainEvent
 from crm import port
@@ -88,6 +89,13 @@ def drain_after_commit(account_id: int) -> None:
 
 
 def _drain_enqueue(account_id: int) -> None:
+    # In a tick's account or a relay run: one drain per account when it ends, not one per commit [I].
+    if effects_coalesce(("widget_api.crm_drain", account_id), lambda _: _drain_enqueue_now(account_id), None):
+        return
+    _drain_enqueue_now(account_id)
+
+
+def _drain_enqueue_now(account_id: int) -> None:
     job_enqueue(DRAIN_JOB, account_id=account_id)
 
 

@@ -308,13 +308,12 @@ def invoices_stuck_creating(*, account: Account) -> list[Invoice]:
 
 
 def invoices_retry_creating(*, account: Account, gateway: Gateway | None = None) -> int:
-    """Retry `creating` rows still inside the request-id memory: the same X-Request-ID, so one order."""
-    assert_no_transaction()
-    cutoff = timezone.now() - timedelta(minutes=settings.CLOUDPAYMENTS_REQUEST_ID_TTL_MINUTES)
-    pending = Invoice.objects.filter(account=account, status=Invoice.Status.CREATING, created_at__gte=cutoff)
-    for invoice in pending.select_related("deal", "installment", "account"):
-        invoice_order_create(invoice=invoice, gateway=gateway)
-    return len(pending)
+    """Retry `creating` rows still inside the request-id memory: the same X-Request-ID, so one order
+    (chunked, gateway calls from the tick's pool: billing.services.invoice_batches)."""
+    from billing.services.invoice_batches import invoices_retry_creating_chunked
+
+    report = invoices_retry_creating_chunked(account=account, gateway=gateway)
+    return len(report.issued) + report.pending
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
-from billing.events import DeliveryNotYet, DeliveryRefused, handler_get, relay_nudge_after_commit
+from billing.events import DeliveryNotYet, DeliveryRefused, effects_coalesced, handler_get, relay_nudge_after_commit
 from billing.models import EventDelivery
 from billing.transactions import handler_isolation
 
@@ -141,12 +141,13 @@ def events_relay_run(*, batch: int | None = None, budget_seconds: float | None =
     budget = budget_seconds if budget_seconds is not None else settings.PAYPLAN_EVENTS_RELAY_BUDGET_SECONDS
     deadline = time.monotonic() + budget
     report = RelayReport()
-    while time.monotonic() < deadline:
-        deliveries = deliveries_claim(limit=batch, handler=handler, event_ids=event_ids)
-        if not deliveries:
-            break
-        for delivery in deliveries:
-            delivery_run(delivery, report)
+    with effects_coalesced():  # the drains its handlers ask for: one per account when the run ends
+        while time.monotonic() < deadline:
+            deliveries = deliveries_claim(limit=batch, handler=handler, event_ids=event_ids)
+            if not deliveries:
+                break
+            for delivery in deliveries:
+                delivery_run(delivery, report)
     return report
 
 

@@ -102,12 +102,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
-    "billing-tick": {"task": "billing.tick", "schedule": env.float("PAYPLAN_BILLING_TICK_SECONDS", default=300.0)},
+    # A tick that waited past its period (workers down) is dropped: the next one does the latest due work
+    # once, never a queued burst of ticks [I].
+    "billing-tick": {"task": "billing.tick", "schedule": env.float("PAYPLAN_BILLING_TICK_SECONDS", default=300.0),
+                     "options": {"expires": env.float("PAYPLAN_BILLING_TICK_SECONDS", default=300.0)}},
     "purge-idempotency-records": {"task": "billing.purge_idempotency_records", "schedule": 3600.0},
     # Stored deal statuses follow the calendar (active -> overdue) within this long of each account's midnight.
     "refresh-deal-statuses": {"task": "billing.refresh_deal_statuses",
                               "schedule": env.float("PAYPLAN_DEAL_STATUS_TICK_SECONDS", default=900.0)},
 }
+
+# The tick's invoices (billing.services.invoice_batches): due lines per transaction, gateway calls at once.
+PAYPLAN_TICK_CHUNK_LINES = env.int("PAYPLAN_TICK_CHUNK_LINES", default=200)
+PAYPLAN_TICK_GATEWAY_THREADS = env.int("PAYPLAN_TICK_GATEWAY_THREADS", default=4)
 
 # --- The event relay (billing.services.relay): every after-commit effect is a delivery row it runs ----
 # The tick finds what a lost on-commit nudge (broker down at commit) left behind.
