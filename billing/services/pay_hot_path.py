@@ -27,8 +27,10 @@ import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.utils import timezone
 
 from billing import events
@@ -59,6 +61,32 @@ KNOWN_SUBSCRIBERS = {
                               "billing.services.recurring._on_payment_recorded"},
     events.DEAL_PAID: set(),
 }
+
+
+class _PreparedCursor(CursorWrapper):
+    """Django's cursor wrapper (execute wrappers, error translation) over a server-side-binding psycopg cursor
+    whose statements are prepared: PostgreSQL parses and plans each hot-path statement once per connection,
+    and Python sends the parameters apart instead of quoting them into the text."""
+
+    def _execute(self, sql, params, *ignored_wrapper_args):
+        self.db.validate_no_broken_transaction()
+        with self.db.wrap_database_errors:
+            return self.cursor.execute(sql, params, prepare=True)
+
+
+class _PreparedDebugCursor(CursorDebugWrapper, _PreparedCursor):
+    """The same, logged where Django logs queries (DEBUG, CaptureQueriesContext), with the parameters
+    quoted into the logged text as a client-side cursor would have sent it (EXPLAIN-able)."""
+
+    def execute(self, sql, params=None):
+        with self.debug_sql(self.db.ops.compose_sql(sql, params), params):
+            return _PreparedCursor.execute(self, sql, params)
+
+
+def _prepared_cursor() -> CursorWrapper:
+    connection.ensure_connection()
+    wrapper = _PreparedDebugCursor if connection.queries_logged else _PreparedCursor
+    return wrapper(psycopg.Cursor(connection.connection), connection)
 
 
 class _General(Exception):
@@ -100,7 +128,7 @@ def pay_hot_path_receive(*, account: Account, received: ReceivedNotification) ->
 
 def _record(account: Account, received: ReceivedNotification, note: GatewayNotification) -> NotificationOutcome:
     now = timezone.now()
-    with connection.cursor() as cursor:
+    with _prepared_cursor() as cursor:
         event_id = _event_store(cursor, account, received, now)
         invoice_id, deal_id, lead_id, deal_direction, cancelled_at, deal_status = _invoice_and_deal_lock(
             cursor, account, note)

@@ -15,12 +15,20 @@ def _not_found(message: str) -> JsonResponse:
     return JsonResponse({"error": {"code": "not_found", "message": message, "fields": {}}}, status=404)
 
 
+def _account_by_key(account_key: str) -> Account | None:
+    """The webhook key is unique: a plain get, no ORDER BY to build on the Pay hot path."""
+    try:
+        return Account.objects.get(webhook_key=account_key, is_active=True)
+    except Account.DoesNotExist:
+        return None
+
+
 @csrf_exempt
 @require_POST
 def cloudpayments_notification(request, account_key: str, kind: str):
     if kind not in KINDS:
         return _not_found(f"Unknown notification kind {kind!r}.")
-    account = Account.objects.filter(webhook_key=account_key, is_active=True).first()
+    account = _account_by_key(account_key)
     if account is None:
         return _not_found("Unknown account key.")
     received = notification_receive(
