@@ -93,6 +93,22 @@ class _General(Exception):
     """Not the common road: roll back and let the general path handle it."""
 
 
+def account_by_webhook_key(account_key: str) -> Account | None:
+    """The active account of a webhook key (unique), read by a prepared statement into a model instance with
+    the fields' own converters (decrypted secrets, parsed settings): no ORM query building per notification."""
+    fields = Account._meta.concrete_fields
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with _prepared_cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM billing_account WHERE webhook_key = %s AND is_active",  # noqa: S608
+                       [account_key])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = [field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+              for field, value in zip(fields, row, strict=True)]
+    return Account.from_db(connection.alias, [field.attname for field in fields], values)
+
+
 def pay_hot_path_enabled() -> bool:
     return getattr(settings, "PAYPLAN_PAY_HOT_PATH", True)
 
