@@ -48,7 +48,7 @@ from billing.texts import gateway_payment_comment, in_account_language
 logger = logging.getLogger(__name__)
 
 # The deal's CRM id column, named in raw SQL here and nowhere else in this module.
-DEAL_CRM_ID_COLUMN = "lead_id"
+DEAL_CRM_ID_COLUMN = "external_id"
 
 KINDS = ("pay", "confirm")
 LIVE = tuple(str(status) for status in Invoice.LIVE_STATUSES)
@@ -146,9 +146,9 @@ def _record(account: Account, received: ReceivedNotification, note: GatewayNotif
     now = timezone.now()
     with _prepared_cursor() as cursor:
         event_id = _event_store(cursor, account, received, now)
-        invoice_id, deal_id, lead_id, deal_direction, cancelled_at, deal_status = _invoice_and_deal_lock(
+        invoice_id, deal_id, external_id, deal_direction, cancelled_at, deal_status = _invoice_and_deal_lock(
             cursor, account, note)
-        if note.account_id is not None and note.account_id != str(lead_id):
+        if note.account_id is not None and note.account_id != str(external_id):
             raise _General  # someone else's lead: the general path records it as unmatched
         paid_at = (note.occurred_at or now).astimezone(ZoneInfo(account.time_zone)).date()
         digest = token_digest(note.token) if note.token and deal_direction == Direction.INCOMING else None
@@ -179,14 +179,14 @@ def _record(account: Account, received: ReceivedNotification, note: GatewayNotif
                                      paid_at=paid_at, receipt_status=receipt_status, now=now)
         published = []  # in the general path's order: deal_recompute announces deal_paid before payment_recorded
         if figures.status == Deal.Status.PAID and deal_status != Deal.Status.PAID:
-            published.append((events.DEAL_PAID, {"deal_id": deal_id, "lead_id": lead_id,
+            published.append((events.DEAL_PAID, {"deal_id": deal_id, "external_id": external_id,
                                                  "total": str(figures.total)}))
         published.append((events.PAYMENT_RECORDED, {
-            "payment_id": payment_id, "deal_id": deal_id, "lead_id": lead_id, "amount": str(amount),
+            "payment_id": payment_id, "deal_id": deal_id, "external_id": external_id, "amount": str(amount),
             "method": Payment.Method.CLOUDPAYMENTS.value, "debt": str(figures.debt), "status": figures.status,
             "invoice_id": invoice_id}))
         event_ids = _writes(
-            cursor, account=account, deal_id=deal_id, lead_id=lead_id, invoice_id=invoice_id, event_id=event_id,
+            cursor, account=account, deal_id=deal_id, external_id=external_id, invoice_id=invoice_id, event_id=event_id,
             payment_id=payment_id, note=note, now=now, figures=figures, published=published,
             slices=[(piece.installment_id, piece.amount) for piece in result.slices],
             lines=[(line_id, paid) for line_id, paid in new_paid.items() if line_id in added],
@@ -258,7 +258,7 @@ def _payment_insert(cursor, *, account: Account, deal_id: int, invoice_id: int, 
     return cursor.fetchone()[0]
 
 
-def _writes(cursor, *, account: Account, deal_id: int, lead_id: int, invoice_id: int, event_id: int,
+def _writes(cursor, *, account: Account, deal_id: int, external_id: int, invoice_id: int, event_id: int,
             payment_id: int, note: GatewayNotification, now, figures, published: list[tuple[str, dict]],
             slices: list[tuple[int, Decimal]], lines: list[tuple[int, Decimal]], card: list | None,
             digest: str | None) -> list[int]:
@@ -291,7 +291,7 @@ def _writes(cursor, *, account: Account, deal_id: int, lead_id: int, invoice_id:
             " created_at) VALUES (%s, %s, 'cloudpayments', %s, %s, %s, %s, %s, %s, %s, %s, 'offered', %s, '', NULL,"
             " '', NULL, NULL, '', '', %s))")
         params += [account.pk, deal_id, encrypt(note.token), digest, account.cloudpayments_public_id,
-                   note.account_id or str(lead_id), *details, payment_id, now]
+                   note.account_id or str(external_id), *details, payment_id, now]
     elif digest and card[1] == deal_id and any(details):
         ctes.append("card AS (UPDATE billing_savedcard SET card_first_six = COALESCE(NULLIF(%s, ''), card_first_six),"
                     " card_last_four = COALESCE(NULLIF(%s, ''), card_last_four),"

@@ -63,12 +63,12 @@ def gateway_notification_receive(*, account: Account, received: ReceivedNotifica
     if not has_secret:
         message = _("CloudPayments is not connected: the account has no API secret, so nothing is accepted.")
         event = GatewayEvent.objects.create(status=GatewayEvent.Status.REJECTED, error=message, **values)
-        logger.warning("CloudPayments %s for %s: no API secret, event %s rejected", kind, account.subdomain, event.pk)
+        logger.warning("CloudPayments %s for %s: no API secret, event %s rejected", kind, account.slug, event.pk)
         return NotificationOutcome(Outcome.NOT_CONNECTED, message=message)
     if not signature_valid:
         message = _("The HMAC signature does not match.")
         event = GatewayEvent.objects.create(status=GatewayEvent.Status.REJECTED, error=message, **values)
-        logger.warning("CloudPayments %s for %s: bad signature, event %s rejected", kind, account.subdomain, event.pk)
+        logger.warning("CloudPayments %s for %s: bad signature, event %s rejected", kind, account.slug, event.pk)
         return NotificationOutcome(Outcome.REJECTED_SIGNATURE, message=message)
     hot = pay_hot_path_receive(account=account, received=received)  # the common Pay; None: not that road
     if hot is not None:
@@ -186,7 +186,7 @@ def _check_currency(event: GatewayEvent, note: GatewayNotification) -> None:
 def _unmatched(event: GatewayEvent, why: str) -> NotificationOutcome:
     event.status, event.error = GatewayEvent.Status.UNMATCHED, why
     logger.warning("CloudPayments %s %s for %s matched nothing: %s", event.kind, event.transaction_id,
-                   event.account.subdomain, why)
+                   event.account.slug, why)
     return UNMATCHED
 
 
@@ -204,13 +204,13 @@ def _test_mode_held(event: GatewayEvent, note: GatewayNotification) -> Notificat
     event.status = GatewayEvent.Status.TEST_MODE
     event.error = _("TestMode notification on a live account: stored, not counted as money.")
     logger.warning("CloudPayments %s %s for %s is in test mode on a live account: not counted", event.kind,
-                   event.transaction_id, event.account.subdomain)
+                   event.transaction_id, event.account.slug)
     return outcome
 
 
 def _account_id_matches(invoice: Invoice, note: GatewayNotification) -> bool:
     """The payer's AccountId, when sent, must be the lead of the invoice's deal (what we send on orders)."""
-    return note.account_id is None or note.account_id == str(invoice.deal.lead_id)
+    return note.account_id is None or note.account_id == str(invoice.deal.external_id)
 
 
 def process_check(event: GatewayEvent, note: GatewayNotification) -> NotificationOutcome:
@@ -262,8 +262,8 @@ def _record_gateway_payment(event: GatewayEvent, note: GatewayNotification) -> N
         return _unmatched(event, _("No invoice %(number)r in this account.") % {"number": note.invoice_number})
     if not _account_id_matches(invoice, note):
         # Money for someone else's lead is never booked to this invoice's deal: an operator sorts it out.
-        return _unmatched(event, _("AccountId %(account_id)r is not lead %(lead_id)s of invoice %(number)s.") % {
-            "account_id": note.account_id, "lead_id": invoice.deal.lead_id, "number": invoice.number})
+        return _unmatched(event, _("AccountId %(account_id)r is not lead %(external_id)s of invoice %(number)s.") % {
+            "account_id": note.account_id, "external_id": invoice.deal.external_id, "number": invoice.number})
     payment, created = payment_record_from_gateway(deal=invoice.deal, amount=note.amount, payment=PaymentInput(
         method=Payment.Method.YOOKASSA if event.gateway == YOOKASSA else Payment.Method.CLOUDPAYMENTS,
         paid_at=_local_date(event.account, note),
@@ -303,7 +303,7 @@ def process_fail(event: GatewayEvent, note: GatewayNotification) -> Notification
                                                  failed_attempts=F("failed_attempts") + 1)
     publish(account=event.account, name=PAYMENT_FAILED, payload={
         "invoice_id": invoice.pk, "number": invoice.number, "deal_id": invoice.deal_id,
-        "lead_id": invoice.deal.lead_id, "amount": str(note.amount), "reason": reason,
+        "external_id": invoice.deal.external_id, "amount": str(note.amount), "reason": reason,
         "reason_code": note.reason_code, "reason_text": _crm_text(event.account, note.reason_code, reason),
     })
     return _processed(event)

@@ -21,7 +21,7 @@ def test_the_api_serves_and_records_money_while_redis_is_down(widget, school_pla
     response = widget.post("/api/v1/deals/8101/payments", {"amount": "1000.00", "method": "cash",
                                                             "paid_at": "2026-11-20"})
     assert response.status_code == 201, response.content
-    assert Payment.objects.filter(deal__lead_id=8101).count() == 1
+    assert Payment.objects.filter(deal__external_id=8101).count() == 1
     assert EventDelivery.objects.filter(state="pending").exists()  # the outbox holds the effects
 
 

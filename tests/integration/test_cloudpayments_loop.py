@@ -7,7 +7,7 @@ import pytest
 import requests
 import time_machine
 
-from billing.gateway.sandbox import SandboxServer
+from sandboxes.cloudpayments import SandboxServer
 from billing.models import Deal, GatewayEvent, Invoice, Payment
 from billing.services.billing_run import billing_run
 from tests.conftest import WidgetClient
@@ -56,7 +56,7 @@ def test_a_six_month_plan_walks_through_every_due_date_and_ends_paid(account, sa
             invoice.refresh_from_db()
             assert invoice.status == "paid"
             assert billing_run().issued == []
-    deal = Deal.objects.get(lead_id=7001)
+    deal = Deal.objects.get(external_id=7001)
     assert (deal.status, deal.debt, deal.paid) == ("paid", 0, 60000)
     assert Payment.objects.filter(method="cloudpayments").count() == 6
     assert Invoice.objects.count() == 6
@@ -133,7 +133,7 @@ def _signed_pay(sandbox, invoice, amount: str, transaction_id: int) -> tuple[byt
 
     fields = {"TransactionId": str(transaction_id), "Amount": amount, "Currency": "RUB",
               "DateTime": "2026-11-24 10:00:00", "Status": "Completed", "InvoiceId": invoice.number,
-              "AccountId": str(invoice.deal.lead_id), "TestMode": "1", "Token": ""}
+              "AccountId": str(invoice.deal.external_id), "TestMode": "1", "Token": ""}
     body = urlencode(fields).encode()
     return body, {"Content-HMAC": sign(invoice.account.cloudpayments_api_secret, body),
                   "Content-Type": "application/x-www-form-urlencoded"}
@@ -150,7 +150,7 @@ def test_twenty_concurrent_deliveries_of_one_pay_record_exactly_one_payment(acco
     assert {answer.json()["code"] for answer in answers} == {0}
     assert Payment.objects.filter(transaction_id="990001").count() == 1
     assert GatewayEvent.objects.filter(kind="pay").count() == 1
-    assert Deal.objects.get(lead_id=7006).paid == 10000
+    assert Deal.objects.get(external_id=7006).paid == 10000
 
 
 def test_a_pay_racing_a_manual_payment_keeps_every_rouble(account, sandbox, live_server):
@@ -164,7 +164,7 @@ def test_a_pay_racing_a_manual_payment_keeps_every_rouble(account, sandbox, live
         lambda: WidgetClient(account).post("/api/v1/deals/7007/payments", manual),
     ])
     assert gateway_answer.json() == {"code": 0}
-    deal = Deal.objects.get(lead_id=7007)
+    deal = Deal.objects.get(external_id=7007)
     gateway_paid = Payment.objects.get(transaction_id="990002").amount
     assert gateway_paid == Decimal("10000.00")
     if manual_answer.status_code == 201:

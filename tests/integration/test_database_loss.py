@@ -30,7 +30,7 @@ MAX_DELIVERIES = 30  # CloudPayments gives up after far more; the test stays bou
 
 def _invoices(account) -> list[Invoice]:
     for lead_id in range(6601, 6601 + DEALS):
-        deal = deal_get_or_create(account=account, lead_id=lead_id)
+        deal = deal_get_or_create(account=account, external_id=lead_id)
         schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=1000 * LINES,
                                                              installments_count=LINES,
                                                              first_due_date=date(2026, 12, 1)),
@@ -44,7 +44,7 @@ def _invoices(account) -> list[Invoice]:
 def _signed(account, invoice: Invoice, transaction_id: int) -> tuple[bytes, dict]:
     body = urlencode({"TransactionId": str(transaction_id), "Amount": str(invoice.amount), "Currency": "RUB",
                       "DateTime": "2026-11-24 10:00:00", "Status": "Completed", "InvoiceId": invoice.number,
-                      "AccountId": str(invoice.deal.lead_id), "TestMode": "0", "CardLastFour": "4242"}).encode()
+                      "AccountId": str(invoice.deal.external_id), "TestMode": "0", "CardLastFour": "4242"}).encode()
     return body, {"Content-HMAC": sign(account.cloudpayments_api_secret, body),
                   "Content-Type": "application/x-www-form-urlencoded"}
 

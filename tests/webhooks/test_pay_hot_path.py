@@ -29,7 +29,7 @@ def _issued(deal: Deal, seq: int) -> Invoice:
 
 
 def _planned(account, lead_id: int, lines: int) -> Deal:
-    deal = deal_get_or_create(account=account, lead_id=lead_id)
+    deal = deal_get_or_create(account=account, external_id=lead_id)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=1000 * lines, installments_count=lines,
                                                          first_due_date=date(2026, 12, 1)),
                      options=ScheduleOptions(), request_data={}, created_by=1, today=date(2026, 11, 24))
@@ -44,7 +44,7 @@ def _data(queries) -> list[str]:
 def _pay(notifier, invoice: Invoice, transaction_id: int) -> CaptureQueriesContext:
     with CaptureQueriesContext(connection) as captured:
         response = notifier.post("pay", pay_fields(invoice, transaction_id=transaction_id, amount=str(invoice.amount),
-                                                   Token=f"tk_{invoice.deal.lead_id}"))
+                                                   Token=f"tk_{invoice.deal.external_id}"))
     assert response.status_code == 200
     assert response.json() == {"code": 0}
     return captured
@@ -64,8 +64,8 @@ def test_a_pay_runs_the_same_statements_for_a_short_plan_and_a_long_paid_down_on
     assert len(_data(long.captured_queries)) == len(_data(short.captured_queries))
     assert len(long.captured_queries) == len(short.captured_queries)  # savepoints included
     assert len(_data(long.captured_queries)) <= MAX_DATA_STATEMENTS
-    assert Payment.objects.filter(deal__lead_id=7002).count() == 13
-    assert Deal.objects.get(lead_id=7002).paid == 13000
+    assert Payment.objects.filter(deal__external_id=7002).count() == 13
+    assert Deal.objects.get(external_id=7002).paid == 13000
 
 
 def test_a_replayed_pay_is_cheaper_than_the_first_and_records_nothing(notifier, account):

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _deal(account, lead_id: int, lines: int = 3, *, issue: tuple[int, ...] = (1,)) -> tuple[Deal, list[Invoice]]:
-    deal = deal_get_or_create(account=account, lead_id=lead_id)
+    deal = deal_get_or_create(account=account, external_id=lead_id)
     schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=1000 * lines, installments_count=lines,
                                                          first_due_date=date(2026, 12, 1)),
                      options=ScheduleOptions(), request_data={}, created_by=1, today=date(2026, 11, 24))
@@ -53,7 +53,7 @@ def _rows(deal: Deal) -> dict:
     strip = ("payment_id", "deal_id", "lead_id", "invoice_id")
 
     def anon(text: str) -> str:
-        return text.replace(str(deal.lead_id), "L")
+        return text.replace(str(deal.external_id), "L")
 
     return {
         "deal": (deal.total, deal.paid, deal.debt, deal.status),
