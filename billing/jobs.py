@@ -7,8 +7,9 @@ Celery name (`@shared_task(name=...)`); the worker and the eager test setting bo
 from celery import current_app
 
 
-def job_enqueue(name: str, *args, **kwargs) -> None:
-    """Queue the task registered under `name` (call it from an on_commit callback, after the change)."""
+def job_enqueue(name: str, *args, publish_retry: bool = True, **kwargs) -> None:
+    """Queue the task registered under `name` (call it from an on_commit callback, after the change).
+    `publish_retry=False`: one try to reach the broker (for nudges a beat tick backs up)."""
     if name not in current_app.tasks:
         current_app.autodiscover_tasks(force=True)  # a web process imports the apps' tasks modules on first use
-    current_app.tasks[name].delay(*args, **kwargs)
+    current_app.tasks[name].apply_async(args, kwargs, retry=publish_retry)

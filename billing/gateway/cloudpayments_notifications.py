@@ -162,14 +162,17 @@ def notification_receive(*, secret: str | None, kind: str, raw_body: bytes, cont
     """Verify the HMAC on the exact bytes and type the body. Only a signed body is parsed strictly; any
     body yields the lenient dedupe key. An empty secret verifies nothing (see verify_notification)."""
     signature_valid = verify_notification(secret, raw_body, content_hmac, x_content_hmac)
+    unreadable = None
     try:
-        fields = body_fields(raw_body, content_type)
-    except NotificationInvalid:
-        fields = {}
+        fields = body_fields(raw_body, content_type)  # read once: the dedupe key and the typed notification
+    except NotificationInvalid as exc:
+        fields, unreadable = {}, exc
     notification, invalid = None, None
     if signature_valid:
         try:
-            notification = notification_read(kind=kind, raw_body=raw_body, content_type=content_type)
+            if unreadable is not None:
+                raise unreadable
+            notification = notification_parse(kind, fields)
         except NotificationInvalid as exc:
             invalid = exc
     return ReceivedNotification(

@@ -32,6 +32,7 @@ from billing.gateway.notifications import (
 )
 from billing.models import Account, GatewayEvent, Invoice, Payment
 from billing.services.autopay import charge_attempt_for_reference, charge_attempt_settle_paid, saved_card_capture
+from billing.services.pay_hot_path import pay_hot_path_receive
 from billing.services.payments import PaymentInput, payment_record_from_gateway, payment_refund_record
 from billing.texts import gateway_payment_comment, in_account_language
 
@@ -69,6 +70,9 @@ def gateway_notification_receive(*, account: Account, received: ReceivedNotifica
         event = GatewayEvent.objects.create(status=GatewayEvent.Status.REJECTED, error=message, **values)
         logger.warning("CloudPayments %s for %s: bad signature, event %s rejected", kind, account.slug, event.pk)
         return NotificationOutcome(Outcome.REJECTED_SIGNATURE, message=message)
+    hot = pay_hot_path_receive(account=account, received=received)  # the common Pay; None: not that road
+    if hot is not None:
+        return hot
     with transaction.atomic():
         try:
             with transaction.atomic():

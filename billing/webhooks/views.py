@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 from billing.gateway.cloudpayments_notifications import KINDS, notification_receive
 from billing.gateway.notifications import Outcome
 from billing.models import Account
+from billing.services.pay_hot_path import account_by_webhook_key
 from billing.services.webhooks import gateway_notification_receive
 from billing.services.yookassa_webhooks import yookassa_notification_receive, yookassa_source_address
 from billing.webhooks.answers import webhook_answer
@@ -20,7 +21,7 @@ def _not_found(message: str) -> JsonResponse:
 def cloudpayments_notification(request, account_key: str, kind: str):
     if kind not in KINDS:
         return _not_found(f"Unknown notification kind {kind!r}.")
-    account = Account.objects.filter(webhook_key=account_key, is_active=True).first()
+    account = account_by_webhook_key(account_key)  # the Pay hot path's prepared read
     if account is None:
         return _not_found("Unknown account key.")
     received = notification_receive(

@@ -23,3 +23,29 @@ def test_the_api_serves_and_records_money_while_redis_is_down(widget, school_pla
     assert response.status_code == 201, response.content
     assert Payment.objects.filter(deal__external_id=8101).count() == 1
     assert EventDelivery.objects.filter(state="pending").exists()  # the outbox holds the effects
+
+
+def test_a_pay_webhook_lands_while_redis_is_down_and_its_effects_catch_up_once_it_is_back(
+        account, settings, django_capture_on_commit_callbacks):
+    # The webhook hot path: the nudge to the relay cannot be queued (broker gone, one refused try, logged),
+    # the payment and its relay rows commit all the same; the beat tick delivers them when Redis is back.
+    from billing.services.relay import events_relay_run
+    from tests.webhooks.conftest import Notifier, pay_fields
+    from tests.webhooks.test_pay_hot_path_rows import _deal
+
+    deal, (invoice,) = _deal(account, 8111)
+    settings.CACHES = DEAD_REDIS
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:9/0"
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    with django_capture_on_commit_callbacks(execute=True):
+        response = Notifier(account).post("pay", pay_fields(invoice, transaction_id=811001, amount="1000.00"))
+    assert response.json() == {"code": 0}
+    assert Payment.objects.filter(transaction_id="811001").count() == 1
+    waiting = EventDelivery.objects.filter(event__payload__deal_id=deal.pk, event__name="payment_recorded")
+    assert set(waiting.values_list("state", flat=True)) == {"pending"}
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # Redis is back
+    events_relay_run()  # the beat tick: the deal's earlier CRM feed rows first, in order, then the Pay's
+    assert set(waiting.values_list("state", flat=True)) == {"done"}
+    assert waiting.count() == 3
+    assert Payment.objects.filter(transaction_id="811001").count() == 1

@@ -101,6 +101,18 @@ def test_gateway_5xx_and_timeouts_are_retried_into_one_order(account, sandbox):
     assert Invoice.objects.get().status == "issued"
 
 
+@pytest.mark.parametrize("faults", [{"fail_next": 2, "status": 429}, {"drop_next": 2}], ids=["429", "reset"])
+def test_gateway_429_and_connection_resets_are_retried_into_one_order(account, sandbox, faults):
+    # [I] faults: a throttled gateway and connections closed without an answer, then a good answer.
+    put_plan(account, 7008, first_due_date="2026-11-24")
+    sandbox.set_faults(**faults)
+    assert WidgetClient(account).post("/api/v1/deals/7008/invoices", {}).status_code == 201
+    creates = [call for call in sandbox.journal if call["path"].endswith("orders/create")]
+    assert len({call["headers"]["X-Request-ID"] for call in creates}) == 1
+    assert len(sandbox.ledger.orders) == 1
+    assert Invoice.objects.get().status == "issued"
+
+
 def test_a_timeout_leaves_creating_and_the_next_tick_finds_the_same_order(account, sandbox, settings):
     put_plan(account, 7005, first_due_date="2026-11-24")
     settings.CLOUDPAYMENTS_RETRIES = 0

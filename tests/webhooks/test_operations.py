@@ -17,7 +17,8 @@ from tests.webhooks.conftest import pay_fields
 pytestmark = pytest.mark.django_db
 
 
-def test_replay_reprocesses_a_failed_event(notifier, invoiced, monkeypatch):
+def test_replay_reprocesses_a_failed_event(notifier, invoiced, monkeypatch, settings):
+    settings.PAYPLAN_PAY_HOT_PATH = False  # the general path's processing is what fails here
     monkeypatch.setattr("billing.services.webhooks.PROCESSORS",
                         {"pay": lambda event, note: (_ for _ in ()).throw(RuntimeError("bug"))})
     response = notifier.post("pay", pay_fields(invoiced))
@@ -29,6 +30,16 @@ def test_replay_reprocesses_a_failed_event(notifier, invoiced, monkeypatch):
     out = StringIO()
     call_command("payplan_webhook_replay", str(event.pk), stdout=out)
     assert "processed" in out.getvalue()
+    assert Payment.objects.count() == 1
+
+
+def test_a_failing_hot_path_leaves_the_pay_to_the_general_path(notifier, invoiced, monkeypatch):
+    # A bug in the hot path's writes: its transaction rolls back whole and the general path records the Pay.
+    monkeypatch.setattr("billing.services.pay_hot_path._writes",
+                        lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("bug")))
+    response = notifier.post("pay", pay_fields(invoiced))
+    assert response.json() == {"code": 0}
+    assert GatewayEvent.objects.get().status == "processed"
     assert Payment.objects.count() == 1
 
 

@@ -15,11 +15,11 @@ from tests.webhooks.conftest import pay_fields
 
 pytestmark = pytest.mark.django_db
 
-# The data statements of one Pay (savepoints and their releases left out): view's account, event insert,
-# invoice, deal lock, payment seen?, payment insert, active plan, its locked lines, sorts last?, allocation,
-# lines' paid, payments' sum, deal totals, domain event, live invoices, open-ended plan?, deliveries,
-# invoice paid, saved card read + update, event status. Was 29 before [I].
-MAX_DATA_STATEMENTS = 21
+# The data statements of one Pay (savepoints and their releases left out), billing/services/pay_hot_path.py:
+# the view's account, the event (INSERT … ON CONFLICT DO NOTHING), the invoice with its deal locked, the
+# plan's lines locked with the idempotency, later-payment, sum, live-invoice and card reads in the same row,
+# the payment, and one statement of CTEs for the rest. 29 before [I], then 21; the goal was 12.
+MAX_DATA_STATEMENTS = 6
 
 
 def _issued(deal: Deal, seq: int) -> Invoice:
@@ -84,7 +84,7 @@ def _scans_without_index(statements: list[str]) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         for sql in statements:
-            if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
+            if not sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
                 continue
             cursor.execute(f"EXPLAIN {sql}")
             plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -106,7 +106,8 @@ def test_every_read_and_update_of_a_pay_is_served_by_an_index(notifier, account)
 
 
 def test_the_index_check_sees_a_missing_index(notifier, account):
-    # The guard above, shown to bite: without the index on a payment's deal, the payments' sum scans.
+    # The guard above, shown to bite: without the index on a payment's deal, the payments' sum under the
+    # deal lock scans.
     statements = _pay_statements(notifier, account)
     with connection.cursor() as cursor:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending foreign-key checks block the DROP
@@ -115,4 +116,4 @@ def test_the_index_check_sees_a_missing_index(notifier, account):
         for (name,) in cursor.fetchall():
             cursor.execute(f'DROP INDEX "{name}"')
     scanned = _scans_without_index(statements)
-    assert any('SUM("billing_payment"."amount")' in entry for entry in scanned)
+    assert any("Seq Scan on billing_payment" in entry for entry in scanned)
