@@ -10,13 +10,17 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from django.db import transaction
+
 from billing.errors import ApplicationError
-from billing.services.deals import deal_update_crm_data
+from billing.jobs import job_enqueue
+from billing.models import Deal
+from billing.services.deals import deal_cancel, deal_update_crm_data
 from crm.bitrix24 import adapter
 from crm.bitrix24.client import Bitrix24Client
 from crm.bitrix24.models import Portal
 from crm.models import CrmAction
-from crm.outbox import Outcome
+from crm.outbox import DRAIN_JOB, Outcome, crm_lead_fetch_add
 from crm.port import CrmUnavailable
 
 logger = logging.getLogger(__name__)
@@ -102,7 +106,11 @@ def _fetch(client: Bitrix24Client, group: list[CrmAction]) -> list[Outcome]:
     for action in group:
         deal = deals.get(action.external_id)
         if deal is None:
-            outcomes.append(Outcome(action, "done", error="the deal is not in Bitrix24 (deleted or no access)"))
+            if action.payload.get("deleted"):
+                deal_cancel(deal=action.deal, reason="The deal was deleted in Bitrix24.")
+                outcomes.append(Outcome(action, "done", error="the deal is deleted in Bitrix24: deal cancelled"))
+            else:
+                outcomes.append(Outcome(action, "done", error="the deal is not in Bitrix24 (deleted or no access)"))
             continue
         try:
             deal_update_crm_data(deal=action.deal, name=deal["name"], contact_name=deal["contact_name"],
@@ -113,6 +121,26 @@ def _fetch(client: Bitrix24Client, group: list[CrmAction]) -> list[Outcome]:
             continue
         outcomes.append(Outcome(action, "done"))
     return outcomes
+
+
+# --- portal lifecycle and deal events -----------------------------------------------------------------
+def on_portal_installed(sender, *, portal_id: int, **kwargs) -> None:
+    """A (re)install or a revived token pair: the actions parked meanwhile go out now."""
+    account_id = Portal.objects.filter(pk=portal_id).values_list("account_id", flat=True).first()
+    if account_id is not None:
+        job_enqueue(DRAIN_JOB, account_id=account_id)
+
+
+def on_deal_changed(sender, *, portal_id: int, deal_id: int, change: str, **kwargs) -> None:
+    """ONCRMDEALUPDATE / ONCRMDEALDELETE of a deal PayPlan knows: read it again (the event carries only
+    its ID); a deletion is believed only when Bitrix24 no longer has the deal, and then only cancels the
+    deal's plan and links: its payments stay."""
+    account_id = Portal.objects.filter(pk=portal_id).values_list("account_id", flat=True).first()
+    deal = Deal.objects.filter(account_id=account_id, crm_kind=KIND, external_id=deal_id).first()
+    if account_id is None or deal is None:
+        return
+    with transaction.atomic():
+        crm_lead_fetch_add(deal=deal, source=f"bitrix24_event:{change}", deleted=change == "deleted")
 
 
 class _Session:
@@ -131,6 +159,8 @@ class Bitrix24Adapter:
         portal = Portal.objects.filter(account_id=account_id).first()
         if portal is None or portal.status != Portal.Status.INSTALLED:
             return "not connected"  # parked until a (re)install; nothing is lost
+        if "fields" not in (portal.setup or {}):
+            return "setting up"  # the first install's user fields are not made yet: the setup drains after
         return ""
 
     def session(self, account_id: int, *, max_wait: float = 30.0) -> _Session:
