@@ -40,6 +40,9 @@ class CrmSession(Protocol):
 @runtime_checkable
 class CrmAdapter(Protocol):
     kind: str  # the Account.crm_kind / Deal.crm_kind value it serves
+    # The adapter makes PayPlan's own deal fields when the CRM is installed (Bitrix24 user fields): the
+    # figures always go out. False: only the fields the account's admin mapped (amoCRM).
+    own_fields: bool
     # Kinds that create something in the CRM: after an uncertain attempt they are looked up, not re-sent.
     create_kinds: frozenset[str]
 
@@ -71,6 +74,12 @@ def adapter_for(kind: str) -> CrmAdapter:
         return _adapters[kind]
     except KeyError:
         raise CrmUnavailable(f"no CRM adapter for {kind!r}") from None
+
+
+def fields_always_sent(kind: str) -> bool:
+    """The deal figures go to this CRM kind's deals whatever the account mapped (see CrmAdapter.own_fields)."""
+    adapter = _adapters.get(kind)
+    return bool(getattr(adapter, "own_fields", False))
 
 
 def adapters() -> list[CrmAdapter]:

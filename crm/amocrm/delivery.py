@@ -12,7 +12,7 @@ from billing.errors import ApplicationError
 from billing.models import Account
 from billing.names import CRM_FIELD_SOURCES, client_service_name_setting
 from billing.services.deals import deal_cancel, deal_update_crm_data
-from crm.amocrm import texts
+from crm import texts
 from crm.amocrm.client import AmoCrmClient
 from crm.amocrm.errors import (
     CrmBlocked,

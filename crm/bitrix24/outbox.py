@@ -45,6 +45,15 @@ def _summary_comment_id(action: CrmAction) -> int | None:
             .order_by("-id").values_list("crm_entity_id", flat=True).first())
 
 
+def stage_code(payload: dict) -> str | None:
+    """The stage of an update_lead action as Bitrix24 names it: the feed writes the stage the account's
+    settings name (`status_id`; a Bitrix24 account picks `C1:UC_…`/`WON` from its own pipelines). A bare
+    number is an amoCRM status id, which no Bitrix24 stage is: not sent (the responsible user still is)."""
+    raw = payload.get("stage_id") or payload.get("status_id")
+    text = str(raw or "").strip()
+    return text if text and not text.isdigit() else None
+
+
 def _deadline(action: CrmAction) -> str:
     till = action.payload.get("complete_till")
     moment = datetime.fromtimestamp(int(till), tz=UTC) if till else datetime.now(tz=UTC)
@@ -87,7 +96,7 @@ def _deliver_kind(client: Bitrix24Client, kind: str, group: list[CrmAction]) -> 
         results = adapter.deals_move_to_won(client, [a.external_id for a in group])
         return [_outcome(a, results.get(a.external_id)) for a in group]
     if kind == Kind.UPDATE_LEAD:
-        updates = {a.external_id: {"STAGE_ID": a.payload.get("stage_id"),
+        updates = {a.external_id: {"STAGE_ID": stage_code(a.payload),
                                    "ASSIGNED_BY_ID": a.payload.get("responsible_user_id")} for a in group}
         results = adapter.deals_update(client, updates)
         return [_outcome(a, results.get(a.external_id)) for a in group]
@@ -153,6 +162,7 @@ class _Session:
 
 class Bitrix24Adapter:
     kind = KIND
+    own_fields = True  # the install makes PayPlan's deal user fields
     create_kinds = frozenset(CREATE_KINDS)
 
     def not_ready(self, account_id: int) -> str:
