@@ -58,6 +58,16 @@ class CrmAdapter(Protocol):
     def completed_tasks_poll(self) -> int:
         """Record what the CRM's users completed (payout tasks); how many were recorded."""
 
+    def options(self, account) -> dict:
+        """What the settings page picks from (pipelines with stages, users, deal fields), read live;
+        ApplicationError when the CRM cannot tell now."""
+
+    def user_names(self, account) -> dict[int, str]:
+        """The CRM's users by id (for analytics); {} when the CRM cannot tell now."""
+
+    def connection(self, account) -> dict:
+        """`{"status": "connected" | "needs_reinstall" | "disconnected" | "not_installed", "reason": ...}`."""
+
 
 _adapters: dict[str, CrmAdapter] = {}
 
@@ -74,6 +84,25 @@ def adapter_for(kind: str) -> CrmAdapter:
         return _adapters[kind]
     except KeyError:
         raise CrmUnavailable(f"no CRM adapter for {kind!r}") from None
+
+
+def crm_options_get(*, account) -> dict:
+    """The settings page's lists from the account's own CRM (amoCRM or Bitrix24)."""
+    return adapter_for(account.crm_kind).options(account)
+
+
+def crm_user_names(*, account) -> dict[int, str]:
+    try:
+        return adapter_for(account.crm_kind).user_names(account)
+    except CrmUnavailable:
+        return {}
+
+
+def crm_connection_get(*, account) -> dict:
+    try:
+        return adapter_for(account.crm_kind).connection(account)
+    except CrmUnavailable:
+        return {"status": "not_installed", "reason": "No CRM adapter for this account."}
 
 
 def fields_always_sent(kind: str) -> bool:

@@ -86,12 +86,12 @@ class IsWidgetUser(BasePermission):
 
 
 class AdminRequired(exceptions.PermissionDenied):
-    default_detail = gettext_lazy("Only an amoCRM administrator can change this.")
+    default_detail = gettext_lazy("Only a CRM administrator can change this.")
     default_code = "admin_required"
 
 
 class WritesByAdmins(BasePermission):
-    """Anyone of the account may read; only its amoCRM administrators may write."""
+    """Anyone of the account may read; only its CRM administrators (amoCRM or Bitrix24) may write."""
 
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS or request.user.is_admin:

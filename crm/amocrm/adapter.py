@@ -33,6 +33,22 @@ class AmoCrmAdapter:
             return "paused"
         return ""
 
+    def options(self, account) -> dict:
+        from crm.amocrm.options import crm_options_get
+
+        return crm_options_get(account=account)
+
+    def user_names(self, account) -> dict[int, str]:
+        from crm.amocrm.options import crm_user_names
+
+        return crm_user_names(account=account)
+
+    def connection(self, account) -> dict:
+        connection = CrmConnection.objects.filter(account=account).first()
+        if connection is None:
+            return {"status": "not_installed", "reason": "PayPlan is not installed in this amoCRM account yet."}
+        return {"status": connection.status, "reason": connection.status_reason}
+
     def session(self, account_id: int, *, max_wait: float = BUDGET_WAIT_SECONDS) -> _Session:
         connection = CrmConnection.objects.filter(account_id=account_id).first()
         if connection is None or not connection.is_connected:

@@ -173,6 +173,25 @@ class Bitrix24Adapter:
             return "setting up"  # the first install's user fields are not made yet: the setup drains after
         return ""
 
+    def options(self, account) -> dict:
+        from crm.bitrix24.options import crm_options_get
+
+        return crm_options_get(account=account)
+
+    def user_names(self, account) -> dict[int, str]:
+        from crm.bitrix24.options import crm_user_names
+
+        return crm_user_names(account=account)
+
+    def connection(self, account) -> dict:
+        """The portal's install state in the settings page's words (the amoCRM connection's statuses)."""
+        portal = Portal.objects.filter(account=account).first()
+        if portal is None:
+            return {"status": "not_installed", "reason": "PayPlan is not installed in this Bitrix24 portal yet."}
+        status = {Portal.Status.INSTALLED: "connected", Portal.Status.NEEDS_REINSTALL: "needs_reinstall",
+                  Portal.Status.UNINSTALLED: "disconnected"}.get(portal.status, "disconnected")
+        return {"status": status, "reason": portal.status_reason}
+
     def session(self, account_id: int, *, max_wait: float = 30.0) -> _Session:
         portal = Portal.objects.filter(account_id=account_id, status=Portal.Status.INSTALLED).first()
         if portal is None:
