@@ -203,4 +203,6 @@ class Bitrix24Adapter:
                       .values_list("account_id", flat=True))
 
     def completed_tasks_poll(self) -> int:
-        return 0  # payout tasks of Bitrix24 portals: issue [G] point 2
+        from crm.bitrix24.payout_tasks import payout_tasks_poll_all
+
+        return sum(report.recorded for report in payout_tasks_poll_all().values())
