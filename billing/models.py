@@ -32,8 +32,8 @@ class Account(models.Model):
 
     # Which CRM the account's deals live in: the CRM side's outbox picks its adapter by it.
     crm_kind = models.CharField(max_length=16, default=default_crm_kind)
-    # The account's id in its CRM: amoCRM's account id; for Bitrix24 PayPlan's portal row id (a portal's
-    # member_id is 32 hex digits). Unique per CRM kind, so two CRMs' numbering never collide.
+    # The account's id in its CRM, as that CRM's adapter picks it (a number the CRM gives, or the adapter's own
+    # row id when the CRM's key is not a number). Unique per CRM kind, so two CRMs' numbering never collide.
     crm_account_id = models.BigIntegerField()
     slug = models.CharField(max_length=100, unique=True)
     host = models.CharField(max_length=255, help_text="The CRM account's host, e.g. school.example.ru")
