@@ -58,3 +58,24 @@ def test_uninstall_parks_the_actions_and_the_reinstall_sends_them_to_the_same_ac
     note.refresh_from_db()
     assert note.state == "done", note.last_error
     assert "Платёж 13 334,00 ₽ получен" in [row["COMMENT"] for row in sandbox.snapshot()["comments"]]
+
+
+def test_a_reinstall_of_an_unlinked_portal_links_its_account_again(sandbox, app_url):
+    install(sandbox, app_url)
+    portal = Portal.objects.get(member_id=DEFAULT_MEMBER_ID)
+    account_id = portal.account_id
+    Portal.objects.filter(pk=portal.pk).update(account=None)
+    sandbox.uninstall()
+
+    install(sandbox, app_url)
+
+    assert Portal.objects.get(pk=portal.pk).account_id == account_id
+    assert Account.objects.filter(crm_kind="bitrix24").count() == 1
+
+
+def test_a_portal_whose_name_is_taken_gets_another_slug(sandbox, app_url):
+    account_create(crm_account_id=5, slug=sandbox.host.replace(".", "-").replace(":", "-"), crm_kind="amocrm")
+    install(sandbox, app_url)
+
+    account = Portal.objects.select_related("account").get(member_id=DEFAULT_MEMBER_ID).account
+    assert account.slug.endswith("-b24")
