@@ -32,7 +32,9 @@ class Account(models.Model):
 
     # Which CRM the account's deals live in: the CRM side's outbox picks its adapter by it.
     crm_kind = models.CharField(max_length=16, default=default_crm_kind)
-    crm_account_id = models.BigIntegerField(unique=True)
+    # The account's id in its CRM, as that CRM's adapter picks it (a number the CRM gives, or the adapter's own
+    # row id when the CRM's key is not a number). Unique per CRM kind, so two CRMs' numbering never collide.
+    crm_account_id = models.BigIntegerField()
     slug = models.CharField(max_length=100, unique=True)
     host = models.CharField(max_length=255, help_text="The CRM account's host, e.g. school.example.ru")
     name = models.CharField(max_length=255, blank=True)
@@ -55,6 +57,10 @@ class Account(models.Model):
     settings = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["crm_kind", "crm_account_id"],
+                                               name="account_crm_id_unique_per_kind")]
 
     def __str__(self) -> str:
         return f"{self.slug} ({self.crm_account_id})"

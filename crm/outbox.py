@@ -70,7 +70,7 @@ def crm_lead_fetch_add(*, deal: Deal, source: str, deleted: bool = False, stage_
 
 
 def crm_lead_fetch_ensure(*, deal: Deal) -> None:
-    """A deal the widget opens gets its lead data from amoCRM once (webhooks keep it fresh after)."""
+    """A deal the widget opens gets its data from its CRM once (hooks and events keep it fresh after)."""
     if not CrmAction.objects.filter(deal=deal, kind=CrmAction.Kind.FETCH_LEAD).exists():
         crm_lead_fetch_add(deal=deal, source="widget")
 

@@ -17,12 +17,18 @@ the drain and the payout poll ask. The outbox picks the adapter by the account's
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from billing.domain.account_settings import template_field_refs
+from billing.errors import ApplicationError
 
 if TYPE_CHECKING:
     from crm.models import CrmAction
     from crm.outbox import Outcome
+
+logger = logging.getLogger(__name__)
 
 
 class CrmUnavailable(Exception):
@@ -40,6 +46,9 @@ class CrmSession(Protocol):
 @runtime_checkable
 class CrmAdapter(Protocol):
     kind: str  # the Account.crm_kind / Deal.crm_kind value it serves
+    # The adapter makes PayPlan's own deal fields when the CRM is installed (Bitrix24 user fields): the
+    # figures always go out. False: only the fields the account's admin mapped (amoCRM).
+    own_fields: bool
     # Kinds that create something in the CRM: after an uncertain attempt they are looked up, not re-sent.
     create_kinds: frozenset[str]
 
@@ -54,6 +63,16 @@ class CrmAdapter(Protocol):
 
     def completed_tasks_poll(self) -> int:
         """Record what the CRM's users completed (payout tasks); how many were recorded."""
+
+    def options(self, account) -> dict:
+        """What the settings page picks from (pipelines with stages, users, deal fields), read live;
+        ApplicationError when the CRM cannot tell now."""
+
+    def user_names(self, account) -> dict[int, str]:
+        """The CRM's users by id (for analytics); {} when the CRM cannot tell now."""
+
+    def connection(self, account) -> dict:
+        """`{"status": "connected" | "needs_reinstall" | "disconnected" | "not_installed", "reason": ...}`."""
 
 
 _adapters: dict[str, CrmAdapter] = {}
@@ -73,5 +92,44 @@ def adapter_for(kind: str) -> CrmAdapter:
         raise CrmUnavailable(f"no CRM adapter for {kind!r}") from None
 
 
+def crm_options_get(*, account) -> dict:
+    """The settings page's lists from the account's own CRM (amoCRM or Bitrix24)."""
+    return adapter_for(account.crm_kind).options(account)
+
+
+def crm_user_names(*, account) -> dict[int, str]:
+    try:
+        return adapter_for(account.crm_kind).user_names(account)
+    except CrmUnavailable:
+        return {}
+
+
+def crm_connection_get(*, account) -> dict:
+    try:
+        return adapter_for(account.crm_kind).connection(account)
+    except CrmUnavailable:
+        return {"status": "not_installed", "reason": "No CRM adapter for this account."}
+
+
+def fields_always_sent(kind: str) -> bool:
+    """The deal figures go to this CRM kind's deals whatever the account mapped (see CrmAdapter.own_fields)."""
+    adapter = _adapters.get(kind)
+    return bool(getattr(adapter, "own_fields", False))
+
+
 def adapters() -> list[CrmAdapter]:
     return [_adapters[kind] for kind in sorted(_adapters)]
+
+
+def template_deal_field_ids(*, account, body: object) -> frozenset[int] | None:
+    """[J] The ids of the account's CRM deal fields when a plan template in `body` reads deal fields (its
+    settings then name a missing one); None when it reads none, or the CRM cannot tell now (not checked)."""
+    autostart = body.get("plan_autostart") if isinstance(body, dict) else None
+    if not isinstance(autostart, dict) or not template_field_refs(autostart.get("template")):
+        return None
+    try:
+        options = crm_options_get(account=account)
+    except (ApplicationError, CrmUnavailable) as exc:
+        logger.warning("the CRM cannot list deal fields for a plan template: %s", exc)
+        return None
+    return frozenset(row["id"] for row in options.get("lead_fields") or [] if isinstance(row.get("id"), int))

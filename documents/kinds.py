@@ -35,7 +35,7 @@ CLIENT_AND_DEAL = {
     "client.name": pgettext_lazy("template variable", "Client (the deal's contact)"),
     "client.email": pgettext_lazy("template variable", "Client's email"),
     "client.phone": pgettext_lazy("template variable", "Client's phone"),
-    "deal.lead_id": pgettext_lazy("template variable", "amoCRM deal number"),
+    "deal.lead_id": pgettext_lazy("template variable", "Deal number in the CRM"),
     "deal.service_name": pgettext_lazy("template variable", "The service as the client sees it (the field chosen in "
                                                             "the settings; not the deal's CRM title)"),
     "deal.name": pgettext_lazy("template variable", "The same as deal.service_name (the deal's CRM title is never "

@@ -8,7 +8,9 @@
 # Files under */migrations/0*.py are left alone (history). Files that are themselves moved (git mv) must be
 # moved by hand first: widget_api/amocrm/X -> crm/amocrm/X (outbox.py, drain.py, coordination.py -> crm/),
 # billing/gateway/sandbox/ -> sandboxes/cloudpayments/, widget_api/amocrm/sandbox/ -> sandboxes/amocrm/,
-# documents/smtp_sink.py -> sandboxes/smtp/server.py, documents/sandbox.py -> documents/safe_render.py.
+# documents/smtp_sink.py -> sandboxes/smtp/server.py, documents/sandbox.py -> documents/safe_render.py;
+# after the move (gw): crm/amocrm/events.py -> crm/feed.py, crm/amocrm/dunning_events.py -> crm/dunning_feed.py,
+# crm/amocrm/texts.py -> crm/texts.py, crm/amocrm/i18n/ru.json -> crm/i18n/ru.json.
 #
 # What the rules do NOT do (by hand; see the list at the end of this file):
 #   - billing/ must not say amoCRM/amocrm/lead_id/subdomain even in comments, docstrings or .po texts
@@ -37,6 +39,11 @@ for f in "$@"; do
     s{widget_api/amocrm/(outbox|drain|coordination)\.py}{crm/$1.py}g;
     s/from widget_api\.amocrm import (outbox|drain|coordination)\b/from crm import $1/g;
     s/widget_api\.amocrm\b/crm.amocrm/g; s{widget_api/amocrm\b}{crm/amocrm}g;
+    # [G] finish (gw): the event feed and its texts are CRM-neutral, in crm/ (moved with git mv).
+    s/crm\.amocrm\.events\b/crm.feed/g; s{crm/amocrm/events\.py}{crm/feed.py}g;
+    s/crm\.amocrm\.dunning_events\b/crm.dunning_feed/g; s{crm/amocrm/dunning_events\.py}{crm/dunning_feed.py}g;
+    s/crm\.amocrm\.texts\b/crm.texts/g; s{crm/amocrm/texts\.py}{crm/texts.py}g; s{crm/amocrm/i18n/}{crm/i18n/}g;
+    s/from crm\.amocrm import texts\b/from crm import texts/g;
     if (/^(\s*)from widget_api\.models import ([\w, ]+)$/) {  # widget_api.models is gone: split the names
       my ($in, @n) = ($1, split /\s*,\s*/, $2);
       my @crm = grep { $_ eq "CrmAction" } @n; my @amo = grep { $_ ne "CrmAction" } @n;

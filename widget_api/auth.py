@@ -14,6 +14,8 @@ from crm.bitrix24.errors import AuthRefused
 from crm.bitrix24.widget_token import frame_token_verify
 from widget_api.tokens import TokenInvalid, token_verify
 
+AMOCRM_KIND = "amocrm"  # crm.amocrm.adapter.KIND (the disposable token is amoCRM's)
+
 
 @dataclass(frozen=True)
 class WidgetUser:
@@ -44,7 +46,9 @@ class AmoDisposableTokenAuthentication(BaseAuthentication):
             claims = token_verify(raw)
         except TokenInvalid as exc:
             raise exceptions.AuthenticationFailed(_(str(exc))) from exc
-        account = Account.objects.filter(crm_account_id=claims.account_id, is_active=True).first()
+        # An amoCRM token names an amoCRM account id: never a Bitrix24 account that has the same number.
+        account = Account.objects.filter(crm_kind=AMOCRM_KIND, crm_account_id=claims.account_id,
+                                         is_active=True).first()
         if account is None or account.slug != claims.subdomain:
             raise AccountNotInstalled()
         return WidgetUser(account=account, user_id=claims.user_id, is_admin=claims.is_admin), claims
@@ -82,12 +86,12 @@ class IsWidgetUser(BasePermission):
 
 
 class AdminRequired(exceptions.PermissionDenied):
-    default_detail = gettext_lazy("Only an amoCRM administrator can change this.")
+    default_detail = gettext_lazy("Only a CRM administrator can change this.")
     default_code = "admin_required"
 
 
 class WritesByAdmins(BasePermission):
-    """Anyone of the account may read; only its amoCRM administrators may write."""
+    """Anyone of the account may read; only its CRM administrators (amoCRM or Bitrix24) may write."""
 
     def has_permission(self, request, view) -> bool:
         if request.method in SAFE_METHODS or request.user.is_admin:

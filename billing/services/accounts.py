@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from billing.errors import ApplicationError
-from billing.models import Account
+from billing.models import Account, default_crm_kind
 from billing.services.account_settings import account_settings_change
 
 
@@ -25,10 +25,10 @@ def account_create(*, crm_account_id: int, slug: str, crm_kind: str | None = Non
         "cloudpayments_public_id": cloudpayments_public_id, "cloudpayments_api_secret": cloudpayments_api_secret,
         "cloudpayments_test_mode": cloudpayments_test_mode, "time_zone": time_zone, "currency": currency,
     }.items() if value is not None}
-    account = Account.objects.select_for_update().filter(crm_account_id=crm_account_id).first()
+    crm_kind = crm_kind or default_crm_kind()
+    account = Account.objects.select_for_update().filter(crm_kind=crm_kind, crm_account_id=crm_account_id).first()
     if account is None:
-        if crm_kind:
-            given["crm_kind"] = crm_kind
+        given["crm_kind"] = crm_kind
         return Account.objects.create(crm_account_id=crm_account_id, slug=slug,
                                       host=host or settings.PAYPLAN_ACCOUNT_HOST_TEMPLATE.format(slug=slug),
                                       name=name or slug, **given)
@@ -72,7 +72,8 @@ def account_install(*, crm_account_id: int, slug: str, host: str, name: str = ""
                     time_zone: str = "Europe/Moscow", crm_kind: str | None = None) -> Account:
     """The account an installation names: created the first time; a re-install only updates where it
     lives, keeping its CloudPayments credentials, time zone and settings."""
-    account = Account.objects.select_for_update().filter(crm_account_id=crm_account_id).first()
+    account = (Account.objects.select_for_update()
+               .filter(crm_kind=crm_kind or default_crm_kind(), crm_account_id=crm_account_id).first())
     if account is None:
         # A new install starts with CloudPayments not connected: no keys until the admin enters them.
         return account_create(crm_account_id=crm_account_id, slug=slug, crm_kind=crm_kind, host=host, name=name,

@@ -271,6 +271,8 @@ CELERY_BEAT_SCHEDULE |= {
     # 250 open payouts of an account, through the account's rate-limit bucket.
     "crm-payout-tasks-poll": {"task": "widget_api.crm_payout_tasks_poll",
                               "schedule": env.float("AMOCRM_PAYOUT_POLL_SECONDS", default=300.0)},
+    # Bitrix24 (contract §2.4): no timer refresh of every portal; only pairs older than ~14 days, once a day.
+    "bitrix24-portals-refresh-idle": {"task": "bitrix24.portals_refresh_idle", "schedule": 86400.0},
 }
 
 LOGGING = {

@@ -22,6 +22,7 @@ class _Session:
 
 class AmoCrmAdapter:
     kind = KIND
+    own_fields = False  # only the lead fields the admin mapped
     create_kinds = frozenset(CREATE_KINDS)
 
     def not_ready(self, account_id: int) -> str:
@@ -31,6 +32,22 @@ class AmoCrmAdapter:
         if account_bucket().paused_for(str(account_id)) > BUDGET_WAIT_SECONDS:
             return "paused"
         return ""
+
+    def options(self, account) -> dict:
+        from crm.amocrm.options import crm_options_get
+
+        return crm_options_get(account=account)
+
+    def user_names(self, account) -> dict[int, str]:
+        from crm.amocrm.options import crm_user_names
+
+        return crm_user_names(account=account)
+
+    def connection(self, account) -> dict:
+        connection = CrmConnection.objects.filter(account=account).first()
+        if connection is None:
+            return {"status": "not_installed", "reason": "PayPlan is not installed in this amoCRM account yet."}
+        return {"status": connection.status, "reason": connection.status_reason}
 
     def session(self, account_id: int, *, max_wait: float = BUDGET_WAIT_SECONDS) -> _Session:
         connection = CrmConnection.objects.filter(account_id=account_id).first()

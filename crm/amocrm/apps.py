@@ -1,4 +1,4 @@
-"""Django app config of the amoCRM adapter: registers its event-relay handlers and its outbox adapter."""
+"""Django app config of the amoCRM adapter: registers its outbox adapter and its registrations handler."""
 from django.apps import AppConfig
 
 
@@ -9,9 +9,8 @@ class AmocrmConfig(AppConfig):
 
     def ready(self) -> None:
         from crm import port
-        from crm.amocrm import events, registrations
+        from crm.amocrm import registrations
         from crm.amocrm.adapter import AmoCrmAdapter
 
         port.adapter_register(AmoCrmAdapter())
-        events.register()
         registrations.register()

@@ -14,7 +14,7 @@ from billing.models import Account
 from billing.names import CRM_FIELD_SOURCES, client_service_name_setting
 from billing.services.deals import deal_cancel, deal_update_crm_data
 from billing.services.plan_autostart import autostart_watched_status_ids, deal_stage_observe
-from crm.amocrm import texts
+from crm import texts
 from crm.amocrm.client import AmoCrmClient
 from crm.amocrm.errors import (
     CrmBlocked,

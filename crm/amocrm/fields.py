@@ -14,7 +14,7 @@ from django.core.cache import cache
 
 from crm import coordination
 from crm.amocrm.client import AmoCrmClient
-from crm.amocrm.texts import field_names
+from crm.texts import field_names
 
 logger = logging.getLogger(__name__)
 

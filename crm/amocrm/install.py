@@ -124,7 +124,7 @@ def crm_uninstall(*, account_id: str, client_uuid: str, signature: str) -> bool:
     if client_uuid != settings.AMOCRM_CLIENT_ID or not hmac.compare_digest(expected, signature or ""):
         return False
     amocrm_id = int(account_id) if account_id.isascii() and account_id.isdigit() and len(account_id) <= 18 else -1
-    connection = CrmConnection.objects.filter(account__crm_account_id=amocrm_id,
+    connection = CrmConnection.objects.filter(account__crm_kind=KIND, account__crm_account_id=amocrm_id,
                                               status=CrmConnection.Status.CONNECTED).first()
     if connection is not None:
         account_pk, generation = connection.account_id, connection.install_generation

@@ -4,7 +4,6 @@ import logging
 from django.core.cache import cache
 from django.utils.translation import gettext
 
-from billing.domain.account_settings import template_field_refs
 from billing.errors import ApplicationError
 from billing.models import Account
 from crm import coordination
@@ -18,20 +17,6 @@ logger = logging.getLogger(__name__)
 INTERACTIVE_WAIT_SECONDS = 10.0
 USER_NAMES_SECONDS = 3600
 USER_NAMES_MISSING_SECONDS = 300  # amoCRM could not tell: ask again after a while, not on every export
-
-
-def template_deal_field_ids(*, account: Account, body: object) -> frozenset[int] | None:
-    """[J] The account's lead field ids when a plan template in `body` reads lead fields (its settings then
-    name a missing one); None when it reads none, or amoCRM cannot tell now (the ids are not checked)."""
-    autostart = body.get("plan_autostart") if isinstance(body, dict) else None
-    if not isinstance(autostart, dict) or not template_field_refs(autostart.get("template")):
-        return None
-    try:
-        rows = lead_field_rows(AmoCrmClient.for_account(account, max_wait=INTERACTIVE_WAIT_SECONDS))
-    except CrmError as exc:
-        logger.warning("amoCRM cannot list lead fields for a plan template: %s", exc.message)
-        return None
-    return frozenset(int(row["id"]) for row in rows if isinstance(row.get("id"), int))
 
 
 def crm_options_get(*, account: Account) -> dict:

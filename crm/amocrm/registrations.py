@@ -24,7 +24,7 @@ from billing.services.registrations import (
     registration_settings,
 )
 from billing.texts import in_account_language
-from crm.amocrm import texts
+from crm import texts
 from crm.amocrm.client import AmoCrmClient
 from crm.amocrm.delivery import contact_fields
 from crm.amocrm.errors import CrmBlocked, CrmReinstallNeeded, CrmRejected, CrmTransient

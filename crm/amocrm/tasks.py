@@ -3,6 +3,8 @@ import logging
 
 from celery import shared_task
 
+from crm import port
+from crm.amocrm.adapter import KIND
 from crm.amocrm.errors import CrmNotSent, CrmTransient
 from crm.amocrm.install import crm_install_finish, crm_revoke_confirm
 from crm.amocrm.oauth import crm_tokens_refresh_due
@@ -31,9 +33,11 @@ def crm_revoke_confirm_task(account_id: int, install_generation: int) -> None:
 
 @shared_task(name="widget_api.crm_payout_tasks_poll", ignore_result=True)
 def crm_payout_tasks_poll() -> int:
-    """Record the payouts whose accountant task was completed in amoCRM (polled: see payout_tasks)."""
+    """Record the payouts whose accountant task was completed in the CRM: amoCRM's (polled: see payout_tasks)
+    and every other adapter's (Bitrix24), through the CRM port."""
     reports = payout_tasks_poll_all()
     recorded = sum(report.recorded for report in reports.values())
+    recorded += sum(adapter.completed_tasks_poll() for adapter in port.adapters() if adapter.kind != KIND)
     if recorded:
         logger.info("payout tasks: %d payouts recorded", recorded)
     return recorded

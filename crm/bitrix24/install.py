@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from billing.jobs import job_enqueue
 from crm.bitrix24 import adapter, oauth
 from crm.bitrix24.client import Bitrix24Client
 from crm.bitrix24.errors import AuthRefused, InstallRefused
 from crm.bitrix24.models import Portal
 from crm.bitrix24.portals import portal_install_store, portal_setup_store
+from crm.outbox import DRAIN_JOB
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +127,8 @@ def portal_setup(*, portal_id: int) -> dict:
     if not placement:
         logger.warning("portal %s refused the deal tab: %s", portal.member_id, bind_error)
     setup = {"fields": fields, "events": events, "placement": placement}
-    portal_setup_store(portal_id=portal_id, install_generation=generation, setup=setup)
+    if portal_setup_store(portal_id=portal_id, install_generation=generation, setup=setup) and portal.account_id:
+        job_enqueue(DRAIN_JOB, account_id=portal.account_id)  # field updates held back for the setup go out
     return setup
 
 

@@ -10,13 +10,17 @@ import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from django.db import transaction
+
 from billing.errors import ApplicationError
-from billing.services.deals import deal_update_crm_data
+from billing.jobs import job_enqueue
+from billing.models import Deal
+from billing.services.deals import deal_cancel, deal_update_crm_data
 from crm.bitrix24 import adapter
 from crm.bitrix24.client import Bitrix24Client
 from crm.bitrix24.models import Portal
 from crm.models import CrmAction
-from crm.outbox import Outcome
+from crm.outbox import DRAIN_JOB, Outcome, crm_lead_fetch_add
 from crm.port import CrmUnavailable
 
 logger = logging.getLogger(__name__)
@@ -39,6 +43,15 @@ def _summary_comment_id(action: CrmAction) -> int | None:
     return (CrmAction.objects.filter(deal_id=action.deal_id, kind=Kind.SUMMARY_NOTE, state=CrmAction.State.DONE,
                                      crm_entity_id__isnull=False, id__lt=action.pk)
             .order_by("-id").values_list("crm_entity_id", flat=True).first())
+
+
+def stage_code(payload: dict) -> str | None:
+    """The stage of an update_lead action as Bitrix24 names it: the feed writes the stage the account's
+    settings name (`status_id`; a Bitrix24 account picks `C1:UC_…`/`WON` from its own pipelines). A bare
+    number is an amoCRM status id, which no Bitrix24 stage is: not sent (the responsible user still is)."""
+    raw = payload.get("stage_id") or payload.get("status_id")
+    text = str(raw or "").strip()
+    return text if text and not text.isdigit() else None
 
 
 def _deadline(action: CrmAction) -> str:
@@ -83,7 +96,7 @@ def _deliver_kind(client: Bitrix24Client, kind: str, group: list[CrmAction]) -> 
         results = adapter.deals_move_to_won(client, [a.external_id for a in group])
         return [_outcome(a, results.get(a.external_id)) for a in group]
     if kind == Kind.UPDATE_LEAD:
-        updates = {a.external_id: {"STAGE_ID": a.payload.get("stage_id"),
+        updates = {a.external_id: {"STAGE_ID": stage_code(a.payload),
                                    "ASSIGNED_BY_ID": a.payload.get("responsible_user_id")} for a in group}
         results = adapter.deals_update(client, updates)
         return [_outcome(a, results.get(a.external_id)) for a in group]
@@ -102,7 +115,11 @@ def _fetch(client: Bitrix24Client, group: list[CrmAction]) -> list[Outcome]:
     for action in group:
         deal = deals.get(action.external_id)
         if deal is None:
-            outcomes.append(Outcome(action, "done", error="the deal is not in Bitrix24 (deleted or no access)"))
+            if action.payload.get("deleted"):
+                deal_cancel(deal=action.deal, reason="The deal was deleted in Bitrix24.")
+                outcomes.append(Outcome(action, "done", error="the deal is deleted in Bitrix24: deal cancelled"))
+            else:
+                outcomes.append(Outcome(action, "done", error="the deal is not in Bitrix24 (deleted or no access)"))
             continue
         try:
             deal_update_crm_data(deal=action.deal, name=deal["name"], contact_name=deal["contact_name"],
@@ -115,6 +132,26 @@ def _fetch(client: Bitrix24Client, group: list[CrmAction]) -> list[Outcome]:
     return outcomes
 
 
+# --- portal lifecycle and deal events -----------------------------------------------------------------
+def on_portal_installed(sender, *, portal_id: int, **kwargs) -> None:
+    """A (re)install or a revived token pair: the actions parked meanwhile go out now."""
+    account_id = Portal.objects.filter(pk=portal_id).values_list("account_id", flat=True).first()
+    if account_id is not None:
+        job_enqueue(DRAIN_JOB, account_id=account_id)
+
+
+def on_deal_changed(sender, *, portal_id: int, deal_id: int, change: str, **kwargs) -> None:
+    """ONCRMDEALUPDATE / ONCRMDEALDELETE of a deal PayPlan knows: read it again (the event carries only
+    its ID); a deletion is believed only when Bitrix24 no longer has the deal, and then only cancels the
+    deal's plan and links: its payments stay."""
+    account_id = Portal.objects.filter(pk=portal_id).values_list("account_id", flat=True).first()
+    deal = Deal.objects.filter(account_id=account_id, crm_kind=KIND, external_id=deal_id).first()
+    if account_id is None or deal is None:
+        return
+    with transaction.atomic():
+        crm_lead_fetch_add(deal=deal, source=f"bitrix24_event:{change}", deleted=change == "deleted")
+
+
 class _Session:
     def __init__(self, client: Bitrix24Client) -> None:
         self.client = client
@@ -125,13 +162,35 @@ class _Session:
 
 class Bitrix24Adapter:
     kind = KIND
+    own_fields = True  # the install makes PayPlan's deal user fields
     create_kinds = frozenset(CREATE_KINDS)
 
     def not_ready(self, account_id: int) -> str:
         portal = Portal.objects.filter(account_id=account_id).first()
         if portal is None or portal.status != Portal.Status.INSTALLED:
             return "not connected"  # parked until a (re)install; nothing is lost
+        if "fields" not in (portal.setup or {}):
+            return "setting up"  # the first install's user fields are not made yet: the setup drains after
         return ""
+
+    def options(self, account) -> dict:
+        from crm.bitrix24.options import crm_options_get
+
+        return crm_options_get(account=account)
+
+    def user_names(self, account) -> dict[int, str]:
+        from crm.bitrix24.options import crm_user_names
+
+        return crm_user_names(account=account)
+
+    def connection(self, account) -> dict:
+        """The portal's install state in the settings page's words (the amoCRM connection's statuses)."""
+        portal = Portal.objects.filter(account=account).first()
+        if portal is None:
+            return {"status": "not_installed", "reason": "PayPlan is not installed in this Bitrix24 portal yet."}
+        status = {Portal.Status.INSTALLED: "connected", Portal.Status.NEEDS_REINSTALL: "needs_reinstall",
+                  Portal.Status.UNINSTALLED: "disconnected"}.get(portal.status, "disconnected")
+        return {"status": status, "reason": portal.status_reason}
 
     def session(self, account_id: int, *, max_wait: float = 30.0) -> _Session:
         portal = Portal.objects.filter(account_id=account_id, status=Portal.Status.INSTALLED).first()
@@ -144,4 +203,6 @@ class Bitrix24Adapter:
                       .values_list("account_id", flat=True))
 
     def completed_tasks_poll(self) -> int:
-        return 0  # payout tasks of Bitrix24 portals: issue [G] point 2
+        from crm.bitrix24.payout_tasks import payout_tasks_poll_all
+
+        return sum(report.recorded for report in payout_tasks_poll_all().values())

@@ -1,13 +1,18 @@
 """Writes of portal rows: install, rename, uninstall, status, setup. Each is one transaction and none of
 them talks to Bitrix24."""
+import re
 from datetime import timedelta
 
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
+from billing.models import Account
+from billing.services.accounts import account_install
 from crm.bitrix24.models import Portal
 from crm.bitrix24.oauth import TokenPair
+
+ACCOUNT_KIND = "bitrix24"  # the Account.crm_kind of a portal's account (crm.bitrix24.outbox.KIND)
 
 # Sent after the commit of a (re-)install: whoever parked this portal's actions (the outbox) resumes them.
 # Arguments: portal_id, member_id, install_generation.
@@ -29,6 +34,7 @@ def portal_install_store(*, member_id: str, domain: str, client_endpoint: str, s
         if portal.domain != domain:
             _rename(portal, domain, client_endpoint)
             portal.save()
+        portal_account_link(portal)
         return portal, False
     if portal is None:
         portal = Portal(member_id=member_id)
@@ -45,10 +51,41 @@ def portal_install_store(*, member_id: str, domain: str, client_endpoint: str, s
     portal.install_generation += 1
     portal.installed_at, portal.uninstalled_at = now, None
     portal.save()
+    portal_account_link(portal)
     generation = portal.install_generation
     transaction.on_commit(lambda: portal_installed.send(sender=Portal, portal_id=portal.pk, member_id=member_id,
                                                         install_generation=generation), robust=True)
     return portal, True
+
+
+def portal_account_link(portal: Portal) -> Account:
+    """The PayPlan account the portal is (in the caller's transaction, the portal row locked): a first
+    install creates it (crm_kind bitrix24, crm_account_id = the portal row's id, stable across renames and
+    reinstalls since the row is keyed by member_id; slug from the portal's host); a reinstall finds the same
+    one again, so its deals, plans and parked actions are all still there."""
+    if portal.account_id is not None:
+        account = portal.account
+        if account.host != portal.domain:
+            Account.objects.filter(pk=account.pk).update(host=portal.domain)
+        return account
+    account = Account.objects.filter(crm_kind=ACCOUNT_KIND, crm_account_id=portal.pk).first()
+    if account is None:
+        account = account_install(crm_account_id=portal.pk, slug=_free_slug(portal.domain, portal.pk),
+                                  host=portal.domain, name=portal.domain, crm_kind=ACCOUNT_KIND)
+    Portal.objects.filter(pk=portal.pk).update(account=account)
+    portal.account = account
+    return account
+
+
+def _free_slug(domain: str, portal_id: int) -> str:
+    """`lawyers` for lawyers.bitrix24.ru; `lawyers-b24` when an account has `lawyers` already, then with the id."""
+    host = domain.lower()
+    first = host if re.fullmatch(r"[0-9.:]+", host) else host.split(":")[0].split(".")[0]  # an IP: all of it
+    label = re.sub(r"[^a-z0-9-]+", "-", first).strip("-")[:60] or "portal"
+    for slug in (label, f"{label}-b24", f"{label}-b24-{portal_id}"):
+        if not Account.objects.filter(slug=slug).exists():
+            return slug
+    return f"b24-{portal_id}"
 
 
 def _rename(portal: Portal, domain: str, client_endpoint: str) -> None:

@@ -380,6 +380,19 @@ def user_current(state, portal, user_id, params):
     return {"ID": str(user_id), "NAME": "Администратор" if user_id == 1 else "Менеджер", "ADMIN": user_id == 1}
 
 
+# The portal's people (user.get, scope user_brief): the admin who installs the app and a manager.
+USERS = [{"ID": "1", "NAME": "Анна", "LAST_NAME": "Админова", "EMAIL": "admin@lawyers.example", "ACTIVE": True},
+         {"ID": "7", "NAME": "Михаил", "LAST_NAME": "Менеджеров", "EMAIL": "manager@lawyers.example",
+          "ACTIVE": True},
+         {"ID": "9", "NAME": "Ольга", "LAST_NAME": "Бухгалтерова", "EMAIL": "buh@lawyers.example", "ACTIVE": True}]
+
+
+def user_get(state, portal, user_id, params):
+    wanted = str((_param(params, "filter") or {}).get("ID") or _param(params, "ID") or "")
+    rows = [dict(row) for row in USERS if not wanted or row["ID"] == wanted]
+    return Listed(rows, len(rows), None)
+
+
 def user_admin(state, portal, user_id, params):
     return user_id == ADMIN_USER_ID
 
@@ -446,6 +459,7 @@ METHODS: dict[str, Method] = {
     "crm.item.get": item_get, "crm.item.list": item_list, "crm.item.update": item_update,
     "crm.type.add": type_add, "crm.type.list": type_list,
     "app.info": app_info, "user.current": user_current, "user.admin": user_admin,
+    "user.get": user_get,
     "placement.bind": placement_bind, "placement.get": placement_get, "placement.unbind": placement_unbind,
     "event.bind": event_bind, "event.get": event_get, "event.unbind": event_unbind,
 }

@@ -12,7 +12,7 @@ from billing.domain.status import PlanLine, deal_figures
 from billing.models import Deal
 from billing.selectors import deal_figures_get
 from billing.services.deal_status import deal_status_tick, deal_statuses_refresh
-from crm.amocrm.events import fields_snapshot
+from crm.feed import fields_snapshot
 
 pytestmark = pytest.mark.django_db
 LEAD = 4242

@@ -112,6 +112,7 @@ def test_the_deal_tab_opens_for_a_confirmed_frame_post(linked_portal, sandbox):
 
 
 def test_a_confirmed_frame_of_a_portal_linked_to_no_account_gets_no_token(portal, sandbox):
+    Portal.objects.filter(pk=portal.pk).update(account=None)  # the install links one; an operator unlinked it
     answers = sandbox.open_frame(deal_id=8061)
 
     assert [answer["status"] for answer in answers] == [403]

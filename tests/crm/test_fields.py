@@ -2,7 +2,7 @@
 from datetime import UTC, datetime
 
 from crm.amocrm.fields import LeadField, custom_field_values, suggested_field_ids
-from crm.amocrm.texts import money_text
+from crm.texts import money_text
 
 FIELDS = {
     1: LeadField(1, "Сумма обучения", "numeric", {}),

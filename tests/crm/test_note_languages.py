@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
-from crm.amocrm import texts
+from crm import texts
 
 CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 

@@ -57,7 +57,7 @@ def test_a_plan_is_built_and_seen_in_the_deal_tab(page, portal_url):
 
     expect(panel.locator("[data-deal-status]")).to_have_text("По графику")
     expect(panel.locator(".payplan-line")).to_have_count(12)
-    deal = Deal.objects.get(external_id=NEW_DEAL, account__subdomain="b24-lawyers")
+    deal = Deal.objects.get(external_id=NEW_DEAL, account__slug="b24-lawyers")
     assert deal.schedules.count() == 1
 
 
@@ -90,3 +90,15 @@ def test_the_apps_main_page_shows_the_analytics(page, portal_url):
     expect(frame.locator("body[data-widget-ready='true']")).to_be_attached()
     expect(frame.locator(".payplan-analytics")).to_be_visible()
     expect(frame.locator("[data-host-settings]")).to_have_text("Настройки")
+
+
+def test_the_settings_speak_of_bitrix24_and_list_the_portals_pipelines(page, portal_url):
+    page.goto(f"{portal_url}/marketplace/app/payplan/")
+    frame = tab(page)
+    expect(frame.locator("body[data-widget-ready='true']")).to_be_attached()
+    with page.expect_response("**/api/v1/account/crm-options") as options:
+        frame.locator("[data-host-settings]").click()
+    assert options.value.status == 200
+    assert "C1:WON" in options.value.text()
+    expect(frame.locator("body")).to_contain_text("Битрикс24")
+    expect(frame.locator("body")).not_to_contain_text("amoCRM")

@@ -3,15 +3,14 @@
 Thin: the serializers here only describe the JSON (for the schema and the GET body); billing checks and
 stores every setting (billing.services.account_settings)."""
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from billing.domain import account_settings as schema
 from billing.services.account_settings import account_settings_change
 from billing.webhooks.self_test import gateway_notification_self_test
-from crm.amocrm.models import CrmConnection
-from crm.amocrm.options import crm_options_get, template_deal_field_ids
+from crm.port import crm_connection_get, crm_options_get, template_deal_field_ids
 from widget_api.account_settings import account_settings_get, cloudpayments_settings_get
 from widget_api.api.base import WidgetView
 from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
@@ -225,7 +224,7 @@ class AccountSettingsInput(serializers.Serializer):
 
 
 class CrmStatusOutput(serializers.Serializer):
-    status = serializers.ChoiceField(choices=[*CrmConnection.Status.values, "not_installed"])
+    status = serializers.ChoiceField(choices=["connected", "needs_reinstall", "disconnected", "not_installed"])
     reason = serializers.CharField(allow_blank=True)
 
 
@@ -265,9 +264,7 @@ class AccountSettingsView(WidgetView):
 
     def _body(self) -> dict:
         self.account.refresh_from_db()
-        connection = CrmConnection.objects.filter(account=self.account).first()
-        crm = ({"status": connection.status, "reason": connection.status_reason} if connection
-               else {"status": "not_installed", "reason": "PayPlan is not installed in this amoCRM account yet."})
+        crm = crm_connection_get(account=self.account)
         return AccountSettingsOutput({**account_settings_get(account=self.account), "crm": crm}).data
 
 
@@ -307,8 +304,16 @@ class CloudPaymentsTestView(WidgetView):
         }).data)
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
+class CrmIdField(serializers.Field):
+    """A stage's id as its CRM names it: amoCRM's status number, Bitrix24's STATUS_ID (`C1:WON`)."""
+
+    def to_representation(self, value):
+        return value if isinstance(value, int) else str(value)
+
+
 class PipelineStatusOutput(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = CrmIdField()
     name = serializers.CharField()
     sort = serializers.IntegerField()
     color = serializers.CharField(allow_blank=True)
@@ -352,6 +357,7 @@ class CrmOptionsOutput(serializers.Serializer):
 
 class CrmOptionsView(WidgetView):
     @extend_schema(operation_id="account_crm_options", responses={200: CrmOptionsOutput},
-                   summary="Pipelines with stages, users and lead fields of the account's amoCRM")
+                   summary="Pipelines with stages, users and deal fields of the account's CRM (amoCRM or "
+                           "Bitrix24: stage ids are then STATUS_ID strings such as C1:WON)")
     def get(self, request):
         return Response(CrmOptionsOutput(crm_options_get(account=self.account)).data)

@@ -19,7 +19,7 @@ from billing.selectors.analytics import (
     analytics_summary,
 )
 from billing.time import account_today
-from crm.amocrm.options import crm_user_names
+from crm.port import crm_user_names
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
 from widget_api.exports import counterparties_sheet, rows_workbook

@@ -44,7 +44,7 @@ def _deal_by_contract(account, contract: str) -> Deal:
 
 def _admin_only(request) -> None:
     if not request.user.is_admin:
-        raise AdminRequired(gettext_lazy("Only an amoCRM administrator can import bank statements."))
+        raise AdminRequired(gettext_lazy("Only a CRM administrator can import bank statements."))
 
 
 _HTTP_NAMES = {"external_id": "lead_id", "bad_external_id": "bad_lead_id"}

@@ -72,7 +72,7 @@ class PaymentRefundView(PaymentCorrectionView):
         responses={201: DealOutput})
     def post(self, request, payment_id: int):
         if not request.user.is_admin:
-            raise AdminRequired(gettext_lazy("Only an amoCRM administrator can refund money."))
+            raise AdminRequired(gettext_lazy("Only a CRM administrator can refund money."))
         # Not `idempotent()`: its record would hold a transaction open across the gateway call. The refund
         # request row keeps the Idempotency-Key instead, so a repeated click is answered, never sent twice.
         serializer = RefundInput(data=request.data)

@@ -45,7 +45,7 @@ HOST_TEXTS = {
 def _demo_account() -> Account:
     if not settings.PAYPLAN_DEMO:
         raise Http404("The demo is switched off.")
-    account = Account.objects.filter(crm_account_id=DEMO_ACCOUNT_ID).first()
+    account = Account.objects.filter(crm_kind="amocrm", crm_account_id=DEMO_ACCOUNT_ID).first()
     if account is None:
         raise Http404("No demo account: run `manage.py payplan_demo_load`.")
     return account

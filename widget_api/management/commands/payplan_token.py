@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         ref = options["account"]
-        lookup = {"crm_account_id": int(ref)} if ref.isdigit() else {"slug": ref.lower()}
+        lookup = {"crm_kind": "amocrm", "crm_account_id": int(ref)} if ref.isdigit() else {"slug": ref.lower()}
         account = Account.objects.filter(**lookup).first()
         if account is None:
             raise CommandError(f"No account {ref!r}; create one with payplan_account_create.")

@@ -92,7 +92,31 @@
     }
   }
 
+  // The shared UI core's texts name amoCRM where they mean "the CRM": in a Bitrix24 tab they name
+  // Bitrix24 (i18n section bitrix24_host: the CRM's name, and whole texts where a word swap reads badly).
+  function bitrix24Words(langs) {
+    var words = (langs && langs.bitrix24_host) || {};
+    var name = words.crm_name || 'Bitrix24';
+    function swap(node) {
+      _.each(_.keys(node), function (key) {
+        if (typeof node[key] === 'string') {
+          node[key] = node[key].split('amoCRM').join(name);
+        } else if (node[key] && typeof node[key] === 'object') {
+          swap(node[key]);
+        }
+      });
+    }
+    if (langs) {
+      swap(langs);
+      if (langs.account && words.crm_connected) {
+        langs.account.crm_connected = words.crm_connected;
+      }
+    }
+    return langs;
+  }
+
   host.load(boot.widget_path, boot.lang, function (Factory, manifest, langs) {
+    langs = bitrix24Words(langs);
     state.manifest = manifest;
     state.langs = langs;
     var widget = host.create(Factory, base, {path: boot.widget_path, widget_code: boot.widget_code,

@@ -1,6 +1,6 @@
-"""What managers read in amoCRM: note and task texts from the gettext catalogue (English source, Russian in
-crm/locale/ru), money and dates the Russian way. i18n/ru.json keeps what is not a sentence: currency
-signs and the names a CRM field may go by."""
+"""What managers read in their CRM (amoCRM or Bitrix24): note and task texts from the gettext catalogue
+(English source, Russian in crm/locale/ru), money and dates the Russian way. i18n/ru.json keeps what is
+not a sentence: currency signs and the names a CRM field may go by."""
 import json
 from datetime import date
 from decimal import Decimal

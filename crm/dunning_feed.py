@@ -1,8 +1,8 @@
-"""Collections' events (billing.dunning) turned into amoCRM tasks, notes and lead updates.
+"""Collections' events (billing.dunning) turned into CRM tasks, notes and deal updates (any CRM kind).
 
-Part of the relay's `widget_api.crm_feed` handler (crm.amocrm.events.FEED): run after commit, one
+Part of the relay's `widget_api.crm_feed` handler (crm.feed.FEED): run after commit, one
 deal's events in order, each action unique per (event, kind) so a feed run twice adds nothing. Every
-handler here writes at most one action of each kind. A Bitrix24 adapter would register for the same names.
+handler here writes at most one action of each kind.
 """
 from datetime import datetime, time
 from zoneinfo import ZoneInfo

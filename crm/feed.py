@@ -1,5 +1,8 @@
 """Billing's domain events turned into CRM actions by the event relay's `widget_api.crm_feed` handler (its key
-is stored on every delivery row, so it keeps the name it was born with).
+is stored on every delivery row, so it keeps the name it was born with). CRM-neutral: the same actions for
+every CRM kind, each adapter (crm.port) says them in its CRM's terms (amoCRM lead fields, notes, tasks,
+the Completed status; Bitrix24 deal user fields, timeline comments, tasks, the won stage of the deal's
+pipeline).
 
 The relay runs it after the change commits (nothing is written for a rolled-back one), one deal's events
 in order, and again after a crash: the actions of an event are written in one transaction and are unique
@@ -39,8 +42,8 @@ from billing.selectors import deal_figures_get
 from billing.services.payouts import payout_roles
 from billing.texts import in_account_language
 from billing.time import account_today
-from crm.amocrm import texts
-from crm.amocrm.dunning_events import DUNNING_FEED, on_deal_stage_changed
+from crm import port, texts
+from crm.dunning_feed import DUNNING_FEED, on_deal_stage_changed
 from crm.models import CrmAction
 from crm.outbox import crm_action_add, crm_fields_update_add
 from crm.settings import crm_settings
@@ -71,7 +74,7 @@ def fields_snapshot(deal: Deal) -> dict:
 def _fields(deal: Deal, event: DomainEvent) -> dict:
     """Queue a field update when the account maps any field; the snapshot feeds the note texts too."""
     snapshot = fields_snapshot(deal)
-    if crm_settings(deal.account).field_ids:
+    if crm_settings(deal.account).field_ids or port.fields_always_sent(deal.account.crm_kind):
         crm_fields_update_add(deal=deal, snapshot=snapshot, source=event.name, event=event)
     return snapshot
 
