@@ -1,6 +1,8 @@
 """Analytics endpoints: totals, rows with paging, Excel export, filter values."""
+import tempfile
+
 from django.core.paginator import EmptyPage, Paginator
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import get_language, gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,17 +14,21 @@ from billing.selectors.analytics import (
     GROUP_BY,
     MAX_DAYS,
     AnalyticsFilter,
+    BadCursor,
     analytics_counterparties,
+    analytics_cursor_check,
     analytics_filters,
     analytics_row,
+    analytics_row_cursor,
     analytics_rows,
+    analytics_rows_keyset,
     analytics_summary,
 )
 from billing.time import account_today
 from widget_api.amocrm.options import crm_user_names
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
-from widget_api.exports import counterparties_sheet, rows_workbook
+from widget_api.exports import counterparties_sheet, rows_workbook_write
 
 KINDS = ["received", "upcoming", "overdue"]
 REPORT_KINDS = ["counterparties", "contracts"]  # export only: the counterparty report's sheet
@@ -53,9 +59,22 @@ class RowsInput(FilterInput):
     kind = serializers.ChoiceField(choices=KINDS)
     page = serializers.IntegerField(default=1, min_value=1, max_value=1_000_000)
     page_size = serializers.IntegerField(default=50, min_value=1, max_value=500)
+    cursor = serializers.CharField(required=False, max_length=200,
+                                   help_text="keyset paging: the next_cursor of the previous page (then page is "
+                                             "ignored and count/pages are null); deep pages cost as the first")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("cursor"):
+            try:
+                analytics_cursor_check(kind=attrs["kind"], cursor=attrs["cursor"])
+            except BadCursor:
+                raise serializers.ValidationError({"cursor": [gettext("Not a cursor of these rows.")]}) from None
+        return attrs
 
     def to_filter(self) -> AnalyticsFilter:
-        data = {key: value for key, value in self.validated_data.items() if key not in ("kind", "page", "page_size")}
+        data = {key: value for key, value in self.validated_data.items()
+                if key not in ("kind", "page", "page_size", "cursor")}
         return AnalyticsFilter(**data)
 
 
@@ -128,10 +147,12 @@ class RowOutput(serializers.Serializer):
 
 
 class RowsPageOutput(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(allow_null=True, help_text="null when paged by cursor")
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
-    pages = serializers.IntegerField()
+    pages = serializers.IntegerField(allow_null=True, help_text="null when paged by cursor")
+    next_cursor = serializers.CharField(allow_null=True, help_text="pass as cursor for the next page; null: the "
+                                                                   "last page")
     results = RowOutput(many=True)
 
 
@@ -181,19 +202,26 @@ class AnalyticsRowsView(WidgetView):
                    summary="The rows behind a total, paged")
     def get(self, request):
         serializer = _parsed(RowsInput, request)
-        kind = serializer.validated_data["kind"]
-        paginator = Paginator(analytics_rows(account=self.account, flt=serializer.to_filter(), kind=kind),
-                              serializer.validated_data["page_size"])
+        data = serializer.validated_data
+        kind, size, today = data["kind"], data["page_size"], account_today(self.account)
+        if data.get("cursor"):
+            items, next_cursor = analytics_rows_keyset(account=self.account, flt=serializer.to_filter(), kind=kind,
+                                                       cursor=data["cursor"], size=size)
+            return Response(RowsPageOutput({
+                "count": None, "page": data["page"], "page_size": size, "pages": None, "next_cursor": next_cursor,
+                "results": [analytics_row(item, kind, today) for item in items]}).data)
+        paginator = Paginator(analytics_rows(account=self.account, flt=serializer.to_filter(), kind=kind), size)
+        next_cursor = None
         try:
-            page = paginator.page(serializer.validated_data["page"])
+            page = paginator.page(data["page"])
             items = list(page.object_list)
+            if page.has_next() and items:
+                next_cursor = analytics_row_cursor(kind=kind, item=items[-1])
         except EmptyPage:
             items = []
-        today = account_today(self.account)
         return Response(RowsPageOutput({
-            "count": paginator.count, "page": serializer.validated_data["page"],
-            "page_size": serializer.validated_data["page_size"], "pages": paginator.num_pages,
-            "results": [analytics_row(item, kind, today) for item in items],
+            "count": paginator.count, "page": data["page"], "page_size": size, "pages": paginator.num_pages,
+            "next_cursor": next_cursor, "results": [analytics_row(item, kind, today) for item in items],
         }).data)
 
 
@@ -213,14 +241,26 @@ class AnalyticsExportView(WidgetView):
                                               group_by="contract" if kind == "contracts" else "counterparty")
             workbook = counterparties_sheet(report, language=language)
         else:
-            sheets = {kind: [analytics_row(item, kind, today) for item in
-                             analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT]]
-                      for kind in ([kind] if kind else KINDS)}
-            workbook = rows_workbook(sheets, language=language, manager_names=crm_user_names(account=self.account))
+            return self._rows_file(flt, [kind] if kind else KINDS, language, today)
         response = HttpResponse(workbook,
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = f'attachment; filename="payplan-{today.isoformat()}.xlsx"'
         return response
+
+    def _rows_file(self, flt: AnalyticsFilter, kinds: list[str], language: str, today) -> FileResponse:
+        """Up to EXPORT_ROW_LIMIT rows a sheet, read in chunks and written row by row to a temporary file
+        that is then streamed: memory stays flat whatever the account's size."""
+        def rows(kind: str):
+            for item in analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT].iterator(
+                    chunk_size=2000):
+                yield analytics_row(item, kind, today)
+
+        sheets = {kind: rows(kind) for kind in kinds}
+        target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once streamed
+        rows_workbook_write(sheets, target, language=language, manager_names=crm_user_names(account=self.account))
+        target.seek(0)
+        return FileResponse(target, as_attachment=True, filename=f"payplan-{today.isoformat()}.xlsx",
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 class AnalyticsCounterpartiesView(WidgetView):
