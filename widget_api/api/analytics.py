@@ -24,6 +24,15 @@ from billing.selectors.analytics import (
     analytics_rows_keyset,
     analytics_summary,
 )
+from billing.selectors.analytics_figures import (
+    FORECAST_MONTHS,
+    FORECAST_WEEKS,
+    MAX_FORECAST_MONTHS,
+    MAX_FORECAST_WEEKS,
+    cash_in_forecast,
+    collection_rate,
+    plan_progress,
+)
 from billing.time import account_today
 from widget_api.amocrm.options import crm_user_names
 from widget_api.api.base import WidgetView
@@ -279,3 +288,114 @@ class AnalyticsFiltersView(WidgetView):
                    summary="The account's distinct groups, education directions and managers")
     def get(self, request):
         return Response(FiltersOutput(analytics_filters(account=self.account)).data)
+
+
+# --- [I] the figures users asked for: cash-in forecast, collection rate per manager, plan progress ------------
+class ForecastInput(FilterInput):
+    weeks = serializers.IntegerField(default=FORECAST_WEEKS, min_value=1, max_value=MAX_FORECAST_WEEKS)
+    months = serializers.IntegerField(default=FORECAST_MONTHS, min_value=1, max_value=MAX_FORECAST_MONTHS)
+
+    def to_filter(self) -> AnalyticsFilter:
+        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items()
+                                  if key not in ("weeks", "months", "date_from", "date_to")})
+
+
+class ForecastPeriodOutput(serializers.Serializer):
+    start = serializers.DateField(help_text="the first day counted (today for the current week or month)")
+    end = serializers.DateField()
+    amount = MoneyField(help_text="the open lines' unpaid remainder due in the period")
+    count = serializers.IntegerField(help_text="open lines due in the period")
+
+
+class ForecastOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    today = serializers.DateField()
+    weeks = ForecastPeriodOutput(many=True, help_text="this week from today, then Monday to Sunday")
+    months = ForecastPeriodOutput(many=True, help_text="this month from today, then calendar months")
+
+
+class RateField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=6, decimal_places=4, allow_null=True, coerce_to_string=True, **kwargs)
+
+
+class CollectionRowOutput(serializers.Serializer):
+    manager_id = serializers.IntegerField(allow_null=True, help_text="the plan's manager, else the deal's "
+                                                                     "responsible; null on the totals")
+    due_amount = MoneyField(help_text="the lines due in the window")
+    due_count = serializers.IntegerField()
+    on_time_amount = MoneyField(help_text="of it, paid by payments dated on or before each line's due date")
+    on_time_count = serializers.IntegerField(help_text="lines paid in full on time")
+    rate_amount = RateField(help_text="on_time_amount / due_amount, e.g. \"0.8125\"; null when nothing was due")
+    rate_count = RateField(help_text="on_time_count / due_count")
+
+
+class CollectionOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    date_from = serializers.DateField(help_text="the due dates counted: the filter's range, else the last 90 days, "
+                                                "never today or later")
+    date_to = serializers.DateField()
+    rows = CollectionRowOutput(many=True)
+    totals = CollectionRowOutput()
+
+
+class ProgressInput(FilterInput):
+    lead_id = serializers.IntegerField(required=False, min_value=1, max_value=2**62, help_text="one deal only")
+    after = serializers.IntegerField(required=False, min_value=0, max_value=2**62,
+                                     help_text="keyset paging: the next_after of the previous page")
+    page_size = serializers.IntegerField(default=50, min_value=1, max_value=500)
+
+    def to_filter(self) -> AnalyticsFilter:
+        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items()
+                                  if key not in ("lead_id", "after", "page_size", "date_from", "date_to")})
+
+
+class ProgressOutput(serializers.Serializer):
+    lead_id = serializers.IntegerField()
+    deal_name = serializers.CharField(allow_blank=True)
+    client = serializers.CharField(allow_blank=True)
+    lines_paid = serializers.IntegerField(help_text="lines paid in full («3 из 6 оплачено»)")
+    lines_total = serializers.IntegerField()
+    amount_paid = MoneyField()
+    amount_total = MoneyField()
+    next_due_date = serializers.DateField(allow_null=True, help_text="the earliest unpaid line's due date")
+
+
+class ProgressPageOutput(serializers.Serializer):
+    results = ProgressOutput(many=True)
+    next_after = serializers.IntegerField(allow_null=True, help_text="pass as after for the next page; null: last")
+
+
+class AnalyticsForecastView(WidgetView):
+    @extend_schema(operation_id="analytics_forecast", parameters=[ForecastInput], responses={200: ForecastOutput},
+                   summary="Cash-in forecast: the open lines by week and by month ahead")
+    def get(self, request):
+        serializer = _parsed(ForecastInput, request)
+        forecast = cash_in_forecast(account=self.account, flt=serializer.to_filter(),
+                                    weeks=serializer.validated_data["weeks"],
+                                    months=serializer.validated_data["months"])
+        return Response(ForecastOutput(forecast).data)
+
+
+class AnalyticsCollectionView(WidgetView):
+    @extend_schema(operation_id="analytics_collection_rate", parameters=[FilterInput],
+                   responses={200: CollectionOutput},
+                   summary="Collection rate per manager: paid on time ÷ due, by amount and by count")
+    def get(self, request):
+        flt = _parsed(FilterInput, request).to_filter()
+        return Response(CollectionOutput(collection_rate(account=self.account, flt=flt)).data)
+
+
+class AnalyticsProgressView(WidgetView):
+    @extend_schema(operation_id="analytics_plan_progress", parameters=[ProgressInput],
+                   responses={200: ProgressPageOutput},
+                   summary="Plan progress per deal («3 из 6 оплачено»), by lead id, keyset paged")
+    def get(self, request):
+        serializer = _parsed(ProgressInput, request)
+        data = serializer.validated_data
+        size = data["page_size"]
+        rows = plan_progress(account=self.account, flt=serializer.to_filter(),
+                             lead_ids=[data["lead_id"]] if data.get("lead_id") else None,
+                             after_lead_id=data.get("after"), limit=size + 1)
+        return Response(ProgressPageOutput({
+            "results": rows[:size], "next_after": rows[size - 1].lead_id if len(rows) > size else None}).data)
