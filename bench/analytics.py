@@ -174,7 +174,7 @@ def hand_keyset_page(account_id: int, kind: str, after: tuple, today: date) -> l
         else:
             params.update(day=after[0], lead=after[1], seq=after[2])
             cursor.execute(f"SELECT i.due_date, d.lead_id, i.amount, i.amount - i.paid {OVERDUE_FROM} AND "
-                           "(i.due_date, d.lead_id, i.seq) > (%(day)s, %(lead)s, %(seq)s) "
+                           "(i.due_date, d.lead_id, i.seq) > (%(day)s, %(lead)s, %(seq)s) AND i.due_date >= %(day)s "
                            "ORDER BY i.due_date, d.lead_id, i.seq LIMIT %(limit)s", params)
         return [(day, lead, amount, Decimal(0) if kind == "received" else remaining)
                 for day, lead, amount, remaining in cursor.fetchall()]
