@@ -54,6 +54,10 @@ widget:  ## dist/widget.zip: the amoCRM widget archive, manifest.json at its roo
 bench: install services
 	$(BIN)/python bench/run_all.py
 
+.PHONY: bench-analytics
+bench-analytics: install services  ## analytics at scale: make bench-analytics SCALE=full (1 000 000 lines; minutes)
+	nice $(BIN)/python bench/analytics.py --scale $(or $(SCALE),small)
+
 .PHONY: fuzz
 fuzz: install services  ## schemathesis --checks all over /api/schema/ on a live loopback server (own venv .venv-fuzz)
 	mkdir -p var && scripts/fuzz.sh

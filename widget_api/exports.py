@@ -152,13 +152,16 @@ def rows_workbook_write(sheets: dict[str, Iterable[AnalyticsRow]], target: Binar
             values = _values(row, texts, manager_name)
             cells = []
             for name in COLUMNS:
+                value = values[name]
                 if name in MONEY_COLUMNS:
-                    totals[name] += values[name]
-                    cells.append(_cell(sheet, values[name], number_format=MONEY_FORMAT))
+                    totals[name] += value
+                    cells.append(_cell(sheet, value, number_format=MONEY_FORMAT))
                 elif name == "date":
-                    cells.append(_cell(sheet, values[name], number_format="DD.MM.YYYY"))
+                    cells.append(_cell(sheet, value, number_format="DD.MM.YYYY"))
+                elif isinstance(value, str) and value.startswith("="):
+                    cells.append(_cell(sheet, value))  # typed as text: never a formula
                 else:
-                    cells.append(_cell(sheet, values[name]))
+                    cells.append(value)  # a plain value: openpyxl types it (text as text)
             sheet.append(cells)
         total_row = [_cell(sheet, texts.total, font=bold)] + [None] * (len(COLUMNS) - 1)
         for name in MONEY_COLUMNS:
