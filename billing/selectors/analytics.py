@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.db.models.functions import Coalesce
 
 from billing.domain.money import ZERO
@@ -231,9 +232,17 @@ def analytics_rows(*, account: Account, flt: AnalyticsFilter, kind: str) -> Quer
     """The rows behind one total, oldest first, as a queryset the caller pages."""
     today = account_today(account)
     if kind == "received":
-        return _payments(account, flt).select_related("deal").order_by("paid_at", "pk")
+        return (_payments(account, flt).select_related("deal").order_by("paid_at", "pk")
+                .only("paid_at", "amount", "method", "deal_id", *(f"deal__{name}" for name in ROW_DEAL_FIELDS)))
     lines = upcoming_lines(account, flt, today) if kind == "upcoming" else overdue_lines(account, flt, today)
-    return lines.select_related("schedule__deal").order_by("due_date", "schedule__deal__lead_id", "seq")
+    return (lines.select_related("schedule__deal").order_by("due_date", "schedule__deal__lead_id", "seq")
+            .only("seq", "due_date", "amount", "paid", "schedule_id", "schedule__deal_id",
+                  *(f"schedule__deal__{name}" for name in ROW_DEAL_FIELDS)))
+
+
+# What a row shows of its deal: the rows and the export read only these columns (no secrets decrypted, narrow rows).
+ROW_DEAL_FIELDS = ("lead_id", "name", "contact_name", "group", "education_direction", "direction",
+                   "responsible_user_id")
 
 
 class BadCursor(ValueError):
@@ -268,11 +277,12 @@ def analytics_rows_after(*, rows: QuerySet, kind: str, cursor: str) -> QuerySet:
     """The rows after a keyset cursor, in the same order (`analytics_rows`): a deep page costs what the first
     page costs, and rows inserted before the cursor neither repeat nor hide rows after it."""
     day, first, second = _cursor_decode(kind, cursor)
+    # A row comparison, (paid_at, id) > (…): an ordered index scan that stops after the page (an OR of the
+    # cases makes PostgreSQL bitmap-scan and sort); the bare date bound lets the lines' due_date index in.
     if kind == "received":
-        return rows.filter(Q(paid_at__gt=day) | Q(paid_at=day, pk__gt=first), paid_at__gte=day)
-    lead = "schedule__deal__lead_id"
-    return rows.filter(Q(due_date__gt=day) | Q(due_date=day, **{f"{lead}__gt": first})
-                       | Q(due_date=day, **{lead: first}, seq__gt=second), due_date__gte=day)
+        return rows.filter(TupleGreaterThan(Tuple(F("paid_at"), F("pk")), (day, first)), paid_at__gte=day)
+    return rows.filter(TupleGreaterThan(Tuple(F("due_date"), F("schedule__deal__lead_id"), F("seq")),
+                                        (day, first, second)), due_date__gte=day)
 
 
 def analytics_rows_keyset(*, account: Account, flt: AnalyticsFilter, kind: str, cursor: str | None,

@@ -131,3 +131,12 @@ def test_the_export_streams(school):
     book = load_workbook(BytesIO(b"".join(response.streaming_content)))
     assert book.sheetnames == ["Поступления", "Предстоящие", "Просроченные"]
     assert book["Просроченные"]["A1"].value == "Сделка №"
+
+
+@pytest.mark.parametrize("kind", ["received", "overdue"])
+def test_a_rows_page_reads_no_column_lazily(school, kind, django_assert_max_num_queries):
+    school.get("/api/v1/analytics/rows", kind=kind)  # warm: token, account
+    with django_assert_max_num_queries(12):  # auth, account and the page: never one more per row
+        body = school.get("/api/v1/analytics/rows", kind=kind, page_size=50).json()
+    assert body["results"]
+    assert all(row["deal_name"] and row["date"] for row in body["results"])
