@@ -274,10 +274,13 @@ def export_peak(account_id: int, rows: int, traced: bool) -> None:
     assert response.status_code == 200, response
     assert response.streaming
     size = sum(len(chunk) for chunk in response.streaming_content)
+    from billing.selectors.analytics import AnalyticsFilter, analytics_rows
+
+    exported = analytics_rows(account=account, flt=AnalyticsFilter(), kind="received")[:rows].count()
     wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
     heap = f", Python heap peak {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB (tracemalloc)" if traced else ""
     rss = _peak_rss_mb()
-    print(f"export   {rows} rows streamed: {wall:8.1f} ms (CPU {cpu:7.1f} ms, {cpu / rows:.2f} ms a row), "
+    print(f"export   {exported} rows streamed: {wall:8.1f} ms (CPU {cpu:7.1f} ms, {cpu / exported:.2f} ms a row), "
           f"{size / 1e6:.1f} MB xlsx{heap}, process peak RSS {rss:.0f} MB (after start-up {rss_before:.0f} MB); "
           "goal < 256 MB", flush=True)
     assert rss < 256, rss
