@@ -393,6 +393,7 @@ def main() -> None:
         print(f"{'':34} (the old page=N, OFFSET {offset}: {old[0]:8.1f} ms, same rows)", flush=True)
     results.append(compare("worklist «Должники сегодня» page 1", lambda: ours_worklist(account),
                            lambda: hand_worklist(account_id, today), args.runs))
+    asked_figures(account, args.runs)
     import subprocess
 
     subprocess.run([sys.executable, __file__, "--export-child", str(account_id), "--export-rows",
@@ -405,6 +406,23 @@ def main() -> None:
     slowest = max(row["ours"] for row in results)
     print(f"worst ratio {worst:.2f}x (goal <= 2x), slowest p50 {slowest:.1f} ms (goal < 300 ms); load average "
           f"{os.getloadavg()[0]:.1f}; {datetime.now(ZoneInfo('UTC')):%Y-%m-%d %H:%M} UTC")
+
+
+def asked_figures(account, runs: int) -> None:
+    """The figures users asked for, through their selectors (no baseline: what one request costs)."""
+    from billing.models import Deal
+    from billing.selectors.analytics import AnalyticsFilter
+    from billing.selectors.analytics_figures import cash_in_forecast, collection_rate, plan_progress
+
+    flt = AnalyticsFilter()
+    deep = Deal.objects.filter(account=account).order_by("-lead_id").values_list("lead_id", flat=True)[100]
+    for name, func in (("cash-in forecast (12 weeks, 6 months)", lambda: cash_in_forecast(account=account, flt=flt)),
+                       ("collection rate per manager (90 days)", lambda: collection_rate(account=account, flt=flt)),
+                       ("plan progress, the page 100 deals from the end", lambda: plan_progress(
+                           account=account, flt=flt, after_lead_id=deep, limit=51))):
+        func()
+        wall, cpu, _result = timed(func, runs)
+        print(f"{name:38} ours {wall:8.1f} ms (CPU {cpu:6.1f})", flush=True)
 
 
 def hand_aging_only(account_id: int, today: date):
