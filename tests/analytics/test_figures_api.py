@@ -140,3 +140,10 @@ def test_a_rows_page_reads_no_column_lazily(school, kind, django_assert_max_num_
         body = school.get("/api/v1/analytics/rows", kind=kind, page_size=50).json()
     assert body["results"]
     assert all(row["deal_name"] and row["date"] for row in body["results"])
+
+
+def test_a_bad_cursor_is_explained_in_russian(school):
+    response = school.client.get("/api/v1/analytics/rows", {"kind": "upcoming", "cursor": "nonsense"},
+                                 HTTP_ACCEPT_LANGUAGE="ru", **school.headers())
+    assert response.status_code == 422
+    assert "курсор" in response.content.decode()
