@@ -49,11 +49,11 @@ def load(deals: int, today: date) -> int:
 
     from billing.models import Account, Deal, Installment, Payment, Schedule
 
-    account = Account.objects.create(amocrm_account_id=60_000_000, subdomain="benchanalytics",
+    account = Account.objects.create(crm_account_id=60_000_000, slug="benchanalytics",
                                      host="benchanalytics.amocrm.ru", name="Bench", time_zone="Europe/Moscow",
                                      webhook_key="bench-analytics")
     deal_rows = Deal.objects.bulk_create([
-        Deal(account=account, lead_id=2_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
+        Deal(account=account, external_id=2_000_000 + n, name=f"Deal {n}", contact_name=f"Клиент {n}",
              responsible_user_id=500 + n % 20, group=f"G{n % 50}", total=AMOUNT * LINES_PER_DEAL)
         for n in range(deals)], batch_size=5000)
     schedules = Schedule.objects.bulk_create([
@@ -264,7 +264,7 @@ def export_peak(account_id: int, rows: int, traced: bool) -> None:
 
     api.EXPORT_ROW_LIMIT = rows
     account = Account.objects.get(pk=account_id)
-    token = token_mint(account_id=account.amocrm_account_id, subdomain=account.subdomain, user_id=1)
+    token = token_mint(account_id=account.crm_account_id, subdomain=account.slug, user_id=1)
     rss_before = _peak_rss_mb()
     if traced:
         tracemalloc.start()
@@ -356,7 +356,7 @@ def main() -> None:
         django.setup()
         from billing.models import Account
 
-        account = Account.objects.get(subdomain="benchanalytics")
+        account = Account.objects.get(slug="benchanalytics")
     else:
         fresh_database()
         from billing.models import Account
@@ -415,7 +415,7 @@ def asked_figures(account, runs: int) -> None:
     from billing.selectors.analytics_figures import cash_in_forecast, collection_rate, plan_progress
 
     flt = AnalyticsFilter()
-    deep = Deal.objects.filter(account=account).order_by("-lead_id").values_list("lead_id", flat=True)[100]
+    deep = Deal.objects.filter(account=account).order_by("-lead_id").values_list("external_id", flat=True)[100]
     for name, func in (("cash-in forecast (12 weeks, 6 months)", lambda: cash_in_forecast(account=account, flt=flt)),
                        ("collection rate per manager (90 days)", lambda: collection_rate(account=account, flt=flt)),
                        ("plan progress, the page 100 deals from the end", lambda: plan_progress(

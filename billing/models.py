@@ -23,8 +23,8 @@ class Direction(models.TextChoices):
 class Account(models.Model):
     """One amoCRM account (tenant) with its own CloudPayments terminal and settings."""
 
-    amocrm_account_id = models.BigIntegerField(unique=True)
-    subdomain = models.CharField(max_length=100, unique=True)
+    crm_account_id = models.BigIntegerField(unique=True)
+    slug = models.CharField(max_length=100, unique=True)
     host = models.CharField(max_length=255, help_text="e.g. example.amocrm.ru")
     name = models.CharField(max_length=255, blank=True)
     webhook_key = models.CharField(max_length=64, unique=True, default=_new_account_key)
@@ -45,7 +45,7 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.subdomain} ({self.amocrm_account_id})"
+        return f"{self.slug} ({self.crm_account_id})"
 
     @property
     def cloudpayments_connected(self) -> bool:
@@ -68,7 +68,7 @@ class Deal(models.Model):
         CANCELLED = "cancelled"
 
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
-    lead_id = models.BigIntegerField()
+    external_id = models.BigIntegerField()
     name = models.CharField(max_length=255, blank=True)
     contact_name = models.CharField(max_length=255, blank=True)
     contact_phone = models.CharField(max_length=64, blank=True)
@@ -98,11 +98,11 @@ class Deal(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["account", "lead_id"], name="deal_lead_unique_per_account"),
+            models.UniqueConstraint(fields=["account", "external_id"], name="deal_lead_unique_per_account"),
             # The target of CrmAction's (deal, account, lead) foreign key: an action can only name the
             # account and lead of its own deal (widget_api migration 0002).
-            models.UniqueConstraint(fields=["id", "account", "lead_id"], name="deal_identity_for_crm_actions"),
-            models.CheckConstraint(condition=Q(lead_id__gt=0), name="deal_lead_id_positive"),
+            models.UniqueConstraint(fields=["id", "account", "external_id"], name="deal_identity_for_crm_actions"),
+            models.CheckConstraint(condition=Q(external_id__gt=0), name="deal_external_id_positive"),
             models.CheckConstraint(condition=Q(total__gte=0), name="deal_total_not_negative"),
             models.UniqueConstraint(fields=["account", "contract_number"], condition=~Q(contract_number=""),
                                     name="deal_contract_number_unique_per_account"),
@@ -110,7 +110,7 @@ class Deal(models.Model):
         indexes = [models.Index(fields=["account", "status"])]
 
     def __str__(self) -> str:
-        return f"lead {self.lead_id}"
+        return f"lead {self.external_id}"
 
 
 class Schedule(models.Model):
@@ -411,7 +411,7 @@ class ScheduleProposal(models.Model):
 
 class ClientRegistration(models.Model):
     """A client's sign-up from the account's registration form: the CRM adapter makes the contact and lead
-    (once: `crm_lead_id` is stored the moment it is known), then billing builds the plan on that lead."""
+    (once: `crm_external_id` is stored the moment it is known), then billing builds the plan on that lead."""
 
     class Status(models.TextChoices):
         PENDING = "pending"  # waiting for the CRM lead
@@ -429,7 +429,7 @@ class ClientRegistration(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     crm_contact_id = models.BigIntegerField(null=True, blank=True)
-    crm_lead_id = models.BigIntegerField(null=True, blank=True)
+    crm_external_id = models.BigIntegerField(null=True, blank=True)
     deal = models.ForeignKey(Deal, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     error = models.CharField(max_length=255, blank=True)
     # The CRM could not take the sign-up for a passing reason (down, timing out, not connected): the relay

@@ -69,7 +69,7 @@ class Summary:
 @dataclass(frozen=True)
 class AnalyticsRow:
     kind: str
-    lead_id: int
+    external_id: int
     deal_name: str
     client: str
     group: str
@@ -235,13 +235,13 @@ def analytics_rows(*, account: Account, flt: AnalyticsFilter, kind: str) -> Quer
         return (_payments(account, flt).select_related("deal").order_by("paid_at", "pk")
                 .only("paid_at", "amount", "method", "deal_id", *(f"deal__{name}" for name in ROW_DEAL_FIELDS)))
     lines = upcoming_lines(account, flt, today) if kind == "upcoming" else overdue_lines(account, flt, today)
-    return (lines.select_related("schedule__deal").order_by("due_date", "schedule__deal__lead_id", "seq")
+    return (lines.select_related("schedule__deal").order_by("due_date", "schedule__deal__external_id", "seq")
             .only("seq", "due_date", "amount", "paid", "schedule_id", "schedule__deal_id",
                   *(f"schedule__deal__{name}" for name in ROW_DEAL_FIELDS)))
 
 
 # What a row shows of its deal: the rows and the export read only these columns (no secrets decrypted, narrow rows).
-ROW_DEAL_FIELDS = ("lead_id", "name", "contact_name", "group", "education_direction", "direction",
+ROW_DEAL_FIELDS = ("external_id", "name", "contact_name", "group", "education_direction", "direction",
                    "responsible_user_id")
 
 
@@ -270,7 +270,7 @@ def _cursor_decode(kind: str, cursor: str) -> tuple[date, int, int | None]:
 def _row_cursor(kind: str, item) -> str:
     if kind == "received":
         return _cursor_encode(kind, (item.paid_at.isoformat(), item.pk))
-    return _cursor_encode(kind, (item.due_date.isoformat(), item.schedule.deal.lead_id, item.seq))
+    return _cursor_encode(kind, (item.due_date.isoformat(), item.schedule.deal.external_id, item.seq))
 
 
 def analytics_rows_after(*, rows: QuerySet, kind: str, cursor: str) -> QuerySet:
@@ -281,7 +281,7 @@ def analytics_rows_after(*, rows: QuerySet, kind: str, cursor: str) -> QuerySet:
     # cases makes PostgreSQL bitmap-scan and sort); the bare date bound lets the lines' due_date index in.
     if kind == "received":
         return rows.filter(TupleGreaterThan(Tuple(F("paid_at"), F("pk")), (day, first)), paid_at__gte=day)
-    return rows.filter(TupleGreaterThan(Tuple(F("due_date"), F("schedule__deal__lead_id"), F("seq")),
+    return rows.filter(TupleGreaterThan(Tuple(F("due_date"), F("schedule__deal__external_id"), F("seq")),
                                         (day, first, second)), due_date__gte=day)
 
 
@@ -307,20 +307,20 @@ def analytics_row_cursor(*, kind: str, item) -> str:
 def analytics_row(item, kind: str, today: date) -> AnalyticsRow:
     if kind == "received":
         deal = item.deal
-        return AnalyticsRow(kind=kind, lead_id=deal.lead_id, deal_name=_deal_name(deal), client=deal.contact_name,
+        return AnalyticsRow(kind=kind, external_id=deal.external_id, deal_name=_deal_name(deal), client=deal.contact_name,
                             group=deal.group, education_direction=deal.education_direction,
                             direction=deal.direction, date=item.paid_at, amount=item.amount, paid=item.amount,
                             remaining=ZERO, days_overdue=0, manager_id=deal.responsible_user_id,
                             method=item.method)
     deal = item.schedule.deal
-    return AnalyticsRow(kind=kind, lead_id=deal.lead_id, deal_name=_deal_name(deal), client=deal.contact_name,
+    return AnalyticsRow(kind=kind, external_id=deal.external_id, deal_name=_deal_name(deal), client=deal.contact_name,
                         group=deal.group, education_direction=deal.education_direction, direction=deal.direction,
                         date=item.due_date, amount=item.amount, paid=item.paid, remaining=item.amount - item.paid,
                         days_overdue=days_late(item.due_date, today), manager_id=item.manager, seq=item.seq)
 
 
 def _deal_name(deal: Deal) -> str:
-    return deal_display_name(name=deal.name, lead_id=deal.lead_id)
+    return deal_display_name(name=deal.name, external_id=deal.external_id)
 
 
 def analytics_filters(*, account: Account) -> dict[str, list]:
@@ -345,7 +345,7 @@ class CounterpartyRow:
     key: str  # the grouping key: the counterparty's name, or the deal's lead id for a contract
     counterparty: str
     contract: str  # «Д-2026-000001», else the deal's name; "" when grouped by counterparty
-    lead_id: int | None  # the contract's lead; None when grouped by counterparty
+    external_id: int | None  # the contract's lead; None when grouped by counterparty
     deals_count: int
     total: Decimal  # what the active plans are worth
     paid: Decimal  # money moved in the date range (refunds subtract)
@@ -378,10 +378,10 @@ def analytics_counterparties(*, account: Account, flt: AnalyticsFilter, group_by
         line, paid = by_deal.get(deal.pk) or {}, payments.get(deal.pk) or {}
         name = deal.contact_name.strip() or _deal_name(deal)
         if group_by == "contract":
-            key, contract, lead_id = str(deal.lead_id), deal.contract_number or _deal_name(deal), deal.lead_id
+            key, contract, external_id = str(deal.external_id), deal.contract_number or _deal_name(deal), deal.external_id
         else:
-            key, contract, lead_id = name.casefold(), "", None
-        group = groups.setdefault(key, {"key": key, "counterparty": name, "contract": contract, "lead_id": lead_id,
+            key, contract, external_id = name.casefold(), "", None
+        group = groups.setdefault(key, {"key": key, "counterparty": name, "contract": contract, "external_id": external_id,
                                         "deals_count": 0, "total": ZERO, "paid": ZERO, "payments_count": 0,
                                         "remaining": ZERO, "next_due_date": None})
         group["deals_count"] += 1
@@ -396,7 +396,7 @@ def analytics_counterparties(*, account: Account, flt: AnalyticsFilter, group_by
                   key=lambda row: (-row.remaining, row.counterparty.casefold(), row.key))
     dues = [row.next_due_date for row in rows if row.next_due_date]
     totals = CounterpartyRow(
-        key="", counterparty="", contract="", lead_id=None, deals_count=sum(row.deals_count for row in rows),
+        key="", counterparty="", contract="", external_id=None, deals_count=sum(row.deals_count for row in rows),
         total=sum((row.total for row in rows), ZERO), paid=sum((row.paid for row in rows), ZERO),
         payments_count=sum(row.payments_count for row in rows),
         remaining=sum((row.remaining for row in rows), ZERO), next_due_date=min(dues) if dues else None)

@@ -144,7 +144,7 @@ def collection_rate(*, account: Account, flt: AnalyticsFilter) -> CollectionRate
 # --- plan progress per deal -----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PlanProgress:
-    lead_id: int
+    external_id: int
     deal_name: str
     client: str
     lines_paid: int  # lines paid in full («3 из 6 оплачено»)
@@ -154,25 +154,25 @@ class PlanProgress:
     next_due_date: date | None  # the earliest unpaid line's due date
 
 
-def plan_progress(*, account: Account, flt: AnalyticsFilter, lead_ids: list[int] | None = None,
-                  after_lead_id: int | None = None, limit: int | None = None) -> list[PlanProgress]:
+def plan_progress(*, account: Account, flt: AnalyticsFilter, external_ids: list[int] | None = None,
+                  after_external_id: int | None = None, limit: int | None = None) -> list[PlanProgress]:
     """Per deal with an active plan, by lead id: how many of its lines are paid in full and how much is paid.
-    `lead_ids`: only those deals (the deal card); `after_lead_id` + `limit`: a keyset page. One query."""
+    `external_ids`: only those deals (the deal card); `after_external_id` + `limit`: a keyset page. One query."""
     lines = _plan_lines(account, flt)
-    if lead_ids is not None:
-        lines = lines.filter(schedule__deal__lead_id__in=lead_ids)
-    if after_lead_id is not None:
-        lines = lines.filter(schedule__deal__lead_id__gt=after_lead_id)
-    grouped = (lines.values("schedule__deal__lead_id", "schedule__deal__name", "schedule__deal__contact_name")
-               .order_by("schedule__deal__lead_id")
+    if external_ids is not None:
+        lines = lines.filter(schedule__deal__external_id__in=external_ids)
+    if after_external_id is not None:
+        lines = lines.filter(schedule__deal__external_id__gt=after_external_id)
+    grouped = (lines.values("schedule__deal__external_id", "schedule__deal__name", "schedule__deal__contact_name")
+               .order_by("schedule__deal__external_id")
                .annotate(lines_total=Count("pk"), lines_paid=Count("pk", filter=Q(paid__gte=F("amount"))),
                          amount_total=Sum("amount"), amount_paid=Sum("paid"),
                          next_due_date=Min("due_date", filter=Q(paid__lt=F("amount")))))
     if limit is not None:
         grouped = grouped[:limit]
-    return [PlanProgress(lead_id=row["schedule__deal__lead_id"],
+    return [PlanProgress(external_id=row["schedule__deal__external_id"],
                          deal_name=deal_display_name(name=row["schedule__deal__name"],
-                                                     lead_id=row["schedule__deal__lead_id"]),
+                                                     external_id=row["schedule__deal__external_id"]),
                          client=row["schedule__deal__contact_name"], lines_paid=row["lines_paid"],
                          lines_total=row["lines_total"], amount_paid=row["amount_paid"],
                          amount_total=row["amount_total"], next_due_date=row["next_due_date"])

@@ -26,7 +26,7 @@ def book(widget):
         widget.put("/api/v1/deals/3/schedule", {"plan": "full", "total": "90000.00", "direction": "outgoing",
                                                 "first_due_date": "2027-01-05"})
         widget.post("/api/v1/deals/1/payments", {"amount": "10000.00", "method": "cash", "paid_at": "2026-12-01"})
-    Deal.objects.filter(lead_id=1).update(name="=HYPERLINK(\"http://evil\")", contact_name="Мария")
+    Deal.objects.filter(external_id=1).update(name="=HYPERLINK(\"http://evil\")", contact_name="Мария")
     return widget
 
 

@@ -32,7 +32,7 @@ def ledger(account):
     payments, payments on time, late and partial, two refunds, one deal cancelled, one outgoing plan."""
     today = account_today(account)
     for offset in range(14):
-        deal = deal_get_or_create(account=account, lead_id=300 + offset)
+        deal = deal_get_or_create(account=account, external_id=300 + offset)
         Deal.objects.filter(pk=deal.pk).update(responsible_user_id=600 + offset % 2, name=f"Курс {offset}")
         deal.refresh_from_db()
         manager = MANAGERS[offset % 3]
@@ -151,7 +151,7 @@ def test_a_refund_takes_the_on_time_money_back(ledger):
     today = account_today(ledger)
     flt = AnalyticsFilter(date_from=today - timedelta(days=400))
     before = collection_rate(account=ledger, flt=flt).totals.on_time_amount
-    deal = Deal.objects.get(lead_id=302)
+    deal = Deal.objects.get(external_id=302)
     original = deal.payments.get(transaction_id="tx-2")
     payment_refund_record(original=original, amount=Decimal("1000.00"), transaction_id="refund-late",
                           paid_at=today)
@@ -168,7 +168,7 @@ def test_plan_progress_per_deal_agrees_with_brute_force(ledger):
     assert len(queries) == 1
     by_deal: dict = {}
     for line in _active_lines(ledger):
-        by_deal.setdefault(line.schedule.deal.lead_id, []).append(line)
+        by_deal.setdefault(line.schedule.deal.external_id, []).append(line)
     assert [row.lead_id for row in progress] == sorted(by_deal)
     assert 305 not in by_deal  # cancelled
     for row in progress:

@@ -95,7 +95,7 @@ def test_the_rows_cursor_walks_every_row_once_even_with_inserts_between_pages(sc
                 school.post("/api/v1/deals/4/payments", {"amount": "5.00", "method": "cash", "paid_at": (
                     account_today(school.account) - timedelta(days=400)).isoformat()})
             else:
-                Deal.objects.filter(lead_id=5).update(name="renamed between pages")
+                Deal.objects.filter(external_id=5).update(name="renamed between pages")
         else:
             assert body["count"] is None
         pages += 1

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from openpyxl import load_workbook
 
 from billing.models import Deal
-from widget_api.amocrm import coordination
-from widget_api.amocrm.options import _user_names_remember
+from crm import coordination
+from crm.amocrm.options import _user_names_remember
 
 pytestmark = pytest.mark.django_db
 TODAY = "2027-01-20 12:00:00+03:00"
@@ -31,8 +31,8 @@ def partly_paid(widget):
         widget.post("/api/v1/deals/10/payments", {"amount": "15000.00", "method": "cash", "paid_at": "2026-11-05"})
         widget.post("/api/v1/deals/11/payments", {"amount": "3000.00", "method": "bank_transfer",
                                                   "paid_at": "2026-11-06"})
-    Deal.objects.filter(lead_id=10).update(responsible_user_id=501)
-    Deal.objects.filter(lead_id=11).update(name=FORMULA_NAME, responsible_user_id=777)
+    Deal.objects.filter(external_id=10).update(responsible_user_id=501)
+    Deal.objects.filter(external_id=11).update(name=FORMULA_NAME, responsible_user_id=777)
     cache.delete(coordination.key("user-names", widget.account.pk))
     return widget
 

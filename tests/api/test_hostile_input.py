@@ -51,8 +51,8 @@ class AdminWidgetClient(WidgetClient):
         from widget_api.tokens import token_mint
 
         headers = super().headers(idempotency_key)
-        headers["HTTP_X_AUTH_TOKEN"] = token_mint(account_id=self.account.amocrm_account_id,
-                                                  subdomain=self.account.subdomain, user_id=self.user_id,
+        headers["HTTP_X_AUTH_TOKEN"] = token_mint(account_id=self.account.crm_account_id,
+                                                  subdomain=self.account.slug, user_id=self.user_id,
                                                   is_admin=True)
         return headers
 
@@ -343,12 +343,12 @@ def test_the_lenient_transaction_id_keeps_only_printable_ascii():
 def test_a_bulk_lead_hook_with_thousands_of_fields_is_accepted(account):
     from billing.models import Deal
 
-    Deal.objects.create(account=account, lead_id=4999, name="known")
+    Deal.objects.create(account=account, external_id=4999, name="known")
     pairs = []
     for index in range(5000):
         pairs += [(f"leads[status][{index}][id]", index), (f"leads[status][{index}][status_id]", 142),
                   (f"leads[status][{index}][pipeline_id]", 7), (f"leads[status][{index}][old_status_id]", 141)]
-    body = urlencode([*pairs, ("account[id]", account.amocrm_account_id), ("account[subdomain]", "school")])
+    body = urlencode([*pairs, ("account[id]", account.crm_account_id), ("account[subdomain]", "school")])
     assert body.count("&") > settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
     response = APIClient().post(f"/amocrm/webhooks/{account.webhook_key}", body,
                                 content_type="application/x-www-form-urlencoded")

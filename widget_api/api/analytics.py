@@ -34,7 +34,7 @@ from billing.selectors.analytics_figures import (
     plan_progress,
 )
 from billing.time import account_today
-from widget_api.amocrm.options import crm_user_names
+from crm.amocrm.options import crm_user_names
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
 from widget_api.exports import counterparties_sheet, rows_workbook_write
