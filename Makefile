@@ -56,6 +56,10 @@ bench: install services
 	$(BIN)/python bench/run_all.py
 	$(BIN)/python bench/tick.py --lines 4000 --deals 400 --baseline-lines 400  # [I] the full run: no arguments
 
+.PHONY: bench-analytics
+bench-analytics: install services  ## analytics at scale: make bench-analytics SCALE=full (1 000 000 lines; minutes)
+	nice $(BIN)/python bench/analytics.py --scale $(or $(SCALE),small)
+
 .PHONY: fuzz
 fuzz: install services  ## schemathesis --checks all over /api/schema/ on a live loopback server (own venv .venv-fuzz)
 	mkdir -p var && scripts/fuzz.sh

@@ -81,7 +81,7 @@ def load(deals: int, today: date) -> int:
 
     _copy(Payment, payments())
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM (ANALYZE)")  # as autovacuum leaves a live database: hint bits, visibility map
     return account.pk
 
 
@@ -132,22 +132,164 @@ def ours_summary(account) -> dict:
     return figures
 
 
-def ours_deep_page(account, offset: int) -> list:
-    from billing.selectors.analytics import AnalyticsFilter, analytics_rows
-
-    return [row.pk for row in analytics_rows(account=account, flt=AnalyticsFilter(), kind="received")
-            [offset:offset + 50]]
+PAGE = 50
 
 
-def keyset_page(account_id: int, after: tuple[date, int]) -> list:
+def ours_keyset_page(account, kind: str, cursor: str) -> list:
+    """What GET /analytics/rows?cursor= does: the selector's keyset page, each item made a row."""
+    from billing.selectors.analytics import AnalyticsFilter, analytics_row, analytics_rows_keyset
+
+    today = account_today_of(account)
+    items, _next = analytics_rows_keyset(account=account, flt=AnalyticsFilter(), kind=kind, cursor=cursor, size=PAGE)
+    return [(row.date, row.external_id, row.amount, row.remaining) for row in
+            (analytics_row(item, kind, today) for item in items)]
+
+
+def ours_offset_page(account, kind: str, offset: int) -> list:
+    """The old way (page=N): OFFSET, for comparison."""
+    from billing.selectors.analytics import AnalyticsFilter, analytics_row, analytics_rows
+
+    today = account_today_of(account)
+    return [(row.date, row.external_id, row.amount, row.remaining) for row in
+            (analytics_row(item, kind, today) for item in
+             analytics_rows(account=account, flt=AnalyticsFilter(), kind=kind)[offset:offset + PAGE])]
+
+
+RECEIVED_FROM = ("FROM billing_payment p JOIN billing_deal d ON d.id = p.deal_id AND d.cancelled_at IS NULL "
+                 "AND d.direction = 'incoming' WHERE p.account_id = %(account)s AND p.method <> 'opening_balance'")
+OVERDUE_FROM = ("FROM billing_installment i JOIN billing_schedule s ON s.id = i.schedule_id AND s.is_active "
+                "AND s.direction = 'incoming' JOIN billing_deal d ON d.id = s.deal_id AND d.account_id = %(account)s "
+                "AND d.cancelled_at IS NULL WHERE i.paid < i.amount AND i.due_date < %(today)s")
+
+
+def hand_keyset_page(account_id: int, kind: str, after: tuple, today: date) -> list:
     from django.db import connection
 
+    params = {"account": account_id, "today": today, "limit": PAGE}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT p.id FROM billing_payment p JOIN billing_deal d ON d.id = p.deal_id "
-                       "AND d.cancelled_at IS NULL AND d.direction = 'incoming' WHERE p.account_id = %s "
-                       "AND p.method <> 'opening_balance' AND (p.paid_at, p.id) > (%s, %s) "
-                       "ORDER BY p.paid_at, p.id LIMIT 50", [account_id, *after])
-        return [row[0] for row in cursor.fetchall()]
+        if kind == "received":
+            params.update(day=after[0], id=after[1])
+            cursor.execute(f"SELECT p.paid_at, d.external_id, p.amount, 0::numeric {RECEIVED_FROM} AND (p.paid_at, p.id) > "
+                           "(%(day)s, %(id)s) ORDER BY p.paid_at, p.id LIMIT %(limit)s", params)
+        else:
+            params.update(day=after[0], lead=after[1], seq=after[2])
+            cursor.execute(f"SELECT i.due_date, d.external_id, i.amount, i.amount - i.paid {OVERDUE_FROM} AND "
+                           "(i.due_date, d.external_id, i.seq) > (%(day)s, %(lead)s, %(seq)s) AND i.due_date >= %(day)s "
+                           "ORDER BY i.due_date, d.external_id, i.seq LIMIT %(limit)s", params)
+        return [(day, lead, amount, Decimal(0) if kind == "received" else remaining)
+                for day, lead, amount, remaining in cursor.fetchall()]
+
+
+def deep_anchor(account_id: int, kind: str, today: date) -> tuple[tuple, int]:
+    """The keyset of the row 100 rows before the end (a deep page), and its offset."""
+    from django.db import connection
+
+    params = {"account": account_id, "today": today}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) {RECEIVED_FROM if kind == 'received' else OVERDUE_FROM}", params)
+        offset = max(cursor.fetchone()[0] - 100, 1)
+        params["offset"] = offset - 1
+        if kind == "received":
+            cursor.execute(f"SELECT p.paid_at, p.id {RECEIVED_FROM} ORDER BY p.paid_at, p.id OFFSET %(offset)s "
+                           "LIMIT 1", params)
+        else:
+            cursor.execute(f"SELECT i.due_date, d.external_id, i.seq {OVERDUE_FROM} ORDER BY i.due_date, d.external_id, "
+                           "i.seq OFFSET %(offset)s LIMIT 1", params)
+        return tuple(cursor.fetchone()), offset
+
+
+def ours_aging(account) -> dict:
+    from billing.selectors.analytics import AnalyticsFilter, _open_line_totals
+
+    upcoming, overdue, aging = _open_line_totals(account, AnalyticsFilter(), account_today_of(account))
+    return {"upcoming": (upcoming.amount, upcoming.count), "overdue": (overdue.amount, overdue.count),
+            **{bucket.bucket: (bucket.amount, bucket.count) for bucket in aging}}
+
+
+def ours_worklist(account) -> tuple[int, list]:
+    """What GET /analytics/debtors-today does for its first page: the count and the page's rows."""
+    from django.core.paginator import Paginator
+
+    from billing.dunning.worklist import debtor_rows, debtors_lines
+    from billing.selectors.analytics import AnalyticsFilter
+
+    today = account_today_of(account)
+    paginator = Paginator(debtors_lines(account=account, flt=AnalyticsFilter(), today=today), PAGE)
+    rows = debtor_rows(account=account, items=list(paginator.page(1).object_list), today=today)
+    return paginator.count, [(row.due_date, row.external_id, row.seq, row.remaining, row.paused_until,
+                              row.last_contact_at) for row in rows]
+
+
+def hand_worklist(account_id: int, today: date) -> tuple[int, list]:
+    from django.db import connection
+
+    from billing.dunning.models import DunningLine, StepRun
+
+    lines, runs = DunningLine._meta.db_table, StepRun._meta.db_table
+    params = {"account": account_id, "today": today, "limit": PAGE, "late": today - timedelta(days=1)}
+    base = OVERDUE_FROM.replace("i.due_date < %(today)s", "i.due_date <= %(late)s")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) {base}", params)
+        count = cursor.fetchone()[0]
+        joins = (f" LEFT JOIN LATERAL (SELECT paused_until FROM {lines} x WHERE x.deal_id = d.id AND x.seq = i.seq "
+                 "AND x.due_date = i.due_date LIMIT 1) l ON true LEFT JOIN LATERAL (SELECT finished_at FROM "
+                 f"{runs} y WHERE y.deal_id = d.id AND y.status = %(sent)s ORDER BY y.finished_at DESC, y.id DESC "
+                 "LIMIT 1) r ON true WHERE ")
+        cursor.execute(f"SELECT i.due_date, d.external_id, i.seq, i.amount - i.paid, l.paused_until, r.finished_at "
+                       f"{base.replace(' WHERE ', joins, 1)} ORDER BY i.due_date, d.external_id, i.seq LIMIT %(limit)s",
+                       {**params, "sent": StepRun.Status.SENT})
+        return count, [tuple(row) for row in cursor.fetchall()]
+
+
+def _peak_rss_mb() -> float:
+    """This process' peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the forking parent)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def export_peak(account_id: int, rows: int, traced: bool) -> None:
+    """Child process: GET /analytics/export.xlsx?kind=received (capped at `rows`) through the real view and
+    read the streamed body; print wall ms, CPU ms, bytes and the process' peak RSS (with --tracemalloc also the
+    Python heap's peak, at about 3× the time)."""
+    import tracemalloc
+
+    import django
+
+    django.setup()
+    from rest_framework.test import APIClient
+
+    from billing.models import Account
+    from widget_api.api import analytics as api
+    from widget_api.tokens import token_mint
+
+    api.EXPORT_ROW_LIMIT = rows
+    account = Account.objects.get(pk=account_id)
+    token = token_mint(account_id=account.crm_account_id, subdomain=account.slug, user_id=1)
+    rss_before = _peak_rss_mb()
+    if traced:
+        tracemalloc.start()
+    wall, cpu = time.perf_counter(), time.process_time()
+    response = APIClient().get("/api/v1/analytics/export.xlsx", {"kind": "received", "lang": "ru"},
+                               HTTP_X_AUTH_TOKEN=token, HTTP_HOST="127.0.0.1")
+    assert response.status_code == 200, response
+    assert response.streaming
+    size = sum(len(chunk) for chunk in response.streaming_content)
+    from billing.selectors.analytics import AnalyticsFilter, analytics_rows
+
+    exported = analytics_rows(account=account, flt=AnalyticsFilter(), kind="received")[:rows].count()
+    wall, cpu = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
+    heap = f", Python heap peak {tracemalloc.get_traced_memory()[1] / 2**20:.1f} MB (tracemalloc)" if traced else ""
+    rss = _peak_rss_mb()
+    print(f"export   {exported} rows streamed: {wall:8.1f} ms (CPU {cpu:7.1f} ms, {cpu / exported:.2f} ms a row), "
+          f"{size / 1e6:.1f} MB xlsx{heap}, process peak RSS {rss:.0f} MB (after start-up {rss_before:.0f} MB); "
+          "goal < 256 MB", flush=True)
+    assert rss < 256, rss
+
+
+def account_today_of(account) -> date:
+    from billing.time import account_today
+
+    return account_today(account)
 
 
 def timed(func, runs: int) -> tuple[float, float, object]:
@@ -160,49 +302,153 @@ def timed(func, runs: int) -> tuple[float, float, object]:
     return statistics.median(walls), statistics.median(cpus), result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--deals", type=int, default=4000, help="5 lines and 3 payments each")
-    parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
-    from bench.database import fresh_database
+def compare(name: str, ours, hand, runs: int, *, check=None) -> dict:
+    """Interleaved runs (load changes hit both alike) after one warm-up each; the figures must be equal."""
+    ours(), hand()
+    mine, theirs = [], []
+    for _ in range(runs):
+        mine.append(timed(ours, 1))
+        theirs.append(timed(hand, 1))
+    if check:
+        check(mine[-1][2], theirs[-1][2])
+    else:
+        assert mine[-1][2] == theirs[-1][2], (name, mine[-1][2], theirs[-1][2])
+    row = {"name": name, "ours": statistics.median(run[0] for run in mine),
+           "ours_cpu": statistics.median(run[1] for run in mine),
+           "sql": statistics.median(run[0] for run in theirs), "sql_cpu": statistics.median(run[1] for run in theirs)}
+    row["ratio"] = row["ours"] / row["sql"]
+    print(f"{name:34} ours {row['ours']:8.1f} ms (CPU {row['ours_cpu']:6.1f})   hand SQL {row['sql']:8.1f} ms "
+          f"(CPU {row['sql_cpu']:6.1f})   ratio {row['ratio']:.2f}x; same figures", flush=True)
+    return row
 
-    fresh_database()
-    from billing.models import Account, Payment
-    from billing.time import account_today
 
-    started = time.perf_counter()
-    account_id = load(args.deals, date.today())
-    account = Account.objects.get(pk=account_id)
-    today = account_today(account)
-    print(f"loaded {args.deals} deals, {args.deals * LINES_PER_DEAL} lines, {args.deals * 3} payments "
-          f"in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f}")
-    month = (today.replace(day=1), (today.replace(day=1) + timedelta(days=31)).replace(day=1) - timedelta(days=1))
-    ours_summary(account), hand_summary(account_id, today, month)  # warm both
-    results = {"ours": [], "sql": []}
-    for _ in range(args.runs):  # interleaved, so load changes hit both alike
-        results["ours"].append(timed(lambda: ours_summary(account), 1))
-        results["sql"].append(timed(lambda: hand_summary(account_id, today, month), 1))
-    ours, hand = results["ours"][-1][2], results["sql"][-1][2]
+def _check_summary(ours: dict, hand: dict) -> None:
     for key in ("upcoming", "overdue", "due_next_7_days", "overdue_1_30", "overdue_31_90", "overdue_91_180",
                 "overdue_over_180", "received"):
         assert tuple(ours[key]) == tuple(hand[key]), (key, ours[key], hand[key])
     assert ours["by_day"] == hand["by_day"]
-    ours_ms = statistics.median(run[0] for run in results["ours"])
-    sql_ms = statistics.median(run[0] for run in results["sql"])
-    ours_cpu = statistics.median(run[1] for run in results["ours"])
-    sql_cpu = statistics.median(run[1] for run in results["sql"])
-    print(f"summary  ours {ours_ms:8.1f} ms (CPU {ours_cpu:6.1f} ms)   hand SQL {sql_ms:8.1f} ms "
-          f"(CPU {sql_cpu:6.1f} ms)   ratio {ours_ms / sql_ms:.2f}x (goal <= 2x, p50 < 300 ms); figures equal")
-    offset = max(Payment.objects.filter(account_id=account_id).count() - 100, 0)
-    ordered = Payment.objects.filter(account_id=account_id).order_by("paid_at", "pk")
-    anchor = ordered.values_list("paid_at", "pk")[offset - 1] if offset else (date(1900, 1, 1), 0)
-    deep_ms, deep_cpu, deep = timed(lambda: ours_deep_page(account, offset), args.runs)
-    keyset_ms, keyset_cpu, keyset = timed(lambda: keyset_page(account_id, anchor), args.runs)
-    assert deep == keyset, "the keyset page must be the same rows"
-    print(f"rows page at offset {offset}: ours (OFFSET) {deep_ms:8.1f} ms (CPU {deep_cpu:5.1f} ms)   keyset "
-          f"{keyset_ms:8.1f} ms (CPU {keyset_cpu:5.1f} ms)   ratio {deep_ms / keyset_ms:.2f}x")
-    print(f"load average at the end {os.getloadavg()[0]:.1f}; {datetime.now(ZoneInfo('UTC')):%Y-%m-%d %H:%M} UTC")
+
+
+SCALES = {"small": 4000, "full": 200_000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", choices=sorted(SCALES), default="small",
+                        help="small: 4 000 deals (make bench); full: 200 000 deals, 1 000 000 lines, 600 000 payments")
+    parser.add_argument("--deals", type=int, help="5 lines and 3 payments each (overrides --scale)")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--export-rows", type=int, default=100_000)
+    parser.add_argument("--reuse", action="store_true", help="keep the database a previous run loaded")
+    parser.add_argument("--tracemalloc", action="store_true", help="also the export's Python heap peak (slow)")
+    parser.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.export_child:
+        export_peak(args.export_child, args.export_rows, args.tracemalloc)
+        return
+    deals = args.deals or SCALES[args.scale]
+    from bench.database import fresh_database
+
+    started = time.perf_counter()
+    if args.reuse:
+        import django
+
+        django.setup()
+        from billing.models import Account
+
+        account = Account.objects.get(slug="benchanalytics")
+    else:
+        fresh_database()
+        from billing.models import Account
+
+        account = Account.objects.get(pk=load(deals, date.today()))
+    account_id = account.pk
+    today = account_today_of(account)
+    from billing.models import Installment, Payment
+
+    print(f"{Installment.objects.count()} lines, {Payment.objects.count()} payments, {deals} deals ready in "
+          f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
+    month = (today.replace(day=1), (today.replace(day=1) + timedelta(days=31)).replace(day=1) - timedelta(days=1))
+    results = [compare("summary", lambda: ours_summary(account), lambda: hand_summary(account_id, today, month),
+                       args.runs, check=_check_summary)]
+
+    def hand_aging():
+        figures = hand_summary(account_id, today, month)
+        return {key: value for key, value in figures.items() if key not in ("received", "by_day")}
+
+    results.append(compare("aging (open lines, every bucket)", lambda: ours_aging(account), hand_aging_only(
+        account_id, today), args.runs))
+    assert ours_aging(account) == hand_aging()
+    from billing.selectors.analytics import _cursor_encode
+
+    for kind in ("received", "overdue"):
+        anchor, offset = deep_anchor(account_id, kind, today)
+        cursor = _cursor_encode(kind, (anchor[0].isoformat(), *anchor[1:]))
+        results.append(compare(f"rows {kind}, keyset page at row {offset}",
+                               lambda kind=kind, cursor=cursor: ours_keyset_page(account, kind, cursor),
+                               lambda kind=kind, anchor=anchor: hand_keyset_page(account_id, kind, anchor, today),
+                               args.runs))
+        old = timed(lambda kind=kind, offset=offset: ours_offset_page(account, kind, offset), 3)
+        assert old[2] == ours_keyset_page(account, kind, cursor)
+        print(f"{'':34} (the old page=N, OFFSET {offset}: {old[0]:8.1f} ms, same rows)", flush=True)
+    results.append(compare("worklist «Должники сегодня» page 1", lambda: ours_worklist(account),
+                           lambda: hand_worklist(account_id, today), args.runs))
+    asked_figures(account, args.runs)
+    import subprocess
+
+    subprocess.run([sys.executable, __file__, "--export-child", str(account_id), "--export-rows",
+                    str(args.export_rows), *(["--tracemalloc"] if args.tracemalloc else [])], check=True)
+    print("\n| figure | ours p50 ms | ours CPU ms | hand SQL p50 ms | ratio |\n|---|---|---|---|---|")
+    for row in results:
+        print(f"| {row['name']} | {row['ours']:.1f} | {row['ours_cpu']:.1f} | {row['sql']:.1f} | "
+              f"{row['ratio']:.2f}× |")
+    worst = max(row["ratio"] for row in results)
+    slowest = max(row["ours"] for row in results)
+    print(f"worst ratio {worst:.2f}x (goal <= 2x), slowest p50 {slowest:.1f} ms (goal < 300 ms); load average "
+          f"{os.getloadavg()[0]:.1f}; {datetime.now(ZoneInfo('UTC')):%Y-%m-%d %H:%M} UTC")
+
+
+def asked_figures(account, runs: int) -> None:
+    """The figures users asked for, through their selectors (no baseline: what one request costs)."""
+    from billing.models import Deal
+    from billing.selectors.analytics import AnalyticsFilter
+    from billing.selectors.analytics_figures import cash_in_forecast, collection_rate, plan_progress
+
+    flt = AnalyticsFilter()
+    deep = Deal.objects.filter(account=account).order_by("-external_id").values_list("external_id", flat=True)[100]
+    for name, func in (("cash-in forecast (12 weeks, 6 months)", lambda: cash_in_forecast(account=account, flt=flt)),
+                       ("collection rate per manager (90 days)", lambda: collection_rate(account=account, flt=flt)),
+                       ("plan progress, the page 100 deals from the end", lambda: plan_progress(
+                           account=account, flt=flt, after_external_id=deep, limit=51))):
+        func()
+        wall, cpu, _result = timed(func, runs)
+        print(f"{name:38} ours {wall:8.1f} ms (CPU {cpu:6.1f})", flush=True)
+
+
+def hand_aging_only(account_id: int, today: date):
+    """The open lines' figures alone, by hand: one statement."""
+    from django.db import connection
+
+    buckets = (("due_next_7_days", -7, -1), ("overdue_1_30", 1, 30), ("overdue_31_90", 31, 90),
+               ("overdue_91_180", 91, 180), ("overdue_over_180", 181, None))
+    filters = ["i.due_date >= %(today)s", "i.due_date < %(today)s"]
+    for _name, low, high in buckets:
+        condition = f"i.due_date <= %(today)s::date - {low}"
+        filters.append(condition + (f" AND i.due_date >= %(today)s::date - {high}" if high is not None else ""))
+    figures = ", ".join(f"coalesce(sum(i.amount - i.paid) FILTER (WHERE {condition}), 0), "
+                        f"count(*) FILTER (WHERE {condition})" for condition in filters)
+    names = ["upcoming", "overdue"] + [name for name, _low, _high in buckets]
+
+    def run():
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {figures} FROM billing_installment i JOIN billing_schedule s ON s.id = "
+                           "i.schedule_id AND s.is_active AND s.direction = 'incoming' JOIN billing_deal d ON d.id = "
+                           "s.deal_id AND d.account_id = %(account)s AND d.cancelled_at IS NULL WHERE i.paid < "
+                           "i.amount", {"account": account_id, "today": today})
+            lines = cursor.fetchone()
+        return {name: (lines[2 * n], lines[2 * n + 1]) for n, name in enumerate(names)}
+
+    return run
 
 
 if __name__ == "__main__":

@@ -282,6 +282,8 @@ class Payment(models.Model):
                                     condition=Q(idempotency_key__isnull=False),
                                     name="payment_idempotency_key_unique_per_account"),
         ]
+        # Analytics' received rows are paged by keyset on (paid_at, id) within the account.
+        indexes = [models.Index(fields=["account", "paid_at", "id"], name="payment_account_paid_at_id")]
 
 
 class RefundRequest(models.Model):

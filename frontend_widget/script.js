@@ -625,6 +625,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         next_due: deal.next_due ? tf('panel.next_due_value', {date: day(deal.next_due.due_date),
           amount: money(deal.next_due.amount, currency)}) : '',
         version: schedule && schedule.version ? tf('panel.version', {version: schedule.version}) : '',
+        lines_progress: planLinesProgress(lines),
         can_pay: _.contains(PAYABLE, deal.status) && (kopecks(deal.debt) || 0) > 0,
         can_invoice: !outgoing && _.some(lines, function (line) { return _.contains(OPEN_LINES, line.status); }),
         documents: _.map(_.filter(DEAL_DOCUMENTS, function (kind) {
@@ -705,6 +706,15 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         $button.prop('disabled', false);
         flash(error.message, 'error');
       });
+    }
+
+    // [I] "3 of 6 paid" on the card: the active plan's lines paid in full, as analytics/plan-progress counts them.
+    function planLinesProgress(lines) {
+      if (!lines || !lines.length) {
+        return '';
+      }
+      var paid = _.filter(lines, function (line) { return (kopecks(line.paid) || 0) >= (kopecks(line.amount) || 0); });
+      return tf('figures.progress', {paid: paid.length, total: lines.length});
     }
 
     function renderPanel(compiled) {
@@ -1492,6 +1502,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         drawChart(summary);
         loadRows();
         loadCounterparties();
+        loadFigures();
         debtorsAfterSummary(summary);
       }, function (error) {
         if (seq !== analytics.seq) {
@@ -1669,6 +1680,103 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         'payplan-' + kind + '-' + isoDate(new Date()) + '.xlsx')
         .fail(function (error) { showErrors(analyticsPage(), error); })
         .always(function () { $button.prop('disabled', false).removeClass('is-busy'); });
+    }
+
+    // ---- [I] figures users asked for (the analytics page): cash-in forecast, collection rate, plan progress --
+
+    var figures = {seq: 0, forecast: 'weeks', data: null, progress: [], after: null};
+
+    function figuresTexts() {
+      return _.extend(texts(), {figures: self.i18n('figures') || {}});
+    }
+
+    function figuresRate(rate) {
+      if (rate === null || rate === undefined) {
+        return t('figures.no_rate');
+      }
+      var percent = (parseFloat(rate) * 100).toFixed(1);
+      return (lang() === 'ru' ? percent.replace('.', ',') : percent) + '\u00a0%';
+    }
+
+    function loadFigures() {
+      var $block = analyticsPage().find('.payplan-asked');
+      var seq = figures.seq += 1;
+      var filters = analyticsFilters();
+      var noRange = _.omit(filters, 'date_from', 'date_to');
+      $block.addClass('is-updating');
+      $.when(template('figures'), api('GET', '/analytics/forecast', noRange),
+        api('GET', '/analytics/collection-rate', filters),
+        api('GET', '/analytics/plan-progress', _.extend({page_size: ROWS_PAGE_SIZE}, noRange)))
+        .then(function (compiled, forecast, collection, progress) {
+          if (seq !== figures.seq) {
+            return;
+          }
+          figures.data = {compiled: compiled, forecast: forecast, collection: collection};
+          figures.progress = progress.results;
+          figures.after = progress.next_after;
+          renderFigures();
+        }, function (error) {
+          if (seq === figures.seq) {
+            $block.removeClass('is-updating').html('<div class="payplan-muted">' +
+              escapeHtml(tf('figures.failed', {message: error.message})) + '</div>');
+          }
+        });
+    }
+
+    function moreFigures($button) {
+      var seq = figures.seq;
+      $button.prop('disabled', true).addClass('is-busy');
+      api('GET', '/analytics/plan-progress', _.extend({page_size: ROWS_PAGE_SIZE, after: figures.after},
+        _.omit(analyticsFilters(), 'date_from', 'date_to'))).then(function (page) {
+        if (seq !== figures.seq) {
+          return;
+        }
+        figures.progress = figures.progress.concat(page.results);
+        figures.after = page.next_after;
+        renderFigures();
+      }, function (error) {
+        $button.prop('disabled', false).removeClass('is-busy');
+        showErrors(analyticsPage(), error);
+      });
+    }
+
+    function renderFigures() {
+      var data = figures.data;
+      var currency = data.forecast.currency;
+      var periods = data.forecast[figures.forecast] || [];
+      function collectionRow(row, total) {
+        return {manager_id: row.manager_id === null ? '' : row.manager_id, total: total,
+          manager: total ? t('figures.total') : (row.manager_id ? managerName(row.manager_id) : t('figures.no_manager')),
+          due: money(row.due_amount, currency),
+          on_time: money(row.on_time_amount, currency) + ' (' + tf('figures.lines_of', {paid: row.on_time_count,
+            total: row.due_count}) + ')',
+          rate_amount: figuresRate(row.rate_amount), rate_count: figuresRate(row.rate_count)};
+      }
+      var model = {
+        t: figuresTexts(), by_week: figures.forecast === 'weeks',
+        forecast: _.map(periods, function (period) {
+          return {start: period.start, label: tf('figures.period', {start: day(period.start), end: day(period.end)}),
+            amount: money(period.amount, currency), count: period.count};
+        }),
+        forecast_total: money((_.reduce(periods, function (sum, period) { return sum + (kopecks(period.amount) || 0); },
+          0) / 100).toFixed(2), currency),
+        forecast_count: _.reduce(periods, function (sum, period) { return sum + period.count; }, 0),
+        collection_hint: tf('figures.collection_hint', {from: day(data.collection.date_from),
+          to: day(data.collection.date_to)}),
+        collection_empty: !data.collection.rows.length,
+        collection: _.map(data.collection.rows, function (row) { return collectionRow(row, false); })
+          .concat([collectionRow(data.collection.totals, true)]),
+        progress_empty: !figures.progress.length, has_more: figures.after !== null,
+        progress: _.map(figures.progress, function (row) {
+          return {lead_id: row.lead_id, lead_url: '/leads/detail/' + row.lead_id,
+            deal: row.deal_name || tf('analytics.unnamed_deal', {lead_id: row.lead_id}), client: row.client,
+            lines: tf('figures.progress', {paid: row.lines_paid, total: row.lines_total}),
+            share: row.lines_total ? Math.round(row.lines_paid * 100 / row.lines_total) : 0,
+            paid: tf('figures.lines_of', {paid: money(row.amount_paid, currency), total: money(row.amount_total, currency)}),
+            next_due_date: row.next_due_date ? day(row.next_due_date) : ''};
+        })
+      };
+      analyticsPage().find('.payplan-asked').removeClass('is-updating').html(data.compiled.render(model));
     }
 
     // ---- account settings (inside the integration's settings modal) -----------------------------
@@ -4253,6 +4361,11 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       on('click', '.payplan-analytics ' + action('counterparty-export'), function () {
         exportCounterparties($(this));
       });
+      on('click', '.payplan-analytics ' + action('figures-forecast'), function () {
+        figures.forecast = $(this).attr('data-forecast') === 'months' ? 'months' : 'weeks';
+        renderFigures();
+      });
+      on('click', '.payplan-analytics ' + action('figures-more'), function () { moreFigures($(this)); });
 
       on('click', '.payplan-account ' + action('template-save'), function () { saveTemplate(templatesRoot($(this))); });
       on('click', '.payplan-account ' + action('template-reset'), function () { resetTemplate(templatesRoot($(this))); });

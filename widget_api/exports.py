@@ -1,13 +1,15 @@
 """Excel export of analytics rows: words instead of codes, manager names, a totals row, and text that a
 spreadsheet can never run as a formula (the cell is typed as text; no apostrophe is added to the value)."""
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
+from typing import BinaryIO
 
 from django.utils import translation
 from django.utils.translation import pgettext_lazy
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -115,9 +117,18 @@ def _put(sheet, row_index: int, column_index: int, value):
     return cell
 
 
-def rows_workbook(sheets: dict[str, list[AnalyticsRow]], *, language: str = "ru",
+def rows_workbook(sheets: dict[str, Iterable[AnalyticsRow]], *, language: str = "ru",
                   manager_names: dict[int, str] | None = None) -> bytes:
-    """One sheet per kind of rows: header (frozen, with an autofilter), the rows, then a totals row."""
+    """The workbook of `rows_workbook_write` as bytes (small exports and tests)."""
+    buffer = BytesIO()
+    rows_workbook_write(sheets, buffer, language=language, manager_names=manager_names)
+    return buffer.getvalue()
+
+
+def rows_workbook_write(sheets: dict[str, Iterable[AnalyticsRow]], target: BinaryIO, *, language: str = "ru",
+                        manager_names: dict[int, str] | None = None) -> None:
+    """One sheet per kind of rows: header (frozen, with an autofilter), the rows, then a totals row. Written
+    row by row (openpyxl's write-only mode) from iterables: memory stays flat however many rows there are."""
     texts = export_texts(language)
     names = manager_names or {}
 
@@ -126,35 +137,50 @@ def rows_workbook(sheets: dict[str, list[AnalyticsRow]], *, language: str = "ru"
             return ""
         return names.get(manager_id) or texts.manager % {"id": manager_id}
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
     for kind, rows in sheets.items():
         sheet = book.create_sheet(texts.sheets.get(kind, kind))
         for index, name in enumerate(COLUMNS, start=1):
-            _put(sheet, 1, index, texts.columns[name]).font = Font(bold=True)
-        totals = dict.fromkeys(MONEY_COLUMNS, Decimal("0.00"))
-        for row_index, row in enumerate(rows, start=2):
-            values = _values(row, texts, manager_name)
-            for index, name in enumerate(COLUMNS, start=1):
-                cell = _put(sheet, row_index, index, values[name])
-                if name in MONEY_COLUMNS:
-                    cell.number_format = MONEY_FORMAT
-                    totals[name] += values[name]
-                elif name == "date":
-                    cell.number_format = "DD.MM.YYYY"
-        last_column = get_column_letter(len(COLUMNS))
-        sheet.auto_filter.ref = f"A1:{last_column}{len(rows) + 1}"
-        total_row = len(rows) + 2
-        _put(sheet, total_row, 1, texts.total).font = Font(bold=True)
-        for name in MONEY_COLUMNS:
-            cell = _put(sheet, total_row, COLUMNS.index(name) + 1, totals[name])
-            cell.number_format, cell.font = MONEY_FORMAT, Font(bold=True)
-        for index, name in enumerate(COLUMNS, start=1):
             sheet.column_dimensions[get_column_letter(index)].width = 28 if name in WIDE_COLUMNS else 14
         sheet.freeze_panes = "A2"
-    buffer = BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        sheet.append([_cell(sheet, texts.columns[name], font=bold) for name in COLUMNS])
+        totals = dict.fromkeys(MONEY_COLUMNS, Decimal("0.00"))
+        count = 0
+        for row in rows:
+            count += 1
+            values = _values(row, texts, manager_name)
+            cells = []
+            for name in COLUMNS:
+                value = values[name]
+                if name in MONEY_COLUMNS:
+                    totals[name] += value
+                    cells.append(_cell(sheet, value, number_format=MONEY_FORMAT))
+                elif name == "date":
+                    cells.append(_cell(sheet, value, number_format="DD.MM.YYYY"))
+                elif isinstance(value, str) and value.startswith("="):
+                    cells.append(_cell(sheet, value))  # typed as text: never a formula
+                else:
+                    cells.append(value)  # a plain value: openpyxl types it (text as text)
+            sheet.append(cells)
+        total_row = [_cell(sheet, texts.total, font=bold)] + [None] * (len(COLUMNS) - 1)
+        for name in MONEY_COLUMNS:
+            total_row[COLUMNS.index(name)] = _cell(sheet, totals[name], number_format=MONEY_FORMAT, font=bold)
+        sheet.append(total_row)
+        sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
+    book.save(target)
+
+
+def _cell(sheet, value, *, number_format: str | None = None, font: Font | None = None) -> WriteOnlyCell:
+    """A write-only cell; text is typed as text ("=HYPERLINK(...)" stays those characters, never a formula)."""
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = TYPE_STRING
+    if number_format:
+        cell.number_format = number_format
+    if font:
+        cell.font = font
+    return cell
 
 
 # Export columns keep the widget's names; billing's rows call the lead id the deal's external id.

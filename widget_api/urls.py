@@ -3,9 +3,12 @@ from django.urls import path, register_converter
 
 from widget_api.api.account import AccountSettingsView, CloudPaymentsTestView, CrmOptionsView
 from widget_api.api.analytics import (
+    AnalyticsCollectionView,
     AnalyticsCounterpartiesView,
     AnalyticsExportView,
     AnalyticsFiltersView,
+    AnalyticsForecastView,
+    AnalyticsProgressView,
     AnalyticsRowsView,
     AnalyticsSummaryView,
 )
@@ -61,6 +64,9 @@ urlpatterns = [
     path("analytics/export.xlsx", AnalyticsExportView.as_view(), name="analytics-export"),
     path("analytics/filters", AnalyticsFiltersView.as_view(), name="analytics-filters"),
     path("analytics/counterparties", AnalyticsCounterpartiesView.as_view(), name="analytics-counterparties"),
+    path("analytics/forecast", AnalyticsForecastView.as_view(), name="analytics-forecast"),
+    path("analytics/collection-rate", AnalyticsCollectionView.as_view(), name="analytics-collection-rate"),
+    path("analytics/plan-progress", AnalyticsProgressView.as_view(), name="analytics-plan-progress"),
     path("analytics/debtors-today", DebtorsTodayView.as_view(), name="analytics-debtors-today"),
     path("deals/<bigid:lead_id>", DealView.as_view(), name="deal"),
     path("deals/<bigid:lead_id>/dunning", DealDunningView.as_view(), name="deal-dunning"),

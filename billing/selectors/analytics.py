@@ -1,9 +1,12 @@
 """Analytics over an account's money: received, upcoming and overdue, by day, with aging buckets."""
+import base64
+import binascii
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, Min, OuterRef, Q, QuerySet, Sum, Value
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.db.models.functions import Coalesce
 
 from billing.domain.money import ZERO
@@ -229,9 +232,76 @@ def analytics_rows(*, account: Account, flt: AnalyticsFilter, kind: str) -> Quer
     """The rows behind one total, oldest first, as a queryset the caller pages."""
     today = account_today(account)
     if kind == "received":
-        return _payments(account, flt).select_related("deal").order_by("paid_at", "pk")
+        return (_payments(account, flt).select_related("deal").order_by("paid_at", "pk")
+                .only("paid_at", "amount", "method", "deal_id", *(f"deal__{name}" for name in ROW_DEAL_FIELDS)))
     lines = upcoming_lines(account, flt, today) if kind == "upcoming" else overdue_lines(account, flt, today)
-    return lines.select_related("schedule__deal").order_by("due_date", "schedule__deal__external_id", "seq")
+    return (lines.select_related("schedule__deal").order_by("due_date", "schedule__deal__external_id", "seq")
+            .only("seq", "due_date", "amount", "paid", "schedule_id", "schedule__deal_id",
+                  *(f"schedule__deal__{name}" for name in ROW_DEAL_FIELDS)))
+
+
+# What a row shows of its deal: the rows and the export read only these columns (no secrets decrypted, narrow rows).
+ROW_DEAL_FIELDS = ("external_id", "name", "contact_name", "group", "education_direction", "direction",
+                   "responsible_user_id")
+
+
+class BadCursor(ValueError):
+    """A `cursor` that this kind of rows did not hand out."""
+
+
+def _cursor_encode(kind: str, parts: tuple) -> str:
+    raw = "|".join([kind, *(str(part) for part in parts)])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(kind: str, cursor: str) -> tuple[date, int, int | None]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        found, day, *keys = raw.split("|")
+        numbers = [int(key) for key in keys]
+        expected = 1 if kind == "received" else 2
+        if found != kind or len(numbers) != expected or any(abs(number) >= 2**63 for number in numbers):
+            raise ValueError(raw)
+        return date.fromisoformat(day), numbers[0], numbers[1] if expected == 2 else None
+    except (ValueError, UnicodeDecodeError, binascii.Error) as error:
+        raise BadCursor(cursor) from error
+
+
+def _row_cursor(kind: str, item) -> str:
+    if kind == "received":
+        return _cursor_encode(kind, (item.paid_at.isoformat(), item.pk))
+    return _cursor_encode(kind, (item.due_date.isoformat(), item.schedule.deal.external_id, item.seq))
+
+
+def analytics_rows_after(*, rows: QuerySet, kind: str, cursor: str) -> QuerySet:
+    """The rows after a keyset cursor, in the same order (`analytics_rows`): a deep page costs what the first
+    page costs, and rows inserted before the cursor neither repeat nor hide rows after it."""
+    day, first, second = _cursor_decode(kind, cursor)
+    # A row comparison, (paid_at, id) > (…): an ordered index scan that stops after the page (an OR of the
+    # cases makes PostgreSQL bitmap-scan and sort); the bare date bound lets the lines' due_date index in.
+    if kind == "received":
+        return rows.filter(TupleGreaterThan(Tuple(F("paid_at"), F("pk")), (day, first)), paid_at__gte=day)
+    return rows.filter(TupleGreaterThan(Tuple(F("due_date"), F("schedule__deal__external_id"), F("seq")),
+                                        (day, first, second)), due_date__gte=day)
+
+
+def analytics_rows_keyset(*, account: Account, flt: AnalyticsFilter, kind: str, cursor: str | None,
+                          size: int) -> tuple[list, str | None]:
+    """One page of the rows behind a total by keyset: the page and the cursor of the next one (None: the last)."""
+    rows = analytics_rows(account=account, flt=flt, kind=kind)
+    if cursor:
+        rows = analytics_rows_after(rows=rows, kind=kind, cursor=cursor)
+    items = list(rows[:size + 1])
+    return items[:size], _row_cursor(kind, items[size - 1]) if len(items) > size else None
+
+
+def analytics_cursor_check(*, kind: str, cursor: str) -> None:
+    """Raise BadCursor unless `cursor` is one this kind of rows hands out."""
+    _cursor_decode(kind, cursor)
+
+
+def analytics_row_cursor(*, kind: str, item) -> str:
+    return _row_cursor(kind, item)
 
 
 def analytics_row(item, kind: str, today: date) -> AnalyticsRow:

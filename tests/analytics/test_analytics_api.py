@@ -91,13 +91,13 @@ def test_excel_export_has_a_sheet_per_kind_numbers_as_numbers_and_no_formulas(bo
     response = book.get("/api/v1/analytics/export.xlsx", lang="ru")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    workbook = load_workbook(BytesIO(response.content))
+    workbook = load_workbook(BytesIO(response.getvalue()))
     assert workbook.sheetnames == ["Поступления", "Предстоящие", "Просроченные"]
     overdue = list(workbook["Просроченные"].iter_rows(values_only=True))
     assert overdue[0][0] == "Сделка №"
     assert overdue[1][1] == "=HYPERLINK(\"http://evil\")"
     assert overdue[1][8] == Decimal("10000") or overdue[1][8] == 10000
-    single = load_workbook(BytesIO(book.get("/api/v1/analytics/export.xlsx", kind="received", lang="ru").content))
+    single = load_workbook(BytesIO(book.get("/api/v1/analytics/export.xlsx", kind="received", lang="ru").getvalue()))
     assert single.sheetnames == ["Поступления"]
 
 

@@ -1,6 +1,8 @@
 """Analytics endpoints: totals, rows with paging, Excel export, filter values."""
+import tempfile
+
 from django.core.paginator import EmptyPage, Paginator
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.utils.translation import get_language, gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -12,17 +14,30 @@ from billing.selectors.analytics import (
     GROUP_BY,
     MAX_DAYS,
     AnalyticsFilter,
+    BadCursor,
     analytics_counterparties,
+    analytics_cursor_check,
     analytics_filters,
     analytics_row,
+    analytics_row_cursor,
     analytics_rows,
+    analytics_rows_keyset,
     analytics_summary,
+)
+from billing.selectors.analytics_figures import (
+    FORECAST_MONTHS,
+    FORECAST_WEEKS,
+    MAX_FORECAST_MONTHS,
+    MAX_FORECAST_WEEKS,
+    cash_in_forecast,
+    collection_rate,
+    plan_progress,
 )
 from billing.time import account_today
 from crm.port import crm_user_names
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
-from widget_api.exports import counterparties_sheet, rows_workbook
+from widget_api.exports import counterparties_sheet, rows_workbook_write
 
 KINDS = ["received", "upcoming", "overdue"]
 REPORT_KINDS = ["counterparties", "contracts"]  # export only: the counterparty report's sheet
@@ -53,9 +68,22 @@ class RowsInput(FilterInput):
     kind = serializers.ChoiceField(choices=KINDS)
     page = serializers.IntegerField(default=1, min_value=1, max_value=1_000_000)
     page_size = serializers.IntegerField(default=50, min_value=1, max_value=500)
+    cursor = serializers.CharField(required=False, max_length=200,
+                                   help_text="keyset paging: the next_cursor of the previous page (then page is "
+                                             "ignored and count/pages are null); deep pages cost as the first")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if attrs.get("cursor"):
+            try:
+                analytics_cursor_check(kind=attrs["kind"], cursor=attrs["cursor"])
+            except BadCursor:
+                raise serializers.ValidationError({"cursor": [gettext("Not a cursor of these rows.")]}) from None
+        return attrs
 
     def to_filter(self) -> AnalyticsFilter:
-        data = {key: value for key, value in self.validated_data.items() if key not in ("kind", "page", "page_size")}
+        data = {key: value for key, value in self.validated_data.items()
+                if key not in ("kind", "page", "page_size", "cursor")}
         return AnalyticsFilter(**data)
 
 
@@ -128,10 +156,12 @@ class RowOutput(serializers.Serializer):
 
 
 class RowsPageOutput(serializers.Serializer):
-    count = serializers.IntegerField()
+    count = serializers.IntegerField(allow_null=True, help_text="null when paged by cursor")
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
-    pages = serializers.IntegerField()
+    pages = serializers.IntegerField(allow_null=True, help_text="null when paged by cursor")
+    next_cursor = serializers.CharField(allow_null=True, help_text="pass as cursor for the next page; null: the "
+                                                                   "last page")
     results = RowOutput(many=True)
 
 
@@ -182,19 +212,26 @@ class AnalyticsRowsView(WidgetView):
                    summary="The rows behind a total, paged")
     def get(self, request):
         serializer = _parsed(RowsInput, request)
-        kind = serializer.validated_data["kind"]
-        paginator = Paginator(analytics_rows(account=self.account, flt=serializer.to_filter(), kind=kind),
-                              serializer.validated_data["page_size"])
+        data = serializer.validated_data
+        kind, size, today = data["kind"], data["page_size"], account_today(self.account)
+        if data.get("cursor"):
+            items, next_cursor = analytics_rows_keyset(account=self.account, flt=serializer.to_filter(), kind=kind,
+                                                       cursor=data["cursor"], size=size)
+            return Response(RowsPageOutput({
+                "count": None, "page": data["page"], "page_size": size, "pages": None, "next_cursor": next_cursor,
+                "results": [analytics_row(item, kind, today) for item in items]}).data)
+        paginator = Paginator(analytics_rows(account=self.account, flt=serializer.to_filter(), kind=kind), size)
+        next_cursor = None
         try:
-            page = paginator.page(serializer.validated_data["page"])
+            page = paginator.page(data["page"])
             items = list(page.object_list)
+            if page.has_next() and items:
+                next_cursor = analytics_row_cursor(kind=kind, item=items[-1])
         except EmptyPage:
             items = []
-        today = account_today(self.account)
         return Response(RowsPageOutput({
-            "count": paginator.count, "page": serializer.validated_data["page"],
-            "page_size": serializer.validated_data["page_size"], "pages": paginator.num_pages,
-            "results": [analytics_row(item, kind, today) for item in items],
+            "count": paginator.count, "page": data["page"], "page_size": size, "pages": paginator.num_pages,
+            "next_cursor": next_cursor, "results": [analytics_row(item, kind, today) for item in items],
         }).data)
 
 
@@ -214,14 +251,26 @@ class AnalyticsExportView(WidgetView):
                                               group_by="contract" if kind == "contracts" else "counterparty")
             workbook = counterparties_sheet(report, language=language)
         else:
-            sheets = {kind: [analytics_row(item, kind, today) for item in
-                             analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT]]
-                      for kind in ([kind] if kind else KINDS)}
-            workbook = rows_workbook(sheets, language=language, manager_names=crm_user_names(account=self.account))
+            return self._rows_file(flt, [kind] if kind else KINDS, language, today)
         response = HttpResponse(workbook,
                                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         response["Content-Disposition"] = f'attachment; filename="payplan-{today.isoformat()}.xlsx"'
         return response
+
+    def _rows_file(self, flt: AnalyticsFilter, kinds: list[str], language: str, today) -> FileResponse:
+        """Up to EXPORT_ROW_LIMIT rows a sheet, read in chunks and written row by row to a temporary file
+        that is then streamed: memory stays flat whatever the account's size."""
+        def rows(kind: str):
+            for item in analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT].iterator(
+                    chunk_size=2000):
+                yield analytics_row(item, kind, today)
+
+        sheets = {kind: rows(kind) for kind in kinds}
+        target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once streamed
+        rows_workbook_write(sheets, target, language=language, manager_names=crm_user_names(account=self.account))
+        target.seek(0)
+        return FileResponse(target, as_attachment=True, filename=f"payplan-{today.isoformat()}.xlsx",
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 class AnalyticsCounterpartiesView(WidgetView):
@@ -240,3 +289,114 @@ class AnalyticsFiltersView(WidgetView):
                    summary="The account's distinct groups, education directions and managers")
     def get(self, request):
         return Response(FiltersOutput(analytics_filters(account=self.account)).data)
+
+
+# --- [I] the figures users asked for: cash-in forecast, collection rate per manager, plan progress ------------
+class ForecastInput(FilterInput):
+    weeks = serializers.IntegerField(default=FORECAST_WEEKS, min_value=1, max_value=MAX_FORECAST_WEEKS)
+    months = serializers.IntegerField(default=FORECAST_MONTHS, min_value=1, max_value=MAX_FORECAST_MONTHS)
+
+    def to_filter(self) -> AnalyticsFilter:
+        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items()
+                                  if key not in ("weeks", "months", "date_from", "date_to")})
+
+
+class ForecastPeriodOutput(serializers.Serializer):
+    start = serializers.DateField(help_text="the first day counted (today for the current week or month)")
+    end = serializers.DateField()
+    amount = MoneyField(help_text="the open lines' unpaid remainder due in the period")
+    count = serializers.IntegerField(help_text="open lines due in the period")
+
+
+class ForecastOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    today = serializers.DateField()
+    weeks = ForecastPeriodOutput(many=True, help_text="this week from today, then Monday to Sunday")
+    months = ForecastPeriodOutput(many=True, help_text="this month from today, then calendar months")
+
+
+class RateField(serializers.DecimalField):
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=6, decimal_places=4, allow_null=True, coerce_to_string=True, **kwargs)
+
+
+class CollectionRowOutput(serializers.Serializer):
+    manager_id = serializers.IntegerField(allow_null=True, help_text="the plan's manager, else the deal's "
+                                                                     "responsible; null on the totals")
+    due_amount = MoneyField(help_text="the lines due in the window")
+    due_count = serializers.IntegerField()
+    on_time_amount = MoneyField(help_text="of it, paid by payments dated on or before each line's due date")
+    on_time_count = serializers.IntegerField(help_text="lines paid in full on time")
+    rate_amount = RateField(help_text="on_time_amount / due_amount, e.g. \"0.8125\"; null when nothing was due")
+    rate_count = RateField(help_text="on_time_count / due_count")
+
+
+class CollectionOutput(serializers.Serializer):
+    currency = serializers.CharField()
+    date_from = serializers.DateField(help_text="the due dates counted: the filter's range, else the last 90 days, "
+                                                "never today or later")
+    date_to = serializers.DateField()
+    rows = CollectionRowOutput(many=True)
+    totals = CollectionRowOutput()
+
+
+class ProgressInput(FilterInput):
+    lead_id = serializers.IntegerField(required=False, min_value=1, max_value=2**62, help_text="one deal only")
+    after = serializers.IntegerField(required=False, min_value=0, max_value=2**62,
+                                     help_text="keyset paging: the next_after of the previous page")
+    page_size = serializers.IntegerField(default=50, min_value=1, max_value=500)
+
+    def to_filter(self) -> AnalyticsFilter:
+        return AnalyticsFilter(**{key: value for key, value in self.validated_data.items()
+                                  if key not in ("lead_id", "after", "page_size", "date_from", "date_to")})
+
+
+class ProgressOutput(serializers.Serializer):
+    lead_id = serializers.IntegerField(source="external_id")
+    deal_name = serializers.CharField(allow_blank=True)
+    client = serializers.CharField(allow_blank=True)
+    lines_paid = serializers.IntegerField(help_text="lines paid in full («3 из 6 оплачено»)")
+    lines_total = serializers.IntegerField()
+    amount_paid = MoneyField()
+    amount_total = MoneyField()
+    next_due_date = serializers.DateField(allow_null=True, help_text="the earliest unpaid line's due date")
+
+
+class ProgressPageOutput(serializers.Serializer):
+    results = ProgressOutput(many=True)
+    next_after = serializers.IntegerField(allow_null=True, help_text="pass as after for the next page; null: last")
+
+
+class AnalyticsForecastView(WidgetView):
+    @extend_schema(operation_id="analytics_forecast", parameters=[ForecastInput], responses={200: ForecastOutput},
+                   summary="Cash-in forecast: the open lines by week and by month ahead")
+    def get(self, request):
+        serializer = _parsed(ForecastInput, request)
+        forecast = cash_in_forecast(account=self.account, flt=serializer.to_filter(),
+                                    weeks=serializer.validated_data["weeks"],
+                                    months=serializer.validated_data["months"])
+        return Response(ForecastOutput(forecast).data)
+
+
+class AnalyticsCollectionView(WidgetView):
+    @extend_schema(operation_id="analytics_collection_rate", parameters=[FilterInput],
+                   responses={200: CollectionOutput},
+                   summary="Collection rate per manager: paid on time ÷ due, by amount and by count")
+    def get(self, request):
+        flt = _parsed(FilterInput, request).to_filter()
+        return Response(CollectionOutput(collection_rate(account=self.account, flt=flt)).data)
+
+
+class AnalyticsProgressView(WidgetView):
+    @extend_schema(operation_id="analytics_plan_progress", parameters=[ProgressInput],
+                   responses={200: ProgressPageOutput},
+                   summary="Plan progress per deal («3 из 6 оплачено»), by lead id, keyset paged")
+    def get(self, request):
+        serializer = _parsed(ProgressInput, request)
+        data = serializer.validated_data
+        size = data["page_size"]
+        rows = plan_progress(account=self.account, flt=serializer.to_filter(),
+                             external_ids=[data["lead_id"]] if data.get("lead_id") else None,
+                             after_external_id=data.get("after"), limit=size + 1)
+        return Response(ProgressPageOutput({
+            "results": rows[:size], "next_after": rows[size - 1].external_id if len(rows) > size else None}).data)
