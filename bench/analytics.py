@@ -169,13 +169,15 @@ def hand_keyset_page(account_id: int, kind: str, after: tuple, today: date) -> l
     with connection.cursor() as cursor:
         if kind == "received":
             params.update(day=after[0], id=after[1])
-            cursor.execute(f"SELECT p.paid_at, d.external_id, p.amount, 0::numeric {RECEIVED_FROM} AND (p.paid_at, p.id) > "
-                           "(%(day)s, %(id)s) ORDER BY p.paid_at, p.id LIMIT %(limit)s", params)
+            cursor.execute(f"SELECT p.paid_at, d.external_id, p.amount, 0::numeric {RECEIVED_FROM} "
+                           "AND (p.paid_at, p.id) > (%(day)s, %(id)s) ORDER BY p.paid_at, p.id LIMIT %(limit)s",
+                           params)
         else:
             params.update(day=after[0], lead=after[1], seq=after[2])
             cursor.execute(f"SELECT i.due_date, d.external_id, i.amount, i.amount - i.paid {OVERDUE_FROM} AND "
-                           "(i.due_date, d.external_id, i.seq) > (%(day)s, %(lead)s, %(seq)s) AND i.due_date >= %(day)s "
-                           "ORDER BY i.due_date, d.external_id, i.seq LIMIT %(limit)s", params)
+                           "(i.due_date, d.external_id, i.seq) > (%(day)s, %(lead)s, %(seq)s) "
+                           "AND i.due_date >= %(day)s ORDER BY i.due_date, d.external_id, i.seq LIMIT %(limit)s",
+                           params)
         return [(day, lead, amount, Decimal(0) if kind == "received" else remaining)
                 for day, lead, amount, remaining in cursor.fetchall()]
 
@@ -193,8 +195,8 @@ def deep_anchor(account_id: int, kind: str, today: date) -> tuple[tuple, int]:
             cursor.execute(f"SELECT p.paid_at, p.id {RECEIVED_FROM} ORDER BY p.paid_at, p.id OFFSET %(offset)s "
                            "LIMIT 1", params)
         else:
-            cursor.execute(f"SELECT i.due_date, d.external_id, i.seq {OVERDUE_FROM} ORDER BY i.due_date, d.external_id, "
-                           "i.seq OFFSET %(offset)s LIMIT 1", params)
+            cursor.execute(f"SELECT i.due_date, d.external_id, i.seq {OVERDUE_FROM} "
+                           "ORDER BY i.due_date, d.external_id, i.seq OFFSET %(offset)s LIMIT 1", params)
         return tuple(cursor.fetchone()), offset
 
 

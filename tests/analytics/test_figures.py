@@ -183,4 +183,5 @@ def test_plan_progress_per_deal_agrees_with_brute_force(ledger):
     assert rebuilt.lines_total == 5  # the active version's lines only
     page = plan_progress(account=ledger, flt=AnalyticsFilter(), after_external_id=302, limit=3)
     assert [row.external_id for row in page] == sorted(by_deal)[sorted(by_deal).index(302) + 1:][:3]
-    assert [row.external_id for row in plan_progress(account=ledger, flt=AnalyticsFilter(), external_ids=[304])] == [304]
+    only = plan_progress(account=ledger, flt=AnalyticsFilter(), external_ids=[304])
+    assert [row.external_id for row in only] == [304]
