@@ -23,6 +23,17 @@ class Migration(migrations.Migration):
         migrations.RemoveConstraint(model_name='deal', name='deal_lead_unique_per_account'),
         migrations.RemoveConstraint(model_name='deal', name='deal_lead_id_positive'),
         migrations.RenameField(model_name='deal', old_name='lead_id', new_name='external_id'),
+        # The outbox's foreign key targets this unique index: the database renamed its column already, only
+        # Django's picture of it changes (dropping it would need the foreign key dropped first). Right after
+        # the rename, so SQLite's table rebuilds below (AddField) see the index on `external_id`.
+        migrations.SeparateDatabaseAndState(state_operations=[
+            migrations.RemoveConstraint(model_name='deal', name='deal_identity_for_crm_actions'),
+            migrations.AddConstraint(
+                model_name='deal',
+                constraint=models.UniqueConstraint(fields=('id', 'account', 'external_id'),
+                                                   name='deal_identity_for_crm_actions'),
+            ),
+        ], database_operations=[]),
         migrations.AddField(
             model_name='deal',
             name='crm_kind',
@@ -45,14 +56,4 @@ class Migration(migrations.Migration):
                                               name='deal_external_id_positive'),
         ),
         migrations.RenameField(model_name='clientregistration', old_name='crm_lead_id', new_name='crm_external_id'),
-        # The outbox's foreign key targets this unique index: PostgreSQL renamed its column already, only
-        # Django's picture of it changes (dropping it would need the foreign key dropped first).
-        migrations.SeparateDatabaseAndState(state_operations=[
-            migrations.RemoveConstraint(model_name='deal', name='deal_identity_for_crm_actions'),
-            migrations.AddConstraint(
-                model_name='deal',
-                constraint=models.UniqueConstraint(fields=('id', 'account', 'external_id'),
-                                                   name='deal_identity_for_crm_actions'),
-            ),
-        ], database_operations=[]),
     ]
