@@ -12,4 +12,8 @@ def job_enqueue(name: str, *args, publish_retry: bool = True, **kwargs) -> None:
     `publish_retry=False`: one try to reach the broker (for nudges a beat tick backs up)."""
     if name not in current_app.tasks:
         current_app.autodiscover_tasks(force=True)  # a web process imports the apps' tasks modules on first use
-    current_app.tasks[name].apply_async(args, kwargs, retry=publish_retry)
+    task = current_app.tasks[name]
+    if publish_retry:
+        task.delay(*args, **kwargs)
+    else:
+        task.apply_async(args, kwargs, retry=False)

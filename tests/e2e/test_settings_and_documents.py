@@ -66,6 +66,12 @@ def form_names(settings: dict, shown: set[str]) -> set[str]:
             names.add(key)  # one pick-list of pipeline → stage, when amoCRM's lists are there
         elif key == "reminders":
             names.update(f"reminders.{index}.{part}" for index in range(len(value)) for part in ("day", "action"))
+        elif key == "plan_autostart":
+            # the trigger stage is one pick-list; a template value read from a source is a source and a value
+            names.update({"plan_autostart.enabled", "plan_autostart.stage", "plan_autostart.gate.enabled",
+                          "plan_autostart.gate.status_ids"})
+            names.update(f"plan_autostart.template.{inner}.source" if isinstance(item, dict) and "source" in item
+                         else f"plan_autostart.template.{inner}" for inner, item in value["template"].items())
         elif isinstance(value, dict):
             for inner, item in value.items():
                 if isinstance(item, list) and item and all(isinstance(row, dict) for row in item):
