@@ -107,6 +107,7 @@ PAYMENT_METHODS = {
     "bank_transfer": pgettext_lazy("crm note method", "bank transfer"),
     "card_terminal": pgettext_lazy("crm note method", "card, terminal"),
     "cloudpayments": pgettext_lazy("crm note method", "online, CloudPayments"),
+    "yookassa": pgettext_lazy("crm note method", "online, YooKassa"),
     "card_token": pgettext_lazy("crm note method", "card autopayment"),
     "opening_balance": pgettext_lazy("crm note method", "received before the plan"),
     "other": pgettext_lazy("crm note method", "other"),

@@ -218,6 +218,10 @@ def _rows_update(rows: list[Invoice]) -> None:
     square of the chunk in PostgreSQL's work)."""
     if not rows:
         return
+    if connection.vendor != "postgresql":  # `make run`'s zero-config SQLite: the plain ORM way
+        Invoice.objects.bulk_update(rows, ["status", "issued_at", "gateway_order_id", "payment_url",
+                                           "gateway_cancel_pending", "last_failure_reason"])
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Invoice._meta.db_table} AS i SET status = v.status, issued_at = v.issued_at, "  # noqa: S608

@@ -96,6 +96,8 @@ class _General(Exception):
 def account_by_webhook_key(account_key: str) -> Account | None:
     """The active account of a webhook key (unique), read by a prepared statement into a model instance with
     the fields' own converters (decrypted secrets, parsed settings): no ORM query building per notification."""
+    if connection.vendor != "postgresql":  # `make run`'s zero-config SQLite has no prepared statements
+        return Account.objects.filter(webhook_key=account_key, is_active=True).first()
     fields = Account._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     with _prepared_cursor() as cursor:
@@ -110,7 +112,9 @@ def account_by_webhook_key(account_key: str) -> Account | None:
 
 
 def pay_hot_path_enabled() -> bool:
-    return getattr(settings, "PAYPLAN_PAY_HOT_PATH", True)
+    """Its SQL is PostgreSQL's (prepared statements, UPDATE … FROM VALUES): elsewhere (`make run`'s SQLite)
+    every Pay takes the general path."""
+    return getattr(settings, "PAYPLAN_PAY_HOT_PATH", True) and connection.vendor == "postgresql"
 
 
 def _subscribers_known() -> bool:

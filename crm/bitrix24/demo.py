@@ -26,6 +26,9 @@ DEMO_CRM_ID = 24000001  # the account's CRM id (a Bitrix24 account has no amoCRM
 DEMO_SLUG = "b24-lawyers"
 DEMO_ADMIN_ID = 1  # the portal's admin, who installs the app
 DEMO_URL = f"http://{DEMO_PORTAL_HOST}"
+DEMO_WEBHOOK_KEY = "b24-demo"  # YooKassa notifications: /webhooks/yookassa/b24-demo
+DEMO_YOOKASSA_SHOP_ID = "100600"  # the YooKassa sandbox's second shop (Procfile.demo)
+DEMO_YOOKASSA_SECRET = "test_sandbox_secret_key_b24"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ def bitrix24_demo_load() -> tuple[Account, Portal, int]:
     """Idempotent: the account, its portal row and the deals that are missing."""
     account = account_create(crm_account_id=DEMO_CRM_ID, slug=DEMO_SLUG, crm_kind=KIND, host=DEMO_PORTAL_HOST,
                              name="Юридическая фирма (Битрикс24, демо)")
+    # The demo on the second gateway: cards and SBP through the YooKassa sandbox's second shop (Procfile.demo).
+    account.webhook_key = DEMO_WEBHOOK_KEY
+    account.yookassa_shop_id = account.yookassa_shop_id or DEMO_YOOKASSA_SHOP_ID
+    account.yookassa_secret_key = account.yookassa_secret_key or DEMO_YOOKASSA_SECRET
+    account.settings = {**account.settings,
+                        "gateways": account.settings.get("gateways") or {"cards": "yookassa", "sbp": "yookassa"}}
+    account.save(update_fields=["webhook_key", "yookassa_shop_id", "yookassa_secret_key", "settings"])
     portal = Portal.objects.select_for_update().filter(member_id=DEMO_MEMBER_ID).first()
     if portal is None:
         portal = Portal.objects.create(member_id=DEMO_MEMBER_ID, account=account, domain=DEMO_PORTAL_HOST,
