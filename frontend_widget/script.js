@@ -625,7 +625,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
         next_due: deal.next_due ? tf('panel.next_due_value', {date: day(deal.next_due.due_date),
           amount: money(deal.next_due.amount, currency)}) : '',
         version: schedule && schedule.version ? tf('panel.version', {version: schedule.version}) : '',
-        lines_progress: planLinesProgress(lines),
+        lines_progress: planLinesProgress(lines, outgoing),
         can_pay: _.contains(PAYABLE, deal.status) && (kopecks(deal.debt) || 0) > 0,
         can_invoice: !outgoing && _.some(lines, function (line) { return _.contains(OPEN_LINES, line.status); }),
         documents: _.map(_.filter(DEAL_DOCUMENTS, function (kind) {
@@ -709,12 +709,12 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
     }
 
     // [I] "3 of 6 paid" on the card: the active plan's lines paid in full, as analytics/plan-progress counts them.
-    function planLinesProgress(lines) {
+    function planLinesProgress(lines, outgoing) {
       if (!lines || !lines.length) {
         return '';
       }
       var paid = _.filter(lines, function (line) { return (kopecks(line.paid) || 0) >= (kopecks(line.amount) || 0); });
-      return tf('figures.progress', {paid: paid.length, total: lines.length});
+      return tf(outgoing ? 'payout.lines_progress' : 'figures.progress', {paid: paid.length, total: lines.length});
     }
 
     function renderPanel(compiled) {
