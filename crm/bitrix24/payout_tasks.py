@@ -4,39 +4,21 @@ completed one through the same billing service amoCRM's completion calls (`payou
 task seen completed twice records nothing the second time). The task events (OnTaskUpdate) are not among
 the bound ones (contract §6), so a poll like amoCRM's it is."""
 import logging
-from dataclasses import dataclass
 
 from billing.models import Account
-from billing.services.payouts import payout_complete, payouts_open_ids
-from billing.time import account_today
 from crm.bitrix24 import adapter
 from crm.bitrix24.client import Bitrix24Client
 from crm.bitrix24.errors import Bitrix24Error
 from crm.bitrix24.models import Portal
-from crm.models import CrmAction
+from crm.payout_tasks import PollReport, payout_task_completed, payout_tasks_open
 
 logger = logging.getLogger(__name__)
 
-PAYOUT_TASK_SOURCE = "payout_due"
-
-
-@dataclass
-class PollReport:
-    checked: int = 0
-    recorded: int = 0
-    error: str = ""
-
 
 def payout_tasks_poll(*, account: Account, client: Bitrix24Client | None = None) -> PollReport:
-    """Look at the delivered tasks of the account's open payouts; record the completed ones."""
+    """Look at the delivered tasks of the account's open payouts; act on the completed ones (crm.payout_tasks)."""
     report = PollReport()
-    open_ids = payouts_open_ids(account=account)
-    if not open_ids:
-        return report
-    tasks = dict(CrmAction.objects.filter(
-        account=account, kind=CrmAction.Kind.CREATE_TASK, source=PAYOUT_TASK_SOURCE, state=CrmAction.State.DONE,
-        crm_entity_id__isnull=False, payload__payout_id__in=open_ids,
-    ).values_list("crm_entity_id", "payload__payout_id"))
+    tasks = payout_tasks_open(account=account)
     if not tasks:
         return report
     try:
@@ -53,10 +35,9 @@ def payout_tasks_poll(*, account: Account, client: Bitrix24Client | None = None)
     for task_id, closed in sorted(completed.items()):
         if task_id not in tasks:
             continue
-        payout = payout_complete(account=account, payout_id=int(tasks[task_id]), completed_by=closed["closed_by"],
-                                 paid_at=account_today(account))
-        if payout.payment_id is not None:
-            report.recorded += 1
+        payout_id, source = tasks[task_id]
+        report.recorded += payout_task_completed(account=account, payout_id=payout_id, source=source,
+                                                 completed_by=closed["closed_by"])
     return report
 
 
