@@ -21,6 +21,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from django.utils.translation import gettext
+
 from billing.domain.account_settings import template_field_refs
 from billing.errors import ApplicationError
 
@@ -108,7 +110,7 @@ def crm_connection_get(*, account) -> dict:
     try:
         return adapter_for(account.crm_kind).connection(account)
     except CrmUnavailable:
-        return {"status": "not_installed", "reason": "No CRM adapter for this account."}
+        return {"status": "not_installed", "reason": gettext("No CRM adapter for this account.")}
 
 
 def fields_always_sent(kind: str) -> bool:

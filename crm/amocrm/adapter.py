@@ -1,6 +1,8 @@
 """The amoCRM adapter behind the CRM port (crm.port): connection state, rate-limit pauses, delivery."""
 from collections.abc import Sequence
 
+from django.utils.translation import gettext
+
 from crm.amocrm.client import AmoCrmClient
 from crm.amocrm.delivery import CREATE_KINDS, deliver
 from crm.amocrm.models import CrmConnection
@@ -46,7 +48,8 @@ class AmoCrmAdapter:
     def connection(self, account) -> dict:
         connection = CrmConnection.objects.filter(account=account).first()
         if connection is None:
-            return {"status": "not_installed", "reason": "PayPlan is not installed in this amoCRM account yet."}
+            reason = gettext("PayPlan is not installed in this amoCRM account yet.")
+            return {"status": "not_installed", "reason": reason}
         return {"status": connection.status, "reason": connection.status_reason}
 
     def session(self, account_id: int, *, max_wait: float = BUDGET_WAIT_SECONDS) -> _Session:

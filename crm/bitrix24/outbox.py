@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from billing.errors import ApplicationError
 from billing.jobs import job_enqueue
@@ -187,7 +188,8 @@ class Bitrix24Adapter:
         """The portal's install state in the settings page's words (the amoCRM connection's statuses)."""
         portal = Portal.objects.filter(account=account).first()
         if portal is None:
-            return {"status": "not_installed", "reason": "PayPlan is not installed in this Bitrix24 portal yet."}
+            reason = gettext("PayPlan is not installed in this Bitrix24 portal yet.")
+            return {"status": "not_installed", "reason": reason}
         status = {Portal.Status.INSTALLED: "connected", Portal.Status.NEEDS_REINSTALL: "needs_reinstall",
                   Portal.Status.UNINSTALLED: "disconnected"}.get(portal.status, "disconnected")
         return {"status": status, "reason": portal.status_reason}
