@@ -109,7 +109,7 @@ def payout_payload(payout: Payout, deal: Deal) -> dict:
 @transaction.atomic
 def payout_overdue_alert(*, payout_id: int, today: date) -> bool:
     """A payout not made by its date: one alert (a task and a note, as an overdue incoming line gets)."""
-    payout = Payout.objects.select_for_update().select_related("deal", "installment").get(pk=payout_id)
+    payout = Payout.objects.select_for_update(of=("self",)).select_related("deal", "installment").get(pk=payout_id)
     if payout.state != Payout.State.DUE or payout.overdue_alerted_at is not None or payout.due_date >= today:
         return False
     payout.overdue_alerted_at = timezone.now()
@@ -146,7 +146,7 @@ def payout_complete(*, account: Account, payout_id: int, completed_by: int | Non
     than the plan still owes); completing it again, or a second poll, records nothing. On a deal whose
     payouts go out through YooKassa ([K], billing.services.payouts_auto) the payout task is the approval
     instead; only the task of a failed automatic payout records a payment made by hand."""
-    payout = Payout.objects.select_for_update().select_related("deal").get(pk=payout_id, account=account)
+    payout = Payout.objects.select_for_update(of=("self",)).select_related("deal").get(pk=payout_id, account=account)
     if payout.state != Payout.State.DUE:
         return payout
     if payouts_auto.payout_is_automatic(payout):

@@ -185,7 +185,7 @@ def payout_key(payout: Payout) -> str:
 @transaction.atomic
 def _payout_claim(*, payout_id: int, today: date) -> tuple[Payout, dict] | None:
     """Refusals with a clear code; None when there is nothing to send (paid, not yet due, already out)."""
-    payout = Payout.objects.select_for_update().select_related("account").get(pk=payout_id)
+    payout = Payout.objects.select_for_update(of=("self",)).select_related("account").get(pk=payout_id)
     if payout.state != Payout.State.DUE or payout.gateway_status in (PENDING, SUCCEEDED, CANCELED):
         return None
     if payout.approved_at is None:
@@ -252,10 +252,18 @@ def _payout_close(*, payout_id: int) -> Payout:
 
 
 # ---- YooKassa's word -------------------------------------------------------------------------------------------
+def _payout_locked(payout_id: int) -> Payout:
+    """The payout row locked, and only it (`of`): its deal is locked by deal_lock when money is written, so
+    every path takes payout, then deal; a plain FOR UPDATE over the join would lock the deal too, in the
+    plan's order, and deadlock with a notification racing the approve request."""
+    return Payout.objects.select_for_update(of=("self",)).select_related("deal", "account", "installment").get(
+        pk=payout_id)
+
+
 @transaction.atomic
 def payout_gateway_apply(*, payout_id: int, remote: YooKassaPayout) -> Payout:
     """The payout object as the API returned it (answer, re-read notification, or poll): recorded once."""
-    payout = Payout.objects.select_for_update().select_related("deal", "account", "installment").get(pk=payout_id)
+    payout = _payout_locked(payout_id)
     if payout.state != Payout.State.DUE or payout.gateway_status == CANCELED:
         return payout  # recorded already, or failed and back with the accountant (a retry is a new attempt)
     attempt = str(remote.metadata.get("payplan_attempt", payout.gateway_attempt))
@@ -290,7 +298,7 @@ def payout_gateway_apply(*, payout_id: int, remote: YooKassaPayout) -> Payout:
 
 @transaction.atomic
 def payout_failure(*, payout_id: int, reason: str, payout_object_id: str, detail: str = "") -> Payout:
-    payout = Payout.objects.select_for_update().select_related("deal", "account", "installment").get(pk=payout_id)
+    payout = _payout_locked(payout_id)
     if payout.state != Payout.State.DUE or payout.gateway_status == CANCELED:
         return payout
     if payout_object_id:
