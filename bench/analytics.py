@@ -201,24 +201,24 @@ def deep_anchor(account_id: int, kind: str, today: date) -> tuple[tuple, int]:
 
 
 def ours_aging(account) -> dict:
-    from billing.selectors.analytics import AnalyticsFilter, _open_line_totals
+    from billing.selectors.analytics import AnalyticsFilter, open_line_totals
 
-    upcoming, overdue, aging = _open_line_totals(account, AnalyticsFilter(), account_today_of(account))
+    upcoming, overdue, aging = open_line_totals(account=account, flt=AnalyticsFilter(),
+                                                today=account_today_of(account))
     return {"upcoming": (upcoming.amount, upcoming.count), "overdue": (overdue.amount, overdue.count),
             **{bucket.bucket: (bucket.amount, bucket.count) for bucket in aging}}
 
 
 def ours_worklist(account) -> tuple[int, list]:
     """What GET /analytics/debtors-today does for its first page: the count and the page's rows."""
-    from django.core.paginator import Paginator
-
-    from billing.dunning.worklist import debtor_rows, debtors_lines
+    from billing.dunning.worklist import debtor_rows, debtors_count, debtors_lines
     from billing.selectors.analytics import AnalyticsFilter
 
-    today = account_today_of(account)
-    paginator = Paginator(debtors_lines(account=account, flt=AnalyticsFilter(), today=today), PAGE)
-    rows = debtor_rows(account=account, items=list(paginator.page(1).object_list), today=today)
-    return paginator.count, [(row.due_date, row.external_id, row.seq, row.remaining, row.paused_until,
+    today, flt = account_today_of(account), AnalyticsFilter()
+    count = debtors_count(account=account, flt=flt, today=today)
+    rows = debtor_rows(account=account, items=list(debtors_lines(account=account, flt=flt, today=today)[:PAGE]),
+                       today=today)
+    return count, [(row.due_date, row.external_id, row.seq, row.remaining, row.paused_until,
                               row.last_contact_at) for row in rows]
 
 
@@ -288,6 +288,40 @@ def export_peak(account_id: int, rows: int, traced: bool) -> None:
     assert rss < 256, rss
 
 
+def rollup_fold_report() -> None:
+    """Fold what the load marked (every deal, after COPY): the analytics rollup's first build."""
+    from billing.models import AnalyticsStaleDeal
+    from billing.services.analytics_rollup import analytics_rollup_fold
+
+    stale = AnalyticsStaleDeal.objects.values("deal_id").distinct().count()
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = analytics_rollup_fold()
+    wall, cpu = time.perf_counter() - wall, (time.process_time() - cpu) * 1000
+    per_deal = f", {wall * 1000 / report.deals:.2f} ms a deal" if report.deals else ""
+    print(f"rollup: {report.deals} deals folded of {stale} marked, {report.batches} batches, {wall:.1f} s wall, "
+          f"{cpu:.0f} ms CPU{per_deal}", flush=True)
+
+
+class unfolded:
+    """Mark `count` deals changed (as payments since the last fold would), fold them back afterwards."""
+
+    def __init__(self, account_id: int, count: int) -> None:
+        self.account_id, self.count = account_id, count
+
+    def __enter__(self) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO billing_analyticsstaledeal (deal_id, account_id) SELECT id, account_id "
+                           "FROM billing_deal WHERE account_id = %s ORDER BY random() LIMIT %s",
+                           [self.account_id, self.count])
+
+    def __exit__(self, *exc) -> None:
+        from billing.services.analytics_rollup import analytics_rollup_fold
+
+        analytics_rollup_fold()
+
+
 def account_today_of(account) -> date:
     from billing.time import account_today
 
@@ -342,6 +376,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--export-rows", type=int, default=100_000)
     parser.add_argument("--reuse", action="store_true", help="keep the database a previous run loaded")
+    parser.add_argument("--unfolded", type=int, default=1000,
+                        help="deals marked changed for the second summary (what readers recount live)")
     parser.add_argument("--tracemalloc", action="store_true", help="also the export's Python heap peak (slow)")
     parser.add_argument("--export-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -370,9 +406,14 @@ def main() -> None:
 
     print(f"{Installment.objects.count()} lines, {Payment.objects.count()} payments, {deals} deals ready in "
           f"{time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.1f}", flush=True)
+    rollup_fold_report()
     month = (today.replace(day=1), (today.replace(day=1) + timedelta(days=31)).replace(day=1) - timedelta(days=1))
     results = [compare("summary", lambda: ours_summary(account), lambda: hand_summary(account_id, today, month),
                        args.runs, check=_check_summary)]
+    with unfolded(account_id, args.unfolded):
+        results.append(compare(f"summary, {args.unfolded} deals changed since the last fold",
+                               lambda: ours_summary(account), lambda: hand_summary(account_id, today, month),
+                               args.runs, check=_check_summary))
 
     def hand_aging():
         figures = hand_summary(account_id, today, month)

@@ -831,3 +831,57 @@ class BankDocument(models.Model):
                                     name="bank_document_once_per_sheet_row"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bank_document_amount_positive"),
         ]
+
+
+# --- Analytics rollup [I]: an account's money by day, kept by database triggers and a fold job ------------------
+# billing/rollup_sql.py has the triggers and the statements; billing/services/analytics_rollup.py folds.
+class _RollupFigures(models.Model):
+    """The figures of one day for one slice (direction, group, education direction, manager) of an account:
+    the active plans' lines due that day (all of them, and the open ones with their unpaid remainder) and the
+    payments received that day (opening balances left out), cancelled deals left out — what the analytics
+    selectors filter, summed."""
+    account_id = models.BigIntegerField()
+    direction = models.CharField(max_length=16)
+    deal_group = models.CharField(max_length=255)
+    education_direction = models.CharField(max_length=255)
+    manager_id = models.BigIntegerField(null=True)
+    day = models.DateField()
+    due_amount = models.DecimalField(**MONEY, default=0)
+    due_count = models.BigIntegerField(default=0)
+    open_amount = models.DecimalField(**MONEY, default=0)
+    open_count = models.BigIntegerField(default=0)
+    received_amount = models.DecimalField(**MONEY, default=0)
+    received_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class AnalyticsDayTotal(_RollupFigures):
+    """The account's figures by day and slice: the sum of its deals' `AnalyticsDealDay` rows (written only by
+    the fold, so payments never wait on each other for it)."""
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["account_id", "direction", "deal_group", "education_direction", "manager_id", "day"],
+            nulls_distinct=False, name="analytics_day_total_once")]
+
+
+class AnalyticsDealDay(_RollupFigures):
+    """What one deal added to `AnalyticsDayTotal` when it was last folded."""
+    deal_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["deal_id"], name="analytics_deal_day_deal")]
+
+
+class AnalyticsStaleDeal(models.Model):
+    """A deal whose lines, plan, payments or analytics fields changed since it was last folded: written by the
+    triggers in the changing transaction; the fold deletes it. Readers recount stale deals live, so the figures
+    are exact whether the fold has run or not."""
+    id = models.BigAutoField(primary_key=True)
+    deal_id = models.BigIntegerField()
+    account_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["account_id", "deal_id"], name="analytics_stale_account")]

@@ -4,6 +4,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from billing.services.analytics_rollup import analytics_rollup_fold
 from billing.services.billing_run import billing_run
 from billing.services.deal_status import deal_status_tick
 from billing.services.maintenance import idempotency_records_purge
@@ -38,3 +39,10 @@ def events_relay(event_ids: list[int] | None = None) -> dict:
         logger.info("event relay: %d done, %d retried, %d dead, %d released, %d lost", report.done,
                     report.retried, report.dead, report.released, report.lost)
     return {"done": report.done, "retried": report.retried, "dead": report.dead}
+
+
+@shared_task(name="billing.analytics_fold", ignore_result=True)
+def analytics_fold() -> dict:
+    """The beat tick: fold the deals changed since the last one into the analytics day totals."""
+    report = analytics_rollup_fold()
+    return {"deals": report.deals, "batches": report.batches, "busy": report.busy}

@@ -6,12 +6,14 @@ from decimal import Decimal
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
+from billing.domain.day_figures import days_sum, earliest, latest
 from billing.domain.status import days_late
 from billing.dunning import domain
 from billing.dunning.models import DunningLine, StepRun
 from billing.dunning.selectors import policy_get
 from billing.models import Account, Installment
 from billing.selectors.analytics import AnalyticsFilter, _in_range, _installments
+from billing.selectors.analytics_days import analytics_days, analytics_rollup_enabled
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ def debtors_lines(*, account: Account, flt: AnalyticsFilter, today: date, bucket
     """Unpaid lines past their due date (or, for the `due_next_7_days` bucket, due within the week), oldest
     first, each with its ladder line's pause and the deal's last sent reminder."""
     lines = _in_range(_installments(account, flt), "due_date", flt)
-    low, high = next(((low, high) for name, low, high in domain.AGING_BUCKETS if name == bucket), (1, None))
+    low, high = _bucket_days(bucket)
     lines = lines.filter(due_date__lte=today - timedelta(days=low))
     if high is not None:
         lines = lines.filter(due_date__gte=today - timedelta(days=high))
@@ -63,6 +65,23 @@ def debtors_lines(*, account: Account, flt: AnalyticsFilter, today: date, bucket
                            last_contact_channel=Subquery(last_sent.values("channel")[:1]))
             .select_related("schedule__deal").order_by("due_date", "schedule__deal__external_id", "seq")
             .annotate(remaining=F("amount") - F("paid")))
+
+
+def debtors_count(*, account: Account, flt: AnalyticsFilter, today: date, bucket: str | None = None) -> int:
+    """How many lines `debtors_lines` gives: from the analytics rollup's open lines by day on PostgreSQL (no
+    scan of the account's lines), else counted."""
+    if not analytics_rollup_enabled():
+        return debtors_lines(account=account, flt=flt, today=today, bucket=bucket).count()
+    low, high = _bucket_days(bucket)
+    _amount, count = days_sum(analytics_days(account=account, flt=flt), "open",
+                              first=latest(flt.date_from, today - timedelta(days=high) if high is not None else None),
+                              last=earliest(flt.date_to, today - timedelta(days=low)))
+    return count
+
+
+def _bucket_days(bucket: str | None) -> tuple[int, int | None]:
+    """The bucket's days late, low to high (None: no end); no bucket: every overdue line."""
+    return next(((low, high) for name, low, high in domain.AGING_BUCKETS if name == bucket), (1, None))
 
 
 def debtor_rows(*, account: Account, items: list[Installment], today: date) -> list[DebtorRow]:

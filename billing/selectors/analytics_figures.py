@@ -12,6 +12,7 @@ from billing.domain.money import ZERO
 from billing.models import Account, Allocation
 from billing.names import deal_display_name
 from billing.selectors.analytics import MONEY_FIELD, REMAINDER, AnalyticsFilter, _plan_lines
+from billing.selectors.analytics_days import analytics_days, analytics_rollup_enabled
 from billing.time import account_today
 
 FORECAST_WEEKS, FORECAST_MONTHS = 12, 6
@@ -62,9 +63,13 @@ def cash_in_forecast(*, account: Account, flt: AnalyticsFilter, weeks: int = FOR
     today = account_today(account)
     week_periods, month_periods = _week_periods(today, weeks), _month_periods(today, months)
     horizon = max(week_periods[-1][1], month_periods[-1][1])
-    by_day = (_plan_lines(account, flt).filter(paid__lt=F("amount"), due_date__range=(today, horizon))
-              .values_list("due_date").annotate(amount=Sum(REMAINDER), count=Count("pk")).order_by())
-    days = {day: (amount, count) for day, amount, count in by_day}
+    if analytics_rollup_enabled():
+        days = {row.day: (row.open_amount, row.open_count) for row in analytics_days(account=account, flt=flt)
+                if today <= row.day <= horizon and row.open_count}
+    else:
+        by_day = (_plan_lines(account, flt).filter(paid__lt=F("amount"), due_date__range=(today, horizon))
+                  .values_list("due_date").annotate(amount=Sum(REMAINDER), count=Count("pk")).order_by())
+        days = {day: (amount, count) for day, amount, count in by_day}
 
     def periods(bounds: list[tuple[date, date]]) -> list[ForecastPeriod]:
         result = []

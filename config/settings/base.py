@@ -131,6 +131,15 @@ CELERY_BEAT_SCHEDULE["events-relay"] = {
     "options": {"expires": PAYPLAN_EVENTS_RELAY_SECONDS},
 }
 
+# --- Analytics rollup [I] (billing.services.analytics_rollup): stale deals folded into the day totals ----
+# Readers recount unfolded deals live: the period bounds how much they recount, not whether figures are right.
+PAYPLAN_ANALYTICS_FOLD_SECONDS = env.float("PAYPLAN_ANALYTICS_FOLD_SECONDS", default=30.0)
+PAYPLAN_ANALYTICS_FOLD_BATCH = env.int("PAYPLAN_ANALYTICS_FOLD_BATCH", default=5000)
+CELERY_BEAT_SCHEDULE["analytics-fold"] = {
+    "task": "billing.analytics_fold", "schedule": PAYPLAN_ANALYTICS_FOLD_SECONDS,
+    "options": {"expires": PAYPLAN_ANALYTICS_FOLD_SECONDS},
+}
+
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -1,6 +1,5 @@
 """Collections endpoints: the ladder settings and channel keys, a deal's reminders and the manager's
 actions on them, and the «Должники сегодня» worklist. Thin: the rules live in billing.dunning."""
-from django.core.paginator import EmptyPage, Paginator
 from django.utils import timezone
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
@@ -13,7 +12,7 @@ from billing.dunning.models import ChannelSettings, DunningPolicy
 from billing.dunning.penalties import penalty_waive
 from billing.dunning.selectors import channel_settings_get, deal_dunning_get, policy_get
 from billing.dunning.services import channel_settings_set, dunning_policy_set
-from billing.dunning.worklist import deal_next_step, debtor_rows, debtors_lines
+from billing.dunning.worklist import deal_next_step, debtor_rows, debtors_count, debtors_lines
 from billing.time import account_today
 from widget_api.api.analytics import FilterInput
 from widget_api.api.base import WidgetView
@@ -360,13 +359,13 @@ class DebtorsTodayView(WidgetView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         today = account_today(self.account)
-        paginator = Paginator(debtors_lines(account=self.account, flt=serializer.to_filter(), today=today,
-                                            bucket=data.get("bucket")), data["page_size"])
-        try:
-            items = list(paginator.page(data["page"]).object_list)
-        except EmptyPage:
-            items = []
+        flt, bucket, size = serializer.to_filter(), data.get("bucket"), data["page_size"]
+        count = debtors_count(account=self.account, flt=flt, today=today, bucket=bucket)
+        pages = max(1, -(-count // size))  # as Django's Paginator: an empty list is one empty page
+        start = (data["page"] - 1) * size
+        lines = debtors_lines(account=self.account, flt=flt, today=today, bucket=bucket)
+        items = list(lines[start:start + size]) if data["page"] <= pages else []
         return Response(DebtorsPageOutput({
-            "count": paginator.count, "page": data["page"], "page_size": data["page_size"],
-            "pages": paginator.num_pages, "results": debtor_rows(account=self.account, items=items, today=today),
+            "count": count, "page": data["page"], "page_size": size,
+            "pages": pages, "results": debtor_rows(account=self.account, items=items, today=today),
         }).data)
