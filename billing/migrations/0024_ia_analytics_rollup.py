@@ -8,6 +8,7 @@ from billing import rollup_sql
 def triggers_create(apps, schema_editor):
     """PostgreSQL only: SQLite (`make run`) has no rollup; the selectors count the lines there."""
     if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(rollup_sql.TABLE_SETTINGS)
         schema_editor.execute(rollup_sql.CREATE_TRIGGERS)
         schema_editor.execute(rollup_sql.MARK_ALL)
 
