@@ -80,6 +80,25 @@ parts AS (
 SELECT day, {_SUMS} FROM parts WHERE {{where}} GROUP BY day ORDER BY day
 """  # noqa: S608 (fixed names only)
 
+# The check: an account's figures by slice and day as kept (totals + stale deals recounted, as DAYS reads them)
+# against a recount of every deal; the slices where they differ (GROUP BY: a null manager is one slice).
+_ZEROS = ", ".join("0" for _name in FIGURE_COLUMNS)
+_KEPT_AND_COUNTED = ", ".join(f"SUM(kept_{name}) AS kept_{name}, SUM(counted_{name}) AS counted_{name}"
+                              for name in FIGURE_COLUMNS)
+_DIFFERENT = " OR ".join(f"SUM(kept_{name}) <> SUM(counted_{name})" for name in FIGURE_COLUMNS)
+_KEPT_NAMES = ", ".join(f"kept_{name}" for name in FIGURE_COLUMNS)
+_COUNTED_NAMES = ", ".join(f"counted_{name}" for name in FIGURE_COLUMNS)
+CHECK = DAYS[:DAYS.index("SELECT day, ")] + f"""
+SELECT {_SLICE}, {_KEPT_AND_COUNTED} FROM (
+    SELECT {_SLICE}, {_FIGURES}, {_ZEROS} FROM parts
+    UNION ALL
+    SELECT {_SLICE}, {_ZEROS}, {_FIGURES}
+      FROM ({DEAL_DAYS.format(deals="ARRAY(SELECT id FROM billing_deal WHERE account_id = %(account)s)")}) every_deal
+     WHERE account_id = %(account)s
+) both_counts ({_SLICE}, {_KEPT_NAMES}, {_COUNTED_NAMES})
+GROUP BY {_SLICE} HAVING {_DIFFERENT} ORDER BY day
+"""  # noqa: S608 (fixed names only)
+
 # Rows the fold rewrites often: room on each page for HOT updates, and vacuumed early.
 TABLE_SETTINGS = """
 ALTER TABLE billing_analyticsdaytotal SET (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02);

@@ -7,9 +7,12 @@ import random
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, connections, transaction
+from django.db.models import F
 from django.test import override_settings
 
 from billing.domain.schedule import PlanRequest
@@ -19,7 +22,7 @@ from billing.models import AnalyticsDayTotal, AnalyticsDealDay, AnalyticsStaleDe
 from billing.selectors.analytics import AnalyticsFilter, analytics_summary
 from billing.selectors.analytics_figures import cash_in_forecast
 from billing.services import ScheduleOptions, deal_get_or_create, schedule_replace
-from billing.services.analytics_rollup import analytics_rollup_fold, analytics_rollup_rebuild
+from billing.services.analytics_rollup import analytics_rollup_check, analytics_rollup_fold, analytics_rollup_rebuild
 from billing.services.corrections import payment_reverse
 from billing.services.deals import deal_cancel
 from billing.services.payments import PaymentInput, payment_record
@@ -222,3 +225,23 @@ def test_a_fold_never_waits_on_a_payment_in_flight(account):
     analytics_rollup_fold()
     assert _all_figures(account) == _counted(account)
     assert AnalyticsDealDay.objects.filter(deal_id=deal.pk, received_amount=Decimal("700.00")).exists()
+
+
+def test_the_check_finds_figures_written_around_the_triggers_and_a_rebuild_repairs_them(account):
+    deals = _deals(account, 5, random.Random(13))
+    analytics_rollup_fold()
+    assert analytics_rollup_check(account_id=account.pk) == []
+    call_command("payplan_analytics_rollup", "--check", "--account", str(account.pk), stdout=StringIO())
+
+    AnalyticsDayTotal.objects.filter(account_id=account.pk, open_count__gt=0).update(open_amount=F("open_amount") + 1)
+    differences = analytics_rollup_check(account_id=account.pk)
+    assert differences
+    assert all(row["kept_open_amount"] == row["counted_open_amount"] + 1 for row in differences)
+    with pytest.raises(CommandError, match="differ"):
+        call_command("payplan_analytics_rollup", "--check", "--account", str(account.pk), stdout=StringIO())
+
+    out = StringIO()
+    call_command("payplan_analytics_rollup", "--rebuild", "--account", str(account.pk), stdout=out)
+    assert f"{len(deals)} deals folded" in out.getvalue()
+    assert analytics_rollup_check(account_id=account.pk) == []
+    assert _all_figures(account) == _counted(account)
