@@ -191,7 +191,7 @@ def applied_items(sandbox, method: str, path: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("moment", ["before", "after"])
-def test_connection_resets_leave_every_note_field_update_and_stage_move_applied_once(installed, sandbox, moment):
+def test_connection_resets_leave_every_note_task_field_update_and_stage_move_applied_once(installed, sandbox, moment):
     # [I] faults: the connection is reset before amoCRM applied the request, or after (the answer with the new
     # note's id is lost). A note sent again after the latter would be a second note: it is looked up first.
     first, second = note_action(installed, 17651, "first note"), note_action(installed, 17651, "second note")
@@ -201,17 +201,24 @@ def test_connection_resets_leave_every_note_field_update_and_stage_move_applied_
     move_deal = Deal.objects.create(account=installed, external_id=17653)
     move = CrmAction.objects.create(account=installed, deal=move_deal, external_id=17653, kind="move_to_completed",
                                     payload={})
+    task_deal = Deal.objects.create(account=installed, external_id=17654)
+    task = CrmAction.objects.create(account=installed, deal=task_deal, external_id=17654, kind="create_task",
+                                    payload={"text": "Позвонить клиенту", "complete_till": 1767225600,
+                                             "responsible_user_id": 8765432})
     sandbox.faults.add({"next": 1, "reset": moment, "method": "POST", "path_prefix": "/api/v4/leads/notes"})
     sandbox.faults.add({"next": 1, "reset": moment, "method": "PATCH", "path_prefix": "/api/v4/leads"})
+    sandbox.faults.add({"next": 1, "reset": moment, "method": "POST", "path_prefix": "/api/v4/tasks"})
 
     settle(installed)
 
-    assert [entry.reset for entry in sandbox.journal if entry.reset] == [moment, moment]
-    actions = [first, second, fields, move]
+    assert [entry.reset for entry in sandbox.journal if entry.reset] == [moment] * 3
+    actions = [first, second, fields, move, task]
     for action in actions:
         action.refresh_from_db()
     assert [(action.state, action.attempts) for action in actions] == [
-        ("done", 1), ("done", 0), ("done", 1), ("done", 1)]
+        ("done", 1), ("done", 0), ("done", 1), ("done", 1), ("done", 1)]
+    assert [row["text"] for row in applied_items(sandbox, "POST", "/api/v4/tasks")] == ["Позвонить клиенту"]
+    assert list(sandbox.account().tasks) == [task.crm_entity_id]
     assert notes_of(sandbox, 17651) == ["first note", "second note"]
     assert [item["params"]["text"] for item in applied_items(sandbox, "POST", "/api/v4/leads/notes")] == [
         "first note", "second note"]
