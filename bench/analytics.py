@@ -31,22 +31,11 @@ LINES_PER_DEAL = 5
 AMOUNT = Decimal("10000.00")
 
 
-def _copy(model, objects) -> None:
-    """COPY model instances into their table (every concrete field but the id, as Django would store it)."""
-    from django.db import connection
-
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    with connection.cursor() as cursor, cursor.connection.cursor().copy(
-            f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
-        for obj in objects:
-            copy.write_row([field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields])
-
-
 def load(deals: int, today: date) -> int:
     from django.db import connection
     from django.utils import timezone
 
+    from bench.database import copy_rows
     from billing.models import Account, Deal, Installment, Payment, Schedule
 
     account = Account.objects.create(crm_account_id=60_000_000, slug="benchanalytics",
@@ -68,7 +57,7 @@ def load(deals: int, today: date) -> int:
                 yield Installment(schedule_id=schedule.pk, seq=seq + 1, kind="regular", label="", due_date=due,
                                   amount=AMOUNT, paid=paid)
 
-    _copy(Installment, lines())
+    copy_rows(Installment, lines())
     now = timezone.now()
 
     def payments():  # three a deal: 600 000 for 1 000 000 lines
@@ -79,7 +68,7 @@ def load(deals: int, today: date) -> int:
                               card_token="", comment="", recorded_at=now, receipt_status="", receipt_id="",
                               receipt_error="")
 
-    _copy(Payment, payments())
+    copy_rows(Payment, payments())
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")  # as autovacuum leaves a live database: hint bits, visibility map
     return account.pk

@@ -39,7 +39,7 @@ def start_sandbox(accounts: int):
     seeded = []
     for index in range(accounts):
         account = demo_account()  # the demo's users, pipelines and lead fields, under another id
-        account.id, account.slug, account.leads = FIRST_ACCOUNT_ID + index, f"bench{index}", {}
+        account.id, account.subdomain, account.leads = FIRST_ACCOUNT_ID + index, f"bench{index}", {}
         for offset in range(LEADS_PER_ACCOUNT):
             account.add_lead(f"Bench lead {offset}", lead_id=(index + 1) * 1_000_000 + offset)
         seeded.append(account)
@@ -54,13 +54,14 @@ def install_and_queue(sandbox, actions: int) -> list:
     from billing.models import Deal
     from billing.services.accounts import account_settings_update
     from crm.amocrm.install import crm_install
+    from crm.amocrm.oauth import state_make
     from crm.models import CrmAction
 
     fields = {"total": 512341, "received": 512342, "debt": 512343}
     installed = []
     share = actions // len(sandbox.accounts)
     for crm_account in sandbox.accounts.values():
-        account = crm_install(code=sandbox.issue_code(crm_account.id), referer=sandbox.host, state=None,
+        account = crm_install(code=sandbox.issue_code(crm_account.id), referer=sandbox.host, state=state_make(),
                               from_widget=True)
         account = account_settings_update(account=account, settings={"custom_fields": fields})
         deals = [Deal.objects.create(account=account, external_id=lead_id) for lead_id in sorted(crm_account.leads)]
@@ -165,6 +166,7 @@ def main() -> None:
     from django.conf import settings
 
     settings.AMOCRM_REDIS_PREFIX = f"payplan-bench:{uuid.uuid4().hex}"
+    settings.PAYPLAN_DEMO = True  # the sandbox's loopback referer is accepted in demo mode only
     settings.AMOCRM_ALLOW_LOOPBACK = True
     if args.rps:
         settings.AMOCRM_RATE_LIMIT_RPS = args.rps

@@ -17,7 +17,6 @@ the accounts and after all of them (flat: equal), or with --tracemalloc the trac
     .venv/bin/python bench/dunning.py                                 # the small default (make bench)
 """
 import argparse
-import io
 import os
 import resource
 import sys
@@ -37,9 +36,8 @@ LINES_PER_DEAL = 5
 
 
 def load(accounts: int, lines: int) -> None:
-    from django.db import connection
-
-    from billing.models import Account, Deal, Schedule
+    from bench.database import copy_rows
+    from billing.models import Account, Deal, Installment, Schedule
 
     deals_per_account = max(lines // (accounts * LINES_PER_DEAL), 1)
     Account.objects.bulk_create([Account(crm_account_id=50_000_000 + n, slug=f"bench{n}",
@@ -55,15 +53,16 @@ def load(accounts: int, lines: int) -> None:
     schedules = Schedule.objects.bulk_create([
         Schedule(deal=deal, version=1, is_active=True, plan="custom", total=amount * LINES_PER_DEAL,
                  debt=amount * LINES_PER_DEAL) for deal in deals], batch_size=5000)
-    rows = io.StringIO()
-    for index, schedule in enumerate(schedules):
-        deal_n = index % deals_per_account
-        for seq in range(LINES_PER_DEAL):
-            due = TICK_DAY - timedelta(days=(deal_n * 7 + seq * 13) % 60)
-            rows.write(f"{schedule.pk}\t{seq + 1}\tregular\t\t{due.isoformat()}\t{amount}\t0\n")
-    with connection.cursor() as cursor, cursor.connection.cursor().copy(
-            "COPY billing_installment (schedule_id, seq, kind, label, due_date, amount, paid) FROM STDIN") as copy:
-        copy.write(rows.getvalue())
+
+    def installments():
+        for index, schedule in enumerate(schedules):
+            deal_n = index % deals_per_account
+            for seq in range(LINES_PER_DEAL):
+                due = TICK_DAY - timedelta(days=(deal_n * 7 + seq * 13) % 60)
+                yield Installment(schedule_id=schedule.pk, seq=seq + 1, kind="regular", label="", due_date=due,
+                                  amount=amount, paid=Decimal(0))
+
+    copy_rows(Installment, installments())
 
 
 def _max_rss_mib() -> float:

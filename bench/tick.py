@@ -19,7 +19,6 @@ with --tracemalloc the traced peak of the baseline and of each tick account (slo
     .venv/bin/python bench/tick.py --lines 4000 --deals 400 --baseline-lines 400    # quick (make bench)
 """
 import argparse
-import io
 import os
 import resource
 import subprocess
@@ -42,7 +41,8 @@ BASELINE_KEY = "bench-tick-baseline"
 def load(accounts: int, deals: int, lines: int, baseline_lines: int) -> None:
     from django.db import connection
 
-    from billing.models import Account, Deal, Schedule
+    from bench.database import copy_rows
+    from billing.models import Account, Deal, Installment, Schedule
 
     created = [Account(crm_account_id=60_000_000 + n, slug=f"tick{n}", host=f"tick{n}.amocrm.ru",
                        name=f"Tick {n}", time_zone="Europe/Moscow", webhook_key=f"bench-tick-{n}",
@@ -67,14 +67,15 @@ def load(accounts: int, deals: int, lines: int, baseline_lines: int) -> None:
     schedules = Schedule.objects.bulk_create([
         Schedule(deal=deal, version=1, is_active=True, plan="custom", total=amount * lines_per_deal,
                  debt=amount * lines_per_deal) for deal in deal_rows], batch_size=5000)
-    rows = io.StringIO()
-    for index, schedule in enumerate(schedules):
-        for seq in range(lines_per_deal):  # monthly lines, the last one due on the tick day
-            due = TICK_DAY - timedelta(days=30 * (lines_per_deal - 1 - seq) + index % 7)
-            rows.write(f"{schedule.pk}\t{seq + 1}\tregular\t\t{due.isoformat()}\t{amount}\t0\t0\n")
-    copy_sql = "COPY billing_installment (schedule_id, seq, kind, label, due_date, amount, interest, paid) FROM STDIN"
-    with connection.cursor() as cursor, cursor.connection.cursor().copy(copy_sql) as copy:
-        copy.write(rows.getvalue())
+
+    def installments():
+        for index, schedule in enumerate(schedules):
+            for seq in range(lines_per_deal):  # monthly lines, the last one due on the tick day
+                due = TICK_DAY - timedelta(days=30 * (lines_per_deal - 1 - seq) + index % 7)
+                yield Installment(schedule_id=schedule.pk, seq=seq + 1, kind="regular", label="", due_date=due,
+                                  amount=amount, paid=Decimal(0))
+
+    copy_rows(Installment, installments())
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")  # what autovacuum does after a load; without it the planner guesses 1 row
 

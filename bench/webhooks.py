@@ -1,6 +1,6 @@
 """Pay notifications per second end to end (gunicorn, PostgreSQL) against a bare Django view, same run.
 
-Usage: .venv/bin/python bench/webhooks.py [--notifications 2000] [--workers 4] [--threads 8]
+Usage: .venv/bin/python bench/webhooks.py [--notifications 2000] [--workers 4] [--threads 8] [--port 8765]
 Prints the ratio and how many payments were lost or doubled. Traffic goes to 127.0.0.1 only.
 """
 import argparse
@@ -17,7 +17,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-PORT = 8765
+PORT = 8765  # gunicorn's loopback port unless --port says otherwise
 
 
 def prepare_database(deals: int, lines: int) -> list[tuple[str, str, str]]:
@@ -58,14 +58,14 @@ def signed_pay(secret: str, number: str, lead: str, amount: str, transaction_id:
     return body, {"Content-Type": "application/x-www-form-urlencoded", "Content-HMAC": sign(secret, body)}
 
 
-def start_gunicorn(workers: int) -> subprocess.Popen:
+def start_gunicorn(workers: int, port: int = PORT) -> subprocess.Popen:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
     process = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{PORT}", "--workers",
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers",
          str(workers), "--log-level", "warning"], cwd=ROOT, env=env)
     for _ in range(100):
         try:
-            requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             return process
         except requests.RequestException:
             time.sleep(0.1)
@@ -80,18 +80,20 @@ def main() -> None:
     parser.add_argument("--notifications", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--port", type=int, default=PORT, help="gunicorn's loopback port")
     args = parser.parse_args()
     lines = 10
     invoices = prepare_database(deals=max(1, args.notifications // lines), lines=lines)[: args.notifications]
     pays = [signed_pay("bench-secret", number, lead, amount, 500000 + index)
             for index, (number, lead, amount) in enumerate(invoices)]
-    server = start_gunicorn(args.workers)
+    server = start_gunicorn(args.workers, args.port)
+    base_url = f"http://127.0.0.1:{args.port}"
     try:
-        bare = post_all(f"http://127.0.0.1:{PORT}", [("/bench/bare/bench/pay", body, headers)
+        bare = post_all(base_url, [("/bench/bare/bench/pay", body, headers)
                                                      for body, headers in pays], threads=args.threads)
-        store = post_all(f"http://127.0.0.1:{PORT}", [("/bench/store/bench/pay", body, headers)
+        store = post_all(base_url, [("/bench/store/bench/pay", body, headers)
                                                       for body, headers in pays], threads=args.threads)
-        real = post_all(f"http://127.0.0.1:{PORT}", [("/webhooks/cloudpayments/bench/pay", body, headers)
+        real = post_all(base_url, [("/webhooks/cloudpayments/bench/pay", body, headers)
                                                      for body, headers in pays], threads=args.threads)
     finally:
         server.terminate()

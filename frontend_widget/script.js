@@ -154,7 +154,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       open: {lines: true, invoices: true, payments: false}};
     var dialog = null;
     var modal = null;
-    var analytics = {filters: null, kind: 'received', page: 1, seq: 0, chart: null, options: null};
+    // The rows table pages by keyset cursor: `cursors` is the way back (null: the first page), `next` the way on.
+    var analytics = {filters: null, kind: 'received', cursors: [null], next: null, total: null, rowsSeq: 0, seq: 0,
+      chart: null, options: null};
     var counterparties = {groupBy: 'counterparty', seq: 0};
 
     // ---- platform glue --------------------------------------------------------------------------
@@ -1473,7 +1475,7 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
 
     function renderAnalyticsShell(compiled, options) {
       var range = monthRange(0);
-      analytics.page = 1;
+      rowsFromStart();
       analytics.kind = 'received';
       analyticsPage().html(compiled.render({
         t: texts(), range: range,
@@ -1579,25 +1581,54 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
     }
 
+    function rowsFromStart() {
+      analytics.cursors = [null];
+      analytics.next = null;
+      analytics.total = null;
+    }
+
     function loadRows() {
       var $page = analyticsPage();
       var seq = analytics.seq;
-      var params = _.extend(analyticsFilters(), {kind: analytics.kind, page: analytics.page,
-        page_size: ROWS_PAGE_SIZE});
-      $page.find('.payplan-rows').addClass('is-updating');
+      var rowsSeq = analytics.rowsSeq += 1;
+      var cursor = _.last(analytics.cursors);
+      var params = _.extend(analyticsFilters(), {kind: analytics.kind, page_size: ROWS_PAGE_SIZE},
+        cursor ? {cursor: cursor} : {page: 1});
+      analytics.next = null;  // no second step on until this page is in
+      $page.find('.payplan-rows').addClass('is-updating').find(action('page')).prop('disabled', true);
       $.when(template('rows'), api('GET', '/analytics/rows', params)).then(function (compiled, rows) {
-        if (seq !== analytics.seq) {
+        if (seq !== analytics.seq || rowsSeq !== analytics.rowsSeq) {
           return;
         }
+        if (!cursor) {
+          analytics.total = _.isNumber(rows.count) ? rows.count : null;
+        }
+        analytics.next = rows.next_cursor || null;
         $page.find('.payplan-rows').removeClass('is-updating').html(compiled.render(rowsModel(rows)));
       }, function (error) {
+        if (rowsSeq !== analytics.rowsSeq) {
+          return;
+        }
         $page.find('.payplan-rows').removeClass('is-updating')
           .html('<div class="payplan-muted">' + escapeHtml(error.message) + '</div>');
       });
     }
 
+    function rowsStep(step) {
+      if (step > 0 && analytics.next) {
+        analytics.cursors.push(analytics.next);
+      } else if (step < 0 && analytics.cursors.length > 1) {
+        analytics.cursors.pop();
+      } else {
+        return;
+      }
+      loadRows();
+    }
+
     function rowsModel(rows) {
-      var first = rows.count ? (rows.page - 1) * rows.page_size + 1 : 0;
+      var shown = rows.results.length;
+      var first = shown ? (analytics.cursors.length - 1) * ROWS_PAGE_SIZE + 1 : 0;
+      var bounds = {first: first, last: first ? first + shown - 1 : 0, count: analytics.total};
       return {
         t: texts(), kind: analytics.kind, title: t('analytics.rows_' + analytics.kind),
         overdue: analytics.kind === 'overdue',
@@ -1610,9 +1641,9 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
             days_overdue: row.days_overdue, manager: managerName(row.manager_id),
             method: row.method ? t('method.' + row.method) : ''};
         }),
-        range: tf('analytics.range', {first: first, last: first ? first + rows.results.length - 1 : 0,
-          count: rows.count}),
-        has_prev: rows.page > 1, has_next: rows.page < rows.pages, empty: !rows.count
+        // The total comes with the first page only (a cursor page is not counted): kept while paging on.
+        range: shown ? tf(analytics.total === null ? 'analytics.range_open' : 'analytics.range', bounds) : '',
+        has_prev: analytics.cursors.length > 1, has_next: Boolean(rows.next_cursor), empty: !shown
       };
     }
 
@@ -4330,27 +4361,26 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       });
 
       on('change', '.payplan-analytics .payplan-filters :input', function () {
-        analytics.page = 1;
+        rowsFromStart();
         refreshAnalytics();
       });
       on('click', '.payplan-analytics ' + action('preset'), function () {
         var range = presetRange($(this).attr('data-preset'));
         analyticsPage().find('[name="date_from"]').val(range.date_from);
         analyticsPage().find('[name="date_to"]').val(range.date_to);
-        analytics.page = 1;
+        rowsFromStart();
         refreshAnalytics();
       });
       on('click', '.payplan-analytics ' + action('kind'), function () {
         analytics.kind = $(this).attr('data-kind');
-        analytics.page = 1;
+        rowsFromStart();
         analyticsPage().find(action('kind')).each(function () {
           $(this).toggleClass('is-active', $(this).attr('data-kind') === analytics.kind);
         });
         loadRows();
       });
       on('click', '.payplan-analytics ' + action('page'), function () {
-        analytics.page = Math.max(1, analytics.page + parseInt($(this).attr('data-step'), 10));
-        loadRows();
+        rowsStep(parseInt($(this).attr('data-step'), 10));
       });
       on('click', '.payplan-analytics ' + action('export'), function () { exportAnalytics($(this)); });
       on('click', '.payplan-subscription ' + action('subscription'), function () { changeSubscription($(this)); });

@@ -13,6 +13,7 @@ from .http_io import (
     HttpError,
     Request,
     Response,
+    connection_reset,
     hal,
     nginx_page,
     no_content,
@@ -38,7 +39,7 @@ def handle(core: SandboxCore, request: Request) -> Response:
     except HttpError:
         body = request.body.decode(errors="replace")
     core.record(JournalEntry(request.method, request.path, request.query, body, request.bearer,
-                             response.status, core.clock(), request.headers.get("user-agent")))
+                             response.status, core.clock(), request.headers.get("user-agent"), response.reset))
     return response
 
 
@@ -56,15 +57,21 @@ def _routed(router: Router, request: Request, *args: object) -> Response:
 def _crm(core: SandboxCore, request: Request) -> Response:
     if core.limiter.blocked:
         return nginx_page(403, "Forbidden")  # an IP block answers everything with nginx HTML
-    fault = core.faults.take(request.path)
+    fault = core.faults.take(request.method, request.path)
     if fault is not None:
         if fault.delay_seconds:
             core.stopping.wait(fault.delay_seconds)
+        if fault.reset == "before":
+            return connection_reset()
         if fault.status is not None:
             return _fault_response(fault.status)
     if request.path.startswith("/api/v4/"):
-        return _api(core, request)
-    return _routed(PUBLIC_ROUTER, request, core, request)
+        response = _api(core, request)
+    else:
+        response = _routed(PUBLIC_ROUTER, request, core, request)
+    if fault is not None and fault.reset == "after":
+        response.reset = "after"  # applied, but the client never learns it (nor the new ids)
+    return response
 
 
 def _fault_response(status: int) -> Response:

@@ -60,6 +60,12 @@ class Response:
     body: bytes = b""
     content_type: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    reset: str | None = None  # "before"/"after" applying: the connection is reset instead of answered
+
+
+def connection_reset() -> Response:
+    """No answer at all: the server resets the connection (status 0 in the journal)."""
+    return Response(0, reset="before")
 
 
 class HttpError(Exception):

@@ -13,9 +13,10 @@ class JournalEntry:
     query: dict[str, list[str]]
     body: object  # parsed JSON, a form as a dict, or None
     token: str | None  # the bearer access token, if any
-    status: int
+    status: int  # 0: the connection was reset before the request was applied
     time: float  # sandbox clock, unix seconds
     user_agent: str | None = None
+    reset: str | None = None  # "before"/"after" applying: the client got a connection reset, not `status`
 
     def as_dict(self) -> dict:
         return asdict(self)

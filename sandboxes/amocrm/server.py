@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import struct
 import sys
 import threading
 import traceback
@@ -49,6 +51,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:
             traceback.print_exc(file=sys.stderr)
             response = problem(500, "Internal Server Error", "The sandbox failed on this request")
+        if response.reset:
+            self._reset_connection()
+            return
         self.send_response(response.status)
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
@@ -59,6 +64,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if response.status != 204:
             self.wfile.write(response.body)
+
+    def _reset_connection(self) -> None:
+        """Close with SO_LINGER 0: the client gets a TCP RST (ECONNRESET), not an answer."""
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
 
     def log_message(self, format: str, *args: object) -> None:
         if self.server.verbose:

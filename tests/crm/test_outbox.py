@@ -175,6 +175,62 @@ def test_a_timed_out_note_that_reached_amocrm_is_found_not_sent_twice(installed,
     assert action.crm_entity_id == next(iter(sandbox.account().notes))
 
 
+def settle(account, rounds: int = 6) -> None:
+    """Drain, and bring every retry's backoff forward, until no action of the account is open."""
+    for _ in range(rounds):
+        drain(account)
+        if not CrmAction.objects.filter(account=account, state__in=CrmAction.OPEN_STATES).exists():
+            return
+        CrmAction.objects.filter(account=account, state="pending").update(next_attempt_at=timezone.now())
+    raise AssertionError(f"CRM actions still open after {rounds} drains")
+
+
+def applied_items(sandbox, method: str, path: str) -> list[dict]:
+    """The request items the sandbox applied (answered or not), from its journal."""
+    return [item for entry in calls(sandbox, method, path) if entry.status == 200 for item in entry.body]
+
+
+@pytest.mark.parametrize("moment", ["before", "after"])
+def test_connection_resets_leave_every_note_task_field_update_and_stage_move_applied_once(installed, sandbox, moment):
+    # [I] faults: the connection is reset before amoCRM applied the request, or after (the answer with the new
+    # note's id is lost). A note sent again after the latter would be a second note: it is looked up first.
+    first, second = note_action(installed, 17651, "first note"), note_action(installed, 17651, "second note")
+    fields_deal = Deal.objects.create(account=installed, external_id=17652)
+    fields = CrmAction.objects.create(account=installed, deal=fields_deal, external_id=17652, kind="update_fields",
+                                      payload={"fields": {"total": "90000.00", "received": "30000.00"}})
+    move_deal = Deal.objects.create(account=installed, external_id=17653)
+    move = CrmAction.objects.create(account=installed, deal=move_deal, external_id=17653, kind="move_to_completed",
+                                    payload={})
+    task_deal = Deal.objects.create(account=installed, external_id=17654)
+    task = CrmAction.objects.create(account=installed, deal=task_deal, external_id=17654, kind="create_task",
+                                    payload={"text": "Позвонить клиенту", "complete_till": 1767225600,
+                                             "responsible_user_id": 8765432})
+    sandbox.faults.add({"next": 1, "reset": moment, "method": "POST", "path_prefix": "/api/v4/leads/notes"})
+    sandbox.faults.add({"next": 1, "reset": moment, "method": "PATCH", "path_prefix": "/api/v4/leads"})
+    sandbox.faults.add({"next": 1, "reset": moment, "method": "POST", "path_prefix": "/api/v4/tasks"})
+
+    settle(installed)
+
+    assert [entry.reset for entry in sandbox.journal if entry.reset] == [moment] * 3
+    actions = [first, second, fields, move, task]
+    for action in actions:
+        action.refresh_from_db()
+    assert [(action.state, action.attempts) for action in actions] == [
+        ("done", 1), ("done", 0), ("done", 1), ("done", 1), ("done", 1)]
+    assert [row["text"] for row in applied_items(sandbox, "POST", "/api/v4/tasks")] == ["Позвонить клиенту"]
+    assert list(sandbox.account().tasks) == [task.crm_entity_id]
+    assert notes_of(sandbox, 17651) == ["first note", "second note"]
+    assert [item["params"]["text"] for item in applied_items(sandbox, "POST", "/api/v4/leads/notes")] == [
+        "first note", "second note"]
+    assert sorted(sandbox.account().notes) == sorted([first.crm_entity_id, second.crm_entity_id])
+    assert (lead_field(sandbox, 17652, FIELD_TOTAL), lead_field(sandbox, 17652, FIELD_RECEIVED)) == ("90000", "30000")
+    assert sandbox.account().leads[17653].status_id == 142
+    lead_writes = [entry.body for entry in calls(sandbox, "PATCH", "/api/v4/leads") if entry.status == 200]
+    # A lead write is a PATCH of absolute values: sent again after a reset it sets the same values once more.
+    assert lead_writes == [lead_writes[0]] * (2 if moment == "after" else 1)
+    assert {item["request_id"] for item in lead_writes[0]} == {str(fields.pk), str(move.pk)}
+
+
 def test_an_action_is_dead_lettered_after_the_last_attempt_with_its_error(installed, sandbox, settings):
     settings.AMOCRM_OUTBOX_MAX_ATTEMPTS = 2
     action = note_action(installed, LEAD, "never")

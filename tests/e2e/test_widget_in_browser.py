@@ -256,6 +256,68 @@ def test_analytics_filters_rows_and_the_excel_download(open_demo, demo, artifact
     assert any("Петров" in cell for cell in cells)
 
 
+def weekly_plan(account, lead: int, lines: int):
+    """`lines` weekly lines from tomorrow on: more upcoming rows than one page of the analytics table holds."""
+    from billing.domain.schedule import PlanRequest
+    from billing.services import ScheduleOptions, deal_get_or_create, schedule_replace
+
+    today = account_today(account)
+    deal = deal_get_or_create(account=account, external_id=lead)
+    schedule_replace(deal=deal, plan_request=PlanRequest(plan="equal", total=Decimal(1000 * lines),
+                                                         installments_count=lines, period="week",
+                                                         first_due_date=today + timedelta(days=1)),
+                     options=ScheduleOptions(), created_by=None, today=today)
+    return today
+
+
+@pytest.mark.parametrize(("lang", "previous", "following", "of"), [("ru", "Назад", "Далее", "из"),
+                                                                    ("en", "Previous", "Next", "of")])
+def test_analytics_rows_page_on_by_cursor_and_back_by_its_stack(open_demo, demo, page, lang, previous, following,
+                                                                 of):
+    today = weekly_plan(demo, NEW_LEAD, 45)
+    asked = []
+    page.on("request", lambda request: asked.append(request.url) if "/analytics/rows" in request.url else None)
+    open_demo(area="advanced_settings", lang=lang)
+    analytics = page.locator(".payplan-analytics")
+    expect(analytics.locator(".payplan-total")).to_have_count(3)
+    for name, day in (("date_from", today), ("date_to", today + timedelta(days=366))):
+        analytics.locator(f'[name="{name}"]').fill(day.isoformat())
+        analytics.locator(f'[name="{name}"]').dispatch_event("change")
+    analytics.locator('[data-payplan-action="kind"][data-kind="upcoming"]').click()
+    rows = analytics.locator(".payplan-table--rows tbody tr")
+    shown = analytics.locator("[data-rows-range]")
+    back = analytics.locator('[data-payplan-action="page"][data-step="-1"]')
+    on = analytics.locator('[data-payplan-action="page"][data-step="1"]')
+    expect(shown).to_have_text(re.compile(rf"^1–20 {of} \d+$"))
+    total = int(text(shown).split()[-1])
+    assert total >= 45
+    expect(back).to_have_text(f"‹ {previous}")
+    expect(on).to_have_text(f"{following} ›")
+    expect(back).to_be_disabled()
+    first_page = rows.all_inner_texts()
+
+    on.click()
+    expect(shown).to_have_text(f"21–40 {of} {total}")  # the first page's total, kept
+    second_page = rows.all_inner_texts()
+    assert len(second_page) == 20
+    assert not set(second_page) & set(first_page)
+    on.click()
+    expect(shown).to_have_text(f"41–{min(total, 60)} {of} {total}")
+    back.click()
+    expect(shown).to_have_text(f"21–40 {of} {total}")
+    assert rows.all_inner_texts() == second_page
+    back.click()
+    expect(shown).to_have_text(f"1–20 {of} {total}")
+    expect(back).to_be_disabled()
+    assert rows.all_inner_texts() == first_page
+
+    # The first page is asked for as page 1 (it brings the total), every later one by its cursor only.
+    upcoming = [url for url in asked if "kind=upcoming" in url]
+    assert sum("cursor=" in url for url in upcoming) >= 3
+    assert all(("cursor=" in url) != bool(re.search(r"[?&]page=1(&|$)", url)) for url in upcoming), upcoming
+    assert not [url for url in asked if re.search(r"[?&]page=(?!1(&|$))", url)]
+
+
 def test_account_settings_are_saved_with_errors_beside_their_fields(open_demo, demo, artifacts):
     page = open_demo(area="settings")
     block = page.locator(".payplan-account")

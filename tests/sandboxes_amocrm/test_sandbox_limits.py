@@ -89,8 +89,37 @@ def test_fault_can_target_the_token_endpoint(crm):
     assert crm.post("/oauth2/access_token", json={}).status_code == 503
 
 
+def test_fault_reset_before_drops_the_connection_and_applies_nothing(crm, sandbox):
+    crm.post("/_sandbox/faults", json={"next": 1, "reset": "before", "method": "PATCH", "path_prefix": "/api/v4/leads"})
+    price = sandbox.account().leads[17651].price
+
+    assert crm.get("/api/v4/leads/17651").status_code == 200  # another method: not the fault's call
+    with pytest.raises(requests.ConnectionError):
+        crm.patch("/api/v4/leads/17651", json={"price": price + 1})
+
+    assert sandbox.account().leads[17651].price == price
+    entry = sandbox.journal[-1]
+    assert (entry.method, entry.status, entry.reset) == ("PATCH", 0, "before")
+    assert crm.patch("/api/v4/leads/17651", json={"price": price + 1}).status_code == 200  # the next call is fine
+
+
+def test_fault_reset_after_applies_the_request_but_drops_its_answer(crm, sandbox):
+    crm.post("/_sandbox/faults", json={"next": 1, "reset": "after", "path_prefix": "/api/v4/leads/notes"})
+    note = {"entity_id": 17651, "note_type": "common", "params": {"text": "stored, never confirmed"}}
+
+    with pytest.raises(requests.ConnectionError):
+        crm.post("/api/v4/leads/notes", json=[note])
+
+    assert [n.params["text"] for n in sandbox.account().notes.values()] == ["stored, never confirmed"]
+    entry = sandbox.journal[-1]
+    assert (entry.method, entry.status, entry.reset) == ("POST", 200, "after")
+    over_http = crm.get("/_sandbox/journal").json()["entries"]
+    assert over_http[-1]["reset"] == "after"
+
+
 @pytest.mark.parametrize("spec", [{"next": 0, "status": 429}, {"status": 418}, {"delay_seconds": 31},
-                                  {"next": 1}])
+                                  {"next": 1}, {"reset": "during"}, {"reset": "after", "status": 500},
+                                  {"status": 500, "method": "OPTIONS"}])
 def test_bad_fault_specs_are_refused(crm, spec):
     assert crm.post("/_sandbox/faults", json=spec).status_code == 400
 
