@@ -26,12 +26,20 @@ os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notifications", type=int, default=300)
+    parser.add_argument("--without-rollup-triggers", action="store_true",
+                        help="drop the analytics rollup's triggers first (what they cost a Pay: run both ways)")
     args = parser.parse_args()
     from bench.webhooks import prepare_database, signed_pay
 
     lines = 10
     invoices = prepare_database(deals=max(1, args.notifications // lines), lines=lines)[: args.notifications]
     from django.db import connection
+
+    if args.without_rollup_triggers:
+        from billing import rollup_sql
+
+        with connection.cursor() as cursor:
+            cursor.execute(rollup_sql.DROP_TRIGGERS)
     from django.test import Client
 
     from billing.models import Payment
