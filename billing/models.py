@@ -852,6 +852,10 @@ class _RollupFigures(models.Model):
     open_count = models.BigIntegerField(default=0)
     received_amount = models.DecimalField(**MONEY, default=0)
     received_count = models.BigIntegerField(default=0)
+    # Of the lines due that day: what payments dated on or before the due date hold of them now, and how many
+    # such payments paid in full (the collection rate).
+    on_time_amount = models.DecimalField(**MONEY, default=0)
+    on_time_count = models.BigIntegerField(default=0)
 
     class Meta:
         abstract = True

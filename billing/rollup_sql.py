@@ -13,7 +13,8 @@ One definition of a deal's contribution, `DEAL_DAYS`, serves the fold, the rebui
 the analytics selectors' filters (active plan, cancelled deals left out, opening balances left out)."""
 
 SLICE_COLUMNS = ("account_id", "direction", "deal_group", "education_direction", "manager_id", "day")
-FIGURE_COLUMNS = ("due_amount", "due_count", "open_amount", "open_count", "received_amount", "received_count")
+FIGURE_COLUMNS = ("due_amount", "due_count", "open_amount", "open_count", "received_amount", "received_count",
+                  "on_time_amount", "on_time_count")
 
 # The deals are `{deals}`: an expression giving a bigint[] (a parameter or a sub-select).
 DEAL_DAYS = """
@@ -22,16 +23,21 @@ SELECT d.id AS deal_id, d.account_id, s.direction, d."group" AS deal_group, d.ed
        SUM(i.amount) AS due_amount, COUNT(*) AS due_count,
        COALESCE(SUM(i.amount - i.paid) FILTER (WHERE i.paid < i.amount), 0) AS open_amount,
        COUNT(*) FILTER (WHERE i.paid < i.amount) AS open_count,
-       0::numeric AS received_amount, 0::bigint AS received_count
+       0::numeric AS received_amount, 0::bigint AS received_count,
+       COALESCE(SUM(on_time.amount), 0) AS on_time_amount,
+       COUNT(*) FILTER (WHERE COALESCE(on_time.amount, 0) >= i.amount) AS on_time_count
   FROM billing_deal d
   JOIN billing_schedule s ON s.deal_id = d.id AND s.is_active
   JOIN billing_installment i ON i.schedule_id = s.id
+  LEFT JOIN LATERAL (SELECT SUM(a.amount) AS amount FROM billing_allocation a
+                       JOIN billing_payment paying ON paying.id = a.payment_id
+                      WHERE a.installment_id = i.id AND paying.paid_at <= i.due_date) on_time ON true
  WHERE d.id = ANY({deals}) AND d.cancelled_at IS NULL
  GROUP BY d.id, d.account_id, s.direction, d."group", d.education_direction,
           COALESCE(s.manager_id, d.responsible_user_id), i.due_date
 UNION ALL
 SELECT d.id, p.account_id, d.direction, d."group", d.education_direction, plan.manager_id, p.paid_at,
-       0, 0, 0, 0, SUM(p.amount), COUNT(*)
+       0, 0, 0, 0, SUM(p.amount), COUNT(*), 0, 0
   FROM billing_deal d
   JOIN billing_payment p ON p.deal_id = d.id
   LEFT JOIN LATERAL (SELECT COALESCE(s.manager_id, d.responsible_user_id) AS manager_id FROM billing_schedule s
@@ -77,7 +83,7 @@ parts AS (
     SELECT {_SLICE}, {_FIGURES} FROM ({DEAL_DAYS.format(deals="(SELECT deals FROM stale)::bigint[]")}) fresh
      WHERE account_id = %(account)s
 )
-SELECT day, {_SUMS} FROM parts WHERE {{where}} GROUP BY day ORDER BY day
+SELECT {{group}}, {_SUMS} FROM parts WHERE {{where}} GROUP BY {{group}} ORDER BY {{group}}
 """  # noqa: S608 (fixed names only)
 
 # The check: an account's figures by slice and day as kept (totals + stale deals recounted, as DAYS reads them)
@@ -88,7 +94,7 @@ _KEPT_AND_COUNTED = ", ".join(f"SUM(kept_{name}) AS kept_{name}, SUM(counted_{na
 _DIFFERENT = " OR ".join(f"SUM(kept_{name}) <> SUM(counted_{name})" for name in FIGURE_COLUMNS)
 _KEPT_NAMES = ", ".join(f"kept_{name}" for name in FIGURE_COLUMNS)
 _COUNTED_NAMES = ", ".join(f"counted_{name}" for name in FIGURE_COLUMNS)
-CHECK = DAYS[:DAYS.index("SELECT day, ")] + f"""
+CHECK = DAYS[:DAYS.index("SELECT {group}, ")] + f"""
 SELECT {_SLICE}, {_KEPT_AND_COUNTED} FROM (
     SELECT {_SLICE}, {_FIGURES}, {_ZEROS} FROM parts
     UNION ALL
@@ -133,6 +139,10 @@ _MARKED_TABLES = (
     ("billing_installment", ("schedule_id", "due_date", "amount", "paid"),
      "(SELECT d.id AS deal_id, d.account_id FROM {rows} changed JOIN billing_schedule s ON s.id = changed.schedule_id "
      "JOIN billing_deal d ON d.id = s.deal_id) marked"),
+    ("billing_allocation", ("installment_id", "payment_id", "amount"),
+     "(SELECT d.id AS deal_id, d.account_id FROM {rows} changed JOIN billing_installment i ON i.id = "
+     "changed.installment_id JOIN billing_schedule s ON s.id = i.schedule_id JOIN billing_deal d ON d.id = s.deal_id) "
+     "marked"),
     ("billing_payment", ("deal_id", "account_id", "amount", "method", "paid_at"),
      "(SELECT changed.deal_id, changed.account_id FROM {rows} changed UNION "
      "SELECT d.id, d.account_id FROM {rows} changed JOIN billing_deal d ON d.id = changed.deal_id) marked"),

@@ -18,6 +18,22 @@ class DayFigures:
     open_count: int
     received_amount: Decimal
     received_count: int
+    on_time_amount: Decimal  # of the lines due that day: what payments dated by the due date hold of them now
+    on_time_count: int  # lines those payments paid in full
+
+
+@dataclass(frozen=True)
+class ManagerFigures:
+    """The same figures, summed over a range of days for one manager (None: no manager)."""
+    manager_id: int | None
+    due_amount: Decimal
+    due_count: int
+    open_amount: Decimal
+    open_count: int
+    received_amount: Decimal
+    received_count: int
+    on_time_amount: Decimal
+    on_time_count: int
 
 
 def days_sum(days: Iterable[DayFigures], figure: str, *, first: date | None = None,

@@ -1,10 +1,13 @@
-"""An account's money by day for one analytics filter, from the rollup [I] (billing/rollup_sql.py): the day
-totals plus a live recount of the deals changed since the last fold — one statement, exact either way."""
+"""An account's money by day (or by manager) for one analytics filter, from the rollup [I]
+(billing/rollup_sql.py): the day totals plus a live recount of the deals changed since the last fold — one
+statement, exact either way."""
+from datetime import date
+
 from django.conf import settings
 from django.db import connection
 
 from billing import rollup_sql
-from billing.domain.day_figures import DayFigures
+from billing.domain.day_figures import DayFigures, ManagerFigures
 from billing.models import Account
 
 _FILTERS = (("group", "deal_group"), ("education_direction", "education_direction"), ("manager_id", "manager_id"))
@@ -15,17 +18,28 @@ def analytics_rollup_enabled() -> bool:
     return connection.vendor == "postgresql" and getattr(settings, "PAYPLAN_ANALYTICS_ROLLUP", True)
 
 
-def analytics_days(*, account: Account, flt) -> list[DayFigures]:
-    """Every day with a line due or a payment received, oldest first, filtered as `flt` (an AnalyticsFilter)
-    filters; its date range is left to the caller (each figure has its own)."""
+def _figures(account: Account, flt, group: str, days: tuple[date, date] | None = None) -> list[tuple]:
     where, params = ["direction = %(direction)s"], {"account": account.pk, "direction": flt.direction}
     for name, column in _FILTERS:
         value = getattr(flt, name)
         if value:  # as the selectors: an empty filter is no filter
             where.append(f"{column} = %({name})s")
             params[name] = value
+    if days is not None:
+        where.append("day BETWEEN %(first)s AND %(last)s")
+        params.update(first=days[0], last=days[1])
     with connection.cursor() as cursor:
-        cursor.execute(rollup_sql.DAYS.format(where=" AND ".join(where)), params)
-        return [DayFigures(day, due_amount, due_count, open_amount, open_count, received_amount, received_count)
-                for day, due_amount, due_count, open_amount, open_count, received_amount, received_count
-                in cursor.fetchall()]
+        cursor.execute(rollup_sql.DAYS.format(group=group, where=" AND ".join(where)), params)
+        return cursor.fetchall()
+
+
+def analytics_days(*, account: Account, flt) -> list[DayFigures]:
+    """Every day with a line due or a payment received, oldest first, filtered as `flt` (an AnalyticsFilter)
+    filters; its date range is left to the caller (each figure has its own)."""
+    return [DayFigures(*row) for row in _figures(account, flt, "day")]
+
+
+def analytics_by_manager(*, account: Account, flt, first: date, last: date) -> list[ManagerFigures]:
+    """The lines due from `first` to `last` by manager (the plan's, else the deal's responsible; None last),
+    filtered as `flt` filters but for its date range."""
+    return [ManagerFigures(*row) for row in _figures(account, flt, "manager_id", (first, last))]

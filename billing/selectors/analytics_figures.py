@@ -12,7 +12,7 @@ from billing.domain.money import ZERO
 from billing.models import Account, Allocation
 from billing.names import deal_display_name
 from billing.selectors.analytics import MONEY_FIELD, REMAINDER, AnalyticsFilter, _plan_lines
-from billing.selectors.analytics_days import analytics_days, analytics_rollup_enabled
+from billing.selectors.analytics_days import analytics_by_manager, analytics_days, analytics_rollup_enabled
 from billing.time import account_today
 
 FORECAST_WEEKS, FORECAST_MONTHS = 12, 6
@@ -127,8 +127,21 @@ def collection_window(*, today: date, flt: AnalyticsFilter) -> tuple[date, date]
 def collection_rate(*, account: Account, flt: AnalyticsFilter) -> CollectionRate:
     """Per manager (the plan's, else the deal's responsible): of the lines due in the window, what share was paid
     on time, by amount and by count. A line's on-time money is what its allocations from payments dated on or
-    before its due date hold now: a refund that took money back from it counts against it. One query."""
+    before its due date hold now: a refund that took money back from it counts against it. One query (from the
+    analytics rollup on PostgreSQL)."""
     start, end = collection_window(today=account_today(account), flt=flt)
+    if analytics_rollup_enabled():
+        rows = [_collection_row(row.manager_id, row.due_amount, row.due_count, row.on_time_amount, row.on_time_count)
+                for row in analytics_by_manager(account=account, flt=flt, first=start, last=end) if row.due_count]
+    else:
+        rows = _collection_rows_counted(account, flt, start, end)
+    rows.sort(key=lambda row: (row.manager_id is None, row.manager_id or 0))
+    totals = _collection_row(None, sum((row.due_amount for row in rows), ZERO), sum(row.due_count for row in rows),
+                             sum((row.on_time_amount for row in rows), ZERO), sum(row.on_time_count for row in rows))
+    return CollectionRate(currency=account.currency, date_from=start, date_to=end, rows=rows, totals=totals)
+
+
+def _collection_rows_counted(account: Account, flt: AnalyticsFilter, start: date, end: date) -> list[CollectionRow]:
     on_time = (Allocation.objects.filter(installment_id=OuterRef("pk"), payment__paid_at__lte=OuterRef("due_date"))
                .order_by().values("installment_id").annotate(total=Sum("amount")).values("total"))
     lines = (_plan_lines(account, AnalyticsFilter(**{**flt.__dict__, "date_from": None, "date_to": None}))
@@ -138,12 +151,8 @@ def collection_rate(*, account: Account, flt: AnalyticsFilter) -> CollectionRate
     grouped = (lines.values("manager").order_by("manager")
                .annotate(due_amount=Sum("amount"), due_count=Count("pk"), on_time_amount=Sum("on_time"),
                          on_time_count=Count("pk", filter=Q(on_time__gte=F("amount")))))
-    rows = [_collection_row(row["manager"], row["due_amount"], row["due_count"], row["on_time_amount"],
+    return [_collection_row(row["manager"], row["due_amount"], row["due_count"], row["on_time_amount"],
                             row["on_time_count"]) for row in grouped]
-    rows.sort(key=lambda row: (row.manager_id is None, row.manager_id or 0))
-    totals = _collection_row(None, sum((row.due_amount for row in rows), ZERO), sum(row.due_count for row in rows),
-                             sum((row.on_time_amount for row in rows), ZERO), sum(row.on_time_count for row in rows))
-    return CollectionRate(currency=account.currency, date_from=start, date_to=end, rows=rows, totals=totals)
 
 
 # --- plan progress per deal -----------------------------------------------------------------------------------

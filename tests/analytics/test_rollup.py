@@ -1,5 +1,5 @@
-"""The analytics rollup [I]: figures from the day totals (+ a live recount of the deals changed since the last
-fold) are exactly what counting every line and payment gives — before any fold, after it, and after more
+"""The analytics rollup [I]: figures (summary, aging, forecast, collection rate, worklist count) from the day
+totals (+ a live recount of the deals changed since the last fold) are exactly what counting every line and payment gives — before any fold, after it, and after more
 changes; folding is idempotent; a rebuild changes nothing; only counted changes mark a deal; a fold never
 waits on a payment in flight."""
 import contextlib
@@ -20,7 +20,7 @@ from billing.dunning.worklist import debtors_count, debtors_lines
 from billing.errors import ApplicationError
 from billing.models import AnalyticsDayTotal, AnalyticsDealDay, AnalyticsStaleDeal, Deal, Installment, Payment
 from billing.selectors.analytics import AnalyticsFilter, analytics_summary
-from billing.selectors.analytics_figures import cash_in_forecast
+from billing.selectors.analytics_figures import cash_in_forecast, collection_rate
 from billing.services import ScheduleOptions, deal_get_or_create, schedule_replace
 from billing.services.analytics_rollup import analytics_rollup_check, analytics_rollup_fold, analytics_rollup_rebuild
 from billing.services.corrections import payment_reverse
@@ -104,6 +104,7 @@ def _all_figures(account) -> list:
         for each in (flt, ranged):
             forecast = cash_in_forecast(account=account, flt=each)
             figures.append((analytics_summary(account=account, flt=each), forecast.weeks, forecast.months,
+                            collection_rate(account=account, flt=each),
                             [debtors_count(account=account, flt=each, today=today, bucket=bucket)
                              for bucket in (None, "due_next_7_days", "overdue_1_30", "overdue_over_180")]))
     return figures
