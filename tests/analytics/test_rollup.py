@@ -1,7 +1,7 @@
 """The analytics rollup [I]: figures (summary, aging, forecast, collection rate, worklist count) from the day
-totals (+ a live recount of the deals changed since the last fold) are exactly what counting every line and payment gives — before any fold, after it, and after more
-changes; folding is idempotent; a rebuild changes nothing; only counted changes mark a deal; a fold never
-waits on a payment in flight."""
+totals (+ a live recount of the deals changed since the last fold) are exactly what counting every line and
+payment gives: before any fold, after it, and after more changes. Folding is idempotent; a rebuild changes
+nothing; only counted changes mark a deal; a fold never waits on a payment in flight."""
 import contextlib
 import random
 import threading
