@@ -272,9 +272,10 @@ def _open_line_totals(account: Account, flt: AnalyticsFilter, today: date
     return total("upcoming"), total("overdue"), aging
 
 
-def analytics_rows(*, account: Account, flt: AnalyticsFilter, kind: str) -> QuerySet:
-    """The rows behind one total, oldest first, as a queryset the caller pages."""
-    today = account_today(account)
+def analytics_rows(*, account: Account, flt: AnalyticsFilter, kind: str, today: date | None = None) -> QuerySet:
+    """The rows behind one total, oldest first, as a queryset the caller pages (`today`: the account's, by
+    default; billing.selectors.analytics_rows reads these rows as tuples)."""
+    today = today or account_today(account)
     if kind == "received":
         return (_payments(account, flt).select_related("deal").order_by("paid_at", "pk")
                 .only("paid_at", "amount", "method", "deal_id", *(f"deal__{name}" for name in ROW_DEAL_FIELDS)))

@@ -18,10 +18,6 @@ from billing.selectors.analytics import (
     analytics_counterparties,
     analytics_cursor_check,
     analytics_filters,
-    analytics_row,
-    analytics_row_cursor,
-    analytics_rows,
-    analytics_rows_keyset,
     analytics_summary,
 )
 from billing.selectors.analytics_figures import (
@@ -32,6 +28,12 @@ from billing.selectors.analytics_figures import (
     cash_in_forecast,
     collection_rate,
     plan_progress,
+)
+from billing.selectors.analytics_rows import (
+    analytics_row_values,
+    analytics_rows_from_values,
+    analytics_rows_page,
+    analytics_values_cursor,
 )
 from billing.time import account_today
 from crm.port import crm_user_names
@@ -215,23 +217,24 @@ class AnalyticsRowsView(WidgetView):
         data = serializer.validated_data
         kind, size, today = data["kind"], data["page_size"], account_today(self.account)
         if data.get("cursor"):
-            items, next_cursor = analytics_rows_keyset(account=self.account, flt=serializer.to_filter(), kind=kind,
-                                                       cursor=data["cursor"], size=size)
+            rows, next_cursor = analytics_rows_page(account=self.account, flt=serializer.to_filter(), kind=kind,
+                                                    cursor=data["cursor"], size=size, today=today)
             return Response(RowsPageOutput({
                 "count": None, "page": data["page"], "page_size": size, "pages": None, "next_cursor": next_cursor,
-                "results": [analytics_row(item, kind, today) for item in items]}).data)
-        paginator = Paginator(analytics_rows(account=self.account, flt=serializer.to_filter(), kind=kind), size)
+                "results": rows}).data)
+        paginator = Paginator(analytics_row_values(account=self.account, flt=serializer.to_filter(), kind=kind,
+                                                   today=today), size)
         next_cursor = None
         try:
             page = paginator.page(data["page"])
-            items = list(page.object_list)
-            if page.has_next() and items:
-                next_cursor = analytics_row_cursor(kind=kind, item=items[-1])
+            values = list(page.object_list)
+            if page.has_next() and values:
+                next_cursor = analytics_values_cursor(kind=kind, values=values[-1])
         except EmptyPage:
-            items = []
+            values = []
         return Response(RowsPageOutput({
             "count": paginator.count, "page": data["page"], "page_size": size, "pages": paginator.num_pages,
-            "next_cursor": next_cursor, "results": [analytics_row(item, kind, today) for item in items],
+            "next_cursor": next_cursor, "results": list(analytics_rows_from_values(values, kind, today)),
         }).data)
 
 
@@ -261,9 +264,8 @@ class AnalyticsExportView(WidgetView):
         """Up to EXPORT_ROW_LIMIT rows a sheet, read in chunks and written row by row to a temporary file
         that is then streamed: memory stays flat whatever the account's size."""
         def rows(kind: str):
-            for item in analytics_rows(account=self.account, flt=flt, kind=kind)[:EXPORT_ROW_LIMIT].iterator(
-                    chunk_size=2000):
-                yield analytics_row(item, kind, today)
+            values = analytics_row_values(account=self.account, flt=flt, kind=kind, today=today)
+            return analytics_rows_from_values(values[:EXPORT_ROW_LIMIT].iterator(chunk_size=2000), kind, today)
 
         sheets = {kind: rows(kind) for kind in kinds}
         target = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it once streamed
