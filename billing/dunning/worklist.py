@@ -73,9 +73,11 @@ def debtors_count(*, account: Account, flt: AnalyticsFilter, today: date, bucket
     if not analytics_rollup_enabled():
         return debtors_lines(account=account, flt=flt, today=today, bucket=bucket).count()
     low, high = _bucket_days(bucket)
-    _amount, count = days_sum(analytics_days(account=account, flt=flt), "open",
-                              first=latest(flt.date_from, today - timedelta(days=high) if high is not None else None),
-                              last=earliest(flt.date_to, today - timedelta(days=low)))
+    first = latest(flt.date_from, today - timedelta(days=high) if high is not None else None)
+    last = earliest(flt.date_to, today - timedelta(days=low))
+    if first is not None and first > last:
+        return 0
+    _amount, count = days_sum(analytics_days(account=account, flt=flt, first=first, last=last), "open")
     return count
 
 

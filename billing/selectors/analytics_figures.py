@@ -64,8 +64,8 @@ def cash_in_forecast(*, account: Account, flt: AnalyticsFilter, weeks: int = FOR
     week_periods, month_periods = _week_periods(today, weeks), _month_periods(today, months)
     horizon = max(week_periods[-1][1], month_periods[-1][1])
     if analytics_rollup_enabled():
-        days = {row.day: (row.open_amount, row.open_count) for row in analytics_days(account=account, flt=flt)
-                if today <= row.day <= horizon and row.open_count}
+        days = {row.day: (row.open_amount, row.open_count)
+                for row in analytics_days(account=account, flt=flt, first=today, last=horizon) if row.open_count}
     else:
         by_day = (_plan_lines(account, flt).filter(paid__lt=F("amount"), due_date__range=(today, horizon))
                   .values_list("due_date").annotate(amount=Sum(REMAINDER), count=Count("pk")).order_by())
