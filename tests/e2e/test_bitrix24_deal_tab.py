@@ -15,6 +15,18 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CLIENT_ID, CLIENT_SECRET = "local.payplane2e000001.00000001", "payplan-e2e-bitrix24-secret"
 LAWYERS_DEAL, NEW_DEAL = 8061, 8062
+AMOCRM_SCHOOL_LEAD = 17651  # the amoCRM demo's card with a plan, for its right column's width
+# The panel's shown elements that stick out of it sideways (1 px for subpixel rounding), and the page if it
+# scrolls sideways. A closed <details> keeps its content laid out but unshown: checkVisibility() skips it.
+OVERFLOW_JS = """panel => {
+  const edge = panel.getBoundingClientRect();
+  const out = [...panel.querySelectorAll('*')].filter(node => {
+    const box = node.getBoundingClientRect();
+    return node.checkVisibility() && (box.left < edge.left - 1 || box.right > edge.right + 1);
+  }).map(node => node.tagName + '.' + node.className);
+  const root = document.documentElement;
+  return root.scrollWidth > root.clientWidth ? out.concat(['the page scrolls sideways']) : out;
+}"""
 
 
 @pytest.fixture
@@ -69,6 +81,39 @@ def test_the_lawyers_plan_with_the_state_fee_shows_in_english(page, portal_url):
     expect(panel).to_contain_text("Next payment")
     expect(panel).to_contain_text(re.compile(r"160,300\.00"))
     expect(panel).not_to_contain_text("Следующий платёж")
+
+
+def test_the_deal_tab_spreads_the_panel_over_its_width_and_the_amocrm_column_stays_narrow(page, portal_url,
+                                                                                         open_demo):
+    amocrm = open_demo(lead=AMOCRM_SCHOOL_LEAD)
+    column = amocrm.locator("#payplan-panel")
+    expect(column.locator(".payplan-line")).to_have_count(6)
+    column_box = column.bounding_box()
+    column_schedule = column.locator('[data-payplan-section="lines"]').bounding_box()
+    assert column_box["width"] < 320
+    assert abs(column_schedule["x"] - column_box["x"]) < 1  # amoCRM: the schedule under the figures, as it was
+    assert column.evaluate(OVERFLOW_JS) == []
+
+    frame = open_deal(page, portal_url, LAWYERS_DEAL)
+    panel = frame.locator("#payplan-panel")
+    expect(panel.locator(".payplan-line")).to_have_count(13)
+    expect(panel.locator("[data-reminders] .payplan-reminders__actions")).to_be_visible()
+    tab_box = panel.bounding_box()
+    figures = panel.locator(".payplan-figures").bounding_box()
+    schedule = panel.locator('[data-payplan-section="lines"]').bounding_box()
+    assert tab_box["width"] > 3 * column_box["width"]
+    assert 900 <= tab_box["width"] <= 1100  # wide, yet lines short enough to read
+    assert schedule["x"] >= figures["x"] + figures["width"]  # the lists beside the summary, not under it
+    assert schedule["y"] < figures["y"] + figures["height"]
+    assert panel.evaluate(OVERFLOW_JS) == []
+
+    # A narrow tab (a small window) keeps the column layout rather than squeezing two columns.
+    page.set_viewport_size({"width": 720, "height": 900})
+    expect(panel.locator('[data-payplan-section="lines"]')).to_have_css("margin-left", "0px")
+    figures = panel.locator(".payplan-figures").bounding_box()
+    schedule = panel.locator('[data-payplan-section="lines"]').bounding_box()
+    assert schedule["y"] > figures["y"] + figures["height"]
+    assert panel.evaluate(OVERFLOW_JS) == []
 
 
 def test_a_forged_frame_post_gets_401_and_no_panel(page, portal_url):
