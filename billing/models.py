@@ -856,6 +856,9 @@ class _RollupFigures(models.Model):
     # such payments paid in full (the collection rate).
     on_time_amount = models.DecimalField(**MONEY, default=0)
     on_time_count = models.BigIntegerField(default=0)
+    # Of the payments received that day: the interest of interest plans they paid (a payment covers a line's
+    # interest before its principal, in payment order).
+    received_interest = models.DecimalField(**MONEY, default=0)
 
     class Meta:
         abstract = True

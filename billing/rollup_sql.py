@@ -14,10 +14,24 @@ the analytics selectors' filters (active plan, cancelled deals left out, opening
 
 SLICE_COLUMNS = ("account_id", "direction", "deal_group", "education_direction", "manager_id", "day")
 FIGURE_COLUMNS = ("due_amount", "due_count", "open_amount", "open_count", "received_amount", "received_count",
-                  "on_time_amount", "on_time_count")
+                  "on_time_amount", "on_time_count", "received_interest")
 
-# The deals are `{deals}`: an expression giving a bigint[] (a parameter or a sub-select).
+# The deals are `{deals}`: an expression giving a bigint[] (a parameter or a sub-select). A payment's interest
+# (`interest_paid`): allocations are positive and cover a line's interest first, in payment order, so an
+# allocation's interest is what is left of the line's interest after the earlier allocations, at most its amount.
 DEAL_DAYS = """
+WITH interest_paid AS (
+    SELECT part.payment_id, SUM(part.interest) AS interest FROM (
+        SELECT a.payment_id,
+               GREATEST(LEAST(a.amount, i.interest - (SUM(a.amount) OVER (
+                   PARTITION BY a.installment_id ORDER BY paying.paid_at, paying.id) - a.amount)), 0) AS interest
+          FROM billing_schedule s
+          JOIN billing_installment i ON i.schedule_id = s.id AND i.interest > 0
+          JOIN billing_allocation a ON a.installment_id = i.id
+          JOIN billing_payment paying ON paying.id = a.payment_id
+         WHERE s.deal_id = ANY({deals}) AND s.is_active) part
+     GROUP BY part.payment_id
+)
 SELECT d.id AS deal_id, d.account_id, s.direction, d."group" AS deal_group, d.education_direction,
        COALESCE(s.manager_id, d.responsible_user_id) AS manager_id, i.due_date AS day,
        SUM(i.amount) AS due_amount, COUNT(*) AS due_count,
@@ -25,7 +39,8 @@ SELECT d.id AS deal_id, d.account_id, s.direction, d."group" AS deal_group, d.ed
        COUNT(*) FILTER (WHERE i.paid < i.amount) AS open_count,
        0::numeric AS received_amount, 0::bigint AS received_count,
        COALESCE(SUM(on_time.amount), 0) AS on_time_amount,
-       COUNT(*) FILTER (WHERE COALESCE(on_time.amount, 0) >= i.amount) AS on_time_count
+       COUNT(*) FILTER (WHERE COALESCE(on_time.amount, 0) >= i.amount) AS on_time_count,
+       0::numeric AS received_interest
   FROM billing_deal d
   JOIN billing_schedule s ON s.deal_id = d.id AND s.is_active
   JOIN billing_installment i ON i.schedule_id = s.id
@@ -37,9 +52,10 @@ SELECT d.id AS deal_id, d.account_id, s.direction, d."group" AS deal_group, d.ed
           COALESCE(s.manager_id, d.responsible_user_id), i.due_date
 UNION ALL
 SELECT d.id, p.account_id, d.direction, d."group", d.education_direction, plan.manager_id, p.paid_at,
-       0, 0, 0, 0, SUM(p.amount), COUNT(*), 0, 0
+       0, 0, 0, 0, SUM(p.amount), COUNT(*), 0, 0, COALESCE(SUM(interest_paid.interest), 0)
   FROM billing_deal d
   JOIN billing_payment p ON p.deal_id = d.id
+  LEFT JOIN interest_paid ON interest_paid.payment_id = p.id
   LEFT JOIN LATERAL (SELECT COALESCE(s.manager_id, d.responsible_user_id) AS manager_id FROM billing_schedule s
                       WHERE s.deal_id = d.id AND s.is_active) plan ON true
  WHERE d.id = ANY({deals}) AND d.cancelled_at IS NULL AND p.method <> 'opening_balance'
@@ -136,7 +152,7 @@ _MARKED_TABLES = (
      "(SELECT changed.id AS deal_id, changed.account_id FROM {rows} changed) marked"),
     ("billing_schedule", ("is_active", "manager_id", "direction", "deal_id"),
      "(SELECT d.id AS deal_id, d.account_id FROM {rows} changed JOIN billing_deal d ON d.id = changed.deal_id) marked"),
-    ("billing_installment", ("schedule_id", "due_date", "amount", "paid"),
+    ("billing_installment", ("schedule_id", "due_date", "amount", "paid", "interest"),
      "(SELECT d.id AS deal_id, d.account_id FROM {rows} changed JOIN billing_schedule s ON s.id = changed.schedule_id "
      "JOIN billing_deal d ON d.id = s.deal_id) marked"),
     ("billing_allocation", ("installment_id", "payment_id", "amount"),

@@ -20,6 +20,7 @@ class DayFigures:
     received_count: int
     on_time_amount: Decimal  # of the lines due that day: what payments dated by the due date hold of them now
     on_time_count: int  # lines those payments paid in full
+    received_interest: Decimal  # of the payments received that day: the interest of interest plans they paid
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class ManagerFigures:
     received_count: int
     on_time_amount: Decimal
     on_time_count: int
+    received_interest: Decimal
 
 
 def days_sum(days: Iterable[DayFigures], figure: str, *, first: date | None = None,
@@ -46,6 +48,12 @@ def days_sum(days: Iterable[DayFigures], figure: str, *, first: date | None = No
             amount += getattr(row, f"{figure}_amount")
             count += getattr(row, f"{figure}_count")
     return amount, count
+
+
+def days_interest(days: Iterable[DayFigures], *, first: date | None = None, last: date | None = None) -> Decimal:
+    """The interest in the payments received from `first` to `last`."""
+    return sum((row.received_interest for row in days
+                if (first is None or row.day >= first) and (last is None or row.day <= last)), ZERO)
 
 
 def latest(*bounds: date | None) -> date | None:

@@ -9,7 +9,7 @@ from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, 
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.db.models.functions import Coalesce
 
-from billing.domain.day_figures import DayFigures, days_sum, latest
+from billing.domain.day_figures import DayFigures, days_interest, days_sum, latest
 from billing.domain.money import ZERO
 from billing.domain.status import days_late
 from billing.models import Account, Allocation, Deal, Direction, Installment, Payment, Schedule
@@ -167,19 +167,20 @@ def received_interest(account: Account, flt: AnalyticsFilter) -> Decimal:
 
 def analytics_summary(*, account: Account, flt: AnalyticsFilter) -> Summary:
     """Received, the interest in it, the open lines' totals (upcoming, overdue, every aging bucket) and the two
-    sums by day. On PostgreSQL from the rollup's day rows (one statement whatever the account's size, plus the
-    interest); elsewhere four queries over the lines and payments."""
+    sums by day. On PostgreSQL from the rollup's day rows (one statement whatever the account's size);
+    elsewhere five queries over the lines, payments and allocations."""
     today = account_today(account)
     if analytics_rollup_enabled():
         days = analytics_days(account=account, flt=flt)
         upcoming, overdue, aging = _open_totals_of_days(days, flt, today)
         received = Total(*days_sum(days, "received", first=flt.date_from, last=flt.date_to))
+        interest = days_interest(days, first=flt.date_from, last=flt.date_to)
         by_day = _by_day_of_days(days, flt, today)
     else:
         upcoming, overdue, aging = _open_line_totals(account, flt, today)
         received = _total(_payments(account, flt), "amount")
+        interest = received_interest(account, flt)
         by_day = _by_day(account, flt, today)
-    interest = received_interest(account, flt)
     return Summary(
         currency=account.currency,
         received=received, received_interest=interest, received_principal=received.amount - interest,

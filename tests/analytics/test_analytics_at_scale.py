@@ -16,7 +16,7 @@ from billing.services.payments import PaymentInput, payment_record
 from billing.time import account_today
 
 pytestmark = pytest.mark.django_db
-SUMMARY_QUERIES = 2  # the day rows (rollup totals + the unfolded deals recounted), the interest in received
+SUMMARY_QUERIES = 1  # the day rows: rollup totals + the unfolded deals recounted, the interest in received included
 
 
 def _deals(account, count: int, *, first_lead: int = 100) -> None:

@@ -33,10 +33,12 @@ MANAGERS = (501, 502, None)
 
 
 def _plan(deal, today, rng: random.Random, *, manager_id=None) -> None:
+    interest = rng.random() < 0.4  # an annuity: its lines carry interest, paid before their principal
     schedule_replace(deal=deal, plan_request=PlanRequest(
-        plan="equal", total=Decimal(rng.randrange(3000, 90000)) + Decimal("0.37"),
+        plan="annuity" if interest else "equal", total=Decimal(rng.randrange(3000, 90000)) + Decimal("0.37"),
         installments_count=rng.randrange(1, 7), first_due_date=today + timedelta(days=rng.randrange(-200, 60)),
-        due_day=None), options=ScheduleOptions(manager_id=manager_id), request_data={}, created_by=1,
+        due_day=None, annual_rate=Decimal("18") if interest else Decimal(0)),
+        options=ScheduleOptions(manager_id=manager_id), request_data={}, created_by=1,
         today=today - timedelta(days=250))
 
 
@@ -135,9 +137,14 @@ def _totals_are_the_deal_days_summed() -> None:
 def test_rollup_figures_equal_a_full_count_before_and_after_folds(account, seed):
     rng = random.Random(seed)
     deals = _deals(account, 12, rng)
+    for deal in deals:  # every plan partly paid (interest plans: interest first), some payments late
+        payment_record(deal=deal, amount=Decimal(rng.randrange(500, 40000)) + Decimal("0.03"), allow_credit=True,
+                       payment=PaymentInput(method="cash", paid_at=account_today(account) - timedelta(
+                           days=rng.randrange(0, 120))))
     for _ in range(15):
         _random_change(account, account_today(account), rng, deals)
     assert AnalyticsStaleDeal.objects.exists()
+    assert any(summary.received_interest for summary, *_rest in _counted(account))  # interest plans were paid
     assert _all_figures(account) == _counted(account)  # nothing folded: all live
 
     report = analytics_rollup_fold()
