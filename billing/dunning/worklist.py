@@ -22,7 +22,7 @@ from billing.dunning.selectors import policy_get
 from billing.models import Account, Installment
 from billing.selectors.analytics import AnalyticsFilter, _in_range, _installments
 from billing.selectors.analytics_days import analytics_days, analytics_rollup_enabled
-from billing.selectors.analytics_rows import OPTIONAL_FILTERS, _stand_ins, compiled_statement
+from billing.selectors.analytics_rows import OPTIONAL_FILTERS, _stand_ins, compiled_statement, queryset_compiled
 
 
 @dataclass(frozen=True)
@@ -183,14 +183,8 @@ def _page_compiled(shape: tuple[bool, ...], seed: int) -> tuple[str, list, dict,
     flt = AnalyticsFilter(direction=values["direction"], **{
         name: values[name] for name, is_set in zip(OPTIONAL_FILTERS, shape, strict=False) if is_set})
     lines = _in_range(_installments(Account(pk=values["account"]), flt), "due_date", flt)
-    queryset = (_due_between(lines, values["due_until"], values["due_from"] if shape[-1] else None)
-                .order_by(*LINES_ORDER).values_list(*LINE_COLUMNS))
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
-    query = queryset.query
-    as_selected = [*query.extra_select, *query.values_select, *query.annotation_select] == list(queryset._fields)
-    converters = compiler.get_converters([expression for expression, _sql, _alias in compiler.select])
-    return sql, list(params), values, as_selected, tuple(converters.items())
+    return queryset_compiled(_due_between(lines, values["due_until"], values["due_from"] if shape[-1] else None)
+                             .order_by(*LINES_ORDER).values_list(*LINE_COLUMNS), values)
 
 
 @functools.lru_cache(maxsize=64)

@@ -132,6 +132,11 @@ def _compiled(kind: str, shape: tuple[bool, ...], limit: int, seed: int) -> tupl
         cursor = _cursor_encode(kind, parts)
     queryset = analytics_row_values(account=Account(pk=values["account"]), flt=flt, kind=kind, today=values["today"],
                                     cursor=cursor)[:limit]
+    return queryset_compiled(queryset, values)
+
+
+def queryset_compiled(queryset: QuerySet, values: dict) -> tuple[str, list, dict, bool, tuple]:
+    """What `compiled_statement` takes of a `values_list` queryset built of the stand-ins `values`."""
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
     query = queryset.query

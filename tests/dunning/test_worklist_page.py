@@ -2,7 +2,8 @@
 the ladder line, recorded steps and last sent step by LEFT JOIN LATERAL) gives exactly the rows the previous
 implementation made of `debtors_lines`' model instances (its correlated sub-selects, `debtor_rows` with the
 policy's steps sorted per line): every bucket and filter, page by page, with paused and postponed lines, steps
-recorded and sent (ties on the sending time), a stored ladder; elsewhere (`make run`'s SQLite) by the ORM."""
+recorded and sent (ties on the sending time), a stored ladder; elsewhere (`make run`'s SQLite) by the ORM. The
+account's policy, read on every page, is read the same way (compiled once on PostgreSQL)."""
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import product
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from billing.domain.schedule import PlanRequest
 from billing.domain.status import days_late
-from billing.dunning import domain, worklist
+from billing.dunning import domain, selectors, worklist
 from billing.dunning.models import DunningLine, DunningPolicy, StepRun
 from billing.dunning.selectors import policy_get
 from billing.dunning.worklist import DebtorRow, NextStep, debtors_lines, debtors_page
@@ -216,3 +217,19 @@ def test_the_api_page_shows_the_previous_rows(book, widget):
          row.next_step and {"day": row.next_step.day, "channel": row.next_step.channel,
                             "date": row.next_step.date.isoformat()}) for row in expected]
     assert len(expected) == 3
+
+
+def test_the_policy_is_read_by_a_statement_compiled_once_on_postgresql_and_by_the_orm_elsewhere(account, monkeypatch):
+    assert policy_get(account=account) == (True, domain.DEFAULT_POLICY)
+    DunningPolicy.objects.create(account=account, enabled=False, config={"cutoff_hour": 17, "steps": [
+        {"day": 5, "channel": "client_sms"}, {"day": -2, "channel": "client_email"}]})
+    expected = (False, domain.policy_parse(DunningPolicy.objects.get(account=account).config))
+    with CaptureQueriesContext(connection) as queries:
+        assert policy_get(account=account) == expected
+    assert len(queries) == 1
+    assert selectors._policy_statement.cache_info().currsize == 1
+    monkeypatch.setattr(connection, "vendor", "sqlite")
+    monkeypatch.setattr(selectors, "_policy_statement", lambda *args: pytest.fail("a cached statement off PostgreSQL"))
+    assert policy_get(account=account) == expected
+    DunningPolicy.objects.all().delete()
+    assert policy_get(account=account) == (True, domain.DEFAULT_POLICY)
