@@ -164,7 +164,7 @@ def debtors_page(*, account: Account, flt: AnalyticsFilter, today: date, bucket:
 
 
 # The line's columns the page reads (model fields first, the `manager` annotation last: `compiled_statement`
-# checks the order); LINE_COLUMNS_ORDER: where `LINES_ORDER` is among them.
+# checks the order), named c0… in the page's SQL; `_ORDER_ALIASES`: `LINES_ORDER` among them.
 LINE_COLUMNS = ("seq", "due_date", "kind", "amount", "paid", "schedule__deal", "schedule__deal__external_id",
                 "schedule__deal__name", "schedule__deal__contact_name", "schedule__deal__contact_phone",
                 "schedule__deal__contact_email", "schedule__deal__debt", "manager")
