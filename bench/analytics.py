@@ -224,13 +224,12 @@ def ours_aging(account) -> dict:
 
 def ours_worklist(account) -> tuple[int, list]:
     """What GET /analytics/debtors-today does for its first page: the count and the page's rows."""
-    from billing.dunning.worklist import debtor_rows, debtors_count, debtors_lines
+    from billing.dunning.worklist import debtors_count, debtors_page
     from billing.selectors.analytics import AnalyticsFilter
 
     today, flt = account_today_of(account), AnalyticsFilter()
     count = debtors_count(account=account, flt=flt, today=today)
-    rows = debtor_rows(account=account, items=list(debtors_lines(account=account, flt=flt, today=today)[:PAGE]),
-                       today=today)
+    rows = debtors_page(account=account, flt=flt, today=today, start=0, size=PAGE)
     return count, [(row.due_date, row.external_id, row.seq, row.remaining, row.paused_until,
                               row.last_contact_at) for row in rows]
 

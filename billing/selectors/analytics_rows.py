@@ -132,6 +132,11 @@ def _compiled(kind: str, shape: tuple[bool, ...], limit: int, seed: int) -> tupl
         cursor = _cursor_encode(kind, parts)
     queryset = analytics_row_values(account=Account(pk=values["account"]), flt=flt, kind=kind, today=values["today"],
                                     cursor=cursor)[:limit]
+    return queryset_compiled(queryset, values)
+
+
+def queryset_compiled(queryset: QuerySet, values: dict) -> tuple[str, list, dict, bool, tuple]:
+    """What `compiled_statement` takes of a `values_list` queryset built of the stand-ins `values`."""
     compiler = queryset.query.get_compiler(using=queryset.db)
     sql, params = compiler.as_sql()
     query = queryset.query
@@ -167,11 +172,16 @@ class _Statement:
 
 @functools.lru_cache(maxsize=256)
 def _statement(kind: str, shape: tuple[bool, ...], limit: int, vendor: str) -> _Statement | None:
-    """The page's SQL compiled once, with where each parameter comes from; None when the stand-ins cannot tell
-    (a value in the SQL text, a parameter derived from one) or the columns come in another order: then every
-    page is compiled as usual."""
-    sql, params, values, as_selected, converters = _compiled(kind, shape, limit, 1)
-    other_sql, other_params, other_values, _as_selected, _converters = _compiled(kind, shape, limit, 2)
+    """The page's SQL compiled once (see `compiled_statement`)."""
+    return compiled_statement(functools.partial(_compiled, kind, shape, limit))
+
+
+def compiled_statement(compiled: Callable[[int], tuple[str, list, dict, bool, tuple]]) -> _Statement | None:
+    """A queryset's SQL compiled once, with where each parameter comes from: `compiled(seed)` gives what
+    `_compiled` gives for the stand-ins of that seed (1 and 2). None when the stand-ins cannot tell (a value in the
+    SQL text, a parameter derived from one) or the columns come in another order: then compile as usual."""
+    sql, params, values, as_selected, converters = compiled(1)
+    other_sql, other_params, other_values, _as_selected, _converters = compiled(2)
     if not as_selected or sql != other_sql or len(params) != len(other_params):
         return None
     parts: list[tuple[str | None, object]] = []

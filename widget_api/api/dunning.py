@@ -12,7 +12,7 @@ from billing.dunning.models import ChannelSettings, DunningPolicy
 from billing.dunning.penalties import penalty_waive
 from billing.dunning.selectors import channel_settings_get, deal_dunning_get, policy_get
 from billing.dunning.services import channel_settings_set, dunning_policy_set
-from billing.dunning.worklist import deal_next_step, debtor_rows, debtors_count, debtors_lines
+from billing.dunning.worklist import deal_next_step, debtors_count, debtors_page
 from billing.time import account_today
 from widget_api.api.analytics import FilterInput
 from widget_api.api.base import WidgetView
@@ -362,10 +362,8 @@ class DebtorsTodayView(WidgetView):
         flt, bucket, size = serializer.to_filter(), data.get("bucket"), data["page_size"]
         count = debtors_count(account=self.account, flt=flt, today=today, bucket=bucket)
         pages = max(1, -(-count // size))  # as Django's Paginator: an empty list is one empty page
-        start = (data["page"] - 1) * size
-        lines = debtors_lines(account=self.account, flt=flt, today=today, bucket=bucket)
-        items = list(lines[start:start + size]) if data["page"] <= pages else []
+        rows = (debtors_page(account=self.account, flt=flt, today=today, bucket=bucket,
+                             start=(data["page"] - 1) * size, size=size) if data["page"] <= pages else [])
         return Response(DebtorsPageOutput({
-            "count": count, "page": data["page"], "page_size": size,
-            "pages": pages, "results": debtor_rows(account=self.account, items=items, today=today),
+            "count": count, "page": data["page"], "page_size": size, "pages": pages, "results": rows,
         }).data)
