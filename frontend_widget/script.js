@@ -3225,13 +3225,18 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return options.join('');
     }
 
+    // "pipeline:status" as stageChoices writes it. amoCRM's status is a number; a Bitrix24 stage is its code
+    // and may hold a colon of its own ("1:C1:WON"), so only the first colon splits.
     function stageValue(text) {
-      var parts = String(text || '').split(':');
-      if (!parts[1]) {
+      var value = String(text || '');
+      var colon = value.indexOf(':');
+      var pipeline = colon < 0 ? '' : value.slice(0, colon);
+      var status = colon < 0 ? '' : value.slice(colon + 1);
+      if (!status) {
         return null;
       }
-      return {status_id: /^\d+$/.test(parts[1]) ? parseInt(parts[1], 10) : parts[1],
-        pipeline_id: /^\d+$/.test(parts[0]) ? parseInt(parts[0], 10) : null};
+      return {status_id: /^\d+$/.test(status) ? parseInt(status, 10) : status,
+        pipeline_id: /^\d+$/.test(pipeline) ? parseInt(pipeline, 10) : null};
     }
 
     function stepActionCode(action) {

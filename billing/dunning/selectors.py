@@ -30,7 +30,7 @@ def policy_get(*, account: Account) -> tuple[bool, Policy]:
     if stored is None:
         legacy = legacy_reminders_steps(account.settings.get("reminders"))
         return True, replace(DEFAULT_POLICY, steps=legacy) if legacy else DEFAULT_POLICY
-    return stored.enabled, policy_parse(stored.config)
+    return stored.enabled, policy_parse(stored.config, stage_ids="either")
 
 
 def ladder_saved(*, account: Account) -> bool:

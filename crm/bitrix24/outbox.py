@@ -164,6 +164,7 @@ class _Session:
 class Bitrix24Adapter:
     kind = KIND
     own_fields = True  # the install makes PayPlan's deal user fields
+    stage_ids = "code"  # a stage is its STATUS_ID (`C1:WON`), a pipeline its category id (0: the default)
     create_kinds = frozenset(CREATE_KINDS)
 
     def not_ready(self, account_id: int) -> str:
