@@ -33,8 +33,9 @@ def wired(db, sandbox, monkeypatch):
     assert install(sandbox).status_code == 200
     account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     crm = sandbox.account()
+    hook_settings = ["add_lead", "status_lead", "update_lead"]
     crm.webhooks[crm.next_id("webhook")] = Webhook(crm.next_id("webhook"), f"http://127.0.0.1:8321/amocrm/webhooks/"
-                                                   f"{account.webhook_key}", ["add_lead", "status_lead", "update_lead"], 10,
+                                                   f"{account.webhook_key}", hook_settings, 10,
                                                    crm.first_admin_id, sandbox.now())
     account_settings_update(account=account, settings={"plan_autostart": RULES})
     posted = []
