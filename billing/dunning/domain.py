@@ -2,13 +2,14 @@
 
 Nothing here imports Django: the services feed it plain values (local naive datetimes, Decimals).
 """
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from string import Template
 from typing import Any
+
+from billing.domain.stages import NotAStageCode, stage_code_check
 
 CLIENT_CHANNELS = ("client_email", "client_sms", "client_whatsapp", "client_telegram")
 STAFF_CHANNELS = ("manager_task", "note")
@@ -25,11 +26,6 @@ STAGE_KEYS = BUCKET_NAMES + DECISIONS  # what may map to a CRM stage: an aging b
 MONTHLY_EVERY_DAYS = 30
 MIN_DAY, MAX_DAY = -60, 366
 MAX_TEMPLATE_LENGTH = 1000
-# How the account's CRM names a stage: "number" (a positive status id) or "code" (a STATUS_ID: `NEW`, `C1:WON`,
-# `C3:UC_AB12CD`, a smart process's `DT130_4:NEW`); "either" reads a policy already stored.
-STAGE_IDS = ("number", "code", "either")
-STAGE_CODE = re.compile(r"^(?:(?:C(?P<category>\d{1,9})|DT\d{1,9}_\d{1,9}):)?[A-Za-z][A-Za-z0-9_]*$")
-MAX_STAGE_CODE_LENGTH = 50  # the CRM keeps a STATUS_ID in 50 characters
 StageId = int | str
 CENT = Decimal("0.01")
 
@@ -164,22 +160,15 @@ def _stage(raw: dict, where: str, stage_ids: str, missing: str) -> tuple[StageId
 
 
 def _stage_code(code: str, raw_pipeline: Any, where: str) -> tuple[str, int | None]:
-    match = STAGE_CODE.match(code)
-    if match is None or len(code) > MAX_STAGE_CODE_LENGTH:
-        raise LadderError(f"{where}.status_id", gettext_noop(
-            "This CRM names a stage by its code, e.g. «C1:NEW» or «WON»: choose the stage from the list."))
     pipeline_id = None if raw_pipeline is None else _int(raw_pipeline, f"{where}.pipeline_id", 0, 2**53,
                                                          gettext_noop("Give a whole number, zero or more."))
-    # A pipeline's own stages carry its id (`C3:…`); the default pipeline's (0) carry none.
-    if code.startswith("C") and match["category"] is not None:
-        stage_pipeline = int(match["category"])
-    elif ":" in code:
-        stage_pipeline = None  # a smart process's stage: its pipeline is not a deal category
-    else:
-        stage_pipeline = 0
-    if pipeline_id is not None and stage_pipeline is not None and pipeline_id != stage_pipeline:
-        raise LadderError(f"{where}.status_id", gettext_noop("This stage belongs to another pipeline."))
-    return code, pipeline_id
+    try:
+        return stage_code_check(code, pipeline_id), pipeline_id
+    except NotAStageCode as exc:
+        raise LadderError(f"{where}.status_id", gettext_noop("This stage belongs to another pipeline.")
+                          if exc.reason == "pipeline" else gettext_noop(
+                              "This CRM names a stage by its code, e.g. «C1:NEW» or «WON»: "
+                              "choose the stage from the list.")) from exc
 
 
 def _decimal(raw: Any, where: str) -> Decimal | None:
@@ -260,7 +249,7 @@ def step_parse(raw: Any, index: int, stage_ids: str = "number") -> Step:
 
 def policy_parse(raw: dict[str, Any], *, stage_ids: str = "number") -> Policy:
     """A policy from its JSON form; LadderError names the first bad field. Missing keys take defaults.
-    `stage_ids` (STAGE_IDS): how the account's CRM names a stage (a number or a code)."""
+    `stage_ids` (billing.domain.stages.STAGE_IDS): how the account's CRM names a stage (a number or a code)."""
     if not isinstance(raw, dict):
         raise LadderError("steps", gettext_noop("The reminder settings must be an object."))
     raw_steps = raw.get("steps")

@@ -1,6 +1,6 @@
-"""The settings page's stage pickers (the dunning stages and a step's «move to stage») run in node as the
-widget has them: they offer a Bitrix24 portal's stages and give back the stage codes (`C1:NEW`), whose own
-colon is kept, as well as amoCRM's numbers."""
+"""The settings page's stage pickers (the dunning stages, a step's «move to stage», the plan rules' trigger and
+gate stages) run in node as the widget has them: they offer a Bitrix24 portal's stages and give back the stage
+codes (`C1:NEW`), whose own colon is kept, as well as amoCRM's numbers."""
 import json
 import re
 import shutil
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "frontend_widget" / "script.js"
-NAMES = ("stageChoices", "stageValue", "dunningOption")
+NAMES = ("stageChoices", "stageValue", "dunningOption", "planRulesStage")
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 
@@ -67,3 +67,12 @@ def test_the_picker_offers_the_portals_stages_and_selects_the_stored_code():
     assert "stage_unknown" not in html
     chosen = re.search(r'<option value="([^"]+)" selected>', html)[1]
     assert run(f"stageValue({json.dumps(chosen)})") == {"status_id": "C1:UC_PAYING", "pipeline_id": 1}
+
+
+def test_the_plan_rules_stage_keeps_a_bitrix24_code_and_an_amocrm_number():
+    assert run("[planRulesStage('1:C1:UC_PAYING'), planRulesStage(':C1:WON'), planRulesStage('C1:NEW'),"
+               " planRulesStage('0:NEW'), planRulesStage('3:142'), planRulesStage('142'), planRulesStage(''),"
+               " planRulesStage('1:<b>')]") == [
+        {"pipeline_id": 1, "status_id": "C1:UC_PAYING"}, {"pipeline_id": None, "status_id": "C1:WON"},
+        {"pipeline_id": None, "status_id": "C1:NEW"}, {"pipeline_id": 0, "status_id": "NEW"},
+        {"pipeline_id": 3, "status_id": 142}, {"pipeline_id": None, "status_id": 142}, None, None]
