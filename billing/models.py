@@ -144,12 +144,17 @@ class DealStage(models.Model):
     act on a change of stage only, never on a repeated report or on the echo of their own move."""
 
     deal = models.OneToOneField(Deal, on_delete=models.CASCADE, related_name="crm_stage")
-    status_id = models.BigIntegerField()
+    status_id = models.BigIntegerField()  # a CRM that names its stages by code: 0, the code in status_code
+    status_code = models.CharField(max_length=50, blank=True, default="")  # `C1:NEW`
     pipeline_id = models.BigIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.deal_id}: {self.pipeline_id}/{self.status_id}"
+        return f"{self.deal_id}: {self.pipeline_id}/{self.status_code or self.status_id}"
+
+    @property
+    def stage_id(self) -> int | str:
+        return self.status_code or self.status_id
 
 
 class Schedule(models.Model):

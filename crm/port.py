@@ -119,6 +119,12 @@ def fields_always_sent(kind: str) -> bool:
     return bool(getattr(adapter, "own_fields", False))
 
 
+def stage_ids_of(kind: str) -> str:
+    """How this CRM kind names a deal stage (billing.dunning.domain.STAGE_IDS): "number" (amoCRM's status
+    ids) or "code" (Bitrix24's STATUS_ID, `C1:WON`); an adapter says so by its `stage_ids`."""
+    return getattr(_adapters.get(kind), "stage_ids", "number")
+
+
 def adapters() -> list[CrmAdapter]:
     return [_adapters[kind] for kind in sorted(_adapters)]
 

@@ -2414,14 +2414,19 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return $block.data('payplan-plan-rules') || {};
     }
 
+    // "pipeline:status" (the pickers), ":status" or a bare status (typed). amoCRM's status is a number; a
+    // Bitrix24 stage is its code, whose own colon stays ("1:C1:UC_PAYING", or typed "C1:UC_PAYING").
     function planRulesStage(text) {
-      var parts = String(text || '').split(':');
-      var status = parts.length > 1 ? parts[1] : parts[0];
-      if (!/^\d+$/.test(status)) {
-        return null;
+      var value = String(text || '').trim();
+      var colon = value.indexOf(':');
+      var head = colon < 0 ? null : value.slice(0, colon);
+      var withPipeline = head !== null && /^\d*$/.test(head);
+      var status = withPipeline ? value.slice(colon + 1) : value;
+      var pipeline = withPipeline && head ? parseInt(head, 10) : null;
+      if (/^\d+$/.test(status)) {
+        return {pipeline_id: pipeline, status_id: parseInt(status, 10)};
       }
-      return {pipeline_id: /^\d+$/.test(parts.length > 1 ? parts[0] : '') ? parseInt(parts[0], 10) : null,
-        status_id: parseInt(status, 10)};
+      return /^[A-Za-z][\w:]*$/.test(status) ? {pipeline_id: pipeline, status_id: status} : null;
     }
 
     function planRulesValue($block, name) {
@@ -3225,13 +3230,18 @@ define(['jquery', 'underscore', 'twigjs', 'lib/components/base/modal'], function
       return options.join('');
     }
 
+    // "pipeline:status" as stageChoices writes it. amoCRM's status is a number; a Bitrix24 stage is its code
+    // and may hold a colon of its own ("1:C1:WON"), so only the first colon splits.
     function stageValue(text) {
-      var parts = String(text || '').split(':');
-      if (!parts[1]) {
+      var value = String(text || '');
+      var colon = value.indexOf(':');
+      var pipeline = colon < 0 ? '' : value.slice(0, colon);
+      var status = colon < 0 ? '' : value.slice(colon + 1);
+      if (!status) {
         return null;
       }
-      return {status_id: /^\d+$/.test(parts[1]) ? parseInt(parts[1], 10) : parts[1],
-        pipeline_id: /^\d+$/.test(parts[0]) ? parseInt(parts[0], 10) : null};
+      return {status_id: /^\d+$/.test(status) ? parseInt(status, 10) : status,
+        pipeline_id: /^\d+$/.test(pipeline) ? parseInt(pipeline, 10) : null};
     }
 
     function stepActionCode(action) {

@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from billing.domain import plan_autostart as autostart
+from billing.domain.stages import NotAStageCode, stage_code_check
 
 # The lead fields PayPlan keeps up to date; the account maps each to one of its custom field ids.
 FIELD_KEYS = ("total", "received", "debt", "payments_count", "monthly_payment", "last_payment_day", "group",
@@ -284,8 +285,9 @@ def missing_for_replace(body: Any) -> list[str]:
 class _Cleaner:
     """Collects the problems of one body while turning its values into clean JSON."""
 
-    def __init__(self) -> None:
+    def __init__(self, stage_ids: str = "number") -> None:
         self.problems: list[Problem] = []
+        self.stage_ids = stage_ids  # billing.domain.stages.STAGE_IDS: how the account's CRM names a stage
 
     def fail(self, path: str, rule: str, unsupported: bool = False, **params: Any) -> None:
         self.problems.append(Problem(path, rule, tuple(params.items()), unsupported))
@@ -306,6 +308,29 @@ class _Cleaner:
 
     def amo_id(self, path: str, value: Any, *, nullable: bool = True) -> int | None:
         return self.integer(path, value, 1, MAX_AMO_ID, nullable=nullable, rule="amo_id")
+
+    def stage_id(self, path: str, value: Any, *, pipeline_id: Any = None, nullable: bool = True) -> int | str | None:
+        """A CRM stage: a CRM id, or a stage code (`C1:NEW`) when the account's CRM names stages by code."""
+        if self.stage_ids == "number" or value is None or (isinstance(value, int) and not isinstance(value, bool)):
+            if self.stage_ids == "code" and value is not None:
+                self.fail(path, "stage_code")
+                return None
+            return self.amo_id(path, value, nullable=nullable)
+        if not isinstance(value, str) or not value.strip():
+            self.fail(path, "stage_code")
+            return None
+        pipeline = pipeline_id if isinstance(pipeline_id, int) and not isinstance(pipeline_id, bool) else None
+        try:
+            return stage_code_check(value.strip(), pipeline)
+        except NotAStageCode as exc:
+            self.fail(path, "stage_pipeline" if exc.reason == "pipeline" else "stage_code")
+            return None
+
+    def pipeline_id(self, path: str, value: Any) -> int | None:
+        """A pipeline: a CRM id, or (a CRM naming stages by code) a category id, 0 being the default one."""
+        if self.stage_ids == "number":
+            return self.amo_id(path, value)
+        return self.integer(path, value, 0, MAX_AMO_ID, nullable=True)
 
     def boolean(self, path: str, value: Any) -> bool | None:
         if not isinstance(value, bool):
@@ -501,10 +526,11 @@ def _gateways(cleaner: _Cleaner, raw: dict) -> dict:
     return clean
 
 
-def changes_clean(body: Any) -> tuple[dict, list[Problem]]:
+def changes_clean(body: Any, *, stage_ids: str = "number") -> tuple[dict, list[Problem]]:
     """What a request sends, as clean JSON (only the keys sent, texts trimmed), and every problem found.
-    Keys the body shows but nobody sets are dropped; keys of nothing PayPlan runs are problems."""
-    cleaner = _Cleaner()
+    Keys the body shows but nobody sets are dropped; keys of nothing PayPlan runs are problems. The plan
+    rules' stages are named as the account's CRM names them (`stage_ids`, billing.domain.stages)."""
+    cleaner = _Cleaner(stage_ids)
     if not isinstance(body, dict):
         cleaner.fail("non_field_errors", "settings_object")
         return {}, cleaner.problems
@@ -747,7 +773,13 @@ def _plan_autostart(cleaner: _Cleaner, value: Any) -> dict | None:
         clean["enabled"] = cleaner.boolean("plan_autostart.enabled", raw["enabled"])
     if "stage" in raw:
         stage = cleaner.section("plan_autostart.stage", raw["stage"] or {}, AUTOSTART_STAGE_KEYS)
-        clean["stage"] = {key: cleaner.amo_id(f"plan_autostart.stage.{key}", item) for key, item in stage.items()}
+        clean["stage"] = {}
+        if "pipeline_id" in stage:
+            clean["stage"]["pipeline_id"] = cleaner.pipeline_id("plan_autostart.stage.pipeline_id",
+                                                                stage["pipeline_id"])
+        if "status_id" in stage:
+            clean["stage"]["status_id"] = cleaner.stage_id("plan_autostart.stage.status_id", stage["status_id"],
+                                                           pipeline_id=stage.get("pipeline_id"))
     if "gate" in raw:
         gate = cleaner.section("plan_autostart.gate", raw["gate"] or {}, AUTOSTART_GATE_KEYS)
         clean["gate"] = {}
@@ -758,8 +790,8 @@ def _plan_autostart(cleaner: _Cleaner, value: Any) -> dict | None:
             if not isinstance(ids, list) or len(ids) > MAX_GATE_STAGES:
                 cleaner.fail("plan_autostart.gate.status_ids", "values")
             else:
-                clean["gate"]["status_ids"] = [cleaner.amo_id(f"plan_autostart.gate.status_ids.{index}", item,
-                                                              nullable=False) for index, item in enumerate(ids)]
+                clean["gate"]["status_ids"] = [cleaner.stage_id(f"plan_autostart.gate.status_ids.{index}", item,
+                                                                nullable=False) for index, item in enumerate(ids)]
     if "template" in raw:
         clean["template"] = _autostart_template(cleaner, raw["template"])
     return clean

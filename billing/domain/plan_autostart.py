@@ -59,7 +59,7 @@ class PlanTemplate:
 
 @dataclass(frozen=True)
 class Stage:
-    status_id: int
+    status_id: int | str  # a number, or the code of a CRM that names its stages by code (`C1:NEW`)
     pipeline_id: int | None = None
 
     def matches(self, other: "Stage") -> bool:
@@ -73,10 +73,10 @@ class AutostartRules:
     stage: Stage | None = None
     template: PlanTemplate | None = None
     gate_enabled: bool = False
-    gate_status_ids: tuple[int, ...] = ()
+    gate_status_ids: tuple[int | str, ...] = ()
 
     @property
-    def watched_status_ids(self) -> frozenset[int]:
+    def watched_status_ids(self) -> frozenset[int | str]:
         """The stages a newly seen deal matters in (the trigger and the gated ones)."""
         ids = set(self.gate_status_ids if self.gate_enabled else ())
         if self.enabled and self.stage is not None:
@@ -107,6 +107,13 @@ class TemplateValueMissing(ValueError):
 # --- reading the stored JSON ----------------------------------------------------------------------
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _stage_id(value: Any) -> int | str | None:
+    """A stored stage id: a number, or a stage code (`C1:NEW`); anything else reads as none."""
+    if isinstance(value, str):
+        return value.strip() or None
+    return _int(value)
 
 
 def value_source_read(raw: Any) -> ValueSource | None:
@@ -140,10 +147,10 @@ def rules_read(stored: Any) -> AutostartRules:
     if not isinstance(raw, dict):
         return AutostartRules()
     stage_raw = raw.get("stage") if isinstance(raw.get("stage"), dict) else {}
-    status_id = _int(stage_raw.get("status_id"))
+    status_id = _stage_id(stage_raw.get("status_id"))
     stage = Stage(status_id, _int(stage_raw.get("pipeline_id"))) if status_id else None
     gate = raw.get("gate") if isinstance(raw.get("gate"), dict) else {}
-    gate_ids = tuple(item for item in gate.get("status_ids") or [] if _int(item))
+    gate_ids = tuple(item for item in gate.get("status_ids") or [] if _stage_id(item))
     template = template_read(raw.get("template"))
     return AutostartRules(enabled=bool(raw.get("enabled")) and stage is not None and template is not None,
                           stage=stage, template=template, gate_enabled=bool(gate.get("enabled")) and bool(gate_ids),

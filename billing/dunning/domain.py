@@ -9,6 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from string import Template
 from typing import Any
 
+from billing.domain.stages import NotAStageCode, stage_code_check
+
 CLIENT_CHANNELS = ("client_email", "client_sms", "client_whatsapp", "client_telegram")
 STAFF_CHANNELS = ("manager_task", "note")
 CHANNELS = CLIENT_CHANNELS + STAFF_CHANNELS
@@ -24,6 +26,7 @@ STAGE_KEYS = BUCKET_NAMES + DECISIONS  # what may map to a CRM stage: an aging b
 MONTHLY_EVERY_DAYS = 30
 MIN_DAY, MAX_DAY = -60, 366
 MAX_TEMPLATE_LENGTH = 1000
+StageId = int | str
 CENT = Decimal("0.01")
 
 
@@ -54,7 +57,7 @@ class Assignee:
 @dataclass(frozen=True)
 class Action:
     kind: str
-    status_id: int | None = None  # move_to_stage
+    status_id: StageId | None = None  # move_to_stage
     pipeline_id: int | None = None  # move_to_stage
     user_id: int | None = None  # assign_user (None: the policy's lawyer)
     role: str = ""  # assign_user: "lawyer", ...
@@ -93,7 +96,7 @@ class Penalties:
 
 @dataclass(frozen=True)
 class StageTarget:
-    status_id: int
+    status_id: StageId
     pipeline_id: int | None = None
 
 
@@ -142,6 +145,32 @@ def _optional_int(raw: Any, where: str) -> int | None:
     return _int(raw, where, 1, 2**53, gettext_noop("Give a positive number."))
 
 
+def _stage(raw: dict, where: str, stage_ids: str, missing: str) -> tuple[StageId, int | None]:
+    """(status_id, pipeline_id) of a stage as the account's CRM names it: a positive number, or a STATUS_ID code
+    with its pipeline (category) id, 0 being the default pipeline."""
+    raw_status, raw_pipeline = raw.get("status_id"), raw.get("pipeline_id")
+    if raw_status is None or raw_status == "":
+        raise LadderError(f"{where}.status_id", missing)
+    if isinstance(raw_status, str) and stage_ids != "number":
+        return _stage_code(raw_status.strip(), raw_pipeline, where)
+    if stage_ids == "code":
+        raise LadderError(f"{where}.status_id", gettext_noop(
+            "This CRM names a stage by its code, e.g. «C1:NEW» or «WON»: choose the stage from the list."))
+    return _optional_int(raw_status, f"{where}.status_id"), _optional_int(raw_pipeline, f"{where}.pipeline_id")
+
+
+def _stage_code(code: str, raw_pipeline: Any, where: str) -> tuple[str, int | None]:
+    pipeline_id = None if raw_pipeline is None else _int(raw_pipeline, f"{where}.pipeline_id", 0, 2**53,
+                                                         gettext_noop("Give a whole number, zero or more."))
+    try:
+        return stage_code_check(code, pipeline_id), pipeline_id
+    except NotAStageCode as exc:
+        raise LadderError(f"{where}.status_id", gettext_noop("This stage belongs to another pipeline.")
+                          if exc.reason == "pipeline" else gettext_noop(
+                              "This CRM names a stage by its code, e.g. «C1:NEW» or «WON»: "
+                              "choose the stage from the list.")) from exc
+
+
 def _decimal(raw: Any, where: str) -> Decimal | None:
     if raw is None or raw == "":
         return None
@@ -158,18 +187,15 @@ def _decimal(raw: Any, where: str) -> Decimal | None:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _action(raw: Any, where: str) -> Action | None:
+def _action(raw: Any, where: str, stage_ids: str = "number") -> Action | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or raw.get("kind") not in ACTION_KINDS:
         raise LadderError(f"{where}.kind", gettext_noop("Unknown step action."))
     kind = raw["kind"]
     if kind == "move_to_stage":
-        status_id = _optional_int(raw.get("status_id"), f"{where}.status_id")
-        if status_id is None:
-            raise LadderError(f"{where}.status_id", gettext_noop("Choose the stage to move the deal to."))
-        return Action(kind=kind, status_id=status_id, pipeline_id=_optional_int(raw.get("pipeline_id"),
-                                                                                 f"{where}.pipeline_id"))
+        status_id, pipeline_id = _stage(raw, where, stage_ids, gettext_noop("Choose the stage to move the deal to."))
+        return Action(kind=kind, status_id=status_id, pipeline_id=pipeline_id)
     if kind == "assign_user":
         role = str(raw.get("role") or "")[:32]
         return Action(kind=kind, user_id=_optional_int(raw.get("user_id"), f"{where}.user_id"), role=role)
@@ -202,7 +228,7 @@ def _assignee(raw: Any, where: str) -> Assignee:
     return Assignee(kind=raw["kind"], user_id=user_id)
 
 
-def step_parse(raw: Any, index: int) -> Step:
+def step_parse(raw: Any, index: int, stage_ids: str = "number") -> Step:
     where = f"steps.{index}"
     if not isinstance(raw, dict):
         raise LadderError(where, gettext_noop("A step must be an object."))
@@ -218,11 +244,12 @@ def step_parse(raw: Any, index: int) -> Step:
             "A step's text is a string of at most %(max)s characters."), max=MAX_TEMPLATE_LENGTH)
     return Step(day=day, channel=channel, template=template, after_cutoff=bool(raw.get("after_cutoff", False)),
                 assignee=_assignee(raw.get("assignee"), f"{where}.assignee"),
-                action=_action(raw.get("action"), f"{where}.action"))
+                action=_action(raw.get("action"), f"{where}.action", stage_ids))
 
 
-def policy_parse(raw: dict[str, Any]) -> Policy:
-    """A policy from its JSON form; LadderError names the first bad field. Missing keys take defaults."""
+def policy_parse(raw: dict[str, Any], *, stage_ids: str = "number") -> Policy:
+    """A policy from its JSON form; LadderError names the first bad field. Missing keys take defaults.
+    `stage_ids` (billing.domain.stages.STAGE_IDS): how the account's CRM names a stage (a number or a code)."""
     if not isinstance(raw, dict):
         raise LadderError("steps", gettext_noop("The reminder settings must be an object."))
     raw_steps = raw.get("steps")
@@ -231,7 +258,7 @@ def policy_parse(raw: dict[str, Any]) -> Policy:
     else:
         if not isinstance(raw_steps, list) or len(raw_steps) > 50:
             raise LadderError("steps", gettext_noop("Steps are a list of at most 50."))
-        steps = tuple(step_parse(item, index) for index, item in enumerate(raw_steps))
+        steps = tuple(step_parse(item, index, stage_ids) for index, item in enumerate(raw_steps))
         seen: dict[str, int] = {}
         for index, step in enumerate(steps):
             if step.key in seen:
@@ -252,7 +279,8 @@ def policy_parse(raw: dict[str, Any]) -> Policy:
     return Policy(steps=steps, postpone_max_days=postpone,
                   head_of_sales_user_id=_optional_int(raw.get("head_of_sales_user_id"), "head_of_sales_user_id"),
                   lawyer_user_id=_optional_int(raw.get("lawyer_user_id"), "lawyer_user_id"),
-                  penalties=penalties_parse(raw.get("penalties")), stages=stages_parse(raw.get("stages")),
+                  penalties=penalties_parse(raw.get("penalties")),
+                  stages=stages_parse(raw.get("stages"), stage_ids=stage_ids),
                   end_of_ladder=end_of_ladder, **hours)
 
 
@@ -281,9 +309,10 @@ def penalties_parse(raw: Any) -> Penalties | None:
     return Penalties(fixed=fixed, percent_per_day=percent, cap=cap, grace_days=grace)
 
 
-def stages_parse(raw: Any) -> tuple[tuple[str, StageTarget], ...]:
+def stages_parse(raw: Any, *, stage_ids: str = "number") -> tuple[tuple[str, StageTarget], ...]:
     """{"overdue_1_30": {"status_id": 1, "pipeline_id": 2}, ...}; a bucket left out (or null) moves nothing.
-    An end-of-ladder decision (lawyer, monthly, write_off) may name a stage too: the lead moves when it is made."""
+    An end-of-ladder decision (lawyer, monthly, write_off) may name a stage too: the lead moves when it is made.
+    A CRM that names its stages by code: {"overdue_1_30": {"status_id": "C1:UC_LATE", "pipeline_id": 1}}."""
     if raw is None:
         return ()
     if not isinstance(raw, dict):
@@ -295,12 +324,8 @@ def stages_parse(raw: Any) -> tuple[tuple[str, StageTarget], ...]:
             continue
         if not isinstance(value, dict):
             raise LadderError(f"stages.{bucket}", gettext_noop("Give the stage as an object {status_id, pipeline_id}."))
-        status_id = _optional_int(value.get("status_id"), f"stages.{bucket}.status_id")
-        if status_id is None:
-            raise LadderError(f"stages.{bucket}.status_id", gettext_noop("Choose the stage."))
-        stages.append((bucket, StageTarget(status_id=status_id,
-                                           pipeline_id=_optional_int(value.get("pipeline_id"),
-                                                                     f"stages.{bucket}.pipeline_id"))))
+        status_id, pipeline_id = _stage(value, f"stages.{bucket}", stage_ids, gettext_noop("Choose the stage."))
+        stages.append((bucket, StageTarget(status_id=status_id, pipeline_id=pipeline_id)))
     unknown = sorted(set(raw) - set(STAGE_KEYS))
     if unknown:
         raise LadderError(f"stages.{unknown[0]}", gettext_noop("Unknown overdue bucket or decision."))

@@ -34,7 +34,7 @@ def policy_get(*, account: Account) -> tuple[bool, Policy]:
         legacy = legacy_reminders_steps(account.settings.get("reminders"))
         return True, replace(DEFAULT_POLICY, steps=legacy) if legacy else DEFAULT_POLICY
     enabled, config = stored
-    return enabled, policy_parse(config)
+    return enabled, policy_parse(config, stage_ids="either")
 
 
 def _policy_stored(account: Account) -> tuple[bool, dict] | None:

@@ -90,10 +90,12 @@ def aware(account: Account, local: datetime) -> datetime:
 # --- Settings ------------------------------------------------------------------------------------------
 
 @transaction.atomic
-def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True) -> domain.Policy:
-    """Validate and store the account's ladder; a bad one is a 422 naming the step (`steps.2.day`)."""
+def dunning_policy_set(*, account: Account, config: dict, enabled: bool = True,
+                       stage_ids: str = "number") -> domain.Policy:
+    """Validate and store the account's ladder; a bad one is a 422 naming the step (`steps.2.day`). Stages are
+    named as the account's CRM names them (`stage_ids`, domain.STAGE_IDS: numbers or codes, e.g. `C1:WON`)."""
     try:
-        policy = domain.policy_parse(config)
+        policy = domain.policy_parse(config, stage_ids=stage_ids)
     except domain.LadderError as exc:
         message = gettext(exc.template) % exc.params if exc.params else gettext(exc.template)
         raise ApplicationError("invalid_ladder", message, {exc.field: [message]}) from exc

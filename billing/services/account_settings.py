@@ -106,6 +106,9 @@ RULE_MESSAGES = {
     "integer": gettext_lazy("A whole number is needed."),
     "range": gettext_lazy("A whole number from %(min)s to %(max)s."),
     "amo_id": gettext_lazy("A CRM id is needed: a whole number above zero."),
+    "stage_code": gettext_lazy("This CRM names a stage by its code, e.g. «C1:NEW» or «WON»: "
+                               "choose the stage from the list."),
+    "stage_pipeline": gettext_lazy("This stage belongs to another pipeline."),
     "boolean": gettext_lazy("Yes or no is needed."),
     "text": gettext_lazy("Text is needed."),
     "too_long": gettext_lazy("At most %(max)s characters."),
@@ -201,7 +204,7 @@ def settings_incomplete(missing: list[str]) -> ApplicationError:
 
 @transaction.atomic
 def account_settings_change(*, account: Account, changes: dict, replace: bool = False,
-                            deal_field_ids: frozenset[int] | None = None) -> Account:
+                            deal_field_ids: frozenset[int] | None = None, stage_ids: str = "number") -> Account:
     """Apply the settings a request sends, or refuse all of them (ApplicationError, nothing written).
 
     `replace=False` (PATCH): only the keys sent change; objects merge key by key, lists and values are
@@ -214,7 +217,7 @@ def account_settings_change(*, account: Account, changes: dict, replace: bool = 
         missing = schema.missing_for_replace(changes)
         if missing:
             raise settings_incomplete(missing)
-    clean, problems = schema.changes_clean(changes)
+    clean, problems = schema.changes_clean(changes, stage_ids=stage_ids)
     if problems:
         raise settings_refused(problems)
     account = Account.objects.select_for_update().get(pk=account.pk)

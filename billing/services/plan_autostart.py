@@ -51,7 +51,7 @@ class StageOutcome:
     schedule_id: int | None = None
 
 
-def autostart_watched_status_ids(*, account: Account) -> frozenset[int]:
+def autostart_watched_status_ids(*, account: Account) -> frozenset[int | str]:
     """Stages in which a deal PayPlan has never seen matters (the CRM adapter creates its deal)."""
     return rules_read(account.settings).watched_status_ids
 
@@ -64,7 +64,7 @@ def deal_stage_observe(*, deal: Deal, stage: Stage, values: DealValues, stage_re
         deal = deal_lock(deal=deal)
         account = deal.account
         seen = DealStage.objects.filter(deal=deal).first()
-        previous = Stage(seen.status_id, seen.pipeline_id) if seen else None
+        previous = Stage(seen.stage_id, seen.pipeline_id) if seen else None
         if previous == stage or (previous is None and not stage_reported):
             _remember(deal, seen, stage)
             return StageOutcome("unchanged")
@@ -92,11 +92,13 @@ def deal_stage_observe(*, deal: Deal, stage: Stage, values: DealValues, stage_re
 
 
 def _remember(deal: Deal, seen: DealStage | None, stage: Stage) -> None:
+    code = stage.status_id if isinstance(stage.status_id, str) else ""
+    number = 0 if code else stage.status_id
     if seen is None:
-        DealStage.objects.create(deal=deal, status_id=stage.status_id, pipeline_id=stage.pipeline_id)
-    elif (seen.status_id, seen.pipeline_id) != (stage.status_id, stage.pipeline_id):
-        seen.status_id, seen.pipeline_id = stage.status_id, stage.pipeline_id
-        seen.save(update_fields=["status_id", "pipeline_id", "updated_at"])
+        DealStage.objects.create(deal=deal, status_id=number, status_code=code, pipeline_id=stage.pipeline_id)
+    elif (seen.stage_id, seen.pipeline_id) != (stage.status_id, stage.pipeline_id):
+        seen.status_id, seen.status_code, seen.pipeline_id = number, code, stage.pipeline_id
+        seen.save(update_fields=["status_id", "status_code", "pipeline_id", "updated_at"])
 
 
 def _note(deal: Deal, result: str, text: str) -> StageOutcome:

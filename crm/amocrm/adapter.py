@@ -25,6 +25,7 @@ class _Session:
 class AmoCrmAdapter:
     kind = KIND
     own_fields = False  # only the lead fields the admin mapped
+    stage_ids = "number"  # a stage is its status id
     create_kinds = frozenset(CREATE_KINDS)
 
     def not_ready(self, account_id: int) -> str:

@@ -16,9 +16,10 @@ from billing.services.plan_autostart import autostart_watched_status_ids
 from crm.outbox import crm_lead_fetch_add
 
 LEAD_ID_KEY = re.compile(r"^leads\[([a-z_]+)\]\[\d+\]\[id\]$")
-# [J] A status hook's new stage: only a hint that a lead PayPlan never saw may need its plan built (the fetch
-# reads the real stage from the API before any rule acts).
-LEAD_STATUS_KEY = re.compile(r"^leads\[status\]\[(\d+)\]\[(id|status_id)\]$")
+# [J] A status hook's new stage, or the stage an add hook's new lead was made in: a stage the lead arrived in,
+# and only a hint that a lead PayPlan never saw may need its plan built (the fetch reads the real stage from
+# the API before any rule acts).
+LEAD_STATUS_KEY = re.compile(r"^leads\[(status|add)\]\[(\d+)\]\[(id|status_id)\]$")
 MAX_LEADS_PER_HOOK = 20_000  # a bulk move of a whole pipeline; known deals are looked up in chunks
 LOOKUP_CHUNK = 1000
 
@@ -76,12 +77,13 @@ def lead_hooks_accept(*, account: Account, form: MultiValueDict) -> int:
 
 
 def _moved_leads(form: MultiValueDict) -> dict[int, int | None]:
-    """[J] lead id -> the stage id the status hook names (None: not given)."""
-    rows: dict[str, dict[str, str]] = {}
+    """[J] lead id -> the stage id the status or add hook names (None: not given). A lead made straight in a
+    stage arrived in it as much as one moved there."""
+    rows: dict[tuple[str, str], dict[str, str]] = {}
     for key, values in form.lists():
         match = LEAD_STATUS_KEY.match(key)
         if match and values:
-            rows.setdefault(match[1], {})[match[2]] = values[-1]
+            rows.setdefault((match[1], match[2]), {})[match[3]] = values[-1]
     return {int(row["id"]): int(row["status_id"]) if row.get("status_id", "").isdigit() else None
             for row in rows.values() if row.get("id", "").isascii() and row.get("id", "").isdigit()
             and len(row["id"]) <= 18}

@@ -30,7 +30,8 @@ from crm.outbox import drain_after_commit
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIME_ZONE = "Europe/Moscow"
-LEAD_HOOKS = ["update_lead", "status_lead", "delete_lead", "restore_lead", "responsible_lead"]
+# add_lead: a lead made straight in the plan rules' trigger stage starts its plan ([J]).
+LEAD_HOOKS = ["add_lead", "update_lead", "status_lead", "delete_lead", "restore_lead", "responsible_lead"]
 
 
 def crm_install(*, code: str, referer: str, state: str | None, from_widget: bool) -> Account:

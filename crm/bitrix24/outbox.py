@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 from django.db import transaction
 from django.utils.translation import gettext
 
+from billing.domain.plan_autostart import DealValues, Stage
 from billing.errors import ApplicationError
 from billing.jobs import job_enqueue
-from billing.models import Deal
-from billing.services.deals import deal_cancel, deal_update_crm_data
+from billing.models import Account, Deal
+from billing.services.deals import deal_cancel, deal_get_or_create, deal_update_crm_data
+from billing.services.plan_autostart import autostart_watched_status_ids, deal_stage_observe
 from crm.bitrix24 import adapter
 from crm.bitrix24.client import Bitrix24Client
 from crm.bitrix24.models import Portal
@@ -112,6 +114,7 @@ def _deliver_kind(client: Bitrix24Client, kind: str, group: list[CrmAction]) -> 
 
 def _fetch(client: Bitrix24Client, group: list[CrmAction]) -> list[Outcome]:
     deals = adapter.deals_fetch(client, [a.external_id for a in group])
+    watched = autostart_watched_status_ids(account=group[0].deal.account) if group else frozenset()
     outcomes = []
     for action in group:
         deal = deals.get(action.external_id)
@@ -129,8 +132,26 @@ def _fetch(client: Bitrix24Client, group: list[CrmAction]) -> list[Outcome]:
         except ApplicationError as exc:
             outcomes.append(Outcome(action, "dead", error=exc.message))
             continue
+        if watched:
+            _stage_rules(action, deal)
         outcomes.append(Outcome(action, "done"))
     return outcomes
+
+
+def _stage_rules(action: CrmAction, deal: dict) -> None:
+    """[J] The deal's stage (its STATUS_ID code, the pipeline its category) and amount go to billing's stage
+    rules; a failure there never fails the fetch."""
+    if not deal.get("stage_id"):
+        return
+    category = str(deal.get("category_id") or "0")
+    stage = Stage(deal["stage_id"], int(category) if category.isdigit() else None)
+    amount = deal.get("opportunity")
+    try:
+        deal_stage_observe(deal=action.deal, stage=stage, values=DealValues(amount="" if amount is None else
+                                                                            str(amount)),
+                           stage_reported=bool(action.payload.get("stage_moved")))
+    except ApplicationError as exc:
+        logger.warning("Stage rules for Bitrix24 deal %s: %s", action.external_id, exc.message)
 
 
 # --- portal lifecycle and deal events -----------------------------------------------------------------
@@ -144,13 +165,24 @@ def on_portal_installed(sender, *, portal_id: int, **kwargs) -> None:
 def on_deal_changed(sender, *, portal_id: int, deal_id: int, change: str, **kwargs) -> None:
     """ONCRMDEALUPDATE / ONCRMDEALDELETE of a deal PayPlan knows: read it again (the event carries only
     its ID); a deletion is believed only when Bitrix24 no longer has the deal, and then only cancels the
-    deal's plan and links: its payments stay."""
-    account_id = Portal.objects.filter(pk=portal_id).values_list("account_id", flat=True).first()
-    deal = Deal.objects.filter(account_id=account_id, crm_kind=KIND, external_id=deal_id).first()
-    if account_id is None or deal is None:
+    deal's plan and links: its payments stay.
+
+    [J] ONCRMDEALADD: a deal made in a stage arrived in that stage, so the stage rules may act on it once
+    it is read (`stage_moved`). While the account's plan rules watch a stage, a new deal PayPlan never saw is
+    made here: the event does not say its stage, the read does (and its stage is remembered, so a later move
+    into the trigger stage is seen as a move)."""
+    account = Account.objects.filter(bitrix24_portal__pk=portal_id).first() if portal_id else None
+    if account is None:
+        return
+    deal = Deal.objects.filter(account=account, crm_kind=KIND, external_id=deal_id).first()
+    added = change == "added"
+    if deal is None and added and autostart_watched_status_ids(account=account):
+        deal = deal_get_or_create(account=account, external_id=deal_id)
+    if deal is None:
         return
     with transaction.atomic():
-        crm_lead_fetch_add(deal=deal, source=f"bitrix24_event:{change}", deleted=change == "deleted")
+        crm_lead_fetch_add(deal=deal, source=f"bitrix24_event:{change}", deleted=change == "deleted",
+                           stage_moved=added)
 
 
 class _Session:
@@ -164,6 +196,7 @@ class _Session:
 class Bitrix24Adapter:
     kind = KIND
     own_fields = True  # the install makes PayPlan's deal user fields
+    stage_ids = "code"  # a stage is its STATUS_ID (`C1:WON`), a pipeline its category id (0: the default)
     create_kinds = frozenset(CREATE_KINDS)
 
     def not_ready(self, account_id: int) -> str:

@@ -144,6 +144,19 @@ class SandboxCore:
         self.emit_lead_changes(account, [change])
         return patch.lead
 
+    def create_lead(self, name: str, *, status_id: int | None = None, pipeline_id: int | None = None,
+                    price: int = 0, account_id: int | None = None, user_id: int | None = None,
+                    **options: object) -> Lead:
+        """Make a lead as a manager would in the UI (straight into any stage); the `add_lead` hook fires."""
+        with self.lock:
+            account = self.account(account_id)
+            lead = account.add_lead(name, price=price, pipeline_id=pipeline_id, status_id=status_id,
+                                    created_at=self.now(), **options)
+            change = LeadChange(lead.id, lead.status_id, lead.pipeline_id, user_id or account.first_admin_id,
+                                added=True)
+        self.emit_lead_changes(account, [change])
+        return lead
+
     def complete_task(self, task_id: int, *, user_id: int | None = None, result: str = "") -> dict:
         """A user ticks a task done in the UI (the accountant after sending a payout)."""
         with self.lock:

@@ -1,4 +1,5 @@
-"""Account webhooks: the form-urlencoded `leads[status]`/`leads[update]` bodies and their async delivery."""
+"""Account webhooks: the form-urlencoded `leads[add]`/`leads[status]`/`leads[update]` bodies and their async
+delivery. A lead made anew is reported in `add` only (amoCRM sends no status or update hook for its creation)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .outbound import Delivery, send
 
 FORM = "application/x-www-form-urlencoded"
 # Which event section a subscription setting receives.
-SECTION_BY_SETTING = {"status_lead": "status", "update_lead": "update"}
+SECTION_BY_SETTING = {"add_lead": "add", "status_lead": "status", "update_lead": "update"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,12 @@ class LeadChange:
     old_status_id: int
     old_pipeline_id: int
     modified_user_id: int
+    added: bool = False  # the lead was made by this write
+
+    def in_section(self, section: str, lead: Lead) -> bool:
+        if section == "add" or self.added:
+            return section == "add" and self.added
+        return section == "update" or self.status_changed(lead)
 
     def status_changed(self, lead: Lead) -> bool:
         return (lead.status_id, lead.pipeline_id) != (self.old_status_id, self.old_pipeline_id)
@@ -63,7 +70,7 @@ def webhook_bodies(account: Account, changes: list[LeadChange], host: str) -> di
             if setting not in hook.settings:
                 continue
             leads = [(account.leads[change.lead_id], change) for change in changes
-                     if section == "update" or change.status_changed(account.leads[change.lead_id])]
+                     if change.in_section(section, account.leads[change.lead_id])]
             for index, (lead, change) in enumerate(leads):
                 pairs += lead_event_pairs(section, index, lead, change, account)
         if pairs:

@@ -236,7 +236,7 @@ def test_after_install_lead_hooks_are_subscribed_and_fields_mapped_by_name(sandb
 
     hooks = list(sandbox.account().webhooks.values())
     assert [hook.destination for hook in hooks] == [f"http://127.0.0.1:8000/amocrm/webhooks/{account.webhook_key}"]
-    assert {"update_lead", "status_lead", "delete_lead"} <= set(hooks[0].settings)
+    assert {"add_lead", "update_lead", "status_lead", "delete_lead"} <= set(hooks[0].settings)
     account.refresh_from_db()
     assert account.settings["custom_fields"] == {
         "total": 512341, "received": 512342, "debt": 512343, "payments_count": 512344, "monthly_payment": 512345,

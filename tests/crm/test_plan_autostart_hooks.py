@@ -33,8 +33,9 @@ def wired(db, sandbox, monkeypatch):
     assert install(sandbox).status_code == 200
     account = Account.objects.get(crm_account_id=DEMO_ACCOUNT_ID)
     crm = sandbox.account()
+    hook_settings = ["add_lead", "status_lead", "update_lead"]
     crm.webhooks[crm.next_id("webhook")] = Webhook(crm.next_id("webhook"), f"http://127.0.0.1:8321/amocrm/webhooks/"
-                                                   f"{account.webhook_key}", ["status_lead", "update_lead"], 10,
+                                                   f"{account.webhook_key}", hook_settings, 10,
                                                    crm.first_admin_id, sandbox.now())
     account_settings_update(account=account, settings={"plan_autostart": RULES})
     posted = []
@@ -73,6 +74,42 @@ def test_moving_a_lead_payplan_never_saw_into_the_trigger_stage_builds_its_plan(
     move(sandbox, wired, 17655, STATUS_PLAN_SIGNED)
     assert Schedule.objects.filter(deal__external_id=17655).count() == 1
     assert any("уже есть график" in text for text in notes_of(sandbox, 17655))
+
+
+def test_a_lead_made_straight_in_the_trigger_stage_builds_its_plan_exactly_once(wired, sandbox):
+    from tests.crm.test_hooks import hook
+
+    lead = sandbox.create_lead("Новый клиент — курс", status_id=STATUS_PLAN_SIGNED, pipeline_id=MAIN_PIPELINE_ID,
+                               price=120000)
+    assert wired.posted[-1] == 200  # the add hook (amoCRM sends no status hook for a new lead)
+    drain(wired)
+    drain(wired)
+
+    schedule = Schedule.objects.get(deal__external_id=lead.id, is_active=True)
+    assert schedule.request["change"] == "autostart"
+    notes = notes_of(sandbox, lead.id)
+    assert [text for text in notes if text.startswith("График построен по шаблону")], notes
+
+    # The add hook again (amoCRM repeats a hook it thinks was lost), then the lead edited in the same stage:
+    # the stage PayPlan saw has not changed, so no second plan and no «already has a plan» note.
+    add_again = [("leads[add][0][id]", lead.id), ("leads[add][0][status_id]", STATUS_PLAN_SIGNED),
+                 ("leads[add][0][pipeline_id]", MAIN_PIPELINE_ID), ("account[id]", DEMO_ACCOUNT_ID)]
+    assert hook(wired, add_again).status_code == 200
+    drain(wired)
+    sandbox.set_lead_status(lead.id, STATUS_PLAN_SIGNED, MAIN_PIPELINE_ID)  # an edit: the update hook only
+    assert wired.posted[-1] == 200
+    drain(wired)
+    drain(wired)
+    assert Schedule.objects.filter(deal__external_id=lead.id).count() == 1
+    assert notes_of(sandbox, lead.id) == notes
+
+
+def test_a_lead_made_in_a_stage_no_rule_watches_makes_no_deal(wired, sandbox):
+    lead = sandbox.create_lead("Просто заявка", status_id=STATUS_CONTRACT_SENT, pipeline_id=MAIN_PIPELINE_ID,
+                               price=50000)
+    assert wired.posted[-1] == 200
+    drain(wired)
+    assert not Deal.objects.filter(external_id=lead.id).exists()
 
 
 def test_a_deal_moved_past_the_gate_without_a_first_payment_is_moved_back_with_a_note(wired, sandbox):

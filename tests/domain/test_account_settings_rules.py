@@ -172,3 +172,30 @@ def test_bad_client_page_autopay_and_sign_up_options_are_named():
     assert {problem.field for problem in problems} == {
         "language", "proposal_expiry_days", "autopay_retry_days.0", "client_registration.enabled",
         "client_registration.templates", "client_registration.captcha"}
+
+
+# --- [J] the plan rules' stages as the account's CRM names them --------------------------------------------
+
+def test_plan_rules_stages_of_a_crm_naming_stages_by_code_are_kept_as_codes():
+    body = {"plan_autostart": {"stage": {"pipeline_id": 0, "status_id": "PREPAYMENT_INVOICE"},
+                               "gate": {"enabled": True, "status_ids": ["EXECUTING", "C1:UC_PAYING"]}}}
+    clean, problems = changes_clean(body, stage_ids="code")
+    assert problems == []
+    assert clean["plan_autostart"]["stage"] == {"pipeline_id": 0, "status_id": "PREPAYMENT_INVOICE"}
+    assert clean["plan_autostart"]["gate"]["status_ids"] == ["EXECUTING", "C1:UC_PAYING"]
+
+
+@pytest.mark.parametrize(("stage", "rule"), [
+    ({"status_id": 142}, "stage_code"), ({"status_id": "142"}, "stage_code"), ({"status_id": "C1:"}, "stage_code"),
+    ({"status_id": True}, "stage_code"), ({"status_id": "C1:WON", "pipeline_id": 2}, "stage_pipeline"),
+])
+def test_plan_rules_refuse_what_is_no_stage_code_of_such_a_crm(stage, rule):
+    problems = changes_clean({"plan_autostart": {"stage": stage}}, stage_ids="code")[1]
+    assert [(problem.field, problem.rule) for problem in problems] == [("plan_autostart.stage.status_id", rule)]
+
+
+def test_an_amocrm_account_keeps_numbers_for_its_plan_rules_stages():
+    assert rules({"plan_autostart": {"stage": {"status_id": "C1:WON"}}}) == {
+        "plan_autostart.stage.status_id": "integer"}
+    assert rules({"plan_autostart": {"stage": {"status_id": 142, "pipeline_id": 0}}}) == {
+        "plan_autostart.stage.pipeline_id": "amo_id"}

@@ -124,3 +124,59 @@ def test_postpone_within_limit_once():
                                       already_postponed=False).allowed
     assert domain.postpone_decide(due_date=due, requested=date(2026, 12, 8), today=today, max_days=7,
                                   already_postponed=True).needs_manager
+
+
+# --- stages as each CRM names them -----------------------------------------------------------------
+
+def test_a_bitrix24_account_maps_buckets_and_decisions_to_stage_codes():
+    policy = policy_parse({"stages": {"overdue_1_30": {"status_id": "C1:UC_PAYING", "pipeline_id": 1},
+                                      "overdue_31_90": {"status_id": "PREPAYMENT_INVOICE", "pipeline_id": 0},
+                                      "lawyer": {"status_id": "C12:UC_AB12CD"}},
+                           "steps": [{"day": 5, "channel": "note",
+                                      "action": {"kind": "move_to_stage", "status_id": "C1:NEW", "pipeline_id": 1}}]},
+                          stage_ids="code")
+    assert policy.stage_map == {"overdue_1_30": domain.StageTarget("C1:UC_PAYING", 1),
+                                "overdue_31_90": domain.StageTarget("PREPAYMENT_INVOICE", 0),
+                                "lawyer": domain.StageTarget("C12:UC_AB12CD", None)}
+    assert (policy.steps[0].action.status_id, policy.steps[0].action.pipeline_id) == ("C1:NEW", 1)
+    dumped = domain.policy_dump(policy)
+    assert dumped["stages"]["overdue_1_30"] == {"status_id": "C1:UC_PAYING", "pipeline_id": 1}
+    assert policy_parse(dumped, stage_ids="code") == policy  # what is stored reads back the same
+
+
+@pytest.mark.parametrize(("stage", "field"), [
+    ({"status_id": 142}, "stages.overdue_1_30.status_id"),  # an amoCRM number is no Bitrix24 stage
+    ({"status_id": "142"}, "stages.overdue_1_30.status_id"),
+    ({"status_id": "C1:"}, "stages.overdue_1_30.status_id"),
+    ({"status_id": "NEW; DROP TABLE"}, "stages.overdue_1_30.status_id"),
+    ({"status_id": "X" * 51}, "stages.overdue_1_30.status_id"),
+    ({"status_id": ["NEW"]}, "stages.overdue_1_30.status_id"),
+    ({"status_id": ""}, "stages.overdue_1_30.status_id"),
+    ({"status_id": "C1:WON", "pipeline_id": 2}, "stages.overdue_1_30.status_id"),  # another pipeline's stage
+    ({"status_id": "WON", "pipeline_id": 1}, "stages.overdue_1_30.status_id"),
+    ({"status_id": "C1:WON", "pipeline_id": -1}, "stages.overdue_1_30.pipeline_id"),
+    ({"status_id": "C1:WON", "pipeline_id": "1"}, "stages.overdue_1_30.pipeline_id"),
+])
+def test_a_bitrix24_account_is_refused_anything_but_a_stage_code(stage, field):
+    with pytest.raises(LadderError) as error:
+        policy_parse({"stages": {"overdue_1_30": stage}}, stage_ids="code")
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("status_id", ["C1:WON", "142x", "", 0, True, 1.5])
+def test_an_amocrm_account_keeps_requiring_a_positive_number(status_id):
+    with pytest.raises(LadderError) as error:
+        policy_parse({"stages": {"overdue_1_30": {"status_id": status_id}}})
+    assert error.value.field == "stages.overdue_1_30.status_id"
+    with pytest.raises(LadderError):
+        policy_parse({"steps": [{"day": 1, "channel": "note",
+                                 "action": {"kind": "move_to_stage", "status_id": status_id}}]})
+    assert policy_parse({"stages": {"overdue_1_30": {"status_id": 142, "pipeline_id": 7}}}).stage_map == {
+        "overdue_1_30": domain.StageTarget(142, 7)}
+
+
+def test_a_stored_policy_reads_either_kind_of_stage():
+    stored = {"stages": {"overdue_1_30": {"status_id": "C1:NEW", "pipeline_id": 1},
+                         "overdue_31_90": {"status_id": 142, "pipeline_id": 7}}}
+    assert [target.status_id for target in policy_parse(stored, stage_ids="either").stage_map.values()] == [
+        "C1:NEW", 142]

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from billing.domain import account_settings as schema
 from billing.services.account_settings import account_settings_change
 from billing.webhooks.self_test import gateway_notification_self_test
-from crm.port import crm_connection_get, crm_options_get, template_deal_field_ids
+from crm.port import crm_connection_get, crm_options_get, stage_ids_of, template_deal_field_ids
 from widget_api.account_settings import account_settings_get, cloudpayments_settings_get
 from widget_api.api.base import WidgetView
 from widget_api.auth import AdminRequired, IsWidgetUser, WritesByAdmins
@@ -250,7 +250,8 @@ class AccountSettingsView(WidgetView):
                            "objects are merged key by key")
     def patch(self, request):
         account_settings_change(account=self.account, changes=request.data,
-                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data))
+                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data),
+                                stage_ids=stage_ids_of(self.account.crm_kind))
         return Response(self._body())
 
     @extend_schema(operation_id="account_settings_put", request=AccountSettingsInput,
@@ -259,7 +260,8 @@ class AccountSettingsView(WidgetView):
                            "is missing")
     def put(self, request):
         account_settings_change(account=self.account, changes=request.data, replace=True,
-                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data))
+                                deal_field_ids=template_deal_field_ids(account=self.account, body=request.data),
+                                stage_ids=stage_ids_of(self.account.crm_kind))
         return Response(self._body())
 
     def _body(self) -> dict:

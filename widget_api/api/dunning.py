@@ -14,6 +14,7 @@ from billing.dunning.selectors import channel_settings_get, deal_dunning_get, po
 from billing.dunning.services import channel_settings_set, dunning_policy_set
 from billing.dunning.worklist import deal_next_step, debtors_count, debtors_page
 from billing.time import account_today
+from crm.port import stage_ids_of
 from widget_api.api.analytics import FilterInput
 from widget_api.api.base import WidgetView
 from widget_api.api.fields import BoundedDateField, MoneyField
@@ -40,7 +41,8 @@ class DunningSettingsInput(serializers.Serializer):
     lawyer_user_id = serializers.JSONField(required=False)
     penalties = serializers.JSONField(required=False, help_text="null or {enabled, fixed | percent_per_day, cap, "
                                                                 "grace_days}; money as strings")
-    stages = serializers.JSONField(required=False, help_text="{aging bucket: {status_id, pipeline_id}}")
+    stages = serializers.JSONField(required=False, help_text="{aging bucket or decision: {status_id, pipeline_id}}; "
+                                                             "status_id: amoCRM's number, Bitrix24's code (C1:WON)")
     end_of_ladder = serializers.JSONField(required=False, help_text="'', lawyer, monthly, write_off")
 
 
@@ -78,7 +80,8 @@ class DunningSettingsView(WidgetView):
         data = dict(serializer.validated_data)
         current_enabled, current = policy_get(account=self.account)
         enabled = data.pop("enabled", current_enabled)
-        dunning_policy_set(account=self.account, config={**domain.policy_dump(current), **data}, enabled=enabled)
+        dunning_policy_set(account=self.account, config={**domain.policy_dump(current), **data}, enabled=enabled,
+                           stage_ids=stage_ids_of(self.account.crm_kind))
         return Response(DunningSettingsOutput(_settings_body(self.account)).data)
 
 
