@@ -67,6 +67,7 @@ def test_every_pay_lands_once_while_the_database_connections_are_killed(account,
     from billing.services import pay_hot_path
 
     doomed = {TX + index for index in range(0, len(invoices), 3)}
+    doomed_at_first = len(doomed)
     real_plan_read = pay_hot_path._plan_read
 
     def plan_read_then_lose_the_connection(cursor, **kwargs):
@@ -112,7 +113,8 @@ def test_every_pay_lands_once_while_the_database_connections_are_killed(account,
     assert set(Invoice.objects.values_list("status", flat=True)) == {"paid"}
     for deal in Deal.objects.all():
         assert (deal.paid, deal.debt, deal.status) == (1000 * LINES, 0, "paid")
-    # The losses really happened: every doomed Pay lost its connection inside its transaction (the hot path's
-    # fallback may absorb it in the same request, so failed deliveries alone do not count them).
-    assert not doomed
+    # The losses really happened: doomed Pays lost their connection inside their transaction. Not necessarily
+    # every one: when the killer thread cuts a doomed Pay's connection before its plan read, the hot path's
+    # fallback records it in the same request by the general path, which has no plan read to doom.
+    assert len(doomed) < doomed_at_first
     assert sum(kills) > 0
