@@ -2,6 +2,7 @@
 and a journal. Ids and tokens are deterministic (counters), so tests can name them."""
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -192,9 +193,11 @@ class State:
             return portal
 
     def new_application_token(self) -> str:
+        """Unique per install, as Bitrix24 makes it: a restarted sandbox (fresh portal, no placements) installs
+        as a new install, not as a repeat of the one PayPlan stored from its previous run."""
         with self.lock:
             self.counters["app_token"] += 1
-            return f"apptoken{self.counters['app_token']:04d}0000000000000000"
+            return f"apptoken{self.counters['app_token']:04d}{secrets.token_hex(8)}"
 
     # --- the leaky bucket ---------------------------------------------------------------------------
     def bucket_admit(self, portal: Portal) -> bool:

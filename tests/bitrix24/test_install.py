@@ -5,8 +5,8 @@ import requests
 
 from crm.bitrix24.adapter import USER_FIELDS
 from crm.bitrix24.models import Portal
-from sandboxes.bitrix24 import DEFAULT_MEMBER_ID, SECOND_MEMBER_ID
-from tests.bitrix24.conftest import install
+from sandboxes.bitrix24 import DEFAULT_MEMBER_ID, SECOND_MEMBER_ID, Bitrix24Sandbox
+from tests.bitrix24.conftest import CLIENT_ID, CLIENT_SECRET, install
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,6 +56,33 @@ def test_a_reinstall_replaces_the_install_without_doubling_fields_or_tabs(sandbo
     state = sandbox.snapshot()
     assert len(state["userfields"]) == len(USER_FIELDS)  # looked up first, none added twice
     assert len(state["placements"]) == 1
+
+
+def test_a_portal_that_lost_its_setup_and_installs_again_is_set_up_again(app_url, settings):
+    """`make run` restarted: a fresh sandbox portal (no tab, no fields) installs PayPlan again, which kept the
+    portal from the last run. The new install has a new application token, as every Bitrix24 install does, so
+    it is a new install and the tab is bound again (with a repeated token it would count as a duplicate)."""
+    def fresh_sandbox():
+        started = Bitrix24Sandbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, bucket_capacity=1000,
+                                  bucket_drain=1000).start()
+        settings.BITRIX24_OAUTH_URL = started.oauth_url
+        return started
+
+    first_run = fresh_sandbox()
+    try:
+        first = install(first_run, app_url)
+    finally:
+        first_run.stop()
+    second_run = fresh_sandbox()
+    try:
+        second = install(second_run, app_url)
+        state = second_run.snapshot()
+    finally:
+        second_run.stop()
+
+    assert first["application_token"] != second["application_token"]
+    assert Portal.objects.get(member_id=DEFAULT_MEMBER_ID).install_generation == 2
+    assert [row["placement"] for row in state["placements"]] == ["CRM_DEAL_DETAIL_TAB"]
 
 
 def test_a_late_duplicate_onappinstall_changes_nothing(sandbox, app_url):
