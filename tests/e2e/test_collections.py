@@ -8,7 +8,9 @@ import pytest
 from django.db.models import F
 from playwright.sync_api import expect
 
+from billing.dunning.domain import policy_dump
 from billing.dunning.models import CallOutcome, ChannelSettings, DunningLine, DunningPolicy, LadderDecision, StepRun
+from billing.dunning.selectors import policy_get
 from billing.dunning.services import dunning_policy_set
 from billing.dunning.tasks import dunning_run_now
 from billing.models import Deal
@@ -54,8 +56,18 @@ def ladder_ran(demo):
     return demo
 
 
+def quiet_hours_off(account) -> None:
+    """E2e runs on the machine's clock (Chromium's cannot be moved), and a client reminder asked for in the
+    quiet hours (21:00–09:00 local) waits for the morning: a test that sends now turns them off, so it holds at
+    any hour of the day. The quiet hours themselves are tested on a frozen clock (tests/dunning)."""
+    enabled, policy = policy_get(account=account)
+    dunning_policy_set(account=account, enabled=enabled,
+                       config={**policy_dump(policy), "quiet_start_hour": 0, "quiet_end_hour": 0})
+
+
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_the_card_shows_days_overdue_the_send_log_and_reminds_now(open_demo, ladder_ran, lang, artifacts):
+    quiet_hours_off(ladder_ran)
     deal = Deal.objects.get(account=ladder_ran, external_id=OVERDUE_LEAD)
     page = open_demo(lead=OVERDUE_LEAD, lang=lang)
     block = reminders(page)
