@@ -17,7 +17,6 @@ Conventions (stated, so a table computed elsewhere can be compared line by line)
   the last (flexible) payment is what is left.
 """
 import calendar
-import math
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -208,6 +207,14 @@ def _lines_by_payment(terms: InterestTerms) -> list[InterestLine]:
     return lines
 
 
+# The effective rate's root search, in Decimal: digits of working precision, the bracket's ceiling (a rate of
+# 10^9 a year: none), and the bracket's width to stop at (a fraction of 10^-12: far below the 0.001 % shown).
+RATE_DIGITS = 30
+DAYS_A_YEAR = Decimal(365)
+RATE_CEILING = Decimal("1e9")
+RATE_TOLERANCE = Decimal("1e-12")
+
+
 def effective_annual_rate(*, start_date: date, principal: Decimal,
                           flows: list[tuple[date, Decimal]]) -> Decimal | None:
     """The effective annual rate in percent (3 decimals): the E at which the payments, discounted by
@@ -217,24 +224,25 @@ def effective_annual_rate(*, start_date: date, principal: Decimal,
         return None
     if total == principal:
         return Decimal("0.000")
-    times = [((day - start_date).days / 365, float(amount)) for day, amount in flows]
-    target = float(principal)
+    with localcontext(prec=RATE_DIGITS):
+        times = [(Decimal((day - start_date).days) / DAYS_A_YEAR, amount) for day, amount in flows]
 
-    def value(rate: float) -> float:
-        # exp(−t·ln(1 + E)) underflows to zero where (1 + E)^t would overflow.
-        return sum(amount * math.exp(-years * math.log1p(rate)) for years, amount in times) - target
+        def value(rate: Decimal) -> Decimal:
+            # (1 + E)^−t as exp(−t·ln(1 + E)): Decimal's exponent range takes what a float would overflow.
+            log = (1 + rate).ln()
+            return sum(((amount * (-years * log).exp()) for years, amount in times), ZERO) - principal
 
-    low, high = -0.99, 1.0
-    while value(high) > 0:
-        high *= 2
-        if high > 1e9:
+        low, high = Decimal("-0.99"), Decimal(1)
+        while value(high) > 0:
+            high *= 2
+            if high > RATE_CEILING:
+                return None
+        if value(low) < 0:
             return None
-    if value(low) < 0:
-        return None
-    for _ in range(200):
-        middle = (low + high) / 2
-        if value(middle) > 0:
-            low = middle
-        else:
-            high = middle
-    return Decimal(repr((low + high) / 2 * 100)).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        while high - low > RATE_TOLERANCE:
+            middle = (low + high) / 2
+            if value(middle) > 0:
+                low = middle
+            else:
+                high = middle
+        return ((low + high) / 2 * 100).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)

@@ -213,3 +213,14 @@ def test_interest_plans_add_up_exactly_and_keep_dates_in_order(request):
         assert regular[0].due_date == request.first_due_date
         assert [line.due_date for line in regular] == regular_due_dates(
             request.first_due_date, len(regular), request.period, request.due_day)
+
+
+def test_the_effective_rate_is_solved_in_decimal_to_the_exact_rate_of_a_known_loan():
+    """100 ₽ repaid by 112 ₽ a year (365 days) later is 12 % a year exactly; 125,44 ₽ two years later too."""
+    from billing.domain.interest import effective_annual_rate
+
+    start = date(2026, 1, 1)
+    assert effective_annual_rate(start_date=start, principal=Decimal("100.00"),
+                                 flows=[(date(2027, 1, 1), Decimal("112.00"))]) == Decimal("12.000")
+    assert effective_annual_rate(start_date=start, principal=Decimal("100.00"),
+                                 flows=[(date(2028, 1, 1), Decimal("125.44"))]) == Decimal("12.000")
