@@ -83,10 +83,10 @@ SELECT {_SLICE}, {_FIGURES} FROM change WHERE {_ANY_FIGURE}
 ON CONFLICT ({_SLICE}) DO UPDATE SET {_ADD}
 """  # noqa: S608 (fixed names only)
 
-# The account's figures by day for one slice filter ({where}: conditions on the slice columns), stale deals
-# recounted live: the totals, minus what the stale deals had added, plus what they add now. The stale deals
-# are read once, as an array, so both recounts go by index (a handful of deals, not the account's lines).
-DAYS = f"""
+# An account's figures as kept (`parts`, one row per slice and day of each source): the totals, minus what its
+# stale deals had added, plus what they add now. The stale deals are read once, as an array, so both recounts go
+# by index (a handful of deals, not the account's lines).
+_KEPT_PARTS = f"""
 WITH stale AS MATERIALIZED (
     SELECT ARRAY(SELECT DISTINCT deal_id FROM billing_analyticsstaledeal WHERE account_id = %(account)s) AS deals
 ),
@@ -99,18 +99,23 @@ parts AS (
     SELECT {_SLICE}, {_FIGURES} FROM ({DEAL_DAYS.format(deals="(SELECT deals FROM stale)::bigint[]")}) fresh
      WHERE account_id = %(account)s
 )
+"""  # noqa: S608 (fixed names only)
+
+# The account's figures by day (or manager: {group}) for one slice filter ({where}: conditions on the slice
+# columns), stale deals recounted live.
+DAYS = _KEPT_PARTS + f"""
 SELECT {{group}}, {_SUMS} FROM parts WHERE {{where}} GROUP BY {{group}} ORDER BY {{group}}
 """  # noqa: S608 (fixed names only)
 
-# The check: an account's figures by slice and day as kept (totals + stale deals recounted, as DAYS reads them)
-# against a recount of every deal; the slices where they differ (GROUP BY: a null manager is one slice).
+# The check: an account's figures by slice and day as kept (as DAYS reads them) against a recount of every
+# deal; the slices where they differ (GROUP BY: a null manager is one slice).
 _ZEROS = ", ".join("0" for _name in FIGURE_COLUMNS)
 _KEPT_AND_COUNTED = ", ".join(f"SUM(kept_{name}) AS kept_{name}, SUM(counted_{name}) AS counted_{name}"
                               for name in FIGURE_COLUMNS)
 _DIFFERENT = " OR ".join(f"SUM(kept_{name}) <> SUM(counted_{name})" for name in FIGURE_COLUMNS)
 _KEPT_NAMES = ", ".join(f"kept_{name}" for name in FIGURE_COLUMNS)
 _COUNTED_NAMES = ", ".join(f"counted_{name}" for name in FIGURE_COLUMNS)
-CHECK = DAYS[:DAYS.index("SELECT {group}, ")] + f"""
+CHECK = _KEPT_PARTS + f"""
 SELECT {_SLICE}, {_KEPT_AND_COUNTED} FROM (
     SELECT {_SLICE}, {_FIGURES}, {_ZEROS} FROM parts
     UNION ALL

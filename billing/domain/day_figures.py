@@ -43,17 +43,19 @@ def days_sum(days: Iterable[DayFigures], figure: str, *, first: date | None = No
     """The amount and count of `figure` ("due", "open" or "received") over the days from `first` to `last`
     (either bound open when None)."""
     amount, count = ZERO, 0
-    for row in days:
-        if (first is None or row.day >= first) and (last is None or row.day <= last):
-            amount += getattr(row, f"{figure}_amount")
-            count += getattr(row, f"{figure}_count")
+    for row in _between(days, first, last):
+        amount += getattr(row, f"{figure}_amount")
+        count += getattr(row, f"{figure}_count")
     return amount, count
 
 
 def days_interest(days: Iterable[DayFigures], *, first: date | None = None, last: date | None = None) -> Decimal:
     """The interest in the payments received from `first` to `last`."""
-    return sum((row.received_interest for row in days
-                if (first is None or row.day >= first) and (last is None or row.day <= last)), ZERO)
+    return sum((row.received_interest for row in _between(days, first, last)), ZERO)
+
+
+def _between(days: Iterable[DayFigures], first: date | None, last: date | None) -> Iterable[DayFigures]:
+    return (row for row in days if (first is None or row.day >= first) and (last is None or row.day <= last))
 
 
 def latest(*bounds: date | None) -> date | None:
