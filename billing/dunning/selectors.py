@@ -23,7 +23,7 @@ from billing.dunning.models import (
 )
 from billing.errors import NotFound
 from billing.models import Account, Deal, Direction, Installment
-from billing.selectors.analytics_rows import compiled_statement, queryset_compiled
+from billing.selectors.compiled_sql import compiled_statement, queryset_compiled
 
 
 def policy_get(*, account: Account) -> tuple[bool, Policy]:

@@ -22,7 +22,8 @@ from billing.dunning.selectors import policy_get
 from billing.models import Account, Installment
 from billing.selectors.analytics import AnalyticsFilter, _in_range, _installments
 from billing.selectors.analytics_days import analytics_days, analytics_rollup_enabled
-from billing.selectors.analytics_rows import OPTIONAL_FILTERS, _stand_ins, compiled_statement, queryset_compiled
+from billing.selectors.analytics_rows import OPTIONAL_FILTERS, filter_stand_ins
+from billing.selectors.compiled_sql import compiled_statement, queryset_compiled
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _shape(flt: AnalyticsFilter, bucket: str | None) -> tuple[bool, ...]:
 
 def _page_compiled(shape: tuple[bool, ...], seed: int) -> tuple[str, list, dict, bool, tuple]:
     """`_compiled` of analytics' rows, for the page's lines (unsliced: the page adds LIMIT and OFFSET)."""
-    values = {**_stand_ins(seed), "due_until": date(1911, 1, seed), "due_from": date(1912, 1, seed)}
+    values = {**filter_stand_ins(seed), "due_until": date(1911, 1, seed), "due_from": date(1912, 1, seed)}
     flt = AnalyticsFilter(direction=values["direction"], **{
         name: values[name] for name, is_set in zip(OPTIONAL_FILTERS, shape, strict=False) if is_set})
     lines = _in_range(_installments(Account(pk=values["account"]), flt), "due_date", flt)

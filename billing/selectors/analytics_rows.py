@@ -9,8 +9,7 @@ optional filters are set, a cursor or not) with stand-in values, and later pages
 its parameters. Off PostgreSQL (`make run`'s SQLite, whose parameters and converters differ) every page
 is compiled as usual."""
 import functools
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import date
 
 from django.db import connection
@@ -28,10 +27,11 @@ from billing.selectors.analytics import (
     analytics_rows,
     analytics_rows_after,
 )
+from billing.selectors.compiled_sql import CompiledStatement, compiled_statement, queryset_compiled
 from billing.time import account_today
 
 # The columns a row shows, in the order the compiled SQL selects them (model fields first, then the
-# `manager` annotation: `_Statement` checks it); the keyset's columns are among them.
+# `manager` annotation: `compiled_statement` checks it); the keyset's columns are among them.
 RECEIVED_COLUMNS = ("pk", "paid_at", "amount", "method", "deal__external_id", "deal__name", "deal__contact_name",
                     "deal__group", "deal__education_direction", "deal__direction", "deal__responsible_user_id")
 LINE_COLUMNS = ("seq", "due_date", "amount", "paid", "schedule__deal__external_id", "schedule__deal__name",
@@ -108,7 +108,7 @@ def _slots(account: Account, flt: AnalyticsFilter, today: date, kind: str, curso
     return slots
 
 
-def _stand_ins(seed: int) -> dict:
+def filter_stand_ins(seed: int) -> dict:
     """Values no request holds, each of its parameter's type and unlike every other, to tell the parameters of a
     compiled statement apart (two seeds: a value the SQL text or a constant hides shows as a difference)."""
     return {"account": 9_100_000_000 + seed, "manager_id": 9_200_000_000 + seed,
@@ -122,7 +122,7 @@ def _stand_ins(seed: int) -> dict:
 def _compiled(kind: str, shape: tuple[bool, ...], limit: int, seed: int) -> tuple[str, list, dict, bool, tuple]:
     """The SQL and parameters of the page's queryset for these stand-ins, whether the rows come in the columns'
     order, and the converters the ORM applies to the values read (by position)."""
-    values = _stand_ins(seed)
+    values = filter_stand_ins(seed)
     flt = AnalyticsFilter(direction=values["direction"], **{
         name: values[name] for name, is_set in zip(OPTIONAL_FILTERS, shape, strict=False) if is_set})
     cursor = None
@@ -135,76 +135,7 @@ def _compiled(kind: str, shape: tuple[bool, ...], limit: int, seed: int) -> tupl
     return queryset_compiled(queryset, values)
 
 
-def queryset_compiled(queryset: QuerySet, values: dict) -> tuple[str, list, dict, bool, tuple]:
-    """What `compiled_statement` takes of a `values_list` queryset built of the stand-ins `values`."""
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
-    query = queryset.query
-    as_selected = [*query.extra_select, *query.values_select, *query.annotation_select] == list(queryset._fields)
-    converters = compiler.get_converters([expression for expression, _sql, _alias in compiler.select])
-    return sql, list(params), values, as_selected, tuple(converters.items())
-
-
-@dataclass(frozen=True)
-class _Statement:
-    sql: str
-    # Per parameter: (the slot its value comes from, the parameter's own type to wrap it in) or (None, constant).
-    parts: tuple[tuple[str | None, object], ...]
-    # What the ORM does to the values read (`SQLCompiler.apply_converters`): position, converters, expression.
-    converters: tuple
-
-    def params(self, slots: dict) -> list:
-        return [value if name is None else (value(slots[name]) if value else slots[name])
-                for name, value in self.parts]
-
-    def rows(self, fetched: list[tuple]) -> list[tuple]:
-        if not self.converters:
-            return fetched
-        rows = []
-        for fetched_row in fetched:
-            row = list(fetched_row)
-            for position, (functions, expression) in self.converters:
-                for function in functions:
-                    row[position] = function(row[position], expression, connection)
-            rows.append(tuple(row))
-        return rows
-
-
 @functools.lru_cache(maxsize=256)
-def _statement(kind: str, shape: tuple[bool, ...], limit: int, vendor: str) -> _Statement | None:
+def _statement(kind: str, shape: tuple[bool, ...], limit: int, vendor: str) -> CompiledStatement | None:
     """The page's SQL compiled once (see `compiled_statement`)."""
     return compiled_statement(functools.partial(_compiled, kind, shape, limit))
-
-
-def compiled_statement(compiled: Callable[[int], tuple[str, list, dict, bool, tuple]]) -> _Statement | None:
-    """A queryset's SQL compiled once, with where each parameter comes from: `compiled(seed)` gives what
-    `_compiled` gives for the stand-ins of that seed (1 and 2). None when the stand-ins cannot tell (a value in the
-    SQL text, a parameter derived from one) or the columns come in another order: then compile as usual."""
-    sql, params, values, as_selected, converters = compiled(1)
-    other_sql, other_params, other_values, _as_selected, _converters = compiled(2)
-    if not as_selected or sql != other_sql or len(params) != len(other_params):
-        return None
-    parts: list[tuple[str | None, object]] = []
-    for param, other in zip(params, other_params, strict=True):
-        name = _slot_of(param, values)
-        if name is None:
-            if param != other or _slot_of(other, other_values) is not None:
-                return None  # it changes with the values, but is none of them
-            parts.append((None, param))
-        elif _slot_of(other, other_values) != name:
-            return None
-        else:
-            parts.append((name, _wrapper(param, values[name])))
-    return _Statement(sql=sql, parts=tuple(parts), converters=converters)
-
-
-def _slot_of(param, values: dict) -> str | None:
-    found = [name for name, value in values.items()
-             if type(param) is not bool and isinstance(param, type(value)) and param == value]
-    return found[0] if len(found) == 1 else None
-
-
-def _wrapper(param, value) -> Callable | None:
-    """The parameter's own int type (psycopg's Int4, Int8: how PostgreSQL is told the type), else None."""
-    kind = type(param)
-    return kind if kind is not type(value) and isinstance(param, int) else None
