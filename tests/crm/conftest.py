@@ -79,6 +79,22 @@ def drain(account, **options):
     return outbox_drain_account(account_id=account.pk, **options)
 
 
+def outbox_settled(account, *, timeout: float = 20.0) -> None:
+    """Every CRM action of the account delivered. A commit drains the outbox at once (Celery is eager), but a
+    lead hook answered by the live server in its own thread may have claimed the deal's actions first: this
+    waits for that drain (and drains what is left), bounded."""
+    import time
+
+    from crm.models import CrmAction
+
+    deadline = time.monotonic() + timeout
+    while CrmAction.objects.filter(account=account).exclude(state="done").exists():
+        assert time.monotonic() < deadline, list(CrmAction.objects.exclude(state="done").values("kind", "state"))
+        if not CrmAction.objects.filter(account=account, state="sending").exists():
+            drain(account, budget_seconds=5)
+        time.sleep(0.05)
+
+
 def calls(sandbox: CrmSandbox, method: str, path: str) -> list:
     return [entry for entry in sandbox.journal if entry.method == method and entry.path == path]
 

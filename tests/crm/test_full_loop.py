@@ -9,7 +9,7 @@ from billing.services.invoicing import invoice_reserve
 from crm.models import CrmAction
 from sandboxes.amocrm.seed import DEMO_ACCOUNT_ID, FIELD_DEBT, FIELD_GROUP, FIELD_RECEIVED, FIELD_TOTAL
 from tests.conftest import WidgetClient
-from tests.crm.conftest import calls, install, lead_field, make_sandbox, notes_of
+from tests.crm.conftest import calls, install, lead_field, make_sandbox, notes_of, outbox_settled
 from tests.webhooks.conftest import Notifier, pay_fields
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -42,6 +42,7 @@ def test_an_offline_full_payment_ends_with_a_note_fields_and_the_completed_stage
 
     assert widget.put("/api/v1/deals/17655/schedule", plan).status_code == 200
     assert widget.post("/api/v1/deals/17655/full-payment", {"method": "cash"}).status_code == 201
+    outbox_settled(account)
 
     lead = sandbox.account().leads[17655]
     assert (lead.status_id, lead.pipeline_id) == (142, 1113)
@@ -77,6 +78,7 @@ def test_a_cloudpayments_pay_notification_moves_the_lead_to_completed(account, s
     answer = Notifier(account).post("pay", pay_fields(invoice, transaction_id=7001, amount="72000.00"))
 
     assert answer.json() == {"code": 0}
+    outbox_settled(account)
     lead = sandbox.account().leads[17656]
     assert (lead.status_id, lead.pipeline_id) == (142, 1113)
     assert lead_field(sandbox, 17656, FIELD_DEBT) == "0"
